@@ -1,0 +1,114 @@
+# SPDX-License-Identifier: MIT
+# koker: one non-recursive GNU make file, no configure step (STYLE.md section 8).
+
+VERSION     := 0.1.0
+PREFIX      ?= /usr/local
+BINDIR      ?= $(PREFIX)/bin
+LIBEXECDIR  ?= $(PREFIX)/libexec
+MANDIR      ?= $(PREFIX)/share/man
+COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
+DESTDIR     ?=
+CXX         ?= g++
+CXXFLAGS    ?= -O2 -g
+LDFLAGS     ?=
+PKG_CONFIG  ?= pkg-config
+
+WARN        := -Wall -Wextra -Wpedantic -Wshadow
+ifeq ($(WERROR),1)
+WARN        += -Werror
+endif
+ALL_CXXFLAGS := -std=c++17 $(WARN) -MMD -MP -Ilib -DKOKER_VERSION='"$(VERSION)"' $(CXXFLAGS)
+
+# Each tool lists the libraries it needs, like s6's deps-exe: koker-run never links curl.
+TOOLS := pull images rmi inspect
+koker-pull_LIBS    := libcurl libarchive libcrypto
+koker-images_LIBS  := libcurl libarchive libcrypto
+koker-rmi_LIBS     := libcurl libarchive libcrypto
+koker-inspect_LIBS := libcurl libarchive libcrypto
+
+LIB_SRC  := $(wildcard lib/*.cpp)
+LIB_OBJ  := $(LIB_SRC:.cpp=.o)
+TOOL_BIN := $(addprefix bin/koker-,$(TOOLS))
+UNIT_SRC := $(wildcard tests/unit/*.cpp)
+UNIT_BIN := tests/unit/run-unit
+
+# Packages: what building needs, and what the tests and the demo need on top.
+BUILD_PKGS := g++ make pkg-config libcurl4-openssl-dev libarchive-dev libssl-dev libjsmn-dev \
+              libseccomp-dev
+TEST_PKGS  := bats docker-registry umoci skopeo busybox-static python3 openssl zstd jq curl \
+              shellcheck mandoc iproute2 util-linux
+
+.PHONY: all check unit lint demo deps deps-test install uninstall clean fmt bench
+all: $(TOOL_BIN)
+
+# Rebuild everything when the flags change (make check turns on -Werror).
+build/flags: FORCE
+	@mkdir -p build
+	@echo '$(CXX) $(ALL_CXXFLAGS)' | cmp -s - $@ || echo '$(CXX) $(ALL_CXXFLAGS)' > $@
+FORCE:
+
+lib/%.o src/%.o tests/unit/%.o: ALL_CXXFLAGS += $(shell $(PKG_CONFIG) --cflags libcurl libarchive libcrypto 2>/dev/null)
+%.o: %.cpp build/flags
+	$(CXX) $(ALL_CXXFLAGS) -c -o $@ $<
+
+lib/libkoker.a: $(LIB_OBJ)
+	$(AR) rcs $@ $^
+
+bin/koker-%: src/koker-%.o lib/libkoker.a
+	$(CXX) $(ALL_CXXFLAGS) $(LDFLAGS) -o $@ $< lib/libkoker.a \
+	  $(shell $(PKG_CONFIG) --libs $(koker-$*_LIBS)) -pthread
+
+$(UNIT_BIN): $(UNIT_SRC:.cpp=.o) lib/libkoker.a
+	$(CXX) $(ALL_CXXFLAGS) $(LDFLAGS) -o $@ $(UNIT_SRC:.cpp=.o) lib/libkoker.a \
+	  $(shell $(PKG_CONFIG) --libs libcurl libarchive libcrypto) -pthread
+
+unit: $(UNIT_BIN)
+	$(UNIT_BIN)
+
+# The README's test command: installs what the tests need, builds with warnings as errors,
+# then runs unit tests, Bats, ShellCheck and man-page lint, ending with "N passed, N failed".
+check: deps-test
+	$(MAKE) WERROR=1 all $(UNIT_BIN)
+	sh tests/check.sh
+
+lint:
+	shellcheck -s sh bin/koker
+	shellcheck -x tests/bats/*.bash tests/check.sh bench/*.sh
+	shellcheck -s bash tests/bats/*.bats
+	mandoc -Tlint -Wwarning man/*.[17]
+
+demo: deps
+	$(MAKE) all
+	sh tests/demo.sh
+
+# apt-get only what is missing, so a second run changes nothing.
+deps:
+	@sh tests/install-deps.sh $(BUILD_PKGS)
+deps-test:
+	@sh tests/install-deps.sh $(BUILD_PKGS) $(TEST_PKGS)
+
+bench: all
+	sh bench/pull.sh
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR)/koker $(DESTDIR)$(MANDIR)/man1 \
+	  $(DESTDIR)$(MANDIR)/man7
+	install -m 755 bin/koker $(DESTDIR)$(BINDIR)/koker
+	install -m 755 $(TOOL_BIN) $(DESTDIR)$(LIBEXECDIR)/koker/
+	install -m 644 man/*.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 man/*.7 $(DESTDIR)$(MANDIR)/man7/
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/koker $(DESTDIR)$(MANDIR)/man7/koker.7
+	rm -rf $(DESTDIR)$(LIBEXECDIR)/koker
+	cd man && for p in *.1; do rm -f $(DESTDIR)$(MANDIR)/man1/$$p; done
+
+fmt:
+	clang-format -i lib/*.cpp lib/*.hpp src/*.cpp tests/unit/*.cpp
+
+clean:
+	rm -f lib/*.o lib/*.d lib/libkoker.a src/*.o src/*.d tests/unit/*.o tests/unit/*.d \
+	  $(UNIT_BIN) $(TOOL_BIN)
+	rm -rf build
+
+-include $(wildcard lib/*.d src/*.d tests/unit/*.d)

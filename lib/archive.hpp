@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace koker::archive {
+
+// Caps on what one layer may unpack to (SECURITY.md: libarchive has none of its own).
+struct Limits {
+  uint64_t max_bytes = uint64_t(64) << 30; // uncompressed tar bytes
+  uint64_t max_entries = 10'000'000;
+  // Reads KOKER_MAX_LAYER_BYTES / KOKER_MAX_LAYER_ENTRIES when set (tests use small caps).
+  static Limits from_env();
+};
+
+struct LayerInfo {
+  std::string diff_id; // "sha256:<hex>" of the uncompressed tar stream
+  uint64_t size = 0;   // bytes of file content unpacked
+  uint64_t entries = 0;
+};
+
+// Unpacks a layer (tar, plain, gzip or zstd: nothing else, no external programs) read from
+// fd into dir, an empty private directory the caller made. Entry names are normalised (a
+// leading '/' stripped, "." removed); any ".." is refused; nothing is written outside dir,
+// whatever symlinks or hard links the layer holds. Whiteouts become overlayfs whiteouts (char
+// 0:0) and ".wh..wh..opq" sets trusted.overlay.opaque=y; only security.capability and user.*
+// xattrs are kept. Reads fd to its end, hashing the uncompressed stream. Throws Error on a
+// corrupt, truncated or hostile archive (ARCHIVE_WARN counts as an error) or past limits.
+LayerInfo extract_layer(int fd, const std::string &dir, const Limits &limits);
+
+// Unpacks a plain tar archive (an oci-archive or docker-archive file) into dir with the same
+// path rules, but no whiteout conversion and no xattrs.
+void extract_tar(int fd, const std::string &dir, const Limits &limits);
+
+// Writes dir as an uncompressed tar layer to fd (for `dir:` imports), entries sorted by name,
+// numeric owners kept, no xattrs other than security.capability. Returns its diff_id and size.
+LayerInfo pack_dir(const std::string &dir, int fd);
+
+// Pure helpers, for unit tests.
+enum class WhiteoutKind { none, file, opaque };
+struct Whiteout {
+  WhiteoutKind kind = WhiteoutKind::none;
+  std::string target; // the path the whiteout hides ("a/b" for "a/.wh.b"); the dir for opaque
+};
+// Classifies a normalised entry path ("a/.wh.b", "a/.wh..wh..opq"). Invalid whiteouts
+// (".wh." alone, ".wh..", ".wh...") are reported as kind none with an empty target and must be
+// refused by the caller.
+Whiteout classify_whiteout(std::string_view path);
+// Normalises an entry name: strips leading '/', drops "." components and repeated '/', and
+// returns nothing for a name with a ".." component or that is empty after cleaning.
+std::optional<std::string> normalise_path(std::string_view name);
+
+} // namespace koker::archive

@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: MIT
+#include "digest.hpp"
+#include "error.hpp"
+#include <openssl/evp.h>
+
+namespace koker::digest {
+
+struct Sha256::Impl {
+  EVP_MD_CTX *ctx = nullptr;
+  ~Impl() { EVP_MD_CTX_free(ctx); }
+};
+
+Sha256::Sha256() : m_impl(std::make_unique<Impl>()) {
+  m_impl->ctx = EVP_MD_CTX_new();
+  if (!m_impl->ctx || EVP_DigestInit_ex(m_impl->ctx, EVP_sha256(), nullptr) != 1)
+    fail("unable to initialise SHA-256");
+}
+Sha256::~Sha256() = default;
+Sha256::Sha256(Sha256 &&) noexcept = default;
+Sha256 &Sha256::operator=(Sha256 &&) noexcept = default;
+
+void Sha256::update(const void *data, size_t size) {
+  if (EVP_DigestUpdate(m_impl->ctx, data, size) != 1)
+    fail("unable to compute SHA-256");
+}
+
+std::string Sha256::finish() {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned len = 0;
+  if (EVP_DigestFinal_ex(m_impl->ctx, md, &len) != 1)
+    fail("unable to compute SHA-256");
+  static const char hex[] = "0123456789abcdef";
+  std::string out = "sha256:";
+  for (unsigned i = 0; i < len; ++i) {
+    out.push_back(hex[md[i] >> 4]);
+    out.push_back(hex[md[i] & 15]);
+  }
+  return out;
+}
+
+std::string sha256(std::string_view data) {
+  Sha256 h;
+  h.update(data);
+  return h.finish();
+}
+
+bool is_valid(std::string_view digest) {
+  constexpr std::string_view prefix = "sha256:";
+  if (digest.size() != prefix.size() + 64 || digest.substr(0, prefix.size()) != prefix)
+    return false;
+  for (char c : digest.substr(prefix.size()))
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+      return false;
+  return true;
+}
+
+std::string hex_of(std::string_view digest) {
+  if (!is_valid(digest))
+    fail("invalid digest ", printable(digest));
+  return std::string(digest.substr(7));
+}
+
+} // namespace koker::digest

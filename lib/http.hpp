@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace koker::http {
+
+// One HTTP exchange over libcurl. Redirects are followed for http and https only, and curl
+// drops Authorization when the host changes (never CURLOPT_UNRESTRICTED_AUTH).
+struct Request {
+  std::string method = "GET";
+  std::string url;
+  std::vector<std::string> headers; // "Name: value"
+  // When > 0, sends "Range: bytes=N-", and on_data sees the body from byte N on whatever the
+  // reply: a 200 (range ignored) has its first N bytes dropped, a 206 is aligned by its
+  // Content-Range (one starting past N is an Error).
+  uint64_t range_from = 0;
+  // Body bytes of a 2xx reply go here as they arrive (an exception it throws aborts the
+  // transfer and comes out of perform as it is); when unset, or for any other status, the body
+  // is collected in Response::body, capped at max_body bytes (past it: Error for a 2xx,
+  // silently cut otherwise).
+  std::function<void(const char *, size_t)> on_data;
+  size_t max_body = 4 << 20;
+  long connect_timeout_s = 30;
+  long low_speed_time_s = 60; // abort when under 1 byte/s for this long (a stalled transfer)
+};
+
+struct Response {
+  long status = 0;
+  std::string body;
+  std::string content_type;     // without parameters
+  std::string www_authenticate; // the WWW-Authenticate header, if any
+  std::string docker_content_digest;
+  std::string retry_after;
+  int64_t content_length = -1;
+  std::string effective_url; // after redirects
+  long redirects = 0;
+};
+
+// Performs req. Transport failures (DNS, refused, reset, timeout, short body) throw
+// http::TransportError; failures a retry cannot fix (bad URL, a redirect to another protocol,
+// too many redirects, TLS verification) throw Error; any HTTP status is returned, not thrown.
+// Logs "METHOD URL -> STATUS" at debug level (never a header value).
+Response perform(const Request &req);
+
+// A failure below HTTP: worth a retry (connection dropped or stalled).
+struct TransportError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+  uint64_t received = 0; // body bytes delivered before the failure
+};
+
+} // namespace koker::http

@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: MIT
+#include "humanize.hpp"
+#include "error.hpp"
+#include <cstdio>
+#include <ctime>
+
+namespace koker {
+
+std::string human_size(uint64_t bytes) {
+  const char *units[] = {"B", "kB", "MB", "GB", "TB"};
+  double v = static_cast<double>(bytes);
+  int u = 0;
+  while (v >= 1000 && u < 4) {
+    v /= 1000;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f%s" : "%.3g%s", v, units[u]);
+  return buf;
+}
+
+std::string human_duration(int64_t s) {
+  if (s < 1)
+    return "Less than a second";
+  if (s == 1)
+    return "1 second";
+  if (s < 60)
+    return cat(s, " seconds");
+  int64_t m = s / 60;
+  if (m == 1)
+    return "About a minute";
+  if (m < 60)
+    return cat(m, " minutes");
+  int64_t h = m / 60;
+  if (h == 1 && m < 90)
+    return "About an hour";
+  if (h < 48)
+    return cat(h < 2 ? 2 : h, " hours");
+  if (h < 24 * 7 * 2)
+    return cat(h / 24, " days");
+  if (h < 24 * 30 * 2)
+    return cat(h / 24 / 7, " weeks");
+  if (h < 24 * 365 * 2)
+    return cat(h / 24 / 30, " months");
+  return cat(h / 24 / 365, " years");
+}
+
+std::optional<int64_t> parse_rfc3339(std::string_view t) {
+  int y, mo, d, h, mi, s;
+  std::string text(t.substr(0, 64));
+  int used = 0;
+  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &s, &used) !=
+      6)
+    return std::nullopt;
+  size_t p = static_cast<size_t>(used);
+  while (p < text.size() && (text[p] == '.' || (text[p] >= '0' && text[p] <= '9')))
+    ++p;
+  int64_t offset = 0;
+  if (p < text.size() && (text[p] == '+' || text[p] == '-')) {
+    int oh = 0, om = 0;
+    if (std::sscanf(text.c_str() + p + 1, "%2d:%2d", &oh, &om) != 2)
+      return std::nullopt;
+    offset = (text[p] == '+' ? 1 : -1) * (oh * 3600 + om * 60);
+  }
+  struct tm tm {};
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = s;
+  return static_cast<int64_t>(::timegm(&tm)) - offset;
+}
+
+std::string time_ago(std::string_view rfc3339) {
+  auto t = parse_rfc3339(rfc3339);
+  if (!t)
+    return "N/A";
+  return human_duration(static_cast<int64_t>(::time(nullptr)) - *t) + " ago";
+}
+
+} // namespace koker

@@ -1,0 +1,20 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace koker {
+
+// "12.3MB": docker's units (powers of 1000, three significant digits).
+std::string human_size(uint64_t bytes);
+// docker's go-units HumanDuration: "Less than a second", "3 seconds", "About a minute",
+// "5 minutes", "About an hour", "2 hours", "3 days", "2 weeks", "4 months", "2 years".
+std::string human_duration(int64_t seconds);
+// Seconds since the epoch of an RFC 3339 time ("2024-05-01T10:00:00.123Z", offsets allowed).
+std::optional<int64_t> parse_rfc3339(std::string_view text);
+// "3 minutes ago", or "N/A" for an unparsable time.
+std::string time_ago(std::string_view rfc3339);
+
+} // namespace koker

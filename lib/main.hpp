@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+#include <getopt.h>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace koker {
+
+// Thrown to leave a tool early with a status and nothing more to say (--help, --version).
+struct ExitNow {
+  int code;
+};
+
+using ToolMain = int (*)(int argc, char **argv);
+
+// The shape of every tool's main: sets the program name, reads KOKER_DEBUG/KOKER_QUIET, runs
+// fn, prints a koker::Error as "PROG: fatal: ..." and returns its exit code; any other
+// exception is an internal error (125).
+int run_tool(int argc, char **argv, const char *prog, const char *usage, ToolMain fn);
+
+namespace cli {
+constexpr int OPT_ROOT = 0x1000;
+constexpr int OPT_VERSION = 0x1001;
+// Short options every tool takes (-h, -D, -q), to put before a tool's own: "+:" stops at the
+// first operand (the container's command) and reports a missing value as ':'.
+constexpr const char COMMON_SHORT[] = "+:hDq";
+// A tool's own long options followed by the common ones (--help, --version, --debug,
+// --quiet, --root) and the terminating zero entry, ready for getopt_long.
+std::vector<option> long_options(std::vector<option> own);
+// Handles a common option: prints help or version (throwing ExitNow 0), sets the log level
+// and exports KOKER_DEBUG/KOKER_QUIET/KOKER_ROOT for the tools this one starts. Returns false
+// for an option that is not a common one.
+bool handle_common(int opt, const char *arg);
+// Prints "PROG: usage: msg (see PROG --help)" and throws ExitNow 125, as docker does.
+[[noreturn]] void usage_error(std::string_view msg);
+// Reports the option getopt just rejected: c is '?' (unknown) or ':' (missing value).
+[[noreturn]] void bad_option(int c, char **argv);
+} // namespace cli
+
+// The store's root: --root, else KOKER_ROOT, else /var/lib/koker.
+std::string store_root();
+
+} // namespace koker

@@ -1,0 +1,283 @@
+// SPDX-License-Identifier: MIT
+#include "sys.hpp"
+#include "log.hpp"
+#include <cerrno>
+#include <ctime>
+#include <dirent.h>
+#include <fcntl.h>
+#include <memory>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace koker::sys {
+
+std::string read_fd(int fd, size_t max) {
+  std::string data;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      sys_fail("unable to read");
+    if (n == 0)
+      return data;
+    if (data.size() + static_cast<size_t>(n) > max)
+      fail("unable to read: more than ", max, " bytes");
+    data.append(buf, static_cast<size_t>(n));
+  }
+}
+
+std::optional<std::string> read_file_if_exists(const std::string &path, size_t max) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd && errno == ENOENT)
+    return std::nullopt;
+  if (!fd)
+    sys_fail("unable to open ", path);
+  try {
+    return read_fd(fd.get(), max);
+  } catch (const Error &e) {
+    throw Error(cat(e.what(), " (", path, ")"), e.exit_code(), e.sys_errno());
+  }
+}
+
+std::string read_file(const std::string &path, size_t max) {
+  auto data = read_file_if_exists(path, max);
+  if (!data) {
+    errno = ENOENT;
+    sys_fail("unable to open ", path);
+  }
+  return *data;
+}
+
+void write_fd(int fd, std::string_view data, std::string_view what) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      sys_fail("unable to write ", what);
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+}
+
+void fsync_dir(const std::string &dir) {
+  Fd fd(check(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC), "unable to open ", dir));
+  check(::fsync(fd.get()), "unable to fsync ", dir);
+}
+
+std::string dirname(std::string_view path) {
+  auto slash = path.rfind('/');
+  if (slash == std::string_view::npos)
+    return ".";
+  if (slash == 0)
+    return "/";
+  return std::string(path.substr(0, slash));
+}
+
+void write_file_atomic(const std::string &path, std::string_view data, unsigned mode) {
+  std::string tmp = cat(path, ".tmp-", random_hex(6));
+  Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
+  if (!fd)
+    sys_fail("unable to create ", tmp);
+  try {
+    write_fd(fd.get(), data, tmp);
+    // fdatasync before rename: after a crash the name points to complete data or old data.
+    check(::fdatasync(fd.get()), "unable to fsync ", tmp);
+    fd.reset();
+    check(::rename(tmp.c_str(), path.c_str()), "unable to rename ", tmp, " to ", path);
+  } catch (...) {
+    ::unlink(tmp.c_str());
+    throw;
+  }
+  fsync_dir(dirname(path));
+}
+
+void mkdir_p(const std::string &dir, unsigned mode) {
+  if (dir.empty())
+    return;
+  struct stat st;
+  if (::stat(dir.c_str(), &st) == 0) {
+    if (!S_ISDIR(st.st_mode))
+      fail("unable to create directory ", dir, ": a non-directory is in the way");
+    return;
+  }
+  std::string parent = dirname(dir);
+  if (parent != dir && parent != "." && parent != "/")
+    mkdir_p(parent, mode);
+  if (::mkdir(dir.c_str(), mode) < 0 && errno != EEXIST)
+    sys_fail("unable to create directory ", dir);
+}
+
+namespace {
+struct DirCloser {
+  void operator()(DIR *d) const { ::closedir(d); }
+};
+
+// Removes the contents of the directory open as dfd, never following a symlink: unlinkat
+// removes the link itself, and subdirectories are opened with O_NOFOLLOW relative to dfd.
+void remove_contents(int dfd, const std::string &shown) {
+  int dup = check(::fcntl(dfd, F_DUPFD_CLOEXEC, 0), "unable to dup fd of ", shown);
+  std::unique_ptr<DIR, DirCloser> d(::fdopendir(dup));
+  if (!d) {
+    ::close(dup);
+    sys_fail("unable to read directory ", shown);
+  }
+  while (struct dirent *e = ::readdir(d.get())) {
+    std::string_view name = e->d_name;
+    if (name == "." || name == "..")
+      continue;
+    if (::unlinkat(dfd, e->d_name, 0) == 0 || errno == ENOENT)
+      continue;
+    if (errno != EISDIR && errno != EPERM)
+      sys_fail("unable to remove ", shown, "/", name);
+    Fd sub(::openat(dfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!sub)
+      sys_fail("unable to open ", shown, "/", name);
+    ::fchmod(sub.get(), 0700); // the store keeps layer directories read-only
+    remove_contents(sub.get(), cat(shown, "/", name));
+    sub.reset();
+    check(::unlinkat(dfd, e->d_name, AT_REMOVEDIR), "unable to remove ", shown, "/", name);
+  }
+}
+} // namespace
+
+void rm_rf(const std::string &path) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) < 0) {
+    if (errno == ENOENT)
+      return;
+    sys_fail("unable to stat ", path);
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    if (::unlink(path.c_str()) < 0 && errno != ENOENT)
+      sys_fail("unable to remove ", path);
+    return;
+  }
+  {
+    Fd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd)
+      sys_fail("unable to open ", path);
+    ::fchmod(fd.get(), 0700);
+    remove_contents(fd.get(), path);
+  }
+  if (::rmdir(path.c_str()) < 0 && errno != ENOENT)
+    sys_fail("unable to remove ", path);
+}
+
+bool exists(const std::string &path) {
+  struct stat st;
+  return ::lstat(path.c_str(), &st) == 0;
+}
+
+std::vector<std::string> list_dir(const std::string &dir) {
+  std::unique_ptr<DIR, DirCloser> d(::opendir(dir.c_str()));
+  if (!d)
+    sys_fail("unable to read directory ", dir);
+  std::vector<std::string> names;
+  while (struct dirent *e = ::readdir(d.get())) {
+    std::string_view name = e->d_name;
+    if (name != "." && name != "..")
+      names.emplace_back(name);
+  }
+  return names;
+}
+
+std::string random_hex(size_t n) {
+  std::string bytes(n, '\0');
+  size_t got = 0;
+  while (got < n) {
+    ssize_t r = ::getrandom(bytes.data() + got, n - got, 0);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r < 0)
+      sys_fail("unable to read random bytes");
+    got += static_cast<size_t>(r);
+  }
+  static const char digits[] = "0123456789abcdef";
+  std::string hex;
+  hex.reserve(2 * n);
+  for (unsigned char c : bytes) {
+    hex.push_back(digits[c >> 4]);
+    hex.push_back(digits[c & 15]);
+  }
+  return hex;
+}
+
+std::string env(const char *name, std::string_view fallback) {
+  const char *v = ::getenv(name);
+  return (v && *v) ? std::string(v) : std::string(fallback);
+}
+
+std::string now_rfc3339() {
+  struct timespec ts;
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  struct tm tm;
+  ::gmtime_r(&ts.tv_sec, &tm);
+  char buf[64];
+  size_t n = ::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  std::string ns = std::to_string(ts.tv_nsec);
+  return cat(std::string_view(buf, n), '.', std::string(9 - ns.size(), '0'), ns, 'Z');
+}
+
+std::optional<uint64_t> parse_uint(std::string_view text) {
+  if (text.empty() || text.size() > 19)
+    return std::nullopt;
+  uint64_t v = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9')
+      return std::nullopt;
+    v = v * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return v;
+}
+
+FileLock::FileLock(const std::string &path, Mode mode, bool wait) : m_path(path) {
+  m_fd = Fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (!m_fd)
+    sys_fail("unable to open lock ", path);
+  int op = (mode == Mode::shared ? LOCK_SH : LOCK_EX) | (wait ? 0 : LOCK_NB);
+  log::debug("flock ", path, mode == Mode::shared ? " LOCK_SH" : " LOCK_EX",
+             wait ? "" : "|LOCK_NB");
+  while (::flock(m_fd.get(), op) < 0) {
+    if (errno == EINTR)
+      continue;
+    if (errno == EWOULDBLOCK && !wait)
+      return;
+    sys_fail("unable to lock ", path);
+  }
+  m_held = true;
+}
+
+void FileLock::relock(Mode mode) {
+  int op = mode == Mode::shared ? LOCK_SH : LOCK_EX;
+  while (::flock(m_fd.get(), op) < 0)
+    if (errno != EINTR)
+      sys_fail("unable to lock ", m_path);
+  m_held = true;
+}
+
+void FileLock::unlock() {
+  if (m_held)
+    ::flock(m_fd.get(), LOCK_UN);
+  m_held = false;
+}
+
+void Rollback::add(std::string what, std::function<void()> undo) {
+  m_steps.emplace_back(std::move(what), std::move(undo));
+}
+
+Rollback::~Rollback() {
+  for (auto it = m_steps.rbegin(); it != m_steps.rend(); ++it) {
+    try {
+      log::debug("rollback: ", it->first);
+      it->second();
+    } catch (const std::exception &e) {
+      log::warn("rollback of ", it->first, " failed: ", e.what());
+    }
+  }
+}
+
+} // namespace koker::sys

@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+#include "fd.hpp"
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace koker::sys {
+
+// Reads a whole file; throws if it cannot be opened or is larger than max bytes.
+std::string read_file(const std::string &path, size_t max = 16 << 20);
+// Like read_file, but returns nothing when the file does not exist.
+std::optional<std::string> read_file_if_exists(const std::string &path, size_t max = 16 << 20);
+// Reads everything from fd, up to max bytes (throws past it).
+std::string read_fd(int fd, size_t max);
+// Writes all of data to fd, retrying on EINTR and short writes; throws with what on failure.
+void write_fd(int fd, std::string_view data, std::string_view what);
+// Writes path atomically: a temporary file beside it, fsync, rename, fsync of the directory.
+void write_file_atomic(const std::string &path, std::string_view data, unsigned mode = 0644);
+// fsyncs a directory so a rename inside it is durable.
+void fsync_dir(const std::string &dir);
+// Creates dir and its missing parents with mode (existing ones are left as they are).
+void mkdir_p(const std::string &dir, unsigned mode = 0755);
+// Removes path recursively without following symlinks; absent is fine. Makes read-only
+// directories writable first (the store keeps layers read-only).
+void rm_rf(const std::string &path);
+// True if path exists (lstat: a dangling symlink exists).
+bool exists(const std::string &path);
+// The directory part of a path ("a/b" for "a/b/c"; "." for "c").
+std::string dirname(std::string_view path);
+// Lists the names in a directory, without "." and "..".
+std::vector<std::string> list_dir(const std::string &dir);
+// n random bytes from getrandom(2) as 2n lower-case hex characters.
+std::string random_hex(size_t n);
+// An environment variable, or fallback when unset or empty.
+std::string env(const char *name, std::string_view fallback = "");
+// The current time as RFC 3339 with nanoseconds in UTC, like docker's "Created".
+std::string now_rfc3339();
+// Parses a non-negative decimal integer, all of the text; nothing if it is not one.
+std::optional<uint64_t> parse_uint(std::string_view text);
+
+// An flock(2) on a lock file: the kernel drops it when the process dies, so a kill -9 never
+// leaves a stale lock. Shared or exclusive; blocking, or try-only (check held()).
+class FileLock {
+public:
+  enum class Mode { shared, exclusive };
+  FileLock(const std::string &path, Mode mode, bool wait = true);
+  bool held() const { return m_held; }
+  // Switches mode (flock converts in place, though not atomically).
+  void relock(Mode mode);
+  void unlock();
+
+private:
+  Fd m_fd;
+  std::string m_path;
+  bool m_held = false;
+};
+
+// A scope guard holding undo steps, run in reverse order unless dismiss() was called, so a
+// failure halfway leaves the host as it was. A failing step is reported as a warning.
+class Rollback {
+public:
+  Rollback() = default;
+  Rollback(const Rollback &) = delete;
+  Rollback &operator=(const Rollback &) = delete;
+  ~Rollback();
+  void add(std::string what, std::function<void()> undo);
+  void dismiss() { m_steps.clear(); }
+
+private:
+  std::vector<std::pair<std::string, std::function<void()>>> m_steps;
+};
+
+} // namespace koker::sys

@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: MIT
+// koker-images: list the images in the store, with docker's columns.
+#include "error.hpp"
+#include "humanize.hpp"
+#include "json.hpp"
+#include "log.hpp"
+#include "main.hpp"
+#include "store.hpp"
+#include <algorithm>
+#include <set>
+
+using namespace koker;
+
+static const char USAGE[] =
+    "Usage: koker-images [OPTIONS]\n"
+    "\n"
+    "List the images in the store.\n"
+    "\n"
+    "Options:\n"
+    "      --format table|json  a table (default) or one JSON array\n"
+    "  -q, --quiet              print image IDs only\n"
+    "  -D, --debug              trace every step on stderr\n"
+    "      --root DIR           the store (default /var/lib/koker, or KOKER_ROOT)\n"
+    "  -h, --help               show this help\n"
+    "      --version            show the version\n";
+
+struct Row {
+  std::string repository, tag, id;
+  const store::ImageRecord *image;
+};
+
+// "127.0.0.1:5000/koker/one:latest" -> {"127.0.0.1:5000/koker/one", "latest"}
+static std::pair<std::string, std::string> split_tag(const std::string &t) {
+  size_t colon = t.rfind(':');
+  if (colon == std::string::npos || t.find('/', colon) != std::string::npos)
+    return {t, "<none>"};
+  return {t.substr(0, colon), t.substr(colon + 1)};
+}
+
+static std::string pad(std::string s, size_t width) {
+  if (s.size() < width)
+    s.append(width - s.size(), ' ');
+  return s;
+}
+
+static int images_main(int argc, char **argv) {
+  enum { OPT_FORMAT = 1 };
+  auto opts = cli::long_options({{"format", required_argument, nullptr, OPT_FORMAT}});
+  std::string format = "table";
+  bool ids_only = false;
+  for (int c; (c = getopt_long(argc, argv, cli::COMMON_SHORT, opts.data(), nullptr)) != -1;) {
+    if (c == 'q') {
+      ids_only = true; // docker's -q: IDs only
+      continue;
+    }
+    if (cli::handle_common(c, optarg))
+      continue;
+    if (c == OPT_FORMAT)
+      format = optarg;
+    else
+      cli::bad_option(c, argv);
+  }
+  if (format != "table" && format != "json")
+    cli::usage_error("--format takes table or json");
+  if (optind != argc)
+    cli::usage_error("koker-images takes no arguments");
+
+  store::Store store(store_root());
+  auto images = store.images();
+  // Newest first, as docker lists them.
+  std::stable_sort(images.begin(), images.end(), [](const auto &a, const auto &b) {
+    return a.created > b.created;
+  });
+  std::vector<Row> rows;
+  for (const auto &img : images) {
+    std::string id = img.id.substr(7, 12);
+    if (img.repo_tags.empty())
+      rows.push_back({"<none>", "<none>", id, &img});
+    for (const auto &t : img.repo_tags) {
+      auto [repo, tag] = split_tag(t);
+      rows.push_back({repo, tag, id, &img});
+    }
+  }
+
+  if (ids_only) {
+    std::set<std::string> seen;
+    for (const auto &r : rows)
+      if (seen.insert(r.id).second)
+        out::line(r.id);
+    return 0;
+  }
+  if (format == "json") {
+    json::Value list = json::Value::array();
+    for (const auto &r : rows) {
+      json::Value v = json::Value::object();
+      v.set("Id", r.image->id);
+      v.set("Repository", r.repository);
+      v.set("Tag", r.tag);
+      v.set("Created", r.image->created);
+      v.set("Size", json::Value(r.image->size));
+      json::Value &digests = v.set("RepoDigests", json::Value::array());
+      for (const auto &d : r.image->repo_digests)
+        digests.push(json::Value(d));
+      list.push(std::move(v));
+    }
+    out::line(list.dump(2));
+    return 0;
+  }
+  size_t repo_w = 10;
+  for (const auto &r : rows)
+    repo_w = std::max(repo_w, r.repository.size());
+  std::string table = pad("REPOSITORY", repo_w + 3) + pad("TAG", 13) + pad("IMAGE ID", 15) +
+                      pad("CREATED", 17) + "SIZE\n";
+  for (const auto &r : rows)
+    table += pad(r.repository, repo_w + 3) + pad(r.tag, 13) + pad(r.id, 15) +
+             pad(time_ago(r.image->created), 17) + human_size(r.image->size) + "\n";
+  out::text(table);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  return run_tool(argc, argv, "koker-images", USAGE, images_main);
+}

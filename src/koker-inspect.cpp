@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: MIT
+// koker-inspect: the full record of images (and, later, containers) as one JSON array.
+#include "error.hpp"
+#include "image.hpp"
+#include "json.hpp"
+#include "log.hpp"
+#include "main.hpp"
+#include "store.hpp"
+
+using namespace koker;
+
+static const char USAGE[] =
+    "Usage: koker-inspect [OPTIONS] IMAGE...\n"
+    "\n"
+    "Print the full record of each image as one JSON array, with docker's field names.\n"
+    "\n"
+    "Options:\n"
+    "  -q, --quiet      print nothing but the JSON and errors\n"
+    "  -D, --debug      trace every step on stderr\n"
+    "      --root DIR   the store (default /var/lib/koker, or KOKER_ROOT)\n"
+    "  -h, --help       show this help\n"
+    "      --version    show the version\n";
+
+static json::Value strings(const std::vector<std::string> &list) {
+  json::Value a = json::Value::array();
+  for (const auto &s : list)
+    a.push(json::Value(s));
+  return a;
+}
+
+// docker image inspect's fields, from the index record and the stored config.
+static json::Value inspect_image(const store::Store &store, const store::ImageRecord &rec) {
+  auto body = store.read_blob(rec.id, image::max_config_size);
+  if (!body)
+    fail("unable to read the config of image ", rec.id, ": missing from the store");
+  image::Config cfg = image::parse_config(*body);
+  json::Value v = json::Value::object();
+  v.set("Id", rec.id);
+  v.set("RepoTags", strings(rec.repo_tags));
+  v.set("RepoDigests", strings(rec.repo_digests));
+  v.set("Parent", "");
+  v.set("Comment", cfg.doc.get_string("comment"));
+  v.set("Created", cfg.created);
+  v.set("Author", cfg.doc.get_string("author"));
+  const json::Value *config = cfg.doc.find("config");
+  v.set("Config", config ? *config : json::Value::object());
+  v.set("Architecture", cfg.arch);
+  if (!cfg.variant.empty())
+    v.set("Variant", cfg.variant);
+  v.set("Os", cfg.os);
+  v.set("Size", json::Value(rec.size));
+  json::Value &driver = v.set("GraphDriver", json::Value::object());
+  driver.set("Name", "overlay");
+  std::string lower;
+  for (auto it = rec.layers.rbegin(); it != rec.layers.rend(); ++it)
+    lower += (lower.empty() ? "" : ":") + store.layer_dir(*it) + "/diff";
+  driver.set("Data", json::Value::object()).set("LowerDir", lower);
+  json::Value &rootfs = v.set("RootFS", json::Value::object());
+  rootfs.set("Type", "layers");
+  rootfs.set("Layers", strings(rec.layers));
+  json::Value &meta = v.set("Metadata", json::Value::object());
+  meta.set("LastTagTime", rec.pulled);
+  meta.set("Manifest", rec.manifest_digest);
+  meta.set("ManifestMediaType", rec.manifest_media_type);
+  return v;
+}
+
+static int inspect_main(int argc, char **argv) {
+  auto opts = cli::long_options({});
+  for (int c; (c = getopt_long(argc, argv, cli::COMMON_SHORT, opts.data(), nullptr)) != -1;)
+    if (!cli::handle_common(c, optarg))
+      cli::bad_option(c, argv);
+  if (optind == argc)
+    cli::usage_error("IMAGE is missing");
+  store::Store store(store_root());
+  json::Value list = json::Value::array();
+  int status = 0;
+  for (int i = optind; i < argc; ++i) {
+    auto rec = store.find_image(argv[i], store::reference_key(argv[i]));
+    if (!rec) {
+      log::fatal("no such object: ", printable(argv[i]));
+      status = 125;
+      continue;
+    }
+    list.push(inspect_image(store, *rec));
+  }
+  out::line(list.dump(4));
+  return status;
+}
+
+int main(int argc, char **argv) {
+  return run_tool(argc, argv, "koker-inspect", USAGE, inspect_main);
+}
