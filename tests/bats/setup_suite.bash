@@ -1,0 +1,29 @@
+# shellcheck shell=bash
+# SPDX-License-Identifier: MIT
+#
+# Run once per `bats tests/bats` (bats >= 1.5 finds this file beside the first .bats file):
+# starts the test registries, the token server and the Docker-Hub-like front on 127.0.0.1,
+# builds and pushes the fixture images, and exports the KOKER_TEST_* variables listed in
+# helpers.registry.bash.  teardown_suite stops every server and removes the temp dir; Bats
+# calls it even when setup_suite fails halfway (its EXIT trap), and the pids it kills are
+# written to $KOKER_TEST_SUITE_DIR/pids as each server starts.
+#
+# KOKER_TEST_NO_REGISTRY=1 skips all of it (tests that `requires registry` then skip);
+# KOKER_TEST_KEEP=1 keeps the temp dir for a post-mortem.
+
+# shellcheck source-path=SCRIPTDIR
+# shellcheck source=helpers.registry.bash
+source "${BASH_SOURCE[0]%/*}/helpers.registry.bash"
+
+setup_suite() {
+    bats_require_minimum_version 1.5.0
+    if [[ ${KOKER_TEST_NO_REGISTRY:-} == 1 ]]; then
+        echo "koker test: KOKER_TEST_NO_REGISTRY=1, no registries or fixtures"
+        return 0
+    fi
+    koker_suite_start
+}
+
+teardown_suite() {
+    koker_suite_stop
+}
