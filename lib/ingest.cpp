@@ -36,7 +36,7 @@ void fetch_layer(const store::Store &store, Source &source, const LayerJob &job,
   std::string short_id = job.desc->digest.substr(7, 12);
   auto lock = store.lock_layer(job.diff_id);
   if (store.has_layer(job.diff_id)) {
-    progress.finish(job.index, "already exists");
+    progress.finish(job.index, short_id, "already exists");
     return;
   }
   progress.start(job.index, short_id, job.desc->size);
@@ -93,7 +93,7 @@ void fetch_layer(const store::Store &store, Source &source, const LayerJob &job,
   sys::write_file_atomic(tmp + "/size", std::to_string(info.size), 0444);
   store.commit_layer(tmp, job.diff_id);
   undo.dismiss();
-  progress.finish(job.index, "pull complete");
+  progress.finish(job.index, short_id, "pull complete");
 }
 
 void fetch_layers(const store::Store &store, Source &source, const std::vector<LayerJob> &jobs) {
@@ -113,7 +113,7 @@ void fetch_layers(const store::Store &store, Source &source, const std::vector<L
         if (!first_error)
           first_error = std::current_exception();
         cancelled = true;
-        progress.finish(jobs[i].index, "failed");
+        progress.finish(jobs[i].index, jobs[i].desc->digest.substr(7, 12), "failed");
       }
     }
   };

@@ -37,9 +37,10 @@ void Progress::advance(size_t item, uint64_t bytes) {
     redraw(false);
 }
 
-void Progress::finish(size_t item, const std::string &state) {
+void Progress::finish(size_t item, const std::string &label, const std::string &state) {
   std::lock_guard<std::mutex> g(m_mutex);
   Item &it = m_items.at(item);
+  it.label = label;
   it.state = state;
   if (m_tty) {
     redraw(true);

@@ -16,7 +16,7 @@ public:
   ~Progress();
   void start(size_t item, const std::string &label, uint64_t total);
   void advance(size_t item, uint64_t bytes);
-  void finish(size_t item, const std::string &state);
+  void finish(size_t item, const std::string &label, const std::string &state);
 
 private:
   struct Item {
