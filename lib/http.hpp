@@ -40,9 +40,10 @@ struct Response {
   long redirects = 0;
 };
 
-// Performs req. Transport failures (DNS, refused, reset, timeout, short body) throw
-// http::TransportError; failures a retry cannot fix (bad URL, a redirect to another protocol,
-// too many redirects, TLS verification) throw Error; any HTTP status is returned, not thrown.
+// Performs req. Failures once connected (reset, stall, short body) throw http::TransportError;
+// those a retry is unlikely to fix (DNS, refused or timed-out connection, bad URL, a redirect
+// to another protocol, too many redirects, TLS verification) throw Error. Any HTTP status is
+// returned, not thrown; a 4xx/5xx whose body is cut short is still returned.
 // Logs "METHOD URL -> STATUS" at debug level (never a header value).
 Response perform(const Request &req);
 
