@@ -20,11 +20,14 @@ endif
 ALL_CXXFLAGS := -std=c++17 $(WARN) -MMD -MP -Ilib -DKOKER_VERSION='"$(VERSION)"' $(CXXFLAGS)
 
 # Each tool lists the libraries it needs, like s6's deps-exe: koker-run never links curl.
-TOOLS := pull images rmi inspect
+TOOLS := pull images rmi inspect run
 koker-pull_LIBS    := libcurl libarchive libcrypto
-koker-images_LIBS  := libcurl libarchive libcrypto
-koker-rmi_LIBS     := libcurl libarchive libcrypto
-koker-inspect_LIBS := libcurl libarchive libcrypto
+koker-images_LIBS  := libcrypto
+koker-rmi_LIBS     := libcrypto
+koker-inspect_LIBS := libcrypto
+koker-run_LIBS     := libcrypto libseccomp
+# Objects a tool has beside its own file (src/, not shared with other tools).
+koker-run_OBJS     := src/run_options.o
 
 LIB_SRC  := $(wildcard lib/*.cpp)
 LIB_OBJ  := $(LIB_SRC:.cpp=.o)
@@ -54,13 +57,14 @@ lib/%.o src/%.o tests/unit/%.o: ALL_CXXFLAGS += $(shell $(PKG_CONFIG) --cflags l
 lib/libkoker.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
-bin/koker-%: src/koker-%.o lib/libkoker.a
-	$(CXX) $(ALL_CXXFLAGS) $(LDFLAGS) -o $@ $< lib/libkoker.a \
+.SECONDEXPANSION:
+bin/koker-%: src/koker-%.o $$(koker-$$*_OBJS) lib/libkoker.a
+	$(CXX) $(ALL_CXXFLAGS) $(LDFLAGS) -o $@ $< $(koker-$*_OBJS) lib/libkoker.a \
 	  $(shell $(PKG_CONFIG) --libs $(koker-$*_LIBS)) -pthread
 
 $(UNIT_BIN): $(UNIT_SRC:.cpp=.o) lib/libkoker.a
 	$(CXX) $(ALL_CXXFLAGS) $(LDFLAGS) -o $@ $(UNIT_SRC:.cpp=.o) lib/libkoker.a \
-	  $(shell $(PKG_CONFIG) --libs libcurl libarchive libcrypto) -pthread
+	  $(shell $(PKG_CONFIG) --libs libcurl libarchive libcrypto libseccomp) -pthread
 
 unit: $(UNIT_BIN)
 	$(UNIT_BIN)

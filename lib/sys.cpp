@@ -77,7 +77,8 @@ std::string dirname(std::string_view path) {
   return std::string(path.substr(0, slash));
 }
 
-void write_file_atomic(const std::string &path, std::string_view data, unsigned mode) {
+void write_file_atomic(const std::string &path, std::string_view data, unsigned mode,
+                       bool durable) {
   std::string tmp = cat(path, ".tmp-", random_hex(6));
   Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
   if (!fd)
@@ -85,14 +86,16 @@ void write_file_atomic(const std::string &path, std::string_view data, unsigned 
   try {
     write_fd(fd.get(), data, tmp);
     // fdatasync before rename: after a crash the name points to complete data or old data.
-    check(::fdatasync(fd.get()), "unable to fsync ", tmp);
+    if (durable)
+      check(::fdatasync(fd.get()), "unable to fsync ", tmp);
     fd.reset();
     check(::rename(tmp.c_str(), path.c_str()), "unable to rename ", tmp, " to ", path);
   } catch (...) {
     ::unlink(tmp.c_str());
     throw;
   }
-  fsync_dir(dirname(path));
+  if (durable)
+    fsync_dir(dirname(path));
 }
 
 void mkdir_p(const std::string &dir, unsigned mode) {
@@ -165,6 +168,14 @@ void rm_rf(const std::string &path) {
   }
   if (::rmdir(path.c_str()) < 0 && errno != ENOENT)
     sys_fail("unable to remove ", path);
+}
+
+std::string read_link(const std::string &path) {
+  char buf[4096];
+  ssize_t n = ::readlink(path.c_str(), buf, sizeof buf);
+  if (n < 0)
+    sys_fail("unable to read the link ", path);
+  return std::string(buf, static_cast<size_t>(n));
 }
 
 bool exists(const std::string &path) {

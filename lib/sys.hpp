@@ -19,7 +19,10 @@ std::string read_fd(int fd, size_t max);
 // Writes all of data to fd, retrying on EINTR and short writes; throws with what on failure.
 void write_fd(int fd, std::string_view data, std::string_view what);
 // Writes path atomically: a temporary file beside it, fsync, rename, fsync of the directory.
-void write_file_atomic(const std::string &path, std::string_view data, unsigned mode = 0644);
+// Live state that only has to survive a crashed process, not a power cut, passes
+// durable=false and skips both fsyncs (they cost milliseconds on a container's start).
+void write_file_atomic(const std::string &path, std::string_view data, unsigned mode = 0644,
+                       bool durable = true);
 // fsyncs a directory so a rename inside it is durable.
 void fsync_dir(const std::string &dir);
 // Creates dir and its missing parents with mode (existing ones are left as they are).
@@ -27,6 +30,8 @@ void mkdir_p(const std::string &dir, unsigned mode = 0755);
 // Removes path recursively without following symlinks; absent is fine. Makes read-only
 // directories writable first (the store keeps layers read-only).
 void rm_rf(const std::string &path);
+// The target of a symlink (readlink(2)); throws on failure.
+std::string read_link(const std::string &path);
 // True if path exists (lstat: a dangling symlink exists).
 bool exists(const std::string &path);
 // The directory part of a path ("a/b" for "a/b/c"; "." for "c").
