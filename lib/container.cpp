@@ -1,0 +1,254 @@
+// SPDX-License-Identifier: MIT
+#include "container.hpp"
+#include "error.hpp"
+#include "log.hpp"
+#include "sys.hpp"
+#include <algorithm>
+#include <fcntl.h>
+#include <unistd.h>
+
+namespace koker::container {
+
+namespace {
+
+json::Value strings(const std::vector<std::string> &list) {
+  json::Value a = json::Value::array();
+  for (const auto &s : list)
+    a.push(json::Value(s));
+  return a;
+}
+
+std::vector<std::string> strings_of(const json::Value *v) {
+  std::vector<std::string> out;
+  if (v && v->is_array())
+    for (const auto &s : v->items())
+      if (s.is_string())
+        out.push_back(s.as_string());
+  return out;
+}
+
+int64_t int_of(const json::Value *v) { return v && v->is_number() ? v->as_int() : 0; }
+bool bool_of(const json::Value *v) { return v && v->type() == json::Value::Type::boolean && v->as_bool(); }
+const json::Value &obj(const json::Value &v, std::string_view key) {
+  static const json::Value empty = json::Value::object();
+  const json::Value *f = v.find(key);
+  return f && f->is_object() ? *f : empty;
+}
+
+bool is_hex(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+  });
+}
+
+} // namespace
+
+json::Value Record::to_json() const {
+  json::Value v = json::Value::object();
+  v.set("Id", id);
+  v.set("Created", created);
+  v.set("Path", path);
+  v.set("Args", strings(args));
+  json::Value &state = v.set("State", json::Value::object());
+  state.set("Status", status);
+  state.set("Running", status == "running");
+  state.set("Pid", pid);
+  state.set("PidStartTime", json::Value(pid_start));
+  state.set("ExitCode", exit_code);
+  state.set("OOMKilled", oom_killed);
+  state.set("Error", error);
+  state.set("StartedAt", started_at.empty() ? "0001-01-01T00:00:00Z" : started_at);
+  state.set("FinishedAt", finished_at.empty() ? "0001-01-01T00:00:00Z" : finished_at);
+  v.set("Image", image_id);
+  v.set("Name", "/" + name);
+  json::Value &config = v.set("Config", json::Value::object());
+  config.set("Hostname", hostname);
+  config.set("User", user);
+  config.set("Tty", tty);
+  config.set("OpenStdin", open_stdin);
+  config.set("Env", strings(env));
+  config.set("Cmd", strings(cmd));
+  config.set("Image", image);
+  config.set("WorkingDir", workdir);
+  config.set("Entrypoint", strings(entrypoint));
+  json::Value &host = v.set("HostConfig", json::Value::object());
+  host.set("Binds", strings(binds));
+  host.set("NetworkMode", network_mode);
+  host.set("PortBindings", strings(publish));
+  host.set("AutoRemove", auto_remove);
+  host.set("CapAdd", strings(cap_add));
+  host.set("CapDrop", strings(cap_drop));
+  host.set("ReadonlyRootfs", read_only);
+  host.set("SecurityOpt", no_new_privileges ? strings({"no-new-privileges"}) : json::Value::array());
+  host.set("Memory", memory);
+  host.set("MemorySwap", memory_swap);
+  host.set("NanoCpus", nano_cpus);
+  host.set("PidsLimit", pids_limit);
+  json::Value &net = v.set("NetworkSettings", json::Value::object());
+  net.set("IPAddress", ip_address);
+  net.set("Ports", json::Value::object());
+  return v;
+}
+
+Record Record::from_json(const json::Value &v) {
+  Record r;
+  r.id = v.get_string("Id");
+  r.created = v.get_string("Created");
+  r.path = v.get_string("Path");
+  r.args = strings_of(v.find("Args"));
+  const json::Value &state = obj(v, "State");
+  r.status = state.get_string("Status", "created");
+  r.pid = static_cast<int>(int_of(state.find("Pid")));
+  r.pid_start = static_cast<uint64_t>(int_of(state.find("PidStartTime")));
+  r.exit_code = static_cast<int>(int_of(state.find("ExitCode")));
+  r.oom_killed = bool_of(state.find("OOMKilled"));
+  r.error = state.get_string("Error");
+  r.started_at = state.get_string("StartedAt");
+  r.finished_at = state.get_string("FinishedAt");
+  if (r.started_at.rfind("0001-", 0) == 0)
+    r.started_at.clear();
+  if (r.finished_at.rfind("0001-", 0) == 0)
+    r.finished_at.clear();
+  r.image_id = v.get_string("Image");
+  r.name = v.get_string("Name");
+  if (!r.name.empty() && r.name[0] == '/')
+    r.name.erase(0, 1);
+  const json::Value &config = obj(v, "Config");
+  r.hostname = config.get_string("Hostname");
+  r.user = config.get_string("User");
+  r.tty = bool_of(config.find("Tty"));
+  r.open_stdin = bool_of(config.find("OpenStdin"));
+  r.env = strings_of(config.find("Env"));
+  r.cmd = strings_of(config.find("Cmd"));
+  r.image = config.get_string("Image");
+  r.workdir = config.get_string("WorkingDir");
+  r.entrypoint = strings_of(config.find("Entrypoint"));
+  const json::Value &host = obj(v, "HostConfig");
+  r.binds = strings_of(host.find("Binds"));
+  r.network_mode = host.get_string("NetworkMode", "bridge");
+  r.publish = strings_of(host.find("PortBindings"));
+  r.auto_remove = bool_of(host.find("AutoRemove"));
+  r.cap_add = strings_of(host.find("CapAdd"));
+  r.cap_drop = strings_of(host.find("CapDrop"));
+  r.read_only = bool_of(host.find("ReadonlyRootfs"));
+  r.no_new_privileges = !strings_of(host.find("SecurityOpt")).empty();
+  r.memory = int_of(host.find("Memory"));
+  r.memory_swap = int_of(host.find("MemorySwap"));
+  r.nano_cpus = int_of(host.find("NanoCpus"));
+  r.pids_limit = int_of(host.find("PidsLimit"));
+  r.ip_address = obj(v, "NetworkSettings").get_string("IPAddress");
+  return r;
+}
+
+std::string dir_of(const std::string &root, std::string_view id) {
+  if (id.size() != 64 || !is_hex(id))
+    fail("invalid container ID ", printable(id));
+  return cat(root, "/containers/", id);
+}
+
+void save(const std::string &root, const Record &rec) {
+  sys::write_file_atomic(dir_of(root, rec.id) + "/config.json", rec.to_json().dump(1) + "\n", 0600,
+                         false);
+}
+
+std::optional<Record> load(const std::string &root, std::string_view id) {
+  auto text = sys::read_file_if_exists(dir_of(root, id) + "/config.json", 4 << 20);
+  if (!text)
+    return std::nullopt;
+  return Record::from_json(json::parse(*text, cat("container ", id, " record")));
+}
+
+std::vector<Record> list(const std::string &root) {
+  std::vector<Record> out;
+  std::string dir = root + "/containers";
+  if (!sys::exists(dir))
+    return out;
+  for (const auto &name : sys::list_dir(dir)) {
+    if (name.size() != 64 || !is_hex(name))
+      continue;
+    if (auto r = load(root, name))
+      out.push_back(std::move(*r));
+  }
+  return out;
+}
+
+std::optional<Record> find(const std::string &root, std::string_view query) {
+  if (query.empty())
+    return std::nullopt;
+  if (query.size() == 64 && is_hex(query))
+    return load(root, query);
+  if (valid_name(query)) {
+    auto id = sys::read_file_if_exists(cat(root, "/names/", query), 128);
+    if (id && id->size() == 64 && is_hex(*id))
+      if (auto r = load(root, *id))
+        return r;
+  }
+  if (query.size() < 12 || !is_hex(query) || !sys::exists(root + "/containers"))
+    return std::nullopt;
+  std::optional<std::string> match;
+  for (const auto &name : sys::list_dir(root + "/containers")) {
+    if (name.compare(0, query.size(), query) != 0)
+      continue;
+    if (match)
+      fail("container ID prefix ", printable(query), " is ambiguous");
+    match = name;
+  }
+  return match ? load(root, *match) : std::nullopt;
+}
+
+bool valid_name(std::string_view name) {
+  if (name.empty() || name.size() > 128)
+    return false;
+  auto alnum = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+  };
+  if (!alnum(name[0]))
+    return false;
+  return std::all_of(name.begin(), name.end(),
+                     [&](char c) { return alnum(c) || c == '_' || c == '.' || c == '-'; });
+}
+
+void claim_name(const std::string &root, std::string_view name, std::string_view id) {
+  if (!valid_name(name))
+    fail("invalid container name ", printable(name), ": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed");
+  sys::mkdir_p(root + "/names", 0700);
+  std::string path = cat(root, "/names/", name);
+  // O_EXCL makes the claim atomic: of two runs racing for a name, exactly one creates it.
+  log::debug("claim name ", name, ": create ", path, " O_EXCL");
+  Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  if (!fd && errno == EEXIST) {
+    auto owner = sys::read_file_if_exists(path, 128);
+    fail("the container name \"", name, "\" is already in use by container ",
+         owner ? owner->substr(0, 12) : "?", ": remove it or choose another name");
+  }
+  if (!fd)
+    sys_fail("unable to claim the name ", name);
+  sys::write_fd(fd.get(), id, path);
+}
+
+void release_name(const std::string &root, std::string_view name) {
+  if (valid_name(name))
+    ::unlink(cat(root, "/names/", name).c_str());
+}
+
+uint64_t process_start_time(int pid) {
+  auto stat = sys::read_file_if_exists(cat("/proc/", pid, "/stat"), 4096);
+  if (!stat)
+    return 0;
+  // Field 2 (comm) may hold spaces and parentheses: count fields after the last ')'.
+  size_t p = stat->rfind(')');
+  if (p == std::string::npos)
+    return 0;
+  int field = 2;
+  size_t i = p + 1;
+  while (i < stat->size() && field < 22) {
+    if ((*stat)[i] == ' ')
+      ++field;
+    ++i;
+  }
+  size_t end = stat->find(' ', i);
+  auto v = sys::parse_uint(std::string_view(*stat).substr(i, end - i));
+  return v ? *v : 0;
+}
+
+} // namespace koker::container

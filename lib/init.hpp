@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+// What happens inside a container's new namespaces, between clone(2) and execve(2): the
+// overlay root, the kernel filesystems, the masks, pivot_root, the identity, the confinement.
+// Runs in the cloned child, single-threaded; never returns.
+namespace koker::init {
+
+struct Volume {
+  std::string source; // host path (exists)
+  std::string target; // absolute path in the container
+  bool read_only = false;
+};
+
+struct Spec {
+  std::string rootfs;             // an empty directory to mount the overlay on
+  std::string layers_dir;         // the store's layers/ (lowerdirs are given relative to it)
+  std::vector<std::string> lower; // "<hex>/diff", top layer first
+  std::string upper, work;        // the container's own overlay directories
+  std::string etc_dir;            // holds hostname, hosts and resolv.conf to bind in
+  std::vector<Volume> volumes;
+  std::string hostname;
+  bool own_uts = true, own_net = true, cgroup_ns = false;
+  bool read_only = false, tty = false, interactive = false;
+  bool die_with_parent = true; // foreground: the container dies with koker-run
+  std::vector<std::string> argv, env;
+  std::string workdir, user;
+  uint64_t caps = 0;
+  bool no_new_privileges = false;
+};
+
+// Exit codes the child reports for a failed exec, as docker's (CLI.md).
+constexpr int exit_setup = 125, exit_cannot_exec = 126, exit_not_found = 127;
+
+// The child's side. sync_fd: read one byte before starting (the parent has put the child in
+// its cgroups and network); report_fd (close-on-exec): on failure, the exit code as one byte
+// followed by a one-line message; EOF means execve succeeded. console_fd: a socket on which
+// the pty master is sent when spec.tty, else -1.
+[[noreturn]] void run(const Spec &spec, int sync_fd, int report_fd, int console_fd);
+
+} // namespace koker::init

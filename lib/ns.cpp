@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: MIT
+#include "ns.hpp"
+#include "error.hpp"
+#include "log.hpp"
+#include "sys.hpp"
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <vector>
+
+namespace koker::ns {
+
+std::string flags_string(unsigned long f) {
+  static const std::pair<unsigned long, const char *> names[] = {
+      {MS_RDONLY, "ro"},       {MS_NOSUID, "nosuid"},         {MS_NODEV, "nodev"},
+      {MS_NOEXEC, "noexec"},   {MS_REMOUNT, "remount"},       {MS_BIND, "bind"},
+      {MS_REC, "rec"},         {MS_PRIVATE, "private"},       {MS_SLAVE, "slave"},
+      {MS_SHARED, "shared"},   {MS_STRICTATIME, "strictatime"}, {MS_RELATIME, "relatime"},
+      {MS_NOATIME, "noatime"}, {MS_MOVE, "move"}};
+  std::string s;
+  for (auto &[bit, name] : names)
+    if (f & bit)
+      s += cat(s.empty() ? "" : ",", name);
+  return s;
+}
+
+void mount(const std::string &source, const std::string &target, const char *type,
+           unsigned long flags, const std::string &data) {
+  std::string opts = flags_string(flags);
+  if (!data.empty())
+    opts += cat(opts.empty() ? "" : ",", data);
+  log::debug("mount", type ? cat(" -t ", type) : "", opts.empty() ? "" : cat(" -o ", opts), " ",
+             source.empty() ? "none" : source, " ", target);
+  if (::mount(source.c_str(), target.c_str(), type, flags, data.empty() ? nullptr : data.c_str()) <
+      0)
+    sys_fail("unable to mount ", source.empty() ? (type ? type : "none") : source, " on ",
+             target);
+}
+
+std::string fd_path(int fd) { return cat("/proc/self/fd/", fd); }
+
+Fd open_in_root(int root_fd, std::string_view path, Follow follow, int flags) {
+  std::string rel(path);
+  while (!rel.empty() && rel[0] == '/')
+    rel.erase(0, 1);
+  if (rel.empty())
+    rel = ".";
+  struct open_how how {};
+  how.flags = static_cast<uint64_t>((flags ? flags : O_PATH) | O_CLOEXEC);
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS |
+                (follow == Follow::no_symlinks ? RESOLVE_NO_SYMLINKS : 0);
+  long fd = ::syscall(SYS_openat2, root_fd, rel.c_str(), &how, sizeof how);
+  if (fd < 0) {
+    if (errno == ELOOP)
+      fail("unable to open /", printable(rel), " in the container: a symlink is in the way");
+    sys_fail("unable to open /", printable(rel), " in the container");
+  }
+  return Fd(static_cast<int>(fd));
+}
+
+namespace {
+// Splits "a/b/c" into components, dropping empty ones and ".".
+std::vector<std::string> components(std::string_view path) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i <= path.size()) {
+    size_t j = path.find('/', i);
+    if (j == std::string_view::npos)
+      j = path.size();
+    std::string_view c = path.substr(i, j - i);
+    if (!c.empty() && c != ".")
+      out.emplace_back(c);
+    i = j + 1;
+  }
+  return out;
+}
+} // namespace
+
+Fd make_dir_in_root(int root_fd, std::string_view path, Follow follow, unsigned mode) {
+  Fd dir = open_in_root(root_fd, "/", follow, O_PATH | O_DIRECTORY);
+  std::string so_far;
+  for (const auto &c : components(path)) {
+    if (c == "..")
+      fail("unable to create /", printable(path), " in the container: it holds ..");
+    so_far += "/" + c;
+    // mkdirat does not follow a symlink in its last component: an existing symlink makes it
+    // fail with EEXIST and the open below decides whether the link may be followed.
+    Fd parent = open_in_root(root_fd, sys::dirname(so_far), follow, O_DIRECTORY | O_RDONLY);
+    if (::mkdirat(parent.get(), c.c_str(), mode) == 0)
+      log::debug("mkdir ", so_far);
+    else if (errno != EEXIST)
+      sys_fail("unable to create ", so_far, " in the container");
+    dir = open_in_root(root_fd, so_far, follow, O_PATH | O_DIRECTORY);
+  }
+  return dir;
+}
+
+Fd make_file_in_root(int root_fd, std::string_view path, unsigned mode) {
+  auto parts = components(path);
+  if (parts.empty())
+    fail("unable to create a file at /");
+  std::string name = parts.back();
+  std::string parent_path;
+  for (size_t i = 0; i + 1 < parts.size(); ++i)
+    parent_path += "/" + parts[i];
+  Fd parent = make_dir_in_root(root_fd, parent_path, Follow::in_root);
+  Fd pdir = open_in_root(root_fd, parent_path, Follow::in_root, O_DIRECTORY | O_RDONLY);
+  struct stat st;
+  if (::fstatat(pdir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(st.st_mode)) {
+    if (S_ISDIR(st.st_mode))
+      fail("unable to use ", printable(path), " in the container: it is a directory");
+    // A symlink (or device, fifo) the image put here is replaced, never followed.
+    log::debug("rm ", path, " (not a regular file in the image)");
+    check(::unlinkat(pdir.get(), name.c_str(), 0), "unable to remove ", path, " in the container");
+  }
+  int fd = ::openat(pdir.get(), name.c_str(), O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, mode);
+  if (fd < 0)
+    sys_fail("unable to create ", path, " in the container");
+  ::close(fd);
+  (void)parent;
+  return open_in_root(root_fd, path, Follow::no_symlinks);
+}
+
+void pivot_root(const std::string &new_root) {
+  log::debug("chdir ", new_root);
+  check(::chdir(new_root.c_str()), "unable to chdir to ", new_root);
+  // pivot_root(".", ".") stacks the old root on top of the new one; detaching it then leaves
+  // the new root alone, with no directory needed for the old one (pivot_root(2) NOTES).
+  log::debug("pivot_root . .");
+  check(::syscall(SYS_pivot_root, ".", "."), "unable to pivot_root to ", new_root);
+  log::debug("mount --make-rslave / (old root); umount2 / MNT_DETACH");
+  check(::mount("", ".", nullptr, MS_SLAVE | MS_REC, nullptr), "unable to make the old root rslave");
+  check(::umount2(".", MNT_DETACH), "unable to detach the old root");
+  check(::chdir("/"), "unable to chdir to /");
+}
+
+} // namespace koker::ns

@@ -1,0 +1,23 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+#include <csignal>
+#include <sys/types.h>
+
+// The parent's side of a running container: forwards signals to it, relays its pty, and waits
+// for it to exit.
+namespace koker::supervise {
+
+// The signals forwarded to the container. Block them (with SIGCHLD) before cloning, so none
+// is lost between clone and the wait loop; the child unblocks them before execve.
+sigset_t forwarded_signals();
+void block_signals();
+
+// Forwards every signal in forwarded_signals() to pid; when master_fd >= 0, copies stdin to it
+// (if interactive) and it to stdout, in raw mode with the window size kept in step (SIGWINCH).
+// Returns docker's exit code for pid: its status, or 128+N when killed by signal N.
+int wait_for(pid_t pid, int master_fd, bool interactive);
+
+// docker's code for a wait status.
+int exit_code(int status);
+
+} // namespace koker::supervise
