@@ -314,8 +314,7 @@ void setup_and_exec(const Spec &spec, int sync_fd, int report_fd, int console_fd
   Fd dev_null = open_dev_null();
   mask_paths(root.get(), dev_null.get());
   dev_null.reset();
-  if (spec.tty)
-    make_console(root.get(), console_fd);
+  int pts = spec.tty ? make_console(root.get(), console_fd) : -1;
   if (console_fd >= 0)
     ::close(console_fd);
   if (spec.read_only)
@@ -331,9 +330,11 @@ void setup_and_exec(const Spec &spec, int sync_fd, int report_fd, int console_fd
     loopback_up();
   check(::setsid(), "unable to start a session");
   if (spec.tty) {
-    Fd console(::open("/dev/console", O_RDWR | O_CLOEXEC));
+    // The pts itself, not /dev/console, so that tty(1) names /dev/pts/N as with runc.
+    std::string path = cat("/dev/pts/", pts);
+    Fd console(::open(path.c_str(), O_RDWR | O_CLOEXEC));
     if (!console)
-      sys_fail("unable to open /dev/console");
+      sys_fail("unable to open ", path);
     check(::ioctl(console.get(), TIOCSCTTY, 0), "unable to make the pty the controlling terminal");
     for (int fd = 0; fd < 3; ++fd)
       check(::dup2(console.get(), fd), "unable to attach the pty");
