@@ -25,7 +25,9 @@ struct Request {
   std::function<void(const char *, size_t)> on_data;
   size_t max_body = 4 << 20;
   long connect_timeout_s = 30;
-  long low_speed_time_s = 60; // abort when under 1 byte/s for this long (a stalled transfer)
+  // Abort when under 1 byte/s for this long (a stalled transfer); 0 means KOKER_STALL_TIMEOUT
+  // seconds when set, else 60.
+  long low_speed_time_s = 0;
 };
 
 struct Response {
