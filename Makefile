@@ -20,12 +20,16 @@ endif
 ALL_CXXFLAGS := -std=c++17 $(WARN) -MMD -MP -Ilib -DKOKER_VERSION='"$(VERSION)"' $(CXXFLAGS)
 
 # Each tool lists the libraries it needs, like s6's deps-exe: koker-run never links curl.
-TOOLS := pull images rmi inspect run cg
+TOOLS := pull images rmi inspect run cg ps rm stop logs
 koker-pull_LIBS    := libcurl libarchive libcrypto
 koker-images_LIBS  := libcrypto
 koker-rmi_LIBS     := libcrypto
 koker-inspect_LIBS := libcrypto
 koker-run_LIBS     := libcrypto libseccomp
+koker-ps_LIBS      := libcrypto
+koker-rm_LIBS      := libcrypto
+koker-stop_LIBS    := libcrypto
+koker-logs_LIBS    := libcrypto
 koker-cg_LIBS      := libcrypto
 # Objects a tool has beside its own file (src/, not shared with other tools).
 koker-run_OBJS     := src/run_options.o

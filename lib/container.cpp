@@ -54,6 +54,8 @@ json::Value Record::to_json() const {
   state.set("Running", status == "running");
   state.set("Pid", pid);
   state.set("PidStartTime", json::Value(pid_start));
+  state.set("SupervisorPid", supervisor);
+  state.set("SupervisorStartTime", json::Value(supervisor_start));
   state.set("ExitCode", exit_code);
   state.set("OOMKilled", oom_killed);
   state.set("Error", error);
@@ -100,6 +102,8 @@ Record Record::from_json(const json::Value &v) {
   r.status = state.get_string("Status", "created");
   r.pid = static_cast<int>(int_of(state.find("Pid")));
   r.pid_start = static_cast<uint64_t>(int_of(state.find("PidStartTime")));
+  r.supervisor = static_cast<int>(int_of(state.find("SupervisorPid")));
+  r.supervisor_start = static_cast<uint64_t>(int_of(state.find("SupervisorStartTime")));
   r.exit_code = static_cast<int>(int_of(state.find("ExitCode")));
   r.oom_killed = bool_of(state.find("OOMKilled"));
   r.error = state.get_string("Error");
@@ -249,6 +253,65 @@ uint64_t process_start_time(int pid) {
   size_t end = stat->find(' ', i);
   auto v = sys::parse_uint(std::string_view(*stat).substr(i, end - i));
   return v ? *v : 0;
+}
+
+bool process_alive(int pid, uint64_t start) {
+  return pid > 0 && start != 0 && process_start_time(pid) == start;
+}
+
+sys::FileLock lock(const std::string &root, std::string_view id) {
+  return sys::FileLock(dir_of(root, id) + "/lock", sys::FileLock::Mode::exclusive);
+}
+
+bool update(const std::string &root, std::string_view id, const std::function<void(Record &)> &fn) {
+  if (!sys::exists(dir_of(root, id)))
+    return false;
+  auto l = lock(root, id);
+  auto rec = load(root, id);
+  if (!rec)
+    return false;
+  fn(*rec);
+  save(root, *rec);
+  return true;
+}
+
+Record refresh(const std::string &root, Record rec) {
+  if (rec.status != "running" || process_alive(rec.pid, rec.pid_start))
+    return rec;
+  if (process_alive(rec.supervisor, rec.supervisor_start))
+    return rec; // exited a moment ago: its supervisor is about to record how
+  update(root, rec.id, [&](Record &r) {
+    if (r.status != "running" || process_alive(r.pid, r.pid_start))
+      return;
+    log::debug("container ", r.id.substr(0, 12), ": process ", r.pid,
+               " is gone and nothing waits for it: marking it exited");
+    r.status = "exited";
+    r.exit_code = 255;
+    r.finished_at = sys::now_rfc3339();
+    rec = r;
+  });
+  return rec;
+}
+
+std::string generate_name(const std::string &root) {
+  static const char *const adjectives[] = {
+      "agile", "bold",   "brave", "calm",  "clever", "crisp", "eager", "fair",
+      "gentle", "happy", "keen",  "kind",  "lucid",  "merry", "nimble", "proud",
+      "quick", "quiet",  "sharp", "steady", "swift", "tidy",  "vivid", "wise"};
+  static const char *const names[] = {
+      "babbage", "curie",   "dijkstra", "euler",   "fermat",  "gauss",  "hopper",
+      "kepler",  "knuth",   "lamport",  "lovelace", "noether", "pascal", "ritchie",
+      "shannon", "thompson", "torvalds", "turing",  "wirth",   "hamilton"};
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    unsigned r = static_cast<unsigned>(std::stoul(sys::random_hex(4), nullptr, 16));
+    std::string name = cat(adjectives[r % std::size(adjectives)], "_",
+                           names[(r / 64) % std::size(names)]);
+    if (attempt >= 10)
+      name += cat("_", r % 1000);
+    if (!sys::exists(cat(root, "/names/", name)))
+      return name;
+  }
+  return "koker_" + sys::random_hex(6);
 }
 
 } // namespace koker::container

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 #include "json.hpp"
+#include "sys.hpp"
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -30,6 +32,8 @@ struct Record {
   std::string status = "created"; // created, running, exited
   int pid = 0;
   uint64_t pid_start = 0; // /proc/<pid>/stat starttime, to tell a reused PID apart
+  int supervisor = 0;     // the process that waits for the container (koker-run)
+  uint64_t supervisor_start = 0;
   int exit_code = 0;
   bool oom_killed = false;
   std::string started_at, finished_at, error;
@@ -57,5 +61,17 @@ void release_name(const std::string &root, std::string_view name);
 
 // The starttime field of /proc/<pid>/stat (0 when the process is gone).
 uint64_t process_start_time(int pid);
+// True while pid is the process that started at start (not a reused PID).
+bool process_alive(int pid, uint64_t start);
+
+// The per-container lock (flock on containers/<id>/lock): state changes are serialised.
+sys::FileLock lock(const std::string &root, std::string_view id);
+// Loads, changes with fn and saves the record under its lock; false when it is gone.
+bool update(const std::string &root, std::string_view id, const std::function<void(Record &)> &fn);
+// The record as it really is: a "running" container whose process is gone while nothing waits
+// for it any more (its supervisor was killed) is marked exited (255: status unknown) and saved.
+Record refresh(const std::string &root, Record rec);
+// A docker-like random name ("eager_turing") not taken yet.
+std::string generate_name(const std::string &root);
 
 } // namespace koker::container

@@ -343,6 +343,9 @@ void setup_and_exec(const Spec &spec, int sync_fd, int report_fd, int console_fd
     if (!null || ::dup2(null.get(), 0) < 0)
       sys_fail("unable to redirect stdin from /dev/null");
   }
+  if (spec.output_fd >= 0 && !spec.tty)
+    for (int fd : {1, 2})
+      check(::dup2(spec.output_fd, fd), "unable to send the output to the log");
 
   user::Identity id = user::resolve(spec.user, read_image_file("/etc/passwd"),
                                     read_image_file("/etc/group"));

@@ -26,6 +26,7 @@ struct Spec {
   bool own_uts = true, own_net = true, cgroup_ns = false;
   bool read_only = false, tty = false, interactive = false;
   bool die_with_parent = true; // foreground: the container dies with koker-run
+  int output_fd = -1;          // -d without -t: the log file, as the container's stdout and stderr
   std::vector<std::string> argv, env;
   std::string workdir, user;
   uint64_t caps = 0;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 // koker-inspect: the full record of images (and, later, containers) as one JSON array.
+#include "container.hpp"
 #include "error.hpp"
 #include "image.hpp"
 #include "json.hpp"
@@ -10,11 +11,13 @@
 using namespace koker;
 
 static const char USAGE[] =
-    "Usage: koker-inspect [OPTIONS] IMAGE...\n"
+    "Usage: koker-inspect [OPTIONS] CONTAINER|IMAGE...\n"
     "\n"
-    "Print the full record of each image as one JSON array, with docker's field names.\n"
+    "Print the full record of each container or image as one JSON array, with docker's field\n"
+    "names. A name is looked up as a container first, then as an image.\n"
     "\n"
     "Options:\n"
+    "      --type container|image  look up only this kind of object\n"
     "  -q, --quiet      print nothing but the JSON and errors\n"
     "  -D, --debug      trace every step on stderr\n"
     "      --root DIR   the store (default /var/lib/koker, or KOKER_ROOT)\n"
@@ -66,23 +69,41 @@ static json::Value inspect_image(const store::Store &store, const store::ImageRe
 }
 
 static int inspect_main(int argc, char **argv) {
-  auto opts = cli::long_options({});
-  for (int c; (c = getopt_long(argc, argv, cli::COMMON_SHORT, opts.data(), nullptr)) != -1;)
-    if (!cli::handle_common(c, optarg))
+  enum { OPT_TYPE = 1 };
+  auto opts = cli::long_options({{"type", required_argument, nullptr, OPT_TYPE}});
+  std::string type;
+  for (int c; (c = getopt_long(argc, argv, cli::COMMON_SHORT, opts.data(), nullptr)) != -1;) {
+    if (cli::handle_common(c, optarg))
+      continue;
+    if (c == OPT_TYPE)
+      type = optarg;
+    else
       cli::bad_option(c, argv);
+  }
+  if (!type.empty() && type != "container" && type != "image")
+    cli::usage_error("--type takes container or image");
   if (optind == argc)
-    cli::usage_error("IMAGE is missing");
+    cli::usage_error("CONTAINER or IMAGE is missing");
   store::Store store(store_root());
   json::Value list = json::Value::array();
   int status = 0;
   for (int i = optind; i < argc; ++i) {
-    auto rec = store.find_image(argv[i], store::reference_key(argv[i]));
-    if (!rec) {
-      log::fatal("no such object: ", printable(argv[i]));
+    try {
+      if (type != "image")
+        if (auto c = container::find(store.root(), argv[i])) {
+          list.push(container::refresh(store.root(), *c).to_json());
+          continue;
+        }
+      std::optional<store::ImageRecord> rec;
+      if (type != "container")
+        rec = store.find_image(argv[i], store::reference_key(argv[i]));
+      if (!rec)
+        fail("no such object: ", printable(argv[i]));
+      list.push(inspect_image(store, *rec));
+    } catch (const Error &e) {
+      log::fatal(e.what());
       status = 125;
-      continue;
     }
-    list.push(inspect_image(store, *rec));
   }
   out::line(list.dump(4));
   return status;

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: MIT
 // koker-run: create and start a container from a stored image.
-#include "caps.hpp"
+#include "cgroup.hpp"
 #include "container.hpp"
 #include "error.hpp"
 #include "image.hpp"
 #include "init.hpp"
+#include "lifecycle.hpp"
 #include "log.hpp"
 #include "main.hpp"
 #include "run_options.hpp"
@@ -22,16 +23,11 @@
 
 using namespace koker;
 
-static std::string json_list(const std::vector<std::string> &v) {
-  std::string s;
-  for (const auto &x : v)
-    s += (s.empty() ? "" : " ") + x;
-  return s;
-}
+namespace {
 
 // The container's /etc/hostname, /etc/hosts and /etc/resolv.conf, written into its directory
 // and bound in by the child.
-static void write_etc_files(const std::string &dir, const container::Record &rec) {
+void write_etc_files(const std::string &dir, const container::Record &rec) {
   sys::write_file_atomic(dir + "/hostname", rec.hostname + "\n", 0644, false);
   std::string hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n";
   if (!rec.ip_address.empty())
@@ -41,7 +37,7 @@ static void write_etc_files(const std::string &dir, const container::Record &rec
 }
 
 // Receives the pty master the child allocated inside the container (SCM_RIGHTS).
-static Fd receive_master(int sock) {
+Fd receive_master(int sock) {
   char byte;
   struct iovec iov = {&byte, 1};
   char control[CMSG_SPACE(sizeof(int))] = {};
@@ -60,39 +56,15 @@ static Fd receive_master(int sock) {
   return Fd(fd);
 }
 
-static int run_main(int argc, char **argv) {
-  run::Options o = run::parse(argc, argv);
-  store::Store store(store_root());
-  store::ImageRecord img = run::resolve_image(store, o.image);
-  auto config_body = store.read_blob(img.id, image::max_config_size);
-  if (!config_body)
-    fail("unable to read the config of image ", img.id);
-  image::Config cfg = image::parse_config(*config_body);
+struct Started {
+  pid_t pid = -1;
+  Fd master; // the pty, with -t
+};
 
-  container::Record rec = run::make_record(o, img, cfg);
-  std::string dir = container::dir_of(store.root(), rec.id);
-  sys::Rollback undo;
-  sys::mkdir_p(store.root() + "/containers", 0700);
-  log::debug("mkdir ", dir, " {upper,work,rootfs}");
-  check(::mkdir(dir.c_str(), 0700), "unable to create ", dir);
-  undo.add("rm -rf " + dir, [dir] { sys::rm_rf(dir); });
-  for (const char *sub : {"/upper", "/work", "/rootfs"})
-    check(::mkdir((dir + sub).c_str(), 0755), "unable to create ", dir, sub);
-  if (!rec.name.empty()) {
-    container::claim_name(store.root(), rec.name, rec.id);
-    std::string root = store.root(), name = rec.name;
-    undo.add("release name " + name, [root, name] { container::release_name(root, name); });
-  }
-  write_etc_files(dir, rec);
-  container::save(store.root(), rec);
-  if (!o.cidfile.empty()) {
-    Fd cid(::open(o.cidfile.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
-    if (!cid)
-      sys_fail("unable to create the cidfile ", o.cidfile);
-    sys::write_fd(cid.get(), rec.id, o.cidfile);
-  }
-
-  init::Spec spec = run::make_spec(o, rec, store, img, dir);
+// Clones the container process into its namespaces and cgroup and waits until it has exec'd
+// its command. Throws the child's own report (125, 126 or 127) when it could not.
+Started start(const run::Options &o, const init::Spec &spec, cgroup::Group *group,
+              sys::Rollback &undo) {
   int sync[2], report[2], console[2] = {-1, -1};
   check(::pipe2(sync, O_CLOEXEC), "unable to create a pipe");
   check(::pipe2(report, O_CLOEXEC), "unable to create a pipe");
@@ -125,46 +97,173 @@ static int run_main(int argc, char **argv) {
   ::close(report[1]);
   if (console[1] >= 0)
     ::close(console[1]);
+  Started s;
+  s.pid = static_cast<pid_t>(pid);
   log::debug("container process ", pid, " in new namespaces");
-  auto kill_child = [pid] {
-    ::kill(static_cast<pid_t>(pid), SIGKILL);
-    ::waitpid(static_cast<pid_t>(pid), nullptr, 0);
-  };
-  undo.add("kill the container process", kill_child);
-
-  // The child waits for this byte: by now it is in its cgroups and network.
+  undo.add("kill the container process", [p = s.pid] {
+    ::kill(p, SIGKILL);
+    ::waitpid(p, nullptr, 0);
+  });
+  if (group)
+    group->add(s.pid);
+  // The child waits for this byte: by now it is in its cgroups.
   sys::write_fd(sync_w.get(), "g", "the start signal");
   sync_w.reset();
-  Fd master;
   if (o.tty)
-    master = receive_master(console_parent.get());
+    s.master = receive_master(console_parent.get());
   std::string failure = sys::read_fd(report_r.get(), 64 << 10);
-  if (!failure.empty()) {
-    int code = static_cast<unsigned char>(failure[0]);
-    throw Error(failure.substr(1), code);
-  }
-  // execve succeeded: the container runs.
-  rec.status = "running";
-  rec.pid = static_cast<int>(pid);
-  rec.pid_start = container::process_start_time(rec.pid);
-  rec.started_at = sys::now_rfc3339();
-  container::save(store.root(), rec);
+  if (!failure.empty())
+    throw Error(failure.substr(1), static_cast<unsigned char>(failure[0]));
+  return s;
+}
 
-  int code = supervise::wait_for(static_cast<pid_t>(pid), master.get(), o.interactive);
-  undo.dismiss();
-  rec.status = "exited";
-  rec.exit_code = code;
-  rec.finished_at = sys::now_rfc3339();
-  log::debug("container ", rec.id.substr(0, 12), " exited with ", code);
-  if (o.auto_remove) {
-    log::debug("rm -rf ", dir, " (--rm)");
-    container::release_name(store.root(), rec.name);
-    sys::rm_rf(dir);
-  } else {
-    container::save(store.root(), rec);
+// Waits for the container, records how it ended and releases what it held.
+int finish(const std::string &root, container::Record rec, Started &s, cgroup::Group *group,
+           bool interactive) {
+  int code = supervise::wait_for(s.pid, s.master.get(), interactive);
+  bool oom = false;
+  if (group) {
+    auto stats = group->stats();
+    oom = code == 137 && stats.oom_kills && *stats.oom_kills > 0;
   }
-  (void)json_list;
+  if (oom)
+    log::warn("container ", rec.id.substr(0, 12), " was killed by the OOM killer (memory limit)");
+  log::debug("container ", rec.id.substr(0, 12), " exited with ", code);
+  std::string finished = sys::now_rfc3339();
+  bool kept = container::update(root, rec.id, [&](container::Record &r) {
+    r.status = "exited";
+    r.exit_code = code;
+    r.oom_killed = oom;
+    r.finished_at = finished;
+  });
+  rec.status = "exited";
+  lifecycle::release_resources(root, rec);
+  if (rec.auto_remove && kept) {
+    log::debug("removing container ", rec.id.substr(0, 12), " (--rm)");
+    lifecycle::remove(root, rec, true);
+  }
   return code;
 }
+
+void mark_running(const std::string &root, container::Record &rec, pid_t pid) {
+  rec.status = "running";
+  rec.pid = pid;
+  rec.pid_start = container::process_start_time(pid);
+  rec.supervisor = static_cast<int>(::getpid());
+  rec.supervisor_start = container::process_start_time(rec.supervisor);
+  rec.started_at = sys::now_rfc3339();
+  container::save(root, rec);
+}
+
+// -d: a supervisor process (one per container, like conmon, no daemon) starts the container
+// with its output going to containers/<id>/container.log, tells this process it runs, and
+// then waits for it. This process prints the ID and returns.
+int detach(const run::Options &o, container::Record &rec, const init::Spec &spec,
+           const std::string &root, const cgroup::Limits &limits, sys::Rollback &undo) {
+  int ready[2];
+  check(::pipe2(ready, O_CLOEXEC), "unable to create a pipe");
+  std::string log_path = container::dir_of(root, rec.id) + "/container.log";
+  pid_t sup = ::fork();
+  if (sup < 0)
+    sys_fail("unable to fork the supervisor");
+  if (sup == 0) {
+    ::close(ready[0]);
+    Fd ready_w(ready[1]);
+    int code = 125;
+    try {
+      ::setsid();
+      Fd null(::open("/dev/null", O_RDWR | O_CLOEXEC));
+      Fd logfd(::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+      if (!null || !logfd)
+        sys_fail("unable to open ", log_path);
+      // Let go of the caller's stdin and stdout at once ($(koker-run -d) must not wait for
+      // the supervisor); stderr stays until the container runs, for errors and the -D trace.
+      ::dup2(null.get(), 0);
+      ::dup2(logfd.get(), 1);
+      log::debug("supervisor ", ::getpid(), ": the container's output goes to ", log_path);
+      init::Spec with_log = spec;
+      with_log.output_fd = logfd.get();
+      with_log.die_with_parent = false;
+      cgroup::Group group = cgroup::Group::create(rec.id, limits);
+      undo.add("remove the cgroup", [&group] { group.remove(true); });
+      Started s = start(o, with_log, &group, undo);
+      mark_running(root, rec, s.pid);
+      undo.dismiss();
+      ::dup2(logfd.get(), 2);
+      log::set_level(log::Level::quiet); // nobody reads the supervisor's stderr now
+      sys::write_fd(ready_w.get(), "ok", "the ready signal");
+      ready_w.reset();
+      code = finish(root, rec, s, &group, false);
+    } catch (const Error &e) {
+      std::string msg = cat(static_cast<char>(e.exit_code()), e.what());
+      ssize_t ignored = ::write(ready_w.get(), msg.data(), msg.size());
+      (void)ignored;
+    } catch (const std::exception &e) {
+      std::string msg = cat(static_cast<char>(125), "internal error: ", e.what());
+      ssize_t ignored = ::write(ready_w.get(), msg.data(), msg.size());
+      (void)ignored;
+    }
+    ::_exit(code);
+  }
+  ::close(ready[1]);
+  undo.dismiss(); // the supervisor owns the clean-up now
+  Fd ready_r(ready[0]);
+  std::string answer = sys::read_fd(ready_r.get(), 64 << 10);
+  if (answer != "ok") {
+    ::waitpid(sup, nullptr, 0);
+    if (answer.empty())
+      fail("the supervisor of container ", rec.id.substr(0, 12), " died while starting it");
+    throw Error(answer.substr(1), static_cast<unsigned char>(answer[0]));
+  }
+  out::line(rec.id);
+  return 0;
+}
+
+int run_main(int argc, char **argv) {
+  run::Options o = run::parse(argc, argv);
+  cgroup::Limits limits = run::parse_limits(o);
+  store::Store store(store_root());
+  store::ImageRecord img = run::resolve_image(store, o.image);
+  auto config_body = store.read_blob(img.id, image::max_config_size);
+  if (!config_body)
+    fail("unable to read the config of image ", img.id);
+  image::Config cfg = image::parse_config(*config_body);
+
+  container::Record rec = run::make_record(o, img, cfg, limits);
+  const std::string root = store.root();
+  std::string dir = container::dir_of(root, rec.id);
+  sys::Rollback undo;
+  sys::mkdir_p(root + "/containers", 0700);
+  log::debug("mkdir ", dir, " {upper,work,rootfs}");
+  check(::mkdir(dir.c_str(), 0700), "unable to create ", dir);
+  undo.add("rm -rf " + dir, [dir] { sys::rm_rf(dir); });
+  for (const char *sub : {"/upper", "/work", "/rootfs"})
+    check(::mkdir((dir + sub).c_str(), 0755), "unable to create ", dir, sub);
+  if (rec.name.empty())
+    rec.name = container::generate_name(root);
+  container::claim_name(root, rec.name, rec.id);
+  undo.add("release the name " + rec.name,
+           [root, name = rec.name] { container::release_name(root, name); });
+  write_etc_files(dir, rec);
+  container::save(root, rec);
+  if (!o.cidfile.empty()) {
+    Fd cid(::open(o.cidfile.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+    if (!cid)
+      sys_fail("unable to create the cidfile ", o.cidfile);
+    sys::write_fd(cid.get(), rec.id, o.cidfile);
+  }
+  init::Spec spec = run::make_spec(o, rec, store, img, dir);
+  if (o.detach)
+    return detach(o, rec, spec, root, limits, undo);
+
+  cgroup::Group group = cgroup::Group::create(rec.id, limits);
+  undo.add("remove the cgroup", [&group] { group.remove(true); });
+  Started s = start(o, spec, &group, undo);
+  mark_running(root, rec, s.pid);
+  undo.dismiss();
+  return finish(root, rec, s, &group, o.interactive);
+}
+
+} // namespace
 
 int main(int argc, char **argv) { return run_tool(argc, argv, "koker-run", run::USAGE, run_main); }

@@ -203,13 +203,10 @@ Options parse(int argc, char **argv) {
   if (!o.hostname.empty() && (o.hostname.size() > 64 || o.hostname.find('/') != std::string::npos))
     cli::usage_error(cat("invalid hostname ", printable(o.hostname)));
   caps::adjust(caps::default_set(), o.cap_add, o.cap_drop); // throws on unknown names
-  if (o.detach)
-    fail("--detach is not available yet: koker-run runs containers in the foreground");
   if (o.network == "bridge")
     fail("the bridge network is not available yet: use --network none or --network host");
-  if (!o.memory.empty() || !o.mem_mib.empty() || !o.swap_mib.empty() || !o.cpus.empty() ||
-      !o.pids.empty())
-    fail("resource limits are not available yet");
+  if (o.detach && (o.interactive || o.auto_remove) && false)
+    cli::usage_error("unreachable");
   return o;
 }
 
@@ -258,8 +255,22 @@ store::ImageRecord resolve_image(const store::Store &store, const std::string &n
   fail("koker-pull did not store ", printable(query));
 }
 
+cgroup::Limits parse_limits(const Options &o) {
+  cgroup::Limits l;
+  const std::pair<const char *, const std::string *> given[] = {
+      {"--mem", &o.mem_mib}, {"--memory", &o.memory}, {"--swap", &o.swap_mib},
+      {"--cpus", &o.cpus},   {"--pids", &o.pids}};
+  for (auto &[option, value] : given)
+    if (!value->empty())
+      cgroup::parse_limit_option(l, option, *value);
+  if (!o.mem_mib.empty() && !o.memory.empty())
+    cli::usage_error("--mem and --memory both set the memory limit: give one");
+  cgroup::check_limits(l);
+  return l;
+}
+
 container::Record make_record(const Options &o, const store::ImageRecord &img,
-                              const image::Config &cfg) {
+                              const image::Config &cfg, const cgroup::Limits &limits) {
   container::Record r;
   r.id = sys::random_hex(32);
   r.name = o.name;
@@ -316,6 +327,10 @@ container::Record make_record(const Options &o, const store::ImageRecord &img,
   r.cap_add = o.cap_add;
   r.cap_drop = o.cap_drop;
   r.publish = o.publish;
+  r.memory = static_cast<int64_t>(limits.memory.value_or(0));
+  r.memory_swap = limits.memory ? static_cast<int64_t>(*limits.memory + limits.swap.value_or(*limits.memory)) : 0;
+  r.nano_cpus = static_cast<int64_t>(limits.nano_cpus.value_or(0));
+  r.pids_limit = static_cast<int64_t>(limits.pids.value_or(0));
   return r;
 }
 

@@ -2,6 +2,7 @@
 #pragma once
 // koker-run's command line and how it becomes a container record and an init::Spec. Kept
 // beside the tool (src/) because no other tool parses these options.
+#include "cgroup.hpp"
 #include "container.hpp"
 #include "image.hpp"
 #include "init.hpp"
@@ -29,9 +30,11 @@ Options parse(int argc, char **argv);
 // The image named on the command line: looked up in the store, "-" read from stdin, a
 // reference not in the store pulled with koker-pull first.
 store::ImageRecord resolve_image(const store::Store &store, const std::string &name);
+// The resource limits the options ask for (checked: 125 on a bad value).
+cgroup::Limits parse_limits(const Options &o);
 // The record: the image config overlaid with the options.
 container::Record make_record(const Options &o, const store::ImageRecord &img,
-                              const image::Config &cfg);
+                              const image::Config &cfg, const cgroup::Limits &limits);
 // What the child needs to build the container.
 init::Spec make_spec(const Options &o, const container::Record &rec, const store::Store &store,
                      const store::ImageRecord &img, const std::string &dir);

@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+#include "container.hpp"
+#include <string>
+
+// Stopping and removing containers: what koker-stop, koker-rm and koker-run --rm share. Every
+// host resource a container holds (its processes, cgroup, network, files, name) is released
+// here, also for a container whose koker-run or supervisor was killed.
+namespace koker::lifecycle {
+
+// Sends signal to the container's first process (through a pidfd, so a reused PID is never
+// hit). With signal 0: SIGTERM, then SIGKILL to every process after timeout_s seconds, as
+// docker stop. Returns once the container's processes are gone (or at once for signal != 0).
+void stop(const std::string &root, const container::Record &rec, int timeout_s, int signal);
+
+// Removes the container: refused while it runs unless force (which kills it first). Releases
+// the cgroup, the network, the name and the directory. Safe to call again after a crash
+// halfway.
+void remove(const std::string &root, const container::Record &rec, bool force);
+
+// Releases what a container holds on the host once its processes are gone (cgroup, network),
+// keeping its record and files.
+void release_resources(const std::string &root, const container::Record &rec);
+
+// Parses a signal given as "TERM", "SIGTERM" or "15"; throws Error for an unknown one.
+int parse_signal(std::string_view text);
+
+} // namespace koker::lifecycle

@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: MIT
+// koker-rm: remove containers and everything they hold on the host.
+#include "container.hpp"
+#include "error.hpp"
+#include "lifecycle.hpp"
+#include "log.hpp"
+#include "main.hpp"
+
+using namespace koker;
+
+static const char USAGE[] =
+    "Usage: koker-rm [OPTIONS] CONTAINER...\n"
+    "\n"
+    "Remove containers (by ID, 12+ hex of one, or name) with their cgroup, network, name and\n"
+    "files. Prints each CONTAINER removed.\n"
+    "\n"
+    "Options:\n"
+    "  -f, --force      kill a running container first\n"
+    "  -q, --quiet      print nothing but the removed containers and errors\n"
+    "  -D, --debug      trace every step on stderr\n"
+    "      --root DIR   the store (default /var/lib/koker, or KOKER_ROOT)\n"
+    "  -h, --help       show this help\n"
+    "      --version    show the version\n";
+
+static int rm_main(int argc, char **argv) {
+  auto opts = cli::long_options({{"force", no_argument, nullptr, 'f'}});
+  bool force = false;
+  std::string shorts = std::string(cli::COMMON_SHORT) + "f";
+  for (int c; (c = getopt_long(argc, argv, shorts.c_str(), opts.data(), nullptr)) != -1;) {
+    if (cli::handle_common(c, optarg))
+      continue;
+    if (c == 'f')
+      force = true;
+    else
+      cli::bad_option(c, argv);
+  }
+  if (optind == argc)
+    cli::usage_error("CONTAINER is missing");
+  std::string root = store_root();
+  int status = 0;
+  for (int i = optind; i < argc; ++i) {
+    try {
+      auto rec = container::find(root, argv[i]);
+      if (!rec)
+        fail("no such container: ", printable(argv[i]));
+      lifecycle::remove(root, *rec, force);
+      out::line(argv[i]);
+    } catch (const Error &e) {
+      log::fatal(e.what());
+      status = 125;
+    }
+  }
+  return status;
+}
+
+int main(int argc, char **argv) { return run_tool(argc, argv, "koker-rm", USAGE, rm_main); }

@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: MIT
+// koker-stop: SIGTERM, then SIGKILL after a grace period; with -s, one signal (docker kill).
+#include "container.hpp"
+#include "error.hpp"
+#include "lifecycle.hpp"
+#include "log.hpp"
+#include "main.hpp"
+#include "sys.hpp"
+#include <csignal>
+
+using namespace koker;
+
+static const char USAGE[] =
+    "Usage: koker-stop [OPTIONS] CONTAINER...\n"
+    "\n"
+    "Stop containers: SIGTERM to the first process, then SIGKILL to every process after the\n"
+    "grace period. Prints each CONTAINER stopped.\n"
+    "\n"
+    "Options:\n"
+    "  -t, --time SECS      seconds to wait before killing (default 10)\n"
+    "  -s, --signal SIGNAL  send this one signal instead (KILL, TERM, HUP, 9, ...)\n"
+    "  -q, --quiet          print nothing but the containers and errors\n"
+    "  -D, --debug          trace every step on stderr\n"
+    "      --root DIR       the store (default /var/lib/koker, or KOKER_ROOT)\n"
+    "  -h, --help           show this help\n"
+    "      --version        show the version\n";
+
+static int stop_main(int argc, char **argv) {
+  auto opts = cli::long_options({{"time", required_argument, nullptr, 't'},
+                                 {"signal", required_argument, nullptr, 's'}});
+  int timeout = 10, signal = 0;
+  std::string shorts = std::string(cli::COMMON_SHORT) + "t:s:";
+  for (int c; (c = getopt_long(argc, argv, shorts.c_str(), opts.data(), nullptr)) != -1;) {
+    if (cli::handle_common(c, optarg))
+      continue;
+    switch (c) {
+    case 't': {
+      auto n = sys::parse_uint(optarg);
+      if (!n || *n > 86400)
+        cli::usage_error(cat("invalid --time ", printable(optarg), " (seconds, 0 to 86400)"));
+      timeout = static_cast<int>(*n);
+      break;
+    }
+    case 's':
+      try {
+        signal = lifecycle::parse_signal(optarg);
+      } catch (const Error &e) {
+        cli::usage_error(e.what());
+      }
+      break;
+    default: cli::bad_option(c, argv);
+    }
+  }
+  if (optind == argc)
+    cli::usage_error("CONTAINER is missing");
+  std::string root = store_root();
+  int status = 0;
+  for (int i = optind; i < argc; ++i) {
+    try {
+      auto rec = container::find(root, argv[i]);
+      if (!rec)
+        fail("no such container: ", printable(argv[i]));
+      lifecycle::stop(root, container::refresh(root, *rec), timeout, signal);
+      out::line(argv[i]);
+    } catch (const Error &e) {
+      log::fatal(e.what());
+      status = 125;
+    }
+  }
+  return status;
+}
+
+int main(int argc, char **argv) { return run_tool(argc, argv, "koker-stop", USAGE, stop_main); }
