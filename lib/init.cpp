@@ -382,7 +382,7 @@ void setup_and_exec(const Spec &spec, int sync_fd, int report_fd, int console_fd
   }
   // The filter goes on while the process still has CAP_SYS_ADMIN; Docker's profile allows
   // everything that follows (setgroups, setresuid, capset, execve).
-  seccomp::load_default(spec.caps);
+  seccomp::load(spec.filter);
   caps::limit_bounding(spec.caps);
   log::debug("setgroups ", id.groups.size(), " groups; setresgid ", id.gid, "; setresuid ", id.uid);
   check(::setgroups(id.groups.size(), id.groups.data()), "unable to set groups");

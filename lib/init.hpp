@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #pragma once
+#include "seccomp.hpp"
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -30,6 +31,7 @@ struct Spec {
   std::vector<std::string> argv, env;
   std::string workdir, user;
   uint64_t caps = 0;
+  seccomp::Filter filter; // built (or taken from the cache) by the parent, loaded by the child
   bool no_new_privileges = false;
 };
 

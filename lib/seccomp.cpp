@@ -3,6 +3,9 @@
 #include "error.hpp"
 #include "fd.hpp"
 #include "log.hpp"
+#include "digest.hpp"
+#include "sys.hpp"
+#include <sys/utsname.h>
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
@@ -368,5 +371,50 @@ void load(const Filter &filter) {
 void load_default(caps::Set caps) { load(build_default(caps)); }
 
 Stats last_stats() { return g_stats; }
+
+#ifndef KOKER_VERSION
+#define KOKER_VERSION "0.0.0"
+#endif
+
+Filter cached_default(caps::Set caps, const std::string &cache_dir) {
+  const scmp_version *v = seccomp_version();
+  struct utsname u;
+  ::uname(&u);
+  std::string key = digest::sha256(cat("koker ", KOKER_VERSION, " libseccomp ", v->major, ".",
+                                       v->minor, ".", v->micro, " kernel ", u.release, " caps ",
+                                       caps::hex(caps), " table ", __DATE__, __TIME__))
+                        .substr(7, 32);
+  std::string path = cat(cache_dir, "/seccomp-", key);
+  if (auto data = sys::read_file_if_exists(path, 1 << 20)) {
+    // Header: "allowed enosys rules max_nr arches\n", then the instructions.
+    size_t nl = data->find('\n');
+    Filter f;
+    char arches[64] = {};
+    if (nl != std::string::npos && (data->size() - nl - 1) % sizeof(sock_filter) == 0 &&
+        std::sscanf(data->c_str(), "%d %d %d %u %63[^\n]", &f.stats.allowed, &f.stats.enosys,
+                    &f.stats.rules, &f.stats.max_nr, arches) == 5) {
+      f.stats.arches = arches;
+      f.prog.resize((data->size() - nl - 1) / sizeof(sock_filter));
+      std::memcpy(f.prog.data(), data->data() + nl + 1, f.prog.size() * sizeof(sock_filter));
+      if (!f.prog.empty() && f.prog.size() <= BPF_MAXINSNS) {
+        log::debug("seccomp: the filter for caps ", caps::hex(caps), " comes from ", path);
+        return f;
+      }
+    }
+    log::warn("ignoring a malformed seccomp cache file ", path);
+  }
+  Filter f = build_default(caps);
+  std::string out = cat(f.stats.allowed, " ", f.stats.enosys, " ", f.stats.rules, " ",
+                        f.stats.max_nr, " ", f.stats.arches, "\n");
+  out.append(reinterpret_cast<const char *>(f.prog.data()), f.prog.size() * sizeof(sock_filter));
+  try {
+    sys::mkdir_p(cache_dir, 0700);
+    sys::write_file_atomic(path, out, 0600, false);
+    log::debug("seccomp: cached the filter in ", path);
+  } catch (const Error &e) {
+    log::debug("seccomp: not cached: ", e.what()); // a read-only store still runs containers
+  }
+  return f;
+}
 
 } // namespace koker::seccomp

@@ -185,7 +185,7 @@ int detach(const run::Options &o, container::Record &rec, const init::Spec &spec
       with_log.output_fd = logfd.get();
       with_log.die_with_parent = false;
       cgroup::Group group = cgroup::Group::create(rec.id, limits);
-      undo.add("remove the cgroup", [&group] { group.remove(true); });
+      undo.add("remove the cgroup", [g = group]() mutable { g.remove(true); });
       Started s = start(o, with_log, &group, undo);
       mark_running(root, rec, s.pid);
       undo.dismiss();
@@ -257,7 +257,7 @@ int run_main(int argc, char **argv) {
     return detach(o, rec, spec, root, limits, undo);
 
   cgroup::Group group = cgroup::Group::create(rec.id, limits);
-  undo.add("remove the cgroup", [&group] { group.remove(true); });
+  undo.add("remove the cgroup", [g = group]() mutable { g.remove(true); });
   Started s = start(o, spec, &group, undo);
   mark_running(root, rec, s.pid);
   undo.dismiss();

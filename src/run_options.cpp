@@ -2,6 +2,7 @@
 #include "run_options.hpp"
 #include "caps.hpp"
 #include "digest.hpp"
+#include "seccomp.hpp"
 #include "error.hpp"
 #include "log.hpp"
 #include "main.hpp"
@@ -367,6 +368,7 @@ init::Spec make_spec(const Options &o, const container::Record &rec, const store
   s.workdir = rec.workdir;
   s.user = rec.user;
   s.caps = caps::adjust(caps::default_set(), o.cap_add, o.cap_drop);
+  s.filter = seccomp::cached_default(s.caps, store.root() + "/cache");
   s.no_new_privileges = o.no_new_privileges;
   return s;
 }
