@@ -202,6 +202,9 @@ int make_console(int root, int console_fd) {
   std::memcpy(CMSG_DATA(c), &master, sizeof(int));
   log::debug("send the pty master to koker-run (SCM_RIGHTS); bind ", pts, " on /dev/console");
   check(::sendmsg(console_fd, &msg, 0), "unable to send the pty to koker-run");
+  // koker-run sizes the pty before the command can ask for its size.
+  if (::read(console_fd, &byte, 1) != 1)
+    fail("koker-run went away while the pty was set up");
   return n;
 }
 

@@ -15,6 +15,7 @@
 #include <csignal>
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -109,8 +110,15 @@ Started start(const run::Options &o, const init::Spec &spec, cgroup::Group *grou
   // The child waits for this byte: by now it is in its cgroups.
   sys::write_fd(sync_w.get(), "g", "the start signal");
   sync_w.reset();
-  if (o.tty)
+  if (o.tty) {
     s.master = receive_master(console_parent.get());
+    if (!s.master)
+      fail("unable to receive the container's pty");
+    struct winsize ws;
+    if (::ioctl(0, TIOCGWINSZ, &ws) == 0)
+      ::ioctl(s.master.get(), TIOCSWINSZ, &ws);
+    sys::write_fd(console_parent.get(), "s", "the pty acknowledgement");
+  }
   std::string failure = sys::read_fd(report_r.get(), 64 << 10);
   if (!failure.empty())
     throw Error(failure.substr(1), static_cast<unsigned char>(failure[0]));

@@ -110,7 +110,7 @@ DEVICE_RULES=('c *:* m' 'b *:* m' 'c 1:3 rwm' 'c 1:5 rwm' 'c 1:7 rwm' 'c 1:8 rwm
     fi
     run_koker 0 koker-cg exists "$n"
     run_koker 0 koker-cg ls
-    assert_match "(^|$'\n')$n($'\n'|$)"
+    grep -qx -- "$n" <<<"$output" || { echo "$n not listed"; false; }
     run_koker 125 koker-cg create "$n"
     assert_stderr_match "already exists"
     run_koker 0 koker-cg -D rm "$n"
