@@ -241,7 +241,11 @@ uint64_t process_start_time(int pid) {
     return 0;
   // Field 2 (comm) may hold spaces and parentheses: count fields after the last ')'.
   size_t p = stat->rfind(')');
-  if (p == std::string::npos)
+  if (p == std::string::npos || p + 2 >= stat->size())
+    return 0;
+  // A zombie has exited; whoever should reap it may be gone (a killed supervisor).
+  char state = (*stat)[p + 2];
+  if (state == 'Z' || state == 'X')
     return 0;
   int field = 2;
   size_t i = p + 1;

@@ -109,6 +109,17 @@ void remove(const std::string &root, const container::Record &rec, bool force) {
     if (pidfd && !wait_exit(pidfd.get(), 10000))
       fail("container ", now.id.substr(0, 12), " did not die after SIGKILL");
   }
+  // A supervisor still alive is recording the exit and releasing resources: let it finish
+  // (it removes the container itself with --rm) before the files go.
+  if (now.supervisor != static_cast<int>(::getpid()) &&
+      container::process_alive(now.supervisor, now.supervisor_start)) {
+    long fd = ::syscall(SYS_pidfd_open, now.supervisor, 0);
+    if (fd >= 0) {
+      Fd sup(static_cast<int>(fd));
+      if (container::process_alive(now.supervisor, now.supervisor_start))
+        wait_exit(sup.get(), 10000);
+    }
+  }
   release_resources(root, now);
   container::release_name(root, now.name);
   std::string dir = container::dir_of(root, now.id);
