@@ -174,6 +174,7 @@ wait_state() { # CONTAINER STATUS: until State.Status is STATUS (5 s at most)
     echo "$pid" >>"$BATS_TEST_TMPDIR/pids"
     for _ in $(seq 50); do [ "$(state fg Status 2>/dev/null)" = running ] && break; sleep 0.1; done
     cpid=$(state fg Pid)
+    id=$(koker-inspect fg | jq -r '.[0].Id')
     kill -9 "$pid"
     wait "$pid" || true
     for _ in $(seq 50); do kill -0 "$cpid" 2>/dev/null || break; sleep 0.1; done
@@ -181,7 +182,7 @@ wait_state() { # CONTAINER STATUS: until State.Status is STATUS (5 s at most)
     run_koker 0 koker-ps -a --format json
     assert_equal exited "$(jq -r '.[] | select(.Names == "fg") | .State' <<<"$output")"
     run_koker 0 koker-rm -f fg
-    assert_equal 0 "$(koker-cg ls | wc -l)"
+    assert_equal 0 "$(koker-cg ls | grep -c "$id" || true)"
     run grep -c "$KOKER_ROOT" /proc/self/mountinfo
     assert_equal 0 "$output"
 }

@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: MIT
+// koker-stats: docker's one-shot stats table for running containers, from their cgroups.
+#include "cgroup.hpp"
+#include "container.hpp"
+#include "error.hpp"
+#include "humanize.hpp"
+#include "json.hpp"
+#include "log.hpp"
+#include "main.hpp"
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
+using namespace koker;
+
+static const char USAGE[] =
+    "Usage: koker-stats [OPTIONS] [CONTAINER...]\n"
+    "\n"
+    "Print one sample of the resource use of running containers (all of them, or those named):\n"
+    "CPU %, memory use and limit, processes, as docker stats --no-stream does.\n"
+    "\n"
+    "Options:\n"
+    "      --format table|json  a table (default) or one JSON array\n"
+    "  -q, --quiet              print nothing but data and errors\n"
+    "  -D, --debug              trace every step on stderr\n"
+    "      --root DIR           the store (default /var/lib/koker, or KOKER_ROOT)\n"
+    "  -h, --help               show this help\n"
+    "      --version            show the version\n";
+
+// "1.5MiB": docker stats counts memory in powers of 1024.
+static std::string mib(uint64_t bytes) {
+  const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(bytes);
+  int u = 0;
+  while (v >= 1024 && u < 4) {
+    v /= 1024;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f%s" : "%.4g%s", v, units[u]);
+  return buf;
+}
+
+struct Row {
+  container::Record rec;
+  std::optional<cgroup::Group> group;
+  uint64_t cpu_before = 0;
+  cgroup::Stats stats;
+  double cpu_percent = 0;
+};
+
+static int stats_main(int argc, char **argv) {
+  enum { OPT_FORMAT = 1 };
+  auto opts = cli::long_options({{"format", required_argument, nullptr, OPT_FORMAT}});
+  std::string format = "table";
+  for (int c; (c = getopt_long(argc, argv, cli::COMMON_SHORT, opts.data(), nullptr)) != -1;) {
+    if (cli::handle_common(c, optarg))
+      continue;
+    if (c == OPT_FORMAT)
+      format = optarg;
+    else
+      cli::bad_option(c, argv);
+  }
+  if (format != "table" && format != "json")
+    cli::usage_error("--format takes table or json");
+  std::string root = store_root();
+  std::vector<Row> rows;
+  if (optind < argc) {
+    for (int i = optind; i < argc; ++i) {
+      auto rec = container::find(root, argv[i]);
+      if (!rec)
+        fail("no such container: ", printable(argv[i]));
+      rows.push_back({container::refresh(root, *rec), {}, 0, {}, 0});
+    }
+  } else {
+    for (auto &r : container::list(root))
+      if (container::refresh(root, r).status == "running")
+        rows.push_back({r, {}, 0, {}, 0});
+  }
+  std::sort(rows.begin(), rows.end(),
+            [](const Row &a, const Row &b) { return a.rec.created > b.rec.created; });
+  // CPU % needs two samples: the CPU time used over a short wall-clock interval.
+  for (auto &r : rows)
+    if ((r.group = cgroup::Group::open(r.rec.id)))
+      r.cpu_before = r.group->stats().cpu_usage_ns.value_or(0);
+  auto t0 = std::chrono::steady_clock::now();
+  if (!rows.empty())
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  double wall_ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count();
+  for (auto &r : rows)
+    if (r.group) {
+      r.stats = r.group->stats();
+      uint64_t used = r.stats.cpu_usage_ns.value_or(r.cpu_before) - r.cpu_before;
+      r.cpu_percent = wall_ns > 0 ? 100.0 * static_cast<double>(used) / wall_ns : 0;
+    }
+
+  auto mem_percent = [](const cgroup::Stats &s) {
+    if (!s.memory_usage || !s.memory_limit || *s.memory_limit == cgroup::UNLIMITED ||
+        *s.memory_limit == 0)
+      return 0.0;
+    return 100.0 * static_cast<double>(*s.memory_usage) / static_cast<double>(*s.memory_limit);
+  };
+  if (format == "json") {
+    json::Value list = json::Value::array();
+    for (const auto &r : rows) {
+      json::Value v = json::Value::object();
+      v.set("ID", r.rec.id);
+      v.set("Name", r.rec.name);
+      v.set("CPUPerc", cat(static_cast<int64_t>(r.cpu_percent * 100) / 100.0));
+      v.set("MemUsage", json::Value(r.stats.memory_usage.value_or(0)));
+      v.set("MemLimit", json::Value(r.stats.memory_limit.value_or(0)));
+      v.set("PIDs", json::Value(r.stats.pids_current.value_or(0)));
+      list.push(std::move(v));
+    }
+    out::line(list.dump(2));
+    return 0;
+  }
+  std::vector<std::vector<std::string>> table = {
+      {"CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "PIDS"}};
+  char pct[32], mpct[32];
+  for (const auto &r : rows) {
+    std::snprintf(pct, sizeof pct, "%.2f%%", r.cpu_percent);
+    std::snprintf(mpct, sizeof mpct, "%.2f%%", mem_percent(r.stats));
+    uint64_t limit = r.stats.memory_limit.value_or(cgroup::UNLIMITED);
+    table.push_back({r.rec.id.substr(0, 12), r.rec.name, pct,
+                     mib(r.stats.memory_usage.value_or(0)) + " / " +
+                         (limit == cgroup::UNLIMITED ? std::string("unlimited") : mib(limit)),
+                     mpct, std::to_string(r.stats.pids_current.value_or(0))});
+  }
+  std::vector<size_t> width(table[0].size(), 0);
+  for (const auto &row : table)
+    for (size_t i = 0; i < row.size(); ++i)
+      width[i] = std::max(width[i], row[i].size());
+  std::string text;
+  for (const auto &row : table) {
+    for (size_t i = 0; i < row.size(); ++i)
+      text += i + 1 < row.size() ? row[i] + std::string(width[i] - row[i].size() + 3, ' ') : row[i];
+    text += "\n";
+  }
+  out::text(text);
+  return 0;
+}
+
+int main(int argc, char **argv) { return run_tool(argc, argv, "koker-stats", USAGE, stats_main); }
