@@ -278,6 +278,63 @@ void exec_command(const std::vector<std::string> &argv, const std::vector<std::s
   ::_exit(err == ENOENT ? exit_not_found : exit_cannot_exec);
 }
 
+// The identity and confinement every container process gets, then execve: shared by the
+// container's first process and by koker-exec.
+[[noreturn]] void confine_and_exec(const Process &p, int report_fd) {
+  user::Identity id = user::resolve(p.user, read_image_file("/etc/passwd"),
+                                    read_image_file("/etc/group"));
+  std::vector<std::string> env = p.env;
+  if (env_value(env, "HOME").empty())
+    env.push_back("HOME=" + id.home);
+  std::string workdir = p.workdir.empty() ? "/" : p.workdir;
+  if (::chdir(workdir.c_str()) < 0) {
+    // docker creates a missing working directory
+    log::debug("mkdir -p ", workdir);
+    sys::mkdir_p(workdir, 0755);
+    check(::chdir(workdir.c_str()), "unable to chdir to ", workdir);
+  }
+  // CVE-2024-21626: the working directory must be inside the container's root.
+  char cwd[4096];
+  if (!::getcwd(cwd, sizeof cwd) || cwd[0] != '/')
+    fail("the working directory ", printable(workdir), " is outside the container");
+
+  struct rlimit nofile;
+  if (::getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_max >= 1024) {
+    // Only ever lowered: raising a hard limit fails even for root on some hosts.
+    nofile.rlim_cur = nofile.rlim_max = 1024;
+    log::debug("setrlimit NOFILE 1024:1024");
+    check(::setrlimit(RLIMIT_NOFILE, &nofile), "unable to set RLIMIT_NOFILE");
+  }
+  // No descriptor of koker's reaches the container: all but 0-2 close on exec.
+  log::debug("close_range(3, ~0, CLOSE_RANGE_CLOEXEC)");
+  check(static_cast<int>(::syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC)),
+        "unable to mark descriptors close-on-exec");
+
+  if (p.no_new_privileges) {
+    log::debug("prctl(PR_SET_NO_NEW_PRIVS, 1)");
+    check(::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "unable to set no_new_privs");
+  }
+  // The filter goes on while the process still has CAP_SYS_ADMIN; Docker's profile allows
+  // everything that follows (setgroups, setresuid, capset, execve).
+  seccomp::load(p.filter);
+  caps::limit_bounding(p.caps);
+  log::debug("setgroups ", id.groups.size(), " groups; setresgid ", id.gid, "; setresuid ", id.uid);
+  check(::setgroups(id.groups.size(), id.groups.data()), "unable to set groups");
+  check(::setresgid(id.gid, id.gid, id.gid), "unable to set gid ", id.gid);
+  check(::setresuid(id.uid, id.uid, id.uid), "unable to set uid ", id.uid);
+  caps::set_process_caps(id.uid == 0 ? p.caps : 0);
+
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  for (int sig = 1; sig < NSIG; ++sig)
+    ::signal(sig, SIG_DFL);
+  ::umask(022);
+  log::debug("execve ", p.argv[0]);
+  exec_command(p.argv, env, report_fd);
+}
+
+
 void setup_and_exec(const Spec &spec, int sync_fd, int report_fd, int console_fd) {
   // CVE-2019-5736/2016-9962: nothing in the container may open or ptrace this process
   // through /proc while it still runs koker's code.
@@ -350,66 +407,35 @@ void setup_and_exec(const Spec &spec, int sync_fd, int report_fd, int console_fd
     for (int fd : {1, 2})
       check(::dup2(spec.output_fd, fd), "unable to send the output to the log");
 
-  user::Identity id = user::resolve(spec.user, read_image_file("/etc/passwd"),
-                                    read_image_file("/etc/group"));
-  std::vector<std::string> env = spec.env;
-  if (env_value(env, "HOME").empty())
-    env.push_back("HOME=" + id.home);
-  std::string workdir = spec.workdir.empty() ? "/" : spec.workdir;
-  if (::chdir(workdir.c_str()) < 0) {
-    // docker creates a missing working directory
-    log::debug("mkdir -p ", workdir);
-    sys::mkdir_p(workdir, 0755);
-    check(::chdir(workdir.c_str()), "unable to chdir to ", workdir);
-  }
-  // CVE-2024-21626: the working directory must be inside the container's root.
-  char cwd[4096];
-  if (!::getcwd(cwd, sizeof cwd) || cwd[0] != '/')
-    fail("the working directory ", printable(workdir), " is outside the container");
-
-  struct rlimit nofile;
-  if (::getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_max >= 1024) {
-    // Only ever lowered: raising a hard limit fails even for root on some hosts.
-    nofile.rlim_cur = nofile.rlim_max = 1024;
-    log::debug("setrlimit NOFILE 1024:1024");
-    check(::setrlimit(RLIMIT_NOFILE, &nofile), "unable to set RLIMIT_NOFILE");
-  }
-  // No descriptor of koker's reaches the container: all but 0-2 close on exec.
-  log::debug("close_range(3, ~0, CLOSE_RANGE_CLOEXEC)");
-  check(static_cast<int>(::syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC)),
-        "unable to mark descriptors close-on-exec");
-
-  if (spec.no_new_privileges) {
-    log::debug("prctl(PR_SET_NO_NEW_PRIVS, 1)");
-    check(::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "unable to set no_new_privs");
-  }
-  // The filter goes on while the process still has CAP_SYS_ADMIN; Docker's profile allows
-  // everything that follows (setgroups, setresuid, capset, execve).
-  seccomp::load(spec.filter);
-  caps::limit_bounding(spec.caps);
-  log::debug("setgroups ", id.groups.size(), " groups; setresgid ", id.gid, "; setresuid ", id.uid);
-  check(::setgroups(id.groups.size(), id.groups.data()), "unable to set groups");
-  check(::setresgid(id.gid, id.gid, id.gid), "unable to set gid ", id.gid);
-  check(::setresuid(id.uid, id.uid, id.uid), "unable to set uid ", id.uid);
-  caps::set_process_caps(id.uid == 0 ? spec.caps : 0);
-
-  sigset_t none;
-  sigemptyset(&none);
-  ::sigprocmask(SIG_SETMASK, &none, nullptr);
-  for (int sig = 1; sig < NSIG; ++sig)
-    ::signal(sig, SIG_DFL);
-  ::umask(022);
-  log::debug("execve ", spec.argv[0]);
-  exec_command(spec.argv, env, report_fd);
+  Process process;
+  process.argv = spec.argv;
+  process.env = spec.env;
+  process.workdir = spec.workdir;
+  process.user = spec.user;
+  process.caps = spec.caps;
+  process.filter = spec.filter;
+  process.no_new_privileges = spec.no_new_privileges;
+  confine_and_exec(process, report_fd);
 }
 
 } // namespace
+
+void exec_process(const Process &process, int report_fd) {
+  try {
+    confine_and_exec(process, report_fd);
+  } catch (const Error &e) {
+    report(report_fd, exit_setup, e.what());
+  } catch (const std::exception &e) {
+    report(report_fd, exit_setup, cat("internal error: ", e.what()));
+  }
+  ::_exit(exit_setup);
+}
 
 void run(const Spec &spec, int sync_fd, int report_fd, int console_fd) {
   try {
     setup_and_exec(spec, sync_fd, report_fd, console_fd);
   } catch (const Error &e) {
-    report(report_fd, e.exit_code() == 0 ? exit_setup : exit_setup, e.what());
+    report(report_fd, exit_setup, e.what());
   } catch (const std::exception &e) {
     report(report_fd, exit_setup, cat("internal error: ", e.what()));
   }

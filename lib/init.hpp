@@ -35,6 +35,15 @@ struct Spec {
   bool no_new_privileges = false;
 };
 
+// The process a container runs: what koker-run's child and koker-exec share.
+struct Process {
+  std::vector<std::string> argv, env;
+  std::string workdir, user; // user as -u takes it, resolved in the container's own files
+  uint64_t caps = 0;
+  seccomp::Filter filter;
+  bool no_new_privileges = false;
+};
+
 // Exit codes the child reports for a failed exec, as docker's (CLI.md).
 constexpr int exit_setup = 125, exit_cannot_exec = 126, exit_not_found = 127;
 
@@ -43,5 +52,11 @@ constexpr int exit_setup = 125, exit_cannot_exec = 126, exit_not_found = 127;
 // followed by a one-line message; EOF means execve succeeded. console_fd: a socket on which
 // the pty master is sent when spec.tty, else -1.
 [[noreturn]] void run(const Spec &spec, int sync_fd, int report_fd, int console_fd);
+
+// In a process already inside the container's namespaces and root: takes the identity from
+// the container's /etc/passwd and /etc/group, the working directory, rlimits, close-on-exec
+// for every inherited descriptor, seccomp, capabilities, then execs. Reports on report_fd as
+// run() does; never returns.
+[[noreturn]] void exec_process(const Process &process, int report_fd);
 
 } // namespace koker::init
