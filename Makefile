@@ -20,7 +20,7 @@ endif
 ALL_CXXFLAGS := -std=c++17 $(WARN) -MMD -MP -Ilib -DKOKER_VERSION='"$(VERSION)"' $(CXXFLAGS)
 
 # Each tool lists the libraries it needs, like s6's deps-exe: koker-run never links curl.
-TOOLS := pull images rmi inspect run cg ps rm stop logs stats
+TOOLS := pull images rmi inspect run cg ps rm stop logs stats exec
 koker-pull_LIBS    := libcurl libarchive libcrypto
 koker-images_LIBS  := libcrypto
 koker-rmi_LIBS     := libcrypto
@@ -31,6 +31,7 @@ koker-rm_LIBS      := libcrypto
 koker-stop_LIBS    := libcrypto
 koker-logs_LIBS    := libcrypto
 koker-stats_LIBS   := libcrypto
+koker-exec_LIBS    := libcrypto libseccomp
 koker-cg_LIBS      := libcrypto
 # Objects a tool has beside its own file (src/, not shared with other tools).
 koker-run_OBJS     := src/run_options.o

@@ -1,0 +1,219 @@
+// SPDX-License-Identifier: MIT
+// koker-exec: run a command inside a running container, confined as the container is.
+#include "caps.hpp"
+#include "cgroup.hpp"
+#include "container.hpp"
+#include "error.hpp"
+#include "init.hpp"
+#include "log.hpp"
+#include "main.hpp"
+#include "seccomp.hpp"
+#include "supervise.hpp"
+#include "sys.hpp"
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+using namespace koker;
+
+static const char USAGE[] =
+    "Usage: koker-exec [OPTIONS] CONTAINER COMMAND [ARG...]\n"
+    "\n"
+    "Run a command inside a running container (by ID, 12+ hex of one, or name): in all of its\n"
+    "namespaces and cgroups, with its capabilities, seccomp filter and no_new_privs.\n"
+    "\n"
+    "Options:\n"
+    "  -d, --detach          run the command in the background\n"
+    "  -e, --env K=V         set an environment variable (added to the container's)\n"
+    "  -i, --interactive     keep stdin open\n"
+    "  -t, --tty             allocate a pseudo-terminal in the container's devpts\n"
+    "  -u, --user USER[:GROUP]  the user, from the container's /etc/passwd and /etc/group\n"
+    "  -w, --workdir DIR     the working directory\n"
+    "  -q, --quiet           print nothing but the command's output and errors\n"
+    "  -D, --debug           trace every system-level step on stderr\n"
+    "      --root DIR        the store (default /var/lib/koker, or KOKER_ROOT)\n"
+    "  -h, --help            show this help\n"
+    "      --version         show the version\n";
+
+namespace {
+
+struct Options {
+  bool detach = false, interactive = false, tty = false;
+  std::vector<std::string> env;
+  std::string user, workdir, container;
+  std::vector<std::string> command;
+};
+
+Options parse(int argc, char **argv) {
+  auto longs = cli::long_options({{"detach", no_argument, nullptr, 'd'},
+                                  {"env", required_argument, nullptr, 'e'},
+                                  {"interactive", no_argument, nullptr, 'i'},
+                                  {"tty", no_argument, nullptr, 't'},
+                                  {"user", required_argument, nullptr, 'u'},
+                                  {"workdir", required_argument, nullptr, 'w'}});
+  std::string shorts = std::string(cli::COMMON_SHORT) + "de:itu:w:";
+  Options o;
+  for (int c; (c = getopt_long(argc, argv, shorts.c_str(), longs.data(), nullptr)) != -1;) {
+    if (cli::handle_common(c, optarg))
+      continue;
+    switch (c) {
+    case 'd': o.detach = true; break;
+    case 'e': o.env.push_back(optarg); break;
+    case 'i': o.interactive = true; break;
+    case 't': o.tty = true; break;
+    case 'u': o.user = optarg; break;
+    case 'w': o.workdir = optarg; break;
+    default: cli::bad_option(c, argv);
+    }
+  }
+  if (argc - optind < 2)
+    cli::usage_error(optind == argc ? "CONTAINER is missing" : "COMMAND is missing");
+  o.container = argv[optind];
+  o.command.assign(argv + optind + 1, argv + argc);
+  for (const auto &e : o.env)
+    if (e.empty() || e[0] == '=')
+      cli::usage_error(cat("invalid environment variable ", printable(e)));
+  if (!o.workdir.empty() && o.workdir[0] != '/')
+    cli::usage_error(cat("the working directory ", printable(o.workdir), " is not absolute"));
+  if (o.detach && o.tty)
+    cli::usage_error("--detach and --tty do not go together");
+  return o;
+}
+
+void set_env(std::vector<std::string> &env, const std::string &kv) {
+  std::string key = kv.substr(0, kv.find('='));
+  for (auto &e : env)
+    if (e.compare(0, key.size() + 1, key + "=") == 0) {
+      e = kv;
+      return;
+    }
+  env.push_back(kv);
+}
+
+// True when the container has a cgroup namespace of its own (cgroup v2).
+bool own_cgroup_ns(int pid) {
+  struct stat mine, theirs;
+  return ::stat("/proc/self/ns/cgroup", &mine) == 0 &&
+         ::stat(cat("/proc/", pid, "/ns/cgroup").c_str(), &theirs) == 0 &&
+         mine.st_ino != theirs.st_ino;
+}
+
+int exec_main(int argc, char **argv) {
+  Options o = parse(argc, argv);
+  std::string root = store_root();
+  auto found = container::find(root, o.container);
+  if (!found)
+    fail("no such container: ", printable(o.container));
+  container::Record rec = container::refresh(root, *found);
+  if (rec.status != "running")
+    fail("container ", rec.id.substr(0, 12), " is not running");
+
+  // The handle: a pidfd, then the start time checked, so a reused PID is never entered.
+  long pfd = ::syscall(SYS_pidfd_open, rec.pid, 0);
+  if (pfd < 0 || !container::process_alive(rec.pid, rec.pid_start))
+    fail("container ", rec.id.substr(0, 12), " is not running");
+  Fd pidfd(static_cast<int>(pfd));
+
+  init::Process p;
+  p.argv = o.command;
+  p.env = rec.env;
+  for (const auto &e : o.env)
+    if (e.find('=') != std::string::npos)
+      set_env(p.env, e);
+    else if (const char *v = ::getenv(e.c_str()))
+      set_env(p.env, e + "=" + v);
+  if (o.tty)
+    set_env(p.env, "TERM=xterm");
+  p.workdir = o.workdir.empty() ? rec.workdir : o.workdir;
+  p.user = o.user.empty() ? rec.user : o.user;
+  p.caps = caps::adjust(caps::default_set(), rec.cap_add, rec.cap_drop);
+  p.filter = seccomp::cached_default(p.caps, root + "/cache");
+  p.no_new_privileges = rec.no_new_privileges;
+
+  // CVE-2016-9962: nothing in the container may ptrace or open this process once it enters.
+  check(::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "unable to make the process non-dumpable");
+  // The cgroups first: their paths are the host's, gone once the mount namespace changes.
+  if (auto group = cgroup::Group::open(rec.id))
+    group->add(::getpid());
+  int flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID;
+  if (own_cgroup_ns(rec.pid))
+    flags |= CLONE_NEWCGROUP;
+  log::debug("setns(pidfd of ", rec.pid, ", NEWNS|NEWUTS|IPC|NET|PID",
+             flags & CLONE_NEWCGROUP ? "|CGROUP" : "", ")");
+  if (::setns(pidfd.get(), flags) < 0) {
+    if (errno == ESRCH)
+      fail("container ", rec.id.substr(0, 12), " is exiting");
+    sys_fail("unable to enter the namespaces of container ", rec.id.substr(0, 12));
+  }
+
+  Fd master;
+  std::string pts;
+  if (o.tty) {
+    // The container's own devpts, as its first process has: the pts exists inside.
+    master = Fd(::open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC));
+    if (!master)
+      sys_fail("unable to open /dev/pts/ptmx in the container");
+    int n = 0;
+    check(::unlockpt(master.get()), "unable to unlock the pty");
+    check(::ioctl(master.get(), TIOCGPTN, &n), "unable to name the pty");
+    pts = cat("/dev/pts/", n);
+    struct winsize ws;
+    if (::ioctl(0, TIOCGWINSZ, &ws) == 0)
+      ::ioctl(master.get(), TIOCSWINSZ, &ws);
+  }
+  int report[2];
+  check(::pipe2(report, O_CLOEXEC), "unable to create a pipe");
+  if (!o.detach)
+    supervise::block_signals();
+  // setns(CLONE_NEWPID) takes effect for children: the command runs inside the PID namespace.
+  pid_t child = ::fork();
+  if (child < 0)
+    sys_fail("unable to fork");
+  if (child == 0) {
+    ::close(report[0]);
+    try {
+      ::setsid();
+      if (o.tty) {
+        Fd slave(::open(pts.c_str(), O_RDWR | O_CLOEXEC));
+        if (!slave || ::ioctl(slave.get(), TIOCSCTTY, 0) < 0)
+          sys_fail("unable to attach ", pts);
+        for (int fd = 0; fd < 3; ++fd)
+          ::dup2(slave.get(), fd);
+      } else if (o.detach || !o.interactive) {
+        Fd null(::open("/dev/null", O_RDWR | O_CLOEXEC));
+        if (!null)
+          sys_fail("unable to open /dev/null");
+        ::dup2(null.get(), 0);
+        if (o.detach) {
+          ::dup2(null.get(), 1);
+          ::dup2(null.get(), 2);
+        }
+      }
+    } catch (const Error &e) {
+      std::string m = cat(static_cast<char>(init::exit_setup), e.what());
+      ssize_t ignored = ::write(report[1], m.data(), m.size());
+      (void)ignored;
+      ::_exit(init::exit_setup);
+    }
+    init::exec_process(p, report[1]);
+  }
+  ::close(report[1]);
+  Fd report_r(report[0]);
+  std::string failure = sys::read_fd(report_r.get(), 64 << 10);
+  if (!failure.empty()) {
+    ::waitpid(child, nullptr, 0);
+    throw Error(failure.substr(1), static_cast<unsigned char>(failure[0]));
+  }
+  if (o.detach)
+    return 0;
+  return supervise::wait_for(child, master.get(), o.interactive);
+}
+
+} // namespace
+
+int main(int argc, char **argv) { return run_tool(argc, argv, "koker-exec", USAGE, exec_main); }
