@@ -341,10 +341,6 @@ void setup_and_exec(const Spec &spec, int sync_fd, int report_fd, int console_fd
   check(::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "unable to make the process non-dumpable");
   if (spec.die_with_parent)
     check(::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0), "unable to set the parent-death signal");
-  char go = 0;
-  if (::read(sync_fd, &go, 1) != 1)
-    fail("koker-run went away before the container started");
-  ::close(sync_fd);
 
   // Nothing mounted from here on may propagate back to the host (mount_namespaces(7)).
   ns::mount("", "/", nullptr, MS_SLAVE | MS_REC);
@@ -407,6 +403,13 @@ void setup_and_exec(const Spec &spec, int sync_fd, int report_fd, int console_fd
     for (int fd : {1, 2})
       check(::dup2(spec.output_fd, fd), "unable to send the output to the log");
 
+  // The root is ready; the command may run only once koker-run has put this process in its
+  // cgroups (and network). Waiting here, not earlier, lets both sides work at the same time:
+  // joining a v1 cgroup can cost milliseconds of RCU grace period.
+  char go = 0;
+  if (::read(sync_fd, &go, 1) != 1)
+    fail("koker-run went away before the container started");
+  ::close(sync_fd);
   Process process;
   process.argv = spec.argv;
   process.env = spec.env;
