@@ -108,7 +108,9 @@ Started start(const run::Options &o, const init::Spec &spec, cgroup::Group *grou
   if (group)
     group->add(s.pid);
   // The child waits for this byte: by now it is in its cgroups.
-  sys::write_fd(sync_w.get(), "g", "the start signal");
+  // EPIPE here means the child already failed; its report below says why.
+  if (::write(sync_w.get(), "g", 1) < 0 && errno != EPIPE)
+    sys_fail("unable to signal the container process");
   sync_w.reset();
   if (o.tty) {
     s.master = receive_master(console_parent.get());
@@ -228,6 +230,8 @@ int detach(const run::Options &o, container::Record &rec, const init::Spec &spec
 }
 
 int run_main(int argc, char **argv) {
+  // A child that failed closes its pipes early: writing to them must not kill koker-run.
+  ::signal(SIGPIPE, SIG_IGN);
   run::Options o = run::parse(argc, argv);
   cgroup::Limits limits = run::parse_limits(o);
   store::Store store(store_root());
