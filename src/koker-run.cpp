@@ -119,7 +119,8 @@ Started start(const run::Options &o, const init::Spec &spec, cgroup::Group *grou
     struct winsize ws;
     if (::ioctl(0, TIOCGWINSZ, &ws) == 0)
       ::ioctl(s.master.get(), TIOCSWINSZ, &ws);
-    sys::write_fd(console_parent.get(), "s", "the pty acknowledgement");
+    if (::write(console_parent.get(), "s", 1) < 0 && errno != EPIPE)
+      sys_fail("unable to acknowledge the pty");
   }
   std::string failure = sys::read_fd(report_r.get(), 64 << 10);
   if (!failure.empty())
