@@ -108,9 +108,12 @@ install: all
 	install -m 755 $(TOOL_BIN) $(DESTDIR)$(LIBEXECDIR)/koker/
 	install -m 644 man/*.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 man/*.7 $(DESTDIR)$(MANDIR)/man7/
+	install -d $(DESTDIR)$(COMPLETIONDIR)
+	install -m 644 completions/koker.bash $(DESTDIR)$(COMPLETIONDIR)/koker
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/koker $(DESTDIR)$(MANDIR)/man7/koker.7
+	rm -f $(DESTDIR)$(BINDIR)/koker $(DESTDIR)$(MANDIR)/man7/koker.7 \
+	  $(DESTDIR)$(COMPLETIONDIR)/koker
 	rm -rf $(DESTDIR)$(LIBEXECDIR)/koker
 	cd man && for p in *.1; do rm -f $(DESTDIR)$(MANDIR)/man1/$$p; done
 

@@ -39,7 +39,7 @@ for file in bin/koker tests/install-deps.sh tests/check.sh tests/demo.sh; do
   [ -f "$file" ] || continue
   if shellcheck -s sh "$file"; then p=$((p + 1)); else f=$((f + 1)); fi
 done
-for file in tests/bats/*.bash tests/bats/*.bats .ci/run bench/*.sh; do
+for file in tests/bats/*.bash tests/bats/*.bats .ci/run bench/*.sh completions/koker.bash; do
   [ -f "$file" ] || continue
   if shellcheck -x -s bash "$file"; then p=$((p + 1)); else f=$((f + 1)); fi
 done

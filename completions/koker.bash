@@ -1,0 +1,67 @@
+# bash completion for koker(1). Installed by `make install`; to try it from the build tree:
+#   source completions/koker.bash
+# SPDX-License-Identifier: MIT
+# shellcheck disable=SC2207 # COMPREPLY=($(compgen ...)) is the completion idiom
+
+_koker_tool_options() { # TOOL: the long options its --help lists
+    koker "$@" --help 2>/dev/null | grep -oE -- '--[a-z][-a-z]*' | sort -u
+}
+
+_koker_containers() {
+    local root=${KOKER_ROOT:-/var/lib/koker}
+    ls "$root/names" 2>/dev/null
+    koker ps -aq 2>/dev/null
+}
+
+_koker_images() {
+    koker images 2>/dev/null | awk 'NR > 1 && $1 != "<none>" { print $1 ":" $2 }'
+}
+
+_koker() {
+    local cur=${COMP_WORDS[COMP_CWORD]} i word cmd="" sub=""
+    for ((i = 1; i < COMP_CWORD; i++)); do
+        word=${COMP_WORDS[i]}
+        case $word in
+        --root) ((i++)) ;;
+        -*) ;;
+        *)
+            if [[ -z $cmd ]]; then cmd=$word
+            elif [[ -z $sub && $cmd =~ ^(container|c|image|i)$ ]]; then sub=$word
+            fi
+            ;;
+        esac
+    done
+    if [[ -z $cmd ]]; then
+        COMPREPLY=($(compgen -W "container c image i network net cgroup cg run exec ps pull images rmi rm logs stop kill inspect import stats help -D --debug -q --quiet -v --version -h --help --root" -- "$cur"))
+        return
+    fi
+    case $cmd in
+    container | c)
+        [[ -z $sub ]] && { COMPREPLY=($(compgen -W "run exec ls ps rm logs stop kill inspect stats" -- "$cur")); return; }
+        cmd=$sub
+        ;;
+    image | i)
+        [[ -z $sub ]] && { COMPREPLY=($(compgen -W "pull ls rm inspect import" -- "$cur")); return; }
+        case $sub in ls) cmd=images ;; rm) cmd=rmi ;; *) cmd=$sub ;; esac
+        ;;
+    network | net)
+        COMPREPLY=($(compgen -W "up attach detach ls gc down" -- "$cur"))
+        return
+        ;;
+    cgroup | cg)
+        COMPREPLY=($(compgen -W "create set add exec stats ls rm exists mode" -- "$cur"))
+        return
+        ;;
+    esac
+    if [[ $cur == -* ]]; then
+        COMPREPLY=($(compgen -W "$(_koker_tool_options "$cmd")" -- "$cur"))
+        return
+    fi
+    case $cmd in
+    run | pull | rmi) COMPREPLY=($(compgen -W "$(_koker_images)" -- "$cur")) ;;
+    exec | rm | logs | stop | kill | inspect | stats) COMPREPLY=($(compgen -W "$(_koker_containers)" -- "$cur")) ;;
+    import) COMPREPLY=($(compgen -f -- "$cur")) ;;
+    esac
+}
+
+complete -F _koker koker
