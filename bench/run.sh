@@ -1,0 +1,326 @@
+#!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
+# SPDX-License-Identifier: MIT
+#
+# bench/run.sh: start-to-exit time of `true` in a busybox container with koker-run, runc run
+# and podman run, and the resident set size of each tool's process while a container runs;
+# markdown tables on stdout, progress on stderr.  See bench/README.md.
+#
+#   BENCH_RUNS=20          timed runs per tool, after BENCH_WARMUP=3 untimed ones
+#   BENCH_SCRATCH=DIR      put the stores in DIR instead of a fresh loop-mounted ext4
+#   BENCH_KEEP=1           keep the temp dir (logs)
+
+# `make bench` may run this with sh; the rest needs bash.
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+set -euo pipefail
+
+# shellcheck source=lib.sh
+source "${BASH_SOURCE[0]%/*}/lib.sh"
+
+RUNS=${BENCH_RUNS:-20}
+WARMUP=${BENCH_WARMUP:-3}
+TARGET_MS=10        # koker-run's median, in ms
+TARGET_RUNC=4       # ... and at most runc's median divided by this
+TARGET_RSS_KB=4096  # koker-run's VmRSS while its container runs
+TOOLS=(true koker runc podman)
+CGROUP_PARENTS=(koker libpod_parent)
+
+[[ $RUNS =~ ^[1-9][0-9]*$ ]] || bench_die "BENCH_RUNS must be a positive number, not '$RUNS'"
+[[ $WARMUP =~ ^[0-9]+$ ]] || bench_die "BENCH_WARMUP must be a number, not '$WARMUP'"
+
+# ---------------------------------------------------------------- set-up
+
+# Parent cgroups that koker-run and podman (cgroupfs manager) create and leave behind: the
+# ones that were not there before the benchmark are removed at exit (rmdir: only if empty, so
+# a container started meanwhile by someone else keeps its cgroup).
+CGROUP_NEW=()
+note_cgroups() {
+    local h p
+    for h in /sys/fs/cgroup/* /sys/fs/cgroup; do
+        [[ -d $h ]] || continue
+        for p in "${CGROUP_PARENTS[@]}"; do
+            [[ -d $h/$p ]] || CGROUP_NEW+=("$h/$p")
+        done
+    done
+}
+
+remove_cgroups() {
+    local d
+    for d in "${CGROUP_NEW[@]}"; do
+        # Depth first: podman leaves libpod_parent/conmon too.
+        [[ -d $d ]] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
+    done
+    return 0
+}
+
+# A runc bundle whose config.json runs ARGS... on the root filesystem ROOTFS (shared, read
+# only, as `runc spec` makes it), with no terminal.
+make_bundle() {
+    local dir=$1 rootfs=$2
+    shift 2
+    mkdir -p "$dir"
+    (cd "$dir" && runc spec)
+    jq --arg root "$rootfs" --args '.process.terminal = false | .process.args = $ARGS.positional
+        | .root.path = $root' "$@" <"$dir/config.json" >"$dir/config.json.new"
+    mv "$dir/config.json.new" "$dir/config.json"
+}
+
+podman_run_args() {
+    printf '%s\n' run --rm --pull never --network none --runtime runc \
+        --ulimit nofile=1024:1024 --ulimit nproc=1000:1000 localhost/bench/busybox:latest
+}
+
+setup() {
+    local rootfs=$BENCH_SCRATCH/rootfs
+    bench_log "busybox root filesystem in $rootfs"
+    koker_make_rootfs "$rootfs"
+
+    KOKER_STORE=$BENCH_SCRATCH/koker
+    IMG=$("$BENCH_TOP/bin/koker-pull" -q --root "$KOKER_STORE" --tag bench/busybox "dir:$rootfs")
+    bench_log "koker image $IMG"
+
+    RUNC_ROOT=$BENCH_WORK/runc
+    make_bundle "$BENCH_SCRATCH/bundle-true" "$rootfs" true
+    make_bundle "$BENCH_SCRATCH/bundle-sleep" "$rootfs" sleep 5
+
+    bench_podman "$BENCH_SCRATCH/podman"
+    mapfile -t PODMAN_RUN < <(podman_run_args)
+    tar -C "$rootfs" -cf - . | "${PODMAN[@]}" import -q - localhost/bench/busybox:latest >/dev/null
+    bench_log "podman image localhost/bench/busybox:latest"
+}
+
+# Runs a runc container is still known to runc (a failed run) are deleted at exit.
+delete_runc() {
+    local id
+    [[ -d ${RUNC_ROOT:-} ]] || return 0
+    for id in $(runc --root "$RUNC_ROOT" list -q 2>/dev/null); do
+        runc --root "$RUNC_ROOT" delete -f "$id" 2>/dev/null
+    done
+    return 0
+}
+
+# Podman's overlay mounts and the scratch stores go at exit even after a failure.
+remove_podman() {
+    [[ -n ${BENCH_SCRATCH:-} && -d $BENCH_SCRATCH/podman ]] || return 0
+    "${PODMAN[@]}" rm -af >/dev/null 2>&1
+    bench_umount_under "$BENCH_SCRATCH/podman"
+    return 0
+}
+
+# ---------------------------------------------------------------- one run per tool
+
+# run_TOOL LABEL: one timed start-to-exit of `true`; sets BENCH_NS.
+run_true() {
+    bench_time "$BENCH_WORK/true.log" /bin/true
+}
+
+run_koker() {
+    bench_time "$BENCH_WORK/koker.log" "$BENCH_TOP/bin/koker-run" --root "$KOKER_STORE" --rm \
+        --network none "$IMG" true
+}
+
+# `runc run` in the foreground deletes the container when it exits; the delete that follows
+# (untimed) only matters when it did not.
+run_runc() {
+    local id=koker-bench-$$-$1
+    bench_time "$BENCH_WORK/runc.log" runc --root "$RUNC_ROOT" run --bundle "$BENCH_SCRATCH/bundle-true" "$id"
+    runc --root "$RUNC_ROOT" delete -f "$id" >/dev/null 2>&1 || true
+}
+
+run_podman() {
+    bench_time "$BENCH_WORK/podman.log" "${PODMAN[@]}" "${PODMAN_RUN[@]}" true
+}
+
+# ---------------------------------------------------------------- resident set size
+
+# status_kb PID FIELD: FIELD (VmRSS, RssAnon, RssFile, VmHWM) of PID in kB.
+status_kb() {
+    awk -v f="$2:" '$1 == f { print $2; found = 1 } END { exit !found }' "/proc/$1/status"
+}
+
+# wait_for_sleep PID: wait (up to 5 s) until a process named sleep runs below PID.
+wait_for_sleep() {
+    local pid=$1 i p
+    for ((i = 0; i < 500; i++)); do
+        for p in /proc/[0-9]*; do
+            [[ $(cat "$p/comm" 2>/dev/null) == sleep ]] || continue
+            is_below "${p#/proc/}" "$pid" && return 0
+        done
+        sleep 0.01
+    done
+    bench_die "no sleep process appeared below pid $pid"
+}
+
+# is_below PID ANCESTOR: whether ANCESTOR is PID's parent, grandparent, ...
+is_below() {
+    local p=$1
+    while [[ $p -gt 1 ]]; do
+        p=$(awk '$1 == "PPid:" { print $2 }' "/proc/$p/status" 2>/dev/null) || return 1
+        [[ -n $p ]] || return 1
+        [[ $p == "$2" ]] && return 0
+    done
+    return 1
+}
+
+# conmon daemonises, so it is found by its command line, which names our runroot.
+find_conmon() {
+    local p
+    for p in /proc/[0-9]*; do
+        [[ $(cat "$p/comm" 2>/dev/null) == conmon ]] || continue
+        tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -qF "$BENCH_PODMAN_RUN" || continue
+        printf '%s\n' "${p#/proc/}"
+        return 0
+    done
+    return 1
+}
+
+# rss_row NAME PID [NOTE]: a table row of PID's memory while its container sleeps.
+rss_row() {
+    local rss anon file hwm
+    rss=$(status_kb "$2" VmRSS) anon=$(status_kb "$2" RssAnon)
+    file=$(status_kb "$2" RssFile) hwm=$(status_kb "$2" VmHWM)
+    printf '| %s | %s | %s | %s | %s | %s |\n' "$1" "$(kib "$rss")" "$(kib "$anon")" \
+        "$(kib "$file")" "$(kib "$hwm")" "${3:-}"
+}
+
+kib() {
+    awk -v k="$1" 'BEGIN { printf "%.2f MiB\n", k / 1024 }'
+}
+
+# measure_rss: start a `sleep 5` container with each tool in the background, read the tool's
+# /proc/PID/status once the container's sleep runs, and print the rows.
+measure_rss() {
+    local pid verdict conmon
+    bench_log "memory: koker-run ... sleep 5"
+    "$BENCH_TOP/bin/koker-run" --root "$KOKER_STORE" --rm --network none "$IMG" sleep 5 \
+        >"$BENCH_WORK/rss-koker.log" 2>&1 </dev/null &
+    pid=$!
+    wait_for_sleep "$pid"
+    if (($(status_kb "$pid" VmRSS) < TARGET_RSS_KB)); then verdict=met; else verdict="**MISSED**"; fi
+    rss_row koker-run "$pid" "the only process beside the container; target VmRSS < $((TARGET_RSS_KB / 1024)) MiB: $verdict" \
+        >"$BENCH_WORK/rss-koker.row"
+    wait "$pid" || bench_die "koker-run sleep 5 failed: $(cat "$BENCH_WORK/rss-koker.log")"
+
+    bench_log "memory: runc run ... sleep 5"
+    runc --root "$RUNC_ROOT" run --bundle "$BENCH_SCRATCH/bundle-sleep" "koker-bench-$$-rss" \
+        >"$BENCH_WORK/rss-runc.log" 2>&1 </dev/null &
+    pid=$!
+    wait_for_sleep "$pid"
+    rss_row "runc run" "$pid" "parent of the container" >"$BENCH_WORK/rss-runc.row"
+    wait "$pid" || bench_die "runc run sleep 5 failed: $(cat "$BENCH_WORK/rss-runc.log")"
+
+    bench_log "memory: podman run ... sleep 5"
+    "${PODMAN[@]}" "${PODMAN_RUN[@]}" sleep 5 >"$BENCH_WORK/rss-podman.log" 2>&1 </dev/null &
+    pid=$!
+    conmon=
+    for _ in {1..500}; do
+        conmon=$(find_conmon) && break
+        sleep 0.01
+    done
+    [[ -n $conmon ]] || bench_die "no conmon for podman run"
+    wait_for_sleep "$conmon"
+    {
+        rss_row "podman run" "$pid" "the client, attached"
+        rss_row conmon "$conmon" "podman's monitor of the container"
+    } >"$BENCH_WORK/rss-podman.row"
+    wait "$pid" || bench_die "podman run sleep 5 failed: $(cat "$BENCH_WORK/rss-podman.log")"
+}
+
+# ---------------------------------------------------------------- bridge network
+#
+# TODO(bridge): when koker-run gets --network bridge, time
+#   koker-run --rm --network bridge IMG true
+# against podman's default network,
+#   podman run --rm --runtime runc --ulimit ... localhost/bench/busybox:latest true
+# (netavark or CNI bridge, whichever `podman info` reports), add both rows to a second table
+# here, and check that the bench left no veth or bridge behind (`ip -o link`).
+
+# ---------------------------------------------------------------- main
+
+main() {
+    [[ $(id -u) == 0 ]] || bench_die "run as root (namespaces, cgroups, mounts)"
+    bench_deps runc podman busybox-static jq e2fsprogs mount
+    [[ -x $BENCH_TOP/bin/koker-run && -x $BENCH_TOP/bin/koker-pull ]] ||
+        bench_die "no $BENCH_TOP/bin/koker-run: run make all"
+
+    bench_workdir run
+    note_cgroups
+    bench_on_exit remove_cgroups
+    bench_scratch 1G
+    bench_on_exit delete_runc
+    bench_on_exit remove_podman
+    setup
+
+    local tool i
+    local -A samples=()
+    bench_log "warm-up: $WARMUP runs each"
+    for ((i = 1; i <= WARMUP; i++)); do
+        for tool in "${TOOLS[@]}"; do
+            "run_$tool" "w$i"
+        done
+    done
+    # Round-robin, so drift in the machine's speed hits every tool alike.
+    for ((i = 1; i <= RUNS; i++)); do
+        for tool in "${TOOLS[@]}"; do
+            "run_$tool" "$i"
+            samples[$tool]+=" $BENCH_NS"
+        done
+        ((i % 5 == 0 || i == RUNS)) && bench_log "run $i/$RUNS"
+    done
+
+    declare -gA med min max
+    for tool in "${TOOLS[@]}"; do
+        # shellcheck disable=SC2086 # the samples are words
+        med[$tool]=$(bench_median ${samples[$tool]})
+        # shellcheck disable=SC2086
+        min[$tool]=$(printf '%s\n' ${samples[$tool]} | sort -n | head -n 1)
+        # shellcheck disable=SC2086
+        max[$tool]=$(printf '%s\n' ${samples[$tool]} | sort -n | tail -n 1)
+    done
+
+    measure_rss
+    report
+}
+
+# The tables, from the globals med, min and max and the rss-*.row files.
+# shellcheck disable=SC2016 # backquotes are markdown code spans here, not expansions
+report() {
+    local v_ms v_runc
+    if ((med[koker] <= TARGET_MS * 1000000)); then v_ms=met; else v_ms="**MISSED**"; fi
+    if ((med[koker] * TARGET_RUNC <= med[runc])); then v_runc=met; else v_runc="**MISSED**"; fi
+
+    printf '## Start to exit of `true` in a busybox container\n\n'
+    printf -- '- image: busybox-static %s (/bin/busybox, applet symlinks, /etc/passwd), one layer\n' \
+        "$(dpkg-query -W -f '${Version}' busybox-static)"
+    printf -- '- %s timed runs per tool after %s warm-up runs, round-robin; wall time from fork to wait (bash EPOCHREALTIME); median\n' \
+        "$RUNS" "$WARMUP"
+    printf -- '- koker-run: `koker-run --rm --network none ID true` (overlay root, cgroups, seccomp, capabilities)\n'
+    printf -- '- runc %s: `runc run` of a bundle from `runc spec` (read-only rootfs shared by every run, no overlay), unique id, `runc delete` untimed\n' \
+        "$(runc --version | awk 'NR == 1 { print $3 }')"
+    printf -- '- podman %s: `podman run --rm --network none --runtime runc --ulimit nofile=1024:1024 --ulimit nproc=1000:1000`, image from `podman import`, overlay, cgroupfs\n' \
+        "$(podman --version | awk '{print $3}')"
+    bench_machine
+    printf '\n| command | median | min | max | koker-run / it |\n'
+    printf '|---|---:|---:|---:|---:|\n'
+    printf '| /bin/true on the host (timer and fork+exec floor) | %s ms | %s ms | %s ms | |\n' \
+        "$(bench_ms "${med[true]}")" "$(bench_ms "${min[true]}")" "$(bench_ms "${max[true]}")"
+    printf '| koker-run | %s ms | %s ms | %s ms | target ≤ %s ms: %s |\n' \
+        "$(bench_ms "${med[koker]}")" "$(bench_ms "${min[koker]}")" "$(bench_ms "${max[koker]}")" \
+        "$TARGET_MS" "$v_ms"
+    printf '| runc run | %s ms | %s ms | %s ms | %s (target ≤ 0.25: %s) |\n' \
+        "$(bench_ms "${med[runc]}")" "$(bench_ms "${min[runc]}")" "$(bench_ms "${max[runc]}")" \
+        "$(awk -v a="${med[koker]}" -v b="${med[runc]}" 'BEGIN { printf "%.2f", a / b }')" "$v_runc"
+    printf '| podman run | %s ms | %s ms | %s ms | %s |\n' \
+        "$(bench_ms "${med[podman]}")" "$(bench_ms "${min[podman]}")" "$(bench_ms "${max[podman]}")" \
+        "$(awk -v a="${med[koker]}" -v b="${med[podman]}" 'BEGIN { printf "%.2f", a / b }')"
+
+    printf '\n## Memory of the tool while its container runs `sleep 5`\n\n'
+    printf '| process | VmRSS | RssAnon | RssFile | VmHWM (peak) | |\n'
+    printf '|---|---:|---:|---:|---:|---|\n'
+    cat "$BENCH_WORK/rss-koker.row" "$BENCH_WORK/rss-runc.row" "$BENCH_WORK/rss-podman.row"
+
+    printf '\n## Bridge network vs podman'"'"'s default network\n\n'
+    printf 'TODO: koker-run has no --network bridge yet (see the TODO(bridge) section of bench/run.sh).\n'
+}
+
+main "$@"
