@@ -2,6 +2,7 @@
 #include "humanize.hpp"
 #include "error.hpp"
 #include <cstdio>
+#include <algorithm>
 #include <ctime>
 
 namespace koker {
@@ -77,6 +78,36 @@ std::string time_ago(std::string_view rfc3339) {
   if (!t)
     return "N/A";
   return human_duration(static_cast<int64_t>(::time(nullptr)) - *t) + " ago";
+}
+
+static size_t display_width(std::string_view s) {
+  size_t n = 0;
+  for (unsigned char c : s)
+    n += (c & 0xC0) != 0x80; // UTF-8 continuation bytes take no column
+  return n;
+}
+
+std::string render_table(const std::vector<std::vector<std::string>> &rows) {
+  std::vector<size_t> width;
+  for (const auto &row : rows)
+    for (size_t i = 0; i < row.size(); ++i) {
+      if (width.size() <= i)
+        width.push_back(0);
+      width[i] = std::max(width[i], display_width(row[i]));
+    }
+  std::string out;
+  for (const auto &row : rows) {
+    std::string line;
+    for (size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size())
+        line.append(width[i] - display_width(row[i]) + 3, ' ');
+    }
+    while (!line.empty() && line.back() == ' ')
+      line.pop_back();
+    out += line + "\n";
+  }
+  return out;
 }
 
 } // namespace koker

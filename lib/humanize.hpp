@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace koker {
 
@@ -16,5 +17,9 @@ std::string human_duration(int64_t seconds);
 std::optional<int64_t> parse_rfc3339(std::string_view text);
 // "3 minutes ago", or "N/A" for an unparsable time.
 std::string time_ago(std::string_view rfc3339);
+
+// Columns as docker prints them: each as wide as its widest cell (counted in characters, not
+// bytes, so "…" takes one), three spaces apart, no padding after the last.
+std::string render_table(const std::vector<std::vector<std::string>> &rows);
 
 } // namespace koker

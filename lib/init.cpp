@@ -12,6 +12,7 @@
 #include <grp.h>
 #include <linux/close_range.h>
 #include <net/if.h>
+#include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -149,8 +150,10 @@ void bind_volumes(int root, const std::vector<Volume> &volumes) {
                                     : ns::make_file_in_root(root, t);
     ns::mount(ns::fd_path(source.get()), ns::fd_path(target.get()), nullptr, MS_BIND | MS_REC);
     if (v.read_only) {
+      // mount_setattr(AT_RECURSIVE) makes every mount below the volume read-only too; a
+      // plain MS_REMOUNT would leave submounts of the host path writable.
       Fd again = ns::open_in_root(root, t, ns::Follow::in_root);
-      ns::mount("", ns::fd_path(again.get()), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY);
+      ns::make_read_only(again.get(), t);
     }
   }
 }
@@ -323,6 +326,14 @@ void exec_command(const std::vector<std::string> &argv, const std::vector<std::s
   check(::setresgid(id.gid, id.gid, id.gid), "unable to set gid ", id.gid);
   check(::setresuid(id.uid, id.uid, id.uid), "unable to set uid ", id.uid);
   caps::set_process_caps(id.uid == 0 ? p.caps : 0);
+  if (p.die_with_parent) {
+    // Changing the uid cleared the parent-death signal (prctl(2)): set it again, then make
+    // sure koker-run did not die in between: the report pipe has no reader left if it did.
+    check(::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0), "unable to set the parent-death signal");
+    struct pollfd pfd = {report_fd, 0, 0};
+    if (::poll(&pfd, 1, 0) > 0 && (pfd.revents & POLLERR))
+      ::_exit(exit_setup);
+  }
 
   sigset_t none;
   sigemptyset(&none);
@@ -418,6 +429,7 @@ void setup_and_exec(const Spec &spec, int sync_fd, int report_fd, int console_fd
   process.caps = spec.caps;
   process.filter = spec.filter;
   process.no_new_privileges = spec.no_new_privileges;
+  process.die_with_parent = spec.die_with_parent;
   confine_and_exec(process, report_fd);
 }
 

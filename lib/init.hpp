@@ -2,6 +2,7 @@
 #pragma once
 #include "seccomp.hpp"
 #include <cstdint>
+#include <sys/types.h>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,7 @@ struct Process {
   uint64_t caps = 0;
   seccomp::Filter filter;
   bool no_new_privileges = false;
+  bool die_with_parent = false; // foreground runs: die when koker-run goes
 };
 
 // Exit codes the child reports for a failed exec, as docker's (CLI.md).

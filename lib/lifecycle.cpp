@@ -77,8 +77,9 @@ void stop(const std::string &root, const container::Record &rec, int timeout_s, 
   send(pidfd.get(), rec, SIGTERM);
   if (wait_exit(pidfd.get(), timeout_s * 1000))
     return;
-  log::info("container ", rec.id.substr(0, 12), " did not stop within ", timeout_s,
-            " s: killing it");
+  if (timeout_s > 0)
+    log::info("container ", rec.id.substr(0, 12), " did not stop within ", timeout_s,
+              " s: killing it");
   // Killing the first process of a PID namespace kills every process in it.
   send(pidfd.get(), rec, SIGKILL);
   if (auto group = cgroup::Group::open(rec.id))

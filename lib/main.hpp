@@ -25,6 +25,9 @@ constexpr int OPT_VERSION = 0x1001;
 // Short options every tool takes (-h, -D, -q), to put before a tool's own: "+:" stops at the
 // first operand (the container's command) and reports a missing value as ':'.
 constexpr const char COMMON_SHORT[] = "+:hDq";
+// The same for tools whose operands are only names (rm, stop, inspect, ...): options may come
+// after them too, as docker takes "koker-stop web -t 1".
+constexpr const char COMMON_SHORT_ANYWHERE[] = ":hDq";
 // A tool's own long options followed by the common ones (--help, --version, --debug,
 // --quiet, --root) and the terminating zero entry, ready for getopt_long.
 std::vector<option> long_options(std::vector<option> own);

@@ -4,6 +4,7 @@
 #include "log.hpp"
 #include "sys.hpp"
 #include <fcntl.h>
+#include <linux/mount.h>
 #include <linux/openat2.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -41,6 +42,14 @@ void mount(const std::string &source, const std::string &target, const char *typ
 }
 
 std::string fd_path(int fd) { return cat("/proc/self/fd/", fd); }
+
+void make_read_only(int fd, std::string_view shown) {
+  struct mount_attr attr {};
+  attr.attr_set = MOUNT_ATTR_RDONLY;
+  log::debug("mount_setattr ", shown, " AT_RECURSIVE MOUNT_ATTR_RDONLY");
+  if (::syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0)
+    sys_fail("unable to make ", shown, " read-only");
+}
 
 Fd open_in_root(int root_fd, std::string_view path, Follow follow, int flags) {
   std::string rel(path);

@@ -27,6 +27,8 @@ Fd make_dir_in_root(int root_fd, std::string_view path, Follow follow, unsigned 
 // Makes path a regular file inside the root: a symlink or other non-directory in the way is
 // replaced (in the container's upper layer), a missing one created. Returns an O_PATH fd.
 Fd make_file_in_root(int root_fd, std::string_view path, unsigned mode = 0644);
+// Makes the mount at fd and every mount below it read-only (mount_setattr(2), AT_RECURSIVE).
+void make_read_only(int fd, std::string_view shown);
 // "/proc/self/fd/N": the path that mounts onto (or from) an opened fd.
 std::string fd_path(int fd);
 

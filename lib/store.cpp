@@ -4,6 +4,7 @@
 #include "error.hpp"
 #include "json.hpp"
 #include "log.hpp"
+#include "container.hpp"
 #include "registry.hpp"
 #include <algorithm>
 #include <cerrno>
@@ -276,9 +277,22 @@ RemoveResult Store::remove_image(std::string_view query, std::string_view ref, b
       if (how == Match::id && it->repo_tags.size() > 1 && !force)
         fail("unable to remove image ", printable(query),
              ": it is referenced by several tags (use -f)");
+      // A container's root is made of the image's layers: they stay while it exists.
+      std::optional<container::Record> user;
+      for (auto &c : container::list(m_root))
+        if (c.image_id == it->id && (!user || container::refresh(m_root, c).status == "running"))
+          user = container::refresh(m_root, c);
+      if (user && (!force || user->status == "running"))
+        fail("unable to remove image ", printable(query), ": container ", user->id.substr(0, 12),
+             " (", user->name, ") ", user->status == "running" ? "is running from it" : "uses it",
+             user->status == "running" ? "" : " (remove it first, or use -f to untag only)");
       res.untagged = it->repo_tags;
-      res.deleted.push_back(it->id);
-      images.erase(it);
+      if (user) {
+        it->repo_tags.clear(); // -f with a stopped container: untagged, kept for the container
+      } else {
+        res.deleted.push_back(it->id);
+        images.erase(it);
+      }
     }
     save_index(images);
   }

@@ -280,7 +280,9 @@ void Rollback::add(std::string what, std::function<void()> undo) {
   m_steps.emplace_back(std::move(what), std::move(undo));
 }
 
-Rollback::~Rollback() {
+Rollback::~Rollback() { run_now(); }
+
+void Rollback::run_now() {
   for (auto it = m_steps.rbegin(); it != m_steps.rend(); ++it) {
     try {
       log::debug("rollback: ", it->first);
@@ -289,6 +291,7 @@ Rollback::~Rollback() {
       log::warn("rollback of ", it->first, " failed: ", e.what());
     }
   }
+  m_steps.clear();
 }
 
 } // namespace koker::sys

@@ -74,6 +74,8 @@ public:
   ~Rollback();
   void add(std::string what, std::function<void()> undo);
   void dismiss() { m_steps.clear(); }
+  // Runs the undo steps now (before an _exit, which skips destructors).
+  void run_now();
 
 private:
   std::vector<std::pair<std::string, std::function<void()>>> m_steps;

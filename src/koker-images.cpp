@@ -37,18 +37,12 @@ static std::pair<std::string, std::string> split_tag(const std::string &t) {
   return {t.substr(0, colon), t.substr(colon + 1)};
 }
 
-static std::string pad(std::string s, size_t width) {
-  if (s.size() < width)
-    s.append(width - s.size(), ' ');
-  return s;
-}
-
 static int images_main(int argc, char **argv) {
   enum { OPT_FORMAT = 1 };
   auto opts = cli::long_options({{"format", required_argument, nullptr, OPT_FORMAT}});
   std::string format = "table";
   bool ids_only = false;
-  for (int c; (c = getopt_long(argc, argv, cli::COMMON_SHORT, opts.data(), nullptr)) != -1;) {
+  for (int c; (c = getopt_long(argc, argv, cli::COMMON_SHORT_ANYWHERE, opts.data(), nullptr)) != -1;) {
     if (c == 'q') {
       ids_only = true; // docker's -q: IDs only
       continue;
@@ -106,14 +100,12 @@ static int images_main(int argc, char **argv) {
     out::line(list.dump(2));
     return 0;
   }
-  size_t repo_w = 10;
+  std::vector<std::vector<std::string>> cells = {
+      {"REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"}};
   for (const auto &r : rows)
-    repo_w = std::max(repo_w, r.repository.size());
-  std::string table = pad("REPOSITORY", repo_w + 3) + pad("TAG", 13) + pad("IMAGE ID", 15) +
-                      pad("CREATED", 17) + "SIZE\n";
-  for (const auto &r : rows)
-    table += pad(r.repository, repo_w + 3) + pad(r.tag, 13) + pad(r.id, 15) +
-             pad(time_ago(r.image->created), 17) + human_size(r.image->size) + "\n";
+    cells.push_back({r.repository, r.tag, r.id, time_ago(r.image->created),
+                     human_size(r.image->size)});
+  std::string table = render_table(cells);
   out::text(table);
   return 0;
 }

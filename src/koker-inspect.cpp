@@ -72,7 +72,7 @@ static int inspect_main(int argc, char **argv) {
   enum { OPT_TYPE = 1 };
   auto opts = cli::long_options({{"type", required_argument, nullptr, OPT_TYPE}});
   std::string type;
-  for (int c; (c = getopt_long(argc, argv, cli::COMMON_SHORT, opts.data(), nullptr)) != -1;) {
+  for (int c; (c = getopt_long(argc, argv, cli::COMMON_SHORT_ANYWHERE, opts.data(), nullptr)) != -1;) {
     if (cli::handle_common(c, optarg))
       continue;
     if (c == OPT_TYPE)

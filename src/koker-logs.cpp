@@ -38,7 +38,7 @@ static bool copy_new(int fd) {
 static int logs_main(int argc, char **argv) {
   auto opts = cli::long_options({{"follow", no_argument, nullptr, 'f'}});
   bool follow = false;
-  std::string shorts = std::string(cli::COMMON_SHORT) + "f";
+  std::string shorts = std::string(cli::COMMON_SHORT_ANYWHERE) + "f";
   for (int c; (c = getopt_long(argc, argv, shorts.c_str(), opts.data(), nullptr)) != -1;) {
     if (cli::handle_common(c, optarg))
       continue;

@@ -60,7 +60,7 @@ static int ps_main(int argc, char **argv) {
                                  {"no-trunc", no_argument, nullptr, OPT_NO_TRUNC}});
   bool all = false, ids_only = false, no_trunc = false;
   std::string format = "table";
-  std::string shorts = std::string(cli::COMMON_SHORT) + "a";
+  std::string shorts = std::string(cli::COMMON_SHORT_ANYWHERE) + "a";
   for (int c; (c = getopt_long(argc, argv, shorts.c_str(), opts.data(), nullptr)) != -1;) {
     if (c == 'q') {
       ids_only = true; // docker's -q: IDs only
@@ -121,17 +121,7 @@ static int ps_main(int argc, char **argv) {
   for (const auto &r : rows)
     table.push_back({no_trunc ? r.id : r.id.substr(0, 12), r.image, command_of(r, no_trunc),
                      time_ago(r.created), status_of(r), ports_of(r), r.name});
-  std::vector<size_t> width(table[0].size(), 0);
-  for (const auto &row : table)
-    for (size_t i = 0; i < row.size(); ++i)
-      width[i] = std::max(width[i], row[i].size());
-  std::string out;
-  for (const auto &row : table) {
-    std::string line;
-    for (size_t i = 0; i < row.size(); ++i)
-      line += i + 1 < row.size() ? row[i] + std::string(width[i] - row[i].size() + 3, ' ') : row[i];
-    out += line + "\n";
-  }
+  std::string out = render_table(table);
   out::text(out);
   return 0;
 }

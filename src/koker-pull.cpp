@@ -53,7 +53,7 @@ static int pull_main(int argc, char **argv) {
                                  {"tag", required_argument, nullptr, OPT_TAG}});
   image::Platform platform = image::Platform::host();
   std::string tag;
-  for (int c; (c = getopt_long(argc, argv, cli::COMMON_SHORT, opts.data(), nullptr)) != -1;) {
+  for (int c; (c = getopt_long(argc, argv, cli::COMMON_SHORT_ANYWHERE, opts.data(), nullptr)) != -1;) {
     if (cli::handle_common(c, optarg))
       continue;
     switch (c) {

@@ -25,7 +25,7 @@ static const char USAGE[] =
 static int rm_main(int argc, char **argv) {
   auto opts = cli::long_options({{"force", no_argument, nullptr, 'f'}});
   bool force = false;
-  std::string shorts = std::string(cli::COMMON_SHORT) + "f";
+  std::string shorts = std::string(cli::COMMON_SHORT_ANYWHERE) + "f";
   for (int c; (c = getopt_long(argc, argv, shorts.c_str(), opts.data(), nullptr)) != -1;) {
     if (cli::handle_common(c, optarg))
       continue;

@@ -206,10 +206,12 @@ int detach(const run::Options &o, container::Record &rec, const init::Spec &spec
       ready_w.reset();
       code = finish(root, rec, s, &group, false);
     } catch (const Error &e) {
+      undo.run_now(); // _exit below skips destructors
       std::string msg = cat(static_cast<char>(e.exit_code()), e.what());
       ssize_t ignored = ::write(ready_w.get(), msg.data(), msg.size());
       (void)ignored;
     } catch (const std::exception &e) {
+      undo.run_now();
       std::string msg = cat(static_cast<char>(125), "internal error: ", e.what());
       ssize_t ignored = ::write(ready_w.get(), msg.data(), msg.size());
       (void)ignored;

@@ -53,7 +53,7 @@ static int stats_main(int argc, char **argv) {
   enum { OPT_FORMAT = 1 };
   auto opts = cli::long_options({{"format", required_argument, nullptr, OPT_FORMAT}});
   std::string format = "table";
-  for (int c; (c = getopt_long(argc, argv, cli::COMMON_SHORT, opts.data(), nullptr)) != -1;) {
+  for (int c; (c = getopt_long(argc, argv, cli::COMMON_SHORT_ANYWHERE, opts.data(), nullptr)) != -1;) {
     if (cli::handle_common(c, optarg))
       continue;
     if (c == OPT_FORMAT)
@@ -106,7 +106,9 @@ static int stats_main(int argc, char **argv) {
       json::Value v = json::Value::object();
       v.set("ID", r.rec.id);
       v.set("Name", r.rec.name);
-      v.set("CPUPerc", cat(static_cast<int64_t>(r.cpu_percent * 100) / 100.0));
+      char cpu[32];
+      std::snprintf(cpu, sizeof cpu, "%.2f%%", r.cpu_percent);
+      v.set("CPUPerc", cpu);
       v.set("MemUsage", json::Value(r.stats.memory_usage.value_or(0)));
       v.set("MemLimit", json::Value(r.stats.memory_limit.value_or(0)));
       v.set("PIDs", json::Value(r.stats.pids_current.value_or(0)));
@@ -127,16 +129,7 @@ static int stats_main(int argc, char **argv) {
                          (limit == cgroup::UNLIMITED ? std::string("unlimited") : mib(limit)),
                      mpct, std::to_string(r.stats.pids_current.value_or(0))});
   }
-  std::vector<size_t> width(table[0].size(), 0);
-  for (const auto &row : table)
-    for (size_t i = 0; i < row.size(); ++i)
-      width[i] = std::max(width[i], row[i].size());
-  std::string text;
-  for (const auto &row : table) {
-    for (size_t i = 0; i < row.size(); ++i)
-      text += i + 1 < row.size() ? row[i] + std::string(width[i] - row[i].size() + 3, ' ') : row[i];
-    text += "\n";
-  }
+  std::string text = render_table(table);
   out::text(text);
   return 0;
 }

@@ -29,7 +29,7 @@ static int stop_main(int argc, char **argv) {
   auto opts = cli::long_options({{"time", required_argument, nullptr, 't'},
                                  {"signal", required_argument, nullptr, 's'}});
   int timeout = 10, signal = 0;
-  std::string shorts = std::string(cli::COMMON_SHORT) + "t:s:";
+  std::string shorts = std::string(cli::COMMON_SHORT_ANYWHERE) + "t:s:";
   for (int c; (c = getopt_long(argc, argv, shorts.c_str(), opts.data(), nullptr)) != -1;) {
     if (cli::handle_common(c, optarg))
       continue;
