@@ -27,6 +27,7 @@ struct Spec {
   std::string hostname;
   bool own_uts = true, own_net = true, cgroup_ns = false;
   bool read_only = false, tty = false, interactive = false;
+  bool volatile_upper = false; // --rm: the upper layer is never reused
   bool die_with_parent = true; // foreground: the container dies with koker-run
   int output_fd = -1;          // -d without -t: the log file, as the container's stdout and stderr
   std::vector<std::string> argv, env;

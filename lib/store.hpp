@@ -51,7 +51,7 @@ public:
   // A fresh private directory under tmp/.
   std::string make_tmp_dir() const;
 
-  // Stores a small blob (manifest, config) after checking its digest.
+  // Stores a small blob (manifest, config) whose digest the caller has verified.
   void put_blob(std::string_view digest, std::string_view data) const;
   // Reads a stored blob; nothing when absent.
   std::optional<std::string> read_blob(std::string_view digest, size_t max) const;

@@ -360,6 +360,7 @@ init::Spec make_spec(const Options &o, const container::Record &rec, const store
   s.own_net = o.network != "host";
   s.own_uts = o.network != "host";
   s.read_only = o.read_only;
+  s.volatile_upper = o.auto_remove;
   s.tty = o.tty;
   s.interactive = o.interactive;
   s.argv = rec.args;
