@@ -109,7 +109,7 @@ assert_nothing_stored() {
 # A copy of the fixture layout "one" whose manifest is rewritten by the jq filter $1 (or
 # replaced by the raw text $2), with the manifest's media type $3 in index.json.
 bad_manifest() { # JQ_FILTER [RAW] [MEDIATYPE]
-    local dir=$BATS_TEST_TMPDIR/bad desc old new hex mt
+    local dir=$BATS_TEST_TMPDIR/bad desc old hex mt
     rm -rf "$dir"
     cp -a "$KOKER_TEST_FIXTURES/one" "$dir"
     desc=$(jq -c '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] == "latest")' "$dir/index.json")

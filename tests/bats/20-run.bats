@@ -6,8 +6,8 @@ load helpers
 setup() {
     koker_setup
     requires root
-    ONE=$(koker-pull -q --tag one "oci:$KOKER_TEST_FIXTURES/one:latest")
-    THREE=$(koker-pull -q --tag three "oci:$KOKER_TEST_FIXTURES/three:latest")
+    koker-pull -q --tag one "oci:$KOKER_TEST_FIXTURES/one:latest" >/dev/null
+    koker-pull -q --tag three "oci:$KOKER_TEST_FIXTURES/three:latest" >/dev/null
 }
 
 teardown() { koker_teardown; }
@@ -211,8 +211,8 @@ hostile_image() {
     assert_stderr_match "unable to find image .* locally"
 }
 
-proc_symlink() { rm -rf "$1/proc"; ln -s /etc "$1/proc"; }
-dev_symlink() { rm -rf "$1/dev"; ln -s /tmp "$1/dev"; }
+proc_symlink() { rm -rf "${1:?}/proc"; ln -s /etc "$1/proc"; }
+dev_symlink() { rm -rf "${1:?}/dev"; ln -s /tmp "$1/dev"; }
 hosts_symlink() { mkdir -p "$1/etc"; ln -sf "$BATS_TEST_TMPDIR/host-file" "$1/etc/hosts"; ln -sf /etc/shadow "$1/etc/resolv.conf"; }
 workdir_fd() { :; }
 
@@ -225,7 +225,8 @@ workdir_fd() { :; }
     run_c 125 hostile true
     assert_stderr_match "/dev.*symlink"
     assert_equal "$before" "$(md5sum /etc/hostname /etc/hosts 2>/dev/null)"
-    ! grep -q "$KOKER_ROOT" /proc/self/mountinfo
+    run grep -c "$KOKER_ROOT" /proc/self/mountinfo
+    assert_equal 0 "$output"
 }
 
 @test "koker-run: /etc/hosts and /etc/resolv.conf symlinks are replaced, never followed to host files" {
@@ -256,8 +257,7 @@ workdir_fd() { :; }
 }
 
 @test "koker-run: nothing stays mounted on the host after containers exit" {
-    local i
-    for i in 1 2 3; do run_c 0 three true; done
+    for _ in 1 2 3; do run_c 0 three true; done
     run grep -c "$KOKER_ROOT" /proc/self/mountinfo
     assert_equal 0 "$output"
     [ -z "$(ls -A "$KOKER_ROOT/containers")" ]

@@ -178,7 +178,8 @@ wait_state() { # CONTAINER STATUS: until State.Status is STATUS (5 s at most)
     kill -9 "$pid"
     wait "$pid" || true
     for _ in $(seq 50); do kill -0 "$cpid" 2>/dev/null || break; sleep 0.1; done
-    ! kill -0 "$cpid" 2>/dev/null
+    run kill -0 "$cpid"
+    [ "$status" -ne 0 ] || [ "$(ps -o stat= -p "$cpid" | cut -c1)" = Z ]
     run_koker 0 koker-ps -a --format json
     assert_equal exited "$(jq -r '.[] | select(.Names == "fg") | .State' <<<"$output")"
     run_koker 0 koker-rm -f fg
