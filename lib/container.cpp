@@ -11,22 +11,6 @@ namespace koker::container {
 
 namespace {
 
-json::Value strings(const std::vector<std::string> &list) {
-  json::Value a = json::Value::array();
-  for (const auto &s : list)
-    a.push(json::Value(s));
-  return a;
-}
-
-std::vector<std::string> strings_of(const json::Value *v) {
-  std::vector<std::string> out;
-  if (v && v->is_array())
-    for (const auto &s : v->items())
-      if (s.is_string())
-        out.push_back(s.as_string());
-  return out;
-}
-
 int64_t int_of(const json::Value *v) { return v && v->is_number() ? v->as_int() : 0; }
 bool bool_of(const json::Value *v) { return v && v->type() == json::Value::Type::boolean && v->as_bool(); }
 const json::Value &obj(const json::Value &v, std::string_view key) {
@@ -48,7 +32,7 @@ json::Value Record::to_json() const {
   v.set("Id", id);
   v.set("Created", created);
   v.set("Path", path);
-  v.set("Args", strings(args));
+  v.set("Args", json::string_array(args));
   json::Value &state = v.set("State", json::Value::object());
   state.set("Status", status);
   state.set("Running", status == "running");
@@ -68,20 +52,20 @@ json::Value Record::to_json() const {
   config.set("User", user);
   config.set("Tty", tty);
   config.set("OpenStdin", open_stdin);
-  config.set("Env", strings(env));
-  config.set("Cmd", strings(cmd));
+  config.set("Env", json::string_array(env));
+  config.set("Cmd", json::string_array(cmd));
   config.set("Image", image);
   config.set("WorkingDir", workdir);
-  config.set("Entrypoint", strings(entrypoint));
+  config.set("Entrypoint", json::string_array(entrypoint));
   json::Value &host = v.set("HostConfig", json::Value::object());
-  host.set("Binds", strings(binds));
+  host.set("Binds", json::string_array(binds));
   host.set("NetworkMode", network_mode);
-  host.set("PortBindings", strings(publish));
+  host.set("PortBindings", json::string_array(publish));
   host.set("AutoRemove", auto_remove);
-  host.set("CapAdd", strings(cap_add));
-  host.set("CapDrop", strings(cap_drop));
+  host.set("CapAdd", json::string_array(cap_add));
+  host.set("CapDrop", json::string_array(cap_drop));
   host.set("ReadonlyRootfs", read_only);
-  host.set("SecurityOpt", no_new_privileges ? strings({"no-new-privileges"}) : json::Value::array());
+  host.set("SecurityOpt", no_new_privileges ? json::string_array({"no-new-privileges"}) : json::Value::array());
   host.set("Memory", memory);
   host.set("MemorySwap", memory_swap);
   host.set("NanoCpus", nano_cpus);
@@ -97,7 +81,7 @@ Record Record::from_json(const json::Value &v) {
   r.id = v.get_string("Id");
   r.created = v.get_string("Created");
   r.path = v.get_string("Path");
-  r.args = strings_of(v.find("Args"));
+  r.args = json::string_list(v.find("Args"));
   const json::Value &state = obj(v, "State");
   r.status = state.get_string("Status", "created");
   r.pid = static_cast<int>(int_of(state.find("Pid")));
@@ -122,20 +106,20 @@ Record Record::from_json(const json::Value &v) {
   r.user = config.get_string("User");
   r.tty = bool_of(config.find("Tty"));
   r.open_stdin = bool_of(config.find("OpenStdin"));
-  r.env = strings_of(config.find("Env"));
-  r.cmd = strings_of(config.find("Cmd"));
+  r.env = json::string_list(config.find("Env"));
+  r.cmd = json::string_list(config.find("Cmd"));
   r.image = config.get_string("Image");
   r.workdir = config.get_string("WorkingDir");
-  r.entrypoint = strings_of(config.find("Entrypoint"));
+  r.entrypoint = json::string_list(config.find("Entrypoint"));
   const json::Value &host = obj(v, "HostConfig");
-  r.binds = strings_of(host.find("Binds"));
+  r.binds = json::string_list(host.find("Binds"));
   r.network_mode = host.get_string("NetworkMode", "bridge");
-  r.publish = strings_of(host.find("PortBindings"));
+  r.publish = json::string_list(host.find("PortBindings"));
   r.auto_remove = bool_of(host.find("AutoRemove"));
-  r.cap_add = strings_of(host.find("CapAdd"));
-  r.cap_drop = strings_of(host.find("CapDrop"));
+  r.cap_add = json::string_list(host.find("CapAdd"));
+  r.cap_drop = json::string_list(host.find("CapDrop"));
   r.read_only = bool_of(host.find("ReadonlyRootfs"));
-  r.no_new_privileges = !strings_of(host.find("SecurityOpt")).empty();
+  r.no_new_privileges = !json::string_list(host.find("SecurityOpt")).empty();
   r.memory = int_of(host.find("Memory"));
   r.memory_swap = int_of(host.find("MemorySwap"));
   r.nano_cpus = int_of(host.find("NanoCpus"));

@@ -101,6 +101,22 @@ void Value::erase(std::string_view key) {
     }
 }
 
+Value string_array(const std::vector<std::string> &list) {
+  Value a = Value::array();
+  for (const auto &s : list)
+    a.push(Value(s));
+  return a;
+}
+
+std::vector<std::string> string_list(const Value *v) {
+  std::vector<std::string> out;
+  if (v && v->is_array())
+    for (const auto &s : v->items())
+      if (s.is_string())
+        out.push_back(s.as_string());
+  return out;
+}
+
 std::string quote(std::string_view text) {
   std::string out;
   out.reserve(text.size() + 2);

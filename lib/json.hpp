@@ -70,6 +70,10 @@ private:
 // Parses text as one JSON value; throws Error("malformed JSON in <what>") on any defect, or
 // when it holds more than max_tokens values.
 Value parse(std::string_view text, std::string_view what, size_t max_tokens = 1 << 20);
+// A JSON array of strings.
+Value string_array(const std::vector<std::string> &list);
+// The strings of an array (other elements skipped); empty for nullptr or a non-array.
+std::vector<std::string> string_list(const Value *v);
 // text as a quoted, escaped JSON string.
 std::string quote(std::string_view text);
 

@@ -2,6 +2,7 @@
 #include "reference.hpp"
 #include "digest.hpp"
 #include "error.hpp"
+#include "text.hpp"
 #include <algorithm>
 
 // Image references by the distribution spec's grammar and docker's normalisation. Kept apart
@@ -13,17 +14,8 @@ constexpr std::string_view DOCKER_HUB = "docker.io";
 constexpr size_t MAX_NAME = 255; // distribution's NameTotalLengthMax
 constexpr size_t MAX_TAG = 128;
 
-bool starts_with(std::string_view s, std::string_view prefix) {
-  return s.substr(0, prefix.size()) == prefix;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char &c : out)
-    if (c >= 'A' && c <= 'Z')
-      c = static_cast<char>(c - 'A' + 'a');
-  return out;
-}
+using text::lower;
+using text::starts_with;
 
 bool is_lower_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
 bool is_alnum(char c) { return is_lower_alnum(c) || (c >= 'A' && c <= 'Z'); }

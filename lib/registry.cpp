@@ -2,6 +2,7 @@
 #include "registry.hpp"
 #include "digest.hpp"
 #include "error.hpp"
+#include "text.hpp"
 #include "http.hpp"
 #include "json.hpp"
 #include "log.hpp"
@@ -35,17 +36,8 @@ constexpr const char *MANIFEST_TYPES[] = {
     "application/vnd.docker.distribution.manifest.list.v2+json",
 };
 
-bool starts_with(std::string_view s, std::string_view prefix) {
-  return s.substr(0, prefix.size()) == prefix;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char &c : out)
-    if (c >= 'A' && c <= 'Z')
-      c = static_cast<char>(c - 'A' + 'a');
-  return out;
-}
+using text::lower;
+using text::starts_with;
 
 
 // "sha256:" and 12 hex digits, for messages.

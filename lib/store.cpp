@@ -17,21 +17,6 @@ namespace koker::store {
 
 namespace {
 
-json::Value to_json(const std::vector<std::string> &list) {
-  json::Value a = json::Value::array();
-  for (const auto &s : list)
-    a.push(json::Value(s));
-  return a;
-}
-
-std::vector<std::string> strings(const json::Value *v) {
-  std::vector<std::string> out;
-  if (v && v->is_array())
-    for (const auto &s : v->items())
-      out.push_back(s.as_string());
-  return out;
-}
-
 void remove_from(std::vector<std::string> &list, std::string_view item) {
   list.erase(std::remove(list.begin(), list.end(), item), list.end());
 }
@@ -151,9 +136,9 @@ std::vector<ImageRecord> Store::load_index() const {
     r.id = v.get_string("Id");
     r.manifest_digest = v.get_string("Manifest");
     r.manifest_media_type = v.get_string("ManifestMediaType");
-    r.repo_tags = strings(v.find("RepoTags"));
-    r.repo_digests = strings(v.find("RepoDigests"));
-    r.layers = strings(v.find("Layers"));
+    r.repo_tags = json::string_list(v.find("RepoTags"));
+    r.repo_digests = json::string_list(v.find("RepoDigests"));
+    r.layers = json::string_list(v.find("Layers"));
     if (const json::Value *s = v.find("Size"); s && s->is_number())
       r.size = static_cast<uint64_t>(s->as_int());
     r.created = v.get_string("Created");
@@ -172,9 +157,9 @@ void Store::save_index(const std::vector<ImageRecord> &images) const {
     v.set("Id", r.id);
     v.set("Manifest", r.manifest_digest);
     v.set("ManifestMediaType", r.manifest_media_type);
-    v.set("RepoTags", to_json(r.repo_tags));
-    v.set("RepoDigests", to_json(r.repo_digests));
-    v.set("Layers", to_json(r.layers));
+    v.set("RepoTags", json::string_array(r.repo_tags));
+    v.set("RepoDigests", json::string_array(r.repo_digests));
+    v.set("Layers", json::string_array(r.layers));
     v.set("Size", json::Value(r.size));
     v.set("Created", r.created);
     v.set("Pulled", r.pulled);

@@ -24,13 +24,6 @@ static const char USAGE[] =
     "  -h, --help       show this help\n"
     "      --version    show the version\n";
 
-static json::Value strings(const std::vector<std::string> &list) {
-  json::Value a = json::Value::array();
-  for (const auto &s : list)
-    a.push(json::Value(s));
-  return a;
-}
-
 // docker image inspect's fields, from the index record and the stored config.
 static json::Value inspect_image(const store::Store &store, const store::ImageRecord &rec) {
   auto body = store.read_blob(rec.id, image::max_config_size);
@@ -39,8 +32,8 @@ static json::Value inspect_image(const store::Store &store, const store::ImageRe
   image::Config cfg = image::parse_config(*body);
   json::Value v = json::Value::object();
   v.set("Id", rec.id);
-  v.set("RepoTags", strings(rec.repo_tags));
-  v.set("RepoDigests", strings(rec.repo_digests));
+  v.set("RepoTags", json::string_array(rec.repo_tags));
+  v.set("RepoDigests", json::string_array(rec.repo_digests));
   v.set("Parent", "");
   v.set("Comment", cfg.doc.get_string("comment"));
   v.set("Created", cfg.created);
@@ -60,7 +53,7 @@ static json::Value inspect_image(const store::Store &store, const store::ImageRe
   driver.set("Data", json::Value::object()).set("LowerDir", lower);
   json::Value &rootfs = v.set("RootFS", json::Value::object());
   rootfs.set("Type", "layers");
-  rootfs.set("Layers", strings(rec.layers));
+  rootfs.set("Layers", json::string_array(rec.layers));
   json::Value &meta = v.set("Metadata", json::Value::object());
   meta.set("LastTagTime", rec.pulled);
   meta.set("Manifest", rec.manifest_digest);
