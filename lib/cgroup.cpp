@@ -728,6 +728,27 @@ void Group::add(pid_t pid) {
     write_value(dir(h) + "/cgroup.procs", std::to_string(pid), m_host.fake);
 }
 
+std::vector<Fd> Group::open_procs() const {
+  std::vector<Fd> fds;
+  for (const auto &h : m_host.hierarchies) {
+    std::string path = dir(h) + "/cgroup.procs";
+    Fd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+    if (!fd)
+      sys_fail("unable to open ", path);
+    fds.push_back(std::move(fd));
+  }
+  return fds;
+}
+
+void Group::add(const std::vector<Fd> &procs, pid_t pid) {
+  std::string value = std::to_string(pid);
+  for (const auto &fd : procs) {
+    log::debug("write cgroup.procs (fd ", fd.get(), ") ", value);
+    if (::write(fd.get(), value.data(), value.size()) < 0)
+      sys_fail("unable to add pid ", pid, " to its cgroup");
+  }
+}
+
 Stats Group::stats() const {
   Stats st;
   for (const auto &h : m_host.hierarchies)

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #pragma once
+#include "fd.hpp"
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -115,6 +116,11 @@ public:
   // Moves pid into the group in every hierarchy, hybrid's unified tree included (so kill and
   // populated see it there too). Throws on the first refused write.
   void add(pid_t pid);
+  // The group's cgroup.procs files, opened for writing now: a process about to enter another
+  // mount namespace (koker-exec) can still add its child to the group afterwards.
+  std::vector<Fd> open_procs() const;
+  // Moves pid into the group through files from open_procs().
+  static void add(const std::vector<Fd> &procs, pid_t pid);
   Stats stats() const;
   // The processes in the group (the union over its hierarchies).
   std::vector<pid_t> pids() const;

@@ -10,6 +10,7 @@
 #include "seccomp.hpp"
 #include "supervise.hpp"
 #include "sys.hpp"
+#include <csignal>
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/ioctl.h>
@@ -104,6 +105,7 @@ bool own_cgroup_ns(int pid) {
 }
 
 int exec_main(int argc, char **argv) {
+  ::signal(SIGPIPE, SIG_IGN); // a child that failed closes its pipes early
   Options o = parse(argc, argv);
   std::string root = store_root();
   auto found = container::find(root, o.container);
@@ -137,9 +139,11 @@ int exec_main(int argc, char **argv) {
 
   // CVE-2016-9962: nothing in the container may ptrace or open this process once it enters.
   check(::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "unable to make the process non-dumpable");
-  // The cgroups first: their paths are the host's, gone once the mount namespace changes.
+  // The cgroup files are opened now: their paths are the host's, gone once the mount namespace
+  // changes. Only the command joins the group, not this waiting process.
+  std::vector<Fd> procs;
   if (auto group = cgroup::Group::open(rec.id))
-    group->add(::getpid());
+    procs = group->open_procs();
   int flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID;
   if (own_cgroup_ns(rec.pid))
     flags |= CLONE_NEWCGROUP;
@@ -166,8 +170,9 @@ int exec_main(int argc, char **argv) {
     if (::ioctl(0, TIOCGWINSZ, &ws) == 0)
       ::ioctl(master.get(), TIOCSWINSZ, &ws);
   }
-  int report[2];
+  int report[2], go[2];
   check(::pipe2(report, O_CLOEXEC), "unable to create a pipe");
+  check(::pipe2(go, O_CLOEXEC), "unable to create a pipe");
   if (!o.detach)
     supervise::block_signals();
   // setns(CLONE_NEWPID) takes effect for children: the command runs inside the PID namespace.
@@ -176,7 +181,14 @@ int exec_main(int argc, char **argv) {
     sys_fail("unable to fork");
   if (child == 0) {
     ::close(report[0]);
+    ::close(go[1]);
+    procs.clear();
     try {
+      // Not a step further until koker-exec has put this process in the container's cgroups.
+      char byte;
+      if (::read(go[0], &byte, 1) != 1)
+        fail("koker-exec went away");
+      ::close(go[0]);
       ::setsid();
       if (o.tty) {
         Fd slave(::open(pts.c_str(), O_RDWR | O_CLOEXEC));
@@ -203,6 +215,13 @@ int exec_main(int argc, char **argv) {
     init::exec_process(p, report[1]);
   }
   ::close(report[1]);
+  ::close(go[0]);
+  Fd go_w(go[1]);
+  cgroup::Group::add(procs, child);
+  procs.clear();
+  if (::write(go_w.get(), "g", 1) < 0 && errno != EPIPE)
+    sys_fail("unable to start the command");
+  go_w.reset();
   Fd report_r(report[0]);
   std::string failure = sys::read_fd(report_r.get(), 64 << 10);
   if (!failure.empty()) {

@@ -20,6 +20,13 @@ teardown() { koker_teardown; }
     run_koker 0 koker-exec box cat /proc/self/cgroup
     assert_match "pids:/koker/$CID"
     assert_match "memory:/koker/$CID"
+    # the command joins the cgroup; koker-exec, waiting outside, does not
+    koker-exec box sleep 1 &
+    sleep 0.5
+    procs=$(cat /sys/fs/cgroup/pids/koker/"$CID"/cgroup.procs 2>/dev/null || cat /sys/fs/cgroup/koker/"$CID"/cgroup.procs)
+    comms=$(for p in $procs; do cat "/proc/$p/comm"; done | sort | tr '\n' ' ')
+    wait
+    assert_equal "sleep sleep " "$comms"
     run_koker 0 koker-exec "${CID:0:12}" readlink /proc/self/ns/mnt
     assert_equal "$(readlink "/proc/$(koker-inspect box | jq -r '.[0].State.Pid')/ns/mnt")" "$output"
 }
