@@ -20,19 +20,20 @@ endif
 ALL_CXXFLAGS := -std=c++17 $(WARN) -MMD -MP -Ilib -DKOKER_VERSION='"$(VERSION)"' $(CXXFLAGS)
 
 # Each tool lists the libraries it needs, like s6's deps-exe: koker-run never links curl.
-TOOLS := pull images rmi inspect run cg ps rm stop logs stats exec
+TOOLS := pull images rmi inspect run cg ps rm stop logs stats exec net
 koker-pull_LIBS    := libcurl libarchive libcrypto
 koker-images_LIBS  := libcrypto
 koker-rmi_LIBS     := libcrypto
 koker-inspect_LIBS := libcrypto
-koker-run_LIBS     := libcrypto libseccomp
+koker-run_LIBS     := libcrypto libseccomp libmnl
 koker-ps_LIBS      := libcrypto
-koker-rm_LIBS      := libcrypto
-koker-stop_LIBS    := libcrypto
+koker-rm_LIBS      := libcrypto libmnl
+koker-stop_LIBS    := libcrypto libmnl
 koker-logs_LIBS    := libcrypto
 koker-stats_LIBS   := libcrypto
 koker-exec_LIBS    := libcrypto libseccomp
 koker-cg_LIBS      := libcrypto
+koker-net_LIBS     := libcrypto libmnl
 # Objects a tool has beside its own file (src/, not shared with other tools).
 koker-run_OBJS     := src/run_options.o
 
@@ -44,7 +45,9 @@ UNIT_BIN := tests/unit/run-unit
 
 # Packages: what building needs, and what the tests and the demo need on top.
 BUILD_PKGS := g++ make pkg-config libcurl4-openssl-dev libarchive-dev libssl-dev libjsmn-dev \
-              libseccomp-dev
+              libseccomp-dev libmnl-dev
+# What koker needs at run time beyond its libraries (koker-net adds rules with iptables).
+RUN_PKGS   := iptables
 TEST_PKGS  := bats docker-registry umoci skopeo busybox-static python3 openssl zstd jq curl \
               shellcheck mandoc iproute2 util-linux
 
@@ -71,7 +74,7 @@ bin/koker-%: src/koker-%.o $$(koker-$$*_OBJS) lib/libkoker.a
 
 $(UNIT_BIN): $(UNIT_SRC:.cpp=.o) lib/libkoker.a
 	$(CXX) $(ALL_CXXFLAGS) $(LDFLAGS) -o $@ $(UNIT_SRC:.cpp=.o) lib/libkoker.a \
-	  $(shell $(PKG_CONFIG) --libs libcurl libarchive libcrypto libseccomp) -pthread
+	  $(shell $(PKG_CONFIG) --libs libcurl libarchive libcrypto libseccomp libmnl) -pthread
 
 unit: $(UNIT_BIN)
 	$(UNIT_BIN)
@@ -94,9 +97,9 @@ demo: deps
 
 # apt-get only what is missing, so a second run changes nothing.
 deps:
-	@sh tests/install-deps.sh $(BUILD_PKGS)
+	@sh tests/install-deps.sh $(BUILD_PKGS) $(RUN_PKGS)
 deps-test:
-	@sh tests/install-deps.sh $(BUILD_PKGS) $(TEST_PKGS)
+	@sh tests/install-deps.sh $(BUILD_PKGS) $(RUN_PKGS) $(TEST_PKGS)
 
 bench: all
 	sh bench/pull.sh

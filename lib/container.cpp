@@ -72,7 +72,25 @@ json::Value Record::to_json() const {
   host.set("PidsLimit", pids_limit);
   json::Value &net = v.set("NetworkSettings", json::Value::object());
   net.set("IPAddress", ip_address);
-  net.set("Ports", json::Value::object());
+  // docker's shape: {"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}]}, from publish's
+  // "0.0.0.0:8080->80/tcp".
+  std::vector<std::pair<std::string, json::Value>> ports; // in publish's order
+  for (const auto &p : publish) {
+    size_t arrow = p.find("->"), colon = p.rfind(':', arrow);
+    if (arrow == std::string::npos || colon == std::string::npos)
+      continue;
+    json::Value binding = json::Value::object();
+    binding.set("HostIp", p.substr(0, colon));
+    binding.set("HostPort", p.substr(colon + 1, arrow - colon - 1));
+    std::string key = p.substr(arrow + 2);
+    auto it = std::find_if(ports.begin(), ports.end(), [&](auto &e) { return e.first == key; });
+    if (it == ports.end())
+      it = ports.insert(ports.end(), {key, json::Value::array()});
+    it->second.push(std::move(binding));
+  }
+  json::Value &port_map = net.set("Ports", json::Value::object());
+  for (auto &[key, list] : ports)
+    port_map.set(key, std::move(list));
   return v;
 }
 

@@ -3,6 +3,7 @@
 #include "cgroup.hpp"
 #include "error.hpp"
 #include "log.hpp"
+#include "net.hpp"
 #include "sys.hpp"
 #include <chrono>
 #include <csignal>
@@ -96,7 +97,7 @@ void release_resources(const std::string &root, const container::Record &rec) {
   } catch (const std::exception &e) {
     log::warn("unable to remove the cgroup of ", rec.id.substr(0, 12), ": ", e.what());
   }
-  (void)root;
+  net::release_container(root, rec); // veth, published ports, address
 }
 
 void remove(const std::string &root, const container::Record &rec, bool force) {

@@ -8,6 +8,7 @@
 #include "lifecycle.hpp"
 #include "log.hpp"
 #include "main.hpp"
+#include "net.hpp"
 #include "run_options.hpp"
 #include "store.hpp"
 #include "supervise.hpp"
@@ -65,7 +66,7 @@ struct Started {
 // Clones the container process into its namespaces and cgroup and waits until it has exec'd
 // its command. Throws the child's own report (125, 126 or 127) when it could not.
 Started start(const run::Options &o, const init::Spec &spec, cgroup::Group *group,
-              sys::Rollback &undo) {
+              sys::Rollback &undo, const std::function<void(pid_t)> &plug) {
   int sync[2], report[2], console[2] = {-1, -1};
   check(::pipe2(sync, O_CLOEXEC), "unable to create a pipe");
   check(::pipe2(report, O_CLOEXEC), "unable to create a pipe");
@@ -107,6 +108,9 @@ Started start(const run::Options &o, const init::Spec &spec, cgroup::Group *grou
   });
   if (group)
     group->add(s.pid);
+  // The network goes in while the child waits: its command starts with eth0 configured.
+  if (plug)
+    plug(s.pid);
   // The child waits for this byte: by now it is in its cgroups.
   // EPIPE here means the child already failed; its report below says why.
   if (::write(sync_w.get(), "g", 1) < 0 && errno != EPIPE)
@@ -170,7 +174,8 @@ void mark_running(const std::string &root, container::Record &rec, pid_t pid) {
 // with its output going to containers/<id>/container.log, tells this process it runs, and
 // then waits for it. This process prints the ID and returns.
 int detach(const run::Options &o, container::Record &rec, const init::Spec &spec,
-           const std::string &root, const cgroup::Limits &limits, sys::Rollback &undo) {
+           const std::string &root, const cgroup::Limits &limits, sys::Rollback &undo,
+           const std::function<void(pid_t)> &plug) {
   int ready[2];
   check(::pipe2(ready, O_CLOEXEC), "unable to create a pipe");
   std::string log_path = container::dir_of(root, rec.id) + "/container.log";
@@ -197,7 +202,7 @@ int detach(const run::Options &o, container::Record &rec, const init::Spec &spec
       with_log.die_with_parent = false;
       cgroup::Group group = cgroup::Group::create(rec.id, limits);
       undo.add("remove the cgroup", [g = group]() mutable { g.remove(true); });
-      Started s = start(o, with_log, &group, undo);
+      Started s = start(o, with_log, &group, undo, plug);
       mark_running(root, rec, s.pid);
       undo.dismiss();
       ::dup2(logfd.get(), 2);
@@ -259,6 +264,19 @@ int run_main(int argc, char **argv) {
   container::claim_name(root, rec.name, rec.id);
   undo.add("release the name " + rec.name,
            [root, name = rec.name] { container::release_name(root, name); });
+  // Bridge: the address now (the container's /etc/hosts names it), the veth pair once the
+  // container's process exists (plug, in start).
+  std::function<void(pid_t)> plug;
+  if (o.network == "bridge") {
+    net::Network network = net::from_env(root);
+    std::vector<net::Port> ports;
+    for (const auto &p : rec.publish)
+      ports.push_back(net::parse_port(p));
+    net::Lease lease = net::reserve(network, rec.id, ports);
+    rec.ip_address = lease.ip;
+    undo.add("release " + lease.ip, [network, lease] { net::release(network, lease); });
+    plug = [network, lease](pid_t pid) { net::connect(network, lease, pid, false); };
+  }
   write_etc_files(dir, rec);
   container::save(root, rec);
   if (!o.cidfile.empty()) {
@@ -269,11 +287,11 @@ int run_main(int argc, char **argv) {
   }
   init::Spec spec = run::make_spec(o, rec, store, img, dir);
   if (o.detach)
-    return detach(o, rec, spec, root, limits, undo);
+    return detach(o, rec, spec, root, limits, undo, plug);
 
   cgroup::Group group = cgroup::Group::create(rec.id, limits);
   undo.add("remove the cgroup", [g = group]() mutable { g.remove(true); });
-  Started s = start(o, spec, &group, undo);
+  Started s = start(o, spec, &group, undo, plug);
   mark_running(root, rec, s.pid);
   undo.dismiss();
   return finish(root, rec, s, &group, o.interactive);

@@ -6,6 +6,7 @@
 #include "error.hpp"
 #include "log.hpp"
 #include "main.hpp"
+#include "net.hpp"
 #include "sys.hpp"
 #include <fcntl.h>
 #include <sched.h>
@@ -157,7 +158,13 @@ Options parse(int argc, char **argv) {
     case OPT_HOSTNAME: o.hostname = optarg; break;
     case 'i': o.interactive = true; break;
     case 't': o.tty = true; break;
-    case 'p': o.publish.push_back(optarg); break;
+    case 'p':
+      try { // stored in docker's form, as koker-ps shows it
+        o.publish.push_back(net::port_string(net::parse_port(optarg)));
+      } catch (const Error &e) {
+        cli::usage_error(e.what());
+      }
+      break;
     case 'v': o.volumes.push_back(optarg); break;
     case OPT_NETWORK: o.network = optarg; break;
     case OPT_MEM: o.mem_mib = optarg; break;
@@ -205,7 +212,7 @@ Options parse(int argc, char **argv) {
     cli::usage_error(cat("invalid hostname ", printable(o.hostname)));
   caps::adjust(caps::default_set(), o.cap_add, o.cap_drop); // throws on unknown names
   if (o.network == "bridge")
-    fail("the bridge network is not available yet: use --network none or --network host");
+    net::from_env(store_root()); // KOKER_BRIDGE and KOKER_SUBNET
   if (o.detach && (o.interactive || o.auto_remove) && false)
     cli::usage_error("unreachable");
   return o;
