@@ -191,16 +191,21 @@ wait_state() { # CONTAINER STATUS: until State.Status is STATUS (5 s at most)
 @test "koker-run: 100 sequential --rm runs leave mounts, cgroups and the store as they were" {
     # One run first: it makes the store's containers/, names/ and cache/ for good.
     koker-run --rm --network none one true
-    # Only koker's part of the host: other software may mount and make cgroups meanwhile.
     mounts=$(grep -c -e "$KOKER_ROOT" /proc/self/mountinfo || true)
-    cgroups=$(find /sys/fs/cgroup/*/koker -maxdepth 1 -type d 2>/dev/null | wc -l)
     store=$(find "$KOKER_ROOT" | sort | grep -v '/cache/' | md5sum)
     for i in $(seq 100); do
-        koker-run --rm --network none one true || { echo "run $i failed"; false; }
+        koker-run --rm --network none --cidfile "$BATS_TEST_TMPDIR/cid.$i" one true ||
+            { echo "run $i failed"; false; }
     done
     assert_equal "$mounts" "$(grep -c -e "$KOKER_ROOT" /proc/self/mountinfo || true)"
-    assert_equal "$cgroups" "$(find /sys/fs/cgroup/*/koker -maxdepth 1 -type d 2>/dev/null | wc -l)"
     assert_equal "$store" "$(find "$KOKER_ROOT" | sort | grep -v '/cache/' | md5sum)"
+    # Each run's cgroups are gone (other software may make cgroups meanwhile: look at ours).
+    left=0
+    for f in "$BATS_TEST_TMPDIR"/cid.*; do
+        for d in /sys/fs/cgroup/*/koker/"$(cat "$f")"; do [ -e "$d" ] && left=$((left + 1)); done
+    done
+    assert_equal 0 "$left"
+    assert_equal 100 "$(for f in "$BATS_TEST_TMPDIR"/cid.*; do cat "$f"; echo; done | sort -u | wc -l)"
 }
 
 @test "koker-ps: 50 containers" {
