@@ -209,10 +209,11 @@ void remove_container_rules(const Network &n, const std::vector<std::string> &id
                             const std::vector<std::string> &keep = {}) {
   std::string batch;
   for (const auto &rule : list_rules("nat", n.chain())) {
-    size_t at = rule.find("--comment koker:");
-    if (at == std::string::npos)
+    // iptables -S quotes this comment: --comment "koker:<id>"
+    size_t at = rule.find("koker:", rule.find("--comment "));
+    if (rule.find("--comment ") == std::string::npos || at == std::string::npos)
       continue;
-    std::string id = rule.substr(at + 16, 64);
+    std::string id = rule.substr(at + 6, 64);
     bool match = ids.empty() ? std::find(keep.begin(), keep.end(), id) == keep.end()
                              : std::find(ids.begin(), ids.end(), id) != ids.end();
     if (match)
