@@ -40,6 +40,12 @@ std::string trim(std::string s) {
   return s;
 }
 
+// The store's path as the bridge's alias records it, so that two spellings of one store match.
+std::string canonical(const std::string &root) {
+  char real[PATH_MAX];
+  return ::realpath(root.c_str(), real) ? std::string(real) : root;
+}
+
 bool valid_bridge_name(std::string_view name) {
   // IFNAMSIZ less the NUL; the chain "KOKER-<name>" must also fit iptables' 28 characters.
   if (name.empty() || name.size() > 15)
@@ -443,8 +449,7 @@ std::string port_string(const Port &p) {
 
 Network from_env(const std::string &root) {
   Network n;
-  char real[PATH_MAX];
-  n.root = ::realpath(root.c_str(), real) ? std::string(real) : root;
+  n.root = canonical(root);
   n.bridge = sys::env("KOKER_BRIDGE", "koker0");
   if (!valid_bridge_name(n.bridge))
     fail("invalid KOKER_BRIDGE ", printable(n.bridge),
@@ -660,6 +665,13 @@ void connect(const Network &n, const Lease &l, int pid, bool inside_too) {
   Fd ns(::open(ns_path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!ns)
     sys_fail("unable to open ", ns_path);
+  // Configuring eth0, addresses and routes "inside" the host's own namespace would rewire
+  // the host.
+  struct stat theirs, ours;
+  check(::fstat(ns.get(), &theirs), "unable to stat ", ns_path);
+  check(::stat("/proc/self/ns/net", &ours), "unable to stat /proc/self/ns/net");
+  if (theirs.st_ino == ours.st_ino && theirs.st_dev == ours.st_dev)
+    fail("process ", pid, " is in the host's network namespace: it needs one of its own");
   netlink::Socket host;
   auto bridge = netlink::get_link(host, n.bridge);
   if (!bridge)
@@ -780,9 +792,14 @@ std::vector<std::string> gc(const std::string &root) {
       released.push_back(r->lease.id);
     }
     // What a crash left without a lease: rules of unknown containers, veths on the bridge.
-    remove_container_rules(n, {}, live_ids);
+    // A bridge another store took over since (its alias names that store) is theirs.
     netlink::Socket s;
-    if (auto br = netlink::get_link(s, bridge))
+    auto br = netlink::get_link(s, bridge);
+    Alias a = br ? parse_alias(br->alias) : Alias{};
+    if (a.koker && a.root != canonical(root))
+      continue;
+    remove_container_rules(n, {}, live_ids);
+    if (br)
       for (const auto &l : netlink::list_links(s))
         if (l.master == br->index && l.kind == "veth" &&
             std::find(live_veths.begin(), live_veths.end(), l.name) == live_veths.end()) {

@@ -169,6 +169,7 @@ int Socket::request(nlmsghdr *msg, void (*on_reply)(const nlmsghdr *, void *), v
 }
 
 std::optional<Link> get_link(Socket &s, std::string_view name) {
+  log::debug("netlink RTM_GETLINK ", name);
   Request r(RTM_GETLINK, 0);
   r.extra<ifinfomsg>()->ifi_family = AF_UNSPEC;
   mnl_attr_put_strz(r.nlh, IFLA_IFNAME, std::string(name).c_str());

@@ -171,7 +171,7 @@ fetch_host() {
 @test "koker-run: 20 containers started at once get 20 distinct addresses" {
     local i
     for i in $(seq 20); do
-        koker-run -d one sleep 60 >"$BATS_TEST_TMPDIR/id.$i" 2>"$BATS_TEST_TMPDIR/err.$i" &
+        koker-run -d --name "c$i" one sleep 60 >"$BATS_TEST_TMPDIR/id.$i" 2>"$BATS_TEST_TMPDIR/err.$i" &
     done
     wait
     for i in $(seq 20); do
@@ -216,7 +216,7 @@ fetch_host() {
 @test "koker-net: exactly one NAT rule and two FORWARD rules after many runs and racing first runs" {
     local i
     for i in 1 2 3 4 5 6; do
-        koker-run --rm one true &
+        koker-run --rm --name "r$i" one true &
     done
     wait
     for i in $(seq 10); do
