@@ -51,8 +51,8 @@ bool valid_bridge_name(std::string_view name) {
   if (name.empty() || name.size() > 15)
     return false;
   return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '-' || c == '.';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-' || c == '.';
   });
 }
 
@@ -337,9 +337,8 @@ std::vector<std::string> lease_ips(const Network &n) {
   for (const auto &name : sys::list_dir(n.dir()))
     if (parse_ip(name))
       ips.push_back(name);
-  std::sort(ips.begin(), ips.end(), [](const std::string &a, const std::string &b) {
-    return *parse_ip(a) < *parse_ip(b);
-  });
+  std::sort(ips.begin(), ips.end(),
+            [](const std::string &a, const std::string &b) { return *parse_ip(a) < *parse_ip(b); });
   return ips;
 }
 
@@ -387,8 +386,8 @@ std::optional<uint32_t> parse_ip(std::string_view text) {
 Subnet parse_subnet(std::string_view text) {
   size_t slash = text.find('/');
   auto addr = parse_ip(text.substr(0, slash));
-  auto prefix = slash == std::string_view::npos ? std::nullopt
-                                                : sys::parse_uint(text.substr(slash + 1));
+  auto prefix =
+      slash == std::string_view::npos ? std::nullopt : sys::parse_uint(text.substr(slash + 1));
   if (!addr || !prefix)
     fail("invalid subnet ", printable(text), " (want an IPv4 CIDR such as 10.69.0.0/16)");
   // /29 is the smallest with room for a container: network, gateway, broadcast and 5 more.
@@ -452,8 +451,7 @@ Network from_env(const std::string &root) {
   n.root = canonical(root);
   n.bridge = sys::env("KOKER_BRIDGE", "koker0");
   if (!valid_bridge_name(n.bridge))
-    fail("invalid KOKER_BRIDGE ", printable(n.bridge),
-         ": at most 15 characters of [a-zA-Z0-9_.-]");
+    fail("invalid KOKER_BRIDGE ", printable(n.bridge), ": at most 15 characters of [a-zA-Z0-9_.-]");
   n.subnet = parse_subnet(sys::env("KOKER_SUBNET", "10.69.0.0/16"));
   if (n.root.size() > 200)
     fail("the store's path is too long to record on the bridge (200 characters at most)");
@@ -468,8 +466,8 @@ void up(const Network &n) {
   netlink::Socket s;
   auto link = netlink::get_link(s, n.bridge);
   if (link && link->kind != "bridge")
-    fail("KOKER_BRIDGE names ", n.bridge, ", which is a ", link->kind.empty() ? "device" : link->kind,
-         ", not a bridge");
+    fail("KOKER_BRIDGE names ", n.bridge, ", which is a ",
+         link->kind.empty() ? "device" : link->kind, ", not a bridge");
   Alias a = link ? parse_alias(link->alias) : Alias{};
   if (a.koker && a.subnet != n.subnet.str())
     fail("bridge ", n.bridge, " is on ", a.subnet, ", not on KOKER_SUBNET ", n.subnet.str(),
@@ -490,7 +488,7 @@ void up(const Network &n) {
     if (!link)
       fail("bridge ", n.bridge, " vanished while it was being made");
   }
-  netlink::add_address(s, link->index, n.subnet.gateway(), n.subnet.prefix);
+  netlink::add_address(s, *link, n.subnet.gateway(), n.subnet.prefix);
   write_sysctl(cat("/proc/sys/net/ipv4/conf/", n.bridge, "/route_localnet"), "1");
   netlink::set_up(s, n.bridge);
 
@@ -532,7 +530,7 @@ void up(const Network &n) {
   if (!batch.empty())
     iptables_restore(batch);
   // Last: the alias marks the bridge complete, so the next run takes the fast path.
-  netlink::set_alias(s, link->index, format_alias(n, forward));
+  netlink::set_alias(s, *link, format_alias(n, forward));
 }
 
 void down(const Network &n) {
@@ -640,8 +638,8 @@ Lease reserve(const Network &n, std::string_view id, const std::vector<Port> &po
     }
   }
   if (l.ip.empty())
-    fail("no free address on bridge ", n.bridge, ": all ", count, " addresses of ",
-         n.subnet.str(), " are in use");
+    fail("no free address on bridge ", n.bridge, ": all ", count, " addresses of ", n.subnet.str(),
+         " are in use");
   sys::Rollback undo;
   undo.add("unlink " + lease_path(n, l.ip), [&] { unlink_if_owned(lease_path(n, l.ip), l.id); });
   sys::write_file_atomic(last_path, l.ip + "\n", 0600, false);
@@ -676,7 +674,7 @@ void connect(const Network &n, const Lease &l, int pid, bool inside_too) {
   auto bridge = netlink::get_link(host, n.bridge);
   if (!bridge)
     fail("bridge ", n.bridge, " is gone (koker-net down?)");
-  if (!netlink::add_veth(host, l.veth, bridge->index, "eth0", ns.get()))
+  if (!netlink::add_veth(host, l.veth, *bridge, "eth0", ns.get()))
     fail("unable to create veth ", l.veth, ": a link of that name exists already");
   netlink::Socket inside(ns.get());
   if (inside_too) {
@@ -695,7 +693,7 @@ void connect(const Network &n, const Lease &l, int pid, bool inside_too) {
   auto eth0 = netlink::get_link(inside, "eth0");
   if (!eth0)
     fail("eth0 did not appear in the container's network namespace");
-  netlink::add_address(inside, eth0->index, *parse_ip(l.ip), n.subnet.prefix);
+  netlink::add_address(inside, *eth0, *parse_ip(l.ip), n.subnet.prefix);
   netlink::add_default_route(inside, n.subnet.gateway());
   if (!l.ports.empty()) {
     std::string batch = "*nat\n";
@@ -707,8 +705,7 @@ void connect(const Network &n, const Lease &l, int pid, bool inside_too) {
 
 void release(const Network &n, const Lease &l, bool delete_veth) {
   auto warn = [&](const char *what, const std::exception &e) {
-    log::warn("unable to release the ", what, " of container ", l.id.substr(0, 12), ": ",
-              e.what());
+    log::warn("unable to release the ", what, " of container ", l.id.substr(0, 12), ": ", e.what());
   };
   try {
     if (!l.veth.empty() && delete_veth) {
@@ -752,8 +749,7 @@ void release_container(const std::string &root, const container::Record &rec) {
         release(n, r->lease, container::process_alive(rec.pid, rec.pid_start));
     }
   } catch (const std::exception &e) {
-    log::warn("unable to release the network of container ", rec.id.substr(0, 12), ": ",
-              e.what());
+    log::warn("unable to release the network of container ", rec.id.substr(0, 12), ": ", e.what());
   }
 }
 

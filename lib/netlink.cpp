@@ -144,8 +144,8 @@ Socket::~Socket() {
 
 int Socket::request(nlmsghdr *msg, void (*on_reply)(const nlmsghdr *, void *), void *data) {
   // NLM_F_DUMP shares a bit with NLM_F_EXCL: only a GET request (RTM_GET*) can be a dump.
-  bool dump = msg->nlmsg_type % 4 == RTM_GETLINK % 4 &&
-              (msg->nlmsg_flags & NLM_F_DUMP) == NLM_F_DUMP;
+  bool dump =
+      msg->nlmsg_type % 4 == RTM_GETLINK % 4 && (msg->nlmsg_flags & NLM_F_DUMP) == NLM_F_DUMP;
   if (!dump)
     msg->nlmsg_flags |= NLM_F_ACK;
   msg->nlmsg_seq = ++m_seq;
@@ -184,6 +184,7 @@ std::optional<Link> get_link(Socket &s, std::string_view name) {
 }
 
 std::vector<Link> list_links(Socket &s) {
+  log::debug("netlink RTM_GETLINK (dump)");
   Request r(RTM_GETLINK, NLM_F_DUMP);
   r.extra<ifinfomsg>()->ifi_family = AF_UNSPEC;
   std::vector<Link> links;
@@ -206,17 +207,16 @@ bool add_bridge(Socket &s, std::string_view name) {
   return true;
 }
 
-bool add_veth(Socket &s, std::string_view host, int master, std::string_view peer,
+bool add_veth(Socket &s, std::string_view host, const Link &master, std::string_view peer,
               int peer_netns_fd) {
-  log::debug("netlink RTM_NEWLINK ", host, master ? cat(" master ", master) : "",
-             " up type veth peer ", peer, " netns fd ", peer_netns_fd);
+  log::debug("netlink RTM_NEWLINK ", host, " master ", master.name, " up type veth peer ", peer,
+             " netns fd ", peer_netns_fd);
   Request r(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
   auto *ifm = r.extra<ifinfomsg>();
   ifm->ifi_family = AF_UNSPEC;
   ifm->ifi_flags = ifm->ifi_change = IFF_UP;
   mnl_attr_put_strz(r.nlh, IFLA_IFNAME, std::string(host).c_str());
-  if (master)
-    mnl_attr_put_u32(r.nlh, IFLA_MASTER, static_cast<uint32_t>(master));
+  mnl_attr_put_u32(r.nlh, IFLA_MASTER, static_cast<uint32_t>(master.index));
   nlattr *info = mnl_attr_nest_start(r.nlh, IFLA_LINKINFO);
   mnl_attr_put_strz(r.nlh, IFLA_INFO_KIND, "veth");
   nlattr *data = mnl_attr_nest_start(r.nlh, IFLA_INFO_DATA);
@@ -258,26 +258,26 @@ void set_up(Socket &s, std::string_view name) {
   expect_ok(s.request(r.nlh), cat("bring ", name, " up"));
 }
 
-void set_alias(Socket &s, int index, std::string_view alias) {
-  log::debug("netlink RTM_NEWLINK dev ", index, " alias \"", alias, "\"");
+void set_alias(Socket &s, const Link &dev, std::string_view alias) {
+  log::debug("netlink RTM_NEWLINK ", dev.name, " alias \"", alias, "\"");
   Request r(RTM_NEWLINK, 0);
   auto *ifm = r.extra<ifinfomsg>();
   ifm->ifi_family = AF_UNSPEC;
-  ifm->ifi_index = index;
+  ifm->ifi_index = dev.index;
   mnl_attr_put(r.nlh, IFLA_IFALIAS, alias.size(), alias.data());
   expect_ok(s.request(r.nlh), "set the alias of a link");
 }
 
-void add_address(Socket &s, int index, uint32_t addr, unsigned prefix) {
+void add_address(Socket &s, const Link &dev, uint32_t addr, unsigned prefix) {
   uint32_t mask = prefix ? ~uint32_t(0) << (32 - prefix) : 0;
-  log::debug("netlink RTM_NEWADDR ", ip_string(addr), "/", prefix, " brd ",
-             ip_string(addr | ~mask), " dev ", index);
+  log::debug("netlink RTM_NEWADDR ", ip_string(addr), "/", prefix, " brd ", ip_string(addr | ~mask),
+             " dev ", dev.name);
   Request r(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL);
   auto *ifa = r.extra<ifaddrmsg>();
   ifa->ifa_family = AF_INET;
   ifa->ifa_prefixlen = static_cast<unsigned char>(prefix);
   ifa->ifa_scope = RT_SCOPE_UNIVERSE;
-  ifa->ifa_index = static_cast<unsigned>(index);
+  ifa->ifa_index = static_cast<unsigned>(dev.index);
   mnl_attr_put_u32(r.nlh, IFA_LOCAL, htonl(addr));
   mnl_attr_put_u32(r.nlh, IFA_ADDRESS, htonl(addr));
   mnl_attr_put_u32(r.nlh, IFA_BROADCAST, htonl(addr | ~mask));

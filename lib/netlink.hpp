@@ -51,18 +51,18 @@ std::optional<Link> get_link(Socket &s, std::string_view name);
 std::vector<Link> list_links(Socket &s);
 // ip link add NAME type bridge; false when it exists already (another run made it).
 bool add_bridge(Socket &s, std::string_view name);
-// ip link add HOST [master M] up type veth peer name PEER netns FD: the peer is made inside
+// ip link add HOST master M up type veth peer name PEER netns FD: the peer is made inside
 // the namespace peer_netns_fd at once (down). False when HOST exists already.
-bool add_veth(Socket &s, std::string_view host, int master, std::string_view peer,
+bool add_veth(Socket &s, std::string_view host, const Link &master, std::string_view peer,
               int peer_netns_fd);
 // ip link del NAME; false when there is none.
 bool delete_link(Socket &s, std::string_view name);
 // ip link set NAME up
 void set_up(Socket &s, std::string_view name);
-// ip link set dev INDEX alias TEXT
-void set_alias(Socket &s, int index, std::string_view alias);
-// ip addr add ADDR/PREFIX dev INDEX; an address already there is fine.
-void add_address(Socket &s, int index, uint32_t addr, unsigned prefix);
+// ip link set dev DEV alias TEXT
+void set_alias(Socket &s, const Link &dev, std::string_view alias);
+// ip addr add ADDR/PREFIX dev DEV; an address already there is fine.
+void add_address(Socket &s, const Link &dev, uint32_t addr, unsigned prefix);
 // ip route add default via GATEWAY
 void add_default_route(Socket &s, uint32_t gateway);
 

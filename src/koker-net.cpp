@@ -70,8 +70,11 @@ static Args parse(int argc, char **argv) {
         cli::usage_error(e.what());
       }
       break;
-    case OPT_FORMAT: a.format = optarg; break;
-    default: cli::bad_option(c, argv);
+    case OPT_FORMAT:
+      a.format = optarg;
+      break;
+    default:
+      cli::bad_option(c, argv);
     }
   }
   return a;

@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: MIT
+#include "check.hpp"
+#include "error.hpp"
+#include "net.hpp"
+
+using namespace koker;
+
+static bool throws(void (*fn)()) {
+  try {
+    fn();
+  } catch (const Error &) {
+    return true;
+  }
+  return false;
+}
+
+TEST("net: subnets are IPv4 CIDRs from /8 to /29 with no host bits") {
+  auto s = net::parse_subnet("10.69.0.0/16");
+  CHECK(s.str() == "10.69.0.0/16");
+  CHECK(s.gateway() == *net::parse_ip("10.69.0.1"));
+  CHECK(s.broadcast() == *net::parse_ip("10.69.255.255"));
+  auto small = net::parse_subnet("10.199.3.0/29");
+  CHECK(small.broadcast() - small.gateway() - 1 == 5); // five containers fit
+  CHECK(throws([] { net::parse_subnet("10.69.0.1/16"); }));
+  CHECK(throws([] { net::parse_subnet("10.69.0.0/30"); }));
+  CHECK(throws([] { net::parse_subnet("10.69.0.0/7"); }));
+  CHECK(throws([] { net::parse_subnet("10.69.0.0"); }));
+  CHECK(throws([] { net::parse_subnet("10.69.0.256/24"); }));
+  CHECK(!net::parse_ip("10.069.0.1"));
+  CHECK(!net::parse_ip("1.2.3"));
+  CHECK(!net::parse_ip("1.2.3.4.5"));
+  CHECK(!net::parse_ip(""));
+}
+
+TEST("net: -p specs parse as docker's and print in docker's form") {
+  CHECK(net::port_string(net::parse_port("8080:80")) == "0.0.0.0:8080->80/tcp");
+  CHECK(net::port_string(net::parse_port("127.0.0.1:53:5353/udp")) == "127.0.0.1:53->5353/udp");
+  CHECK(net::port_string(net::parse_port("0.0.0.0:8080->80/tcp")) == "0.0.0.0:8080->80/tcp");
+  auto p = net::parse_port("1.2.3.4:1:65535/tcp");
+  CHECK(p.host_ip == "1.2.3.4" && p.host_port == 1 && p.port == 65535 && p.proto == "tcp");
+  CHECK(throws([] { net::parse_port("80"); }));
+  CHECK(throws([] { net::parse_port("0:80"); }));
+  CHECK(throws([] { net::parse_port("80:65536"); }));
+  CHECK(throws([] { net::parse_port("8000-8001:80"); }));
+  CHECK(throws([] { net::parse_port("[::1]:80:80"); }));
+  CHECK(throws([] { net::parse_port("80:80/sctp"); }));
+  CHECK(throws([] { net::parse_port("host:80:80"); }));
+  CHECK(throws([] { net::parse_port("1:2:3:4"); }));
+}
