@@ -20,14 +20,11 @@ setup() {
 }
 
 teardown() {
-    if [[ -d ${KOKER_ROOT:-} ]]; then
-        _koker_kill_pids
-        _koker_remove_containers
-        koker-net gc >/dev/null 2>&1 || true
-        koker-net down || echo "# teardown: koker-net down failed" >&2
+    koker_teardown # koker-rm -f of every container, then koker-net down
+    if ip link delete "$KOKER_BRIDGE" 2>/dev/null; then
+        echo "# teardown: bridge $KOKER_BRIDGE was left" >&2
     fi
-    ip link delete "$KOKER_BRIDGE" 2>/dev/null && echo "# teardown: bridge $KOKER_BRIDGE was left" >&2
-    koker_teardown
+    return 0
 }
 
 state() { # CONTAINER FIELD: a field of the container's record, as koker-inspect prints it

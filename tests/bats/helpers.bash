@@ -12,9 +12,10 @@
 # DOCKER_CONFIG, KOKER_REGISTRY_MIRROR, KOKER_INSECURE_REGISTRIES, KOKER_DEBUG and KOKER_QUIET.
 # A file that needs its own setup/teardown defines them and calls koker_setup/koker_teardown.
 # teardown removes, even after a failure: processes in $BATS_TEST_TMPDIR/pids, leftover
-# containers (koker-ps -a -q | koker-rm -f, when the tools are built), what was registered
-# with koker_cleanup_later, mounts below $KOKER_ROOT or $BATS_TEST_TMPDIR, blobs changed by
-# corrupt_blob, the front's faults, and $KOKER_ROOT itself.
+# containers (koker-ps -a -q | koker-rm -f, when the tools are built), the bridges the store
+# made (koker-net down), what was registered with koker_cleanup_later, mounts below
+# $KOKER_ROOT or $BATS_TEST_TMPDIR, blobs changed by corrupt_blob, the front's faults, and
+# $KOKER_ROOT itself.
 #
 # Functions:
 #   run_koker [EXPECTED_RC|'?'] TOOL [ARG...]    TOOL is bin/TOOL, or a path if it has a '/'
@@ -49,6 +50,7 @@ koker_setup() {
 koker_teardown() {
     _koker_kill_pids
     _koker_remove_containers
+    _koker_net_down
     _koker_cleanup_registered
     _koker_umount_below "${KOKER_ROOT:-}" "$BATS_TEST_TMPDIR"
     if [[ -f $BATS_TEST_TMPDIR/.koker-corrupted ]]; then
@@ -116,6 +118,19 @@ _koker_remove_containers() {
     # shellcheck disable=SC2086 # one container ID per word
     timeout 60 "$KOKER_BINDIR/koker-rm" -f $ids >/dev/null ||
         echo "# teardown: koker-rm -f $ids failed" >&2
+}
+
+# The bridges this test's store made (koker-run's default network) go with the store: their
+# rules and ip_forward too. koker-net down refuses a bridge still serving another store.
+_koker_net_down() {
+    local dir
+    [[ -n ${KOKER_ROOT:-} && -d $KOKER_ROOT/net && -x $KOKER_BINDIR/koker-net ]] || return 0
+    for dir in "$KOKER_ROOT"/net/*/; do
+        [[ -d $dir ]] || continue
+        dir=${dir%/}
+        KOKER_BRIDGE=${dir##*/} timeout 30 "$KOKER_BINDIR/koker-net" -q down ||
+            echo "# teardown: koker-net down of bridge ${dir##*/} failed" >&2
+    done
 }
 
 _koker_cleanup_registered() {
