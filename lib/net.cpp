@@ -342,6 +342,18 @@ std::vector<std::string> lease_ips(const Network &n) {
   return ips;
 }
 
+// True when the subnet text (from another bridge's alias) shares addresses with s.
+bool overlap(const Subnet &s, const std::string &text) {
+  try {
+    Subnet t = parse_subnet(text);
+    unsigned prefix = std::min(s.prefix, t.prefix);
+    uint32_t mask = ~uint32_t(0) << (32 - prefix);
+    return (s.network & mask) == (t.network & mask);
+  } catch (const Error &) {
+    return false;
+  }
+}
+
 // A fast check: the bridge exists, koker finished making it, on this subnet, for this store.
 bool is_up(const Network &n, netlink::Socket &s) {
   auto link = netlink::get_link(s, n.bridge);
@@ -481,6 +493,19 @@ void up(const Network &n) {
            ": choose another KOKER_BRIDGE");
     log::debug("bridge ", n.bridge, ": the store ", a.root, " has no container on it; taking it");
   }
+  // The value to give back on down: this bridge's record, else another koker bridge's (which
+  // turned forwarding on), else what it is now.
+  std::string forward = a.forward;
+  for (const auto &l : netlink::list_links(s)) {
+    Alias other = parse_alias(l.alias);
+    if (!other.koker || l.name == n.bridge)
+      continue;
+    if (forward.empty() && !other.forward.empty())
+      forward = other.forward;
+    if (overlap(n.subnet, other.subnet))
+      fail("KOKER_SUBNET ", n.subnet.str(), " overlaps ", other.subnet, " of bridge ", l.name,
+           ": choose another subnet");
+  }
   if (!link) {
     if (!netlink::add_bridge(s, n.bridge))
       log::debug("bridge ", n.bridge, " exists already");
@@ -492,15 +517,6 @@ void up(const Network &n) {
   write_sysctl(cat("/proc/sys/net/ipv4/conf/", n.bridge, "/route_localnet"), "1");
   netlink::set_up(s, n.bridge);
 
-  // The value to give back on down: this bridge's record, else another koker bridge's (which
-  // turned forwarding on), else what it is now.
-  std::string forward = a.forward;
-  if (forward.empty())
-    for (const auto &l : netlink::list_links(s)) {
-      Alias other = parse_alias(l.alias);
-      if (other.koker && l.name != n.bridge && !other.forward.empty())
-        forward = other.forward;
-    }
   const std::string ip_forward = "/proc/sys/net/ipv4/ip_forward";
   std::string now = read_sysctl(ip_forward);
   if (forward.empty())

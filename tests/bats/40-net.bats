@@ -257,6 +257,11 @@ fetch_host() {
 @test "koker-net: attach, ls and detach a running container; down refuses while one is attached" {
     run_koker 0 koker-net up
     [[ $(ip -d link show "$KOKER_BRIDGE") =~ alias\ koker\ subnet=$KOKER_SUBNET\ forward=[01]\  ]]
+    # a second bridge on an overlapping subnet would break routing for both
+    KOKER_BRIDGE=${KOKER_BRIDGE}x KOKER_SUBNET=10.199.0.0/16 run_koker 125 koker-net up
+    assert_stderr_match "overlaps $KOKER_SUBNET of bridge $KOKER_BRIDGE"
+    run ip link show "${KOKER_BRIDGE}x"
+    [ "$status" -ne 0 ]
     koker-run -d --name att --network none one sleep 60 >/dev/null
     pid=$(state att State.Pid)
     run_koker 0 koker-net attach att "$pid" -p "$PORT:80"
