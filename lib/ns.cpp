@@ -28,13 +28,25 @@ std::string flags_string(unsigned long f) {
   return s;
 }
 
+namespace {
+// A /proc/self/fd/N path as the trace shows it: the file it names, then how it is reached.
+std::string shown(const std::string &path) {
+  if (path.rfind("/proc/self/fd/", 0) != 0)
+    return path;
+  char buf[4096];
+  ssize_t n = ::readlink(path.c_str(), buf, sizeof buf);
+  return n > 0 ? cat(std::string_view(buf, static_cast<size_t>(n)), " (", path, ")") : path;
+}
+} // namespace
+
 void mount(const std::string &source, const std::string &target, const char *type,
            unsigned long flags, const std::string &data) {
   std::string opts = flags_string(flags);
   if (!data.empty())
     opts += cat(opts.empty() ? "" : ",", data);
-  log::debug("mount", type ? cat(" -t ", type) : "", opts.empty() ? "" : cat(" -o ", opts), " ",
-             source.empty() ? "none" : source, " ", target);
+  if (log::debug_on())
+    log::debug("mount", type ? cat(" -t ", type) : "", opts.empty() ? "" : cat(" -o ", opts), " ",
+               source.empty() ? "none" : shown(source), " ", shown(target));
   if (::mount(source.c_str(), target.c_str(), type, flags, data.empty() ? nullptr : data.c_str()) <
       0)
     sys_fail("unable to mount ", source.empty() ? (type ? type : "none") : source, " on ",
