@@ -232,6 +232,20 @@ void claim_name(const std::string &root, std::string_view name, std::string_view
   sys::write_fd(fd.get(), id, path);
 }
 
+std::string claim_generated_name(const std::string &root, std::string_view id) {
+  for (int attempt = 0;; ++attempt) {
+    std::string name = generate_name(root);
+    try {
+      claim_name(root, name, id);
+      return name;
+    } catch (const Error &) {
+      // Another run drew the same name between generate_name and the O_EXCL create.
+      if (attempt >= 20 || !sys::exists(cat(root, "/names/", name)))
+        throw;
+    }
+  }
+}
+
 void release_name(const std::string &root, std::string_view name) {
   if (valid_name(name))
     ::unlink(cat(root, "/names/", name).c_str());

@@ -57,6 +57,9 @@ std::optional<Record> find(const std::string &root, std::string_view query);
 bool valid_name(std::string_view name);
 // Claims name for id; throws Error("the container name X is already in use ...") when taken.
 void claim_name(const std::string &root, std::string_view name, std::string_view id);
+// Claims a generated name for id, drawing another when a concurrent run took the one drawn;
+// returns it.
+std::string claim_generated_name(const std::string &root, std::string_view id);
 void release_name(const std::string &root, std::string_view name);
 
 // The starttime field of /proc/<pid>/stat (0 when the process is gone).

@@ -260,8 +260,9 @@ int run_main(int argc, char **argv) {
   for (const char *sub : {"/upper", "/work", "/rootfs"})
     check(::mkdir((dir + sub).c_str(), 0755), "unable to create ", dir, sub);
   if (rec.name.empty())
-    rec.name = container::generate_name(root);
-  container::claim_name(root, rec.name, rec.id);
+    rec.name = container::claim_generated_name(root, rec.id);
+  else
+    container::claim_name(root, rec.name, rec.id);
   undo.add("release the name " + rec.name,
            [root, name = rec.name] { container::release_name(root, name); });
   // Bridge: the address now (the container's /etc/hosts names it), the veth pair once the

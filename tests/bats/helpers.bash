@@ -42,6 +42,8 @@ export KOKER_REPO KOKER_BINDIR KOKER_TEST_TIMEOUT PATH
 
 koker_setup() {
     export KOKER_ROOT=$BATS_TEST_TMPDIR/root
+    # A bridge and subnet of the tests' own, apart from a user's koker0 on 10.69.0.0/16.
+    export KOKER_BRIDGE=${KOKER_TEST_BRIDGE:-ktest0} KOKER_SUBNET=${KOKER_TEST_SUBNET:-10.197.0.0/16}
     export HOME=$BATS_TEST_TMPDIR/home
     mkdir -p "$HOME"
     unset DOCKER_CONFIG KOKER_REGISTRY_MIRROR KOKER_INSECURE_REGISTRIES KOKER_DEBUG KOKER_QUIET
