@@ -14,6 +14,7 @@
 #include "supervise.hpp"
 #include "sys.hpp"
 #include <csignal>
+#include <optional>
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/ioctl.h>
@@ -63,9 +64,10 @@ struct Started {
   Fd master; // the pty, with -t
 };
 
-// Clones the container process into its namespaces and cgroup and waits until it has exec'd
-// its command. Throws the child's own report (125, 126 or 127) when it could not.
-Started start(const run::Options &o, const init::Spec &spec, cgroup::Group *group,
+// Clones the container process into its namespaces, makes its cgroup and waits until it has
+// exec'd its command. Throws the child's own report (125, 126 or 127) when it could not.
+Started start(const run::Options &o, const init::Spec &spec, const std::string &id,
+              const cgroup::Limits &limits, std::optional<cgroup::Group> &group,
               sys::Rollback &undo, const std::function<void(pid_t)> &plug) {
   int sync[2], report[2], console[2] = {-1, -1};
   check(::pipe2(sync, O_CLOEXEC), "unable to create a pipe");
@@ -106,8 +108,11 @@ Started start(const run::Options &o, const init::Spec &spec, cgroup::Group *grou
     ::kill(p, SIGKILL);
     ::waitpid(p, nullptr, 0);
   });
-  if (group)
-    group->add(s.pid);
+  // The cgroup is made only now, while the child already builds its root: creating and
+  // joining v1 cgroups (an RCU grace period) then overlaps the child's mounts.
+  group = cgroup::Group::create(id, limits);
+  undo.add("remove the cgroup", [g = *group]() mutable { g.remove(true); });
+  group->add(s.pid);
   // The network goes in while the child waits: its command starts with eth0 configured.
   if (plug)
     plug(s.pid);
@@ -200,16 +205,15 @@ int detach(const run::Options &o, container::Record &rec, const init::Spec &spec
       init::Spec with_log = spec;
       with_log.output_fd = logfd.get();
       with_log.die_with_parent = false;
-      cgroup::Group group = cgroup::Group::create(rec.id, limits);
-      undo.add("remove the cgroup", [g = group]() mutable { g.remove(true); });
-      Started s = start(o, with_log, &group, undo, plug);
+      std::optional<cgroup::Group> group;
+      Started s = start(o, with_log, rec.id, limits, group, undo, plug);
       mark_running(root, rec, s.pid);
       undo.dismiss();
       ::dup2(logfd.get(), 2);
       log::set_level(log::Level::quiet); // nobody reads the supervisor's stderr now
       sys::write_fd(ready_w.get(), "ok", "the ready signal");
       ready_w.reset();
-      code = finish(root, rec, s, &group, false);
+      code = finish(root, rec, s, &*group, false);
     } catch (const Error &e) {
       undo.run_now(); // _exit below skips destructors
       std::string msg = cat(static_cast<char>(e.exit_code()), e.what());
@@ -290,12 +294,11 @@ int run_main(int argc, char **argv) {
   if (o.detach)
     return detach(o, rec, spec, root, limits, undo, plug);
 
-  cgroup::Group group = cgroup::Group::create(rec.id, limits);
-  undo.add("remove the cgroup", [g = group]() mutable { g.remove(true); });
-  Started s = start(o, spec, &group, undo, plug);
+  std::optional<cgroup::Group> group;
+  Started s = start(o, spec, rec.id, limits, group, undo, plug);
   mark_running(root, rec, s.pid);
   undo.dismiss();
-  return finish(root, rec, s, &group, o.interactive);
+  return finish(root, rec, s, &*group, o.interactive);
 }
 
 } // namespace
