@@ -22,18 +22,18 @@ ALL_CXXFLAGS := -std=c++17 $(WARN) -MMD -MP -Ilib -DKOKER_VERSION='"$(VERSION)"'
 # Each tool lists the libraries it needs, like s6's deps-exe: koker-run never links curl.
 TOOLS := pull images rmi inspect run cg ps rm stop logs stats exec net
 koker-pull_LIBS    := libcurl libarchive libcrypto
-koker-images_LIBS  := libcrypto
-koker-rmi_LIBS     := libcrypto
-koker-inspect_LIBS := libcrypto
-koker-run_LIBS     := libcrypto libseccomp libmnl
-koker-ps_LIBS      := libcrypto
-koker-rm_LIBS      := libcrypto libmnl
-koker-stop_LIBS    := libcrypto libmnl
-koker-logs_LIBS    := libcrypto
-koker-stats_LIBS   := libcrypto
-koker-exec_LIBS    := libcrypto libseccomp
-koker-cg_LIBS      := libcrypto
-koker-net_LIBS     := libcrypto libmnl
+koker-images_LIBS  :=
+koker-rmi_LIBS     :=
+koker-inspect_LIBS :=
+koker-run_LIBS     := libseccomp libmnl
+koker-ps_LIBS      :=
+koker-rm_LIBS      := libmnl
+koker-stop_LIBS    := libmnl
+koker-logs_LIBS    :=
+koker-stats_LIBS   :=
+koker-exec_LIBS    := libseccomp
+koker-cg_LIBS      :=
+koker-net_LIBS     := libmnl
 # Objects a tool has beside its own file (src/, not shared with other tools).
 koker-run_OBJS     := src/run_options.o
 
@@ -68,9 +68,12 @@ lib/libkoker.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
 .SECONDEXPANSION:
+# libstdc++ and libgcc are linked statically: a container's start pays no relocations for
+# them and every running supervisor maps less (bench/README.md).
 bin/koker-%: src/koker-%.o $$(koker-$$*_OBJS) lib/libkoker.a
 	$(CXX) $(ALL_CXXFLAGS) $(LDFLAGS) -o $@ $< $(koker-$*_OBJS) lib/libkoker.a \
-	  $(shell $(PKG_CONFIG) --libs $(koker-$*_LIBS)) -pthread
+	  $(if $(koker-$*_LIBS),$(shell $(PKG_CONFIG) --libs $(koker-$*_LIBS))) -pthread \
+	  -static-libstdc++ -static-libgcc
 
 $(UNIT_BIN): $(UNIT_SRC:.cpp=.o) lib/libkoker.a
 	$(CXX) $(ALL_CXXFLAGS) $(LDFLAGS) -o $@ $(UNIT_SRC:.cpp=.o) lib/libkoker.a \
@@ -92,6 +95,7 @@ lint:
 	mandoc -Tlint -Wwarning man/*.[17]
 
 demo: deps
+	@sh tests/install-deps.sh busybox-static
 	$(MAKE) all
 	sh tests/demo.sh
 
