@@ -732,6 +732,7 @@ std::vector<Fd> Group::open_procs() const {
   std::vector<Fd> fds;
   for (const auto &h : m_host.hierarchies) {
     std::string path = dir(h) + "/cgroup.procs";
+    log::debug("open ", path, " O_WRONLY (fd for the process to come)");
     Fd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
     if (!fd)
       sys_fail("unable to open ", path);

@@ -168,6 +168,12 @@ hostile_image() {
     assert_equal container "$(cat "$BATS_TEST_TMPDIR/vol/out")"
     run_c 1 -v "$BATS_TEST_TMPDIR/vol:/data:ro" one sh -c 'echo x > /data/out'
     assert_stderr_match "Read-only file system"
+    # read-only all the way down: a mount below the host path is read-only inside too
+    mkdir -p "$BATS_TEST_TMPDIR/vol/sub"
+    mount -t tmpfs none "$BATS_TEST_TMPDIR/vol/sub"
+    koker_cleanup_later mount "$BATS_TEST_TMPDIR/vol/sub"
+    run_c 1 -v "$BATS_TEST_TMPDIR/vol:/data:ro" one sh -c 'echo x > /data/sub/f'
+    assert_stderr_match "Read-only file system"
     run_c 1 --read-only one sh -c 'echo x > /file'
     assert_stderr_match "Read-only file system"
     run_koker 125 koker-run --rm --network none -v relative:/x one true

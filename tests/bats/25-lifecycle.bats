@@ -231,3 +231,53 @@ wait_state() { # CONTAINER STATUS: until State.Status is STATUS (5 s at most)
     run_koker 0 koker container rm "$id"
     run_koker 42 koker run --rm --network none one sh -c 'exit 42'
 }
+
+@test "koker-rmi: an image a container uses is refused; -f only untags it while a stopped one remains" {
+    id=$(koker-run -d --name user --network none one sleep 300)
+    img=$(koker-inspect user | jq -r '.[0].Image')
+    run_koker 125 koker-rmi one
+    assert_stderr_match "is running from it"
+    run_koker 125 koker-rmi -f one
+    koker-stop -t 0 user >/dev/null
+    run_koker 125 koker-rmi one
+    assert_stderr_match "uses it"
+    run_koker 0 koker-rmi -f one
+    [ -z "$output" ]
+    assert_stderr_match "untagged: one:latest"
+    run_koker 0 koker-images
+    assert_match "<none> +<none> +${img:7:12}"
+    run_koker 0 koker-rm user
+    run_koker 0 koker-rmi "${img:7:12}"
+    assert_equal "$img" "$output"
+}
+
+@test "koker-run -d: a container that cannot start leaves no record, name or cgroup" {
+    run_koker 125 koker-run -d --name doomed --network none -u nosuchuser one true
+    assert_stderr_match "unable to find user nosuchuser"
+    [ -z "$(ls -A "$KOKER_ROOT/containers" 2>/dev/null)" ]
+    [ ! -e "$KOKER_ROOT/names/doomed" ]
+    run_koker 127 koker-run -d --name doomed --network none one no-such-command
+    [ -z "$(ls -A "$KOKER_ROOT/containers" 2>/dev/null)" ]
+    run_koker 0 koker-run --rm --name doomed --network none one true
+}
+
+@test "kill -9 of a foreground koker-run also ends a container running as another user" {
+    koker-run --name fgu -u 1000 --network none one sleep 1000 &
+    pid=$!
+    echo "$pid" >>"$BATS_TEST_TMPDIR/pids"
+    for _ in $(seq 50); do [ "$(state fgu Status 2>/dev/null)" = running ] && break; sleep 0.1; done
+    cpid=$(state fgu Pid)
+    [ "$(stat -c %u "/proc/$cpid")" = 1000 ]
+    kill -9 "$pid"
+    wait "$pid" || true
+    gone=no
+    for _ in $(seq 50); do
+        if ! kill -0 "$cpid" 2>/dev/null || [ "$(ps -o stat= -p "$cpid" | cut -c1)" = Z ]; then
+            gone=yes
+            break
+        fi
+        sleep 0.1
+    done
+    assert_equal yes "$gone"
+    run_koker 0 koker-rm -f fgu
+}
