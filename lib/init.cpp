@@ -439,6 +439,23 @@ void setup_and_exec(const Spec &spec, int sync_fd, int report_fd, int console_fd
 
 } // namespace
 
+void set_env(std::vector<std::string> &env, const std::string &kv) {
+  std::string key = kv.substr(0, kv.find('='));
+  for (auto &e : env)
+    if (e.compare(0, key.size() + 1, key + "=") == 0) {
+      e = kv;
+      return;
+    }
+  env.push_back(kv);
+}
+
+void apply_env_option(std::vector<std::string> &env, const std::string &option) {
+  if (option.find('=') != std::string::npos)
+    set_env(env, option);
+  else if (const char *v = ::getenv(option.c_str()))
+    set_env(env, option + "=" + v);
+}
+
 void exec_process(const Process &process, int report_fd) {
   try {
     confine_and_exec(process, report_fd);

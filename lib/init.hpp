@@ -47,6 +47,12 @@ struct Process {
   bool die_with_parent = false; // foreground runs: die when koker-run goes
 };
 
+// Sets K=V in env, replacing an earlier K.
+void set_env(std::vector<std::string> &env, const std::string &kv);
+// Applies one -e option: "K=V", or "K" alone for the caller's own value of K (docker's rule;
+// nothing when the caller has none).
+void apply_env_option(std::vector<std::string> &env, const std::string &option);
+
 // Exit codes the child reports for a failed exec, as docker's (CLI.md).
 constexpr int exit_setup = 125, exit_cannot_exec = 126, exit_not_found = 127;
 

@@ -86,16 +86,6 @@ Options parse(int argc, char **argv) {
   return o;
 }
 
-void set_env(std::vector<std::string> &env, const std::string &kv) {
-  std::string key = kv.substr(0, kv.find('='));
-  for (auto &e : env)
-    if (e.compare(0, key.size() + 1, key + "=") == 0) {
-      e = kv;
-      return;
-    }
-  env.push_back(kv);
-}
-
 // True when the container has a cgroup namespace of its own (cgroup v2).
 bool own_cgroup_ns(int pid) {
   struct stat mine, theirs;
@@ -125,12 +115,9 @@ int exec_main(int argc, char **argv) {
   p.argv = o.command;
   p.env = rec.env;
   for (const auto &e : o.env)
-    if (e.find('=') != std::string::npos)
-      set_env(p.env, e);
-    else if (const char *v = ::getenv(e.c_str()))
-      set_env(p.env, e + "=" + v);
+    init::apply_env_option(p.env, e);
   if (o.tty)
-    set_env(p.env, "TERM=xterm");
+    init::set_env(p.env, "TERM=xterm");
   p.workdir = o.workdir.empty() ? rec.workdir : o.workdir;
   p.user = o.user.empty() ? rec.user : o.user;
   p.caps = caps::adjust(caps::default_set(), rec.cap_add, rec.cap_drop);

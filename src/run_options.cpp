@@ -99,25 +99,6 @@ init::Volume parse_volume(const std::string &spec) {
   return {parts[0], parts[1], parts.size() == 3 && parts[2] == "ro"};
 }
 
-std::vector<std::string> strings_of(const json::Value *v) {
-  std::vector<std::string> out;
-  if (v && v->is_array())
-    for (const auto &s : v->items())
-      if (s.is_string())
-        out.push_back(s.as_string());
-  return out;
-}
-
-void set_env(std::vector<std::string> &env, const std::string &kv) {
-  std::string key = kv.substr(0, kv.find('='));
-  for (auto &e : env)
-    if (e.compare(0, key.size() + 1, key + "=") == 0) {
-      e = kv;
-      return;
-    }
-  env.push_back(kv);
-}
-
 } // namespace
 
 Options parse(int argc, char **argv) {
@@ -288,7 +269,7 @@ container::Record make_record(const Options &o, const store::ImageRecord &img,
   const json::Value *c = cfg.doc.find("config");
   json::Value empty = json::Value::object();
   const json::Value &ic = c && c->is_object() ? *c : empty;
-  r.env = strings_of(ic.find("Env"));
+  r.env = json::string_list(ic.find("Env"));
   bool has_path = false;
   for (const auto &e : r.env)
     has_path |= e.rfind("PATH=", 0) == 0;
@@ -300,22 +281,19 @@ container::Record make_record(const Options &o, const store::ImageRecord &img,
                                      : r.id.substr(0, 12);
   while (!r.hostname.empty() && r.hostname.back() == '\n')
     r.hostname.pop_back();
-  set_env(r.env, "HOSTNAME=" + r.hostname);
+  init::set_env(r.env, "HOSTNAME=" + r.hostname);
   if (o.tty)
-    set_env(r.env, "TERM=xterm");
+    init::set_env(r.env, "TERM=xterm");
   for (const auto &e : o.env) {
-    if (e.find('=') != std::string::npos)
-      set_env(r.env, e);
-    else if (const char *v = ::getenv(e.c_str()))
-      set_env(r.env, e + "=" + v); // docker's -e NAME passes the caller's value
+    init::apply_env_option(r.env, e);
   }
   r.entrypoint = o.has_entrypoint ? (o.entrypoint.empty() ? std::vector<std::string>{}
                                                           : std::vector<std::string>{o.entrypoint})
-                                  : strings_of(ic.find("Entrypoint"));
+                                  : json::string_list(ic.find("Entrypoint"));
   // docker: a new entrypoint drops the image's Cmd; arguments replace it.
   r.cmd = !o.command.empty() ? o.command
           : o.has_entrypoint ? std::vector<std::string>{}
-                             : strings_of(ic.find("Cmd"));
+                             : json::string_list(ic.find("Cmd"));
   std::vector<std::string> argv = r.entrypoint;
   argv.insert(argv.end(), r.cmd.begin(), r.cmd.end());
   if (argv.empty())
