@@ -106,7 +106,7 @@ deps-test:
 	@sh tests/install-deps.sh $(BUILD_PKGS) $(RUN_PKGS) $(TEST_PKGS)
 
 bench: all
-	sh bench/pull.sh
+	sh bench/all.sh
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR)/koker $(DESTDIR)$(MANDIR)/man1 \

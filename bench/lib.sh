@@ -3,22 +3,42 @@
 #
 # Shared pieces of koker's benchmarks (bench/pull.sh, bench/run.sh); sourced, never run.
 #
-#   BENCH_TOP                the source tree (bench/..); tools come from $BENCH_TOP/bin
+#   BENCH_TOP                the source tree (bench/..)
+#   KOKER_BIN                where the koker tools are run from: bench_workdir copies
+#                            $BENCH_TOP/bin/koker* there (or takes BENCH_KOKER_BIN), so a
+#                            rebuild in the tree during a run changes nothing
 #   bench_log TEXT...        progress on stderr: `bench: TEXT`
 #   bench_die TEXT...        `bench: fatal: TEXT` on stderr, exit 1
 #   bench_deps PKG...        apt-get the Debian packages that are missing (tests/install-deps.sh)
 #   bench_workdir NAME       make $BENCH_WORK, a fresh temp dir that bench_cleanup removes
 #   bench_on_exit FUNC       call FUNC at exit (newest first), even after a failure
-#   bench_time LOG CMD...    run CMD, output in LOG; sets BENCH_NS to its wall time in ns
+#   bench_time LOG CMD...    run CMD, output in LOG; sets BENCH_NS to its wall time in ns and
+#                            BENCH_CPU_NS to the CPU time (user + system) of CMD and of the
+#                            descendants it waited for, in ns (1 ms resolution)
 #   bench_median NS...       print the median (the mean of the middle two for an even count)
 #   bench_ms NS              print NS as milliseconds, e.g. 12.34
 #   bench_machine            the markdown lines naming the machine, kernel and date
 #   bench_umount_under DIR   unmount every mount point at or below DIR, deepest first
 #   bench_podman DIR         set PODMAN to podman with its own store in DIR (runroot in /run)
+#   bench_stats NAME NS...   set the globals med[NAME], min[NAME] and max[NAME]
+#   bench_summary KEY VALUE  append `KEY VALUE` to $BENCH_SUMMARY if set (bench/all.sh reads it)
+#   bench_cgroups_guard      at exit, remove the parent cgroups (koker, libpod_parent) that
+#                            were not there before, if they are empty
+#   bench_net_guard          at exit, undo what bridge networks leave on the host: the bench
+#                            bridge (koker-net down), podman0, netavark's iptables chains,
+#                            /run/containers and /run/netns if new, and ip_forward's value
+#   bench_podman_net DIR     export CONTAINERS_CONF: podman's own settings plus a default
+#                            network on $BENCH_PODMAN_SUBNET with its config in DIR
+#   smaps_kb PID FIELD       FIELD (Rss, Pss, Private_Dirty, Anonymous...) of smaps_rollup
+#   status_kb PID FIELD      FIELD (VmRSS, RssAnon, RssFile, VmHWM...) of /proc/PID/status
 #   bench_scratch SIZE       set BENCH_SCRATCH to where the stores go: a fresh ext4 file system
 #                            of SIZE on a loop device, mounted under $BENCH_WORK, or, if
 #                            BENCH_SCRATCH names a directory already, a temp dir in it;
 #                            either goes at exit
+#
+# Networks: koker's bridge gets a bench-only name and subnet, and podman's default network
+# gets the next /24, so no bench touches the host's koker0 or podman0 addresses, and no
+# packet leaves 127.0.0.0/8 and 10.198.0.0/23.
 #
 # The suite's registry helpers (tests/bats/helpers.registry.bash) are sourced too, so
 # koker_registry_start, koker_make_rootfs and friends work with KOKER_TEST_SUITE_DIR set to
@@ -32,6 +52,8 @@ source "$BENCH_TOP/tests/bats/helpers.registry.bash"
 
 BENCH_WORK=
 BENCH_EXIT_CMDS=()
+export KOKER_BRIDGE=${KOKER_BRIDGE:-kbench0} KOKER_SUBNET=${KOKER_SUBNET:-10.198.0.0/24}
+BENCH_PODMAN_SUBNET=${BENCH_PODMAN_SUBNET:-10.198.1.0/24}
 
 bench_log() {
     printf 'bench: %s\n' "$*" >&2
@@ -76,21 +98,72 @@ bench_workdir() {
     trap bench_cleanup EXIT
     trap 'exit 130' INT
     trap 'exit 143' TERM
+    bench_koker_bin
 }
 
-# EPOCHREALTIME is a builtin (no fork), so only CMD's own fork, exec and wait are timed.
+# A copy of the tools, checked to run: a build in the tree may be rewriting one right now.
+bench_koker_bin() {
+    local try
+    if [[ -n ${BENCH_KOKER_BIN:-} ]]; then
+        KOKER_BIN=$BENCH_KOKER_BIN
+        return 0
+    fi
+    KOKER_BIN=$BENCH_WORK/bin
+    for ((try = 1; ; try++)); do
+        bench_copy_bin && break
+        ((try < 30)) || bench_die "unable to copy working tools from $BENCH_TOP/bin (a build running?)"
+        bench_log "$BENCH_TOP/bin changes under the copy (a build?); trying again in 2 s"
+        sleep 2
+    done
+}
+
+bench_copy_bin() {
+    local f
+    rm -rf "$KOKER_BIN"
+    mkdir -p "$KOKER_BIN"
+    cp -p "$BENCH_TOP"/bin/koker* "$KOKER_BIN/" 2>/dev/null || return 1
+    [[ -x $KOKER_BIN/koker-run ]] || return 1
+    for f in "$KOKER_BIN"/koker-*; do
+        "$f" --version >/dev/null 2>&1 || return 1
+        # Not rewritten since the copy began.
+        [[ $BENCH_TOP/bin/${f##*/} -nt $f ]] && return 1
+    done
+    return 0
+}
+
+# EPOCHREALTIME is a builtin (no fork), so only CMD's own fork, exec and wait are timed.  The
+# CPU time comes from the builtin `times` (getrusage of the children) before and after, read
+# with builtins only: a subshell would count as a child too.
 bench_time() {
-    local log=$1 t0 t1
+    local log=$1 t0 t1 c0
     shift
+    times >"$BENCH_WORK/.times"
     t0=${EPOCHREALTIME/[.,]/}
     if ! "$@" >"$log" 2>&1 </dev/null; then
-        bench_log "failed: $*"
+        local cmd="$*"
+        ((${#cmd} <= 300)) || cmd="${cmd:0:300}..."
+        bench_log "failed: $cmd"
         cat "$log" >&2
         return 1
     fi
     t1=${EPOCHREALTIME/[.,]/}
-    # shellcheck disable=SC2034 # the result, read by the caller
-    BENCH_NS=$(((t1 - t0) * 1000))
+    bench_children_cpu
+    c0=$BENCH_CHILDREN_MS
+    times >"$BENCH_WORK/.times"
+    bench_children_cpu
+    # shellcheck disable=SC2034 # the results, read by the caller
+    BENCH_NS=$(((t1 - t0) * 1000)) BENCH_CPU_NS=$(((BENCH_CHILDREN_MS - c0) * 1000000))
+}
+
+# BENCH_CHILDREN_MS: the children's user + system time in ms, from the second line of the
+# output of `times` (0m1.234s 0m0.567s) in $BENCH_WORK/.times.
+bench_children_cpu() {
+    local line re='^([0-9]+)m([0-9]+)[.,]([0-9]+)s ([0-9]+)m([0-9]+)[.,]([0-9]+)s$'
+    { read -r line && read -r line; } <"$BENCH_WORK/.times"
+    BENCH_CHILDREN_MS=0
+    [[ $line =~ $re ]] || return 0
+    local tm=("${BASH_REMATCH[@]}")
+    BENCH_CHILDREN_MS=$(((10#${tm[1]} + 10#${tm[4]}) * 60000 + (10#${tm[2]} + 10#${tm[5]}) * 1000 + 10#${tm[3]} + 10#${tm[6]}))
 }
 
 bench_median() {
@@ -110,15 +183,174 @@ bench_ms() {
     printf '%d.%02d\n' $((us / 100)) $((us % 100))
 }
 
+# How long moving a process into a cgroup takes here, which sets much of koker-run's and
+# koker-exec's time on cgroup v1.  The writer of cgroup.procs takes cgroup_threadgroup_rwsem
+# for writing, and percpu_down_write() waits for an RCU grace period (rcu_sync_enter) unless
+# another writer did moments ago: several ms on a busy VM.  The cgroup mount option
+# favordynmods avoids that wait; on Linux 6.18, once it has been on, the kernel keeps
+# per-threadgroup rwsems until reboot, even after it is turned off again (it logs "per
+# threadgroup rwsem mechanism can't be disabled"), so the mount options alone do not tell.
+# This times the write itself: a `sleep` moved into an empty cgroup and back, 7 times 0.1 s
+# apart, and prints the median with what it means.
+bench_cgroup_attach() {
+    local h cg pid i t0 t1 s=() m
+    if [[ -f /sys/fs/cgroup/cgroup.controllers ]]; then h=/sys/fs/cgroup; else h=/sys/fs/cgroup/pids; fi
+    cg=$h/koker-bench-probe.$$
+    mkdir "$cg" 2>/dev/null || { echo "cgroup attach time: not measured"; return 0; }
+    sleep 30 &
+    pid=$!
+    for ((i = 0; i < 7; i++)); do
+        sleep 0.1
+        t0=${EPOCHREALTIME/[.,]/}
+        echo "$pid" >"$cg/cgroup.procs"
+        t1=${EPOCHREALTIME/[.,]/}
+        echo "$pid" >"$h/cgroup.procs"
+        s+=($(((t1 - t0) * 1000)))
+    done
+    kill "$pid"
+    wait "$pid" 2>/dev/null || true
+    rmdir "$cg"
+    m=$(bench_median "${s[@]}")
+    printf 'a write to cgroup.procs takes %s ms (median of 7), ' "$(bench_ms "$m")"
+    if ((m > 1000000)); then
+        echo 'so it waits for an RCU grace period (no favordynmods)'
+    else
+        echo 'so it waits for no RCU grace period (favordynmods is or was on since boot)'
+    fi
+}
+
+# Under bench/all.sh (BENCH_ALL=1) only the lines that differ between the parts.
 bench_machine() {
     local model
+    if [[ -n ${BENCH_ALL:-} ]]; then
+        printf -- '- stores on: %s\n' "$BENCH_SCRATCH_WHAT"
+        printf -- '- finished: %s; load average then: %s\n' "$(date -u '+%Y-%m-%d %H:%M UTC')" \
+            "$(cut -d ' ' -f 1-3 /proc/loadavg)"
+        return 0
+    fi
     model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
     printf -- '- machine: %s CPUs, %s, %s MiB RAM\n' "$(nproc)" "${model:-unknown CPU}" \
         "$(($(sed -n 's/^MemTotal: *\([0-9]*\) kB/\1/p' /proc/meminfo) / 1024))"
-    printf -- '- kernel: %s %s; cgroups: %s\n' "$(uname -s)" "$(uname -r)" \
-        "$(if [[ -f /sys/fs/cgroup/cgroup.controllers ]]; then echo v2; else echo 'v1 (hybrid)'; fi)"
+    printf -- '- kernel: %s %s; cgroups: %s; %s\n' "$(uname -s)" "$(uname -r)" \
+        "$(if [[ -f /sys/fs/cgroup/cgroup.controllers ]]; then echo v2; else echo 'v1 (hybrid)'; fi)" \
+        "$(bench_cgroup_attach)"
     printf -- '- stores on: %s\n' "$BENCH_SCRATCH_WHAT"
-    printf -- '- date: %s\n' "$(date -u '+%Y-%m-%d %H:%M UTC')"
+    printf -- '- date: %s; load average at the end: %s\n' "$(date -u '+%Y-%m-%d %H:%M UTC')" \
+        "$(cut -d ' ' -f 1-3 /proc/loadavg)"
+}
+
+declare -gA med=() min=() max=()
+# shellcheck disable=SC2034 # the results, read by the scripts
+bench_stats() {
+    local name=$1
+    shift
+    med[$name]=$(bench_median "$@")
+    min[$name]=$(printf '%s\n' "$@" | sort -n | head -n 1)
+    max[$name]=$(printf '%s\n' "$@" | sort -n | tail -n 1)
+}
+
+bench_summary() {
+    [[ -n ${BENCH_SUMMARY:-} ]] || return 0
+    printf '%s %s\n' "$1" "$2" >>"$BENCH_SUMMARY"
+}
+
+smaps_kb() {
+    awk -v f="$2:" '$1 == f { print $2; found = 1 } END { exit !found }' "/proc/$1/smaps_rollup"
+}
+
+status_kb() {
+    awk -v f="$2:" '$1 == f { print $2; found = 1 } END { exit !found }' "/proc/$1/status"
+}
+
+# ---------------------------------------------------------------- host state guards
+
+BENCH_CGROUP_NEW=()
+bench_cgroups_guard() {
+    local h p
+    for h in /sys/fs/cgroup/* /sys/fs/cgroup; do
+        [[ -d $h ]] || continue
+        for p in koker libpod_parent; do
+            [[ -d $h/$p ]] || BENCH_CGROUP_NEW+=("$h/$p")
+        done
+    done
+    bench_on_exit bench_remove_cgroups
+}
+
+# rmdir only: a container that someone else started meanwhile keeps its cgroup.
+bench_remove_cgroups() {
+    local d
+    for d in "${BENCH_CGROUP_NEW[@]}"; do
+        # Depth first: podman leaves libpod_parent/conmon too.
+        [[ -d $d ]] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
+    done
+    return 0
+}
+
+# chains TABLE: the user-defined iptables chains of TABLE, one a line.
+bench_chains() {
+    iptables -w -t "$1" -S 2>/dev/null | awk '$1 == "-N" { print $2 }'
+}
+
+BENCH_NET_GUARDED=
+declare -gA BENCH_NET_CHAINS=()
+bench_net_guard() {
+    [[ -z $BENCH_NET_GUARDED ]] || return 0
+    BENCH_NET_GUARDED=1
+    BENCH_NET_FORWARD=$(cat /proc/sys/net/ipv4/ip_forward)
+    BENCH_NET_CHAINS[filter]=$(bench_chains filter)
+    BENCH_NET_CHAINS[nat]=$(bench_chains nat)
+    BENCH_NET_HAD_PODMAN0='' BENCH_NET_HAD_RUNC='' BENCH_NET_HAD_NETNS=''
+    if ip link show podman0 >/dev/null 2>&1; then BENCH_NET_HAD_PODMAN0=1; fi
+    if [[ -e /run/containers ]]; then BENCH_NET_HAD_RUNC=1; fi
+    if [[ -e /run/netns ]]; then BENCH_NET_HAD_NETNS=1; fi
+    bench_on_exit bench_net_restore
+}
+
+# KOKER_NET_STORE names the store whose koker-net state is taken down.
+bench_net_restore() {
+    local t c rule
+    if [[ -n ${KOKER_NET_STORE:-} && -x $KOKER_BIN/koker-net ]] && ip link show "$KOKER_BRIDGE" >/dev/null 2>&1; then
+        "$KOKER_BIN/koker-net" -q --root "$KOKER_NET_STORE" down ||
+            bench_log "koker-net down failed; $KOKER_BRIDGE left"
+    fi
+    # netavark removes podman0 with its last container, but not its chains.
+    [[ -n $BENCH_NET_HAD_PODMAN0 ]] || ip link del podman0 2>/dev/null
+    for t in filter nat; do
+        for c in $(bench_chains "$t" | grep '^NETAVARK'); do
+            grep -qxF "$c" <<<"${BENCH_NET_CHAINS[$t]}" && continue
+            # The jumps to it first (rules as `iptables -S` quotes them), then the chain.
+            iptables -w -t "$t" -S 2>/dev/null | grep -E -- "-j $c( |\$)" | grep -v -- "^-A $c " |
+                while read -r rule; do
+                    eval "iptables -w -t $t -D ${rule#-A }" 2>/dev/null
+                done
+            iptables -w -t "$t" -F "$c" 2>/dev/null
+        done
+        for c in $(bench_chains "$t" | grep '^NETAVARK'); do
+            grep -qxF "$c" <<<"${BENCH_NET_CHAINS[$t]}" || iptables -w -t "$t" -X "$c" 2>/dev/null
+        done
+    done
+    # netavark keeps its address leases in /run/containers/networks whatever podman's runroot.
+    [[ -n $BENCH_NET_HAD_RUNC ]] || rm -rf --one-file-system /run/containers
+    [[ -n $BENCH_NET_HAD_NETNS ]] || rmdir /run/netns 2>/dev/null
+    # netavark and koker-net both turn forwarding on.
+    [[ $(cat /proc/sys/net/ipv4/ip_forward) == "$BENCH_NET_FORWARD" ]] ||
+        echo "$BENCH_NET_FORWARD" >/proc/sys/net/ipv4/ip_forward
+    return 0
+}
+
+# podman 4 reads CONTAINERS_CONF alone when it is set, so the system file is copied with the
+# network settings added to its [network] table.
+bench_podman_net() {
+    local dir=$1 conf=$1/containers.conf sys=/usr/share/containers/containers.conf
+    mkdir -p "$dir/networks"
+    {
+        [[ -f $sys ]] && grep -v '^[[:space:]]*#' "$sys"
+        [[ -f $sys ]] && grep -q '^\[network\]' "$sys" || printf '[network]\n'
+    } | awk -v subnet="$BENCH_PODMAN_SUBNET" -v dir="$dir/networks" '
+        { print }
+        $0 == "[network]" { printf "default_subnet = \"%s\"\nnetwork_config_dir = \"%s\"\n", subnet, dir }
+    ' >"$conf"
+    export CONTAINERS_CONF=$conf
 }
 
 bench_umount_under() {
@@ -180,6 +412,7 @@ remove_podman_runroots() {
 # backend: no systemd here.
 bench_podman() {
     local dir=$1
+    bench_net_guard # any podman command makes /run/containers/networks
     if [[ -z ${BENCH_PODMAN_RUN:-} ]]; then
         BENCH_PODMAN_RUN=$(mktemp -d /run/koker-bench.XXXXXX)
     fi

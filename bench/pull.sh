@@ -96,7 +96,7 @@ build_image() {
 pull_koker() {
     local dir=$BENCH_SCRATCH/run-koker-$1 log=$BENCH_WORK/koker-$1.log
     mkdir -p "$dir/tmp"
-    bench_time "$log" env TMPDIR="$dir/tmp" "$BENCH_TOP/bin/koker-pull" -q --root "$dir/store" "$REF"
+    bench_time "$log" env TMPDIR="$dir/tmp" "$KOKER_BIN/koker-pull" -q --root "$dir/store" "$REF"
     grep -Eq '^sha256:[0-9a-f]{64}$' "$log" || bench_die "koker-pull printed no image ID: $(cat "$log")"
     rm -rf --one-file-system "$dir"
 }
@@ -193,6 +193,11 @@ main() {
         | .digest | ltrimstr("sha256:")' "$LAYOUT/index.json")
     compressed=$(jq '.layers | map(.size) | add' "$LAYOUT/blobs/sha256/$manifest")
     layers=$(jq '.layers | length' "$LAYOUT/blobs/sha256/$manifest")
+
+    bench_summary pull.koker "${med[koker]}"
+    bench_summary pull.podman "${med[podman]}"
+    bench_summary pull.skopeo "${med[skopeo]}"
+    bench_summary pull.image "$(awk '{ print $1, $2 }' "$LAYOUT/bench-rootfs") in $layers gzip layers ($((compressed / 1048576)) MiB compressed)"
 
     printf '## Pull into an empty store\n\n'
     printf -- '- image: Debian bookworm minbase + python3 + perl, %s gzip layers (usr/lib, usr/share, rest of usr, the rest), %s MiB compressed; unpacked %s\n' \

@@ -3,7 +3,8 @@
 # SPDX-License-Identifier: MIT
 #
 # bench/run.sh: start-to-exit time of `true` in a busybox container with koker-run, runc run
-# and podman run, and the resident set size of each tool's process while a container runs;
+# and podman run, with no network and with a bridge (koker-run --network bridge vs podman's
+# default network), and the resident set size of each tool's process while a container runs;
 # markdown tables on stdout, progress on stderr.  See bench/README.md.
 #
 #   BENCH_RUNS=20          timed runs per tool, after BENCH_WARMUP=3 untimed ones
@@ -20,38 +21,15 @@ source "${BASH_SOURCE[0]%/*}/lib.sh"
 RUNS=${BENCH_RUNS:-20}
 WARMUP=${BENCH_WARMUP:-3}
 TARGET_MS=10        # koker-run's median, in ms
+TARGET_BRIDGE_MS=20 # ... with --network bridge
 TARGET_RUNC=4       # ... and at most runc's median divided by this
 TARGET_RSS_KB=4096  # koker-run's VmRSS while its container runs
-TOOLS=(true koker runc podman)
-CGROUP_PARENTS=(koker libpod_parent)
+TOOLS=(true koker runc podman) # kokerbr and podmanbr join when their bridge works
 
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || bench_die "BENCH_RUNS must be a positive number, not '$RUNS'"
 [[ $WARMUP =~ ^[0-9]+$ ]] || bench_die "BENCH_WARMUP must be a number, not '$WARMUP'"
 
 # ---------------------------------------------------------------- set-up
-
-# Parent cgroups that koker-run and podman (cgroupfs manager) create and leave behind: the
-# ones that were not there before the benchmark are removed at exit (rmdir: only if empty, so
-# a container started meanwhile by someone else keeps its cgroup).
-CGROUP_NEW=()
-note_cgroups() {
-    local h p
-    for h in /sys/fs/cgroup/* /sys/fs/cgroup; do
-        [[ -d $h ]] || continue
-        for p in "${CGROUP_PARENTS[@]}"; do
-            [[ -d $h/$p ]] || CGROUP_NEW+=("$h/$p")
-        done
-    done
-}
-
-remove_cgroups() {
-    local d
-    for d in "${CGROUP_NEW[@]}"; do
-        # Depth first: podman leaves libpod_parent/conmon too.
-        [[ -d $d ]] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
-    done
-    return 0
-}
 
 # A runc bundle whose config.json runs ARGS... on the root filesystem ROOTFS (shared, read
 # only, as `runc spec` makes it), with no terminal.
@@ -65,8 +43,9 @@ make_bundle() {
     mv "$dir/config.json.new" "$dir/config.json"
 }
 
+# podman_run_args [OPTION...]: `podman run` of the bench image with OPTIONs.
 podman_run_args() {
-    printf '%s\n' run --rm --pull never --network none --runtime runc \
+    printf '%s\n' run --rm --pull never "$@" --runtime runc \
         --ulimit nofile=1024:1024 --ulimit nproc=1000:1000 localhost/bench/busybox:latest
 }
 
@@ -76,7 +55,7 @@ setup() {
     koker_make_rootfs "$rootfs"
 
     KOKER_STORE=$BENCH_SCRATCH/koker
-    IMG=$("$BENCH_TOP/bin/koker-pull" -q --root "$KOKER_STORE" --tag bench/busybox "dir:$rootfs")
+    IMG=$("$KOKER_BIN/koker-pull" -q --root "$KOKER_STORE" --tag bench/busybox "dir:$rootfs")
     bench_log "koker image $IMG"
 
     RUNC_ROOT=$BENCH_WORK/runc
@@ -84,7 +63,9 @@ setup() {
     make_bundle "$BENCH_SCRATCH/bundle-sleep" "$rootfs" sleep 5
 
     bench_podman "$BENCH_SCRATCH/podman"
-    mapfile -t PODMAN_RUN < <(podman_run_args)
+    bench_podman_net "$BENCH_SCRATCH/podman-net"
+    mapfile -t PODMAN_RUN < <(podman_run_args --network none)
+    mapfile -t PODMAN_RUN_BRIDGE < <(podman_run_args) # the default network
     tar -C "$rootfs" -cf - . | "${PODMAN[@]}" import -q - localhost/bench/busybox:latest >/dev/null
     bench_log "podman image localhost/bench/busybox:latest"
 }
@@ -115,7 +96,7 @@ run_true() {
 }
 
 run_koker() {
-    bench_time "$BENCH_WORK/koker.log" "$BENCH_TOP/bin/koker-run" --root "$KOKER_STORE" --rm \
+    bench_time "$BENCH_WORK/koker.log" "$KOKER_BIN/koker-run" --root "$KOKER_STORE" --rm \
         --network none "$IMG" true
 }
 
@@ -131,12 +112,16 @@ run_podman() {
     bench_time "$BENCH_WORK/podman.log" "${PODMAN[@]}" "${PODMAN_RUN[@]}" true
 }
 
-# ---------------------------------------------------------------- resident set size
-
-# status_kb PID FIELD: FIELD (VmRSS, RssAnon, RssFile, VmHWM) of PID in kB.
-status_kb() {
-    awk -v f="$2:" '$1 == f { print $2; found = 1 } END { exit !found }' "/proc/$1/status"
+run_kokerbr() {
+    bench_time "$BENCH_WORK/kokerbr.log" "$KOKER_BIN/koker-run" --root "$KOKER_STORE" --rm \
+        --network bridge "$IMG" true
 }
+
+run_podmanbr() {
+    bench_time "$BENCH_WORK/podmanbr.log" "${PODMAN[@]}" "${PODMAN_RUN_BRIDGE[@]}" true
+}
+
+# ---------------------------------------------------------------- resident set size
 
 # wait_for_sleep PID: wait (up to 5 s) until a process named sleep runs below PID.
 wait_for_sleep() {
@@ -192,7 +177,7 @@ kib() {
 measure_rss() {
     local pid verdict conmon
     bench_log "memory: koker-run ... sleep 5"
-    "$BENCH_TOP/bin/koker-run" --root "$KOKER_STORE" --rm --network none "$IMG" sleep 5 \
+    "$KOKER_BIN/koker-run" --root "$KOKER_STORE" --rm --network none "$IMG" sleep 5 \
         >"$BENCH_WORK/rss-koker.log" 2>&1 </dev/null &
     pid=$!
     wait_for_sleep "$pid"
@@ -228,12 +213,45 @@ measure_rss() {
 
 # ---------------------------------------------------------------- bridge network
 #
-# TODO(bridge): when koker-run gets --network bridge, time
-#   koker-run --rm --network bridge IMG true
-# against podman's default network,
-#   podman run --rm --runtime runc --ulimit ... localhost/bench/busybox:latest true
-# (netavark or CNI bridge, whichever `podman info` reports), add both rows to a second table
-# here, and check that the bench left no veth or bridge behind (`ip -o link`).
+# koker-run --network bridge puts the container on $KOKER_BRIDGE (kbench0, 10.198.0.0/24,
+# set in lib.sh), not on the host's koker0; `koker-net down` takes it away at exit.  podman's
+# default network (netavark, bridge podman0) is moved to $BENCH_PODMAN_SUBNET by the
+# containers.conf of bench_podman_net.  Nothing is sent: `true` does not use the network.
+# Each tool joins the timed runs only if one trial run of it works; the table says why not.
+
+declare -A BRIDGE_NA=() BRIDGE_WHY=() cpu=()
+setup_bridge() {
+    local log=$BENCH_WORK/bridge-trial.log
+    KOKER_NET_STORE=$KOKER_STORE
+    if "$KOKER_BIN/koker-run" --root "$KOKER_STORE" --rm --network bridge "$IMG" \
+        ip -o -4 addr show eth0 >"$log" 2>&1 </dev/null; then
+        TOOLS+=(kokerbr)
+        KOKER_BR_ADDR=$(awk '{ print $4 }' "$log")
+        bench_log "koker-run --network bridge: eth0 $KOKER_BR_ADDR on $KOKER_BRIDGE"
+    else
+        BRIDGE_NA[kokerbr]="n/a (bridge not available)"
+        bench_log "koker-run --network bridge does not work here: $(head -n 1 "$log")"
+        BRIDGE_WHY[kokerbr]=$(head -n 1 "$log")
+    fi
+    if [[ -n $BENCH_NET_HAD_PODMAN0 ]]; then
+        BRIDGE_NA[podmanbr]="n/a (podman0 already exists on this host)"
+    elif "${PODMAN[@]}" "${PODMAN_RUN_BRIDGE[@]}" ip -o -4 addr show eth0 >"$log" 2>&1 </dev/null; then
+        TOOLS+=(podmanbr)
+        PODMAN_BR_ADDR=$(awk '{ print $4 }' "$log")
+        bench_log "podman run (default network): eth0 $PODMAN_BR_ADDR on podman0"
+    else
+        BRIDGE_NA[podmanbr]="n/a (podman's default network fails here)"
+        BRIDGE_WHY[podmanbr]=$(grep -m 1 -i error "$log" || head -n 1 "$log")
+        bench_log "podman's default network does not work here: ${BRIDGE_WHY[podmanbr]}"
+    fi
+}
+
+# What the bridge runs left: veths still on the bridges (the bridges themselves go at exit).
+bridge_leftovers() {
+    local n
+    n=$( (ip -o link show master "$KOKER_BRIDGE" 2>/dev/null; ip -o link show master podman0 2>/dev/null) | wc -l)
+    if ((n == 0)); then echo none; else echo "**$n veths**"; fi
+}
 
 # ---------------------------------------------------------------- main
 
@@ -244,15 +262,16 @@ main() {
         bench_die "no $BENCH_TOP/bin/koker-run: run make all"
 
     bench_workdir run
-    note_cgroups
-    bench_on_exit remove_cgroups
+    bench_cgroups_guard
     bench_scratch 1G
+    bench_net_guard # after the podman clean-up below, before the unmount of the store
     bench_on_exit delete_runc
     bench_on_exit remove_podman
     setup
+    setup_bridge
 
     local tool i
-    local -A samples=()
+    local -A samples=() cpus=()
     bench_log "warm-up: $WARMUP runs each"
     for ((i = 1; i <= WARMUP; i++)); do
         for tool in "${TOOLS[@]}"; do
@@ -264,19 +283,23 @@ main() {
         for tool in "${TOOLS[@]}"; do
             "run_$tool" "$i"
             samples[$tool]+=" $BENCH_NS"
+            cpus[$tool]+=" $BENCH_CPU_NS"
         done
         ((i % 5 == 0 || i == RUNS)) && bench_log "run $i/$RUNS"
     done
 
-    declare -gA med min max
     for tool in "${TOOLS[@]}"; do
         # shellcheck disable=SC2086 # the samples are words
-        med[$tool]=$(bench_median ${samples[$tool]})
+        bench_stats "$tool" ${samples[$tool]}
         # shellcheck disable=SC2086
-        min[$tool]=$(printf '%s\n' ${samples[$tool]} | sort -n | head -n 1)
-        # shellcheck disable=SC2086
-        max[$tool]=$(printf '%s\n' ${samples[$tool]} | sort -n | tail -n 1)
+        cpu[$tool]=$(bench_median ${cpus[$tool]})
+        bench_summary "run.$tool" "${med[$tool]}"
+        bench_summary "run.$tool.cpu" "${cpu[$tool]}"
     done
+    for tool in kokerbr podmanbr; do
+        [[ -z ${BRIDGE_NA[$tool]:-} ]] || bench_summary "run.$tool" "${BRIDGE_NA[$tool]}"
+    done
+    LEFT=$(bridge_leftovers)
 
     measure_rss
     report
@@ -300,18 +323,21 @@ report() {
     printf -- '- podman %s: `podman run --rm --network none --runtime runc --ulimit nofile=1024:1024 --ulimit nproc=1000:1000`, image from `podman import`, overlay, cgroupfs\n' \
         "$(podman --version | awk '{print $3}')"
     bench_machine
-    printf '\n| command | median | min | max | koker-run / it |\n'
-    printf '|---|---:|---:|---:|---:|\n'
-    printf '| /bin/true on the host (timer and fork+exec floor) | %s ms | %s ms | %s ms | |\n' \
-        "$(bench_ms "${med[true]}")" "$(bench_ms "${min[true]}")" "$(bench_ms "${max[true]}")"
-    printf '| koker-run | %s ms | %s ms | %s ms | target ≤ %s ms: %s |\n' \
+    printf -- '- CPU: user + system time of the command and of the processes it waited for (getrusage of the children, 1 ms resolution), median; podman'"'"'s conmon is not among them\n'
+    printf '\n| command | median | min | max | CPU | koker-run / it |\n'
+    printf '|---|---:|---:|---:|---:|---:|\n'
+    printf '| /bin/true on the host (timer and fork+exec floor) | %s ms | %s ms | %s ms | %s ms | |\n' \
+        "$(bench_ms "${med[true]}")" "$(bench_ms "${min[true]}")" "$(bench_ms "${max[true]}")" "$(bench_ms "${cpu[true]}")"
+    printf '| koker-run | %s ms | %s ms | %s ms | %s ms | target ≤ %s ms: %s |\n' \
         "$(bench_ms "${med[koker]}")" "$(bench_ms "${min[koker]}")" "$(bench_ms "${max[koker]}")" \
-        "$TARGET_MS" "$v_ms"
-    printf '| runc run | %s ms | %s ms | %s ms | %s (target ≤ 0.25: %s) |\n' \
+        "$(bench_ms "${cpu[koker]}")" "$TARGET_MS" "$v_ms"
+    printf '| runc run | %s ms | %s ms | %s ms | %s ms | %s (target ≤ 0.25: %s) |\n' \
         "$(bench_ms "${med[runc]}")" "$(bench_ms "${min[runc]}")" "$(bench_ms "${max[runc]}")" \
+        "$(bench_ms "${cpu[runc]}")" \
         "$(awk -v a="${med[koker]}" -v b="${med[runc]}" 'BEGIN { printf "%.2f", a / b }')" "$v_runc"
-    printf '| podman run | %s ms | %s ms | %s ms | %s |\n' \
+    printf '| podman run | %s ms | %s ms | %s ms | %s ms | %s |\n' \
         "$(bench_ms "${med[podman]}")" "$(bench_ms "${min[podman]}")" "$(bench_ms "${max[podman]}")" \
+        "$(bench_ms "${cpu[podman]}")" \
         "$(awk -v a="${med[koker]}" -v b="${med[podman]}" 'BEGIN { printf "%.2f", a / b }')"
 
     printf '\n## Memory of the tool while its container runs `sleep 5`\n\n'
@@ -319,8 +345,43 @@ report() {
     printf '|---|---:|---:|---:|---:|---|\n'
     cat "$BENCH_WORK/rss-koker.row" "$BENCH_WORK/rss-runc.row" "$BENCH_WORK/rss-podman.row"
 
-    printf '\n## Bridge network vs podman'"'"'s default network\n\n'
-    printf 'TODO: koker-run has no --network bridge yet (see the TODO(bridge) section of bench/run.sh).\n'
+    report_bridge
+}
+
+# shellcheck disable=SC2016 # backquotes are markdown code spans here, not expansions
+report_bridge() {
+    local tool v
+    printf '\n## Start to exit of `true` on a bridge network\n\n'
+    printf -- '- koker-run: `koker-run --rm --network bridge ID true` on bridge %s, subnet %s (a veth, an address, a default route; the bridge made once by the first run)%s\n' \
+        "$KOKER_BRIDGE" "$KOKER_SUBNET" "${KOKER_BR_ADDR:+; a trial container got $KOKER_BR_ADDR}"
+    printf -- '- podman: the same `podman run` as above without `--network none`, so on podman'"'"'s default network "podman" (%s, bridge podman0), moved to subnet %s by containers.conf%s\n' \
+        "$("${PODMAN[@]}" info --format '{{.Host.NetworkBackend}}' 2>/dev/null || echo '?') $(dpkg-query -W -f '${Version}' netavark 2>/dev/null)" \
+        "$BENCH_PODMAN_SUBNET" "${PODMAN_BR_ADDR:+; a trial container got $PODMAN_BR_ADDR}"
+    printf -- '- same runs as the table above (interleaved with them); veths left on the bridges after the runs: %s\n' "$LEFT"
+    printf '\n| command | median | min | max | CPU | |\n'
+    printf '|---|---:|---:|---:|---:|---|\n'
+    for tool in kokerbr podmanbr; do
+        if [[ -n ${BRIDGE_NA[$tool]:-} ]]; then
+            printf '| %s | %s | | | | %s |\n' "$(bridge_name "$tool")" "${BRIDGE_NA[$tool]}" "${BRIDGE_WHY[$tool]:-}"
+            continue
+        fi
+        v=
+        if [[ $tool == kokerbr ]]; then
+            if ((med[kokerbr] <= TARGET_BRIDGE_MS * 1000000)); then v=met; else v="**MISSED**"; fi
+            v="target ≤ $TARGET_BRIDGE_MS ms: $v"
+            [[ -n ${BRIDGE_NA[podmanbr]:-} ]] ||
+                v+="; $(awk -v a="${med[kokerbr]}" -v b="${med[podmanbr]}" 'BEGIN { printf "%.2f", a / b }') × podman"
+        fi
+        printf '| %s | %s ms | %s ms | %s ms | %s ms | %s |\n' "$(bridge_name "$tool")" "$(bench_ms "${med[$tool]}")" \
+            "$(bench_ms "${min[$tool]}")" "$(bench_ms "${max[$tool]}")" "$(bench_ms "${cpu[$tool]}")" "$v"
+    done
+}
+
+bridge_name() {
+    case $1 in
+        kokerbr) echo 'koker-run --network bridge' ;;
+        podmanbr) echo 'podman run (default network)' ;;
+    esac
 }
 
 main "$@"

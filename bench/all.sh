@@ -1,0 +1,239 @@
+#!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
+# SPDX-License-Identifier: MIT
+#
+# bench/all.sh: every benchmark in one run (`make bench`): bench/pull.sh, run.sh, exec.sh and
+# scale.sh, one after another, each on its own fresh store.  Prints a markdown summary table
+# of medians, ratios and targets, with the machine, followed by each part's tables, and
+# writes the same to bench/RESULTS.md when every part ran and succeeded.  Progress goes to
+# stderr.  See bench/README.md.
+#
+#   BENCH_PULL_RUNS=5      timed pulls per tool
+#   BENCH_RUNS=20          timed runs per tool for run.sh and exec.sh, calls for scale.sh
+#   BENCH_PARTS="pull run exec scale"   the parts to run (RESULTS.md needs all four)
+#   BENCH_RESULTS=bench/RESULTS.md      where the results go
+#   BENCH_QUIET=LOAD       before each part, wait (up to BENCH_QUIET_WAIT=600 s) for the 1-minute
+#                          load average to drop below LOAD: the VM is shared with builds
+#   and every variable the parts read (BENCH_SCALE_N, BENCH_KEEP, ...)
+
+# `make bench` runs this with sh; the rest needs bash.
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+set -euo pipefail
+
+# shellcheck source=lib.sh
+source "${BASH_SOURCE[0]%/*}/lib.sh"
+
+PULL_RUNS=${BENCH_PULL_RUNS:-5}
+RUNS=${BENCH_RUNS:-20}
+read -r -a PARTS <<<"${BENCH_PARTS:-pull run exec scale}"
+RESULTS=${BENCH_RESULTS:-$BENCH_TOP/bench/RESULTS.md}
+
+# The targets of issue 9.
+T_PULL=0.70      # koker-pull / podman pull
+T_RUN_MS=10      # koker-run --network none
+T_BRIDGE_MS=20   # koker-run --network bridge
+T_EXEC_MS=5      # koker-exec
+T_PRIVATE_KB=512 # the supervisor's RssAnon; its VmRSS at most conmon's
+T_PS_MS=50       # koker-ps with 200 running; and no failure
+
+declare -A S=() # the parts' summaries: key -> value
+
+# wait_quiet: with BENCH_QUIET set, wait until the load average is below it (or time is up).
+wait_quiet() {
+    local limit=${BENCH_QUIET:-} waited=0 most=${BENCH_QUIET_WAIT:-600}
+    [[ -n $limit ]] || return 0
+    while awk -v l="$(cut -d ' ' -f 1 /proc/loadavg)" -v m="$limit" 'BEGIN { exit !(l >= m) }'; do
+        if ((waited >= most)); then
+            bench_log "load average still $(cut -d ' ' -f 1 /proc/loadavg) after ${most} s; going on"
+            return 0
+        fi
+        ((waited % 60 == 0)) && bench_log "waiting for the load average ($(cut -d ' ' -f 1 /proc/loadavg)) to drop below $limit"
+        sleep 5
+        waited=$((waited + 5))
+    done
+}
+
+# ---------------------------------------------------------------- formatting
+
+is_num() {
+    [[ $1 =~ ^-?[0-9]+$ ]]
+}
+
+# ms NS, s NS, kib KB: a value or, when it is not a number (n/a, failed), the value itself.
+ms() {
+    if is_num "${1:-}"; then printf '%s ms\n' "$(bench_ms "$1")"; else printf '%s\n' "${1:-failed}"; fi
+}
+
+s() {
+    if is_num "${1:-}"; then awk -v ns="$1" 'BEGIN { printf "%.2f s\n", ns / 1e9 }'; else printf '%s\n' "${1:-failed}"; fi
+}
+
+kib() {
+    if is_num "${1:-}"; then printf '%s KiB\n' "$1"; else printf '%s\n' "${1:-failed}"; fi
+}
+
+# ms_cpu KEY: the median of KEY in ms, and its CPU time (KEY.cpu) if there is one.
+ms_cpu() {
+    local v
+    v=$(ms "${S[$1]:-}")
+    if is_num "${S[$1]:-}" && is_num "${S[$1.cpu]:-}"; then v+=" (CPU $(bench_ms "${S[$1.cpu]}") ms)"; fi
+    printf '%s\n' "$v"
+}
+
+# ratio A B: A / B to 2 decimals, or empty.
+ratio() {
+    is_num "${1:-}" && is_num "${2:-}" && (($2 != 0)) || return 0
+    awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f\n", a / b }'
+}
+
+# verdict OK: met or MISSED; OK is an awk condition.
+verdict() {
+    if awk "BEGIN { exit !($1) }"; then echo met; else echo "**MISSED**"; fi
+}
+
+# at_most VALUE LIMIT: whether VALUE is a number and at most LIMIT (awk condition text).
+at_most() {
+    if is_num "${1:-}"; then verdict "$1 <= $2"; else echo "**MISSED** (not measured)"; fi
+}
+
+# ---------------------------------------------------------------- summary
+
+# shellcheck disable=SC2016 # backquotes are markdown code spans here, not expansions
+summary() {
+    local v k_run k_br k_exec
+    printf '| measurement (median; CPU: user + system of the command and what it waited for) | koker | runc | podman | skopeo | koker / podman | target |\n'
+    printf '|---|---:|---:|---:|---:|---:|---|\n'
+
+    if [[ -n ${S[pull.koker]:-} ]]; then
+        v=$(ratio "${S[pull.koker]}" "${S[pull.podman]:-}")
+        printf '| pull into an empty store: %s | %s | | %s | %s | %s | ≤ %s × podman: %s |\n' \
+            "${S[pull.image]:-?}" "$(s "${S[pull.koker]}")" "$(s "${S[pull.podman]:-}")" \
+            "$(s "${S[pull.skopeo]:-}")" "$v" "$T_PULL" "$(if [[ -n $v ]]; then verdict "$v <= $T_PULL"; else echo '**MISSED**'; fi)"
+    fi
+    if [[ -n ${S[run.koker]:-} ]]; then
+        k_run=${S[run.koker]}
+        printf '| start to exit of `true`, `--network none` (host `/bin/true`: %s) | %s | %s | %s | | %s | ≤ %s ms: %s |\n' \
+            "$(ms "${S[run.true]:-}")" "$(ms_cpu run.koker)" "$(ms_cpu run.runc)" "$(ms "${S[run.podman]:-}")" \
+            "$(ratio "$k_run" "${S[run.podman]:-}")" "$T_RUN_MS" "$(at_most "$k_run" "$T_RUN_MS * 1000000")"
+        k_br=${S[run.kokerbr]:-}
+        printf '| start to exit of `true`, bridge network (podman: its default network, netavark) | %s | | %s | | %s | ≤ %s ms: %s |\n' \
+            "$(ms_cpu run.kokerbr)" "$(ms "${S[run.podmanbr]:-}")" "$(ratio "$k_br" "${S[run.podmanbr]:-}")" \
+            "$T_BRIDGE_MS" "$(at_most "$k_br" "$T_BRIDGE_MS * 1000000")"
+    fi
+    if [[ -n ${S[exec.koker]:-} ]]; then
+        k_exec=${S[exec.koker]}
+        printf '| `exec true` into a running container | %s | %s | %s | | %s | ≤ %s ms: %s |\n' \
+            "$(ms_cpu exec.koker)" "$(ms_cpu exec.runc)" "$(ms "${S[exec.podman]:-}")" \
+            "$(ratio "$k_exec" "${S[exec.podman]:-}")" "$T_EXEC_MS" "$(at_most "$k_exec" "$T_EXEC_MS * 1000000")"
+        printf '| resident memory per running container, VmRSS (koker: its supervisor; podman: conmon; runc: no process) | %s | 0 | %s | | %s | ≤ conmon: %s |\n' \
+            "$(kib "${S[mem.koker.VmRSS]:-}")" "$(kib "${S[mem.podman.VmRSS]:-}")" \
+            "$(ratio "${S[mem.koker.VmRSS]:-}" "${S[mem.podman.VmRSS]:-}")" \
+            "$(at_most "${S[mem.koker.VmRSS]:-}" "${S[mem.podman.VmRSS]:-0}")"
+        printf '| ... of which private: RssAnon (Private_Dirty) | %s (%s) | 0 | %s (%s) | | %s | < %s KiB: %s |\n' \
+            "$(kib "${S[mem.koker.RssAnon]:-}")" "$(kib "${S[mem.koker.Private_Dirty]:-}")" \
+            "$(kib "${S[mem.podman.RssAnon]:-}")" "$(kib "${S[mem.podman.Private_Dirty]:-}")" \
+            "$(ratio "${S[mem.koker.RssAnon]:-}" "${S[mem.podman.RssAnon]:-}")" "$T_PRIVATE_KB" \
+            "$(at_most "${S[mem.koker.RssAnon]:-}" "$((T_PRIVATE_KB - 1))")"
+    fi
+    if [[ -n ${S[scale.seq]:-} ]]; then
+        local n=${BENCH_SCALE_N:-200} par=${BENCH_SCALE_PAR:-50}
+        printf '| %s containers started one after another, then %s at once: failures | %s, %s | | | | | none: %s |\n' \
+            "$n" "$par" "${S[scale.fail]}" "${S[scale.pfail]}" "$(verdict "${S[scale.fail]} + ${S[scale.pfail]} == 0")"
+        printf '| `koker-ps` with %s containers running | %s | | | | | < %s ms: %s |\n' \
+            "$n" "$(ms "${S[scale.ps]}")" "$T_PS_MS" "$(at_most "${S[scale.ps]}" "$T_PS_MS * 1000000 - 1")"
+    fi
+
+    if [[ -n ${S[scale.seq]:-} ]]; then
+        printf '\n| koker at scale (median of %s rounds) | |\n' "${BENCH_SCALE_ROUNDS:-3}"
+        printf '|---|---:|\n'
+        printf '| %s × `koker-run -d` one after another | %s (%s each) |\n' "$n" "$(s "${S[scale.seq]}")" "$(ms "${S[scale.each]}")"
+        printf '| %s × `koker-run -d` at once | %s |\n' "$par" "$(s "${S[scale.par]}")"
+        printf '| memory per container with %s running: supervisor RssAnon, supervisor Pss, memory cgroup charge, MemAvailable drop | %s, %s, %s, %s |\n' \
+            "$n" "$(kib "${S[scale.anon]}")" "$(kib "${S[scale.pss]}")" "$(kib "${S[scale.cg]}")" "$(kib "${S[scale.mem]}")"
+        printf '| `koker-ps -a`, `koker-inspect ID`, `koker-inspect NAME` with %s running | %s, %s, %s |\n' \
+            "$n" "$(ms "${S[scale.psa]}")" "$(ms "${S[scale.insp]}")" "$(ms "${S[scale.name]}")"
+        printf '| `koker-rm -f` of all %s; of all %s | %s; %s |\n' "$n" "$par" "$(s "${S[scale.rm]}")" "$(s "${S[scale.prm]}")"
+        printf '| `koker-rm -f` errors | %s |\n' "${S[scale.rmerr]:-?}"
+        printf '| left behind after removal (cgroups, veths, mounts, container dirs, processes), each round | %s; %s |\n' \
+            "${S[scale.left]}" "${S[scale.pleft]}"
+    fi
+}
+
+# ---------------------------------------------------------------- main
+
+# shellcheck disable=SC2016 # backquotes are markdown code spans here, not expansions
+main() {
+    [[ $(id -u) == 0 ]] || bench_die "run as root"
+    [[ $PULL_RUNS =~ ^[1-9][0-9]*$ ]] || bench_die "BENCH_PULL_RUNS must be a positive number"
+    [[ $RUNS =~ ^[1-9][0-9]*$ ]] || bench_die "BENCH_RUNS must be a positive number"
+    local part out=() failed=() load0 started key value attach
+    for part in "${PARTS[@]}"; do
+        [[ -f $BENCH_TOP/bench/$part.sh ]] || bench_die "no part named $part (BENCH_PARTS)"
+    done
+    bench_workdir all
+    load0=$(cut -d ' ' -f 1-3 /proc/loadavg)
+    attach=$(bench_cgroup_attach)
+    started=$(date -u '+%Y-%m-%d %H:%M UTC')
+    # Every part runs the same copy of the tools.
+    export BENCH_ALL=1 BENCH_SUMMARY=$BENCH_WORK/summary BENCH_KOKER_BIN=$KOKER_BIN
+    : >"$BENCH_SUMMARY"
+
+    for part in "${PARTS[@]}"; do
+        wait_quiet
+        bench_log "==== $part.sh"
+        if BENCH_RUNS=$([[ $part == pull ]] && echo "$PULL_RUNS" || echo "$RUNS") \
+            bash "$BENCH_TOP/bench/$part.sh" >"$BENCH_WORK/$part.md"; then
+            out+=("$part")
+        else
+            failed+=("$part")
+            bench_log "$part.sh failed; going on with the other parts"
+        fi
+    done
+    while read -r key value; do
+        S[$key]=$value
+    done <"$BENCH_SUMMARY"
+
+    {
+        printf '# koker benchmarks\n\n'
+        printf 'Generated by `bash bench/all.sh` (`make bench`) with the tools of bin/ (%s, built %s) in a tree at commit %s%s. Each part runs on its own fresh store; see bench/README.md for the method.\n\n' \
+            "$("$KOKER_BIN/koker-run" --version | head -n 1)" \
+            "$(date -u -r "$KOKER_BIN/koker-run" '+%Y-%m-%d %H:%M UTC')" \
+            "$(git -C "$BENCH_TOP" rev-parse --short HEAD 2>/dev/null || echo '?')" \
+            "$(git -C "$BENCH_TOP" diff --quiet HEAD -- src lib Makefile 2>/dev/null || echo ' with uncommitted changes in src/, lib/ or the Makefile')"
+        printf -- '- machine: %s CPUs, %s, %s MiB RAM\n' "$(nproc)" \
+            "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)" \
+            "$(($(sed -n 's/^MemTotal: *\([0-9]*\) kB/\1/p' /proc/meminfo) / 1024))"
+        printf -- '- kernel: %s %s; %s; cgroups: %s; %s\n' "$(uname -s)" "$(uname -r)" \
+            "$(. /etc/os-release && echo "$PRETTY_NAME")" \
+            "$(if [[ -f /sys/fs/cgroup/cgroup.controllers ]]; then echo v2; else echo 'v1 (hybrid)'; fi)" \
+            "$attach"
+        printf -- '- peers from Debian: runc %s, podman %s (with runc, conmon %s, netavark %s), skopeo %s\n' \
+            "$(dpkg-query -W -f '${Version}' runc 2>/dev/null)" "$(dpkg-query -W -f '${Version}' podman 2>/dev/null)" \
+            "$(dpkg-query -W -f '${Version}' conmon 2>/dev/null)" "$(dpkg-query -W -f '${Version}' netavark 2>/dev/null)" \
+            "$(dpkg-query -W -f '${Version}' skopeo 2>/dev/null)"
+        printf -- '- runs: %s pulls per tool; %s runs/execs per tool, round-robin after warm-up; medians\n' "$PULL_RUNS" "$RUNS"
+        printf -- '- started %s (load average %s), finished %s (load average %s)\n' "$started" "$load0" \
+            "$(date -u '+%Y-%m-%d %H:%M UTC')" "$(cut -d ' ' -f 1-3 /proc/loadavg)"
+        ((${#failed[@]} == 0)) || printf -- '- **failed parts: %s** (their figures are missing)\n' "${failed[*]}"
+        printf '\n## Summary\n\n'
+        summary
+        for part in "${out[@]}"; do
+            printf '\n'
+            sed 's/^## /### /' "$BENCH_WORK/$part.md"
+        done
+    } >"$BENCH_WORK/RESULTS.md"
+
+    cat "$BENCH_WORK/RESULTS.md"
+    if ((${#failed[@]})); then
+        bench_log "failed: ${failed[*]}; $RESULTS left as it was"
+        exit 1
+    fi
+    if [[ ${PARTS[*]} == "pull run exec scale" ]]; then
+        cp "$BENCH_WORK/RESULTS.md" "$RESULTS"
+        bench_log "wrote $RESULTS"
+    else
+        bench_log "BENCH_PARTS=${PARTS[*]}: $RESULTS left as it was"
+    fi
+}
+
+main "$@"

@@ -1,0 +1,326 @@
+#!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
+# SPDX-License-Identifier: MIT
+#
+# bench/scale.sh: many koker containers at once.  Each round starts BENCH_SCALE_N (200)
+# detached `sleep 300` containers one after another, times koker-ps and koker-inspect with
+# them all running, removes them with one `koker-rm -f`, checks that nothing is left, then
+# does the same with BENCH_SCALE_PAR (50) containers started at once.  Markdown tables on
+# stdout, progress on stderr.  See bench/README.md.
+#
+#   BENCH_SCALE_ROUNDS=3   rounds; every figure is the median over them
+#   BENCH_SCALE_N=200      containers started one after another
+#   BENCH_SCALE_PAR=50     containers started at once
+#   BENCH_RUNS=20          timed koker-ps and koker-inspect calls per round
+#   BENCH_SCRATCH=DIR      put the store in DIR instead of a fresh loop-mounted ext4
+#   BENCH_KEEP=1           keep the temp dir (logs)
+
+# `make bench` may run this with sh; the rest needs bash.
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+set -euo pipefail
+
+# shellcheck source=lib.sh
+source "${BASH_SOURCE[0]%/*}/lib.sh"
+
+ROUNDS=${BENCH_SCALE_ROUNDS:-3}
+N=${BENCH_SCALE_N:-200}
+PAR=${BENCH_SCALE_PAR:-50}
+RUNS=${BENCH_RUNS:-20}
+TARGET_PS_MS=50
+
+for v in ROUNDS N PAR RUNS; do
+    [[ ${!v} =~ ^[1-9][0-9]*$ ]] || bench_die "$v must be a positive number, not '${!v}'"
+done
+
+# ---------------------------------------------------------------- set-up and clean-up
+
+setup() {
+    local rootfs=$BENCH_SCRATCH/rootfs
+    bench_log "busybox root filesystem in $rootfs"
+    koker_make_rootfs "$rootfs"
+    STORE=$BENCH_SCRATCH/koker
+    IMG=$("$KOKER_BIN/koker-pull" -q --root "$STORE" --tag bench/busybox "dir:$rootfs")
+    # The store's first run builds its seccomp cache: not part of any round.
+    koker --rm --network none "$IMG" true >/dev/null || bench_die "koker-run failed"
+}
+
+koker() {
+    "$KOKER_BIN/koker-run" --root "$STORE" "$@" </dev/null
+}
+
+# Whatever a failed round left running.
+remove_all() {
+    local all
+    [[ -n ${STORE:-} && -d $STORE/containers ]] || return 0
+    mapfile -t all < <(ls "$STORE/containers")
+    ((${#all[@]} == 0)) || "$KOKER_BIN/koker-rm" -q -f --root "$STORE" "${all[@]}" >/dev/null 2>&1
+    return 0
+}
+
+mem_available_kb() {
+    awk '$1 == "MemAvailable:" { print $2 }' /proc/meminfo
+}
+
+# container_mem FILE: for the containers FILE lists, in KiB per container, `A B C`: the
+# median RssAnon of their supervisors, the mean Pss of their supervisors, and the mean memory
+# charged to their memory cgroups (v1 memory.usage_in_bytes or v2 memory.current).
+container_mem() {
+    local id pid anon=() pss=0 cg=0 n=0 f ids pairs
+    mapfile -t ids <"$1"
+    pairs=$("$KOKER_BIN/koker-inspect" -q --root "$STORE" --type container "${ids[@]}" |
+        jq -r '.[] | "\(.Id) \(.State.SupervisorPid)"')
+    while read -r id pid; do
+        [[ -r /proc/$pid/smaps_rollup ]] || continue
+        anon+=("$(status_kb "$pid" RssAnon)")
+        pss=$((pss + $(smaps_kb "$pid" Pss)))
+        for f in /sys/fs/cgroup/memory/koker/"$id"/memory.usage_in_bytes /sys/fs/cgroup/koker/"$id"/memory.current; do
+            [[ -r $f ]] && cg=$((cg + $(<"$f") / 1024))
+        done
+        n=$((n + 1))
+    done <<<"$pairs"
+    ((n)) || { echo "0 0 0"; return; }
+    printf '%s %s %s\n' "$(bench_median "${anon[@]}")" $((pss / n)) $((cg / n))
+}
+
+# leftovers FILE: what the containers whose IDs FILE lists left after their removal, or none.
+leftovers() {
+    local idfile=$1 id n_cg=0 n_veth=0 n_mnt n_dir n_proc=0 out=() links p
+    links=$(ip -o link show 2>/dev/null | awk -F': ' '{ print $2 }' | cut -d@ -f1)
+    while read -r id; do
+        [[ -n $id ]] || continue
+        for p in /sys/fs/cgroup/*/koker/"$id" /sys/fs/cgroup/koker/"$id"; do
+            [[ -d $p ]] && ((n_cg += 1))
+        done
+        grep -qxF "veth${id:0:11}" <<<"$links" && ((n_veth += 1))
+    done <"$idfile"
+    n_mnt=$(findmnt -rn -o TARGET,SOURCE,OPTIONS | grep -cF "$STORE/" || true)
+    n_dir=$(find "$STORE/containers" -mindepth 1 -maxdepth 1 | wc -l)
+    for p in /proc/[0-9]*; do
+        tr '\0' ' ' 2>/dev/null <"$p/cmdline" | grep -qF -- "--root $STORE " && ((n_proc += 1))
+    done
+    ((n_cg)) && out+=("$n_cg cgroup dirs")
+    ((n_veth)) && out+=("$n_veth veths")
+    ((n_mnt)) && out+=("$n_mnt mounts")
+    ((n_dir)) && out+=("$n_dir container dirs")
+    ((n_proc)) && out+=("$n_proc koker processes")
+    if ((${#out[@]})); then
+        local IFS=,
+        printf '**%s**\n' "${out[*]}"
+    else
+        echo none
+    fi
+}
+
+# ---------------------------------------------------------------- one round
+
+# round R: sets the globals r_*[R] (read through namerefs by med_of and all_of).
+declare -A r_rmerr r_prmerr r_anon r_pss r_cg r_seq r_each r_fail r_mem r_ps r_psa r_insp r_name r_rm r_left r_par r_pfail r_pmem r_prm r_pleft r_procs
+# shellcheck disable=SC2034
+round() {
+    local r=$1
+    local idfile=$BENCH_WORK/ids-$r pids=() i t0 t1 id fail=0 m0 m1 s=() running
+    : >"$idfile"
+    bench_log "round $r: $N containers one after another"
+    m0=$(mem_available_kb)
+    t0=${EPOCHREALTIME/[.,]/}
+    for ((i = 0; i < N; i++)); do
+        if bench_time "$BENCH_WORK/run.log" koker -d --network none "$IMG" sleep 300; then
+            head -n 1 "$BENCH_WORK/run.log" >>"$idfile"
+            s+=("$BENCH_NS")
+        else
+            ((fail += 1))
+        fi
+    done
+    t1=${EPOCHREALTIME/[.,]/}
+    r_seq[$r]=$(((t1 - t0) * 1000))
+    r_each[$r]=$(bench_median "${s[@]}")
+    r_fail[$r]=$fail
+    sleep 1 # let the supervisors settle
+    m1=$(mem_available_kb)
+    r_mem[$r]=$(((m0 - m1) / N))
+    read -r m0 m1 i < <(container_mem "$idfile")
+    r_anon[$r]=$m0 r_pss[$r]=$m1 r_cg[$r]=$i
+    r_procs[$r]=$(find /proc -maxdepth 1 -name '[0-9]*' | wc -l)
+    running=$("$KOKER_BIN/koker-ps" -q --root "$STORE" | wc -l)
+    if ((running != N - fail)); then
+        bench_log "round $r: koker-ps lists $running running containers, not $((N - fail))"
+        r_fail[$r]=$((N - running > fail ? N - running : fail))
+    fi
+
+    bench_log "round $r: koker-ps and koker-inspect with $running containers"
+    id=$(sed -n "$((N / 2))p" "$idfile")
+    local name
+    name=$("$KOKER_BIN/koker-inspect" -q --root "$STORE" --type container "$id" | jq -r '.[0].Name | ltrimstr("/")')
+    s=()
+    for ((i = 0; i < RUNS; i++)); do
+        bench_time "$BENCH_WORK/ps.log" "$KOKER_BIN/koker-ps" --root "$STORE"
+        s+=("$BENCH_NS")
+    done
+    r_ps[$r]=$(bench_median "${s[@]}")
+    s=()
+    for ((i = 0; i < RUNS; i++)); do
+        bench_time "$BENCH_WORK/ps.log" "$KOKER_BIN/koker-ps" -a --root "$STORE"
+        s+=("$BENCH_NS")
+    done
+    r_psa[$r]=$(bench_median "${s[@]}")
+    s=()
+    for ((i = 0; i < RUNS; i++)); do
+        bench_time "$BENCH_WORK/inspect.log" "$KOKER_BIN/koker-inspect" --root "$STORE" "$id"
+        s+=("$BENCH_NS")
+    done
+    r_insp[$r]=$(bench_median "${s[@]}")
+    s=()
+    for ((i = 0; i < RUNS; i++)); do
+        bench_time "$BENCH_WORK/inspect.log" "$KOKER_BIN/koker-inspect" --root "$STORE" "$name"
+        s+=("$BENCH_NS")
+    done
+    r_name[$r]=$(bench_median "${s[@]}")
+
+    bench_log "round $r: koker-rm -f of all $running"
+    remove_timed "$idfile"
+    r_rm[$r]=$RM_NS r_rmerr[$r]=$RM_ERR
+    r_left[$r]=$(leftovers "$idfile")
+
+    bench_log "round $r: $PAR containers at once"
+    : >"$idfile"
+    m0=$(mem_available_kb)
+    t0=${EPOCHREALTIME/[.,]/}
+    for ((i = 0; i < PAR; i++)); do
+        koker -d --network none "$IMG" sleep 300 >"$BENCH_WORK/par-$i.log" 2>&1 &
+        pids+=($!)
+    done
+    fail=0
+    for ((i = 0; i < PAR; i++)); do
+        if wait "${pids[i]}"; then
+            head -n 1 "$BENCH_WORK/par-$i.log" >>"$idfile"
+        else
+            ((fail += 1))
+            bench_log "parallel koker-run failed: $(cat "$BENCH_WORK/par-$i.log")"
+        fi
+    done
+    t1=${EPOCHREALTIME/[.,]/}
+    r_par[$r]=$(((t1 - t0) * 1000))
+    sleep 1
+    m1=$(mem_available_kb)
+    r_pmem[$r]=$(((m0 - m1) / PAR))
+    running=$("$KOKER_BIN/koker-ps" -q --root "$STORE" | wc -l)
+    # A start that said it worked but whose container is not running counts as failed too.
+    r_pfail[$r]=$((PAR - running > fail ? PAR - running : fail))
+    remove_timed "$idfile"
+    r_prm[$r]=$RM_NS r_prmerr[$r]=$RM_ERR
+    r_pleft[$r]=$(leftovers "$idfile")
+    bench_log "round $r: $(seconds "${r_seq[$r]}") for $N ($fail failed), ps $(bench_ms "${r_ps[$r]}") ms, rm $(seconds "${r_rm[$r]}"), left: ${r_left[$r]}; $PAR at once $(seconds "${r_par[$r]}"), left: ${r_pleft[$r]}"
+}
+
+# remove_timed FILE: one timed `koker-rm -f` of the containers FILE lists; sets RM_NS and
+# RM_ERR (none, or koker-rm's error).  After an error, what is left is removed untimed.
+remove_timed() {
+    local ids t0 t1
+    mapfile -t ids <"$1"
+    RM_ERR=none
+    ((${#ids[@]})) || { RM_NS=0; return 0; }
+    t0=${EPOCHREALTIME/[.,]/}
+    if ! "$KOKER_BIN/koker-rm" -q -f --root "$STORE" "${ids[@]}" >"$BENCH_WORK/rm.log" 2>&1 </dev/null; then
+        RM_ERR=$(grep -m 1 -v '^[0-9a-f]\{64\}$' "$BENCH_WORK/rm.log" || echo "exit status non-zero")
+        bench_log "koker-rm -f failed: $RM_ERR; removing the rest"
+        remove_all
+    fi
+    t1=${EPOCHREALTIME/[.,]/}
+    RM_NS=$(((t1 - t0) * 1000))
+}
+
+seconds() {
+    awk -v ns="$1" 'BEGIN { printf "%.2f s\n", ns / 1e9 }'
+}
+
+# med_of ARRAY: the median of the values of the associative array ARRAY.
+med_of() {
+    local -n a=$1
+    bench_median "${a[@]}"
+}
+
+# all_of ARRAY: the values of ARRAY, round by round, joined by ", ".
+all_of() {
+    local -n a=$1
+    local r out=()
+    for ((r = 1; r <= ROUNDS; r++)); do out+=("${a[$r]}"); done
+    local IFS=';'
+    printf '%s\n' "${out[*]}" | sed 's/;/, /g'
+}
+
+# rm_errors: none, or how many of the removals failed and the first error.
+rm_errors() {
+    local r e n=0 first=
+    for ((r = 1; r <= ROUNDS; r++)); do
+        for e in "${r_rmerr[$r]}" "${r_prmerr[$r]}"; do
+            [[ $e == none ]] && continue
+            n=$((n + 1))
+            [[ -n $first ]] || first=$e
+        done
+    done
+    if ((n == 0)); then echo none; else echo "**$n of $((2 * ROUNDS)) failed**: $first"; fi
+}
+
+# ---------------------------------------------------------------- main
+
+main() {
+    [[ $(id -u) == 0 ]] || bench_die "run as root (namespaces, cgroups, mounts)"
+    bench_deps busybox-static jq e2fsprogs mount iproute2
+    local t
+    for t in koker-run koker-ps koker-inspect koker-rm koker-pull; do
+        [[ -x $BENCH_TOP/bin/$t ]] || bench_die "no $BENCH_TOP/bin/$t: run make all"
+    done
+    bench_workdir scale
+    bench_cgroups_guard
+    bench_scratch 2G
+    bench_on_exit remove_all
+    setup
+
+    local r
+    for ((r = 1; r <= ROUNDS; r++)); do round "$r"; done
+
+    local k
+    for k in seq each fail mem anon pss cg ps psa insp name rm par pfail pmem prm; do
+        bench_summary "scale.$k" "$(med_of "r_$k")"
+    done
+    bench_summary scale.left "$(all_of r_left)"
+    bench_summary scale.pleft "$(all_of r_pleft)"
+    bench_summary scale.rmerr "$(rm_errors)"
+    report
+}
+
+# shellcheck disable=SC2016 # backquotes are markdown code spans here, not expansions
+report() {
+    local v_ps v_fail ps fails=0 f
+    ps=$(med_of r_ps)
+    for f in "${r_fail[@]}" "${r_pfail[@]}"; do fails=$((fails + f)); done
+    if ((ps <= TARGET_PS_MS * 1000000)); then v_ps=met; else v_ps="**MISSED**"; fi
+    if ((fails == 0)); then v_fail=met; else v_fail="**MISSED**"; fi
+
+    printf '## %s containers\n\n' "$N"
+    printf -- '- %s rounds; each starts %s `koker-run -d --network none IMG sleep 300` one after another, times `koker-ps` and `koker-inspect` (%s calls each) with them running, removes them with one `koker-rm -f ID...`, then starts %s at once (background jobs) and removes them\n' \
+        "$ROUNDS" "$N" "$RUNS" "$PAR"
+    printf -- '- every figure is the median over the rounds (the %s sequential starts took %s s)\n' \
+        "$N" "$(all_of r_seq | awk -F', ' '{ for (i = 1; i <= NF; i++) printf "%s%.2f", (i > 1 ? ", " : ""), $i / 1e9 }')"
+    printf -- '- memory with %s running: the supervisors'"'"' RssAnon (median) and Pss (mean), the memory charged to the containers'"'"' memory cgroups (mean: the `sleep`, its page tables and kernel objects), and the drop of MemAvailable per container (everything, the kernel'"'"'s part included, but noisy: other work on the host moves it too); processes on the host then: %s\n' \
+        "$N" "$(med_of r_procs)"
+    printf -- '- left behind after the removal: cgroup dirs /sys/fs/cgroup/*/koker/ID, veths veth+ID, mounts naming the store, container dirs, processes running koker on the store\n'
+    bench_machine
+    printf '\n| what | median | |\n'
+    printf '|---|---:|---|\n'
+    printf '| %s × `koker-run -d`, one after another | %s | %s ms each; failures in each round: %s (target: none: %s) |\n' \
+        "$N" "$(seconds "$(med_of r_seq)")" "$(bench_ms "$(med_of r_each)")" "$(all_of r_fail)" "$v_fail"
+    printf '| memory per running container: supervisor RssAnon / Pss, cgroup charge, MemAvailable drop / %s | %s / %s / %s / %s KiB | |\n' \
+        "$N" "$(med_of r_anon)" "$(med_of r_pss)" "$(med_of r_cg)" "$(med_of r_mem)"
+    printf '| `koker-ps` with %s running | %s ms | target < %s ms: %s |\n' "$N" "$(bench_ms "$ps")" "$TARGET_PS_MS" "$v_ps"
+    printf '| `koker-ps -a` with %s running | %s ms | |\n' "$N" "$(bench_ms "$(med_of r_psa)")"
+    printf '| `koker-inspect ID` with %s running | %s ms | |\n' "$N" "$(bench_ms "$(med_of r_insp)")"
+    printf '| `koker-inspect NAME` with %s running | %s ms | |\n' "$N" "$(bench_ms "$(med_of r_name)")"
+    printf '| `koker-rm -f` of all %s | %s | left behind: %s |\n' "$N" "$(seconds "$(med_of r_rm)")" "$(all_of r_left)"
+    printf '| `koker-rm -f` errors (the rest was then removed by a second call) | %s | |\n' "$(rm_errors)"
+    printf '| %s × `koker-run -d` at once | %s | failures in each round: %s |\n' "$PAR" "$(seconds "$(med_of r_par)")" "$(all_of r_pfail)"
+    printf '| memory per running container (MemAvailable drop / %s) | %s KiB | |\n' "$PAR" "$(med_of r_pmem)"
+    printf '| `koker-rm -f` of all %s | %s | left behind: %s |\n' "$PAR" "$(seconds "$(med_of r_prm)")" "$(all_of r_pleft)"
+}
+
+main "$@"
