@@ -252,9 +252,16 @@ void release_name(const std::string &root, std::string_view name) {
 }
 
 uint64_t process_start_time(int pid) {
-  auto stat = sys::read_file_if_exists(cat("/proc/", pid, "/stat"), 4096);
-  if (!stat)
+  // Read by hand: a process reaped between open and read makes the read fail with ESRCH,
+  // which means "gone" here, not an error.
+  Fd fd(::open(cat("/proc/", pid, "/stat").c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd)
     return 0;
+  char buf[4096];
+  ssize_t n = ::read(fd.get(), buf, sizeof buf - 1);
+  if (n <= 0)
+    return 0;
+  auto stat = std::optional<std::string>(std::string(buf, static_cast<size_t>(n)));
   // Field 2 (comm) may hold spaces and parentheses: count fields after the last ')'.
   size_t p = stat->rfind(')');
   if (p == std::string::npos || p + 2 >= stat->size())

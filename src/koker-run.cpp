@@ -16,6 +16,7 @@
 #include <csignal>
 #include <optional>
 #include <fcntl.h>
+#include <malloc.h>
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -184,6 +185,9 @@ int detach(const run::Options &o, container::Record &rec, const init::Spec &spec
   int ready[2];
   check(::pipe2(ready, O_CLOEXEC), "unable to create a pipe");
   std::string log_path = container::dir_of(root, rec.id) + "/container.log";
+  // The supervisor lives as long as the container: hand the heap freed so far (libseccomp's,
+  // the first time a store builds its filter) back before it is copied.
+  ::malloc_trim(0);
   pid_t sup = ::fork();
   if (sup < 0)
     sys_fail("unable to fork the supervisor");
