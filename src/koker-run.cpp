@@ -143,26 +143,31 @@ int finish(const std::string &root, container::Record rec, Started &s, cgroup::G
            bool interactive) {
   int code = supervise::wait_for(s.pid, s.master.get(), interactive);
   bool oom = false;
-  if (group) {
+  if (group && code == 137) { // SIGKILL: was it the OOM killer's?
     auto stats = group->stats();
-    oom = code == 137 && stats.oom_kills && *stats.oom_kills > 0;
+    oom = stats.oom_kills && *stats.oom_kills > 0;
   }
   if (oom)
     log::warn("container ", rec.id.substr(0, 12), " was killed by the OOM killer (memory limit)");
   log::debug("container ", rec.id.substr(0, 12), " exited with ", code);
+  rec.status = "exited";
+  if (rec.auto_remove) {
+    // The record goes with the container: no point writing how it ended. remove() releases
+    // the cgroup and network too; if someone removed the container meanwhile, they did.
+    if (sys::exists(container::dir_of(root, rec.id))) {
+      log::debug("removing container ", rec.id.substr(0, 12), " (--rm)");
+      lifecycle::remove(root, rec, true);
+    }
+    return code;
+  }
   std::string finished = sys::now_rfc3339();
-  bool kept = container::update(root, rec.id, [&](container::Record &r) {
+  container::update(root, rec.id, [&](container::Record &r) {
     r.status = "exited";
     r.exit_code = code;
     r.oom_killed = oom;
     r.finished_at = finished;
   });
-  rec.status = "exited";
   lifecycle::release_resources(root, rec);
-  if (rec.auto_remove && kept) {
-    log::debug("removing container ", rec.id.substr(0, 12), " (--rm)");
-    lifecycle::remove(root, rec, true);
-  }
   return code;
 }
 
