@@ -5,6 +5,7 @@
 // holds no controller but still tracks membership, kills (cgroup.kill) and reports
 // populated. Kernel interface: Documentation/admin-guide/cgroup-v1/*.rst and cgroup-v2.rst.
 #include "cgroup.hpp"
+#include "text.hpp"
 #include "log.hpp"
 #include "sys.hpp"
 #include <algorithm>
@@ -658,15 +659,8 @@ void check_limits(const Limits &l) {
 }
 
 bool valid_name(std::string_view name) {
-  if (name.empty() || name.size() > 128 || name.find("..") != std::string_view::npos)
-    return false;
-  auto alnum = [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-  };
-  if (!alnum(name[0]))
-    return false;
-  return std::all_of(name.begin(), name.end(),
-                     [&](char c) { return alnum(c) || c == '_' || c == '.' || c == '-'; });
+  // docker's name rule, which already excludes '/'; ".." is refused as well, as a path part.
+  return text::is_name(name) && name.find("..") == std::string_view::npos;
 }
 
 void check_name(std::string_view name) {

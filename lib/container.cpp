@@ -3,6 +3,7 @@
 #include "error.hpp"
 #include "log.hpp"
 #include "sys.hpp"
+#include "text.hpp"
 #include <algorithm>
 #include <fcntl.h>
 #include <unistd.h>
@@ -202,17 +203,7 @@ std::optional<Record> find(const std::string &root, std::string_view query) {
   return match ? load(root, *match) : std::nullopt;
 }
 
-bool valid_name(std::string_view name) {
-  if (name.empty() || name.size() > 128)
-    return false;
-  auto alnum = [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-  };
-  if (!alnum(name[0]))
-    return false;
-  return std::all_of(name.begin(), name.end(),
-                     [&](char c) { return alnum(c) || c == '_' || c == '.' || c == '-'; });
-}
+bool valid_name(std::string_view name) { return text::is_name(name); }
 
 void claim_name(const std::string &root, std::string_view name, std::string_view id) {
   if (!valid_name(name))

@@ -59,17 +59,6 @@ bool iequals(std::string_view a, std::string_view b) {
   return true;
 }
 
-std::optional<uint64_t> parse_u64(std::string_view s) {
-  if (s.empty() || s.size() > 19)
-    return std::nullopt;
-  uint64_t v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9')
-      return std::nullopt;
-    v = v * 10 + static_cast<uint64_t>(c - '0');
-  }
-  return v;
-}
 
 // The state the callbacks share for one transfer. Headers are reset on every status line, so
 // what is left at the end belongs to the final response, not to a redirect or a 1xx.
@@ -93,7 +82,7 @@ size_t on_header(char *data, size_t size, size_t n, void *user) {
     t->status = 0;
     auto sp = line.find(' ');
     if (sp != std::string_view::npos)
-      t->status = static_cast<long>(parse_u64(line.substr(sp + 1, 3)).value_or(0));
+      t->status = static_cast<long>(sys::parse_uint(line.substr(sp + 1, 3)).value_or(0));
     t->resp = Response();
     t->content_range.clear();
     t->aligned = false;
@@ -115,7 +104,7 @@ size_t on_header(char *data, size_t size, size_t n, void *user) {
   else if (iequals(name, "Retry-After"))
     t->resp.retry_after = std::string(value);
   else if (iequals(name, "Content-Length"))
-    t->resp.content_length = parse_u64(value) ? static_cast<int64_t>(*parse_u64(value)) : -1;
+    t->resp.content_length = sys::parse_uint(value) ? static_cast<int64_t>(*sys::parse_uint(value)) : -1;
   else if (iequals(name, "Content-Range"))
     t->content_range = std::string(value);
   return len;
@@ -133,7 +122,7 @@ uint64_t bytes_to_skip(const Transfer &t) {
   if (cr.substr(0, 6) != "bytes ")
     fail("unable to fetch ", t.req->url, ": malformed Content-Range in a 206 reply");
   cr.remove_prefix(6);
-  auto start = parse_u64(cr.substr(0, cr.find('-')));
+  auto start = sys::parse_uint(cr.substr(0, cr.find('-')));
   if (!start || *start > from)
     fail("unable to fetch ", t.req->url, ": Content-Range ", printable(t.content_range),
          " does not cover byte ", from);

@@ -350,7 +350,7 @@ void setup_and_exec(const Spec &spec, int sync_fd, int report_fd, int console_fd
   // CVE-2019-5736/2016-9962: nothing in the container may open or ptrace this process
   // through /proc while it still runs koker's code.
   check(::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "unable to make the process non-dumpable");
-  if (spec.die_with_parent)
+  if (spec.process.die_with_parent)
     check(::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0), "unable to set the parent-death signal");
 
   // Nothing mounted from here on may propagate back to the host (mount_namespaces(7)).
@@ -425,16 +425,7 @@ void setup_and_exec(const Spec &spec, int sync_fd, int report_fd, int console_fd
   if (::read(sync_fd, &go, 1) != 1)
     fail("koker-run went away before the container started");
   ::close(sync_fd);
-  Process process;
-  process.argv = spec.argv;
-  process.env = spec.env;
-  process.workdir = spec.workdir;
-  process.user = spec.user;
-  process.caps = spec.caps;
-  process.filter = spec.filter;
-  process.no_new_privileges = spec.no_new_privileges;
-  process.die_with_parent = spec.die_with_parent;
-  confine_and_exec(process, report_fd);
+  confine_and_exec(spec.process, report_fd);
 }
 
 } // namespace

@@ -17,6 +17,17 @@ struct Volume {
   bool read_only = false;
 };
 
+// The process a container runs: what koker-run's child and koker-exec share.
+struct Process {
+  std::vector<std::string> argv, env;
+  std::string workdir, user; // user as -u takes it, resolved in the container's own files
+  uint64_t caps = 0;
+  seccomp::Filter filter;
+  bool no_new_privileges = false;
+  bool die_with_parent = true; // foreground runs: die when koker-run goes
+};
+
+
 struct Spec {
   std::string rootfs;             // an empty directory to mount the overlay on
   std::string layers_dir;         // the store's layers/ (lowerdirs are given relative to it)
@@ -28,24 +39,10 @@ struct Spec {
   bool own_uts = true, own_net = true, cgroup_ns = false;
   bool read_only = false, tty = false, interactive = false;
   bool volatile_upper = false; // --rm: the upper layer is never reused
-  bool die_with_parent = true; // foreground: the container dies with koker-run
   int output_fd = -1;          // -d without -t: the log file, as the container's stdout and stderr
-  std::vector<std::string> argv, env;
-  std::string workdir, user;
-  uint64_t caps = 0;
-  seccomp::Filter filter; // built (or taken from the cache) by the parent, loaded by the child
-  bool no_new_privileges = false;
+  Process process;             // the filter is built (or cached) by the parent, loaded by the child
 };
 
-// The process a container runs: what koker-run's child and koker-exec share.
-struct Process {
-  std::vector<std::string> argv, env;
-  std::string workdir, user; // user as -u takes it, resolved in the container's own files
-  uint64_t caps = 0;
-  seccomp::Filter filter;
-  bool no_new_privileges = false;
-  bool die_with_parent = false; // foreground runs: die when koker-run goes
-};
 
 // Sets K=V in env, replacing an earlier K.
 void set_env(std::vector<std::string> &env, const std::string &kv);

@@ -91,6 +91,19 @@ void bad_option(int c, char **argv) {
   usage_error(cat(c == ':' ? "option needs a value: " : "invalid option: ", printable(opt)));
 }
 
+int for_each_operand(int argc, char **argv, const std::function<void(const char *)> &fn) {
+  int status = 0;
+  for (int i = optind; i < argc; ++i) {
+    try {
+      fn(argv[i]);
+    } catch (const Error &e) {
+      log::fatal(e.what());
+      status = 125;
+    }
+  }
+  return status;
+}
+
 } // namespace cli
 
 std::string store_root() { return sys::env("KOKER_ROOT", "/var/lib/koker"); }

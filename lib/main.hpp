@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #pragma once
+#include <functional>
 #include <getopt.h>
 #include <string>
 #include <string_view>
@@ -39,6 +40,13 @@ bool handle_common(int opt, const char *arg);
 [[noreturn]] void usage_error(std::string_view msg);
 // Reports the option getopt just rejected: c is '?' (unknown) or ':' (missing value).
 [[noreturn]] void bad_option(int c, char **argv);
+} // namespace cli
+
+namespace cli {
+// Runs fn on every operand from optind on, as docker does for rm, stop, rmi and inspect: an
+// operand that fails is reported (one fatal line) and the others are still tried. Returns 0,
+// or 125 if any failed.
+int for_each_operand(int argc, char **argv, const std::function<void(const char *)> &fn);
 } // namespace cli
 
 // The store's root: --root, else KOKER_ROOT, else /var/lib/koker.

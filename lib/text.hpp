@@ -19,4 +19,17 @@ inline std::string lower(std::string_view s) {
   return out;
 }
 
+// docker's rule for names: [a-zA-Z0-9][a-zA-Z0-9_.-]*, at most 128 characters.
+inline bool is_name(std::string_view name) {
+  auto alnum = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+  };
+  if (name.empty() || name.size() > 128 || !alnum(name[0]))
+    return false;
+  for (char c : name)
+    if (!alnum(c) && c != '_' && c != '.' && c != '-')
+      return false;
+  return true;
+}
+
 } // namespace koker::text

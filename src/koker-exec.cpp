@@ -123,6 +123,7 @@ int exec_main(int argc, char **argv) {
   p.caps = caps::adjust(caps::default_set(), rec.cap_add, rec.cap_drop);
   p.filter = seccomp::cached_default(p.caps, root + "/cache");
   p.no_new_privileges = rec.no_new_privileges;
+  p.die_with_parent = false; // the command may outlive a killed koker-exec, as with docker
 
   // CVE-2016-9962: nothing in the container may ptrace or open this process once it enters.
   check(::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "unable to make the process non-dumpable");

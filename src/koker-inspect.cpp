@@ -79,25 +79,19 @@ static int inspect_main(int argc, char **argv) {
     cli::usage_error("CONTAINER or IMAGE is missing");
   store::Store store(store_root());
   json::Value list = json::Value::array();
-  int status = 0;
-  for (int i = optind; i < argc; ++i) {
-    try {
-      if (type != "image")
-        if (auto c = container::find(store.root(), argv[i])) {
-          list.push(container::refresh(store.root(), *c).to_json());
-          continue;
-        }
-      std::optional<store::ImageRecord> rec;
-      if (type != "container")
-        rec = store.find_image(argv[i], store::reference_key(argv[i]));
-      if (!rec)
-        fail("no such object: ", printable(argv[i]));
-      list.push(inspect_image(store, *rec));
-    } catch (const Error &e) {
-      log::fatal(e.what());
-      status = 125;
-    }
-  }
+  int status = cli::for_each_operand(argc, argv, [&](const char *name) {
+    if (type != "image")
+      if (auto c = container::find(store.root(), name)) {
+        list.push(container::refresh(store.root(), *c).to_json());
+        return;
+      }
+    std::optional<store::ImageRecord> rec;
+    if (type != "container")
+      rec = store.find_image(name, store::reference_key(name));
+    if (!rec)
+      fail("no such object: ", printable(name));
+    list.push(inspect_image(store, *rec));
+  });
   out::line(list.dump(4));
   return status;
 }

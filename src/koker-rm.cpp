@@ -37,20 +37,13 @@ static int rm_main(int argc, char **argv) {
   if (optind == argc)
     cli::usage_error("CONTAINER is missing");
   std::string root = store_root();
-  int status = 0;
-  for (int i = optind; i < argc; ++i) {
-    try {
-      auto rec = container::find(root, argv[i]);
-      if (!rec)
-        fail("no such container: ", printable(argv[i]));
-      lifecycle::remove(root, *rec, force);
-      out::line(argv[i]);
-    } catch (const Error &e) {
-      log::fatal(e.what());
-      status = 125;
-    }
-  }
-  return status;
+  return cli::for_each_operand(argc, argv, [&](const char *name) {
+    auto rec = container::find(root, name);
+    if (!rec)
+      fail("no such container: ", printable(name));
+    lifecycle::remove(root, *rec, force);
+    out::line(name);
+  });
 }
 
 int main(int argc, char **argv) { return run_tool(argc, argv, "koker-rm", USAGE, rm_main); }

@@ -36,20 +36,13 @@ static int rmi_main(int argc, char **argv) {
   if (optind == argc)
     cli::usage_error("IMAGE is missing");
   store::Store store(store_root());
-  int status = 0;
-  for (int i = optind; i < argc; ++i) {
-    try {
-      auto res = store.remove_image(argv[i], store::reference_key(argv[i]), force);
-      for (const auto &t : res.untagged)
-        log::info("untagged: ", t);
-      for (const auto &id : res.deleted)
-        out::line(id);
-    } catch (const Error &e) {
-      log::fatal(e.what());
-      status = 125;
-    }
-  }
-  return status;
+  return cli::for_each_operand(argc, argv, [&](const char *name) {
+    auto res = store.remove_image(name, store::reference_key(name), force);
+    for (const auto &t : res.untagged)
+      log::info("untagged: ", t);
+    for (const auto &id : res.deleted)
+      out::line(id);
+  });
 }
 
 int main(int argc, char **argv) { return run_tool(argc, argv, "koker-rmi", USAGE, rmi_main); }

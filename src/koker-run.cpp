@@ -213,7 +213,7 @@ int detach(const run::Options &o, container::Record &rec, const init::Spec &spec
       log::debug("supervisor ", ::getpid(), ": the container's output goes to ", log_path);
       init::Spec with_log = spec;
       with_log.output_fd = logfd.get();
-      with_log.die_with_parent = false;
+      with_log.process.die_with_parent = false;
       std::optional<cgroup::Group> group;
       Started s = start(o, with_log, rec.id, limits, group, undo, plug);
       mark_running(root, rec, s.pid);

@@ -348,14 +348,15 @@ init::Spec make_spec(const Options &o, const container::Record &rec, const store
   s.volatile_upper = o.auto_remove;
   s.tty = o.tty;
   s.interactive = o.interactive;
-  s.argv = rec.args;
-  s.argv.insert(s.argv.begin(), rec.path);
-  s.env = rec.env;
-  s.workdir = rec.workdir;
-  s.user = rec.user;
-  s.caps = caps::adjust(caps::default_set(), o.cap_add, o.cap_drop);
-  s.filter = seccomp::cached_default(s.caps, store.root() + "/cache");
-  s.no_new_privileges = o.no_new_privileges;
+  init::Process &p = s.process;
+  p.argv = rec.args;
+  p.argv.insert(p.argv.begin(), rec.path);
+  p.env = rec.env;
+  p.workdir = rec.workdir;
+  p.user = rec.user;
+  p.caps = caps::adjust(caps::default_set(), o.cap_add, o.cap_drop);
+  p.filter = seccomp::cached_default(p.caps, store.root() + "/cache");
+  p.no_new_privileges = o.no_new_privileges;
   return s;
 }
 
