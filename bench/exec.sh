@@ -196,14 +196,7 @@ main() {
             cpus[$tool]+=" $BENCH_CPU_NS"
         done
     done
-    for tool in "${TOOLS[@]}"; do
-        # shellcheck disable=SC2086 # the samples are words
-        bench_stats "$tool" ${samples[$tool]}
-        # shellcheck disable=SC2086
-        cpu[$tool]=$(bench_median ${cpus[$tool]})
-        bench_summary "exec.$tool" "${med[$tool]}"
-        bench_summary "exec.$tool.cpu" "${cpu[$tool]}"
-    done
+    bench_tool_stats exec "${TOOLS[@]}"
     report
 }
 

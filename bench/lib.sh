@@ -249,6 +249,22 @@ bench_stats() {
     max[$name]=$(printf '%s\n' "$@" | sort -n | tail -n 1)
 }
 
+# For each tool: the stats of its wall-time samples and the median of its CPU samples, both
+# recorded in the summary under PREFIX.TOOL. Reads the caller's samples[] and cpus[], writes
+# med[], min[], max[] and cpu[] (bash's dynamic scoping).
+bench_tool_stats() {
+    local prefix=$1 tool
+    shift
+    for tool in "$@"; do
+        # shellcheck disable=SC2086,SC2154 # the samples are words; the arrays are the caller's
+        bench_stats "$tool" ${samples[$tool]}
+        # shellcheck disable=SC2086,SC2154,SC2004 # the caller's associative arrays
+        cpu[$tool]=$(bench_median ${cpus[$tool]})
+        bench_summary "$prefix.$tool" "${med[$tool]}"
+        bench_summary "$prefix.$tool.cpu" "${cpu[$tool]}"
+    done
+}
+
 bench_summary() {
     [[ -n ${BENCH_SUMMARY:-} ]] || return 0
     printf '%s %s\n' "$1" "$2" >>"$BENCH_SUMMARY"

@@ -288,14 +288,7 @@ main() {
         ((i % 5 == 0 || i == RUNS)) && bench_log "run $i/$RUNS"
     done
 
-    for tool in "${TOOLS[@]}"; do
-        # shellcheck disable=SC2086 # the samples are words
-        bench_stats "$tool" ${samples[$tool]}
-        # shellcheck disable=SC2086
-        cpu[$tool]=$(bench_median ${cpus[$tool]})
-        bench_summary "run.$tool" "${med[$tool]}"
-        bench_summary "run.$tool.cpu" "${cpu[$tool]}"
-    done
+    bench_tool_stats run "${TOOLS[@]}"
     for tool in kokerbr podmanbr; do
         [[ -z ${BRIDGE_NA[$tool]:-} ]] || bench_summary "run.$tool" "${BRIDGE_NA[$tool]}"
     done
