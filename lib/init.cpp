@@ -189,22 +189,9 @@ int make_console(int root, int console_fd) {
   Fd slave = ns::open_in_root(root, pts, ns::Follow::no_symlinks, O_RDWR | O_NOCTTY);
   Fd console = ns::make_file_in_root(root, "/dev/console", 0600);
   ns::mount(ns::fd_path(slave.get()), ns::fd_path(console.get()), nullptr, MS_BIND);
-  char byte = 0;
-  struct iovec iov = {&byte, 1};
-  char control[CMSG_SPACE(sizeof(int))] = {};
-  struct msghdr msg {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  int master = ptmx.get();
-  std::memcpy(CMSG_DATA(c), &master, sizeof(int));
   log::debug("send the pty master to koker-run (SCM_RIGHTS); bind ", pts, " on /dev/console");
-  check(::sendmsg(console_fd, &msg, 0), "unable to send the pty to koker-run");
+  sys::send_fd(console_fd, ptmx.get());
+  char byte;
   // koker-run sizes the pty before the command can ask for its size.
   if (::read(console_fd, &byte, 1) != 1)
     fail("koker-run went away while the pty was set up");

@@ -2,12 +2,14 @@
 #include "sys.hpp"
 #include "log.hpp"
 #include <cerrno>
+#include <cstring>
 #include <ctime>
 #include <dirent.h>
 #include <fcntl.h>
 #include <memory>
 #include <sys/file.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -176,6 +178,45 @@ std::string read_link(const std::string &path) {
   if (n < 0)
     sys_fail("unable to read the link ", path);
   return std::string(buf, static_cast<size_t>(n));
+}
+
+namespace {
+// A one-byte message with room for one descriptor.
+struct FdMessage {
+  char byte = 0;
+  struct iovec iov {};
+  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  struct msghdr msg {};
+  FdMessage() {
+    iov = {&byte, 1};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+  }
+};
+} // namespace
+
+void send_fd(int sock, int fd) {
+  FdMessage m;
+  struct cmsghdr *c = CMSG_FIRSTHDR(&m.msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
+  check(::sendmsg(sock, &m.msg, 0), "unable to send a descriptor");
+}
+
+Fd receive_fd(int sock) {
+  FdMessage m;
+  if (::recvmsg(sock, &m.msg, MSG_CMSG_CLOEXEC) <= 0)
+    return Fd();
+  struct cmsghdr *c = CMSG_FIRSTHDR(&m.msg);
+  if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+    return Fd();
+  int fd;
+  std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
+  return Fd(fd);
 }
 
 bool exists(const std::string &path) {

@@ -32,6 +32,10 @@ void mkdir_p(const std::string &dir, unsigned mode = 0755);
 void rm_rf(const std::string &path);
 // The target of a symlink (readlink(2)); throws on failure.
 std::string read_link(const std::string &path);
+// Passes fd over the unix socket sock (SCM_RIGHTS, with one byte of data); throws on failure.
+void send_fd(int sock, int fd);
+// Receives a descriptor sent by send_fd (close-on-exec); an empty Fd when none came.
+Fd receive_fd(int sock);
 // True if path exists (lstat: a dangling symlink exists).
 bool exists(const std::string &path);
 // The directory part of a path ("a/b" for "a/b/c"; "." for "c").

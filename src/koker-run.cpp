@@ -40,25 +40,6 @@ void write_etc_files(const std::string &dir, const container::Record &rec) {
   sys::write_file_atomic(dir + "/resolv.conf", run::host_resolv_conf(), 0644, false);
 }
 
-// Receives the pty master the child allocated inside the container (SCM_RIGHTS).
-Fd receive_master(int sock) {
-  char byte;
-  struct iovec iov = {&byte, 1};
-  char control[CMSG_SPACE(sizeof(int))] = {};
-  struct msghdr msg {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  if (::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) <= 0)
-    return Fd();
-  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-  if (!c || c->cmsg_type != SCM_RIGHTS)
-    return Fd();
-  int fd;
-  std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
-  return Fd(fd);
-}
 
 struct Started {
   pid_t pid = -1;
@@ -123,7 +104,7 @@ Started start(const run::Options &o, const init::Spec &spec, const std::string &
     sys_fail("unable to signal the container process");
   sync_w.reset();
   if (o.tty) {
-    s.master = receive_master(console_parent.get());
+    s.master = sys::receive_fd(console_parent.get()); // the pty the child made inside
     if (!s.master)
       fail("unable to receive the container's pty");
     struct winsize ws;
