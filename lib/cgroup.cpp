@@ -85,6 +85,29 @@ void write_value(const std::string &path, std::string_view value, bool fake) {
     fail("unable to write ", value, " to ", path, ": short write");
 }
 
+// Several values for one file, each in its own write(2) (devices.allow takes one rule per
+// write) but through one descriptor. Under a fake root each value replaces the last, as the
+// kernel's file would show only the effect.
+void write_values(const std::string &path, const std::vector<std::string_view> &values,
+                  bool fake) {
+  if (fake) {
+    for (auto v : values)
+      write_value(path, v, fake);
+    return;
+  }
+  Fd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+  if (!fd)
+    sys_fail("unable to open ", path);
+  for (auto v : values) {
+    log::debug("write ", path, " ", v);
+    ssize_t n = ::write(fd.get(), v.data(), v.size());
+    if (n < 0)
+      sys_fail("unable to write ", v, " to ", path);
+    if (static_cast<size_t>(n) != v.size())
+      fail("unable to write ", v, " to ", path, ": short write");
+  }
+}
+
 std::optional<std::string> read_value(const std::string &path) {
   auto text = sys::read_file_if_exists(path, 1 << 20);
   if (!text)
@@ -115,10 +138,14 @@ std::optional<uint64_t> read_key(const std::string &path, std::string_view key) 
   return std::nullopt;
 }
 
+// A group's own directory: one that exists already is someone else's, and refused.
 void make_dir(const std::string &path) {
   log::debug("mkdir ", path);
-  if (::mkdir(path.c_str(), 0755) < 0)
-    sys_fail("unable to create cgroup ", path);
+  if (::mkdir(path.c_str(), 0755) == 0)
+    return;
+  if (errno == EEXIST)
+    fail("unable to create cgroup ", path, ": it already exists");
+  sys_fail("unable to create cgroup ", path);
 }
 
 // rmdir(2) is all a real cgroup needs; the kernel's files go with it. It fails with EBUSY for
@@ -155,10 +182,13 @@ public:
   virtual bool freeze(const Hierarchy &h, const std::string &dir, bool frozen) const = 0;
 };
 
+// koker/ itself, shared by every group: made once, when missing.
 void make_parent(const Hierarchy &h) {
   std::string parent = h.mount + "/koker";
-  if (!is_dir(parent))
-    make_dir(parent);
+  if (::mkdir(parent.c_str(), 0755) == 0)
+    log::debug("mkdir ", parent);
+  else if (errno != EEXIST)
+    sys_fail("unable to create cgroup ", parent);
 }
 
 // Polls path until its value (or its KEY line) reads want, for up to a second.
@@ -183,8 +213,7 @@ public:
       return;
     // Deny first, then allow: a child can only narrow its parent's list (devices.rst).
     write_value(dir + "/devices.deny", "a", fake);
-    for (const char *rule : DEVICE_RULES)
-      write_value(dir + "/devices.allow", rule, fake);
+    write_values(dir + "/devices.allow", {std::begin(DEVICE_RULES), std::end(DEVICE_RULES)}, fake);
   }
 
   void set(const Hierarchy &h, const std::string &dir, const Limits &l, bool fake) const override {
@@ -480,12 +509,21 @@ void require_controllers(const Host &host, const Limits &l, std::string_view nam
 // ---------------------------------------------------------------- public API
 
 Host probe() {
+  // Once per process (and per KOKER_CGROUP_ROOT): koker-run asks when it makes the group
+  // and again when it removes it, and reading mountinfo is not free.
+  static std::optional<std::pair<std::string, Host>> cached;
   std::string fake = sys::env("KOKER_CGROUP_ROOT");
+  if (cached && cached->first == fake)
+    return cached->second;
+  Host host;
   if (!fake.empty()) {
     log::debug("fake cgroup root ", fake, " (KOKER_CGROUP_ROOT)");
-    return probe_fake(fake);
+    host = probe_fake(fake);
+  } else {
+    host = probe_mounts();
   }
-  return probe_mounts();
+  cached.emplace(fake, host);
+  return host;
 }
 
 Mode detect() { return probe().mode; }
@@ -694,6 +732,84 @@ Group Group::create(std::string_view name, const Limits &limits) {
   return g;
 }
 
+Group Group::prepare(std::string_view name, const Limits &limits, Seed &seed) {
+  check_name(name);
+  check_limits(limits);
+  Group g(std::string(name), probe());
+  require_controllers(g.m_host, limits, name);
+  auto &hs = g.m_host.hierarchies;
+  for (const auto &h : hs)
+    if (sys::exists(g.dir(h)))
+      fail("unable to create cgroup ", name, ": ", g.dir(h), " already exists");
+  seed.fake = g.m_host.fake;
+  // The unified tree first: whether it can kill and freeze decides whether the v1 freezer is
+  // needed at all.
+  bool unified_kills = false;
+  for (const auto &h : hs)
+    if (h.unified) {
+      const Manager &m = manager(h);
+      m.prepare(h, g.m_host.fake);
+      std::string d = g.dir(h);
+      make_dir(d);
+      m.init(h, d, g.m_host.mode, g.m_host.fake);
+      seed.unified = Fd(::open(d.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      if (!seed.unified)
+        sys_fail("unable to open cgroup ", d);
+      unified_kills = sys::exists(d + "/cgroup.kill") && sys::exists(d + "/cgroup.freeze");
+    }
+  // A container's group uses a v1 hierarchy only for something it holds: cpu only with a CPU
+  // limit (cpuacct, which koker stats reads, stays), freezer only when the unified tree cannot
+  // kill the group (Linux 5.14). Every mkdir, join and rmdir left out is time off each start.
+  auto needed = [&](const Hierarchy &h) {
+    for (const auto &c : h.controllers)
+      if (!(c == "cpu" && !limits.nano_cpus) && !(c == "freezer" && unified_kills))
+        return true;
+    return h.unified;
+  };
+  for (const auto &h : hs)
+    if (!needed(h))
+      log::debug("cgroup: no use for ", h.mount, " in this container");
+  hs.erase(std::remove_if(hs.begin(), hs.end(), [&](const Hierarchy &h) { return !needed(h); }),
+           hs.end());
+  for (const auto &h : hs)
+    if (!h.unified) {
+      manager(h).prepare(h, g.m_host.fake);
+      std::string parent = h.mount + "/koker";
+      Fd fd(::open(parent.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+      if (!fd)
+        sys_fail("unable to open cgroup ", parent);
+      seed.v1_parents.emplace_back(std::move(fd), parent);
+    }
+  return g;
+}
+
+void Group::create_v1(const Limits &limits) {
+  for (const auto &h : m_host.hierarchies)
+    if (!h.unified) {
+      std::string d = dir(h);
+      make_dir(d);
+      manager(h).init(h, d, m_host.mode, m_host.fake);
+    }
+  set(limits);
+}
+
+void Group::add_unified(pid_t pid) {
+  for (const auto &h : m_host.hierarchies)
+    if (h.unified)
+      write_value(dir(h) + "/cgroup.procs", std::to_string(pid), m_host.fake);
+}
+
+void join_self(const Seed &seed, std::string_view name) {
+  for (const auto &[fd, parent] : seed.v1_parents) {
+    std::string rel = cat(name, "/tasks");
+    log::debug("write ", parent, "/", rel, " 0 (the process moves itself)");
+    Fd tasks(::openat(fd.get(), rel.c_str(), O_WRONLY | O_CLOEXEC | (seed.fake ? O_CREAT : 0),
+                      0644));
+    if (!tasks || ::write(tasks.get(), "0", 1) != 1)
+      sys_fail("unable to join cgroup ", parent, "/", name);
+  }
+}
+
 std::optional<Group> Group::open(std::string_view name) {
   check_name(name);
   Group g(std::string(name), probe());
@@ -761,9 +877,13 @@ std::vector<pid_t> Group::pids() const {
 }
 
 bool Group::populated() const {
-  for (const auto &h : m_host.hierarchies)
-    if (h.unified && read_key(dir(h) + "/cgroup.events", "populated") == 1)
-      return true;
+  // Every member joins every hierarchy, so the unified tree's cgroup.events (one read, and
+  // it counts descendants too) answers for all of them; v1 has no such file.
+  if (!m_host.fake)
+    for (const auto &h : m_host.hierarchies)
+      if (h.unified)
+        if (auto p = read_key(dir(h) + "/cgroup.events", "populated"))
+          return *p == 1;
   return !pids().empty();
 }
 

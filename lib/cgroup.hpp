@@ -94,6 +94,22 @@ struct Stats {
   std::optional<uint64_t> oom_kills;
 };
 
+// What a process about to be cloned needs to enter a group without anyone writing its pid to
+// cgroup.procs. Such a write takes the kernel's global cgroup_threadgroup_rwsem, and on a host
+// without favordynmods that waits for an RCU grace period (5-15 ms). Instead the unified tree
+// places the child at clone3(CLONE_INTO_CGROUP), and the child joins each v1 hierarchy itself
+// by writing "0" to tasks: a thread moving only itself takes no global lock (cgroup-v1.rst,
+// kernel/cgroup/cgroup.c cgroup_procs_write_start).
+struct Seed {
+  Fd unified; // koker/NAME in the unified tree, for CLONE_INTO_CGROUP; none without one
+  std::vector<std::pair<Fd, std::string>> v1_parents; // each v1 koker/ (O_PATH), its path
+  bool fake = false;
+};
+
+// In the cloned child, still single-threaded: joins koker/NAME in each v1 hierarchy through
+// the seed's directories. Throws on a refused write.
+void join_self(const Seed &seed, std::string_view name);
+
 // koker/NAME in every hierarchy koker uses. Every file written and every mkdir/rmdir is
 // logged at debug level first.
 class Group {
@@ -103,6 +119,16 @@ public:
   // (v1 devices controller) and the limits. Throws if the group exists, a needed controller is
   // missing or any step fails; the directories made so far are removed first.
   static Group create(std::string_view name, const Limits &limits);
+  // create() for a container, in two steps around clone(2). prepare: checks, makes the koker
+  // parents and, in a unified tree, koker/NAME (v2: with its controllers) and fills seed; the
+  // group leaves out the v1 hierarchies a container has no use for (cpu without a CPU limit,
+  // freezer when the unified tree has cgroup.kill). create_v1 (after the clone): koker/NAME in
+  // the v1 hierarchies, device rules and limits. On failure of either, remove(true) takes away
+  // what was made.
+  static Group prepare(std::string_view name, const Limits &limits, Seed &seed);
+  void create_v1(const Limits &limits);
+  // Moves pid into the unified tree only (when clone3 could not place it there).
+  void add_unified(pid_t pid);
   // The group if koker/NAME exists in any hierarchy; only the hierarchies holding it are used.
   static std::optional<Group> open(std::string_view name);
 

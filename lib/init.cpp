@@ -91,14 +91,9 @@ Fd open_dev_null() {
 
 void mask_paths(int root, int dev_null) {
   for (const char *path : masked_paths) {
-    Fd target;
-    try {
-      target = ns::open_in_root(root, path, ns::Follow::no_symlinks);
-    } catch (const Error &e) {
-      if (e.sys_errno() == ENOENT)
-        continue; // the kernel has no such file: nothing to hide
-      throw;
-    }
+    Fd target = ns::open_in_root_if_exists(root, path, ns::Follow::no_symlinks);
+    if (!target)
+      continue; // the kernel has no such file: nothing to hide
     struct stat st;
     check(::fstat(target.get(), &st), "unable to stat ", path);
     if (S_ISDIR(st.st_mode))
@@ -108,14 +103,9 @@ void mask_paths(int root, int dev_null) {
       ns::mount(ns::fd_path(dev_null), ns::fd_path(target.get()), nullptr, MS_BIND);
   }
   for (const char *path : readonly_paths) {
-    Fd target;
-    try {
-      target = ns::open_in_root(root, path, ns::Follow::no_symlinks);
-    } catch (const Error &e) {
-      if (e.sys_errno() == ENOENT)
-        continue;
-      throw;
-    }
+    Fd target = ns::open_in_root_if_exists(root, path, ns::Follow::no_symlinks);
+    if (!target)
+      continue;
     std::string at = ns::fd_path(target.get());
     ns::mount(at, at, nullptr, MS_BIND | MS_REC);
     Fd again = ns::open_in_root(root, path, ns::Follow::no_symlinks);
@@ -333,7 +323,15 @@ void exec_command(const std::vector<std::string> &argv, const std::vector<std::s
 }
 
 
-void setup_and_exec(const Spec &spec, int sync_fd, int report_fd, int console_fd) {
+// One byte from koker-run: which is the step the child waits for.
+void wait_for_parent(int sync_fd, char want) {
+  char got = 0;
+  if (::read(sync_fd, &got, 1) != 1 || got != want)
+    fail("koker-run went away before the container started");
+}
+
+void setup_and_exec(const Spec &spec, int sync_fd, int report_fd, int console_fd,
+                    const std::function<void()> &on_go) {
   // CVE-2019-5736/2016-9962: nothing in the container may open or ptrace this process
   // through /proc while it still runs koker's code.
   check(::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "unable to make the process non-dumpable");
@@ -365,6 +363,8 @@ void setup_and_exec(const Spec &spec, int sync_fd, int report_fd, int console_fd
   mount_kernel_fs(root.get(), "/sys", "sysfs", kernel_fs_flags | MS_RDONLY, "");
   if (spec.cgroup_ns)
     mount_kernel_fs(root.get(), "/sys/fs/cgroup", "cgroup2", kernel_fs_flags | MS_RDONLY, "");
+  // koker-run writes these files while this process mounts the rest.
+  wait_for_parent(sync_fd, 'e');
   bind_etc_files(root.get(), spec.etc_dir);
   bind_volumes(root.get(), spec.volumes);
   if (spec.own_net)
@@ -405,13 +405,12 @@ void setup_and_exec(const Spec &spec, int sync_fd, int report_fd, int console_fd
     for (int fd : {1, 2})
       check(::dup2(spec.output_fd, fd), "unable to send the output to the log");
 
-  // The root is ready; the command may run only once koker-run has put this process in its
-  // cgroups (and network). Waiting here, not earlier, lets both sides work at the same time:
-  // joining a v1 cgroup can cost milliseconds of RCU grace period.
-  char go = 0;
-  if (::read(sync_fd, &go, 1) != 1)
-    fail("koker-run went away before the container started");
+  // The root is ready; the command may run only once koker-run has made the cgroups and
+  // plugged the network. Waiting here, not earlier, lets both sides work at the same time.
+  wait_for_parent(sync_fd, 'g');
   ::close(sync_fd);
+  if (on_go)
+    on_go(); // joins the cgroups
   confine_and_exec(spec.process, report_fd);
 }
 
@@ -445,9 +444,10 @@ void exec_process(const Process &process, int report_fd) {
   ::_exit(exit_setup);
 }
 
-void run(const Spec &spec, int sync_fd, int report_fd, int console_fd) {
+void run(const Spec &spec, int sync_fd, int report_fd, int console_fd,
+         const std::function<void()> &on_go) {
   try {
-    setup_and_exec(spec, sync_fd, report_fd, console_fd);
+    setup_and_exec(spec, sync_fd, report_fd, console_fd, on_go);
   } catch (const Error &e) {
     report(report_fd, exit_setup, e.what());
   } catch (const std::exception &e) {

@@ -2,6 +2,7 @@
 #pragma once
 #include "seccomp.hpp"
 #include <cstdint>
+#include <functional>
 #include <sys/types.h>
 #include <string>
 #include <vector>
@@ -53,11 +54,13 @@ void apply_env_option(std::vector<std::string> &env, const std::string &option);
 // Exit codes the child reports for a failed exec, as docker's (CLI.md).
 constexpr int exit_setup = 125, exit_cannot_exec = 126, exit_not_found = 127;
 
-// The child's side. sync_fd: read one byte before starting (the parent has put the child in
-// its cgroups and network); report_fd (close-on-exec): on failure, the exit code as one byte
-// followed by a one-line message; EOF means execve succeeded. console_fd: a socket on which
-// the pty master is sent when spec.tty, else -1.
-[[noreturn]] void run(const Spec &spec, int sync_fd, int report_fd, int console_fd);
+// The child's side. sync_fd: the parent writes 'e' once spec.etc_dir holds the files to bind
+// and 'g' once the cgroups and network are ready; after 'g' the child calls on_go (to join its
+// cgroups), then confines itself and execs. report_fd (close-on-exec): on failure, the exit
+// code as one byte followed by a one-line message; EOF means execve succeeded. console_fd: a
+// socket on which the pty master is sent when spec.tty, else -1.
+[[noreturn]] void run(const Spec &spec, int sync_fd, int report_fd, int console_fd,
+                      const std::function<void()> &on_go);
 
 // In a process already inside the container's namespaces and root: takes the identity from
 // the container's /etc/passwd and /etc/group, the working directory, rlimits, close-on-exec

@@ -63,7 +63,7 @@ void make_read_only(int fd, std::string_view shown) {
     sys_fail("unable to make ", shown, " read-only");
 }
 
-Fd open_in_root(int root_fd, std::string_view path, Follow follow, int flags) {
+Fd open_in_root_if_exists(int root_fd, std::string_view path, Follow follow, int flags) {
   std::string rel(path);
   while (!rel.empty() && rel[0] == '/')
     rel.erase(0, 1);
@@ -74,12 +74,24 @@ Fd open_in_root(int root_fd, std::string_view path, Follow follow, int flags) {
   how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS |
                 (follow == Follow::no_symlinks ? RESOLVE_NO_SYMLINKS : 0);
   long fd = ::syscall(SYS_openat2, root_fd, rel.c_str(), &how, sizeof how);
-  if (fd < 0) {
-    if (errno == ELOOP)
-      fail("unable to open /", printable(rel), " in the container: a symlink is in the way");
-    sys_fail("unable to open /", printable(rel), " in the container");
+  if (fd >= 0)
+    return Fd(static_cast<int>(fd));
+  if (errno == ENOENT)
+    return Fd();
+  if (errno == ELOOP)
+    fail("unable to open /", printable(rel), " in the container: a symlink is in the way");
+  sys_fail("unable to open /", printable(rel), " in the container");
+}
+
+Fd open_in_root(int root_fd, std::string_view path, Follow follow, int flags) {
+  Fd fd = open_in_root_if_exists(root_fd, path, follow, flags);
+  if (!fd) {
+    while (!path.empty() && path[0] == '/')
+      path.remove_prefix(1);
+    errno = ENOENT;
+    sys_fail("unable to open /", printable(path.empty() ? "." : path), " in the container");
   }
-  return Fd(static_cast<int>(fd));
+  return fd;
 }
 
 namespace {
@@ -101,6 +113,9 @@ std::vector<std::string> components(std::string_view path) {
 } // namespace
 
 Fd make_dir_in_root(int root_fd, std::string_view path, Follow follow, unsigned mode) {
+  // Usually there already: one openat2 then, with the same answer the walk below would give.
+  if (Fd there = open_in_root_if_exists(root_fd, path, follow, O_PATH | O_DIRECTORY))
+    return there;
   Fd dir = open_in_root(root_fd, "/", follow, O_PATH | O_DIRECTORY);
   std::string so_far;
   for (const auto &c : components(path)) {
@@ -127,21 +142,30 @@ Fd make_file_in_root(int root_fd, std::string_view path, unsigned mode) {
   std::string parent_path;
   for (size_t i = 0; i + 1 < parts.size(); ++i)
     parent_path += "/" + parts[i];
-  Fd parent = make_dir_in_root(root_fd, parent_path, Follow::in_root);
-  Fd pdir = open_in_root(root_fd, parent_path, Follow::in_root, O_DIRECTORY | O_RDONLY);
+  Fd pdir = open_in_root_if_exists(root_fd, parent_path, Follow::in_root, O_DIRECTORY | O_RDONLY);
+  if (!pdir) {
+    make_dir_in_root(root_fd, parent_path, Follow::in_root);
+    pdir = open_in_root(root_fd, parent_path, Follow::in_root, O_DIRECTORY | O_RDONLY);
+  }
   struct stat st;
-  if (::fstatat(pdir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(st.st_mode)) {
+  bool regular = false;
+  if (::fstatat(pdir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
     if (S_ISDIR(st.st_mode))
       fail("unable to use ", printable(path), " in the container: it is a directory");
-    // A symlink (or device, fifo) the image put here is replaced, never followed.
-    log::debug("rm ", path, " (not a regular file in the image)");
-    check(::unlinkat(pdir.get(), name.c_str(), 0), "unable to remove ", path, " in the container");
+    regular = S_ISREG(st.st_mode);
+    if (!regular) {
+      // A symlink (or device, fifo) the image put here is replaced, never followed.
+      log::debug("rm ", path, " (not a regular file in the image)");
+      check(::unlinkat(pdir.get(), name.c_str(), 0), "unable to remove ", path,
+            " in the container");
+    }
   }
-  int fd = ::openat(pdir.get(), name.c_str(), O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, mode);
-  if (fd < 0)
-    sys_fail("unable to create ", path, " in the container");
-  ::close(fd);
-  (void)parent;
+  if (!regular) {
+    int fd = ::openat(pdir.get(), name.c_str(), O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, mode);
+    if (fd < 0)
+      sys_fail("unable to create ", path, " in the container");
+    ::close(fd);
+  }
   return open_in_root(root_fd, path, Follow::no_symlinks);
 }
 

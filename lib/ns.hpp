@@ -21,6 +21,8 @@ enum class Follow { no_symlinks, in_root };
 // Follow::in_root symlinks are resolved as if root_fd were "/" (they cannot leave it); with
 // Follow::no_symlinks any symlink is refused.
 Fd open_in_root(int root_fd, std::string_view path, Follow follow, int flags = 0);
+// The same, but an empty Fd when path does not exist (no exception for the expected case).
+Fd open_in_root_if_exists(int root_fd, std::string_view path, Follow follow, int flags = 0);
 // Creates the directory path and its parents inside the root (mkdirat relative to each parent
 // fd, never through a symlink of no_symlinks mode) and returns an O_PATH fd of it.
 Fd make_dir_in_root(int root_fd, std::string_view path, Follow follow, unsigned mode = 0755);

@@ -2,6 +2,7 @@
 #include "sys.hpp"
 #include "log.hpp"
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <dirent.h>
@@ -100,6 +101,13 @@ void write_file_atomic(const std::string &path, std::string_view data, unsigned 
     fsync_dir(dirname(path));
 }
 
+void write_new_file(const std::string &path, std::string_view data, unsigned mode) {
+  Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode));
+  if (!fd)
+    sys_fail("unable to create ", path);
+  write_fd(fd.get(), data, path);
+}
+
 void mkdir_p(const std::string &dir, unsigned mode) {
   if (dir.empty())
     return;
@@ -134,10 +142,13 @@ void remove_contents(int dfd, const std::string &shown) {
     std::string_view name = e->d_name;
     if (name == "." || name == "..")
       continue;
-    if (::unlinkat(dfd, e->d_name, 0) == 0 || errno == ENOENT)
-      continue;
-    if (errno != EISDIR && errno != EPERM)
-      sys_fail("unable to remove ", shown, "/", name);
+    // d_type spares a failing unlinkat for the directories most file systems name as such.
+    if (e->d_type != DT_DIR) {
+      if (::unlinkat(dfd, e->d_name, 0) == 0 || errno == ENOENT)
+        continue;
+      if (errno != EISDIR && errno != EPERM)
+        sys_fail("unable to remove ", shown, "/", name);
+    }
     Fd sub(::openat(dfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!sub)
       sys_fail("unable to open ", shown, "/", name);
@@ -268,10 +279,11 @@ std::string now_rfc3339() {
   ::clock_gettime(CLOCK_REALTIME, &ts);
   struct tm tm;
   ::gmtime_r(&ts.tv_sec, &tm);
+  // snprintf, not strftime, which would read /etc/localtime for nothing.
   char buf[64];
-  size_t n = ::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  std::string ns = std::to_string(ts.tv_nsec);
-  return cat(std::string_view(buf, n), '.', std::string(9 - ns.size(), '0'), ns, 'Z');
+  int n = std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", tm.tm_year + 1900,
+                        tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec);
+  return std::string(buf, static_cast<size_t>(n));
 }
 
 std::optional<uint64_t> parse_uint(std::string_view text) {

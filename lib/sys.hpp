@@ -50,6 +50,9 @@ std::string env(const char *name, std::string_view fallback = "");
 std::string now_rfc3339();
 // Parses a non-negative decimal integer, all of the text; nothing if it is not one.
 std::optional<uint64_t> parse_uint(std::string_view text);
+// Creates path, which must not exist yet, holding data: for files in a directory nobody else
+// writes to yet, where a temporary name and a rename would buy nothing.
+void write_new_file(const std::string &path, std::string_view data, unsigned mode = 0644);
 
 // An flock(2) on a lock file: the kernel drops it when the process dies, so a kill -9 never
 // leaves a stale lock. Shared or exclusive; blocking, or try-only (check held()).

@@ -14,6 +14,7 @@
 #include "supervise.hpp"
 #include "sys.hpp"
 #include <csignal>
+#include <cstring>
 #include <optional>
 #include <fcntl.h>
 #include <malloc.h>
@@ -23,6 +24,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <linux/sched.h>
 #include <unistd.h>
 
 using namespace koker;
@@ -30,14 +32,14 @@ using namespace koker;
 namespace {
 
 // The container's /etc/hostname, /etc/hosts and /etc/resolv.conf, written into its directory
-// and bound in by the child.
+// (new, and private to koker: no temporary names needed) and bound in by the child.
 void write_etc_files(const std::string &dir, const container::Record &rec) {
-  sys::write_file_atomic(dir + "/hostname", rec.hostname + "\n", 0644, false);
+  sys::write_new_file(dir + "/hostname", rec.hostname + "\n");
   std::string hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n";
   if (!rec.ip_address.empty())
     hosts += cat(rec.ip_address, "\t", rec.hostname, rec.name.empty() ? "" : " " + rec.name, "\n");
-  sys::write_file_atomic(dir + "/hosts", hosts, 0644, false);
-  sys::write_file_atomic(dir + "/resolv.conf", run::host_resolv_conf(), 0644, false);
+  sys::write_new_file(dir + "/hosts", hosts);
+  sys::write_new_file(dir + "/resolv.conf", run::host_resolv_conf());
 }
 
 
@@ -46,11 +48,40 @@ struct Started {
   Fd master; // the pty, with -t
 };
 
-// Clones the container process into its namespaces, makes its cgroup and waits until it has
-// exec'd its command. Throws the child's own report (125, 126 or 127) when it could not.
+// One byte to the waiting child. EPIPE means it already failed; its report says why.
+void tell_child(int fd, char step) {
+  if (::write(fd, &step, 1) < 0 && errno != EPIPE)
+    sys_fail("unable to signal the container process");
+}
+
+// fork(2) with new namespaces: the child runs on a copy of this stack. With a unified cgroup
+// tree, clone3 puts the child in its group as it is made (CLONE_INTO_CGROUP, Linux 5.7), which
+// takes no global cgroup lock; *placed says whether that happened.
+long clone_child(unsigned long flags, int cgroup_fd, bool *placed) {
+  *placed = false;
+  if (cgroup_fd >= 0) {
+    struct clone_args args {};
+    args.flags = flags | CLONE_INTO_CGROUP;
+    args.exit_signal = SIGCHLD;
+    args.cgroup = static_cast<uint64_t>(cgroup_fd);
+    long pid = ::syscall(SYS_clone3, &args, sizeof args);
+    if (pid >= 0) {
+      *placed = true;
+      return pid;
+    }
+    log::debug("clone3(CLONE_INTO_CGROUP): ", std::strerror(errno), "; clone(2) instead");
+  }
+  return ::syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr, nullptr, nullptr);
+}
+
+// Clones the container process into its namespaces and, while it builds its root, runs
+// after_clone (the name, the files it binds, the record), makes the rest of its cgroup and
+// plugs its network; then waits until it has exec'd its command. Throws the child's own
+// report (125, 126 or 127) when it could not.
 Started start(const run::Options &o, const init::Spec &spec, const std::string &id,
               const cgroup::Limits &limits, std::optional<cgroup::Group> &group,
-              sys::Rollback &undo, const std::function<void(pid_t)> &plug) {
+              sys::Rollback &undo, const std::function<void()> &after_clone,
+              const std::function<void(pid_t)> &plug) {
   int sync[2], report[2], console[2] = {-1, -1};
   check(::pipe2(sync, O_CLOEXEC), "unable to create a pipe");
   check(::pipe2(report, O_CLOEXEC), "unable to create a pipe");
@@ -58,6 +89,10 @@ Started start(const run::Options &o, const init::Spec &spec, const std::string &
     check(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, console),
           "unable to create the console socket");
   Fd sync_w(sync[1]), report_r(report[0]), console_parent(console[0]);
+
+  cgroup::Seed seed;
+  group = cgroup::Group::prepare(id, limits, seed);
+  undo.add("remove the cgroup", [g = *group]() mutable { g.remove(true); });
 
   unsigned long flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC;
   if (spec.own_uts)
@@ -68,8 +103,8 @@ Started start(const run::Options &o, const init::Spec &spec, const std::string &
     flags |= CLONE_NEWCGROUP;
   supervise::block_signals();
   log::debug("clone(", run::clone_flags_string(flags), ")");
-  // Like fork(2), with new namespaces: the child runs on a copy of this stack.
-  long pid = ::syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr, nullptr, nullptr);
+  bool placed = false;
+  long pid = clone_child(flags, seed.unified.get(), &placed);
   if (pid < 0)
     sys_fail("unable to clone the container process");
   if (pid == 0) {
@@ -77,7 +112,7 @@ Started start(const run::Options &o, const init::Spec &spec, const std::string &
     ::close(report[0]);
     if (console[0] >= 0)
       ::close(console[0]);
-    init::run(spec, sync[0], report[1], console[1]);
+    init::run(spec, sync[0], report[1], console[1], [&seed, &id] { cgroup::join_self(seed, id); });
   }
   ::close(sync[0]);
   ::close(report[1]);
@@ -85,23 +120,22 @@ Started start(const run::Options &o, const init::Spec &spec, const std::string &
     ::close(console[1]);
   Started s;
   s.pid = static_cast<pid_t>(pid);
-  log::debug("container process ", pid, " in new namespaces");
+  log::debug("container process ", pid, " in new namespaces",
+             placed ? " and in its unified cgroup" : "");
   undo.add("kill the container process", [p = s.pid] {
     ::kill(p, SIGKILL);
     ::waitpid(p, nullptr, 0);
   });
-  // The cgroup is made only now, while the child already builds its root: creating and
-  // joining v1 cgroups (an RCU grace period) then overlaps the child's mounts.
-  group = cgroup::Group::create(id, limits);
-  undo.add("remove the cgroup", [g = *group]() mutable { g.remove(true); });
-  group->add(s.pid);
+  after_clone();
+  tell_child(sync_w.get(), 'e');
+  // The v1 groups are made only now, while the child builds its root; it joins them itself.
+  group->create_v1(limits);
+  if (!placed)
+    group->add_unified(s.pid);
   // The network goes in while the child waits: its command starts with eth0 configured.
   if (plug)
     plug(s.pid);
-  // The child waits for this byte: by now it is in its cgroups.
-  // EPIPE here means the child already failed; its report below says why.
-  if (::write(sync_w.get(), "g", 1) < 0 && errno != EPIPE)
-    sys_fail("unable to signal the container process");
+  tell_child(sync_w.get(), 'g');
   sync_w.reset();
   if (o.tty) {
     s.master = sys::receive_fd(console_parent.get()); // the pty the child made inside
@@ -167,7 +201,7 @@ void mark_running(const std::string &root, container::Record &rec, pid_t pid) {
 // then waits for it. This process prints the ID and returns.
 int detach(const run::Options &o, container::Record &rec, const init::Spec &spec,
            const std::string &root, const cgroup::Limits &limits, sys::Rollback &undo,
-           const std::function<void(pid_t)> &plug) {
+           const std::function<void()> &after_clone, const std::function<void(pid_t)> &plug) {
   int ready[2];
   check(::pipe2(ready, O_CLOEXEC), "unable to create a pipe");
   std::string log_path = container::dir_of(root, rec.id) + "/container.log";
@@ -196,7 +230,7 @@ int detach(const run::Options &o, container::Record &rec, const init::Spec &spec
       with_log.output_fd = logfd.get();
       with_log.process.die_with_parent = false;
       std::optional<cgroup::Group> group;
-      Started s = start(o, with_log, rec.id, limits, group, undo, plug);
+      Started s = start(o, with_log, rec.id, limits, group, undo, after_clone, plug);
       mark_running(root, rec, s.pid);
       undo.dismiss();
       ::dup2(logfd.get(), 2);
@@ -253,39 +287,42 @@ int run_main(int argc, char **argv) {
   undo.add("rm -rf " + dir, [dir] { sys::rm_rf(dir); });
   for (const char *sub : {"/upper", "/work", "/rootfs"})
     check(::mkdir((dir + sub).c_str(), 0755), "unable to create ", dir, sub);
-  if (rec.name.empty())
-    rec.name = container::claim_generated_name(root, rec.id);
-  else
-    container::claim_name(root, rec.name, rec.id);
-  undo.add("release the name " + rec.name,
-           [root, name = rec.name] { container::release_name(root, name); });
-  // Bridge: the address now (the container's /etc/hosts names it), the veth pair once the
-  // container's process exists (plug, in start).
-  std::function<void(pid_t)> plug;
-  if (o.network == "bridge") {
-    net::Network network = net::from_env(root);
-    std::vector<net::Port> ports;
-    for (const auto &p : rec.publish)
-      ports.push_back(net::parse_port(p));
-    net::Lease lease = net::reserve(network, rec.id, ports);
-    rec.ip_address = lease.ip;
-    undo.add("release " + lease.ip, [network, lease] { net::release(network, lease); });
-    plug = [network, lease](pid_t pid) { net::connect(network, lease, pid, false); };
-  }
-  write_etc_files(dir, rec);
-  container::save(root, rec);
-  if (!o.cidfile.empty()) {
-    Fd cid(::open(o.cidfile.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
-    if (!cid)
-      sys_fail("unable to create the cidfile ", o.cidfile);
-    sys::write_fd(cid.get(), rec.id, o.cidfile);
-  }
   init::Spec spec = run::make_spec(o, rec, store, img, dir);
+  // The rest of the set-up runs in the parent while the cloned child mounts its root.
+  std::function<void(pid_t)> plug;
+  auto after_clone = [&] {
+    if (rec.name.empty())
+      rec.name = container::claim_generated_name(root, rec.id);
+    else
+      container::claim_name(root, rec.name, rec.id);
+    undo.add("release the name " + rec.name,
+             [root, name = rec.name] { container::release_name(root, name); });
+    // Bridge: the address now (the container's /etc/hosts names it), the veth pair once the
+    // child waits for it (plug, in start).
+    if (o.network == "bridge") {
+      net::Network network = net::from_env(root);
+      std::vector<net::Port> ports;
+      for (const auto &p : rec.publish)
+        ports.push_back(net::parse_port(p));
+      net::Lease lease = net::reserve(network, rec.id, ports);
+      rec.ip_address = lease.ip;
+      undo.add("release " + lease.ip, [network, lease] { net::release(network, lease); });
+      plug = [network, lease](pid_t pid) { net::connect(network, lease, pid, false); };
+    }
+    write_etc_files(dir, rec);
+    container::save(root, rec);
+    if (!o.cidfile.empty()) {
+      Fd cid(::open(o.cidfile.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+      if (!cid)
+        sys_fail("unable to create the cidfile ", o.cidfile);
+      sys::write_fd(cid.get(), rec.id, o.cidfile);
+    }
+  };
   if (o.detach)
-    return detach(o, rec, spec, root, limits, undo, plug);
+    return detach(o, rec, spec, root, limits, undo, after_clone, plug);
 
   std::optional<cgroup::Group> group;
-  Started s = start(o, spec, rec.id, limits, group, undo, plug);
+  Started s = start(o, spec, rec.id, limits, group, undo, after_clone, plug);
   mark_running(root, rec, s.pid);
   undo.dismiss();
   return finish(root, rec, s, &*group, o.interactive);
