@@ -14,6 +14,9 @@
 #include <ctime>
 #include <fcntl.h>
 #include <sched.h>
+#include <linux/sched.h>
+#include <sys/syscall.h>
+#include <cstring>
 #include <set>
 #include <stdexcept>
 #include <sys/stat.h>
@@ -347,6 +350,8 @@ public:
 
 private:
   static void enable(const Hierarchy &h, const std::string &dir, bool fake) {
+    if (h.controllers.empty())
+      return; // hybrid's unified tree: nothing to hand down
     std::set<std::string> on;
     for (auto word : split(read_value(dir + "/cgroup.subtree_control").value_or(""), ' '))
       on.insert(word[0] == '+' ? word.substr(1) : word);
@@ -745,16 +750,19 @@ Group Group::prepare(std::string_view name, const Limits &limits, Seed &seed) {
   // The unified tree first: whether it can kill and freeze decides whether the v1 freezer is
   // needed at all.
   bool unified_kills = false;
+  sys::Rollback undo;
   for (const auto &h : hs)
     if (h.unified) {
       const Manager &m = manager(h);
       m.prepare(h, g.m_host.fake);
       std::string d = g.dir(h);
       make_dir(d);
+      undo.add(cat("rmdir ", d), [d, fake = g.m_host.fake] { remove_dir(d, fake); });
       m.init(h, d, g.m_host.mode, g.m_host.fake);
       seed.unified = Fd(::open(d.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
       if (!seed.unified)
         sys_fail("unable to open cgroup ", d);
+      seed.unified_path = d;
       unified_kills = sys::exists(d + "/cgroup.kill") && sys::exists(d + "/cgroup.freeze");
     }
   // A container's group uses a v1 hierarchy only for something it holds: cpu only with a CPU
@@ -773,13 +781,17 @@ Group Group::prepare(std::string_view name, const Limits &limits, Seed &seed) {
            hs.end());
   for (const auto &h : hs)
     if (!h.unified) {
-      manager(h).prepare(h, g.m_host.fake);
       std::string parent = h.mount + "/koker";
       Fd fd(::open(parent.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+      if (!fd && errno == ENOENT) {
+        manager(h).prepare(h, g.m_host.fake); // makes koker/
+        fd = Fd(::open(parent.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+      }
       if (!fd)
         sys_fail("unable to open cgroup ", parent);
       seed.v1_parents.emplace_back(std::move(fd), parent);
     }
+  undo.dismiss();
   return g;
 }
 
@@ -797,6 +809,47 @@ void Group::add_unified(pid_t pid) {
   for (const auto &h : m_host.hierarchies)
     if (h.unified)
       write_value(dir(h) + "/cgroup.procs", std::to_string(pid), m_host.fake);
+}
+
+Seed Group::seed() const {
+  Seed seed;
+  seed.fake = m_host.fake;
+  for (const auto &h : m_host.hierarchies) {
+    if (h.unified) {
+      std::string d = dir(h);
+      seed.unified = Fd(::open(d.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      if (!seed.unified)
+        sys_fail("unable to open cgroup ", d);
+      seed.unified_path = d;
+      continue;
+    }
+    std::string parent = h.mount + "/koker";
+    Fd fd(::open(parent.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!fd)
+      sys_fail("unable to open cgroup ", parent);
+    seed.v1_parents.emplace_back(std::move(fd), parent);
+  }
+  return seed;
+}
+
+pid_t fork_into(const Seed &seed, unsigned long clone_flags, bool *placed) {
+  *placed = false;
+  if (seed.unified && !seed.fake) {
+    struct clone_args args {};
+    args.flags = clone_flags | CLONE_INTO_CGROUP;
+    args.exit_signal = SIGCHLD;
+    args.cgroup = static_cast<uint64_t>(seed.unified.get());
+    log::debug("clone3(", clone_flags ? "CLONE_NEW*|" : "", "CLONE_INTO_CGROUP ",
+               seed.unified_path, ")");
+    long pid = ::syscall(SYS_clone3, &args, sizeof args);
+    if (pid >= 0) {
+      *placed = true;
+      return static_cast<pid_t>(pid);
+    }
+    log::debug("clone3(CLONE_INTO_CGROUP): ", std::strerror(errno), "; clone(2) instead");
+  }
+  return static_cast<pid_t>(
+      ::syscall(SYS_clone, clone_flags | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
 }
 
 void join_self(const Seed &seed, std::string_view name) {
@@ -836,28 +889,6 @@ void Group::add(pid_t pid) {
   // old unified group either.
   for (const auto &h : m_host.hierarchies)
     write_value(dir(h) + "/cgroup.procs", std::to_string(pid), m_host.fake);
-}
-
-std::vector<Fd> Group::open_procs() const {
-  std::vector<Fd> fds;
-  for (const auto &h : m_host.hierarchies) {
-    std::string path = dir(h) + "/cgroup.procs";
-    log::debug("open ", path, " O_WRONLY (fd for the process to come)");
-    Fd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
-    if (!fd)
-      sys_fail("unable to open ", path);
-    fds.push_back(std::move(fd));
-  }
-  return fds;
-}
-
-void Group::add(const std::vector<Fd> &procs, pid_t pid) {
-  std::string value = std::to_string(pid);
-  for (const auto &fd : procs) {
-    log::debug("write cgroup.procs (fd ", fd.get(), ") ", value);
-    if (::write(fd.get(), value.data(), value.size()) < 0)
-      sys_fail("unable to add pid ", pid, " to its cgroup");
-  }
 }
 
 Stats Group::stats() const {

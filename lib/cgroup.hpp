@@ -102,6 +102,7 @@ struct Stats {
 // kernel/cgroup/cgroup.c cgroup_procs_write_start).
 struct Seed {
   Fd unified; // koker/NAME in the unified tree, for CLONE_INTO_CGROUP; none without one
+  std::string unified_path;
   std::vector<std::pair<Fd, std::string>> v1_parents; // each v1 koker/ (O_PATH), its path
   bool fake = false;
 };
@@ -109,6 +110,12 @@ struct Seed {
 // In the cloned child, still single-threaded: joins koker/NAME in each v1 hierarchy through
 // the seed's directories. Throws on a refused write.
 void join_self(const Seed &seed, std::string_view name);
+
+// fork(2) with the namespaces in clone_flags (CLONE_NEW*), the child starting in the seed's
+// unified group when there is one: clone3(CLONE_INTO_CGROUP, Linux 5.7). *placed says whether
+// it did; if not (an older kernel, a seccomp filter), the caller adds the child itself. The
+// child runs on a copy of the caller's stack and gets 0, as from fork(2).
+pid_t fork_into(const Seed &seed, unsigned long clone_flags, bool *placed);
 
 // koker/NAME in every hierarchy koker uses. Every file written and every mkdir/rmdir is
 // logged at debug level first.
@@ -129,6 +136,8 @@ public:
   void create_v1(const Limits &limits);
   // Moves pid into the unified tree only (when clone3 could not place it there).
   void add_unified(pid_t pid);
+  // A seed for another process to join this existing group (koker-exec).
+  Seed seed() const;
   // The group if koker/NAME exists in any hierarchy; only the hierarchies holding it are used.
   static std::optional<Group> open(std::string_view name);
 
@@ -142,11 +151,6 @@ public:
   // Moves pid into the group in every hierarchy, hybrid's unified tree included (so kill and
   // populated see it there too). Throws on the first refused write.
   void add(pid_t pid);
-  // The group's cgroup.procs files, opened for writing now: a process about to enter another
-  // mount namespace (koker-exec) can still add its child to the group afterwards.
-  std::vector<Fd> open_procs() const;
-  // Moves pid into the group through files from open_procs().
-  static void add(const std::vector<Fd> &procs, pid_t pid);
   Stats stats() const;
   // The processes in the group (the union over its hierarchies).
   std::vector<pid_t> pids() const;

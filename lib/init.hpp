@@ -30,7 +30,7 @@ struct Process {
 
 
 struct Spec {
-  std::string rootfs;             // an empty directory to mount the overlay on
+  std::string rootfs;             // a directory to mount the overlay on (in the new namespace)
   std::string layers_dir;         // the store's layers/ (lowerdirs are given relative to it)
   std::vector<std::string> lower; // "<hex>/diff", top layer first
   std::string upper, work;        // the container's own overlay directories

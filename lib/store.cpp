@@ -46,14 +46,44 @@ Store::Store(std::string root) : m_root(std::move(root)) {
     fail("unable to open store ", printable(m_root), ": the root must be an absolute path");
   while (m_root.size() > 1 && m_root.back() == '/')
     m_root.pop_back();
-  if (!sys::exists(m_root)) {
+  struct stat st;
+  if (::stat(m_root.c_str(), &st) < 0) {
     log::debug("mkdir ", m_root, " 0700");
     sys::mkdir_p(m_root, 0700);
   }
   // 0700 even when the directory existed: setuid binaries of images live below (CVE-2021-41091).
-  check(::chmod(m_root.c_str(), 0700), "unable to chmod ", m_root);
+  if (::stat(m_root.c_str(), &st) < 0 || (st.st_mode & 07777) != 0700)
+    check(::chmod(m_root.c_str(), 0700), "unable to chmod ", m_root);
   for (const char *d : {"blobs", "blobs/sha256", "layers", "locks", "tmp"})
     sys::mkdir_p(cat(m_root, '/', d), 0700);
+}
+
+std::string Store::init_layer() const {
+  std::string dir = m_root + "/init";
+  if (sys::exists(dir + "/etc/resolv.conf"))
+    return dir;
+  // Built aside and renamed into place: a concurrent run sees all of it or none.
+  std::string tmp = cat(m_root, "/tmp/init-", sys::random_hex(6));
+  log::debug("mkdir ", dir, " (the mount points of /etc/hostname, /etc/hosts, /etc/resolv.conf)");
+  sys::mkdir_p(tmp + "/etc", 0755);
+  for (const char *name : {"hostname", "hosts", "resolv.conf"})
+    sys::write_new_file(cat(tmp, "/etc/", name), "");
+  if (::rename(tmp.c_str(), dir.c_str()) < 0) {
+    int err = errno;
+    sys::rm_rf(tmp);
+    if (err != EEXIST && err != ENOTEMPTY)
+      sys_fail("unable to create ", dir);
+  }
+  return dir;
+}
+
+std::string Store::mount_point() const {
+  std::string dir = m_root + "/rootfs";
+  if (::mkdir(dir.c_str(), 0700) == 0)
+    log::debug("mkdir ", dir, " (where each container mounts its root, in its own namespace)");
+  else if (errno != EEXIST)
+    sys_fail("unable to create ", dir);
+  return dir;
 }
 
 std::string Store::blob_path(std::string_view d) const {

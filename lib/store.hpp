@@ -15,6 +15,11 @@
 //                         index.lock, layer-<hex>.lock (one fetch of a layer at a time)
 //   tmp/                  work in flight; renamed into place when complete, wiped when no
 //                         pull is running, so a kill -9 leaves nothing that counts
+//   rootfs/               an empty directory: each container mounts its overlay root on it
+//                         inside its own mount namespace, so one serves them all
+//   init/etc/{hostname,hosts,resolv.conf}
+//                         empty files: the top layer of every container's overlay, where
+//                         koker-run binds the container's own files
 namespace koker::store {
 
 struct ImageRecord {
@@ -46,6 +51,12 @@ public:
 
   std::string blob_path(std::string_view digest) const;
   std::string layer_dir(std::string_view diff_id) const;
+  // init/, made on first use: the mount points of the /etc files every container gets, as a
+  // shared read-only layer (Docker's overlay2 makes such an "-init" layer per container), so
+  // an image without them costs no copy-up of /etc and no new files in the upper layer.
+  std::string init_layer() const;
+  // rootfs/, made on first use (see above).
+  std::string mount_point() const;
   bool has_layer(std::string_view diff_id) const;
   uint64_t layer_size(std::string_view diff_id) const;
   // A fresh private directory under tmp/.

@@ -277,12 +277,21 @@ std::string env(const char *name, std::string_view fallback) {
 std::string now_rfc3339() {
   struct timespec ts;
   ::clock_gettime(CLOCK_REALTIME, &ts);
-  struct tm tm;
-  ::gmtime_r(&ts.tv_sec, &tm);
-  // snprintf, not strftime, which would read /etc/localtime for nothing.
+  return rfc3339(ts);
+}
+
+std::string rfc3339(const struct timespec &ts) {
+  // The civil date of a day count (H. Hinnant's days_from_civil, inverted): gmtime_r would
+  // read /etc/localtime on its first call, for a UTC time.
+  long long days = ts.tv_sec / 86400, secs = ts.tv_sec % 86400;
+  long long z = days + 719468, era = z / 146097, doe = z - era * 146097;
+  long long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  long long doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+  long long day = doy - (153 * mp + 2) / 5 + 1, month = mp < 10 ? mp + 3 : mp - 9;
+  long long year = yoe + era * 400 + (month <= 2);
   char buf[64];
-  int n = std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", tm.tm_year + 1900,
-                        tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec);
+  int n = std::snprintf(buf, sizeof buf, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld.%09ldZ", year,
+                        month, day, secs / 3600, secs / 60 % 60, secs % 60, ts.tv_nsec);
   return std::string(buf, static_cast<size_t>(n));
 }
 

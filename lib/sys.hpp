@@ -2,6 +2,7 @@
 #pragma once
 #include "fd.hpp"
 #include <cstdint>
+#include <ctime>
 #include <functional>
 #include <optional>
 #include <string>
@@ -48,6 +49,8 @@ std::string random_hex(size_t n);
 std::string env(const char *name, std::string_view fallback = "");
 // The current time as RFC 3339 with nanoseconds in UTC, like docker's "Created".
 std::string now_rfc3339();
+// ts (since the epoch, UTC) as now_rfc3339 writes it.
+std::string rfc3339(const struct timespec &ts);
 // Parses a non-negative decimal integer, all of the text; nothing if it is not one.
 std::optional<uint64_t> parse_uint(std::string_view text);
 // Creates path, which must not exist yet, holding data: for files in a directory nobody else

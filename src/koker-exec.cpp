@@ -11,6 +11,7 @@
 #include "supervise.hpp"
 #include "sys.hpp"
 #include <csignal>
+#include <optional>
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/ioctl.h>
@@ -127,11 +128,13 @@ int exec_main(int argc, char **argv) {
 
   // CVE-2016-9962: nothing in the container may ptrace or open this process once it enters.
   check(::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "unable to make the process non-dumpable");
-  // The cgroup files are opened now: their paths are the host's, gone once the mount namespace
-  // changes. Only the command joins the group, not this waiting process.
-  std::vector<Fd> procs;
-  if (auto group = cgroup::Group::open(rec.id))
-    procs = group->open_procs();
+  // The cgroup directories are opened now: their paths are the host's, gone once the mount
+  // namespace changes. Only the command joins the group, not this waiting process: it starts
+  // in the unified group (clone3) and moves itself into the v1 ones, as koker-run's child.
+  std::optional<cgroup::Group> group = cgroup::Group::open(rec.id);
+  cgroup::Seed seed;
+  if (group)
+    seed = group->seed();
   int flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID;
   if (own_cgroup_ns(rec.pid))
     flags |= CLONE_NEWCGROUP;
@@ -164,19 +167,21 @@ int exec_main(int argc, char **argv) {
   if (!o.detach)
     supervise::block_signals();
   // setns(CLONE_NEWPID) takes effect for children: the command runs inside the PID namespace.
-  pid_t child = ::fork();
+  bool placed = false;
+  pid_t child = cgroup::fork_into(seed, 0, &placed);
   if (child < 0)
     sys_fail("unable to fork");
   if (child == 0) {
     ::close(report[0]);
     ::close(go[1]);
-    procs.clear();
     try {
-      // Not a step further until koker-exec has put this process in the container's cgroups.
+      // Not a step further until koker-exec has put this process in the unified cgroup.
       char byte;
       if (::read(go[0], &byte, 1) != 1)
         fail("koker-exec went away");
       ::close(go[0]);
+      if (group)
+        cgroup::join_self(seed, rec.id);
       ::setsid();
       if (o.tty) {
         Fd slave(::open(pts.c_str(), O_RDWR | O_CLOEXEC));
@@ -205,8 +210,8 @@ int exec_main(int argc, char **argv) {
   ::close(report[1]);
   ::close(go[0]);
   Fd go_w(go[1]);
-  cgroup::Group::add(procs, child);
-  procs.clear();
+  if (group && !placed)
+    group->add_unified(child);
   if (::write(go_w.get(), "g", 1) < 0 && errno != EPIPE)
     sys_fail("unable to start the command");
   go_w.reset();

@@ -24,7 +24,6 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <linux/sched.h>
 #include <unistd.h>
 
 using namespace koker;
@@ -52,26 +51,6 @@ struct Started {
 void tell_child(int fd, char step) {
   if (::write(fd, &step, 1) < 0 && errno != EPIPE)
     sys_fail("unable to signal the container process");
-}
-
-// fork(2) with new namespaces: the child runs on a copy of this stack. With a unified cgroup
-// tree, clone3 puts the child in its group as it is made (CLONE_INTO_CGROUP, Linux 5.7), which
-// takes no global cgroup lock; *placed says whether that happened.
-long clone_child(unsigned long flags, int cgroup_fd, bool *placed) {
-  *placed = false;
-  if (cgroup_fd >= 0) {
-    struct clone_args args {};
-    args.flags = flags | CLONE_INTO_CGROUP;
-    args.exit_signal = SIGCHLD;
-    args.cgroup = static_cast<uint64_t>(cgroup_fd);
-    long pid = ::syscall(SYS_clone3, &args, sizeof args);
-    if (pid >= 0) {
-      *placed = true;
-      return pid;
-    }
-    log::debug("clone3(CLONE_INTO_CGROUP): ", std::strerror(errno), "; clone(2) instead");
-  }
-  return ::syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr, nullptr, nullptr);
 }
 
 // Clones the container process into its namespaces and, while it builds its root, runs
@@ -104,7 +83,7 @@ Started start(const run::Options &o, const init::Spec &spec, const std::string &
   supervise::block_signals();
   log::debug("clone(", run::clone_flags_string(flags), ")");
   bool placed = false;
-  long pid = clone_child(flags, seed.unified.get(), &placed);
+  pid_t pid = cgroup::fork_into(seed, flags, &placed);
   if (pid < 0)
     sys_fail("unable to clone the container process");
   if (pid == 0) {
@@ -282,10 +261,10 @@ int run_main(int argc, char **argv) {
   std::string dir = container::dir_of(root, rec.id);
   sys::Rollback undo;
   sys::mkdir_p(root + "/containers", 0700);
-  log::debug("mkdir ", dir, " {upper,work,rootfs}");
+  log::debug("mkdir ", dir, " {upper,work}");
   check(::mkdir(dir.c_str(), 0700), "unable to create ", dir);
   undo.add("rm -rf " + dir, [dir] { sys::rm_rf(dir); });
-  for (const char *sub : {"/upper", "/work", "/rootfs"})
+  for (const char *sub : {"/upper", "/work"})
     check(::mkdir((dir + sub).c_str(), 0755), "unable to create ", dir, sub);
   init::Spec spec = run::make_spec(o, rec, store, img, dir);
   // The rest of the set-up runs in the parent while the cloned child mounts its root.

@@ -323,12 +323,26 @@ container::Record make_record(const Options &o, const store::ImageRecord &img,
 init::Spec make_spec(const Options &o, const container::Record &rec, const store::Store &store,
                      const store::ImageRecord &img, const std::string &dir) {
   init::Spec s;
-  s.rootfs = dir + "/rootfs";
+  s.rootfs = store.mount_point();
   s.layers_dir = store.root() + "/layers";
+  // The image's /etc as overlayfs will show it: the topmost layer holding an entry decides.
+  // Over a symlink or file there, the init layer's directory would hide it, so such an image
+  // goes without (its mount points are then made in the upper layer, as before).
+  std::string etc_kind = "none";
   for (auto it = img.layers.rbegin(); it != img.layers.rend(); ++it) {
     if (!store.has_layer(*it))
       fail("the store lacks layer ", *it, " of image ", img.id, ": pull the image again");
     s.lower.push_back(digest::hex_of(*it) + "/diff");
+    struct stat st;
+    std::string etc = store.layer_dir(*it) + "/diff/etc";
+    if (etc_kind == "none" && ::lstat(etc.c_str(), &st) == 0)
+      etc_kind = S_ISDIR(st.st_mode) || S_ISCHR(st.st_mode) ? "dir" : "other"; // CHR: whiteout
+  }
+  if (etc_kind != "other") {
+    store.init_layer();
+    s.lower.insert(s.lower.begin(), "../init"); // relative to layers/, as the others
+  } else {
+    log::debug("the image's /etc is not a directory: no init layer");
   }
   s.upper = dir + "/upper";
   s.work = dir + "/work";
