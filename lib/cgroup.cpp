@@ -839,8 +839,6 @@ pid_t fork_into(const Seed &seed, unsigned long clone_flags, bool *placed) {
     args.flags = clone_flags | CLONE_INTO_CGROUP;
     args.exit_signal = SIGCHLD;
     args.cgroup = static_cast<uint64_t>(seed.unified.get());
-    log::debug("clone3(", clone_flags ? "CLONE_NEW*|" : "", "CLONE_INTO_CGROUP ",
-               seed.unified_path, ")");
     long pid = ::syscall(SYS_clone3, &args, sizeof args);
     if (pid >= 0) {
       *placed = true;

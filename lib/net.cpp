@@ -2,7 +2,7 @@
 #include "net.hpp"
 #include "error.hpp"
 #include "log.hpp"
-#include "netlink.hpp"
+#include "net_detail.hpp"
 #include "sys.hpp"
 #include <algorithm>
 #include <climits>
@@ -15,12 +15,10 @@
 
 namespace koker::net {
 
-namespace {
+namespace detail {
 
 // Up and down change host-wide things (the bridge, iptables, ip_forward) that several stores
 // may share: one lock for all of them, on tmpfs like the bridge itself.
-constexpr const char *host_lock_dir = "/run/koker";
-constexpr const char *host_lock = "/run/koker/net.lock";
 
 std::vector<std::string> split(std::string_view text, char sep) {
   std::vector<std::string> out;
@@ -58,14 +56,10 @@ bool valid_bridge_name(std::string_view name) {
 
 // ---------------------------------------------------------------- iptables
 
-struct Output {
-  int status = 0;
-  std::string out, err;
-};
 
 // Runs iptables or iptables-restore (always with -w: wait for the xtables lock rather than
 // fail) with input on its stdin; never through a shell.
-Output spawn(const char *tool, const std::vector<std::string> &args, std::string_view input = {}) {
+Output spawn(const char *tool, const std::vector<std::string> &args, std::string_view input) {
   std::string path = cat("/usr/sbin/", tool);
   if (!sys::exists(path))
     path = cat("/sbin/", tool);
@@ -164,11 +158,6 @@ bool has_word(const std::string &rule, std::string_view word) {
   return false;
 }
 
-struct Rule {
-  const char *table, *chain;
-  bool insert; // at the top (FORWARD: before any DROP another tool added)
-  std::vector<std::string> spec;
-};
 
 // The bridge's own rules. Loopback: a host process reaching 127.0.0.1:HOSTPORT is DNATed in
 // OUTPUT; the kernel routes a 127/8 source out of a non-loopback device only with
@@ -212,7 +201,7 @@ std::string port_rule(const Network &n, const Lease &l, const Port &p) {
 // Deletes the rules tagged koker:<id> in the bridge's chain; ids empty: those of any container
 // not in keep.
 void remove_container_rules(const Network &n, const std::vector<std::string> &ids,
-                            const std::vector<std::string> &keep = {}) {
+                            const std::vector<std::string> &keep) {
   std::string batch;
   for (const auto &rule : list_rules("nat", n.chain())) {
     // iptables -S quotes this comment: --comment "koker:<id>"
@@ -231,10 +220,6 @@ void remove_container_rules(const Network &n, const std::vector<std::string> &id
 
 // ---------------------------------------------------------------- the bridge's alias
 
-struct Alias {
-  bool koker = false;
-  std::string subnet, forward, root;
-};
 
 Alias parse_alias(const std::string &text) {
   Alias a;
@@ -281,11 +266,6 @@ std::string lease_text(const Lease &l, int pid, uint64_t start) {
   return s;
 }
 
-struct Recorded {
-  Lease lease;
-  int pid = 0;
-  uint64_t pid_start = 0;
-};
 
 std::optional<Recorded> read_lease(const Network &n, const std::string &ip) {
   auto text = sys::read_file_if_exists(lease_path(n, ip), 64 << 10);
@@ -354,15 +334,6 @@ bool overlap(const Subnet &s, const std::string &text) {
   }
 }
 
-// A fast check: the bridge exists, koker finished making it, on this subnet, for this store.
-bool is_up(const Network &n, netlink::Socket &s) {
-  auto link = netlink::get_link(s, n.bridge);
-  if (!link || link->kind != "bridge")
-    return false;
-  Alias a = parse_alias(link->alias);
-  return a.koker && a.subnet == n.subnet.str() && a.root == n.root;
-}
-
 // True while the container holding a lease may still use it.
 bool in_use(const std::string &root, const Recorded &r) {
   auto rec = container::load(root, r.lease.id);
@@ -375,11 +346,17 @@ bool in_use(const std::string &root, const Recorded &r) {
   return now.status == "created" && reserver_alive;
 }
 
-} // namespace
+} // namespace detail
+
+using namespace detail;
 
 // ---------------------------------------------------------------- parsing
 
-std::string Subnet::str() const { return cat(netlink::ip_string(network), "/", prefix); }
+std::string ip_string(uint32_t addr) {
+  return cat(addr >> 24, ".", (addr >> 16) & 255, ".", (addr >> 8) & 255, ".", addr & 255);
+}
+
+std::string Subnet::str() const { return cat(ip_string(network), "/", prefix); }
 
 std::optional<uint32_t> parse_ip(std::string_view text) {
   auto parts = split(text, '.');
@@ -472,265 +449,12 @@ Network from_env(const std::string &root) {
 
 // ---------------------------------------------------------------- up and down
 
-void up(const Network &n) {
-  sys::mkdir_p(host_lock_dir, 0700);
-  sys::FileLock host(host_lock, sys::FileLock::Mode::exclusive);
-  netlink::Socket s;
-  auto link = netlink::get_link(s, n.bridge);
-  if (link && link->kind != "bridge")
-    fail("KOKER_BRIDGE names ", n.bridge, ", which is a ",
-         link->kind.empty() ? "device" : link->kind, ", not a bridge");
-  Alias a = link ? parse_alias(link->alias) : Alias{};
-  if (a.koker && a.subnet != n.subnet.str())
-    fail("bridge ", n.bridge, " is on ", a.subnet, ", not on KOKER_SUBNET ", n.subnet.str(),
-         ": run koker-net down first, or choose another KOKER_BRIDGE");
-  if (a.koker && a.root != n.root) {
-    Network theirs = n;
-    theirs.root = a.root;
-    size_t used = lease_ips(theirs).size();
-    if (used > 0)
-      fail("bridge ", n.bridge, " serves ", used, " container(s) of the store ", a.root,
-           ": choose another KOKER_BRIDGE");
-    log::debug("bridge ", n.bridge, ": the store ", a.root, " has no container on it; taking it");
-  }
-  // The value to give back on down: this bridge's record, else another koker bridge's (which
-  // turned forwarding on), else what it is now.
-  std::string forward = a.forward;
-  for (const auto &l : netlink::list_links(s)) {
-    Alias other = parse_alias(l.alias);
-    if (!other.koker || l.name == n.bridge)
-      continue;
-    if (forward.empty() && !other.forward.empty())
-      forward = other.forward;
-    if (overlap(n.subnet, other.subnet))
-      fail("KOKER_SUBNET ", n.subnet.str(), " overlaps ", other.subnet, " of bridge ", l.name,
-           ": choose another subnet");
-  }
-  if (!link) {
-    if (!netlink::add_bridge(s, n.bridge))
-      log::debug("bridge ", n.bridge, " exists already");
-    link = netlink::get_link(s, n.bridge);
-    if (!link)
-      fail("bridge ", n.bridge, " vanished while it was being made");
-  }
-  netlink::add_address(s, *link, n.subnet.gateway(), n.subnet.prefix);
-  write_sysctl(cat("/proc/sys/net/ipv4/conf/", n.bridge, "/route_localnet"), "1");
-  netlink::set_up(s, n.bridge);
-
-  const std::string ip_forward = "/proc/sys/net/ipv4/ip_forward";
-  std::string now = read_sysctl(ip_forward);
-  if (forward.empty())
-    forward = now;
-  if (now != "1")
-    write_sysctl(ip_forward, "1");
-
-  // The chain for published ports, then each bridge rule unless it is there already (-C):
-  // under the host lock, so two first runs never add one twice.
-  Output o = iptables({"-t", "nat", "-N", n.chain()});
-  if (o.status != 0 && o.err.find("exists") == std::string::npos)
-    fail("unable to create the iptables chain ", n.chain(), ": ", trim(o.err));
-  std::string nat, filter;
-  for (const auto &r : bridge_rules(n)) {
-    std::vector<std::string> args = {"-t", r.table, "-C", r.chain};
-    args.insert(args.end(), r.spec.begin(), r.spec.end());
-    if (iptables(args).status == 0)
-      continue;
-    std::string line = cat(r.insert ? "-I " : "-A ", r.chain, " ", joined(r.spec), "\n");
-    (std::string_view(r.table) == "nat" ? nat : filter) += line;
-  }
-  std::string batch;
-  if (!nat.empty())
-    batch += "*nat\n" + nat + "COMMIT\n";
-  if (!filter.empty())
-    batch += "*filter\n" + filter + "COMMIT\n";
-  if (!batch.empty())
-    iptables_restore(batch);
-  // Last: the alias marks the bridge complete, so the next run takes the fast path.
-  netlink::set_alias(s, *link, format_alias(n, forward));
-}
-
-void down(const Network &n) {
-  gc(n.root);
-  sys::mkdir_p(host_lock_dir, 0700);
-  std::optional<sys::FileLock> lock;
-  if (sys::exists(n.dir()))
-    lock.emplace(n.dir() + "/lock", sys::FileLock::Mode::exclusive);
-  sys::FileLock host(host_lock, sys::FileLock::Mode::exclusive);
-  auto ips = lease_ips(n);
-  if (!ips.empty()) {
-    std::string who;
-    for (const auto &ip : ips)
-      if (auto r = read_lease(n, ip))
-        who += cat(who.empty() ? "" : ", ", r->lease.id.substr(0, 12), " (", ip, ")");
-    fail("bridge ", n.bridge, " still serves ", ips.size(), " container(s): ", who,
-         "; stop them first");
-  }
-  netlink::Socket s;
-  auto link = netlink::get_link(s, n.bridge);
-  Alias a = link ? parse_alias(link->alias) : Alias{};
-  if (a.koker && a.root != n.root) {
-    Network theirs = n;
-    theirs.root = a.root;
-    if (!lease_ips(theirs).empty())
-      fail("bridge ", n.bridge, " serves containers of the store ", a.root, ": not removing it");
-  }
-  std::string nat, filter;
-  for (const auto &rule : list_rules("nat", ""))
-    if (is_bridge_rule(n, rule))
-      nat += "-D" + rule.substr(2) + "\n";
-  bool chain = iptables({"-t", "nat", "-S", n.chain()}).status == 0;
-  if (chain)
-    nat += cat("-F ", n.chain(), "\n-X ", n.chain(), "\n");
-  for (const auto &rule : list_rules("filter", "FORWARD"))
-    if (is_bridge_rule(n, rule))
-      filter += "-D" + rule.substr(2) + "\n";
-  std::string batch;
-  if (!nat.empty())
-    batch += "*nat\n" + nat + "COMMIT\n";
-  if (!filter.empty())
-    batch += "*filter\n" + filter + "COMMIT\n";
-  if (!batch.empty())
-    iptables_restore(batch);
-  bool ours = link && link->kind == "bridge" && (a.koker || link->alias.empty());
-  if (link && !ours)
-    fail("bridge ", n.bridge, " was not made by koker: not removing it");
-  if (link)
-    netlink::delete_link(s, n.bridge);
-  bool others = false;
-  for (const auto &l : netlink::list_links(s))
-    others |= l.name != n.bridge && parse_alias(l.alias).koker;
-  const std::string ip_forward = "/proc/sys/net/ipv4/ip_forward";
-  if (a.forward == "0" && !others && read_sysctl(ip_forward) != "0")
-    write_sysctl(ip_forward, "0");
-  log::debug("rm -rf ", n.dir());
-  sys::rm_rf(n.dir());
-}
-
 // ---------------------------------------------------------------- containers
 
-Lease reserve(const Network &n, std::string_view id, const std::vector<Port> &ports) {
-  sys::mkdir_p(n.root + "/net", 0700);
-  sys::mkdir_p(n.dir(), 0700);
-  sys::FileLock lock(n.dir() + "/lock", sys::FileLock::Mode::exclusive);
-  netlink::Socket s;
-  if (!is_up(n, s))
-    up(n);
-  Lease l;
-  l.id = std::string(id);
-  l.ports = ports;
-  // The host end's name: "veth" and 11 hex of the ID (IFNAMSIZ), another 11 if a link has it.
-  for (size_t k = 0; k + 11 <= l.id.size() && l.veth.empty(); k += 11) {
-    std::string name = "veth" + l.id.substr(k, 11);
-    if (!netlink::get_link(s, name))
-      l.veth = name;
-  }
-  if (l.veth.empty())
-    fail("unable to name the veth of container ", l.id.substr(0, 12), ": every name is taken");
-
-  int pid = static_cast<int>(::getpid());
-  std::string text = lease_text(l, pid, container::process_start_time(pid));
-  uint32_t first = n.subnet.gateway() + 1, last = n.subnet.broadcast() - 1;
-  uint32_t count = last - first + 1;
-  // Start after the last address handed out (CNI host-local's last_reserved_ip), so a
-  // released address is not reused at once.
-  std::string last_path = n.dir() + "/last_reserved_ip";
-  uint32_t start = first;
-  if (auto prev = sys::read_file_if_exists(last_path, 64))
-    if (auto ip = parse_ip(trim(*prev)); ip && *ip >= first && *ip < last)
-      start = *ip + 1;
-  for (int attempt = 0; attempt < 2 && l.ip.empty(); ++attempt) {
-    for (uint32_t i = 0; i < count; ++i) {
-      uint32_t ip = first + (start - first + i) % count;
-      if (create_excl(lease_path(n, netlink::ip_string(ip)), text)) {
-        l.ip = netlink::ip_string(ip);
-        break;
-      }
-    }
-    if (l.ip.empty() && attempt == 0) {
-      // Full: maybe of containers that died without releasing (a reboot, kill -9).
-      lock.unlock();
-      gc(n.root);
-      lock.relock(sys::FileLock::Mode::exclusive);
-    }
-  }
-  if (l.ip.empty())
-    fail("no free address on bridge ", n.bridge, ": all ", count, " addresses of ", n.subnet.str(),
-         " are in use");
-  sys::Rollback undo;
-  undo.add("unlink " + lease_path(n, l.ip), [&] { unlink_if_owned(lease_path(n, l.ip), l.id); });
-  sys::write_file_atomic(last_path, l.ip + "\n", 0600, false);
-  if (!ports.empty())
-    sys::mkdir_p(n.dir() + "/ports", 0700);
-  for (const auto &p : ports) {
-    std::string path = port_path(n, p);
-    if (!create_excl(path, l.id + "\n")) {
-      auto owner = sys::read_file_if_exists(path, 128).value_or("?");
-      fail("port ", p.host_port, "/", p.proto, " is already published by container ",
-           owner.substr(0, 12));
-    }
-    undo.add("unlink " + path, [path, &l] { unlink_if_owned(path, l.id); });
-  }
-  undo.dismiss();
-  return l;
-}
-
-void connect(const Network &n, const Lease &l, int pid, bool inside_too) {
-  std::string ns_path = cat("/proc/", pid, "/ns/net");
-  Fd ns(::open(ns_path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!ns)
-    sys_fail("unable to open ", ns_path);
-  // Configuring eth0, addresses and routes "inside" the host's own namespace would rewire
-  // the host.
-  struct stat theirs, ours;
-  check(::fstat(ns.get(), &theirs), "unable to stat ", ns_path);
-  check(::stat("/proc/self/ns/net", &ours), "unable to stat /proc/self/ns/net");
-  if (theirs.st_ino == ours.st_ino && theirs.st_dev == ours.st_dev)
-    fail("process ", pid, " is in the host's network namespace: it needs one of its own");
-  netlink::Socket host;
-  auto bridge = netlink::get_link(host, n.bridge);
-  if (!bridge)
-    fail("bridge ", n.bridge, " is gone (koker-net down?)");
-  if (!netlink::add_veth(host, l.veth, *bridge, "eth0", ns.get()))
-    fail("unable to create veth ", l.veth, ": a link of that name exists already");
-  netlink::Socket inside(ns.get());
-  if (inside_too) {
-    netlink::set_up(inside, "lo");
-    // /proc/sys/net belongs to the namespace of whoever opens it.
-    Fd f;
-    netlink::in_netns(ns.get(), [&] {
-      f = Fd(::open("/proc/sys/net/ipv4/ping_group_range", O_WRONLY | O_CLOEXEC));
-    });
-    log::debug("write ", pid, "'s /proc/sys/net/ipv4/ping_group_range 0 2147483647");
-    if (!f)
-      sys_fail("unable to open the container's ping_group_range");
-    sys::write_fd(f.get(), "0 2147483647", "ping_group_range");
-  }
-  netlink::set_up(inside, "eth0");
-  auto eth0 = netlink::get_link(inside, "eth0");
-  if (!eth0)
-    fail("eth0 did not appear in the container's network namespace");
-  netlink::add_address(inside, *eth0, *parse_ip(l.ip), n.subnet.prefix);
-  netlink::add_default_route(inside, n.subnet.gateway());
-  if (!l.ports.empty()) {
-    std::string batch = "*nat\n";
-    for (const auto &p : l.ports)
-      batch += port_rule(n, l, p) + "\n";
-    iptables_restore(batch + "COMMIT\n");
-  }
-}
-
-void release(const Network &n, const Lease &l, bool delete_veth) {
+void release(const Network &n, const Lease &l) {
   auto warn = [&](const char *what, const std::exception &e) {
     log::warn("unable to release the ", what, " of container ", l.id.substr(0, 12), ": ", e.what());
   };
-  try {
-    if (!l.veth.empty() && delete_veth) {
-      netlink::Socket s;
-      netlink::delete_link(s, l.veth);
-    }
-  } catch (const std::exception &e) {
-    warn("veth", e);
-  }
   try {
     if (!l.ports.empty()) {
       remove_container_rules(n, {l.id});
@@ -762,11 +486,26 @@ void release_container(const std::string &root, const container::Record &rec) {
       // A veth pair goes with its namespace when the container's last process does: deleting
       // it here too would cost an RCU grace period (some 15 ms) on every exit.
       if (r && r->lease.id == rec.id)
-        release(n, r->lease, container::process_alive(rec.pid, rec.pid_start));
+        release(n, r->lease);
     }
   } catch (const std::exception &e) {
     log::warn("unable to release the network of container ", rec.id.substr(0, 12), ": ", e.what());
   }
+}
+
+std::vector<Lease> container_leases(const std::string &root, const container::Record &rec) {
+  std::vector<Lease> out;
+  std::string dir = root + "/net";
+  if (rec.ip_address.empty() || !parse_ip(rec.ip_address) || !sys::exists(dir))
+    return out;
+  for (const auto &bridge : sys::list_dir(dir)) {
+    Network n;
+    n.root = root;
+    n.bridge = bridge;
+    if (auto r = read_lease(n, rec.ip_address); r && r->lease.id == rec.id)
+      out.push_back(r->lease);
+  }
+  return out;
 }
 
 std::vector<Lease> leases(const Network &n) {
@@ -775,51 +514,6 @@ std::vector<Lease> leases(const Network &n) {
     if (auto r = read_lease(n, ip))
       out.push_back(r->lease);
   return out;
-}
-
-std::vector<std::string> gc(const std::string &root) {
-  std::vector<std::string> released;
-  std::string dir = root + "/net";
-  if (!sys::exists(dir))
-    return released;
-  for (const auto &bridge : sys::list_dir(dir)) {
-    Network n;
-    n.root = root;
-    n.bridge = bridge;
-    if (!valid_bridge_name(bridge) || !sys::exists(n.dir() + "/lock"))
-      continue;
-    sys::FileLock lock(n.dir() + "/lock", sys::FileLock::Mode::exclusive);
-    std::vector<std::string> live_ids, live_veths;
-    for (const auto &ip : lease_ips(n)) {
-      auto r = read_lease(n, ip);
-      if (!r)
-        continue;
-      if (in_use(root, *r)) {
-        live_ids.push_back(r->lease.id);
-        live_veths.push_back(r->lease.veth);
-        continue;
-      }
-      log::debug("gc: container ", r->lease.id.substr(0, 12), " no longer runs: releasing ", ip);
-      release(n, r->lease, true);
-      released.push_back(r->lease.id);
-    }
-    // What a crash left without a lease: rules of unknown containers, veths on the bridge.
-    // A bridge another store took over since (its alias names that store) is theirs.
-    netlink::Socket s;
-    auto br = netlink::get_link(s, bridge);
-    Alias a = br ? parse_alias(br->alias) : Alias{};
-    if (a.koker && a.root != canonical(root))
-      continue;
-    remove_container_rules(n, {}, live_ids);
-    if (br)
-      for (const auto &l : netlink::list_links(s))
-        if (l.master == br->index && l.kind == "veth" &&
-            std::find(live_veths.begin(), live_veths.end(), l.name) == live_veths.end()) {
-          log::debug("gc: veth ", l.name, " on ", bridge, " has no lease");
-          netlink::delete_link(s, l.name);
-        }
-  }
-  return released;
 }
 
 } // namespace koker::net

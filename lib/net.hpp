@@ -73,13 +73,22 @@ Lease reserve(const Network &n, std::string_view id, const std::vector<Port> &po
 // address and a default route via the gateway) and DNAT rules for the ports. inside_too (for
 // koker-net attach, whose process is already running): also lo up and ping_group_range.
 void connect(const Network &n, const Lease &l, int pid, bool inside_too);
-// Undoes connect and reserve: the veth (if delete_veth), the rules, the port files, the
-// address file. Safe to repeat; reports failures as warnings, never throws.
-void release(const Network &n, const Lease &l, bool delete_veth = true);
+// Undoes reserve: the rules, the port files, the address file (the veth: delete_veth). Safe
+// to repeat; reports failures as warnings, never throws.
+void release(const Network &n, const Lease &l);
 // release() for what container rec holds on any bridge of its store (lifecycle's clean-up).
-// The veth is left to the kernel, which removes it with the namespace, unless rec still runs.
+// The veth is left to the kernel, which removes it with the namespace when the container's
+// last process ends; koker-net detach takes a running container's away first (unplug).
 void release_container(const std::string &root, const container::Record &rec);
+// The leases container rec holds, on any bridge of its store.
+std::vector<Lease> container_leases(const std::string &root, const container::Record &rec);
+// Deletes the host end of a veth pair (and so both ends); a missing one is fine.
+void delete_veth(const std::string &name);
+// delete_veth() for every lease of rec: off the bridge while it still runs.
+void unplug(const std::string &root, const container::Record &rec);
 
+// "10.69.0.2" for an address in host order.
+std::string ip_string(uint32_t addr);
 // The leases on the network, as recorded.
 std::vector<Lease> leases(const Network &n);
 // Releases leases, veths and rules of containers that no longer run or exist, on every

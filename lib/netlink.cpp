@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "netlink.hpp"
+#include "net.hpp"
 #include "error.hpp"
 #include "log.hpp"
 #include <arpa/inet.h>
@@ -270,7 +271,7 @@ void set_alias(Socket &s, const Link &dev, std::string_view alias) {
 
 void add_address(Socket &s, const Link &dev, uint32_t addr, unsigned prefix) {
   uint32_t mask = prefix ? ~uint32_t(0) << (32 - prefix) : 0;
-  log::debug("netlink RTM_NEWADDR ", ip_string(addr), "/", prefix, " brd ", ip_string(addr | ~mask),
+  log::debug("netlink RTM_NEWADDR ", net::ip_string(addr), "/", prefix, " brd ", net::ip_string(addr | ~mask),
              " dev ", dev.name);
   Request r(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL);
   auto *ifa = r.extra<ifaddrmsg>();
@@ -283,11 +284,11 @@ void add_address(Socket &s, const Link &dev, uint32_t addr, unsigned prefix) {
   mnl_attr_put_u32(r.nlh, IFA_BROADCAST, htonl(addr | ~mask));
   int rc = s.request(r.nlh);
   if (rc != -EEXIST)
-    expect_ok(rc, cat("add address ", ip_string(addr), "/", prefix));
+    expect_ok(rc, cat("add address ", net::ip_string(addr), "/", prefix));
 }
 
 void add_default_route(Socket &s, uint32_t gateway) {
-  log::debug("netlink RTM_NEWROUTE default via ", ip_string(gateway));
+  log::debug("netlink RTM_NEWROUTE default via ", net::ip_string(gateway));
   Request r(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL);
   auto *rtm = r.extra<rtmsg>();
   rtm->rtm_family = AF_INET;
@@ -296,11 +297,7 @@ void add_default_route(Socket &s, uint32_t gateway) {
   rtm->rtm_scope = RT_SCOPE_UNIVERSE;
   rtm->rtm_type = RTN_UNICAST;
   mnl_attr_put_u32(r.nlh, RTA_GATEWAY, htonl(gateway));
-  expect_ok(s.request(r.nlh), cat("add the default route via ", ip_string(gateway)));
-}
-
-std::string ip_string(uint32_t addr) {
-  return cat(addr >> 24, ".", (addr >> 16) & 255, ".", (addr >> 8) & 255, ".", addr & 255);
+  expect_ok(s.request(r.nlh), cat("add the default route via ", net::ip_string(gateway)));
 }
 
 } // namespace koker::netlink

@@ -70,7 +70,5 @@ void add_default_route(Socket &s, uint32_t gateway);
 // what it opens (sockets, /proc/sys/net files) belongs to that namespace.
 void in_netns(int netns_fd, const std::function<void()> &fn);
 
-// "10.69.0.2" for an address in host order.
-std::string ip_string(uint32_t addr);
 
 } // namespace koker::netlink

@@ -166,7 +166,12 @@ Fd make_file_in_root(int root_fd, std::string_view path, unsigned mode) {
       sys_fail("unable to create ", path, " in the container");
     ::close(fd);
   }
-  return open_in_root(root_fd, path, Follow::no_symlinks);
+  // Relative to its directory, which was reached inside the root (an image's /etc may be a
+  // symlink to another directory of it): the file itself is no symlink, as just made sure.
+  int fd = ::openat(pdir.get(), name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    sys_fail("unable to open ", path, " in the container");
+  return Fd(fd);
 }
 
 void pivot_root(const std::string &new_root) {

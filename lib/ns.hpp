@@ -27,7 +27,8 @@ Fd open_in_root_if_exists(int root_fd, std::string_view path, Follow follow, int
 // fd, never through a symlink of no_symlinks mode) and returns an O_PATH fd of it.
 Fd make_dir_in_root(int root_fd, std::string_view path, Follow follow, unsigned mode = 0755);
 // Makes path a regular file inside the root: a symlink or other non-directory in the way is
-// replaced (in the container's upper layer), a missing one created. Returns an O_PATH fd.
+// replaced (in the container's upper layer), a missing one created; its directory may be
+// reached through symlinks inside the root. Returns an O_PATH fd.
 Fd make_file_in_root(int root_fd, std::string_view path, unsigned mode = 0644);
 // Makes the mount at fd and every mount below it read-only (mount_setattr(2), AT_RECURSIVE).
 void make_read_only(int fd, std::string_view shown);

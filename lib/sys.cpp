@@ -129,15 +129,27 @@ struct DirCloser {
   void operator()(DIR *d) const { ::closedir(d); }
 };
 
-// Removes the contents of the directory open as dfd, never following a symlink: unlinkat
-// removes the link itself, and subdirectories are opened with O_NOFOLLOW relative to dfd.
+// Removes the contents of the directory open as dfd (which it takes over), never following a
+// symlink: unlinkat removes the link itself, and subdirectories are opened with O_NOFOLLOW
+// relative to their parent. A directory that refuses (the store keeps layers read-only, which
+// stops a caller without CAP_DAC_OVERRIDE) is made writable and tried again.
 void remove_contents(int dfd, const std::string &shown) {
-  int dup = check(::fcntl(dfd, F_DUPFD_CLOEXEC, 0), "unable to dup fd of ", shown);
-  std::unique_ptr<DIR, DirCloser> d(::fdopendir(dup));
+  std::unique_ptr<DIR, DirCloser> d(::fdopendir(dfd));
   if (!d) {
-    ::close(dup);
+    ::close(dfd);
     sys_fail("unable to read directory ", shown);
   }
+  bool made_writable = false;
+  auto remove = [&](const char *name, int flags) {
+    while (::unlinkat(dfd, name, flags) < 0) {
+      if (errno == ENOENT)
+        return;
+      if (errno != EACCES || made_writable)
+        sys_fail("unable to remove ", shown, "/", name);
+      made_writable = true;
+      ::fchmod(dfd, 0700);
+    }
+  };
   while (struct dirent *e = ::readdir(d.get())) {
     std::string_view name = e->d_name;
     if (name == "." || name == "..")
@@ -146,16 +158,18 @@ void remove_contents(int dfd, const std::string &shown) {
     if (e->d_type != DT_DIR) {
       if (::unlinkat(dfd, e->d_name, 0) == 0 || errno == ENOENT)
         continue;
+      if (errno == EACCES) {
+        remove(e->d_name, 0);
+        continue;
+      }
       if (errno != EISDIR && errno != EPERM)
         sys_fail("unable to remove ", shown, "/", name);
     }
-    Fd sub(::openat(dfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    if (!sub)
+    int sub = ::openat(dfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (sub < 0)
       sys_fail("unable to open ", shown, "/", name);
-    ::fchmod(sub.get(), 0700); // the store keeps layer directories read-only
-    remove_contents(sub.get(), cat(shown, "/", name));
-    sub.reset();
-    check(::unlinkat(dfd, e->d_name, AT_REMOVEDIR), "unable to remove ", shown, "/", name);
+    remove_contents(sub, cat(shown, "/", name));
+    remove(e->d_name, AT_REMOVEDIR);
   }
 }
 } // namespace
@@ -173,11 +187,10 @@ void rm_rf(const std::string &path) {
     return;
   }
   {
-    Fd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    if (!fd)
+    int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
       sys_fail("unable to open ", path);
-    ::fchmod(fd.get(), 0700);
-    remove_contents(fd.get(), path);
+    remove_contents(fd, path);
   }
   if (::rmdir(path.c_str()) < 0 && errno != ENOENT)
     sys_fail("unable to remove ", path);

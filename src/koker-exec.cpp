@@ -167,6 +167,8 @@ int exec_main(int argc, char **argv) {
   if (!o.detach)
     supervise::block_signals();
   // setns(CLONE_NEWPID) takes effect for children: the command runs inside the PID namespace.
+  if (seed.unified)
+    log::debug("fork into cgroup ", seed.unified_path, " (clone3 CLONE_INTO_CGROUP)");
   bool placed = false;
   pid_t child = cgroup::fork_into(seed, 0, &placed);
   if (child < 0)

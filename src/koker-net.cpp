@@ -16,7 +16,8 @@ static const char USAGE[] =
     "\n"
     "Bridge networking for koker's containers: the bridge KOKER_BRIDGE (default koker0) on\n"
     "KOKER_SUBNET (default 10.69.0.0/16, gateway .1), NAT, addresses and published ports.\n"
-    "koker-run does the same in-process; this tool is for scripts and clean-up.\n"
+    "koker-run runs koker-net attach for every container on the bridge; the rest is for\n"
+    "scripts and clean-up.\n"
     "\n"
     "Commands:\n"
     "  up                          make the bridge, its address, NAT and forwarding\n"
@@ -182,7 +183,10 @@ static int net_main(int argc, char **argv) {
            "): detach it first");
     net::Lease l = net::reserve(n, rec.id, a.ports);
     sys::Rollback undo;
-    undo.add("release " + l.ip, [&] { net::release(n, l); });
+    undo.add("release " + l.ip, [&] {
+      net::delete_veth(l.veth);
+      net::release(n, l);
+    });
     net::connect(n, l, static_cast<int>(*pid), true);
     container::update(n.root, rec.id, [&](container::Record &r) {
       r.network_mode = "bridge";
@@ -198,6 +202,8 @@ static int net_main(int argc, char **argv) {
     container::Record rec = find_container(n.root, a.words[1]);
     if (rec.ip_address.empty())
       fail("container ", rec.id.substr(0, 12), " has no address on a bridge");
+    if (container::process_alive(rec.pid, rec.pid_start))
+      net::unplug(n.root, rec);
     net::release_container(n.root, rec);
     container::update(n.root, rec.id, [](container::Record &r) {
       r.ip_address.clear();

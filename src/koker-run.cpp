@@ -53,14 +53,13 @@ void tell_child(int fd, char step) {
     sys_fail("unable to signal the container process");
 }
 
-// Clones the container process into its namespaces and, while it builds its root, runs
-// after_clone (the name, the files it binds, the record), makes the rest of its cgroup and
-// plugs its network; then waits until it has exec'd its command. Throws the child's own
-// report (125, 126 or 127) when it could not.
+// Clones the container process into its namespaces, runs after_clone (the name, the record,
+// the network, the files the child binds), makes the rest of its cgroup, then waits until the
+// child has exec'd its command. Throws the child's own report (125, 126 or 127) when it could
+// not.
 Started start(const run::Options &o, const init::Spec &spec, const std::string &id,
               const cgroup::Limits &limits, std::optional<cgroup::Group> &group,
-              sys::Rollback &undo, const std::function<void()> &after_clone,
-              const std::function<void(pid_t)> &plug) {
+              sys::Rollback &undo, const std::function<void(pid_t)> &after_clone) {
   int sync[2], report[2], console[2] = {-1, -1};
   check(::pipe2(sync, O_CLOEXEC), "unable to create a pipe");
   check(::pipe2(report, O_CLOEXEC), "unable to create a pipe");
@@ -81,7 +80,9 @@ Started start(const run::Options &o, const init::Spec &spec, const std::string &
   if (spec.cgroup_ns)
     flags |= CLONE_NEWCGROUP;
   supervise::block_signals();
-  log::debug("clone(", run::clone_flags_string(flags), ")");
+  log::debug("clone(", run::clone_flags_string(flags), ")",
+             seed.unified ? cat(" into cgroup ", seed.unified_path, " (clone3 CLONE_INTO_CGROUP)")
+                          : "");
   bool placed = false;
   pid_t pid = cgroup::fork_into(seed, flags, &placed);
   if (pid < 0)
@@ -105,15 +106,12 @@ Started start(const run::Options &o, const init::Spec &spec, const std::string &
     ::kill(p, SIGKILL);
     ::waitpid(p, nullptr, 0);
   });
-  after_clone();
+  after_clone(s.pid);
   tell_child(sync_w.get(), 'e');
   // The v1 groups are made only now, while the child builds its root; it joins them itself.
   group->create_v1(limits);
   if (!placed)
     group->add_unified(s.pid);
-  // The network goes in while the child waits: its command starts with eth0 configured.
-  if (plug)
-    plug(s.pid);
   tell_child(sync_w.get(), 'g');
   sync_w.reset();
   if (o.tty) {
@@ -180,7 +178,7 @@ void mark_running(const std::string &root, container::Record &rec, pid_t pid) {
 // then waits for it. This process prints the ID and returns.
 int detach(const run::Options &o, container::Record &rec, const init::Spec &spec,
            const std::string &root, const cgroup::Limits &limits, sys::Rollback &undo,
-           const std::function<void()> &after_clone, const std::function<void(pid_t)> &plug) {
+           const std::function<void(pid_t)> &after_clone) {
   int ready[2];
   check(::pipe2(ready, O_CLOEXEC), "unable to create a pipe");
   std::string log_path = container::dir_of(root, rec.id) + "/container.log";
@@ -209,7 +207,7 @@ int detach(const run::Options &o, container::Record &rec, const init::Spec &spec
       with_log.output_fd = logfd.get();
       with_log.process.die_with_parent = false;
       std::optional<cgroup::Group> group;
-      Started s = start(o, with_log, rec.id, limits, group, undo, after_clone, plug);
+      Started s = start(o, with_log, rec.id, limits, group, undo, after_clone);
       mark_running(root, rec, s.pid);
       undo.dismiss();
       ::dup2(logfd.get(), 2);
@@ -267,29 +265,21 @@ int run_main(int argc, char **argv) {
   for (const char *sub : {"/upper", "/work"})
     check(::mkdir((dir + sub).c_str(), 0755), "unable to create ", dir, sub);
   init::Spec spec = run::make_spec(o, rec, store, img, dir);
-  // The rest of the set-up runs in the parent while the cloned child mounts its root.
-  std::function<void(pid_t)> plug;
-  auto after_clone = [&] {
+  // The rest of the set-up, once the child exists: its network needs its PID.
+  auto after_clone = [&](pid_t pid) {
     if (rec.name.empty())
       rec.name = container::claim_generated_name(root, rec.id);
     else
       container::claim_name(root, rec.name, rec.id);
     undo.add("release the name " + rec.name,
              [root, name = rec.name] { container::release_name(root, name); });
-    // Bridge: the address now (the container's /etc/hosts names it), the veth pair once the
-    // child waits for it (plug, in start).
+    container::save(root, rec);
     if (o.network == "bridge") {
-      net::Network network = net::from_env(root);
-      std::vector<net::Port> ports;
-      for (const auto &p : rec.publish)
-        ports.push_back(net::parse_port(p));
-      net::Lease lease = net::reserve(network, rec.id, ports);
-      rec.ip_address = lease.ip;
-      undo.add("release " + lease.ip, [network, lease] { net::release(network, lease); });
-      plug = [network, lease](pid_t pid) { net::connect(network, lease, pid, false); };
+      // The address now, before /etc/hosts, which names it.
+      rec.ip_address = run::attach_to_bridge(rec, pid);
+      undo.add("release " + rec.ip_address, [root, &rec] { net::release_container(root, rec); });
     }
     write_etc_files(dir, rec);
-    container::save(root, rec);
     if (!o.cidfile.empty()) {
       Fd cid(::open(o.cidfile.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
       if (!cid)
@@ -298,10 +288,10 @@ int run_main(int argc, char **argv) {
     }
   };
   if (o.detach)
-    return detach(o, rec, spec, root, limits, undo, after_clone, plug);
+    return detach(o, rec, spec, root, limits, undo, after_clone);
 
   std::optional<cgroup::Group> group;
-  Started s = start(o, spec, rec.id, limits, group, undo, after_clone, plug);
+  Started s = start(o, spec, rec.id, limits, group, undo, after_clone);
   mark_running(root, rec, s.pid);
   undo.dismiss();
   return finish(root, rec, s, &*group, o.interactive);

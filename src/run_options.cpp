@@ -8,6 +8,7 @@
 #include "main.hpp"
 #include "net.hpp"
 #include "sys.hpp"
+#include <csignal>
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/stat.h>
@@ -242,6 +243,65 @@ store::ImageRecord resolve_image(const store::Store &store, const std::string &n
   if (auto img = store.find_image(id))
     return *img;
   fail("koker-pull did not store ", printable(query));
+}
+
+std::string attach_to_bridge(const container::Record &rec, pid_t pid) {
+  std::string exe = sys::dirname(sys::read_link("/proc/self/exe")) + "/koker-net";
+  std::vector<std::string> words = {"koker-net", "attach", rec.id, std::to_string(pid)};
+  for (const auto &p : rec.publish) {
+    words.push_back("-p");
+    words.push_back(p);
+  }
+  log::debug("koker-net attach ", rec.id.substr(0, 12), " ", pid, " (the veth pair, the address",
+             rec.publish.empty() ? "" : ", the published ports", ")");
+  // Without -D, koker-net's stderr is kept: a failure's one line becomes koker-run's own.
+  bool keep_stderr = !log::debug_on();
+  int out[2], err[2] = {-1, -1};
+  check(::pipe2(out, O_CLOEXEC), "unable to create a pipe");
+  if (keep_stderr)
+    check(::pipe2(err, O_CLOEXEC), "unable to create a pipe");
+  pid_t child = ::fork();
+  if (child < 0)
+    sys_fail("unable to fork koker-net");
+  if (child == 0) {
+    ::dup2(out[1], 1);
+    if (keep_stderr)
+      ::dup2(err[1], 2);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr); // koker-run blocks them for the container
+    std::vector<char *> argv;
+    for (auto &w : words)
+      argv.push_back(w.data());
+    argv.push_back(nullptr);
+    ::execv(exe.c_str(), argv.data());
+    ::_exit(127);
+  }
+  ::close(out[1]);
+  if (keep_stderr)
+    ::close(err[1]);
+  Fd out_r(out[0]), err_r(err[0]);
+  std::string address = sys::read_fd(out_r.get(), 4096);
+  std::string messages = keep_stderr ? sys::read_fd(err_r.get(), 64 << 10) : "";
+  int status = 0;
+  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  while (!address.empty() && address.back() == '\n')
+    address.pop_back();
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && net::parse_ip(address)) {
+    if (!messages.empty() && log::info_on())
+      sys::write_fd(2, messages, "stderr"); // warnings
+    return address;
+  }
+  const std::string prefix = "koker-net: fatal: ";
+  size_t at = messages.rfind(prefix);
+  if (at != std::string::npos) {
+    std::string why = messages.substr(at + prefix.size());
+    fail(why.substr(0, why.find('\n')));
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
+    fail("unable to run ", exe);
+  fail("unable to attach container ", rec.id.substr(0, 12), " to the bridge: koker-net failed");
 }
 
 cgroup::Limits parse_limits(const Options &o) {

@@ -41,6 +41,10 @@ init::Spec make_spec(const Options &o, const container::Record &rec, const store
 // The host's resolv.conf, or systemd-resolved's real one when the host's only names the
 // 127.0.0.53 stub (unreachable from the container's network namespace).
 std::string host_resolv_conf();
+// koker-net attach ID PID [-p ...]: the bridge (made if missing), the veth pair, the address
+// and the port rules are koker-net's, so that koker-run links no netlink library and can be a
+// static binary. Returns the address; a failure throws koker-net's own one-line message.
+std::string attach_to_bridge(const container::Record &rec, pid_t pid);
 // "NEWNS|NEWPID|..." for the trace.
 std::string clone_flags_string(unsigned long flags);
 

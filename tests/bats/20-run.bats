@@ -245,6 +245,30 @@ workdir_fd() { :; }
     assert_equal "$shadow" "$(md5sum /etc/shadow)"
 }
 
+etc_symlink() { mv "$1/etc" "$1/real-etc"; ln -s real-etc "$1/etc"; }
+
+@test "koker-run: the store's init layer holds the /etc mount points, so the upper layer stays empty" {
+    # the fixture image has no /etc/hostname, /etc/hosts or /etc/resolv.conf of its own
+    id=$(koker-run -d --network none --hostname inithost one sleep 300)
+    run_koker 0 koker-exec "$id" sh -c 'cat /etc/hostname; grep -c localhost /etc/hosts; ls /etc'
+    assert_equal inithost "${lines[0]}"
+    assert_match "resolv.conf"
+    assert_equal "" "$(ls -A "$KOKER_ROOT/containers/$id/upper")"
+    for f in hostname hosts resolv.conf; do
+        [ -f "$KOKER_ROOT/init/etc/$f" ] && [ ! -s "$KOKER_ROOT/init/etc/$f" ]
+    done
+    # one mount point serves every container, each in its own mount namespace
+    [ -d "$KOKER_ROOT/rootfs" ] && [ -z "$(ls -A "$KOKER_ROOT/rootfs")" ]
+    run grep -c "$KOKER_ROOT" /proc/self/mountinfo
+    assert_equal 0 "$output"
+    # over an image whose /etc is a symlink, the layer would hide the link: none then
+    hostile_image etc_symlink
+    run_koker 0 koker-run -D --rm --network none hostile sh -c 'readlink /etc; head -1 /etc/passwd; cat /etc/hostname'
+    assert_equal real-etc "${lines[0]}"
+    assert_equal "root:x:0:0:root:/root:/bin/sh" "${lines[1]}"
+    assert_stderr_match "the image's /etc is not a directory: no init layer"
+}
+
 @test "koker-run: a working directory pointing at a leaked descriptor is refused (CVE-2024-21626)" {
     run_c 125 -w /proc/self/fd/3 one true
     run_c 125 -w /proc/self/fd/4 one true

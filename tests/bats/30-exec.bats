@@ -27,6 +27,10 @@ teardown() { koker_teardown; }
     comms=$(for p in $procs; do cat "/proc/$p/comm"; done | sort | tr '\n' ' ')
     wait
     assert_equal "sleep sleep " "$comms"
+    # it starts in the unified group and moves itself into the v1 ones: no cgroup.procs write
+    run_koker 0 koker-exec -D box true
+    assert_stderr_match "write /sys/fs/cgroup/pids/koker/$CID/tasks 0 "
+    refute_stderr_match "cgroup.procs"
     run_koker 0 koker-exec "${CID:0:12}" readlink /proc/self/ns/mnt
     assert_equal "$(readlink "/proc/$(koker-inspect box | jq -r '.[0].State.Pid')/ns/mnt")" "$output"
 }

@@ -90,3 +90,28 @@ mem_node() { mknod "$1/mem" c 1 1; mknod "$1/kmsg" c 1 11; }
     assert_equal busy "$(jq -r '.[0].Name' <<<"$output")"
     koker-rm -f busy >/dev/null
 }
+
+@test "koker-run: a container's group uses only the v1 hierarchies it needs" {
+    [ -d /sys/fs/cgroup/cpu ] && [ -d /sys/fs/cgroup/cpuacct ] && [ ! -L /sys/fs/cgroup/cpu ] ||
+        skip "needs separate v1 cpu and cpuacct hierarchies (this host's layout)"
+    id=$(koker-run -d --network none one sleep 300)
+    pid=$(koker-inspect "$id" | jq -r '.[0].State.Pid')
+    run cat "/proc/$pid/cgroup"
+    for c in memory pids devices cpuacct; do
+        assert_match ":$c:/koker/$id"
+    done
+    # no CPU limit: no cpu group
+    assert_match ":cpu:/"$'\n'
+    [ ! -e "/sys/fs/cgroup/cpu/koker/$id" ]
+    # hybrid: the unified tree kills and freezes, so no v1 freezer group either
+    if [ -e "/sys/fs/cgroup/unified/koker/$id/cgroup.kill" ]; then
+        [ ! -e "/sys/fs/cgroup/freezer/koker/$id" ]
+        assert_match "0::/koker/$id"
+    fi
+    id2=$(koker-run -d --network none --cpus 0.5 one sleep 300)
+    assert_equal 50000 "$(cg_file cpu "$id2" cpu.cfs_quota_us)"
+    pid2=$(koker-inspect "$id2" | jq -r '.[0].State.Pid')
+    grep -q ":cpu:/koker/$id2" "/proc/$pid2/cgroup"
+    run_koker 0 koker-rm -f "$id" "$id2"
+    [ ! -e "/sys/fs/cgroup/cpu/koker/$id2" ] && [ ! -e "/sys/fs/cgroup/memory/koker/$id" ]
+}

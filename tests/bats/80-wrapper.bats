@@ -82,12 +82,15 @@ teardown() { koker_teardown; }
     [ -z "$stderr" ]
     run_koker 0 koker -D run --rm --network none one true
     assert_stderr_match "koker-run: debug: clone\(NEWNS\|NEWPID\|NEWUTS\|NEWIPC"
-    assert_stderr_match "koker-run: debug: mount -t overlay -o lowerdir=[0-9a-f]{64}/diff,upperdir="
+    # the store's init layer (mount points of the /etc files) on top of the image's layer
+    assert_stderr_match "koker-run: debug: mount -t overlay -o lowerdir=\.\./init:[0-9a-f]{64}/diff,upperdir="
     assert_stderr_match "koker-run: debug: mount -t proc -o nosuid,nodev,noexec proc "
     assert_stderr_match "koker-run: debug: pivot_root \. \."
     assert_stderr_match "koker-run: debug: seccomp: "
     assert_stderr_match "koker-run: debug: execve true"
-    assert_stderr_match "koker-run: debug: write /sys/fs/cgroup/.*cgroup.procs"
+    # the child moves itself into each v1 group: no cgroup.procs write, no global lock
+    assert_stderr_match "koker-run: debug: write /sys/fs/cgroup/[a-z]+/koker/[0-9a-f]{64}/tasks 0 "
+    refute_stderr_match "cgroup.procs"
     run_koker 0 koker -D pull --tag one2 "oci:$KOKER_TEST_FIXTURES/one:latest"
     assert_stderr_match "koker-pull: debug: "
 }
