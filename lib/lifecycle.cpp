@@ -90,10 +90,13 @@ void stop(const std::string &root, const container::Record &rec, int timeout_s, 
   (void)root;
 }
 
-void release_resources(const std::string &root, const container::Record &rec) {
+void release_resources(const std::string &root, const container::Record &rec,
+                       cgroup::Group *group) {
   try {
-    if (auto group = cgroup::Group::open(rec.id))
+    if (group)
       group->remove(true);
+    else if (auto found = cgroup::Group::open(rec.id))
+      found->remove(true);
   } catch (const std::exception &e) {
     log::warn("unable to remove the cgroup of ", rec.id.substr(0, 12), ": ", e.what());
   }
@@ -125,6 +128,14 @@ void remove(const std::string &root, const container::Record &rec, bool force) {
   release_resources(root, now);
   container::release_name(root, now.name);
   std::string dir = container::dir_of(root, now.id);
+  log::debug("rm -rf ", dir);
+  sys::rm_rf(dir);
+}
+
+void remove_reaped(const std::string &root, const container::Record &rec, cgroup::Group *group) {
+  release_resources(root, rec, group);
+  container::release_name(root, rec.name);
+  std::string dir = container::dir_of(root, rec.id);
   log::debug("rm -rf ", dir);
   sys::rm_rf(dir);
 }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #pragma once
+#include "cgroup.hpp"
 #include "container.hpp"
 #include <string>
 
@@ -19,8 +20,13 @@ void stop(const std::string &root, const container::Record &rec, int timeout_s, 
 void remove(const std::string &root, const container::Record &rec, bool force);
 
 // Releases what a container holds on the host once its processes are gone (cgroup, network),
-// keeping its record and files.
-void release_resources(const std::string &root, const container::Record &rec);
+// keeping its record and files. group: the container's, when the caller has it already.
+void release_resources(const std::string &root, const container::Record &rec,
+                       cgroup::Group *group = nullptr);
+
+// remove() for the process that has just reaped the container's first process (koker-run
+// --rm, or its supervisor): nothing to stop, wait for or look up again.
+void remove_reaped(const std::string &root, const container::Record &rec, cgroup::Group *group);
 
 // Parses a signal given as "TERM", "SIGTERM" or "15"; throws Error for an unknown one.
 int parse_signal(std::string_view text);

@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: MIT
+// Bridge networking without netlink: parsing, address leases, iptables rules, release. The
+// netlink side (the bridge, veths, gc) is net_bridge.cpp; see net_detail.hpp for why.
 #include "net.hpp"
 #include "error.hpp"
 #include "log.hpp"
@@ -16,9 +18,6 @@
 namespace koker::net {
 
 namespace detail {
-
-// Up and down change host-wide things (the bridge, iptables, ip_forward) that several stores
-// may share: one lock for all of them, on tmpfs like the bridge itself.
 
 std::vector<std::string> split(std::string_view text, char sep) {
   std::vector<std::string> out;

@@ -12,6 +12,8 @@
 
 namespace koker::net::detail {
 
+// Up and down change host-wide things (the bridge, iptables, ip_forward) that several stores
+// may share: one lock for all of them, on tmpfs like the bridge itself.
 constexpr const char *host_lock_dir = "/run/koker";
 constexpr const char *host_lock = "/run/koker/net.lock";
 

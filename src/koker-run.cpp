@@ -41,7 +41,6 @@ void write_etc_files(const std::string &dir, const container::Record &rec) {
   sys::write_new_file(dir + "/resolv.conf", run::host_resolv_conf());
 }
 
-
 struct Started {
   pid_t pid = -1;
   Fd master; // the pty, with -t
@@ -99,7 +98,7 @@ Started start(const run::Options &o, const init::Spec &spec, const std::string &
   if (console[1] >= 0)
     ::close(console[1]);
   Started s;
-  s.pid = static_cast<pid_t>(pid);
+  s.pid = pid;
   log::debug("container process ", pid, " in new namespaces",
              placed ? " and in its unified cgroup" : "");
   undo.add("kill the container process", [p = s.pid] {
@@ -148,7 +147,7 @@ int finish(const std::string &root, container::Record rec, Started &s, cgroup::G
     // the cgroup and network too; if someone removed the container meanwhile, they did.
     if (sys::exists(container::dir_of(root, rec.id))) {
       log::debug("removing container ", rec.id.substr(0, 12), " (--rm)");
-      lifecycle::remove(root, rec, true);
+      lifecycle::remove_reaped(root, rec, group);
     }
     return code;
   }
@@ -159,18 +158,19 @@ int finish(const std::string &root, container::Record rec, Started &s, cgroup::G
     r.oom_killed = oom;
     r.finished_at = finished;
   });
-  lifecycle::release_resources(root, rec);
+  lifecycle::release_resources(root, rec, group);
   return code;
 }
 
-void mark_running(const std::string &root, container::Record &rec, pid_t pid) {
+// The record says "running" from its first save on, made once the process exists: a
+// command that then fails to exec takes the whole container away again.
+void set_running(container::Record &rec, pid_t pid) {
   rec.status = "running";
   rec.pid = pid;
   rec.pid_start = container::process_start_time(pid);
   rec.supervisor = static_cast<int>(::getpid());
   rec.supervisor_start = container::process_start_time(rec.supervisor);
   rec.started_at = sys::now_rfc3339();
-  container::save(root, rec);
 }
 
 // -d: a supervisor process (one per container, like conmon, no daemon) starts the container
@@ -208,7 +208,6 @@ int detach(const run::Options &o, container::Record &rec, const init::Spec &spec
       with_log.process.die_with_parent = false;
       std::optional<cgroup::Group> group;
       Started s = start(o, with_log, rec.id, limits, group, undo, after_clone);
-      mark_running(root, rec, s.pid);
       undo.dismiss();
       ::dup2(logfd.get(), 2);
       log::set_level(log::Level::quiet); // nobody reads the supervisor's stderr now
@@ -273,6 +272,7 @@ int run_main(int argc, char **argv) {
       container::claim_name(root, rec.name, rec.id);
     undo.add("release the name " + rec.name,
              [root, name = rec.name] { container::release_name(root, name); });
+    set_running(rec, pid);
     container::save(root, rec);
     if (o.network == "bridge") {
       // The address now, before /etc/hosts, which names it.
@@ -292,7 +292,6 @@ int run_main(int argc, char **argv) {
 
   std::optional<cgroup::Group> group;
   Started s = start(o, spec, rec.id, limits, group, undo, after_clone);
-  mark_running(root, rec, s.pid);
   undo.dismiss();
   return finish(root, rec, s, &*group, o.interactive);
 }
