@@ -90,17 +90,25 @@ Fd open_dev_null() {
 }
 
 void mask_paths(int root, int dev_null) {
+  // One empty read-only tmpfs hides every masked directory: the first gets it, the others
+  // a bind of it (its superblock is read-only, so every bind is too). A superblock less for
+  // each to set up and tear down.
+  Fd empty;
   for (const char *path : masked_paths) {
     Fd target = ns::open_in_root_if_exists(root, path, ns::Follow::no_symlinks);
     if (!target)
       continue; // the kernel has no such file: nothing to hide
     struct stat st;
     check(::fstat(target.get(), &st), "unable to stat ", path);
-    if (S_ISDIR(st.st_mode))
+    if (!S_ISDIR(st.st_mode)) {
+      ns::mount(ns::fd_path(dev_null), ns::fd_path(target.get()), nullptr, MS_BIND);
+    } else if (empty) {
+      ns::mount(ns::fd_path(empty.get()), ns::fd_path(target.get()), nullptr, MS_BIND);
+    } else {
       ns::mount("tmpfs", ns::fd_path(target.get()), "tmpfs", MS_RDONLY,
                 "nr_blocks=1,nr_inodes=1");
-    else
-      ns::mount(ns::fd_path(dev_null), ns::fd_path(target.get()), nullptr, MS_BIND);
+      empty = ns::open_in_root(root, path, ns::Follow::no_symlinks); // the tmpfs, now
+    }
   }
   for (const char *path : readonly_paths) {
     Fd target = ns::open_in_root_if_exists(root, path, ns::Follow::no_symlinks);
