@@ -56,6 +56,12 @@ hostile_image() {
     assert_equal 137 "$rc"
 }
 
+@test "koker-run: the command starts with no signal ignored, whatever the caller ignored" {
+    # koker-run itself ignores SIGPIPE; the shell here ignores SIGINT and SIGQUIT for it
+    run_koker 0 /bin/bash -c "trap '' INT QUIT PIPE; exec $KOKER_BINDIR/koker-run --rm --network none one grep SigIgn /proc/self/status"
+    assert_equal $'SigIgn:\t0000000000000000' "$output"
+}
+
 @test "koker-run: stdout carries only the container's output; -q silences koker" {
     run_c 0 one echo hello
     assert_equal hello "$output"
