@@ -266,6 +266,21 @@ void exec_command(const std::vector<std::string> &argv, const std::vector<std::s
   ::_exit(err == ENOENT ? exit_not_found : exit_cannot_exec);
 }
 
+// Every signal back to its default action, as the command expects to start: execve resets
+// caught signals but keeps ignored ones, such as SIGPIPE here or anything the caller ignored.
+// The raw system call, since glibc's signal() refuses 32 and 33, which it keeps for itself.
+void reset_signals() {
+  struct {
+    void (*handler)(int);
+    unsigned long flags;
+    void (*restorer)();
+    uint64_t mask;
+  } dfl = {SIG_DFL, 0, nullptr, 0}; // the kernel's struct sigaction (x86-64)
+  for (int sig = 1; sig <= 64; ++sig)
+    if (sig != SIGKILL && sig != SIGSTOP)
+      ::syscall(SYS_rt_sigaction, sig, &dfl, nullptr, sizeof dfl.mask);
+}
+
 // The identity and confinement every container process gets, then execve: shared by the
 // container's first process and by koker-exec.
 [[noreturn]] void confine_and_exec(const Process &p, int report_fd) {
@@ -323,8 +338,7 @@ void exec_command(const std::vector<std::string> &argv, const std::vector<std::s
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
-  for (int sig = 1; sig < NSIG; ++sig)
-    ::signal(sig, SIG_DFL);
+  reset_signals();
   ::umask(022);
   log::debug("execve ", p.argv[0]);
   exec_command(p.argv, env, report_fd);

@@ -42,6 +42,8 @@ teardown() { koker_teardown; }
     assert_match $'CapInh:\t0000000000000000'
     assert_match $'Seccomp:\t2'
     assert_match $'NoNewPrivs:\t0'
+    # no signal ignored, even those the caller ignored (make ignores 32 and 33)
+    assert_match $'SigIgn:\t0000000000000000'
     run_koker 0 koker-exec box ls /proc/self/fd
     assert_equal $'0\n1\n2\n3' "$output"
     run_koker 1 koker-exec box unshare -m true
