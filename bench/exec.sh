@@ -38,18 +38,11 @@ RUNC_ID=koker-bench-$$-exec
 
 setup() {
     local rootfs=$BENCH_SCRATCH/rootfs
-    bench_log "busybox root filesystem in $rootfs"
-    koker_make_rootfs "$rootfs"
-
     KOKER_STORE=$BENCH_SCRATCH/koker
-    IMG=$("$KOKER_BIN/koker-pull" -q --root "$KOKER_STORE" --tag bench/busybox "dir:$rootfs")
+    IMG=$(bench_koker_image "$rootfs" "$KOKER_STORE")
 
     RUNC_ROOT=$BENCH_WORK/runc
-    mkdir -p "$BENCH_SCRATCH/bundle"
-    (cd "$BENCH_SCRATCH/bundle" && runc spec)
-    jq --arg root "$rootfs" '.process.terminal = false | .process.args = ["sleep", "300"]
-        | .root.path = $root' <"$BENCH_SCRATCH/bundle/config.json" >"$BENCH_SCRATCH/bundle/config.json.new"
-    mv "$BENCH_SCRATCH/bundle/config.json.new" "$BENCH_SCRATCH/bundle/config.json"
+    bench_runc_bundle "$BENCH_SCRATCH/bundle" "$rootfs" sleep 300
 
     bench_podman "$BENCH_SCRATCH/podman"
     tar -C "$rootfs" -cf - . | "${PODMAN[@]}" import -q - localhost/bench/busybox:latest >/dev/null

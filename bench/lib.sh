@@ -16,6 +16,10 @@
 #                            BENCH_CPU_NS to the CPU time (user + system) of CMD and of the
 #                            descendants it waited for, in ns (1 ms resolution)
 #   bench_median NS...       print the median (the mean of the middle two for an even count)
+#   bench_median_of N LOG CMD...  bench_time CMD N times; print the median wall time in ns
+#   bench_koker_image DIR STORE   a busybox root file system made in DIR, imported into the
+#                            koker store STORE as bench/busybox; print the image ID
+#   bench_runc_bundle DIR ROOTFS ARGS...  a runc bundle in DIR running ARGS on ROOTFS
 #   bench_ms NS              print NS as milliseconds, e.g. 12.34
 #   bench_machine            the markdown lines naming the machine, kernel and date
 #   bench_umount_under DIR   unmount every mount point at or below DIR, deepest first
@@ -153,6 +157,36 @@ bench_time() {
     bench_children_cpu
     # shellcheck disable=SC2034 # the results, read by the caller
     BENCH_NS=$(((t1 - t0) * 1000)) BENCH_CPU_NS=$(((BENCH_CHILDREN_MS - c0) * 1000000))
+}
+
+bench_median_of() {
+    local n=$1 log=$2 i
+    shift 2
+    local -a s=()
+    for ((i = 0; i < n; i++)); do
+        bench_time "$log" "$@" || return 1
+        s+=("$BENCH_NS")
+    done
+    bench_median "${s[@]}"
+}
+
+bench_koker_image() {
+    local rootfs=$1 store=$2
+    bench_log "busybox root filesystem in $rootfs"
+    koker_make_rootfs "$rootfs"
+    "$KOKER_BIN/koker-pull" -q --root "$store" --tag bench/busybox "dir:$rootfs"
+}
+
+# The bundle's config.json is `runc spec`'s, running ARGS with no terminal on ROOTFS, which
+# every run shares read-only.
+bench_runc_bundle() {
+    local dir=$1 rootfs=$2
+    shift 2
+    mkdir -p "$dir"
+    (cd "$dir" && runc spec)
+    jq --arg root "$rootfs" --args '.process.terminal = false | .process.args = $ARGS.positional
+        | .root.path = $root' "$@" <"$dir/config.json" >"$dir/config.json.new"
+    mv "$dir/config.json.new" "$dir/config.json"
 }
 
 # BENCH_CHILDREN_MS: the children's user + system time in ms, from the second line of the

@@ -31,18 +31,6 @@ TOOLS=(true koker runc podman) # kokerbr and podmanbr join when their bridge wor
 
 # ---------------------------------------------------------------- set-up
 
-# A runc bundle whose config.json runs ARGS... on the root filesystem ROOTFS (shared, read
-# only, as `runc spec` makes it), with no terminal.
-make_bundle() {
-    local dir=$1 rootfs=$2
-    shift 2
-    mkdir -p "$dir"
-    (cd "$dir" && runc spec)
-    jq --arg root "$rootfs" --args '.process.terminal = false | .process.args = $ARGS.positional
-        | .root.path = $root' "$@" <"$dir/config.json" >"$dir/config.json.new"
-    mv "$dir/config.json.new" "$dir/config.json"
-}
-
 # podman_run_args [OPTION...]: `podman run` of the bench image with OPTIONs.
 podman_run_args() {
     printf '%s\n' run --rm --pull never "$@" --runtime runc \
@@ -51,16 +39,13 @@ podman_run_args() {
 
 setup() {
     local rootfs=$BENCH_SCRATCH/rootfs
-    bench_log "busybox root filesystem in $rootfs"
-    koker_make_rootfs "$rootfs"
-
     KOKER_STORE=$BENCH_SCRATCH/koker
-    IMG=$("$KOKER_BIN/koker-pull" -q --root "$KOKER_STORE" --tag bench/busybox "dir:$rootfs")
+    IMG=$(bench_koker_image "$rootfs" "$KOKER_STORE")
     bench_log "koker image $IMG"
 
     RUNC_ROOT=$BENCH_WORK/runc
-    make_bundle "$BENCH_SCRATCH/bundle-true" "$rootfs" true
-    make_bundle "$BENCH_SCRATCH/bundle-sleep" "$rootfs" sleep 5
+    bench_runc_bundle "$BENCH_SCRATCH/bundle-true" "$rootfs" true
+    bench_runc_bundle "$BENCH_SCRATCH/bundle-sleep" "$rootfs" sleep 5
 
     bench_podman "$BENCH_SCRATCH/podman"
     bench_podman_net "$BENCH_SCRATCH/podman-net"

@@ -35,11 +35,8 @@ done
 # ---------------------------------------------------------------- set-up and clean-up
 
 setup() {
-    local rootfs=$BENCH_SCRATCH/rootfs
-    bench_log "busybox root filesystem in $rootfs"
-    koker_make_rootfs "$rootfs"
     STORE=$BENCH_SCRATCH/koker
-    IMG=$("$KOKER_BIN/koker-pull" -q --root "$STORE" --tag bench/busybox "dir:$rootfs")
+    IMG=$(bench_koker_image "$BENCH_SCRATCH/rootfs" "$STORE")
     # The store's first run builds its seccomp cache: not part of any round.
     koker --rm --network none "$IMG" true >/dev/null || bench_die "koker-run failed"
 }
@@ -151,30 +148,10 @@ round() {
     id=$(sed -n "$((N / 2))p" "$idfile")
     local name
     name=$("$KOKER_BIN/koker-inspect" -q --root "$STORE" --type container "$id" | jq -r '.[0].Name | ltrimstr("/")')
-    s=()
-    for ((i = 0; i < RUNS; i++)); do
-        bench_time "$BENCH_WORK/ps.log" "$KOKER_BIN/koker-ps" --root "$STORE"
-        s+=("$BENCH_NS")
-    done
-    r_ps[$r]=$(bench_median "${s[@]}")
-    s=()
-    for ((i = 0; i < RUNS; i++)); do
-        bench_time "$BENCH_WORK/ps.log" "$KOKER_BIN/koker-ps" -a --root "$STORE"
-        s+=("$BENCH_NS")
-    done
-    r_psa[$r]=$(bench_median "${s[@]}")
-    s=()
-    for ((i = 0; i < RUNS; i++)); do
-        bench_time "$BENCH_WORK/inspect.log" "$KOKER_BIN/koker-inspect" --root "$STORE" "$id"
-        s+=("$BENCH_NS")
-    done
-    r_insp[$r]=$(bench_median "${s[@]}")
-    s=()
-    for ((i = 0; i < RUNS; i++)); do
-        bench_time "$BENCH_WORK/inspect.log" "$KOKER_BIN/koker-inspect" --root "$STORE" "$name"
-        s+=("$BENCH_NS")
-    done
-    r_name[$r]=$(bench_median "${s[@]}")
+    r_ps[$r]=$(bench_median_of "$RUNS" "$BENCH_WORK/ps.log" "$KOKER_BIN/koker-ps" --root "$STORE")
+    r_psa[$r]=$(bench_median_of "$RUNS" "$BENCH_WORK/ps.log" "$KOKER_BIN/koker-ps" -a --root "$STORE")
+    r_insp[$r]=$(bench_median_of "$RUNS" "$BENCH_WORK/inspect.log" "$KOKER_BIN/koker-inspect" --root "$STORE" "$id")
+    r_name[$r]=$(bench_median_of "$RUNS" "$BENCH_WORK/inspect.log" "$KOKER_BIN/koker-inspect" --root "$STORE" "$name")
 
     bench_log "round $r: koker-rm -f of all $running"
     remove_timed "$idfile"

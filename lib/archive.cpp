@@ -5,6 +5,7 @@
 #include "fd.hpp"
 #include "log.hpp"
 #include "sys.hpp"
+#include "text.hpp"
 #include <algorithm>
 #include <archive.h>
 #include <archive_entry.h>
@@ -98,29 +99,19 @@ struct Cleaned {
   bool dotdot = false;
 };
 
-// Splits on '/', dropping empty and "." components; notes any "..".
+// The path's components joined again, empty and "." ones dropped; notes any "..".
 Cleaned clean(std::string_view name) {
   Cleaned c;
-  size_t i = 0;
-  while (i <= name.size()) {
-    size_t j = name.find('/', i);
-    if (j == std::string_view::npos)
-      j = name.size();
-    std::string_view comp = name.substr(i, j - i);
+  for (const auto &comp : text::fields(name, '/')) {
     if (comp == "..") {
       c.dotdot = true;
-    } else if (!comp.empty() && comp != ".") {
+    } else if (comp != ".") {
       if (!c.path.empty())
         c.path += '/';
       c.path += comp;
     }
-    i = j + 1;
   }
   return c;
-}
-
-bool starts_with(std::string_view s, std::string_view prefix) {
-  return s.substr(0, prefix.size()) == prefix;
 }
 
 constexpr std::string_view WH_PREFIX = ".wh.";
@@ -431,9 +422,9 @@ private:
   bool convert_whiteout(archive_entry *e, const std::string &name, std::string &path) {
     for (size_t i = 0, j; (j = path.find('/', i)) != std::string::npos; i = j + 1) {
       std::string_view comp = std::string_view(path).substr(i, j - i);
-      if (starts_with(comp, WH_META))
+      if (text::starts_with(comp, WH_META))
         return false; // inside aufs metadata: never part of the image (containerd skips it)
-      if (starts_with(comp, WH_PREFIX))
+      if (text::starts_with(comp, WH_PREFIX))
         fail_entry(name, "refusing whiteout name as a directory");
     }
     Whiteout w = classify_whiteout(path);
@@ -443,9 +434,9 @@ private:
       return false;
     }
     if (w.kind == WhiteoutKind::none) {
-      if (starts_with(base, WH_META))
+      if (text::starts_with(base, WH_META))
         return false; // aufs metadata (.wh..wh.plnk), as containerd does
-      if (starts_with(base, WH_PREFIX))
+      if (text::starts_with(base, WH_PREFIX))
         fail_entry(name, "refusing invalid whiteout");
       return true;
     }
@@ -524,7 +515,7 @@ private:
       size_t size = 0;
       while (archive_entry_xattr_next(e, &xname, &value, &size) == ARCHIVE_OK) {
         std::string_view n = xname ? xname : "";
-        if (n == "security.capability" || (starts_with(n, "user.") && n.size() > 5))
+        if (n == "security.capability" || (text::starts_with(n, "user.") && n.size() > 5))
           keep.emplace_back(std::string(n), std::string(static_cast<const char *>(value), size));
       }
     }
@@ -815,14 +806,14 @@ Whiteout classify_whiteout(std::string_view path) {
   auto slash = path.rfind('/');
   std::string_view dir = slash == std::string_view::npos ? "" : path.substr(0, slash);
   std::string_view base = slash == std::string_view::npos ? path : path.substr(slash + 1);
-  if (!starts_with(base, WH_PREFIX))
+  if (!text::starts_with(base, WH_PREFIX))
     return {};
   if (base == WH_OPAQUE)
     return {WhiteoutKind::opaque, dir.empty() ? "." : std::string(dir)};
   std::string_view hidden = base.substr(WH_PREFIX.size());
   // ".wh." hides nothing, ".wh.." and ".wh..." would hide the directory or its parent, and
   // ".wh..wh.*" is reserved (aufs metadata): none of them is a whiteout of a file.
-  if (hidden.empty() || hidden == "." || hidden == ".." || starts_with(hidden, WH_PREFIX))
+  if (hidden.empty() || hidden == "." || hidden == ".." || text::starts_with(hidden, WH_PREFIX))
     return {};
   return {WhiteoutKind::file, dir.empty() ? std::string(hidden) : cat(dir, "/", hidden)};
 }

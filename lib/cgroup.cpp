@@ -53,56 +53,20 @@ void nap_ms(long ms) {
   }
 }
 
-std::string trim(std::string_view s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\t'))
-    s.remove_suffix(1);
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  return std::string(s);
-}
-
-std::vector<std::string> split(std::string_view s, char sep) {
-  std::vector<std::string> parts;
-  size_t start = 0;
-  for (size_t i = 0; i <= s.size(); ++i)
-    if (i == s.size() || s[i] == sep) {
-      if (i > start)
-        parts.emplace_back(s.substr(start, i - start));
-      start = i + 1;
-    }
-  return parts;
-}
-
-// A cgroup file is written in one write(2): the kernel parses each write on its own. Under a
-// fake root the file is created, since a plain directory has none of the kernel's files.
-void write_value(const std::string &path, std::string_view value, bool fake) {
-  log::debug("write ", path, " ", value);
-  int flags = O_WRONLY | O_TRUNC | O_CLOEXEC | (fake ? O_CREAT : 0);
-  Fd fd(::open(path.c_str(), flags, 0644));
-  if (!fd)
-    sys_fail("unable to open ", path);
-  ssize_t n = ::write(fd.get(), value.data(), value.size());
-  if (n < 0)
-    sys_fail("unable to write ", value, " to ", path);
-  if (static_cast<size_t>(n) != value.size())
-    fail("unable to write ", value, " to ", path, ": short write");
-}
-
-// Several values for one file, each in its own write(2) (devices.allow takes one rule per
-// write) but through one descriptor. Under a fake root each value replaces the last, as the
-// kernel's file would show only the effect.
+// Each value goes in one write(2): the kernel parses each write on its own (devices.allow
+// takes one rule per write), and one descriptor serves them all. Under a fake root the file
+// is created, since a plain directory has none of the kernel's files, and reopened for each
+// value, which replaces the last as the kernel's file would show only the effect.
 void write_values(const std::string &path, const std::vector<std::string_view> &values,
                   bool fake) {
-  if (fake) {
-    for (auto v : values)
-      write_value(path, v, fake);
-    return;
-  }
-  Fd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
-  if (!fd)
-    sys_fail("unable to open ", path);
+  Fd fd;
   for (auto v : values) {
     log::debug("write ", path, " ", v);
+    if (!fd || fake) {
+      fd = Fd(::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC | (fake ? O_CREAT : 0), 0644));
+      if (!fd)
+        sys_fail("unable to open ", path);
+    }
     ssize_t n = ::write(fd.get(), v.data(), v.size());
     if (n < 0)
       sys_fail("unable to write ", v, " to ", path);
@@ -111,11 +75,15 @@ void write_values(const std::string &path, const std::vector<std::string_view> &
   }
 }
 
+void write_value(const std::string &path, std::string_view value, bool fake) {
+  write_values(path, {value}, fake);
+}
+
 std::optional<std::string> read_value(const std::string &path) {
   auto text = sys::read_file_if_exists(path, 1 << 20);
   if (!text)
     return std::nullopt;
-  return trim(*text);
+  return std::string(text::trim(*text));
 }
 
 // A number from a cgroup file; "max" (v2, pids) is UNLIMITED.
@@ -133,8 +101,8 @@ std::optional<uint64_t> read_key(const std::string &path, std::string_view key) 
   auto text = read_value(path);
   if (!text)
     return std::nullopt;
-  for (const auto &line : split(*text, '\n')) {
-    auto words = split(line, ' ');
+  for (const auto &line : text::fields(*text, '\n')) {
+    auto words = text::fields(line, ' ');
     if (words.size() == 2 && words[0] == key)
       return sys::parse_uint(words[1]);
   }
@@ -353,7 +321,7 @@ private:
     if (h.controllers.empty())
       return; // hybrid's unified tree: nothing to hand down
     std::set<std::string> on;
-    for (auto word : split(read_value(dir + "/cgroup.subtree_control").value_or(""), ' '))
+    for (auto word : text::fields(read_value(dir + "/cgroup.subtree_control").value_or(""), ' '))
       on.insert(word[0] == '+' ? word.substr(1) : word);
     std::string add;
     for (const char *c : V2_CONTROLLERS)
@@ -400,7 +368,7 @@ std::vector<std::string> koker_v1_controllers(const std::vector<std::string> &na
 }
 
 std::vector<std::string> v2_controllers(const std::string &mount) {
-  auto names = split(read_value(mount + "/cgroup.controllers").value_or(""), ' ');
+  auto names = text::fields(read_value(mount + "/cgroup.controllers").value_or(""), ' ');
   std::vector<std::string> out;
   for (const char *c : V2_CONTROLLERS)
     if (std::find(names.begin(), names.end(), c) != names.end())
@@ -450,7 +418,7 @@ Host probe_fake(const std::string &root) {
         unified = path;
       continue;
     }
-    auto ctl = koker_v1_controllers(split(name, ','));
+    auto ctl = koker_v1_controllers(text::fields(name, ','));
     if (!ctl.empty())
       host.hierarchies.push_back({path, ctl, false});
   }
@@ -462,8 +430,8 @@ Host probe_fake(const std::string &root) {
 Host probe_mounts() {
   Host host;
   std::optional<std::string> unified;
-  for (const auto &line : split(sys::read_file("/proc/self/mountinfo"), '\n')) {
-    auto fields = split(line, ' ');
+  for (const auto &line : text::fields(sys::read_file("/proc/self/mountinfo"), '\n')) {
+    auto fields = text::fields(line, ' ');
     auto dash = std::find(fields.begin(), fields.end(), "-");
     if (fields.size() < 5 || dash == fields.end() || fields.end() - dash < 4)
       continue;
@@ -473,7 +441,7 @@ Host probe_mounts() {
       unified = mount;
     if (fstype != "cgroup")
       continue;
-    auto ctl = koker_v1_controllers(split(dash[3], ','));
+    auto ctl = koker_v1_controllers(text::fields(dash[3], ','));
     bool seen = std::any_of(host.hierarchies.begin(), host.hierarchies.end(),
                             [&](const Hierarchy &h) { return h.controllers == ctl; });
     if (!ctl.empty() && !seen)
@@ -714,7 +682,7 @@ void check_name(std::string_view name) {
 
 std::string Group::dir(const Hierarchy &h) const { return cat(h.mount, "/koker/", m_name); }
 
-Group Group::create(std::string_view name, const Limits &limits) {
+Group Group::checked(std::string_view name, const Limits &limits) {
   check_name(name);
   check_limits(limits);
   Group g(std::string(name), probe());
@@ -722,15 +690,38 @@ Group Group::create(std::string_view name, const Limits &limits) {
   for (const auto &h : g.m_host.hierarchies)
     if (sys::exists(g.dir(h)))
       fail("unable to create cgroup ", name, ": ", g.dir(h), " already exists");
+  return g;
+}
+
+std::string Group::make_in(const Hierarchy &h, sys::Rollback *undo) const {
+  std::string d = dir(h);
+  make_dir(d);
+  if (undo)
+    undo->add(cat("rmdir ", d), [d, fake = m_host.fake] { remove_dir(d, fake); });
+  manager(h).init(h, d, m_host.mode, m_host.fake);
+  return d;
+}
+
+void Group::add_to_seed(Seed &seed, const Hierarchy &h) const {
+  seed.fake = m_host.fake;
+  std::string d = h.unified ? dir(h) : h.mount + "/koker";
+  Fd fd(::open(d.c_str(), (h.unified ? O_RDONLY : O_PATH) | O_DIRECTORY | O_CLOEXEC));
+  if (!fd)
+    sys_fail("unable to open cgroup ", d);
+  if (h.unified) {
+    seed.unified = std::move(fd);
+    seed.unified_path = d;
+  } else {
+    seed.v1_parents.emplace_back(std::move(fd), d);
+  }
+}
+
+Group Group::create(std::string_view name, const Limits &limits) {
+  Group g = checked(name, limits);
   sys::Rollback undo;
   for (const auto &h : g.m_host.hierarchies) {
-    const Manager &m = manager(h);
-    m.prepare(h, g.m_host.fake);
-    std::string d = g.dir(h);
-    make_dir(d);
-    bool fake = g.m_host.fake;
-    undo.add(cat("rmdir ", d), [d, fake] { remove_dir(d, fake); });
-    m.init(h, d, g.m_host.mode, fake);
+    manager(h).prepare(h, g.m_host.fake);
+    g.make_in(h, &undo);
   }
   g.set(limits);
   undo.dismiss();
@@ -738,31 +729,17 @@ Group Group::create(std::string_view name, const Limits &limits) {
 }
 
 Group Group::prepare(std::string_view name, const Limits &limits, Seed &seed) {
-  check_name(name);
-  check_limits(limits);
-  Group g(std::string(name), probe());
-  require_controllers(g.m_host, limits, name);
+  Group g = checked(name, limits);
   auto &hs = g.m_host.hierarchies;
-  for (const auto &h : hs)
-    if (sys::exists(g.dir(h)))
-      fail("unable to create cgroup ", name, ": ", g.dir(h), " already exists");
-  seed.fake = g.m_host.fake;
   // The unified tree first: whether it can kill and freeze decides whether the v1 freezer is
   // needed at all.
   bool unified_kills = false;
   sys::Rollback undo;
   for (const auto &h : hs)
     if (h.unified) {
-      const Manager &m = manager(h);
-      m.prepare(h, g.m_host.fake);
-      std::string d = g.dir(h);
-      make_dir(d);
-      undo.add(cat("rmdir ", d), [d, fake = g.m_host.fake] { remove_dir(d, fake); });
-      m.init(h, d, g.m_host.mode, g.m_host.fake);
-      seed.unified = Fd(::open(d.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-      if (!seed.unified)
-        sys_fail("unable to open cgroup ", d);
-      seed.unified_path = d;
+      manager(h).prepare(h, g.m_host.fake);
+      std::string d = g.make_in(h, &undo);
+      g.add_to_seed(seed, h);
       unified_kills = sys::exists(d + "/cgroup.kill") && sys::exists(d + "/cgroup.freeze");
     }
   // A container's group uses a v1 hierarchy only for something it holds: cpu only with a CPU
@@ -781,15 +758,9 @@ Group Group::prepare(std::string_view name, const Limits &limits, Seed &seed) {
            hs.end());
   for (const auto &h : hs)
     if (!h.unified) {
-      std::string parent = h.mount + "/koker";
-      Fd fd(::open(parent.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-      if (!fd && errno == ENOENT) {
+      if (!sys::exists(h.mount + "/koker"))
         manager(h).prepare(h, g.m_host.fake); // makes koker/
-        fd = Fd(::open(parent.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-      }
-      if (!fd)
-        sys_fail("unable to open cgroup ", parent);
-      seed.v1_parents.emplace_back(std::move(fd), parent);
+      g.add_to_seed(seed, h);
     }
   undo.dismiss();
   return g;
@@ -797,11 +768,8 @@ Group Group::prepare(std::string_view name, const Limits &limits, Seed &seed) {
 
 void Group::create_v1(const Limits &limits) {
   for (const auto &h : m_host.hierarchies)
-    if (!h.unified) {
-      std::string d = dir(h);
-      make_dir(d);
-      manager(h).init(h, d, m_host.mode, m_host.fake);
-    }
+    if (!h.unified)
+      make_in(h, nullptr);
   set(limits);
 }
 
@@ -813,22 +781,8 @@ void Group::add_unified(pid_t pid) {
 
 Seed Group::seed() const {
   Seed seed;
-  seed.fake = m_host.fake;
-  for (const auto &h : m_host.hierarchies) {
-    if (h.unified) {
-      std::string d = dir(h);
-      seed.unified = Fd(::open(d.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-      if (!seed.unified)
-        sys_fail("unable to open cgroup ", d);
-      seed.unified_path = d;
-      continue;
-    }
-    std::string parent = h.mount + "/koker";
-    Fd fd(::open(parent.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-    if (!fd)
-      sys_fail("unable to open cgroup ", parent);
-    seed.v1_parents.emplace_back(std::move(fd), parent);
-  }
+  for (const auto &h : m_host.hierarchies)
+    add_to_seed(seed, h);
   return seed;
 }
 
@@ -899,8 +853,8 @@ Stats Group::stats() const {
 std::vector<pid_t> Group::pids() const {
   std::set<pid_t> all;
   for (const auto &h : m_host.hierarchies)
-    for (const auto &word : split(read_value(dir(h) + "/cgroup.procs").value_or(""), '\n'))
-      if (auto n = sys::parse_uint(trim(word)); n && *n > 0 && *n < (1u << 31))
+    for (const auto &word : text::fields(read_value(dir(h) + "/cgroup.procs").value_or(""), '\n'))
+      if (auto n = sys::parse_uint(text::trim(word)); n && *n > 0 && *n < (1u << 31))
         all.insert(static_cast<pid_t>(*n));
   return {all.begin(), all.end()};
 }

@@ -8,6 +8,10 @@
 #include <sys/types.h>
 #include <vector>
 
+namespace koker::sys {
+class Rollback;
+}
+
 namespace koker::cgroup {
 
 // v1: only cgroup v1 controllers; hybrid: v1 controllers plus a cgroup2 tree without them;
@@ -168,6 +172,14 @@ public:
 
 private:
   Group(std::string name, Host host) : m_name(std::move(name)), m_host(std::move(host)) {}
+  // The group create() and prepare() start from: name and limits checked, the host probed,
+  // the controllers the limits need present, koker/NAME made nowhere yet.
+  static Group checked(std::string_view name, const Limits &limits);
+  // Makes koker/NAME in h (removed again by undo, if given) with its device rules.
+  std::string make_in(const Hierarchy &h, sys::Rollback *undo) const;
+  // The directory of h a process about to join needs: koker/NAME in the unified tree (for
+  // clone3), koker/ in a v1 hierarchy (to open NAME/tasks from).
+  void add_to_seed(Seed &seed, const Hierarchy &h) const;
   std::string dir(const Hierarchy &h) const;
 
   std::string m_name;

@@ -203,6 +203,13 @@ std::optional<Record> find(const std::string &root, std::string_view query) {
   return match ? load(root, *match) : std::nullopt;
 }
 
+Record get(const std::string &root, std::string_view query) {
+  auto rec = find(root, query);
+  if (!rec)
+    fail("no such container: ", printable(query));
+  return *rec;
+}
+
 bool valid_name(std::string_view name) { return text::is_name(name); }
 
 void claim_name(const std::string &root, std::string_view name, std::string_view id) {

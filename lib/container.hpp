@@ -52,6 +52,8 @@ std::optional<Record> load(const std::string &root, std::string_view id);
 std::vector<Record> list(const std::string &root);
 // By full ID, unique ID prefix of 12+ hex, or name; throws Error on an ambiguous prefix.
 std::optional<Record> find(const std::string &root, std::string_view query);
+// find(), or Error("no such container: QUERY").
+Record get(const std::string &root, std::string_view query);
 
 // True for docker's container names: [a-zA-Z0-9][a-zA-Z0-9_.-]*, at most 128 characters.
 bool valid_name(std::string_view name);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "http.hpp"
+#include "text.hpp"
 #include "error.hpp"
 #include "log.hpp"
 #include "sys.hpp"
@@ -35,14 +36,6 @@ void init_once() {
   });
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() &&
-         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
-    s.remove_suffix(1);
-  return s;
-}
 
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size())
@@ -92,10 +85,10 @@ size_t on_header(char *data, size_t size, size_t n, void *user) {
   auto colon = line.find(':');
   if (colon == std::string_view::npos)
     return len;
-  std::string_view name = trim(line.substr(0, colon));
-  std::string_view value = trim(line.substr(colon + 1));
+  std::string_view name = text::trim(line.substr(0, colon));
+  std::string_view value = text::trim(line.substr(colon + 1));
   if (iequals(name, "Content-Type"))
-    t->resp.content_type = std::string(trim(value.substr(0, value.find(';'))));
+    t->resp.content_type = std::string(text::trim(value.substr(0, value.find(';'))));
   else if (iequals(name, "WWW-Authenticate"))
     // Several challenges may come in several headers; RFC 7230 lets them be joined by commas.
     t->resp.www_authenticate += (t->resp.www_authenticate.empty() ? "" : ", ") + std::string(value);

@@ -7,17 +7,33 @@
 
 namespace koker {
 
-std::string human_size(uint64_t bytes) {
-  const char *units[] = {"B", "kB", "MB", "GB", "TB"};
+namespace {
+// bytes in the largest of units (each base times the one before) that keeps it at least 1,
+// with the given number of significant digits.
+std::string scaled(uint64_t bytes, double base, const char *const units[5], int digits) {
   double v = static_cast<double>(bytes);
   int u = 0;
-  while (v >= 1000 && u < 4) {
-    v /= 1000;
+  while (v >= base && u < 4) {
+    v /= base;
     ++u;
   }
   char buf[32];
-  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f%s" : "%.3g%s", v, units[u]);
+  if (u == 0)
+    std::snprintf(buf, sizeof buf, "%.0f%s", v, units[u]);
+  else
+    std::snprintf(buf, sizeof buf, "%.*g%s", digits, v, units[u]);
   return buf;
+}
+} // namespace
+
+std::string human_size(uint64_t bytes) {
+  static const char *const units[] = {"B", "kB", "MB", "GB", "TB"};
+  return scaled(bytes, 1000, units, 3);
+}
+
+std::string human_size_binary(uint64_t bytes) {
+  static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  return scaled(bytes, 1024, units, 4);
 }
 
 std::string human_duration(int64_t s) {

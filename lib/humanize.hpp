@@ -10,6 +10,8 @@ namespace koker {
 
 // "12.3MB": docker's units (powers of 1000, three significant digits).
 std::string human_size(uint64_t bytes);
+// The same in powers of 1024, as docker stats counts memory: "1.5MiB".
+std::string human_size_binary(uint64_t bytes);
 // docker's go-units HumanDuration: "Less than a second", "3 seconds", "About a minute",
 // "5 minutes", "About an hour", "2 hours", "3 days", "2 weeks", "4 months", "2 years".
 std::string human_duration(int64_t seconds);

@@ -125,11 +125,7 @@ void remove(const std::string &root, const container::Record &rec, bool force) {
         wait_exit(sup.get(), 10000);
     }
   }
-  release_resources(root, now);
-  container::release_name(root, now.name);
-  std::string dir = container::dir_of(root, now.id);
-  log::debug("rm -rf ", dir);
-  sys::rm_rf(dir);
+  remove_reaped(root, now, nullptr);
 }
 
 void remove_reaped(const std::string &root, const container::Record &rec, cgroup::Group *group) {

@@ -91,6 +91,33 @@ void bad_option(int c, char **argv) {
   usage_error(cat(c == ':' ? "option needs a value: " : "invalid option: ", printable(opt)));
 }
 
+bool parse_force_option(int argc, char **argv) {
+  auto opts = long_options({{"force", no_argument, nullptr, 'f'}});
+  bool force = false;
+  std::string shorts = std::string(COMMON_SHORT_ANYWHERE) + "f";
+  for (int c; (c = getopt_long(argc, argv, shorts.c_str(), opts.data(), nullptr)) != -1;) {
+    if (handle_common(c, optarg))
+      continue;
+    if (c == 'f')
+      force = true;
+    else
+      bad_option(c, argv);
+  }
+  return force;
+}
+
+void check_format(std::string_view format) {
+  if (format != "table" && format != "json")
+    usage_error("--format takes table or json");
+}
+
+void want_operands(const std::vector<std::string> &words, size_t n, std::string_view what) {
+  if (words.size() < n + 1)
+    usage_error(cat(what, " is missing"));
+  if (words.size() > n + 1)
+    usage_error(cat("too many arguments for ", words[0]));
+}
+
 int for_each_operand(int argc, char **argv, const std::function<void(const char *)> &fn) {
   int status = 0;
   for (int i = optind; i < argc; ++i) {

@@ -40,6 +40,14 @@ bool handle_common(int opt, const char *arg);
 [[noreturn]] void usage_error(std::string_view msg);
 // Reports the option getopt just rejected: c is '?' (unknown) or ':' (missing value).
 [[noreturn]] void bad_option(int c, char **argv);
+// The options of a tool whose own option is -f/--force alone, anywhere among its operands
+// (koker-rm, koker-rmi): the common ones handled, the others refused; true with -f.
+bool parse_force_option(int argc, char **argv);
+// --format's value: "table" or "json"; a usage error otherwise.
+void check_format(std::string_view format);
+// words is a subcommand and its operands: exactly n operands, else a usage error naming what
+// is missing ("CONTAINER is missing") or that there are too many.
+void want_operands(const std::vector<std::string> &words, size_t n, std::string_view what);
 } // namespace cli
 
 namespace cli {

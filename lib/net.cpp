@@ -6,36 +6,17 @@
 #include "log.hpp"
 #include "net_detail.hpp"
 #include "sys.hpp"
+#include "text.hpp"
 #include <algorithm>
 #include <climits>
-#include <csignal>
 #include <cstdlib>
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 namespace koker::net {
 
 namespace detail {
-
-std::vector<std::string> split(std::string_view text, char sep) {
-  std::vector<std::string> out;
-  size_t i = 0;
-  for (;;) {
-    size_t j = text.find(sep, i);
-    out.emplace_back(text.substr(i, j == std::string_view::npos ? j : j - i));
-    if (j == std::string_view::npos)
-      return out;
-    i = j + 1;
-  }
-}
-
-std::string trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' '))
-    s.pop_back();
-  return s;
-}
 
 // The store's path as the bridge's alias records it, so that two spellings of one store match.
 std::string canonical(const std::string &root) {
@@ -62,53 +43,13 @@ Output spawn(const char *tool, const std::vector<std::string> &args, std::string
   std::string path = cat("/usr/sbin/", tool);
   if (!sys::exists(path))
     path = cat("/sbin/", tool);
+  if (!sys::exists(path))
+    path = tool;
   std::vector<std::string> words{tool, "-w"};
   words.insert(words.end(), args.begin(), args.end());
-  int in[2], out[2], err[2];
-  check(::pipe2(in, O_CLOEXEC), "unable to create a pipe");
-  check(::pipe2(out, O_CLOEXEC), "unable to create a pipe");
-  check(::pipe2(err, O_CLOEXEC), "unable to create a pipe");
-  pid_t pid = ::fork();
-  if (pid < 0)
-    sys_fail("unable to fork ", tool);
-  if (pid == 0) {
-    ::dup2(in[0], 0);
-    ::dup2(out[1], 1);
-    ::dup2(err[1], 2);
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    std::vector<char *> argv;
-    for (auto &w : words)
-      argv.push_back(w.data());
-    argv.push_back(nullptr);
-    if (sys::exists(path))
-      ::execv(path.c_str(), argv.data());
-    ::execvp(tool, argv.data());
-    ::_exit(127);
-  }
-  ::close(in[0]);
-  ::close(out[1]);
-  ::close(err[1]);
-  Fd in_w(in[1]), out_r(out[0]), err_r(err[0]);
-  Output o;
-  try {
-    // Rule batches are far smaller than a pipe's buffer, and the tools read all input before
-    // writing: no deadlock between the three pipes.
-    if (!input.empty())
-      sys::write_fd(in_w.get(), input, tool);
-    in_w.reset();
-    o.out = sys::read_fd(out_r.get(), 16 << 20);
-    o.err = sys::read_fd(err_r.get(), 1 << 20);
-  } catch (...) {
-    ::waitpid(pid, nullptr, 0);
-    throw;
-  }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0)
-    if (errno != EINTR)
-      sys_fail("unable to wait for ", tool);
-  o.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  // Rule batches are far smaller than a pipe's buffer, and the tools read all input before
+  // writing: no deadlock between the three pipes.
+  Output o = sys::run_program(path, words, input);
   if (o.status == 127 && o.err.empty())
     o.err = cat(tool, " not found: install iptables");
   return o;
@@ -131,7 +72,17 @@ void iptables_restore(const std::string &batch) {
   log::debug("iptables-restore -w --noflush <<EOF\n", batch, "EOF");
   Output o = spawn("iptables-restore", {"--noflush"}, batch);
   if (o.status != 0)
-    fail("iptables-restore failed: ", trim(o.err));
+    fail("iptables-restore failed: ", text::trim(o.err));
+}
+
+void restore_tables(const std::string &nat, const std::string &filter) {
+  std::string batch;
+  if (!nat.empty())
+    batch += "*nat\n" + nat + "COMMIT\n";
+  if (!filter.empty())
+    batch += "*filter\n" + filter + "COMMIT\n";
+  if (!batch.empty())
+    iptables_restore(batch);
 }
 
 // The rules of chain in table, as iptables -S prints them ("-A CHAIN ..."); none when the
@@ -144,14 +95,14 @@ std::vector<std::string> list_rules(const std::string &table, const std::string 
   std::vector<std::string> rules;
   if (o.status != 0)
     return rules;
-  for (auto &line : split(o.out, '\n'))
+  for (auto &line : text::split(o.out, '\n'))
     if (line.rfind("-A ", 0) == 0)
       rules.push_back(line);
   return rules;
 }
 
 bool has_word(const std::string &rule, std::string_view word) {
-  for (const auto &w : split(rule, ' '))
+  for (const auto &w : text::split(rule, ' '))
     if (w == word)
       return true;
   return false;
@@ -213,8 +164,7 @@ void remove_container_rules(const Network &n, const std::vector<std::string> &id
     if (match)
       batch += "-D" + rule.substr(2) + "\n";
   }
-  if (!batch.empty())
-    iptables_restore("*nat\n" + batch + "COMMIT\n");
+  restore_tables(batch, "");
 }
 
 // ---------------------------------------------------------------- the bridge's alias
@@ -228,7 +178,7 @@ Alias parse_alias(const std::string &text) {
   size_t r = text.find(" root=");
   if (r != std::string::npos)
     a.root = text.substr(r + 6);
-  for (const auto &w : split(text.substr(0, r), ' ')) {
+  for (const auto &w : text::split(text.substr(0, r), ' ')) {
     if (w.rfind("subnet=", 0) == 0)
       a.subnet = w.substr(7);
     else if (w.rfind("forward=", 0) == 0)
@@ -251,7 +201,9 @@ void write_sysctl(const std::string &path, std::string_view value) {
   sys::write_fd(f.get(), value, path);
 }
 
-std::string read_sysctl(const std::string &path) { return trim(sys::read_file(path, 64)); }
+std::string read_sysctl(const std::string &path) {
+  return std::string(text::trim(sys::read_file(path, 64)));
+}
 
 std::string lease_path(const Network &n, std::string_view ip) { return cat(n.dir(), "/", ip); }
 std::string port_path(const Network &n, const Port &p) {
@@ -270,14 +222,14 @@ std::optional<Recorded> read_lease(const Network &n, const std::string &ip) {
   auto text = sys::read_file_if_exists(lease_path(n, ip), 64 << 10);
   if (!text)
     return std::nullopt;
-  auto lines = split(*text, '\n');
+  auto lines = text::split(*text, '\n');
   Recorded r;
   r.lease.ip = ip;
   r.lease.id = lines[0];
   if (lines.size() > 1)
     r.lease.veth = lines[1];
   if (lines.size() > 2) {
-    auto w = split(lines[2], ' ');
+    auto w = text::split(lines[2], ' ');
     r.pid = static_cast<int>(sys::parse_uint(w[0]).value_or(0));
     r.pid_start = w.size() > 1 ? sys::parse_uint(w[1]).value_or(0) : 0;
   }
@@ -358,7 +310,7 @@ std::string ip_string(uint32_t addr) {
 std::string Subnet::str() const { return cat(ip_string(network), "/", prefix); }
 
 std::optional<uint32_t> parse_ip(std::string_view text) {
-  auto parts = split(text, '.');
+  auto parts = text::split(text, '.');
   if (parts.size() != 4)
     return std::nullopt;
   uint32_t addr = 0;
@@ -405,10 +357,10 @@ Port parse_port(std::string_view spec) {
   std::vector<std::string> parts;
   size_t arrow = rest.find("->");
   if (arrow != std::string_view::npos) { // docker's display form
-    parts = split(rest.substr(0, arrow), ':');
+    parts = text::split(rest.substr(0, arrow), ':');
     parts.emplace_back(rest.substr(arrow + 2));
   } else {
-    parts = split(rest, ':');
+    parts = text::split(rest, ':');
   }
   if (parts.size() == 1)
     return bad("koker needs a host port");
@@ -471,29 +423,19 @@ void release(const Network &n, const Lease &l) {
 }
 
 void release_container(const std::string &root, const container::Record &rec) {
-  if (rec.ip_address.empty() || !parse_ip(rec.ip_address))
-    return;
   try {
-    std::string dir = root + "/net";
-    if (!sys::exists(dir))
-      return;
-    for (const auto &bridge : sys::list_dir(dir)) {
-      Network n;
-      n.root = root;
-      n.bridge = bridge;
-      auto r = read_lease(n, rec.ip_address);
-      // A veth pair goes with its namespace when the container's last process does: deleting
-      // it here too would cost an RCU grace period (some 15 ms) on every exit.
-      if (r && r->lease.id == rec.id)
-        release(n, r->lease);
-    }
+    // A veth pair goes with its namespace when the container's last process does: deleting
+    // it here too would cost an RCU grace period (some 15 ms) on every exit.
+    for (const auto &[n, l] : container_leases(root, rec))
+      release(n, l);
   } catch (const std::exception &e) {
     log::warn("unable to release the network of container ", rec.id.substr(0, 12), ": ", e.what());
   }
 }
 
-std::vector<Lease> container_leases(const std::string &root, const container::Record &rec) {
-  std::vector<Lease> out;
+std::vector<std::pair<Network, Lease>> container_leases(const std::string &root,
+                                                        const container::Record &rec) {
+  std::vector<std::pair<Network, Lease>> out;
   std::string dir = root + "/net";
   if (rec.ip_address.empty() || !parse_ip(rec.ip_address) || !sys::exists(dir))
     return out;
@@ -502,7 +444,7 @@ std::vector<Lease> container_leases(const std::string &root, const container::Re
     n.root = root;
     n.bridge = bridge;
     if (auto r = read_lease(n, rec.ip_address); r && r->lease.id == rec.id)
-      out.push_back(r->lease);
+      out.emplace_back(n, r->lease);
   }
   return out;
 }

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 // Bridge networking, shared by koker-run (in-process, for speed) and koker-net (for scripts):
@@ -80,8 +81,9 @@ void release(const Network &n, const Lease &l);
 // The veth is left to the kernel, which removes it with the namespace when the container's
 // last process ends; koker-net detach takes a running container's away first (unplug).
 void release_container(const std::string &root, const container::Record &rec);
-// The leases container rec holds, on any bridge of its store.
-std::vector<Lease> container_leases(const std::string &root, const container::Record &rec);
+// The leases container rec holds, each with the network (bridge) it is on.
+std::vector<std::pair<Network, Lease>> container_leases(const std::string &root,
+                                                        const container::Record &rec);
 // Deletes the host end of a veth pair (and so both ends); a missing one is fine.
 void delete_veth(const std::string &name);
 // delete_veth() for every lease of rec: off the bridge while it still runs.

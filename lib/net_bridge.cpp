@@ -6,6 +6,7 @@
 #include "net_detail.hpp"
 #include "netlink.hpp"
 #include "sys.hpp"
+#include "text.hpp"
 #include <algorithm>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -85,7 +86,7 @@ void up(const Network &n) {
   // under the host lock, so two first runs never add one twice.
   Output o = iptables({"-t", "nat", "-N", n.chain()});
   if (o.status != 0 && o.err.find("exists") == std::string::npos)
-    fail("unable to create the iptables chain ", n.chain(), ": ", trim(o.err));
+    fail("unable to create the iptables chain ", n.chain(), ": ", text::trim(o.err));
   std::string nat, filter;
   for (const auto &r : bridge_rules(n)) {
     std::vector<std::string> args = {"-t", r.table, "-C", r.chain};
@@ -95,13 +96,7 @@ void up(const Network &n) {
     std::string line = cat(r.insert ? "-I " : "-A ", r.chain, " ", joined(r.spec), "\n");
     (std::string_view(r.table) == "nat" ? nat : filter) += line;
   }
-  std::string batch;
-  if (!nat.empty())
-    batch += "*nat\n" + nat + "COMMIT\n";
-  if (!filter.empty())
-    batch += "*filter\n" + filter + "COMMIT\n";
-  if (!batch.empty())
-    iptables_restore(batch);
+  restore_tables(nat, filter);
   // Last: the alias marks the bridge complete, so the next run takes the fast path.
   netlink::set_alias(s, *link, format_alias(n, forward));
 }
@@ -141,13 +136,7 @@ void down(const Network &n) {
   for (const auto &rule : list_rules("filter", "FORWARD"))
     if (is_bridge_rule(n, rule))
       filter += "-D" + rule.substr(2) + "\n";
-  std::string batch;
-  if (!nat.empty())
-    batch += "*nat\n" + nat + "COMMIT\n";
-  if (!filter.empty())
-    batch += "*filter\n" + filter + "COMMIT\n";
-  if (!batch.empty())
-    iptables_restore(batch);
+  restore_tables(nat, filter);
   bool ours = link && link->kind == "bridge" && (a.koker || link->alias.empty());
   if (link && !ours)
     fail("bridge ", n.bridge, " was not made by koker: not removing it");
@@ -193,7 +182,7 @@ Lease reserve(const Network &n, std::string_view id, const std::vector<Port> &po
   std::string last_path = n.dir() + "/last_reserved_ip";
   uint32_t start = first;
   if (auto prev = sys::read_file_if_exists(last_path, 64))
-    if (auto ip = parse_ip(trim(*prev)); ip && *ip >= first && *ip < last)
+    if (auto ip = parse_ip(text::trim(*prev)); ip && *ip >= first && *ip < last)
       start = *ip + 1;
   for (int attempt = 0; attempt < 2 && l.ip.empty(); ++attempt) {
     for (uint32_t i = 0; i < count; ++i) {
@@ -269,10 +258,10 @@ void connect(const Network &n, const Lease &l, int pid, bool inside_too) {
   netlink::add_address(inside, *eth0, *parse_ip(l.ip), n.subnet.prefix);
   netlink::add_default_route(inside, n.subnet.gateway());
   if (!l.ports.empty()) {
-    std::string batch = "*nat\n";
+    std::string nat;
     for (const auto &p : l.ports)
-      batch += port_rule(n, l, p) + "\n";
-    iptables_restore(batch + "COMMIT\n");
+      nat += port_rule(n, l, p) + "\n";
+    restore_tables(nat, "");
   }
 }
 
@@ -286,7 +275,7 @@ void delete_veth(const std::string &name) {
 }
 
 void unplug(const std::string &root, const container::Record &rec) {
-  for (const auto &l : container_leases(root, rec))
+  for (const auto &[n, l] : container_leases(root, rec))
     if (!l.veth.empty())
       delete_veth(l.veth);
 }

@@ -5,6 +5,7 @@
 // static binary; net_bridge.cpp (the bridge, veths, gc) is the netlink side.
 #include "container.hpp"
 #include "net.hpp"
+#include "sys.hpp"
 #include <optional>
 #include <string>
 #include <string_view>
@@ -17,15 +18,10 @@ namespace koker::net::detail {
 constexpr const char *host_lock_dir = "/run/koker";
 constexpr const char *host_lock = "/run/koker/net.lock";
 
-std::vector<std::string> split(std::string_view text, char sep);
-std::string trim(std::string s);
 std::string canonical(const std::string &root);
 bool valid_bridge_name(std::string_view name);
 
-struct Output {
-  int status = 0;
-  std::string out, err;
-};
+using Output = sys::Ran;
 
 // Runs tool (iptables or iptables-restore, with -w) with input on its stdin, never through a
 // shell; its exit status and output.
@@ -33,6 +29,8 @@ Output spawn(const char *tool, const std::vector<std::string> &args, std::string
 std::string joined(const std::vector<std::string> &words);
 Output iptables(const std::vector<std::string> &args);
 void iptables_restore(const std::string &batch);
+// iptables_restore() of the nat and the filter lines given, each table only when it has some.
+void restore_tables(const std::string &nat, const std::string &filter);
 std::vector<std::string> list_rules(const std::string &table, const std::string &chain);
 
 struct Rule {

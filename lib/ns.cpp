@@ -3,6 +3,7 @@
 #include "error.hpp"
 #include "log.hpp"
 #include "sys.hpp"
+#include "text.hpp"
 #include <fcntl.h>
 #include <linux/mount.h>
 #include <linux/openat2.h>
@@ -95,19 +96,12 @@ Fd open_in_root(int root_fd, std::string_view path, Follow follow, int flags) {
 }
 
 namespace {
-// Splits "a/b/c" into components, dropping empty ones and ".".
+// "a/b/c" as its components, empty ones and "." dropped.
 std::vector<std::string> components(std::string_view path) {
   std::vector<std::string> out;
-  size_t i = 0;
-  while (i <= path.size()) {
-    size_t j = path.find('/', i);
-    if (j == std::string_view::npos)
-      j = path.size();
-    std::string_view c = path.substr(i, j - i);
-    if (!c.empty() && c != ".")
-      out.emplace_back(c);
-    i = j + 1;
-  }
+  for (auto &c : text::fields(path, '/'))
+    if (c != ".")
+      out.push_back(std::move(c));
   return out;
 }
 } // namespace

@@ -12,6 +12,8 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <csignal>
+#include <sys/wait.h>
 #include <unistd.h>
 
 namespace koker::sys {
@@ -106,6 +108,59 @@ void write_new_file(const std::string &path, std::string_view data, unsigned mod
   if (!fd)
     sys_fail("unable to create ", path);
   write_fd(fd.get(), data, path);
+}
+
+Ran run_program(const std::string &path, const std::vector<std::string> &argv,
+                std::string_view input, bool keep_stderr) {
+  int in[2], out[2], err[2] = {-1, -1};
+  check(::pipe2(in, O_CLOEXEC), "unable to create a pipe");
+  check(::pipe2(out, O_CLOEXEC), "unable to create a pipe");
+  if (keep_stderr)
+    check(::pipe2(err, O_CLOEXEC), "unable to create a pipe");
+  pid_t pid = ::fork();
+  if (pid < 0)
+    sys_fail("unable to fork ", path);
+  if (pid == 0) {
+    ::dup2(in[0], 0);
+    ::dup2(out[1], 1);
+    if (keep_stderr)
+      ::dup2(err[1], 2);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    std::vector<char *> args;
+    for (const auto &a : argv)
+      args.push_back(const_cast<char *>(a.c_str()));
+    args.push_back(nullptr);
+    if (path.find('/') != std::string::npos)
+      ::execv(path.c_str(), args.data());
+    else
+      ::execvp(path.c_str(), args.data());
+    ::_exit(127);
+  }
+  ::close(in[0]);
+  ::close(out[1]);
+  if (keep_stderr)
+    ::close(err[1]);
+  Fd in_w(in[1]), out_r(out[0]), err_r(err[0]);
+  Ran r;
+  try {
+    if (!input.empty())
+      write_fd(in_w.get(), input, path);
+    in_w.reset();
+    r.out = read_fd(out_r.get(), 16 << 20);
+    if (keep_stderr)
+      r.err = read_fd(err_r.get(), 1 << 20);
+  } catch (...) {
+    ::waitpid(pid, nullptr, 0);
+    throw;
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR)
+      sys_fail("unable to wait for ", path);
+  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return r;
 }
 
 void mkdir_p(const std::string &dir, unsigned mode) {

@@ -53,6 +53,19 @@ std::string now_rfc3339();
 std::string rfc3339(const struct timespec &ts);
 // Parses a non-negative decimal integer, all of the text; nothing if it is not one.
 std::optional<uint64_t> parse_uint(std::string_view text);
+// What a program run by run_program left: its exit status (128 + N after signal N, 127 when it
+// could not be started) and what it wrote.
+struct Ran {
+  int status = 0;
+  std::string out, err;
+};
+// Runs the program at path (searched on PATH when path holds no '/') with argv, argv[0]
+// included, never through a shell; the child starts with no signal blocked. input goes to its
+// stdin, its stdout is kept, and so is its stderr unless keep_stderr is false (it then goes
+// where this process's goes). Reads stdout to its end before stderr: for programs that read
+// all their input first and write little to stderr, as koker's helpers do.
+Ran run_program(const std::string &path, const std::vector<std::string> &argv,
+                std::string_view input = {}, bool keep_stderr = true);
 // Creates path, which must not exist yet, holding data: for files in a directory nobody else
 // writes to yet, where a temporary name and a rename would buy nothing.
 void write_new_file(const std::string &path, std::string_view data, unsigned mode = 0644);

@@ -2,6 +2,7 @@
 #pragma once
 #include <string>
 #include <string_view>
+#include <vector>
 
 // Small string helpers the parsers share.
 namespace koker::text {
@@ -30,6 +31,38 @@ inline bool is_name(std::string_view name) {
     if (!alnum(c) && c != '_' && c != '.' && c != '-')
       return false;
   return true;
+}
+
+// s cut at every sep, empty fields kept: "a::b" gives "a", "", "b" (passwd lines, addresses).
+inline std::vector<std::string> split(std::string_view s, char sep) {
+  std::vector<std::string> out;
+  for (size_t i = 0;;) {
+    size_t j = s.find(sep, i);
+    out.emplace_back(s.substr(i, j == std::string_view::npos ? std::string_view::npos : j - i));
+    if (j == std::string_view::npos)
+      return out;
+    i = j + 1;
+  }
+}
+
+// The non-empty fields of s between seps: the words of a line, the lines of a file, the
+// components of a path.
+inline std::vector<std::string> fields(std::string_view s, char sep) {
+  std::vector<std::string> out;
+  for (auto &f : split(s, sep))
+    if (!f.empty())
+      out.push_back(std::move(f));
+  return out;
+}
+
+// s without leading and trailing blanks (space, tab, CR, LF).
+inline std::string_view trim(std::string_view s) {
+  auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+  while (!s.empty() && blank(s.front()))
+    s.remove_prefix(1);
+  while (!s.empty() && blank(s.back()))
+    s.remove_suffix(1);
+  return s;
 }
 
 } // namespace koker::text

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "user.hpp"
+#include "text.hpp"
 #include "error.hpp"
 #include "sys.hpp"
 #include <algorithm>
@@ -9,25 +10,13 @@ namespace koker::user {
 
 namespace {
 
-std::vector<std::string_view> split(std::string_view s, char sep) {
-  std::vector<std::string_view> out;
-  size_t i = 0;
-  for (;;) {
-    size_t j = s.find(sep, i);
-    out.push_back(s.substr(i, j == std::string_view::npos ? j : j - i));
-    if (j == std::string_view::npos)
-      return out;
-    i = j + 1;
-  }
-}
-
 // The lines of a passwd/group file, split into fields; comments and short lines skipped.
-std::vector<std::vector<std::string_view>> entries(std::string_view text, size_t min_fields) {
-  std::vector<std::vector<std::string_view>> out;
-  for (auto line : split(text, '\n')) {
+std::vector<std::vector<std::string>> entries(std::string_view text, size_t min_fields) {
+  std::vector<std::vector<std::string>> out;
+  for (auto line : text::split(text, '\n')) {
     if (line.empty() || line[0] == '#')
       continue;
-    auto f = split(line, ':');
+    auto f = text::split(line, ':');
     if (f.size() >= min_fields)
       out.push_back(std::move(f));
   }
@@ -99,7 +88,7 @@ Identity resolve(std::string_view spec, std::string_view passwd, std::string_vie
       auto gid = number(f[2]);
       if (!gid || f.size() < 4)
         continue;
-      for (auto member : split(f[3], ','))
+      for (auto member : text::split(f[3], ','))
         if (member == name && std::find(id.groups.begin(), id.groups.end(), *gid) == id.groups.end())
           id.groups.push_back(*gid);
     }

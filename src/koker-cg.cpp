@@ -124,13 +124,6 @@ static Args parse(int argc, char **argv) {
   return a;
 }
 
-static void want_operands(const Args &a, size_t n, const char *what) {
-  if (a.words.size() < n + 1)
-    cli::usage_error(cat(what, " is missing"));
-  if (a.words.size() > n + 1)
-    cli::usage_error(cat("too many arguments for ", a.words[0]));
-}
-
 static cgroup::Group open_group(const std::string &name) {
   auto g = cgroup::Group::open(name);
   if (!g)
@@ -232,22 +225,22 @@ static int cg_main(int argc, char **argv) {
     cli::usage_error("-f applies to rm only");
   if (!a.format.empty() && cmd != "stats" && cmd != "ls")
     cli::usage_error("--format applies to stats and ls only");
-  if (!a.format.empty() && a.format != "table" && a.format != "json")
-    cli::usage_error("--format takes table or json");
+  if (!a.format.empty())
+    cli::check_format(a.format);
 
   if (cmd == "mode") {
-    want_operands(a, 0, "");
+    cli::want_operands(a.words, 0, "");
     out::line(cgroup::mode_name(cgroup::detect()));
   } else if (cmd == "create") {
-    want_operands(a, 1, "NAME");
+    cli::want_operands(a.words, 1, "NAME");
     cgroup::Group::create(a.words[1], a.limits);
   } else if (cmd == "set") {
-    want_operands(a, 1, "NAME");
+    cli::want_operands(a.words, 1, "NAME");
     if (a.limits.empty())
       cli::usage_error("set needs a limit (--mem, --memory, --swap, --cpus or --pids)");
     open_group(a.words[1]).set(a.limits);
   } else if (cmd == "add") {
-    want_operands(a, 2, a.words.size() < 2 ? "NAME" : "PID");
+    cli::want_operands(a.words, 2, a.words.size() < 2 ? "NAME" : "PID");
     auto pid = sys::parse_uint(a.words[2]);
     if (!pid || *pid == 0 || *pid > 0x7fffffff)
       cli::usage_error(cat("not a process id: ", printable(a.words[2])));
@@ -259,10 +252,10 @@ static int cg_main(int argc, char **argv) {
       cli::usage_error("CMD is missing");
     exec_in(a.words[1], a.limits, a.cmd);
   } else if (cmd == "stats") {
-    want_operands(a, 1, "NAME");
+    cli::want_operands(a.words, 1, "NAME");
     print_stats(open_group(a.words[1]), a.format);
   } else if (cmd == "ls") {
-    want_operands(a, 0, "");
+    cli::want_operands(a.words, 0, "");
     auto names = cgroup::list();
     if (a.format == "json") {
       json::Value list = json::Value::array();
@@ -287,7 +280,7 @@ static int cg_main(int argc, char **argv) {
     }
     return status;
   } else if (cmd == "exists") {
-    want_operands(a, 1, "NAME");
+    cli::want_operands(a.words, 1, "NAME");
     return cgroup::Group::open(a.words[1]) ? 0 : 1;
   } else {
     cli::usage_error(cat("unknown command: ", printable(cmd)));

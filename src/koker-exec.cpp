@@ -99,10 +99,7 @@ int exec_main(int argc, char **argv) {
   ::signal(SIGPIPE, SIG_IGN); // a child that failed closes its pipes early
   Options o = parse(argc, argv);
   std::string root = store_root();
-  auto found = container::find(root, o.container);
-  if (!found)
-    fail("no such container: ", printable(o.container));
-  container::Record rec = container::refresh(root, *found);
+  container::Record rec = container::refresh(root, container::get(root, o.container));
   if (rec.status != "running")
     fail("container ", rec.id.substr(0, 12), " is not running");
 

@@ -54,8 +54,7 @@ static int images_main(int argc, char **argv) {
     else
       cli::bad_option(c, argv);
   }
-  if (format != "table" && format != "json")
-    cli::usage_error("--format takes table or json");
+  cli::check_format(format);
   if (optind != argc)
     cli::usage_error("koker-images takes no arguments");
 

@@ -50,10 +50,8 @@ static int logs_main(int argc, char **argv) {
   if (optind + 1 != argc)
     cli::usage_error(optind == argc ? "CONTAINER is missing" : "too many arguments");
   std::string root = store_root();
-  auto rec = container::find(root, argv[optind]);
-  if (!rec)
-    fail("no such container: ", printable(argv[optind]));
-  std::string path = container::dir_of(root, rec->id) + "/container.log";
+  container::Record rec = container::get(root, argv[optind]);
+  std::string path = container::dir_of(root, rec.id) + "/container.log";
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd && errno != ENOENT)
     sys_fail("unable to open ", path);
@@ -61,11 +59,8 @@ static int logs_main(int argc, char **argv) {
     copy_new(fd.get());
   while (follow) {
     // Checked before the last read, so nothing written just before the exit is lost.
-    bool running = container::refresh(root, *rec).status == "running";
-    if (auto now = container::load(root, rec->id))
-      running = container::refresh(root, *now).status == "running";
-    else
-      running = false;
+    auto now = container::load(root, rec.id);
+    bool running = now && container::refresh(root, *now).status == "running";
     if (!fd)
       fd = Fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     bool got = fd && copy_new(fd.get());

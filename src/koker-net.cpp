@@ -81,20 +81,6 @@ static Args parse(int argc, char **argv) {
   return a;
 }
 
-static void want_operands(const Args &a, size_t n, const char *what) {
-  if (a.words.size() < n + 1)
-    cli::usage_error(cat(what, " is missing"));
-  if (a.words.size() > n + 1)
-    cli::usage_error(cat("too many arguments for ", a.words[0]));
-}
-
-static container::Record find_container(const std::string &root, const std::string &query) {
-  auto rec = container::find(root, query);
-  if (!rec)
-    fail("no such container: ", printable(query));
-  return *rec;
-}
-
 static std::string pad(std::string s, size_t width) {
   s.append(s.size() < width ? width - s.size() : 1, ' ');
   return s;
@@ -148,8 +134,8 @@ static int net_main(int argc, char **argv) {
     cli::usage_error("--publish applies to attach only");
   if (!a.format.empty() && cmd != "ls")
     cli::usage_error("--format applies to ls only");
-  if (!a.format.empty() && a.format != "table" && a.format != "json")
-    cli::usage_error("--format takes table or json");
+  if (!a.format.empty())
+    cli::check_format(a.format);
   if (cmd != "up" && cmd != "down" && cmd != "attach" && cmd != "detach" && cmd != "ls" &&
       cmd != "gc")
     cli::usage_error(cat("unknown command ", printable(cmd)));
@@ -160,24 +146,24 @@ static int net_main(int argc, char **argv) {
   sys::mkdir_p(root, 0700);
   net::Network n = net::from_env(root);
   if (cmd == "up") {
-    want_operands(a, 0, "");
+    cli::want_operands(a.words, 0, "");
     net::up(n);
   } else if (cmd == "down") {
-    want_operands(a, 0, "");
+    cli::want_operands(a.words, 0, "");
     net::down(n);
   } else if (cmd == "ls") {
-    want_operands(a, 0, "");
+    cli::want_operands(a.words, 0, "");
     list(n.root, n, a.format);
   } else if (cmd == "gc") {
-    want_operands(a, 0, "");
+    cli::want_operands(a.words, 0, "");
     for (const auto &id : net::gc(n.root))
       out::line(id);
   } else if (cmd == "attach") {
-    want_operands(a, 2, a.words.size() < 2 ? "CONTAINER" : "PID");
+    cli::want_operands(a.words, 2, a.words.size() < 2 ? "CONTAINER" : "PID");
     auto pid = sys::parse_uint(a.words[2]);
     if (!pid || *pid == 0 || *pid > 0x7fffffff)
       cli::usage_error(cat("not a process id: ", printable(a.words[2])));
-    container::Record rec = find_container(n.root, a.words[1]);
+    container::Record rec = container::get(n.root, a.words[1]);
     if (!rec.ip_address.empty())
       fail("container ", rec.id.substr(0, 12), " is attached already (", rec.ip_address,
            "): detach it first");
@@ -198,8 +184,8 @@ static int net_main(int argc, char **argv) {
     undo.dismiss();
     out::line(l.ip);
   } else if (cmd == "detach") {
-    want_operands(a, 1, "CONTAINER");
-    container::Record rec = find_container(n.root, a.words[1]);
+    cli::want_operands(a.words, 1, "CONTAINER");
+    container::Record rec = container::get(n.root, a.words[1]);
     if (rec.ip_address.empty())
       fail("container ", rec.id.substr(0, 12), " has no address on a bridge");
     if (container::process_alive(rec.pid, rec.pid_start))

@@ -75,8 +75,7 @@ static int ps_main(int argc, char **argv) {
     default: cli::bad_option(c, argv);
     }
   }
-  if (format != "table" && format != "json")
-    cli::usage_error("--format takes table or json");
+  cli::check_format(format);
   if (optind != argc)
     cli::usage_error("koker-ps takes no arguments");
 

@@ -23,25 +23,12 @@ static const char USAGE[] =
     "      --version    show the version\n";
 
 static int rm_main(int argc, char **argv) {
-  auto opts = cli::long_options({{"force", no_argument, nullptr, 'f'}});
-  bool force = false;
-  std::string shorts = std::string(cli::COMMON_SHORT_ANYWHERE) + "f";
-  for (int c; (c = getopt_long(argc, argv, shorts.c_str(), opts.data(), nullptr)) != -1;) {
-    if (cli::handle_common(c, optarg))
-      continue;
-    if (c == 'f')
-      force = true;
-    else
-      cli::bad_option(c, argv);
-  }
+  bool force = cli::parse_force_option(argc, argv);
   if (optind == argc)
     cli::usage_error("CONTAINER is missing");
   std::string root = store_root();
   return cli::for_each_operand(argc, argv, [&](const char *name) {
-    auto rec = container::find(root, name);
-    if (!rec)
-      fail("no such container: ", printable(name));
-    lifecycle::remove(root, *rec, force);
+    lifecycle::remove(root, container::get(root, name), force);
     out::line(name);
   });
 }

@@ -22,17 +22,7 @@ static const char USAGE[] =
     "      --version    show the version\n";
 
 static int rmi_main(int argc, char **argv) {
-  auto opts = cli::long_options({{"force", no_argument, nullptr, 'f'}});
-  bool force = false;
-  std::string shorts = std::string(cli::COMMON_SHORT_ANYWHERE) + "f";
-  for (int c; (c = getopt_long(argc, argv, shorts.c_str(), opts.data(), nullptr)) != -1;) {
-    if (cli::handle_common(c, optarg))
-      continue;
-    if (c == 'f')
-      force = true;
-    else
-      cli::bad_option(c, argv);
-  }
+  bool force = cli::parse_force_option(argc, argv);
   if (optind == argc)
     cli::usage_error("IMAGE is missing");
   store::Store store(store_root());

@@ -27,20 +27,6 @@ static const char USAGE[] =
     "  -h, --help               show this help\n"
     "      --version            show the version\n";
 
-// "1.5MiB": docker stats counts memory in powers of 1024.
-static std::string mib(uint64_t bytes) {
-  const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = static_cast<double>(bytes);
-  int u = 0;
-  while (v >= 1024 && u < 4) {
-    v /= 1024;
-    ++u;
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f%s" : "%.4g%s", v, units[u]);
-  return buf;
-}
-
 struct Row {
   container::Record rec;
   std::optional<cgroup::Group> group;
@@ -61,16 +47,12 @@ static int stats_main(int argc, char **argv) {
     else
       cli::bad_option(c, argv);
   }
-  if (format != "table" && format != "json")
-    cli::usage_error("--format takes table or json");
+  cli::check_format(format);
   std::string root = store_root();
   std::vector<Row> rows;
   if (optind < argc) {
     for (int i = optind; i < argc; ++i) {
-      auto rec = container::find(root, argv[i]);
-      if (!rec)
-        fail("no such container: ", printable(argv[i]));
-      rows.push_back({container::refresh(root, *rec), {}, 0, {}, 0});
+      rows.push_back({container::refresh(root, container::get(root, argv[i])), {}, 0, {}, 0});
     }
   } else {
     for (auto &r : container::list(root))
@@ -125,8 +107,8 @@ static int stats_main(int argc, char **argv) {
     std::snprintf(mpct, sizeof mpct, "%.2f%%", mem_percent(r.stats));
     uint64_t limit = r.stats.memory_limit.value_or(cgroup::UNLIMITED);
     table.push_back({r.rec.id.substr(0, 12), r.rec.name, pct,
-                     mib(r.stats.memory_usage.value_or(0)) + " / " +
-                         (limit == cgroup::UNLIMITED ? std::string("unlimited") : mib(limit)),
+                     human_size_binary(r.stats.memory_usage.value_or(0)) + " / " +
+                         (limit == cgroup::UNLIMITED ? std::string("unlimited") : human_size_binary(limit)),
                      mpct, std::to_string(r.stats.pids_current.value_or(0))});
   }
   std::string text = render_table(table);

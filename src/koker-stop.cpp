@@ -55,10 +55,7 @@ static int stop_main(int argc, char **argv) {
     cli::usage_error("CONTAINER is missing");
   std::string root = store_root();
   return cli::for_each_operand(argc, argv, [&](const char *name) {
-    auto rec = container::find(root, name);
-    if (!rec)
-      fail("no such container: ", printable(name));
-    lifecycle::stop(root, container::refresh(root, *rec), timeout, signal);
+    lifecycle::stop(root, container::refresh(root, container::get(root, name)), timeout, signal);
     out::line(name);
   });
 }

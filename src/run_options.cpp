@@ -8,11 +8,9 @@
 #include "main.hpp"
 #include "net.hpp"
 #include "sys.hpp"
-#include <csignal>
-#include <fcntl.h>
+#include "text.hpp"
 #include <sched.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 namespace koker::run {
@@ -221,25 +219,10 @@ store::ImageRecord resolve_image(const store::Store &store, const std::string &n
   // never links the HTTP stack.
   std::string exe = sys::dirname(sys::read_link("/proc/self/exe")) + "/koker-pull";
   log::info("unable to find image ", printable(query), " locally; pulling it");
-  int out[2];
-  check(::pipe2(out, O_CLOEXEC), "unable to create a pipe");
-  pid_t pid = ::fork();
-  if (pid < 0)
-    sys_fail("unable to fork koker-pull");
-  if (pid == 0) {
-    ::dup2(out[1], 1);
-    ::execl(exe.c_str(), "koker-pull", "-q", "--", query.c_str(), nullptr);
-    ::_exit(127);
-  }
-  ::close(out[1]);
-  Fd r(out[0]);
-  std::string id = sys::read_fd(r.get(), 4096);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+  sys::Ran pull = sys::run_program(exe, {"koker-pull", "-q", "--", query}, {}, false);
+  if (pull.status != 0)
     fail("unable to pull ", printable(query));
-  while (!id.empty() && id.back() == '\n')
-    id.pop_back();
+  std::string id(text::trim(pull.out));
   if (auto img = store.find_image(id))
     return *img;
   fail("koker-pull did not store ", printable(query));
@@ -255,51 +238,20 @@ std::string attach_to_bridge(const container::Record &rec, pid_t pid) {
   log::debug("koker-net attach ", rec.id.substr(0, 12), " ", pid, " (the veth pair, the address",
              rec.publish.empty() ? "" : ", the published ports", ")");
   // Without -D, koker-net's stderr is kept: a failure's one line becomes koker-run's own.
-  bool keep_stderr = !log::debug_on();
-  int out[2], err[2] = {-1, -1};
-  check(::pipe2(out, O_CLOEXEC), "unable to create a pipe");
-  if (keep_stderr)
-    check(::pipe2(err, O_CLOEXEC), "unable to create a pipe");
-  pid_t child = ::fork();
-  if (child < 0)
-    sys_fail("unable to fork koker-net");
-  if (child == 0) {
-    ::dup2(out[1], 1);
-    if (keep_stderr)
-      ::dup2(err[1], 2);
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr); // koker-run blocks them for the container
-    std::vector<char *> argv;
-    for (auto &w : words)
-      argv.push_back(w.data());
-    argv.push_back(nullptr);
-    ::execv(exe.c_str(), argv.data());
-    ::_exit(127);
-  }
-  ::close(out[1]);
-  if (keep_stderr)
-    ::close(err[1]);
-  Fd out_r(out[0]), err_r(err[0]);
-  std::string address = sys::read_fd(out_r.get(), 4096);
-  std::string messages = keep_stderr ? sys::read_fd(err_r.get(), 64 << 10) : "";
-  int status = 0;
-  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
-  }
-  while (!address.empty() && address.back() == '\n')
-    address.pop_back();
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && net::parse_ip(address)) {
-    if (!messages.empty() && log::info_on())
-      sys::write_fd(2, messages, "stderr"); // warnings
+  sys::Ran attach = sys::run_program(exe, words, {}, !log::debug_on());
+  std::string address(text::trim(attach.out));
+  if (attach.status == 0 && net::parse_ip(address)) {
+    if (!attach.err.empty() && log::info_on())
+      sys::write_fd(2, attach.err, "stderr"); // warnings
     return address;
   }
   const std::string prefix = "koker-net: fatal: ";
-  size_t at = messages.rfind(prefix);
+  size_t at = attach.err.rfind(prefix);
   if (at != std::string::npos) {
-    std::string why = messages.substr(at + prefix.size());
+    std::string why = attach.err.substr(at + prefix.size());
     fail(why.substr(0, why.find('\n')));
   }
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
+  if (attach.status == 127)
     fail("unable to run ", exe);
   fail("unable to attach container ", rec.id.substr(0, 12), " to the bridge: koker-net failed");
 }
