@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
 // koker-cg: koker's cgroups (koker/NAME in every hierarchy) on v1, hybrid and v2 hosts.
-#include "cgroup.hpp"
-#include "error.hpp"
-#include "json.hpp"
-#include "log.hpp"
-#include "main.hpp"
-#include "sys.hpp"
+#include "cgroup/cgroup.hpp"
+#include "base/error.hpp"
+#include "base/json.hpp"
+#include "base/log.hpp"
+#include "base/main.hpp"
+#include "base/sys.hpp"
 #include <csignal>
 #include <cstdio>
 #include <cstring>

@@ -1,15 +1,18 @@
 // SPDX-License-Identifier: MIT
 // koker-exec: run a command inside a running container, confined as the container is.
-#include "caps.hpp"
-#include "cgroup.hpp"
-#include "container.hpp"
-#include "error.hpp"
-#include "init.hpp"
-#include "log.hpp"
-#include "main.hpp"
-#include "seccomp.hpp"
-#include "supervise.hpp"
-#include "sys.hpp"
+#include "runtime/caps.hpp"
+#include "runtime/clone.hpp"
+#include "runtime/process.hpp"
+#include "runtime/pty.hpp"
+#include "runtime/start_report.hpp"
+#include "cgroup/cgroup.hpp"
+#include "store/container.hpp"
+#include "base/error.hpp"
+#include "base/log.hpp"
+#include "base/main.hpp"
+#include "runtime/seccomp.hpp"
+#include "runtime/supervise.hpp"
+#include "base/sys.hpp"
 #include <csignal>
 #include <optional>
 #include <fcntl.h>
@@ -95,43 +98,34 @@ bool own_cgroup_ns(int pid) {
          mine.st_ino != theirs.st_ino;
 }
 
-int exec_main(int argc, char **argv) {
-  ::signal(SIGPIPE, SIG_IGN); // a child that failed closes its pipes early
-  Options o = parse(argc, argv);
-  std::string root = store_root();
-  container::Record rec = container::refresh(root, container::get(root, o.container));
-  if (rec.status != "running")
-    fail("container ", rec.id.substr(0, 12), " is not running");
-
-  // The handle: a pidfd, then the start time checked, so a reused PID is never entered.
-  long pfd = ::syscall(SYS_pidfd_open, rec.pid, 0);
-  if (pfd < 0 || !container::process_alive(rec.pid, rec.pid_start))
-    fail("container ", rec.id.substr(0, 12), " is not running");
-  Fd pidfd(static_cast<int>(pfd));
-
-  init::Process p;
+// The command as the container's own processes run: its env, user, workdir, capabilities,
+// seccomp filter and no_new_privs, with the options on top.
+process::Process make_process(const Options &o, const container::Record &rec,
+                              const std::string &root) {
+  process::Process p;
   p.argv = o.command;
   p.env = rec.env;
   for (const auto &e : o.env)
-    init::apply_env_option(p.env, e);
+    process::apply_env_option(p.env, e);
   if (o.tty)
-    init::set_env(p.env, "TERM=xterm");
+    process::set_env(p.env, "TERM=xterm");
   p.workdir = o.workdir.empty() ? rec.workdir : o.workdir;
   p.user = o.user.empty() ? rec.user : o.user;
   p.caps = caps::adjust(caps::default_set(), rec.cap_add, rec.cap_drop);
   p.filter = seccomp::cached_default(p.caps, root + "/cache");
   p.no_new_privileges = rec.no_new_privileges;
   p.die_with_parent = false; // the command may outlive a killed koker-exec, as with docker
+  return p;
+}
 
-  // CVE-2016-9962: nothing in the container may ptrace or open this process once it enters.
-  check(::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "unable to make the process non-dumpable");
-  // The cgroup directories are opened now: their paths are the host's, gone once the mount
-  // namespace changes. Only the command joins the group, not this waiting process: it starts
-  // in the unified group (clone3) and moves itself into the v1 ones, as koker-run's child.
-  std::optional<cgroup::Group> group = cgroup::Group::open(rec.id);
-  cgroup::Seed seed;
-  if (group)
-    seed = group->seed();
+// Joins every namespace of the container's first process, through a pidfd checked against
+// the recorded start time, so a reused PID is never entered. The PID namespace applies to
+// the children of this process (setns(2)).
+void enter_namespaces(const container::Record &rec) {
+  long pfd = ::syscall(SYS_pidfd_open, rec.pid, 0);
+  if (pfd < 0 || !container::process_alive(rec.pid, rec.pid_start))
+    fail("container ", rec.id.substr(0, 12), " is not running");
+  Fd pidfd(static_cast<int>(pfd));
   int flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID;
   if (own_cgroup_ns(rec.pid))
     flags |= CLONE_NEWCGROUP;
@@ -142,87 +136,101 @@ int exec_main(int argc, char **argv) {
       fail("container ", rec.id.substr(0, 12), " is exiting");
     sys_fail("unable to enter the namespaces of container ", rec.id.substr(0, 12));
   }
+}
 
-  Fd master;
-  std::string pts;
+// The command's side, from fork to execve: it waits until koker-exec has put it in the
+// unified cgroup, joins the v1 ones itself, takes its terminal or /dev/null, and execs.
+[[noreturn]] void run_command(const Options &o, const process::Process &p,
+                              const std::optional<cgroup::Group> &group, const cgroup::Seed &seed,
+                              const std::string &id, const std::string &pts, int go, int report) {
+  try {
+    char byte;
+    if (::read(go, &byte, 1) != 1)
+      fail("koker-exec went away");
+    ::close(go);
+    if (group)
+      cgroup::join_self(seed, id);
+    ::setsid();
+    if (o.tty) {
+      pty::attach(pts);
+    } else if (o.detach || !o.interactive) {
+      Fd null(::open("/dev/null", O_RDWR | O_CLOEXEC));
+      if (!null)
+        sys_fail("unable to open the container's /dev/null");
+      ::dup2(null.get(), 0);
+      if (o.detach) {
+        ::dup2(null.get(), 1);
+        ::dup2(null.get(), 2);
+      }
+    }
+  } catch (...) {
+    ::_exit(start_report::send_current(report));
+  }
+  process::exec(p, report);
+}
+
+int exec_main(int argc, char **argv) {
+  ::signal(SIGPIPE, SIG_IGN); // a child that failed closes its pipes early
+  Options o = parse(argc, argv);
+  std::string root = store_root();
+  container::Record rec = container::refresh(root, container::get(root, o.container));
+  if (rec.status != "running")
+    fail("container ", rec.id.substr(0, 12), " is not running");
+  process::Process p = make_process(o, rec, root);
+
+  // CVE-2016-9962: nothing in the container may ptrace or open this process once it enters.
+  check(::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "unable to make the process non-dumpable");
+  // The cgroup directories are opened now: their paths are the host's, gone once the mount
+  // namespace changes. Only the command joins the group, not this waiting process: it starts
+  // in the unified group (clone3) and moves itself into the v1 ones, as koker-run's child.
+  std::optional<cgroup::Group> group = cgroup::Group::open(rec.id);
+  cgroup::Seed seed;
+  if (group)
+    seed = group->seed();
+  enter_namespaces(rec);
+
+  pty::Pty terminal;
   if (o.tty) {
     // The container's own devpts, as its first process has: the pts exists inside.
-    master = Fd(::open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC));
-    if (!master)
+    Fd ptmx(::open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC));
+    if (!ptmx)
       sys_fail("unable to open /dev/pts/ptmx in the container");
-    int n = 0;
-    check(::unlockpt(master.get()), "unable to unlock the pty");
-    check(::ioctl(master.get(), TIOCGPTN, &n), "unable to name the pty");
-    pts = cat("/dev/pts/", n);
-    struct winsize ws;
-    if (::ioctl(0, TIOCGWINSZ, &ws) == 0)
-      ::ioctl(master.get(), TIOCSWINSZ, &ws);
+    terminal = pty::open(std::move(ptmx));
+    pty::copy_window_size(terminal.master.get());
   }
   int report[2], go[2];
   check(::pipe2(report, O_CLOEXEC), "unable to create a pipe");
   check(::pipe2(go, O_CLOEXEC), "unable to create a pipe");
   if (!o.detach)
     supervise::block_signals();
-  // setns(CLONE_NEWPID) takes effect for children: the command runs inside the PID namespace.
   if (seed.unified)
     log::debug("fork into cgroup ", seed.unified_path, " (clone3 CLONE_INTO_CGROUP)");
   bool placed = false;
-  pid_t child = cgroup::fork_into(seed, 0, &placed);
+  pid_t child = clone::into_cgroup(seed, 0, &placed);
   if (child < 0)
     sys_fail("unable to fork");
   if (child == 0) {
     ::close(report[0]);
     ::close(go[1]);
-    try {
-      // Not a step further until koker-exec has put this process in the unified cgroup.
-      char byte;
-      if (::read(go[0], &byte, 1) != 1)
-        fail("koker-exec went away");
-      ::close(go[0]);
-      if (group)
-        cgroup::join_self(seed, rec.id);
-      ::setsid();
-      if (o.tty) {
-        Fd slave(::open(pts.c_str(), O_RDWR | O_CLOEXEC));
-        if (!slave || ::ioctl(slave.get(), TIOCSCTTY, 0) < 0)
-          sys_fail("unable to attach ", pts);
-        for (int fd = 0; fd < 3; ++fd)
-          ::dup2(slave.get(), fd);
-      } else if (o.detach || !o.interactive) {
-        Fd null(::open("/dev/null", O_RDWR | O_CLOEXEC));
-        if (!null)
-          sys_fail("unable to open /dev/null");
-        ::dup2(null.get(), 0);
-        if (o.detach) {
-          ::dup2(null.get(), 1);
-          ::dup2(null.get(), 2);
-        }
-      }
-    } catch (const Error &e) {
-      std::string m = cat(static_cast<char>(init::exit_setup), e.what());
-      ssize_t ignored = ::write(report[1], m.data(), m.size());
-      (void)ignored;
-      ::_exit(init::exit_setup);
-    }
-    init::exec_process(p, report[1]);
+    run_command(o, p, group, seed, rec.id, terminal.slave, go[0], report[1]);
   }
   ::close(report[1]);
   ::close(go[0]);
-  Fd go_w(go[1]);
+  Fd go_w(go[1]), report_r(report[0]);
   if (group && !placed)
     group->add_unified(child);
   if (::write(go_w.get(), "g", 1) < 0 && errno != EPIPE)
     sys_fail("unable to start the command");
   go_w.reset();
-  Fd report_r(report[0]);
-  std::string failure = sys::read_fd(report_r.get(), 64 << 10);
-  if (!failure.empty()) {
+  try {
+    start_report::wait(report_r.get());
+  } catch (...) {
     ::waitpid(child, nullptr, 0);
-    throw Error(failure.substr(1), static_cast<unsigned char>(failure[0]));
+    throw;
   }
   if (o.detach)
     return 0;
-  return supervise::wait_for(child, master.get(), o.interactive);
+  return supervise::wait_for(child, terminal.master.get(), o.interactive);
 }
 
 } // namespace

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
 // koker-images: list the images in the store, with docker's columns.
-#include "error.hpp"
-#include "humanize.hpp"
-#include "json.hpp"
-#include "log.hpp"
-#include "main.hpp"
-#include "store.hpp"
+#include "base/error.hpp"
+#include "base/humanize.hpp"
+#include "base/json.hpp"
+#include "base/log.hpp"
+#include "base/main.hpp"
+#include "store/store.hpp"
 #include <algorithm>
 #include <set>
 

@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: MIT
 // koker-inspect: the full record of images (and, later, containers) as one JSON array.
-#include "container.hpp"
-#include "error.hpp"
-#include "image.hpp"
-#include "json.hpp"
-#include "log.hpp"
-#include "main.hpp"
-#include "store.hpp"
+#include "store/container.hpp"
+#include "base/error.hpp"
+#include "image/image.hpp"
+#include "base/json.hpp"
+#include "base/log.hpp"
+#include "base/main.hpp"
+#include "image/reference.hpp"
+#include "store/store.hpp"
 
 using namespace koker;
 
@@ -87,7 +88,7 @@ static int inspect_main(int argc, char **argv) {
       }
     std::optional<store::ImageRecord> rec;
     if (type != "container")
-      rec = store.find_image(name, store::reference_key(name));
+      rec = store.find_image(name, registry::reference_key(name));
     if (!rec)
       fail("no such object: ", printable(name));
     list.push(inspect_image(store, *rec));

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 // koker-logs: a detached container's recorded output.
-#include "container.hpp"
-#include "error.hpp"
-#include "log.hpp"
-#include "main.hpp"
-#include "sys.hpp"
+#include "store/container.hpp"
+#include "base/error.hpp"
+#include "base/log.hpp"
+#include "base/main.hpp"
+#include "base/sys.hpp"
 #include <fcntl.h>
 #include <poll.h>
 #include <unistd.h>

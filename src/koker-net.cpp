@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: MIT
 // koker-net: the bridge, containers' veth pairs and addresses, NAT and published ports.
-#include "container.hpp"
-#include "error.hpp"
-#include "json.hpp"
-#include "log.hpp"
-#include "main.hpp"
-#include "net.hpp"
-#include "sys.hpp"
+#include "store/container.hpp"
+#include "base/error.hpp"
+#include "base/json.hpp"
+#include "base/log.hpp"
+#include "base/main.hpp"
+#include "net/net.hpp"
+#include "base/sys.hpp"
 #include <cstring>
 
 using namespace koker;
@@ -173,7 +173,7 @@ static int net_main(int argc, char **argv) {
       net::delete_veth(l.veth);
       net::release(n, l);
     });
-    net::connect(n, l, static_cast<int>(*pid), true);
+    net::connect(n, l, static_cast<int>(*pid));
     container::update(n.root, rec.id, [&](container::Record &r) {
       r.network_mode = "bridge";
       r.ip_address = l.ip;

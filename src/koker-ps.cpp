@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: MIT
 // koker-ps: list containers, with docker's columns.
-#include "container.hpp"
-#include "error.hpp"
-#include "humanize.hpp"
-#include "json.hpp"
-#include "log.hpp"
-#include "main.hpp"
-#include "sys.hpp"
+#include "store/container.hpp"
+#include "base/error.hpp"
+#include "base/humanize.hpp"
+#include "base/json.hpp"
+#include "base/log.hpp"
+#include "base/main.hpp"
+#include "base/sys.hpp"
 #include <algorithm>
 #include <ctime>
 

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: MIT
 // koker-pull: fetch or import an image into the store; print its ID.
-#include "archive.hpp"
-#include "error.hpp"
-#include "ingest.hpp"
-#include "log.hpp"
-#include "main.hpp"
-#include "sources.hpp"
-#include "store.hpp"
+#include "image/archive.hpp"
+#include "base/error.hpp"
+#include "image/ingest.hpp"
+#include "base/log.hpp"
+#include "base/main.hpp"
+#include "image/sources.hpp"
+#include "store/store.hpp"
 #include <csignal>
 #include <fcntl.h>
 #include <sys/stat.h>

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 // koker-rm: remove containers and everything they hold on the host.
-#include "container.hpp"
-#include "error.hpp"
-#include "lifecycle.hpp"
-#include "log.hpp"
-#include "main.hpp"
+#include "store/container.hpp"
+#include "base/error.hpp"
+#include "runtime/lifecycle.hpp"
+#include "base/log.hpp"
+#include "base/main.hpp"
 
 using namespace koker;
 

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 // koker-rmi: remove image references; layers go when no image uses them.
-#include "error.hpp"
-#include "log.hpp"
-#include "main.hpp"
-#include "store.hpp"
+#include "base/error.hpp"
+#include "base/log.hpp"
+#include "base/main.hpp"
+#include "image/reference.hpp"
+#include "store/store.hpp"
 
 using namespace koker;
 
@@ -27,7 +28,7 @@ static int rmi_main(int argc, char **argv) {
     cli::usage_error("IMAGE is missing");
   store::Store store(store_root());
   return cli::for_each_operand(argc, argv, [&](const char *name) {
-    auto res = store.remove_image(name, store::reference_key(name), force);
+    auto res = store.remove_image(name, registry::reference_key(name), force);
     for (const auto &t : res.untagged)
       log::info("untagged: ", t);
     for (const auto &id : res.deleted)

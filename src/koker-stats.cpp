@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: MIT
 // koker-stats: docker's one-shot stats table for running containers, from their cgroups.
-#include "cgroup.hpp"
-#include "container.hpp"
-#include "error.hpp"
-#include "humanize.hpp"
-#include "json.hpp"
-#include "log.hpp"
-#include "main.hpp"
+#include "cgroup/cgroup.hpp"
+#include "store/container.hpp"
+#include "base/error.hpp"
+#include "base/humanize.hpp"
+#include "base/json.hpp"
+#include "base/log.hpp"
+#include "base/main.hpp"
 #include <algorithm>
 #include <chrono>
 #include <thread>

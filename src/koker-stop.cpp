@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
 // koker-stop: SIGTERM, then SIGKILL after a grace period; with -s, one signal (docker kill).
-#include "container.hpp"
-#include "error.hpp"
-#include "lifecycle.hpp"
-#include "log.hpp"
-#include "main.hpp"
-#include "sys.hpp"
+#include "store/container.hpp"
+#include "base/error.hpp"
+#include "runtime/lifecycle.hpp"
+#include "base/log.hpp"
+#include "base/main.hpp"
+#include "base/sys.hpp"
 #include <csignal>
 
 using namespace koker;

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
-#include "archive.hpp"
+#include "image/archive.hpp"
 #include "check.hpp"
-#include "digest.hpp"
-#include "error.hpp"
-#include "fd.hpp"
-#include "log.hpp"
-#include "sys.hpp"
+#include "base/digest.hpp"
+#include "base/error.hpp"
+#include "base/fd.hpp"
+#include "base/log.hpp"
+#include "base/sys.hpp"
 #include <archive.h>
 #include <archive_entry.h>
 #include <cstdlib>

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
-#include "caps.hpp"
+#include "runtime/caps.hpp"
 #include "check.hpp"
-#include "error.hpp"
+#include "base/error.hpp"
 #include <string>
 
 using namespace koker;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
-#include "cgroup.hpp"
+#include "cgroup/cgroup.hpp"
 #include "check.hpp"
-#include "error.hpp"
+#include "base/error.hpp"
 #include <stdexcept>
 
 using namespace koker;

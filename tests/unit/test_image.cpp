@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 #include "check.hpp"
-#include "error.hpp"
-#include "humanize.hpp"
-#include "image.hpp"
-#include "sys.hpp"
-#include "store.hpp"
+#include "base/error.hpp"
+#include "base/humanize.hpp"
+#include "image/image.hpp"
+#include "base/sys.hpp"
+#include "store/store.hpp"
 
 using namespace koker;
 

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "check.hpp"
-#include "digest.hpp"
-#include "error.hpp"
-#include "json.hpp"
+#include "base/digest.hpp"
+#include "base/error.hpp"
+#include "base/json.hpp"
 
 using namespace koker;
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "check.hpp"
-#include "error.hpp"
-#include "net.hpp"
+#include "base/error.hpp"
+#include "net/net.hpp"
 
 using namespace koker;
 

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
+#include "image/http.hpp"
 #include "check.hpp"
-#include "error.hpp"
-#include "registry.hpp"
-#include "registry_auth.hpp"
+#include "base/error.hpp"
+#include "image/registry.hpp"
+#include "image/registry_auth.hpp"
 #include <string>
 
 using namespace koker;
@@ -176,8 +177,16 @@ TEST("registry: base64 and URL encoding") {
   for (int i = 0; i < 256; ++i)
     all.push_back(static_cast<char>(i));
   CHECK(decode_base64(encode_base64(all)) == std::optional<std::string>(all));
-  CHECK(url_encode("repository:library/alpine:pull") == "repository%3Alibrary%2Falpine%3Apull");
-  CHECK(url_encode("a-b_c.d~e f&g=h") == "a-b_c.d~e%20f%26g%3Dh");
+}
+
+TEST("http: query parameters are percent-encoded through libcurl's URL API") {
+  CHECK(http::add_query("https://auth.example/token", {{"scope", "repository:library/alpine:pull"}}) ==
+        "https://auth.example/token?scope=repository%3alibrary%2falpine%3apull");
+  CHECK(http::add_query("http://h/t?x=1", {{"service", "a b&c=d"}, {"scope", "e"}}) ==
+        "http://h/t?x=1&service=a+b%26c%3dd&scope=e");
+  CHECK(http::authority_of("https://Index.Docker.io:443/v1/") == "index.docker.io:443");
+  CHECK(http::authority_of("http://[::1]:5000/v2/") == "[::1]:5000");
+  CHECK(http::host_of("https://registry-1.docker.io/v2/") == "registry-1.docker.io");
 }
 
 TEST("registry: credentials from config.json auths") {

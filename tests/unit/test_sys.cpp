@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "check.hpp"
-#include "sys.hpp"
+#include "base/sys.hpp"
 #include <cstdio>
 #include <ctime>
 

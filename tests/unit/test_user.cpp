@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "check.hpp"
-#include "error.hpp"
-#include "user.hpp"
+#include "base/error.hpp"
+#include "runtime/user.hpp"
 
 using namespace koker;
 

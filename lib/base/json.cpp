@@ -1,0 +1,384 @@
+// SPDX-License-Identifier: MIT
+#include "base/json.hpp"
+#include "base/error.hpp"
+#include "base/text.hpp"
+#include <cstdlib>
+#include <memory>
+
+// jsmn is header-only: this file is its one includer, with strict mode on so that primitives
+// must start like JSON literals and keys must be strings.
+#define JSMN_STATIC
+#define JSMN_STRICT
+#include <jsmn.h>
+
+namespace koker::json {
+
+Value Value::number_text(std::string text) {
+  Value v(Type::number);
+  v.m_text = std::move(text);
+  return v;
+}
+
+namespace {
+[[noreturn]] void type_error(std::string_view want) {
+  throw Error(cat("unexpected JSON type: expected ", want));
+}
+} // namespace
+
+const std::string &Value::as_string() const {
+  if (m_type != Type::string)
+    type_error("a string");
+  return m_text;
+}
+
+int64_t Value::as_int() const {
+  if (m_type != Type::number)
+    type_error("a number");
+  const char *s = m_text.c_str();
+  char *end = nullptr;
+  errno = 0;
+  long long v = std::strtoll(s, &end, 10);
+  if (errno || *end)
+    type_error("an integer");
+  return v;
+}
+
+bool Value::as_bool() const {
+  if (m_type != Type::boolean)
+    type_error("a boolean");
+  return m_bool;
+}
+
+const std::vector<Value> &Value::items() const {
+  if (m_type != Type::array)
+    type_error("an array");
+  return m_items;
+}
+
+const std::vector<Value::Member> &Value::members() const {
+  if (m_type != Type::object)
+    type_error("an object");
+  return m_members;
+}
+
+const Value *Value::find(std::string_view key) const {
+  if (m_type != Type::object)
+    return nullptr;
+  for (const auto &m : m_members)
+    if (m.first == key)
+      return &m.second;
+  return nullptr;
+}
+
+std::string Value::get_string(std::string_view key, std::string_view fallback) const {
+  const Value *v = find(key);
+  return v && v->is_string() ? v->m_text : std::string(fallback);
+}
+
+Value &Value::set(std::string_view key, Value v) {
+  if (m_type != Type::object)
+    type_error("an object");
+  for (auto &m : m_members)
+    if (m.first == key)
+      return m.second = std::move(v);
+  m_members.emplace_back(std::string(key), std::move(v));
+  return m_members.back().second;
+}
+
+Value &Value::push(Value v) {
+  if (m_type != Type::array)
+    type_error("an array");
+  m_items.push_back(std::move(v));
+  return m_items.back();
+}
+
+Value string_array(const std::vector<std::string> &list) {
+  Value a = Value::array();
+  for (const auto &s : list)
+    a.push(Value(s));
+  return a;
+}
+
+std::vector<std::string> string_list(const Value *v) {
+  std::vector<std::string> out;
+  if (v && v->is_array())
+    for (const auto &s : v->items())
+      if (s.is_string())
+        out.push_back(s.as_string());
+  return out;
+}
+
+std::string quote(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + 2);
+  out.push_back('"');
+  for (unsigned char c : text) {
+    switch (c) {
+    case '"': out += "\\\""; break;
+    case '\\': out += "\\\\"; break;
+    case '\n': out += "\\n"; break;
+    case '\r': out += "\\r"; break;
+    case '\t': out += "\\t"; break;
+    case '\b': out += "\\b"; break;
+    case '\f': out += "\\f"; break;
+    default:
+      if (c < 0x20) {
+        out += "\\u00" + text::hex(std::string_view(reinterpret_cast<const char *>(&c), 1));
+      } else {
+        out.push_back(static_cast<char>(c));
+      }
+    }
+  }
+  out.push_back('"');
+  return out;
+}
+
+void Value::dump_to(std::string &out, int indent, int depth) const {
+  auto newline = [&](int d) {
+    if (indent < 0)
+      return;
+    out.push_back('\n');
+    out.append(static_cast<size_t>(indent * d), ' ');
+  };
+  switch (m_type) {
+  case Type::null: out += "null"; break;
+  case Type::boolean: out += m_bool ? "true" : "false"; break;
+  case Type::number: out += m_text; break;
+  case Type::string: out += quote(m_text); break;
+  case Type::array:
+    if (m_items.empty()) {
+      out += "[]";
+      break;
+    }
+    out.push_back('[');
+    for (size_t i = 0; i < m_items.size(); ++i) {
+      if (i)
+        out.push_back(',');
+      newline(depth + 1);
+      m_items[i].dump_to(out, indent, depth + 1);
+    }
+    newline(depth);
+    out.push_back(']');
+    break;
+  case Type::object:
+    if (m_members.empty()) {
+      out += "{}";
+      break;
+    }
+    out.push_back('{');
+    for (size_t i = 0; i < m_members.size(); ++i) {
+      if (i)
+        out.push_back(',');
+      newline(depth + 1);
+      out += quote(m_members[i].first);
+      out += indent < 0 ? ":" : ": ";
+      m_members[i].second.dump_to(out, indent, depth + 1);
+    }
+    newline(depth);
+    out.push_back('}');
+    break;
+  }
+}
+
+std::string Value::dump(int indent) const {
+  std::string out;
+  dump_to(out, indent, 0);
+  return out;
+}
+
+namespace {
+
+class Builder {
+public:
+  Builder(std::string_view text, const jsmntok_t *toks, int count, std::string_view what)
+      : m_text(text), m_toks(toks), m_count(count), m_what(what) {}
+
+  Value build(int &i, int depth) {
+    if (i >= m_count || depth > 200)
+      bad();
+    const jsmntok_t &t = m_toks[i++];
+    std::string_view raw = m_text.substr(static_cast<size_t>(t.start),
+                                         static_cast<size_t>(t.end - t.start));
+    switch (t.type) {
+    case JSMN_STRING:
+      return Value(unescape(raw));
+    case JSMN_PRIMITIVE:
+      return primitive(raw);
+    case JSMN_ARRAY: {
+      Value a = Value::array();
+      for (int k = 0; k < t.size; ++k)
+        a.push(build(i, depth + 1));
+      return a;
+    }
+    case JSMN_OBJECT: {
+      Value o = Value::object();
+      for (int k = 0; k < t.size; ++k) {
+        if (i >= m_count || m_toks[i].type != JSMN_STRING)
+          bad();
+        Value key = build(i, depth + 1);
+        o.set(key.as_string(), build(i, depth + 1));
+      }
+      return o;
+    }
+    default:
+      bad();
+    }
+  }
+
+private:
+  [[noreturn]] void bad() const { throw Error(cat("malformed JSON in ", m_what)); }
+
+  Value primitive(std::string_view raw) const {
+    if (raw == "true")
+      return Value(true);
+    if (raw == "false")
+      return Value(false);
+    if (raw == "null")
+      return Value();
+    // RFC 8259 number: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+    size_t p = 0;
+    auto digits = [&] {
+      size_t s = p;
+      while (p < raw.size() && raw[p] >= '0' && raw[p] <= '9')
+        ++p;
+      return p > s;
+    };
+    if (p < raw.size() && raw[p] == '-')
+      ++p;
+    if (p < raw.size() && raw[p] == '0')
+      ++p;
+    else if (!digits())
+      bad();
+    if (p < raw.size() && raw[p] == '.') {
+      ++p;
+      if (!digits())
+        bad();
+    }
+    if (p < raw.size() && (raw[p] == 'e' || raw[p] == 'E')) {
+      ++p;
+      if (p < raw.size() && (raw[p] == '+' || raw[p] == '-'))
+        ++p;
+      if (!digits())
+        bad();
+    }
+    if (p != raw.size())
+      bad();
+    return Value::number_text(std::string(raw));
+  }
+
+  static void put_utf8(std::string &out, uint32_t cp) {
+    if (cp < 0x80) {
+      out.push_back(static_cast<char>(cp));
+    } else if (cp < 0x800) {
+      out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    } else if (cp < 0x10000) {
+      out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+      out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    } else {
+      out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
+      out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    }
+  }
+
+  uint32_t hex4(std::string_view raw, size_t at) const {
+    if (at + 4 > raw.size())
+      bad();
+    uint32_t v = 0;
+    for (size_t k = at; k < at + 4; ++k) {
+      char c = raw[k];
+      v <<= 4;
+      if (c >= '0' && c <= '9')
+        v |= static_cast<uint32_t>(c - '0');
+      else if (c >= 'a' && c <= 'f')
+        v |= static_cast<uint32_t>(c - 'a' + 10);
+      else if (c >= 'A' && c <= 'F')
+        v |= static_cast<uint32_t>(c - 'A' + 10);
+      else
+        bad();
+    }
+    return v;
+  }
+
+  std::string unescape(std::string_view raw) const {
+    std::string out;
+    out.reserve(raw.size());
+    for (size_t i = 0; i < raw.size(); ++i) {
+      char c = raw[i];
+      if (static_cast<unsigned char>(c) < 0x20)
+        bad();
+      if (c != '\\') {
+        out.push_back(c);
+        continue;
+      }
+      if (++i >= raw.size())
+        bad();
+      switch (raw[i]) {
+      case '"': out.push_back('"'); break;
+      case '\\': out.push_back('\\'); break;
+      case '/': out.push_back('/'); break;
+      case 'b': out.push_back('\b'); break;
+      case 'f': out.push_back('\f'); break;
+      case 'n': out.push_back('\n'); break;
+      case 'r': out.push_back('\r'); break;
+      case 't': out.push_back('\t'); break;
+      case 'u': {
+        uint32_t cp = hex4(raw, i + 1);
+        i += 4;
+        if (cp >= 0xD800 && cp < 0xDC00 && i + 6 < raw.size() + 0 && raw[i + 1] == '\\' &&
+            raw[i + 2] == 'u') {
+          uint32_t lo = hex4(raw, i + 3);
+          if (lo >= 0xDC00 && lo < 0xE000) {
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+            i += 6;
+          }
+        }
+        put_utf8(out, cp);
+        break;
+      }
+      default:
+        bad();
+      }
+    }
+    return out;
+  }
+
+  std::string_view m_text;
+  const jsmntok_t *m_toks;
+  int m_count;
+  std::string_view m_what;
+};
+
+} // namespace
+
+Value parse(std::string_view text, std::string_view what, size_t max_tokens) {
+  auto bad = [&] { return Error(cat("malformed JSON in ", what)); };
+  // jsmn works on unsigned int lengths and int token counts.
+  if (text.size() > (1u << 30))
+    throw bad();
+  jsmn_parser p;
+  jsmn_init(&p);
+  int n = jsmn_parse(&p, text.data(), text.size(), nullptr, 0);
+  if (n <= 0 || static_cast<size_t>(n) > max_tokens)
+    throw bad();
+  auto toks = std::make_unique<jsmntok_t[]>(static_cast<size_t>(n));
+  jsmn_init(&p);
+  int got = jsmn_parse(&p, text.data(), text.size(), toks.get(), static_cast<unsigned>(n));
+  if (got != n)
+    throw bad();
+  // Exactly one value, surrounded by nothing but white space.
+  for (size_t k = static_cast<size_t>(toks[0].end); k < text.size(); ++k)
+    if (text[k] != ' ' && text[k] != '\n' && text[k] != '\r' && text[k] != '\t')
+      throw bad();
+  Builder b(text, toks.get(), n, what);
+  int i = 0;
+  Value v = b.build(i, 0);
+  if (i != n)
+    throw bad();
+  return v;
+}
+
+} // namespace koker::json

@@ -1,0 +1,417 @@
+// SPDX-License-Identifier: MIT
+#include "base/text.hpp"
+#include "base/sys.hpp"
+#include "base/log.hpp"
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <dirent.h>
+#include <fcntl.h>
+#include <memory>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <csignal>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace koker::sys {
+
+std::string read_fd(int fd, size_t max, std::string_view what) {
+  std::string data;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      sys_fail("unable to read ", what);
+    if (n == 0)
+      return data;
+    if (data.size() + static_cast<size_t>(n) > max)
+      fail("unable to read ", what, ": more than ", max, " bytes");
+    data.append(buf, static_cast<size_t>(n));
+  }
+}
+
+std::optional<std::string> read_file_if_exists(const std::string &path, size_t max) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd && errno == ENOENT)
+    return std::nullopt;
+  if (!fd)
+    sys_fail("unable to open ", path);
+  return read_fd(fd.get(), max, path);
+}
+
+std::string read_file(const std::string &path, size_t max) {
+  auto data = read_file_if_exists(path, max);
+  if (!data) {
+    errno = ENOENT;
+    sys_fail("unable to open ", path);
+  }
+  return *data;
+}
+
+void write_fd(int fd, std::string_view data, std::string_view what) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      sys_fail("unable to write ", what);
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+}
+
+void fsync_dir(const std::string &dir) {
+  Fd fd(check(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC), "unable to open ", dir));
+  check(::fsync(fd.get()), "unable to fsync ", dir);
+}
+
+std::string dirname(std::string_view path) {
+  auto slash = path.rfind('/');
+  if (slash == std::string_view::npos)
+    return ".";
+  if (slash == 0)
+    return "/";
+  return std::string(path.substr(0, slash));
+}
+
+void write_file_atomic(const std::string &path, std::string_view data, unsigned mode,
+                       bool durable) {
+  std::string tmp = cat(path, ".tmp-", random_hex(6));
+  Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
+  if (!fd)
+    sys_fail("unable to create ", tmp);
+  try {
+    write_fd(fd.get(), data, tmp);
+    // fdatasync before rename: after a crash the name points to complete data or old data.
+    if (durable)
+      check(::fdatasync(fd.get()), "unable to fsync ", tmp);
+    fd.reset();
+    check(::rename(tmp.c_str(), path.c_str()), "unable to rename ", tmp, " to ", path);
+  } catch (...) {
+    ::unlink(tmp.c_str());
+    throw;
+  }
+  if (durable)
+    fsync_dir(dirname(path));
+}
+
+void write_new_file(const std::string &path, std::string_view data, unsigned mode) {
+  Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode));
+  if (!fd)
+    sys_fail("unable to create ", path);
+  write_fd(fd.get(), data, path);
+}
+
+Ran run_program(const std::string &path, const std::vector<std::string> &argv,
+                std::string_view input, bool keep_stderr) {
+  int in[2], out[2], err[2] = {-1, -1};
+  check(::pipe2(in, O_CLOEXEC), "unable to create a pipe");
+  check(::pipe2(out, O_CLOEXEC), "unable to create a pipe");
+  if (keep_stderr)
+    check(::pipe2(err, O_CLOEXEC), "unable to create a pipe");
+  pid_t pid = ::fork();
+  if (pid < 0)
+    sys_fail("unable to fork ", path);
+  if (pid == 0) {
+    ::dup2(in[0], 0);
+    ::dup2(out[1], 1);
+    if (keep_stderr)
+      ::dup2(err[1], 2);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    std::vector<char *> args;
+    for (const auto &a : argv)
+      args.push_back(const_cast<char *>(a.c_str()));
+    args.push_back(nullptr);
+    if (path.find('/') != std::string::npos)
+      ::execv(path.c_str(), args.data());
+    else
+      ::execvp(path.c_str(), args.data());
+    ::_exit(127);
+  }
+  ::close(in[0]);
+  ::close(out[1]);
+  if (keep_stderr)
+    ::close(err[1]);
+  Fd in_w(in[1]), out_r(out[0]), err_r(err[0]);
+  Ran r;
+  try {
+    if (!input.empty())
+      write_fd(in_w.get(), input, path);
+    in_w.reset();
+    r.out = read_fd(out_r.get(), 16 << 20, cat("the output of ", path));
+    if (keep_stderr)
+      r.err = read_fd(err_r.get(), 1 << 20, cat("the errors of ", path));
+  } catch (...) {
+    ::waitpid(pid, nullptr, 0);
+    throw;
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR)
+      sys_fail("unable to wait for ", path);
+  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return r;
+}
+
+void mkdir_p(const std::string &dir, unsigned mode) {
+  if (dir.empty())
+    return;
+  struct stat st;
+  if (::stat(dir.c_str(), &st) == 0) {
+    if (!S_ISDIR(st.st_mode))
+      fail("unable to create directory ", dir, ": a non-directory is in the way");
+    return;
+  }
+  std::string parent = dirname(dir);
+  if (parent != dir && parent != "." && parent != "/")
+    mkdir_p(parent, mode);
+  if (::mkdir(dir.c_str(), mode) < 0 && errno != EEXIST)
+    sys_fail("unable to create directory ", dir);
+}
+
+namespace {
+struct DirCloser {
+  void operator()(DIR *d) const { ::closedir(d); }
+};
+
+// Removes the contents of the directory open as dfd (which it takes over), never following a
+// symlink: unlinkat removes the link itself, and subdirectories are opened with O_NOFOLLOW
+// relative to their parent. A directory that refuses (the store keeps layers read-only, which
+// stops a caller without CAP_DAC_OVERRIDE) is made writable and tried again.
+void remove_contents(int dfd, const std::string &shown) {
+  std::unique_ptr<DIR, DirCloser> d(::fdopendir(dfd));
+  if (!d) {
+    ::close(dfd);
+    sys_fail("unable to read directory ", shown);
+  }
+  bool made_writable = false;
+  auto remove = [&](const char *name, int flags) {
+    while (::unlinkat(dfd, name, flags) < 0) {
+      if (errno == ENOENT)
+        return;
+      if (errno != EACCES || made_writable)
+        sys_fail("unable to remove ", shown, "/", name);
+      made_writable = true;
+      ::fchmod(dfd, 0700);
+    }
+  };
+  while (struct dirent *e = ::readdir(d.get())) {
+    std::string_view name = e->d_name;
+    if (name == "." || name == "..")
+      continue;
+    // d_type spares a failing unlinkat for the directories most file systems name as such.
+    if (e->d_type != DT_DIR) {
+      if (::unlinkat(dfd, e->d_name, 0) == 0 || errno == ENOENT)
+        continue;
+      if (errno == EACCES) {
+        remove(e->d_name, 0);
+        continue;
+      }
+      if (errno != EISDIR && errno != EPERM)
+        sys_fail("unable to remove ", shown, "/", name);
+    }
+    int sub = ::openat(dfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (sub < 0)
+      sys_fail("unable to open ", shown, "/", name);
+    remove_contents(sub, cat(shown, "/", name));
+    remove(e->d_name, AT_REMOVEDIR);
+  }
+}
+} // namespace
+
+void rm_rf(const std::string &path) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) < 0) {
+    if (errno == ENOENT)
+      return;
+    sys_fail("unable to stat ", path);
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    if (::unlink(path.c_str()) < 0 && errno != ENOENT)
+      sys_fail("unable to remove ", path);
+    return;
+  }
+  {
+    int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+      sys_fail("unable to open ", path);
+    remove_contents(fd, path);
+  }
+  if (::rmdir(path.c_str()) < 0 && errno != ENOENT)
+    sys_fail("unable to remove ", path);
+}
+
+std::string read_link(const std::string &path) {
+  char buf[4096];
+  ssize_t n = ::readlink(path.c_str(), buf, sizeof buf);
+  if (n < 0)
+    sys_fail("unable to read the link ", path);
+  return std::string(buf, static_cast<size_t>(n));
+}
+
+namespace {
+// A one-byte message with room for one descriptor.
+struct FdMessage {
+  char byte = 0;
+  struct iovec iov {};
+  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  struct msghdr msg {};
+  FdMessage() {
+    iov = {&byte, 1};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+  }
+};
+} // namespace
+
+void send_fd(int sock, int fd) {
+  FdMessage m;
+  struct cmsghdr *c = CMSG_FIRSTHDR(&m.msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
+  check(::sendmsg(sock, &m.msg, 0), "unable to send a descriptor");
+}
+
+Fd receive_fd(int sock) {
+  FdMessage m;
+  if (::recvmsg(sock, &m.msg, MSG_CMSG_CLOEXEC) <= 0)
+    return Fd();
+  struct cmsghdr *c = CMSG_FIRSTHDR(&m.msg);
+  if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+    return Fd();
+  int fd;
+  std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
+  return Fd(fd);
+}
+
+bool exists(const std::string &path) {
+  struct stat st;
+  return ::lstat(path.c_str(), &st) == 0;
+}
+
+std::vector<std::string> list_dir(const std::string &dir) {
+  std::unique_ptr<DIR, DirCloser> d(::opendir(dir.c_str()));
+  if (!d)
+    sys_fail("unable to read directory ", dir);
+  std::vector<std::string> names;
+  while (struct dirent *e = ::readdir(d.get())) {
+    std::string_view name = e->d_name;
+    if (name != "." && name != "..")
+      names.emplace_back(name);
+  }
+  return names;
+}
+
+std::string random_hex(size_t n) {
+  std::string bytes(n, '\0');
+  size_t got = 0;
+  while (got < n) {
+    ssize_t r = ::getrandom(bytes.data() + got, n - got, 0);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r < 0)
+      sys_fail("unable to read random bytes");
+    got += static_cast<size_t>(r);
+  }
+  return text::hex(bytes);
+}
+
+std::string env(const char *name, std::string_view fallback) {
+  const char *v = ::getenv(name);
+  return (v && *v) ? std::string(v) : std::string(fallback);
+}
+
+std::string now_rfc3339() {
+  struct timespec ts;
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  return rfc3339(ts);
+}
+
+std::string rfc3339(const struct timespec &ts) {
+  // The civil date of a day count (H. Hinnant's days_from_civil, inverted): gmtime_r would
+  // read /etc/localtime on its first call, for a UTC time.
+  long long days = ts.tv_sec / 86400, secs = ts.tv_sec % 86400;
+  long long z = days + 719468, era = z / 146097, doe = z - era * 146097;
+  long long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  long long doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+  long long day = doy - (153 * mp + 2) / 5 + 1, month = mp < 10 ? mp + 3 : mp - 9;
+  long long year = yoe + era * 400 + (month <= 2);
+  char buf[64];
+  int n = std::snprintf(buf, sizeof buf, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld.%09ldZ", year,
+                        month, day, secs / 3600, secs / 60 % 60, secs % 60, ts.tv_nsec);
+  return std::string(buf, static_cast<size_t>(n));
+}
+
+std::optional<uint64_t> parse_uint(std::string_view text) {
+  if (text.empty() || text.size() > 19)
+    return std::nullopt;
+  uint64_t v = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9')
+      return std::nullopt;
+    v = v * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return v;
+}
+
+FileLock::FileLock(const std::string &path, Mode mode, bool wait) : m_path(path) {
+  m_fd = Fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (!m_fd)
+    sys_fail("unable to open lock ", path);
+  int op = (mode == Mode::shared ? LOCK_SH : LOCK_EX) | (wait ? 0 : LOCK_NB);
+  log::debug("flock ", path, mode == Mode::shared ? " LOCK_SH" : " LOCK_EX",
+             wait ? "" : "|LOCK_NB");
+  while (::flock(m_fd.get(), op) < 0) {
+    if (errno == EINTR)
+      continue;
+    if (errno == EWOULDBLOCK && !wait)
+      return;
+    sys_fail("unable to lock ", path);
+  }
+  m_held = true;
+}
+
+void FileLock::relock(Mode mode) {
+  int op = mode == Mode::shared ? LOCK_SH : LOCK_EX;
+  while (::flock(m_fd.get(), op) < 0)
+    if (errno != EINTR)
+      sys_fail("unable to lock ", m_path);
+  m_held = true;
+}
+
+void FileLock::unlock() {
+  if (m_held)
+    ::flock(m_fd.get(), LOCK_UN);
+  m_held = false;
+}
+
+void Rollback::add(std::string what, std::function<void()> undo) {
+  m_steps.emplace_back(std::move(what), std::move(undo));
+}
+
+Rollback::~Rollback() { run_now(); }
+
+void Rollback::run_now() {
+  for (auto it = m_steps.rbegin(); it != m_steps.rend(); ++it) {
+    try {
+      log::debug("rollback: ", it->first);
+      it->second();
+    } catch (const std::exception &e) {
+      log::warn("rollback of ", it->first, " failed: ", e.what());
+    }
+  }
+  m_steps.clear();
+}
+
+} // namespace koker::sys

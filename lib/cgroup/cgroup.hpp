@@ -1,0 +1,186 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+#include "base/fd.hpp"
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <sys/types.h>
+#include <vector>
+
+namespace koker::sys {
+class Rollback;
+}
+
+namespace koker::cgroup {
+
+// v1: only cgroup v1 controllers; hybrid: v1 controllers plus a cgroup2 tree without them;
+// v2: one unified cgroup2 tree.
+enum class Mode { v1, hybrid, v2 };
+
+// One hierarchy koker uses: where it is mounted and which of koker's controllers (memory,
+// cpu, cpuacct, pids, devices, freezer) it holds. Hybrid's unified tree holds none.
+struct Hierarchy {
+  std::string mount;
+  std::vector<std::string> controllers;
+  bool unified = false;
+};
+
+// What the host offers. fake: the tree under KOKER_CGROUP_ROOT (tests), where a file written
+// is created if missing and no process is ever signalled.
+struct Host {
+  Mode mode = Mode::v2;
+  bool fake = false;
+  std::vector<Hierarchy> hierarchies;
+};
+
+// The host's cgroups: from the shape of KOKER_CGROUP_ROOT when it is set (a directory holding
+// cgroup.controllers is v2; else its subdirectories, named after their controllers as in
+// "cpu,cpuacct", are v1 hierarchies and one holding cgroup.controllers is the unified tree),
+// else from /proc/self/mountinfo. Throws when no usable hierarchy is found.
+Host probe();
+// probe().mode.
+Mode detect();
+// "v1", "hybrid" or "v2".
+std::string mode_name(Mode mode);
+
+// Resource limits; an unset member is left as it is.
+struct Limits {
+  std::optional<uint64_t> memory;    // bytes
+  std::optional<uint64_t> swap;      // bytes of swap on top of memory
+  std::optional<uint64_t> nano_cpus; // CPUs x 10^9, docker's NanoCpus (0.5 CPU: 500000000)
+  std::optional<uint64_t> pids;      // pids.max
+  bool empty() const { return !memory && !swap && !nano_cpus && !pids; }
+};
+
+// The CFS period koker writes (the kernel's default, as docker uses): 100 ms.
+constexpr uint64_t CFS_PERIOD_US = 100000;
+// The smallest memory limit, as docker's: 6 MiB.
+constexpr uint64_t MIN_MEMORY = 6 << 20;
+// The largest pids.max the kernel takes (PID_MAX_LIMIT).
+constexpr uint64_t MAX_PIDS = 4194304;
+// Stats value for "no limit".
+constexpr uint64_t UNLIMITED = UINT64_MAX;
+
+// docker's RAMInBytes: a decimal number, an optional space and an optional unit b, k, m, g, t
+// or p (any case, powers of 1024, "i" and "b" allowed after it: "512m", "1.5GiB", "64 MB").
+// Throws Error when it is malformed, negative, zero or above 2^63-1 bytes.
+uint64_t parse_size(std::string_view text);
+// A whole number of MiB as bytes (--mem, --swap); zero is refused unless allow_zero.
+uint64_t parse_mib(std::string_view text, bool allow_zero = false);
+// A fractional CPU count ("0.5", "2", at most 9 decimals) as nano CPUs, in the range docker
+// allows: 0.01 to the number of CPUs this process may run on.
+uint64_t parse_cpus(std::string_view text, unsigned host_cpus);
+// A pids.max value from 1 to MAX_PIDS.
+uint64_t parse_pids(std::string_view text);
+// The CPUs this process may run on (sched_getaffinity), as docker counts them.
+unsigned host_cpus();
+// Sets the limit named by a command-line option ("--mem", "-m", "--memory", "--swap",
+// "--cpus", "--pids", "--pids-limit") from its value. Throws Error("invalid --memory value
+// '12q': ...") on a bad value, an unknown option is a logic error (std::invalid_argument).
+void parse_limit_option(Limits &limits, std::string_view option, std::string_view value);
+// Checks limits as a whole: --swap needs a memory limit, memory plus swap must fit in 63 bits.
+void check_limits(const Limits &limits);
+
+// A name koker can use as a directory: [a-zA-Z0-9][a-zA-Z0-9_.-]*, at most 128 characters,
+// no "..".
+bool valid_name(std::string_view name);
+// Throws Error("invalid cgroup name ...") unless valid_name.
+void check_name(std::string_view name);
+
+// One group's usage; a member is empty when the host does not report it.
+struct Stats {
+  std::optional<uint64_t> memory_usage; // bytes, page cache (inactive_file) excluded as docker
+  std::optional<uint64_t> memory_limit; // bytes or UNLIMITED
+  std::optional<uint64_t> cpu_usage_ns;
+  std::optional<uint64_t> pids_current;
+  std::optional<uint64_t> pids_limit; // or UNLIMITED
+  std::optional<uint64_t> oom_kills;
+};
+
+// What a process about to be cloned (runtime/clone.hpp) needs to enter a group without anyone writing its pid to
+// cgroup.procs. Such a write takes the kernel's global cgroup_threadgroup_rwsem, and on a host
+// without favordynmods that waits for an RCU grace period (5-15 ms). Instead the unified tree
+// places the child at clone3(CLONE_INTO_CGROUP), and the child joins each v1 hierarchy itself
+// by writing "0" to tasks: a thread moving only itself takes no global lock (cgroup-v1.rst,
+// kernel/cgroup/cgroup.c cgroup_procs_write_start).
+struct Seed {
+  Fd unified; // koker/NAME in the unified tree, for CLONE_INTO_CGROUP; none without one
+  std::string unified_path;
+  std::vector<std::pair<Fd, std::string>> v1_parents; // each v1 koker/ (O_PATH), its path
+  bool fake = false;
+};
+
+// In the cloned child, still single-threaded: joins koker/NAME in each v1 hierarchy through
+// the seed's directories. Throws on a refused write.
+void join_self(const Seed &seed, std::string_view name);
+
+// koker/NAME in every hierarchy koker uses. Every file written and every mkdir/rmdir is
+// logged at debug level first.
+class Group {
+public:
+  // Makes koker/NAME in each hierarchy (and the koker parent when missing; on v2 it enables
+  // memory, pids and cpu in the parents' cgroup.subtree_control), applies the device rules
+  // (v1 devices controller) and the limits. Throws if the group exists, a needed controller is
+  // missing or any step fails; the directories made so far are removed first.
+  static Group create(std::string_view name, const Limits &limits);
+  // create() for a container, in two steps around clone(2). prepare: checks, makes the koker
+  // parents and, in a unified tree, koker/NAME (v2: with its controllers) and fills seed; the
+  // group leaves out the v1 hierarchies a container has no use for (cpu without a CPU limit,
+  // freezer when the unified tree has cgroup.kill). create_v1 (after the clone): koker/NAME in
+  // the v1 hierarchies, device rules and limits. On failure of either, remove(true) takes away
+  // what was made.
+  static Group prepare(std::string_view name, const Limits &limits, Seed &seed);
+  void create_v1(const Limits &limits);
+  // Moves pid into the unified tree only (when clone3 could not place it there).
+  void add_unified(pid_t pid);
+  // A seed for another process to join this existing group (koker-exec).
+  Seed seed() const;
+  // The group if koker/NAME exists in any hierarchy; only the hierarchies holding it are used.
+  static std::optional<Group> open(std::string_view name);
+
+  const std::string &name() const { return m_name; }
+  Mode mode() const { return m_host.mode; }
+  // Writes the limits (v1: memory.limit_in_bytes, memory.memsw.limit_in_bytes,
+  // cpu.cfs_period_us, cpu.cfs_quota_us, pids.max; v2: memory.max, memory.swap.max, cpu.max,
+  // pids.max). A memory limit without --swap allows as much swap as memory (docker's
+  // default). Throws on a missing controller or a refused write.
+  void set(const Limits &limits);
+  // Moves pid into the group in every hierarchy, hybrid's unified tree included (so kill and
+  // populated see it there too). Throws on the first refused write.
+  void add(pid_t pid);
+  Stats stats() const;
+  // The processes in the group (the union over its hierarchies).
+  std::vector<pid_t> pids() const;
+  bool populated() const;
+  // Sends sig to every process of the group: v2 or hybrid SIGKILL through cgroup.kill when
+  // present; else freezes the group (freezer.state / cgroup.freeze) so nothing forks,
+  // signals each pid in cgroup.procs and thaws, until it is empty (SIGKILL) or once (other
+  // signals). Never signals pid 1 or itself; does nothing under a fake root.
+  void kill_all(int sig);
+  // Removes the group's directories. A populated group is refused (Error) unless force, which
+  // kills its processes first.
+  void remove(bool force);
+  // The group's directories, one per hierarchy.
+  std::vector<std::string> paths() const;
+
+private:
+  Group(std::string name, Host host) : m_name(std::move(name)), m_host(std::move(host)) {}
+  // The group create() and prepare() start from: name and limits checked, the host probed,
+  // the controllers the limits need present, koker/NAME made nowhere yet.
+  static Group checked(std::string_view name, const Limits &limits);
+  // Makes koker/NAME in h (removed again by undo, if given) with its device rules.
+  std::string make_in(const Hierarchy &h, sys::Rollback *undo) const;
+  // The directory of h a process about to join needs: koker/NAME in the unified tree (for
+  // clone3), koker/ in a v1 hierarchy (to open NAME/tasks from).
+  void add_to_seed(Seed &seed, const Hierarchy &h) const;
+  std::string dir(const Hierarchy &h) const;
+
+  std::string m_name;
+  Host m_host; // only the hierarchies this group uses
+};
+
+// The names of the groups under koker/ in any hierarchy, sorted.
+std::vector<std::string> list();
+
+} // namespace koker::cgroup

@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+// The pieces of lib/cgroup/ its files share, not for use outside cgroup/: reading and
+// writing the kernel's files, making and removing group directories, and the manager table
+// (crun's, in small): the v1 manager drives the per-controller trees, the v2 manager the
+// unified tree.
+#include "cgroup/cgroup.hpp"
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace koker::cgroup::detail {
+
+// The v1 controllers koker uses: limits (memory, cpu, pids), CPU time (cpuacct), device
+// rules (devices) and a race-free kill (freezer).
+const char *const V1_CONTROLLERS[] = {"memory", "cpu", "cpuacct", "pids", "devices", "freezer"};
+// The v2 controllers koker enables, in the order written to cgroup.subtree_control.
+const char *const V2_CONTROLLERS[] = {"memory", "pids", "cpu"};
+
+// True if h holds controller.
+bool holds(const Hierarchy &h, std::string_view controller);
+bool is_dir(const std::string &path);
+void nap_ms(long ms);
+// Each value goes in one write(2): the kernel parses each write on its own (devices.allow
+// takes one rule per write). Under a fake root (Host::fake) the file is created.
+void write_values(const std::string &path, const std::vector<std::string_view> &values,
+                  bool fake);
+void write_value(const std::string &path, std::string_view value, bool fake);
+// A cgroup file's content, trimmed; nothing when it does not exist.
+std::optional<std::string> read_value(const std::string &path);
+// A number from a cgroup file; "max" (v2, pids) is UNLIMITED.
+std::optional<uint64_t> read_u64(const std::string &path);
+// The value of KEY in a flat-keyed file such as memory.stat or memory.events ("KEY VALUE").
+std::optional<uint64_t> read_key(const std::string &path, std::string_view key);
+// A group's own directory: one that exists already is someone else's, and refused.
+void make_dir(const std::string &path);
+// rmdir(2), retried while the kernel still says EBUSY; a fake group's files go first.
+void remove_dir(const std::string &path, bool fake);
+// koker/ itself, shared by every group: made once, when missing.
+void make_parent(const Hierarchy &h);
+// Polls path until its value (or its KEY line) reads want, for up to a second.
+bool wait_for(const std::string &path, std::string_view key, std::string_view want);
+
+class Manager {
+public:
+  virtual ~Manager() = default;
+  // Before koker/NAME is made: the koker parent, and on v2 the controllers it hands down.
+  virtual void prepare(const Hierarchy &h, bool fake) const = 0;
+  // After koker/NAME is made: device rules.
+  virtual void init(const Hierarchy &h, const std::string &dir, Mode mode, bool fake) const = 0;
+  virtual void set(const Hierarchy &h, const std::string &dir, const Limits &l,
+                   bool fake) const = 0;
+  // Fills the members of st this hierarchy knows and st does not have yet.
+  virtual void stats(const Hierarchy &h, const std::string &dir, Stats &st) const = 0;
+  // Freezes or thaws dir and waits until the kernel says so; false if it cannot.
+  virtual bool freeze(const Hierarchy &h, const std::string &dir, bool frozen) const = 0;
+};
+
+// The manager for a hierarchy: v2 for the unified tree, v1 for the others.
+const Manager &manager(const Hierarchy &h);
+const Manager &v1_manager();
+const Manager &v2_manager();
+
+} // namespace koker::cgroup::detail

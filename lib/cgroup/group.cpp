@@ -1,0 +1,313 @@
+// SPDX-License-Identifier: MIT
+// A group: koker/NAME in each hierarchy koker uses, each driven by its manager.
+#include "base/error.hpp"
+#include "base/log.hpp"
+#include "base/sys.hpp"
+#include "base/text.hpp"
+#include "cgroup/cgroup.hpp"
+#include "cgroup/detail.hpp"
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <fcntl.h>
+#include <set>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace koker::cgroup {
+
+using namespace detail;
+
+namespace {
+
+std::string describe_dirs(const Host &host, std::string_view name) {
+  std::string s;
+  for (const auto &h : host.hierarchies)
+    s += cat(s.empty() ? "" : ", ", h.mount, "/koker/", name);
+  return s;
+}
+
+// Refuses limits no hierarchy of host can apply, before anything is written.
+void require_controllers(const Host &host, const Limits &l, std::string_view name) {
+  auto check_one = [&](bool wanted, const char *controller, const char *what) {
+    if (!wanted)
+      return;
+    for (const auto &h : host.hierarchies)
+      if (holds(h, controller))
+        return;
+    fail("unable to limit ", what, " of cgroup ", name, ": no ", controller, " controller in ",
+         describe_dirs(host, name));
+  };
+  check_one(l.memory || l.swap, "memory", "the memory");
+  check_one(l.nano_cpus.has_value(), "cpu", "the CPUs");
+  check_one(l.pids.has_value(), "pids", "the processes");
+}
+
+} // namespace
+
+bool valid_name(std::string_view name) {
+  // docker's name rule, which already excludes '/'; ".." is refused as well, as a path part.
+  return text::is_name(name) && name.find("..") == std::string_view::npos;
+}
+
+void check_name(std::string_view name) {
+  if (!valid_name(name))
+    fail("invalid cgroup name '", printable(name, 40),
+         "': only [a-zA-Z0-9][a-zA-Z0-9_.-]* of at most 128 characters, without '..'");
+}
+
+std::string Group::dir(const Hierarchy &h) const { return cat(h.mount, "/koker/", m_name); }
+
+Group Group::checked(std::string_view name, const Limits &limits) {
+  check_name(name);
+  check_limits(limits);
+  Group g(std::string(name), probe());
+  require_controllers(g.m_host, limits, name);
+  for (const auto &h : g.m_host.hierarchies)
+    if (sys::exists(g.dir(h)))
+      fail("unable to create cgroup ", name, ": ", g.dir(h), " already exists");
+  return g;
+}
+
+std::string Group::make_in(const Hierarchy &h, sys::Rollback *undo) const {
+  std::string d = dir(h);
+  make_dir(d);
+  if (undo)
+    undo->add(cat("rmdir ", d), [d, fake = m_host.fake] { remove_dir(d, fake); });
+  manager(h).init(h, d, m_host.mode, m_host.fake);
+  return d;
+}
+
+void Group::add_to_seed(Seed &seed, const Hierarchy &h) const {
+  seed.fake = m_host.fake;
+  std::string d = h.unified ? dir(h) : h.mount + "/koker";
+  Fd fd(::open(d.c_str(), (h.unified ? O_RDONLY : O_PATH) | O_DIRECTORY | O_CLOEXEC));
+  if (!fd)
+    sys_fail("unable to open cgroup ", d);
+  if (h.unified) {
+    seed.unified = std::move(fd);
+    seed.unified_path = d;
+  } else {
+    seed.v1_parents.emplace_back(std::move(fd), d);
+  }
+}
+
+Group Group::create(std::string_view name, const Limits &limits) {
+  Group g = checked(name, limits);
+  sys::Rollback undo;
+  for (const auto &h : g.m_host.hierarchies) {
+    manager(h).prepare(h, g.m_host.fake);
+    g.make_in(h, &undo);
+  }
+  g.set(limits);
+  undo.dismiss();
+  return g;
+}
+
+Group Group::prepare(std::string_view name, const Limits &limits, Seed &seed) {
+  Group g = checked(name, limits);
+  auto &hs = g.m_host.hierarchies;
+  // The unified tree first: whether it can kill and freeze decides whether the v1 freezer is
+  // needed at all.
+  bool unified_kills = false;
+  sys::Rollback undo;
+  for (const auto &h : hs)
+    if (h.unified) {
+      manager(h).prepare(h, g.m_host.fake);
+      std::string d = g.make_in(h, &undo);
+      g.add_to_seed(seed, h);
+      unified_kills = sys::exists(d + "/cgroup.kill") && sys::exists(d + "/cgroup.freeze");
+    }
+  // A container's group uses a v1 hierarchy only for something it holds: cpu only with a CPU
+  // limit (cpuacct, which koker stats reads, stays), freezer only when the unified tree cannot
+  // kill the group (Linux 5.14). Every mkdir, join and rmdir left out is time off each start.
+  auto needed = [&](const Hierarchy &h) {
+    for (const auto &c : h.controllers)
+      if (!(c == "cpu" && !limits.nano_cpus) && !(c == "freezer" && unified_kills))
+        return true;
+    return h.unified;
+  };
+  for (const auto &h : hs)
+    if (!needed(h))
+      log::debug("cgroup: no use for ", h.mount, " in this container");
+  hs.erase(std::remove_if(hs.begin(), hs.end(), [&](const Hierarchy &h) { return !needed(h); }),
+           hs.end());
+  for (const auto &h : hs)
+    if (!h.unified) {
+      if (!sys::exists(h.mount + "/koker"))
+        manager(h).prepare(h, g.m_host.fake); // makes koker/
+      g.add_to_seed(seed, h);
+    }
+  undo.dismiss();
+  return g;
+}
+
+void Group::create_v1(const Limits &limits) {
+  for (const auto &h : m_host.hierarchies)
+    if (!h.unified)
+      make_in(h, nullptr);
+  set(limits);
+}
+
+void Group::add_unified(pid_t pid) {
+  for (const auto &h : m_host.hierarchies)
+    if (h.unified)
+      write_value(dir(h) + "/cgroup.procs", std::to_string(pid), m_host.fake);
+}
+
+Seed Group::seed() const {
+  Seed seed;
+  for (const auto &h : m_host.hierarchies)
+    add_to_seed(seed, h);
+  return seed;
+}
+
+void join_self(const Seed &seed, std::string_view name) {
+  for (const auto &[fd, parent] : seed.v1_parents) {
+    std::string rel = cat(name, "/tasks");
+    log::debug("write ", parent, "/", rel, " 0 (the process moves itself)");
+    Fd tasks(::openat(fd.get(), rel.c_str(), O_WRONLY | O_CLOEXEC | (seed.fake ? O_CREAT : 0),
+                      0644));
+    if (!tasks || ::write(tasks.get(), "0", 1) != 1)
+      sys_fail("unable to join cgroup ", parent, "/", name);
+  }
+}
+
+std::optional<Group> Group::open(std::string_view name) {
+  check_name(name);
+  Group g(std::string(name), probe());
+  auto &hs = g.m_host.hierarchies;
+  hs.erase(
+      std::remove_if(hs.begin(), hs.end(), [&](const Hierarchy &h) { return !is_dir(g.dir(h)); }),
+      hs.end());
+  if (hs.empty())
+    return std::nullopt;
+  return g;
+}
+
+void Group::set(const Limits &limits) {
+  check_limits(limits);
+  require_controllers(m_host, limits, m_name);
+  for (const auto &h : m_host.hierarchies)
+    manager(h).set(h, dir(h), limits, m_host.fake);
+}
+
+void Group::add(pid_t pid) {
+  if (pid <= 0)
+    fail("unable to add pid ", pid, " to cgroup ", m_name, ": not a process id");
+  // v1 trees first: a process that fails to join a limiting controller has not yet left its
+  // old unified group either.
+  for (const auto &h : m_host.hierarchies)
+    write_value(dir(h) + "/cgroup.procs", std::to_string(pid), m_host.fake);
+}
+
+Stats Group::stats() const {
+  Stats st;
+  for (const auto &h : m_host.hierarchies)
+    manager(h).stats(h, dir(h), st);
+  return st;
+}
+
+std::vector<pid_t> Group::pids() const {
+  std::set<pid_t> all;
+  for (const auto &h : m_host.hierarchies)
+    for (const auto &word : text::fields(read_value(dir(h) + "/cgroup.procs").value_or(""), '\n'))
+      if (auto n = sys::parse_uint(text::trim(word)); n && *n > 0 && *n < (1u << 31))
+        all.insert(static_cast<pid_t>(*n));
+  return {all.begin(), all.end()};
+}
+
+bool Group::populated() const {
+  // Every member joins every hierarchy, so the unified tree's cgroup.events (one read, and
+  // it counts descendants too) answers for all of them; v1 has no such file.
+  if (!m_host.fake)
+    for (const auto &h : m_host.hierarchies)
+      if (h.unified)
+        if (auto p = read_key(dir(h) + "/cgroup.events", "populated"))
+          return *p == 1;
+  return !pids().empty();
+}
+
+void Group::kill_all(int sig) {
+  if (m_host.fake) {
+    log::debug("fake cgroup root: no process of cgroup ", m_name, " is signalled");
+    return;
+  }
+  auto members = pids();
+  if (std::find(members.begin(), members.end(), ::getpid()) != members.end())
+    fail("unable to kill the processes of cgroup ", m_name, ": this process is one of them");
+  auto wait_empty = [&] {
+    for (int i = 0; i < 250 && populated(); ++i)
+      nap_ms(20);
+    return !populated();
+  };
+  // cgroup.kill (Linux 5.14) kills the whole group at once, forks in flight included.
+  if (sig == SIGKILL)
+    for (const auto &h : m_host.hierarchies)
+      if (h.unified && sys::exists(dir(h) + "/cgroup.kill")) {
+        write_value(dir(h) + "/cgroup.kill", "1", false);
+        if (wait_empty())
+          return;
+      }
+  // Without it, freeze first so that no process forks between reading cgroup.procs and the
+  // signal; the signals are delivered on thaw. Repeat until empty, in case of no freezer.
+  // Hybrid has two freezers; the v1 one is taken, the same code as on a v1 host.
+  const Hierarchy *freezer = nullptr;
+  for (const auto &h : m_host.hierarchies)
+    if (!freezer && (holds(h, "freezer") || (h.unified && sys::exists(dir(h) + "/cgroup.freeze"))))
+      freezer = &h;
+  for (int round = 0; round < 50; ++round) {
+    bool frozen = freezer && manager(*freezer).freeze(*freezer, dir(*freezer), true);
+    if (freezer && !frozen)
+      log::debug("cgroup ", m_name, " did not freeze in time; signalling anyway");
+    for (pid_t pid : pids()) {
+      if (pid <= 1 || pid == ::getpid())
+        continue;
+      log::debug("kill(", pid, ", ", sig, ")");
+      if (::kill(pid, sig) < 0 && errno != ESRCH)
+        sys_fail("unable to signal process ", pid, " of cgroup ", m_name);
+    }
+    if (freezer)
+      manager(*freezer).freeze(*freezer, dir(*freezer), false);
+    if (sig != SIGKILL)
+      return;
+    for (int i = 0; i < 10 && populated(); ++i)
+      nap_ms(20);
+    if (!populated())
+      return;
+  }
+  fail("unable to kill the processes of cgroup ", m_name, ": it is still populated");
+}
+
+void Group::remove(bool force) {
+  if (populated()) {
+    if (!force)
+      fail("unable to remove cgroup ", m_name, ": it has processes (", pids().size(),
+           " in cgroup.procs; use -f to kill them)");
+    kill_all(SIGKILL);
+  }
+  for (const auto &h : m_host.hierarchies)
+    remove_dir(dir(h), m_host.fake);
+}
+
+std::vector<std::string> Group::paths() const {
+  std::vector<std::string> out;
+  for (const auto &h : m_host.hierarchies)
+    out.push_back(dir(h));
+  return out;
+}
+
+std::vector<std::string> list() {
+  std::set<std::string> names;
+  for (const auto &h : probe().hierarchies) {
+    std::string parent = h.mount + "/koker";
+    if (!is_dir(parent))
+      continue;
+    for (const auto &n : sys::list_dir(parent))
+      if (valid_name(n) && is_dir(parent + "/" + n))
+        names.insert(n);
+  }
+  return {names.begin(), names.end()};
+}
+
+} // namespace koker::cgroup

@@ -1,0 +1,828 @@
+// SPDX-License-Identifier: MIT
+#include "image/archive.hpp"
+#include "base/digest.hpp"
+#include "base/error.hpp"
+#include "base/fd.hpp"
+#include "base/log.hpp"
+#include "base/sys.hpp"
+#include "base/text.hpp"
+#include <algorithm>
+#include <archive.h>
+#include <archive_entry.h>
+#include <cerrno>
+#include <climits>
+#include <clocale>
+#include <cstdlib>
+#include <dirent.h>
+#include <fcntl.h>
+#include <locale.h>
+#include <map>
+#include <memory>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+#include <vector>
+
+namespace koker::archive {
+namespace {
+
+// Large blocks keep syscalls and libarchive's per-block work low on big layers.
+constexpr size_t BLOCK = 1 << 20;
+
+struct ReadFree {
+  void operator()(struct archive *a) const { archive_read_free(a); }
+};
+struct WriteFree {
+  void operator()(struct archive *a) const { archive_write_free(a); }
+};
+struct EntryFree {
+  void operator()(archive_entry *e) const { archive_entry_free(e); }
+};
+struct DirClose {
+  void operator()(DIR *d) const { ::closedir(d); }
+};
+using Reader = std::unique_ptr<struct archive, ReadFree>;
+using Writer = std::unique_ptr<struct archive, WriteFree>;
+using Entry = std::unique_ptr<archive_entry, EntryFree>;
+
+// libarchive's private errno codes (archive_private.h, Linux values): not system errors.
+constexpr int LA_ERRNO_FILE_FORMAT = EILSEQ;
+constexpr int LA_ERRNO_PROGRAMMER = EINVAL;
+constexpr int LA_ERRNO_MISC = -1;
+
+bool is_sys_errno(int e) { return e > 0 && e != LA_ERRNO_FILE_FORMAT && e != LA_ERRNO_PROGRAMMER; }
+
+// libarchive's message, with strerror when the error came from a system call ("Write failed"
+// alone would hide ENOSPC). Names inside it come from the archive, so make it printable.
+std::string describe(struct archive *a) {
+  const char *s = archive_error_string(a);
+  std::string msg = s ? s : "unknown error";
+  int e = archive_errno(a);
+  if (is_sys_errno(e)) {
+    std::string reason = std::strerror(e);
+    if (msg.find(reason) == std::string::npos)
+      msg = cat(msg, ": ", reason);
+  }
+  return printable(msg, 400);
+}
+
+int archive_sys_errno(struct archive *a) {
+  int e = archive_errno(a);
+  return is_sys_errno(e) ? e : 0;
+}
+
+// pax stores names as UTF-8 and libarchive converts them to the locale's charset, warning
+// (ARCHIVE_WARN, an error here) when it cannot: under the C locale every non-ASCII name would
+// fail. A UTF-8 LC_CTYPE for this thread only (uselocale(3)) keeps the bytes as they are.
+class Utf8Locale {
+public:
+  Utf8Locale() : m_loc(::newlocale(LC_CTYPE_MASK, "C.UTF-8", locale_t(nullptr))) {
+    if (m_loc)
+      m_old = ::uselocale(m_loc);
+  }
+  ~Utf8Locale() {
+    if (m_loc) {
+      ::uselocale(m_old);
+      ::freelocale(m_loc);
+    }
+  }
+  Utf8Locale(const Utf8Locale &) = delete;
+  Utf8Locale &operator=(const Utf8Locale &) = delete;
+
+private:
+  locale_t m_loc;
+  locale_t m_old = LC_GLOBAL_LOCALE;
+};
+
+struct Cleaned {
+  std::string path; // empty for the root itself
+  bool dotdot = false;
+};
+
+// The path's components joined again, empty and "." ones dropped; notes any "..".
+Cleaned clean(std::string_view name) {
+  Cleaned c;
+  for (const auto &comp : text::fields(name, '/')) {
+    if (comp == "..") {
+      c.dotdot = true;
+    } else if (comp != ".") {
+      if (!c.path.empty())
+        c.path += '/';
+      c.path += comp;
+    }
+  }
+  return c;
+}
+
+constexpr std::string_view WH_PREFIX = ".wh.";
+constexpr std::string_view WH_META = ".wh..wh."; // aufs metadata (.wh..wh.plnk, .wh..wh.aufs)
+constexpr std::string_view WH_OPAQUE = ".wh..wh..opq";
+
+// Opens directory rel (a cleaned path, "" for the root) below root_fd one component at a time
+// with O_NOFOLLOW, so no symlink is ever followed (SECURITY.md: act relative to the root fd).
+// Missing components are created (mode 0755) when create is set.
+Fd open_dir_beneath(int root_fd, const std::string &rel, bool create) {
+  Fd cur(check(::openat(root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), "unable to open layer"));
+  size_t i = 0;
+  while (i < rel.size()) {
+    size_t j = rel.find('/', i);
+    if (j == std::string::npos)
+      j = rel.size();
+    std::string comp = rel.substr(i, j - i);
+    int flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+    Fd next(::openat(cur.get(), comp.c_str(), flags));
+    if (!next && errno == ENOENT && create) {
+      if (::mkdirat(cur.get(), comp.c_str(), 0755) < 0 && errno != EEXIST)
+        sys_fail("unable to create directory ", printable(rel.substr(0, j)));
+      next.reset(::openat(cur.get(), comp.c_str(), flags));
+      if (next)
+        ::fchmod(next.get(), 0755); // mkdirat applied the umask
+    }
+    if (!next)
+      sys_fail("unable to open directory ", printable(rel.substr(0, j)), " in the layer");
+    cur = std::move(next);
+    i = j + 1;
+  }
+  return cur;
+}
+
+// How the extraction treats entries: image layers get whiteouts, owners, devices and a filtered
+// set of xattrs; plain tar files (oci-archive, docker-archive) none of those.
+struct Mode {
+  const char *what;
+  bool layer;
+};
+
+// The uncompressed tar stream: decompressed by an outer archive_read (gzip, zstd or none,
+// format raw), hashed and counted here, and handed to the inner tar reader through
+// archive_read_open's callback.
+struct Stream {
+  struct archive *outer = nullptr;
+  digest::Sha256 *hash = nullptr;
+  uint64_t bytes = 0;
+  uint64_t max_bytes = 0;
+  std::string error; // set when a callback failed for a reason of ours
+};
+
+// Returns the next block of the uncompressed stream (size 0 at its end), hashing and counting
+// it; -1 with s->error set on failure.
+la_ssize_t next_block(Stream *s, const void **buf) {
+  for (;;) {
+    size_t size = 0;
+    la_int64_t offset = 0;
+    int r = archive_read_data_block(s->outer, buf, &size, &offset);
+    if (r == ARCHIVE_EOF)
+      return 0;
+    if (r != ARCHIVE_OK) {
+      s->error = describe(s->outer);
+      return -1;
+    }
+    if (size == 0)
+      continue;
+    s->bytes += size;
+    if (s->bytes > s->max_bytes) {
+      // A decompression bomb: stop before the tar reader sees more (SECURITY.md point 7).
+      s->error = cat("more than ", s->max_bytes, " uncompressed bytes (KOKER_MAX_LAYER_BYTES)");
+      return -1;
+    }
+    if (s->hash) {
+      try {
+        s->hash->update(*buf, size);
+      } catch (const std::exception &e) {
+        s->error = e.what();
+        return -1;
+      }
+    }
+    return static_cast<la_ssize_t>(size);
+  }
+}
+
+la_ssize_t read_callback(struct archive *inner, void *data, const void **buf) {
+  auto *s = static_cast<Stream *>(data);
+  la_ssize_t n = next_block(s, buf);
+  if (n < 0)
+    archive_set_error(inner, LA_ERRNO_MISC, "%s", s->error.c_str());
+  return n;
+}
+
+// The compressed input, read from fd in large blocks.
+struct Input {
+  int fd = -1;
+  std::unique_ptr<char[]> buf;
+  uint64_t bytes = 0;
+  std::string error;
+  int err = 0;
+};
+
+la_ssize_t fd_callback(struct archive *a, void *data, const void **buf) {
+  auto *in = static_cast<Input *>(data);
+  for (;;) {
+    ssize_t n = ::read(in->fd, in->buf.get(), BLOCK);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      in->err = errno;
+      in->error = cat("unable to read: ", std::strerror(errno));
+      archive_set_error(a, in->err, "%s", in->error.c_str());
+      return -1;
+    }
+    in->bytes += static_cast<uint64_t>(n);
+    *buf = in->buf.get();
+    return n;
+  }
+}
+
+// gzip and zstd must be decoded in-process: built without zlib or libzstd, libarchive would
+// run an external program (SECURITY.md point 6, CVE-2014-9357). Refuse rather than fall back.
+void check_codecs(struct archive *a, const char *what) {
+  if (!archive_zlib_version() || !archive_libzstd_version())
+    fail("unable to extract ", what, ": libarchive lacks built-in zlib or zstd support");
+  if (archive_read_support_filter_gzip(a) != ARCHIVE_OK ||
+      archive_read_support_filter_zstd(a) != ARCHIVE_OK ||
+      archive_read_support_filter_none(a) != ARCHIVE_OK)
+    fail("unable to extract ", what, ": libarchive would decompress with an external program");
+}
+
+class Extractor {
+public:
+  Extractor(int fd, const std::string &dir, const Limits &limits, Mode mode)
+      : m_fd(fd), m_limits(limits), m_mode(mode) {
+    // Resolve our own prefix once: libarchive's SECURE_SYMLINKS walks the whole absolute path
+    // and must meet no symlink in the part that is ours.
+    std::unique_ptr<char, decltype(&std::free)> real(::realpath(dir.c_str(), nullptr), &std::free);
+    if (!real)
+      sys_fail("unable to extract ", m_mode.what, " into ", dir);
+    m_root = real.get();
+    if (m_root == "/")
+      fail("unable to extract ", m_mode.what, ": refusing to extract into /");
+    m_root_fd.reset(::open(m_root.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!m_root_fd)
+      sys_fail("unable to open ", m_root);
+  }
+
+  LayerInfo run() {
+    Utf8Locale utf8;
+    digest::Sha256 hash;
+    if (!open_outer()) {
+      log::debug("extract ", m_mode.what, " into ", m_root, ": empty input");
+      if (m_mode.layer)
+        m_info.diff_id = hash.finish();
+      return m_info;
+    }
+    m_stream.hash = m_mode.layer ? &hash : nullptr;
+    m_stream.max_bytes = m_limits.max_bytes;
+    log::debug("extract ", m_mode.what, " into ", m_root, " (filters: ", filters(), ")");
+    open_inner();
+    open_disk();
+    archive_entry *e = nullptr;
+    for (;;) {
+      int r = archive_read_next_header(m_in.get(), &e);
+      if (r == ARCHIVE_EOF)
+        break;
+      if (r != ARCHIVE_OK) // ARCHIVE_WARN too (SECURITY.md point 6)
+        fail_read();
+      if (++m_info.entries > m_limits.max_entries)
+        fail("unable to extract ", m_mode.what, ": more than ", m_limits.max_entries,
+             " entries (KOKER_MAX_LAYER_ENTRIES)");
+      extract_entry(e);
+    }
+    apply_opaque();
+    if (archive_write_close(m_disk.get()) != ARCHIVE_OK)
+      throw Error(cat("unable to extract ", m_mode.what, ": ", describe(m_disk.get())), 125,
+                  archive_sys_errno(m_disk.get()));
+    drain();
+    if (m_mode.layer)
+      m_info.diff_id = hash.finish();
+    log::debug("extracted ", m_info.entries, " entries, ", m_info.size, " bytes of content (",
+               m_stream.bytes, " tar bytes) into ", m_root,
+               m_mode.layer ? cat(": ", m_info.diff_id) : std::string());
+    return m_info;
+  }
+
+private:
+  bool open_outer() {
+    m_outer.reset(archive_read_new());
+    if (!m_outer)
+      fail("unable to extract ", m_mode.what, ": out of memory");
+    check_codecs(m_outer.get(), m_mode.what);
+    archive_read_support_format_raw(m_outer.get());
+    m_input.fd = m_fd;
+    m_input.buf.reset(new char[BLOCK]);
+    archive_entry *e = nullptr;
+    int r = archive_read_open(m_outer.get(), &m_input, nullptr, fd_callback, nullptr);
+    if (r == ARCHIVE_OK)
+      r = archive_read_next_header(m_outer.get(), &e);
+    if (r != ARCHIVE_OK && m_input.bytes == 0 && m_input.error.empty())
+      return false; // no bytes at all: an empty layer, as Go's archive/tar reads it
+    if (r != ARCHIVE_OK)
+      fail_outer();
+    m_stream.outer = m_outer.get();
+    return true;
+  }
+
+  std::string filters() const {
+    std::string names;
+    for (int i = archive_filter_count(m_outer.get()) - 1; i >= 0; --i) {
+      const char *n = archive_filter_name(m_outer.get(), i);
+      if (!n || std::string_view(n) == "none")
+        continue;
+      names += names.empty() ? n : cat(",", n);
+    }
+    return names.empty() ? "none" : names;
+  }
+
+  void open_inner() {
+    m_in.reset(archive_read_new());
+    if (!m_in)
+      fail("unable to extract ", m_mode.what, ": out of memory");
+    archive_read_support_filter_none(m_in.get());
+    archive_read_support_format_tar(m_in.get());
+    if (archive_read_open(m_in.get(), &m_stream, nullptr, read_callback, nullptr) != ARCHIVE_OK)
+      fail_read();
+  }
+
+  void open_disk() {
+    // archive_write_disk_new() samples the umask; directories it creates for entries that have
+    // none of their own get 0755 & ~umask. Use 022, as runc does, not whatever koker inherited.
+    mode_t old = ::umask(022);
+    m_disk.reset(archive_write_disk_new());
+    ::umask(old);
+    if (!m_disk)
+      fail("unable to extract ", m_mode.what, ": out of memory");
+    // Paths are absolute under m_root (there is no dirfd API, and chdir would be process-wide),
+    // so NOABSOLUTEPATHS cannot be used: normalise_path already made every name relative.
+    // No UNLINK: with it libarchive silently deletes a symlink met mid-path instead of refusing.
+    int flags = ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
+                ARCHIVE_EXTRACT_SECURE_SYMLINKS;
+    if (m_mode.layer)
+      flags |= ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_XATTR;
+    archive_write_disk_set_options(m_disk.get(), flags);
+  }
+
+  [[noreturn]] void fail_outer() {
+    if (!m_input.error.empty())
+      throw Error(cat("unable to extract ", m_mode.what, ": ", m_input.error), 125, m_input.err);
+    fail("unable to extract ", m_mode.what, ": ", describe(m_outer.get()));
+  }
+  [[noreturn]] void fail_read() {
+    fail("unable to extract ", m_mode.what, ": ",
+         m_stream.error.empty() ? describe(m_in.get()) : m_stream.error);
+  }
+  [[noreturn]] void fail_entry(std::string_view name, std::string_view why, int err = 0) {
+    throw Error(cat("unable to extract ", m_mode.what, " entry ", printable(name), ": ", why), 125,
+                err);
+  }
+  [[noreturn]] void fail_disk(std::string_view name) {
+    fail_entry(name, describe(m_disk.get()), archive_sys_errno(m_disk.get()));
+  }
+
+  // The absolute path libarchive writes to; refuse what would need its chdir-based
+  // "deep directory" code (process-wide, and unused by real images).
+  std::string under_root(std::string_view name, const std::string &rel) {
+    std::string abs = cat(m_root, "/", rel);
+    if (abs.size() >= PATH_MAX)
+      fail_entry(name, "path too long");
+    return abs;
+  }
+
+  void extract_entry(archive_entry *e) {
+    const char *raw = archive_entry_pathname(e);
+    std::string name = raw ? raw : "";
+    Cleaned c = clean(name);
+    if (c.dotdot)
+      fail_entry(name, "refusing path with ..");
+    if (c.path.empty())
+      return; // the root itself ("./"): dir is the caller's, keep its metadata
+    if (m_mode.layer && !convert_whiteout(e, name, c.path))
+      return;
+
+    auto type = archive_entry_filetype(e);
+    if (!m_mode.layer) {
+      if (type == AE_IFCHR || type == AE_IFBLK)
+        fail_entry(name, "refusing device node");
+      archive_entry_set_perm(e, archive_entry_perm(e) & ~mode_t(S_ISUID | S_ISGID));
+    }
+    if (const char *link = archive_entry_hardlink(e))
+      archive_entry_copy_hardlink(e, checked_hardlink(name, link).c_str());
+    filter_xattrs(e);
+    archive_entry_acl_clear(e);
+    archive_entry_copy_pathname(e, under_root(name, c.path).c_str());
+
+    if (archive_write_header(m_disk.get(), e) != ARCHIVE_OK)
+      fail_disk(name);
+    if (type == AE_IFREG && archive_entry_size(e) > 0)
+      copy_data(name);
+    if (archive_write_finish_entry(m_disk.get()) != ARCHIVE_OK)
+      fail_disk(name);
+  }
+
+  // OCI image-spec "Whiteouts": ".wh.NAME" becomes the overlayfs whiteout for NAME (a char
+  // device 0:0), ".wh..wh..opq" is remembered and applied as trusted.overlay.opaque at the end.
+  // Returns false when the entry needs no writing of its own.
+  bool convert_whiteout(archive_entry *e, const std::string &name, std::string &path) {
+    for (size_t i = 0, j; (j = path.find('/', i)) != std::string::npos; i = j + 1) {
+      std::string_view comp = std::string_view(path).substr(i, j - i);
+      if (text::starts_with(comp, WH_META))
+        return false; // inside aufs metadata: never part of the image (containerd skips it)
+      if (text::starts_with(comp, WH_PREFIX))
+        fail_entry(name, "refusing whiteout name as a directory");
+    }
+    Whiteout w = classify_whiteout(path);
+    std::string_view base = std::string_view(path).substr(path.rfind('/') + 1);
+    if (w.kind == WhiteoutKind::opaque) {
+      m_opaque.push_back(w.target == "." ? "" : w.target);
+      return false;
+    }
+    if (w.kind == WhiteoutKind::none) {
+      if (text::starts_with(base, WH_META))
+        return false; // aufs metadata (.wh..wh.plnk), as containerd does
+      if (text::starts_with(base, WH_PREFIX))
+        fail_entry(name, "refusing invalid whiteout");
+      return true;
+    }
+    // "Files that are present in the same layer as a whiteout file can only be hidden by
+    // whiteout files in subsequent layers": a whiteout never replaces this layer's own file.
+    if (exists_in_layer(w.target))
+      return false;
+    archive_entry_set_filetype(e, AE_IFCHR);
+    archive_entry_set_perm(e, 0);
+    archive_entry_set_rdev(e, 0);
+    archive_entry_set_size(e, 0);
+    archive_entry_copy_hardlink(e, nullptr);
+    archive_entry_copy_symlink(e, nullptr);
+    archive_entry_xattr_clear(e);
+    path = w.target;
+    return true;
+  }
+
+  // Whether rel already exists below the root, reached without following symlinks (one that
+  // is in the way makes it "no": the write that follows is then refused by libarchive).
+  bool exists_in_layer(const std::string &rel) {
+    auto slash = rel.rfind('/');
+    try {
+      Fd dir = open_dir_beneath(m_root_fd.get(),
+                                slash == std::string::npos ? "" : rel.substr(0, slash), false);
+      struct stat st;
+      return ::fstatat(dir.get(), rel.c_str() + (slash == std::string::npos ? 0 : slash + 1), &st,
+                       AT_SYMLINK_NOFOLLOW) == 0;
+    } catch (const Error &) {
+      return false;
+    }
+  }
+
+  // Hard link targets are normalised like names (kaniko writes them absolute) and must name a
+  // non-directory already in this layer, reached without following any symlink: a link to a
+  // host file would let the container write it.
+  std::string checked_hardlink(const std::string &name, std::string_view link) {
+    Cleaned t = clean(link);
+    if (t.dotdot)
+      fail_entry(name, cat("refusing hard link to ", printable(link), ": path with .."));
+    if (t.path.empty())
+      fail_entry(name, cat("refusing hard link to ", printable(link)));
+    auto slash = t.path.rfind('/');
+    std::string parent = slash == std::string::npos ? "" : t.path.substr(0, slash);
+    std::string base = t.path.substr(slash == std::string::npos ? 0 : slash + 1);
+    auto refuse = [&](int err) {
+      std::string why = err == ENOENT                    ? "no such file in the layer"
+                        : err == ELOOP || err == ENOTDIR ? "path goes through a symlink"
+                                                         : std::strerror(err);
+      fail_entry(name, cat("refusing hard link to ", printable(link), ": ", why));
+    };
+    Fd dir;
+    try {
+      dir = open_dir_beneath(m_root_fd.get(), parent, false);
+    } catch (const Error &err) {
+      refuse(err.sys_errno());
+    }
+    struct stat st;
+    if (::fstatat(dir.get(), base.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0)
+      refuse(errno);
+    if (S_ISDIR(st.st_mode))
+      fail_entry(name, cat("refusing hard link to directory ", printable(link)));
+    return under_root(name, t.path);
+  }
+
+  // SECURITY.md point 4: EXTRACT_XATTR would restore trusted.overlay.* (forging whiteouts
+  // and redirects) and security.selinux; layers keep only file capabilities and user.*.
+  void filter_xattrs(archive_entry *e) {
+    if (archive_entry_xattr_count(e) == 0)
+      return;
+    std::vector<std::pair<std::string, std::string>> keep;
+    if (m_mode.layer) {
+      archive_entry_xattr_reset(e);
+      const char *xname = nullptr;
+      const void *value = nullptr;
+      size_t size = 0;
+      while (archive_entry_xattr_next(e, &xname, &value, &size) == ARCHIVE_OK) {
+        std::string_view n = xname ? xname : "";
+        if (n == "security.capability" || (text::starts_with(n, "user.") && n.size() > 5))
+          keep.emplace_back(std::string(n), std::string(static_cast<const char *>(value), size));
+      }
+    }
+    archive_entry_xattr_clear(e);
+    for (const auto &[n, v] : keep)
+      archive_entry_xattr_add_entry(e, n.c_str(), v.data(), v.size());
+  }
+
+  void copy_data(const std::string &name) {
+    for (;;) {
+      const void *buf = nullptr;
+      size_t size = 0;
+      la_int64_t offset = 0;
+      int r = archive_read_data_block(m_in.get(), &buf, &size, &offset);
+      if (r == ARCHIVE_EOF)
+        return;
+      if (r != ARCHIVE_OK)
+        fail_read();
+      if (archive_write_data_block(m_disk.get(), buf, size, offset) != ARCHIVE_OK)
+        fail_disk(name);
+      m_info.size += size;
+    }
+  }
+
+  void apply_opaque() {
+    std::sort(m_opaque.begin(), m_opaque.end());
+    m_opaque.erase(std::unique(m_opaque.begin(), m_opaque.end()), m_opaque.end());
+    for (const auto &dir : m_opaque) {
+      std::string shown = dir.empty() ? "/" : dir;
+      Fd fd;
+      try {
+        fd = open_dir_beneath(m_root_fd.get(), dir, true);
+      } catch (const Error &e) {
+        throw Error(cat("unable to extract ", m_mode.what, " entry ", printable(shown),
+                        "/.wh..wh..opq: ", e.what()),
+                    125, e.sys_errno());
+      }
+      if (::fsetxattr(fd.get(), "trusted.overlay.opaque", "y", 1, 0) < 0)
+        sys_fail("unable to mark ", printable(shown), " opaque in the layer");
+    }
+  }
+
+  // Reads the rest of the stream, so the hash covers tar padding after the end-of-archive
+  // marker, then whatever follows the compressed stream, so a writer feeding fd never blocks.
+  void drain() {
+    const void *buf = nullptr;
+    la_ssize_t n;
+    while ((n = next_block(&m_stream, &buf)) > 0) {
+    }
+    if (n < 0)
+      fail("unable to extract ", m_mode.what, ": ", m_stream.error);
+    for (;;) {
+      ssize_t r = ::read(m_fd, m_input.buf.get(), BLOCK);
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r <= 0)
+        break;
+    }
+  }
+
+  int m_fd;
+  Limits m_limits;
+  Mode m_mode;
+  std::string m_root;
+  Fd m_root_fd;
+  // Declared in pipeline order, so they are freed from the disk writer back to the input.
+  Input m_input;
+  Reader m_outer;
+  Stream m_stream;
+  Reader m_in;
+  Writer m_disk;
+  LayerInfo m_info;
+  std::vector<std::string> m_opaque;
+};
+
+// Writes the archive to fd while hashing it; errors are kept for the caller (no exception may
+// cross libarchive's C frames).
+struct Sink {
+  int fd;
+  digest::Sha256 hash;
+  uint64_t bytes = 0;
+  std::string error;
+};
+
+la_ssize_t write_callback(struct archive *, void *data, const void *buf, size_t size) {
+  auto *s = static_cast<Sink *>(data);
+  try {
+    sys::write_fd(s->fd, std::string_view(static_cast<const char *>(buf), size), "layer");
+    s->hash.update(buf, size);
+  } catch (const std::exception &e) {
+    s->error = e.what();
+    return -1;
+  }
+  s->bytes += size;
+  return static_cast<la_ssize_t>(size);
+}
+
+class Packer {
+public:
+  Packer(const std::string &dir, int fd) : m_dir(dir), m_sink{fd, {}, 0, {}} {}
+
+  LayerInfo run() {
+    Utf8Locale utf8;
+    Fd root(::open(m_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!root)
+      sys_fail("unable to open ", m_dir);
+    log::debug("pack ", m_dir, " as a tar layer");
+    m_out.reset(archive_write_new());
+    if (!m_out)
+      fail("unable to pack ", m_dir, ": out of memory");
+    archive_write_set_format_pax_restricted(m_out.get());
+    archive_write_add_filter_none(m_out.get());
+    archive_write_set_bytes_per_block(m_out.get(), 65536);
+    archive_write_set_bytes_in_last_block(m_out.get(), 1);
+    if (archive_write_open(m_out.get(), &m_sink, nullptr, write_callback, nullptr) != ARCHIVE_OK)
+      fail_archive();
+    walk(root.get(), "");
+    if (archive_write_close(m_out.get()) != ARCHIVE_OK)
+      fail_archive();
+    m_info.diff_id = m_sink.hash.finish();
+    log::debug("packed ", m_info.entries, " entries, ", m_info.size, " bytes of content (",
+               m_sink.bytes, " tar bytes) from ", m_dir, ": ", m_info.diff_id);
+    return m_info;
+  }
+
+private:
+  [[noreturn]] void fail_archive() {
+    fail("unable to pack ", m_dir, ": ",
+         m_sink.error.empty() ? describe(m_out.get()) : m_sink.error);
+  }
+
+  static std::vector<std::string> sorted_names(int dfd, const std::string &shown) {
+    int dup = check(::fcntl(dfd, F_DUPFD_CLOEXEC, 0), "unable to read directory ", shown);
+    std::unique_ptr<DIR, DirClose> d(::fdopendir(dup));
+    if (!d) {
+      ::close(dup);
+      sys_fail("unable to read directory ", shown);
+    }
+    std::vector<std::string> names;
+    errno = 0;
+    while (struct dirent *de = ::readdir(d.get())) {
+      std::string_view n = de->d_name;
+      if (n != "." && n != "..")
+        names.emplace_back(n);
+    }
+    if (errno != 0)
+      sys_fail("unable to read directory ", shown);
+    std::sort(names.begin(), names.end());
+    return names;
+  }
+
+  // Depth first, each directory's names in byte order, a directory before its contents: the
+  // same tree always gives the same tar, hence the same diff_id.
+  void walk(int dfd, const std::string &prefix) {
+    std::string shown = prefix.empty() ? m_dir : cat(m_dir, "/", prefix);
+    for (const auto &n : sorted_names(dfd, shown)) {
+      std::string rel = prefix.empty() ? n : cat(prefix, "/", n);
+      std::string path = cat(m_dir, "/", rel);
+      struct stat st;
+      check(::fstatat(dfd, n.c_str(), &st, AT_SYMLINK_NOFOLLOW), "unable to stat ", path);
+      if (S_ISSOCK(st.st_mode))
+        continue; // tar cannot hold sockets, and a socket is no image content
+      Entry e(archive_entry_new());
+      if (!e)
+        fail("unable to pack ", m_dir, ": out of memory");
+      archive_entry_copy_stat(e.get(), &st);
+      archive_entry_copy_pathname(e.get(), rel.c_str());
+      // Reproducible headers: no atime/ctime, numeric owners only (no uname/gname).
+      archive_entry_unset_atime(e.get());
+      archive_entry_unset_ctime(e.get());
+      archive_entry_unset_birthtime(e.get());
+      if (!S_ISREG(st.st_mode))
+        archive_entry_set_size(e.get(), 0);
+      ++m_info.entries;
+      if (S_ISDIR(st.st_mode)) {
+        write_header(e.get(), path);
+        Fd sub(::openat(dfd, n.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (!sub)
+          sys_fail("unable to open ", path);
+        walk(sub.get(), rel);
+      } else if (S_ISLNK(st.st_mode)) {
+        archive_entry_copy_symlink(e.get(), read_link(dfd, n, path).c_str());
+        write_header(e.get(), path);
+      } else if (S_ISREG(st.st_mode)) {
+        write_file(dfd, n, path, rel, st, e.get());
+      } else {
+        write_header(e.get(), path); // device nodes and fifos
+      }
+    }
+  }
+
+  static std::string read_link(int dfd, const std::string &n, const std::string &path) {
+    std::string target(PATH_MAX, '\0');
+    ssize_t len = check(::readlinkat(dfd, n.c_str(), target.data(), target.size()),
+                        "unable to read link ", path);
+    target.resize(static_cast<size_t>(len));
+    return target;
+  }
+
+  void write_file(int dfd, const std::string &n, const std::string &path, const std::string &rel,
+                  const struct stat &st, archive_entry *e) {
+    if (st.st_nlink > 1) {
+      auto [it, first] = m_links.try_emplace({st.st_dev, st.st_ino}, rel);
+      if (!first) {
+        archive_entry_copy_hardlink(e, it->second.c_str());
+        archive_entry_set_size(e, 0);
+        write_header(e, path);
+        return;
+      }
+    }
+    // O_NONBLOCK: should the file have been swapped for a fifo, fail instead of hanging.
+    Fd f(::openat(dfd, n.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+    if (!f)
+      sys_fail("unable to open ", path);
+    struct stat now;
+    check(::fstat(f.get(), &now), "unable to stat ", path);
+    if (now.st_ino != st.st_ino || now.st_dev != st.st_dev)
+      fail("unable to pack ", m_dir, ": ", path, " changed while packing");
+    char cap[256];
+    ssize_t caplen = ::fgetxattr(f.get(), "security.capability", cap, sizeof cap);
+    if (caplen > 0)
+      archive_entry_xattr_add_entry(e, "security.capability", cap, static_cast<size_t>(caplen));
+    write_header(e, path);
+    std::unique_ptr<char[]> buf(new char[BLOCK]);
+    uint64_t left = static_cast<uint64_t>(st.st_size);
+    while (left > 0) {
+      ssize_t r = ::read(f.get(), buf.get(), std::min<uint64_t>(left, BLOCK));
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r < 0)
+        sys_fail("unable to read ", path);
+      if (r == 0)
+        break; // the file shrank: libarchive pads the entry to its recorded size
+      if (archive_write_data(m_out.get(), buf.get(), static_cast<size_t>(r)) < 0)
+        fail_archive();
+      left -= static_cast<uint64_t>(r);
+      m_info.size += static_cast<uint64_t>(r);
+    }
+    if (archive_write_finish_entry(m_out.get()) < ARCHIVE_WARN)
+      fail_archive();
+  }
+
+  void write_header(archive_entry *e, const std::string &path) {
+    int r = archive_write_header(m_out.get(), e);
+    if (r == ARCHIVE_WARN) // a name that is not UTF-8: pax records it as binary, still exact
+      log::warn("packing ", printable(path), ": ", describe(m_out.get()));
+    else if (r != ARCHIVE_OK)
+      fail_archive();
+  }
+
+  std::string m_dir;
+  Sink m_sink;
+  Writer m_out;
+  LayerInfo m_info;
+  std::map<std::pair<dev_t, ino_t>, std::string> m_links;
+};
+
+uint64_t limit_from_env(const char *name, uint64_t fallback) {
+  std::string v = sys::env(name);
+  if (v.empty())
+    return fallback;
+  auto n = sys::parse_uint(v);
+  if (!n)
+    fail("invalid ", name, " value ", printable(v), ": expected a decimal number");
+  return *n;
+}
+
+} // namespace
+
+Limits Limits::from_env() {
+  Limits l;
+  l.max_bytes = limit_from_env("KOKER_MAX_LAYER_BYTES", l.max_bytes);
+  l.max_entries = limit_from_env("KOKER_MAX_LAYER_ENTRIES", l.max_entries);
+  return l;
+}
+
+LayerInfo extract_layer(int fd, const std::string &dir, const Limits &limits) {
+  return Extractor(fd, dir, limits, Mode{"layer", true}).run();
+}
+
+void extract_tar(int fd, const std::string &dir, const Limits &limits) {
+  Extractor(fd, dir, limits, Mode{"archive", false}).run();
+}
+
+LayerInfo pack_dir(const std::string &dir, int fd) { return Packer(dir, fd).run(); }
+
+Whiteout classify_whiteout(std::string_view path) {
+  auto slash = path.rfind('/');
+  std::string_view dir = slash == std::string_view::npos ? "" : path.substr(0, slash);
+  std::string_view base = slash == std::string_view::npos ? path : path.substr(slash + 1);
+  if (!text::starts_with(base, WH_PREFIX))
+    return {};
+  if (base == WH_OPAQUE)
+    return {WhiteoutKind::opaque, dir.empty() ? "." : std::string(dir)};
+  std::string_view hidden = base.substr(WH_PREFIX.size());
+  // ".wh." hides nothing, ".wh.." and ".wh..." would hide the directory or its parent, and
+  // ".wh..wh.*" is reserved (aufs metadata): none of them is a whiteout of a file.
+  if (hidden.empty() || hidden == "." || hidden == ".." || text::starts_with(hidden, WH_PREFIX))
+    return {};
+  return {WhiteoutKind::file, dir.empty() ? std::string(hidden) : cat(dir, "/", hidden)};
+}
+
+std::optional<std::string> normalise_path(std::string_view name) {
+  Cleaned c = clean(name);
+  if (c.dotdot || c.path.empty())
+    return std::nullopt;
+  return c.path;
+}
+
+} // namespace koker::archive

@@ -1,0 +1,169 @@
+// SPDX-License-Identifier: MIT
+#include "image/ingest.hpp"
+#include "image/archive.hpp"
+#include "base/digest.hpp"
+#include "base/error.hpp"
+#include "base/log.hpp"
+#include "base/progress.hpp"
+#include <atomic>
+#include <exception>
+#include <fcntl.h>
+#include <mutex>
+#include <sys/stat.h>
+#include <thread>
+#include <unistd.h>
+
+namespace koker::ingest {
+
+namespace {
+
+// Layers fetched at once: enough to keep the network and both cores busy while one layer
+// decompresses, few enough not to thrash a small machine.
+constexpr size_t max_parallel_layers = 4;
+
+struct LayerJob {
+  size_t index;
+  const image::Descriptor *desc;
+  std::string diff_id;
+};
+
+// Fetches one layer and unpacks it while it streams: the source writes into a pipe that an
+// extractor thread reads, so decompression overlaps the download and nothing but the
+// unpacked tree touches the disk. Both the blob digest (by the source) and the diff_id (by
+// the extractor) are checked before the layer is renamed into the store.
+void fetch_layer(const store::Store &store, Source &source, const LayerJob &job,
+                 Progress &progress, const std::atomic<bool> &cancelled) {
+  std::string short_id = job.desc->digest.substr(7, 12);
+  auto lock = store.lock_layer(job.diff_id);
+  if (store.has_layer(job.diff_id)) {
+    progress.finish(job.index, short_id, "already exists");
+    return;
+  }
+  progress.start(job.index, short_id, job.desc->size);
+  std::string tmp = store.make_tmp_dir();
+  sys::Rollback undo;
+  undo.add(cat("rm -rf ", tmp), [tmp] { sys::rm_rf(tmp); });
+  std::string diff = tmp + "/diff";
+  check(::mkdir(diff.c_str(), 0755), "unable to create ", diff);
+
+  int fds[2];
+  check(::pipe2(fds, O_CLOEXEC), "unable to create a pipe");
+  Fd read_end(fds[0]), write_end(fds[1]);
+  archive::LayerInfo info;
+  std::exception_ptr extract_error;
+  log::debug("unpack ", job.desc->digest, " (", job.desc->media_type, ") into ", diff);
+  std::thread extractor([&] {
+    try {
+      info = archive::extract_layer(read_end.get(), diff, archive::Limits::from_env());
+    } catch (...) {
+      extract_error = std::current_exception();
+    }
+    read_end.reset(); // the writer now gets EPIPE instead of blocking forever
+  });
+  std::exception_ptr fetch_error;
+  bool pipe_closed = false; // the unpacker stopped reading (it failed first)
+  try {
+    source.stream_blob(*job.desc, [&](const char *p, size_t n) {
+      if (cancelled)
+        fail("cancelled");
+      sys::write_fd(write_end.get(), std::string_view(p, n), "layer to the unpacker");
+      progress.advance(job.index, n);
+    });
+  } catch (const Error &e) {
+    pipe_closed = e.sys_errno() == EPIPE;
+    fetch_error = std::current_exception();
+  } catch (...) {
+    fetch_error = std::current_exception();
+  }
+  write_end.reset();
+  extractor.join();
+  // A failed fetch explains a failed unpack (a truncated stream), not the other way round,
+  // unless the unpacker stopped first and the writer only saw the closed pipe.
+  if (extract_error && (!fetch_error || pipe_closed))
+    std::rethrow_exception(extract_error);
+  if (fetch_error)
+    std::rethrow_exception(fetch_error);
+  if (extract_error)
+    std::rethrow_exception(extract_error);
+  if (info.diff_id != job.diff_id)
+    fail("unable to pull layer ", job.desc->digest, ": its content (", info.diff_id,
+         ") does not match the diff_id in the image config (", job.diff_id, ")");
+  log::debug("verified layer ", job.desc->digest, ": diff_id ", info.diff_id, ", ", info.entries,
+             " entries, ", info.size, " bytes");
+  sys::write_file_atomic(tmp + "/size", std::to_string(info.size), 0444);
+  store.commit_layer(tmp, job.diff_id);
+  undo.dismiss();
+  progress.finish(job.index, short_id, "pull complete");
+}
+
+void fetch_layers(const store::Store &store, Source &source, const std::vector<LayerJob> &jobs) {
+  Progress progress(jobs.size());
+  std::atomic<size_t> next{0};
+  std::atomic<bool> cancelled{false};
+  std::mutex error_mutex;
+  std::exception_ptr first_error;
+  auto worker = [&] {
+    for (size_t i; (i = next++) < jobs.size();) {
+      if (cancelled)
+        return;
+      try {
+        fetch_layer(store, source, jobs[i], progress, cancelled);
+      } catch (...) {
+        std::lock_guard<std::mutex> g(error_mutex);
+        if (!first_error)
+          first_error = std::current_exception();
+        cancelled = true;
+        progress.finish(jobs[i].index, jobs[i].desc->digest.substr(7, 12), "failed");
+      }
+    }
+  };
+  size_t n = std::min(max_parallel_layers, jobs.size());
+  std::vector<std::thread> threads;
+  for (size_t t = 1; t < n; ++t)
+    threads.emplace_back(worker);
+  worker();
+  for (auto &t : threads)
+    t.join();
+  if (first_error)
+    std::rethrow_exception(first_error);
+}
+
+} // namespace
+
+std::string pull_image(const store::Store &store, Source &source, const Manifest &manifest,
+                       const Names &names, const image::Platform &want) {
+  image::Manifest m = image::parse_manifest(manifest.body, manifest.media_type);
+  log::debug("manifest ", manifest.digest, ": config ", m.config.digest, ", ", m.layers.size(),
+             " layers");
+  std::string config_body = source.small_blob(m.config, image::max_config_size);
+  image::Config config = image::parse_config(config_body);
+  if (config.diff_ids.size() != m.layers.size())
+    fail("invalid image: the manifest has ", m.layers.size(), " layers but the config lists ",
+         config.diff_ids.size(), " diff_ids");
+  if (!config.arch.empty() && (config.os != want.os || config.arch != want.arch))
+    log::warn("the image is for ", config.os, "/", config.arch, ", not ", want.str());
+
+  std::vector<LayerJob> jobs;
+  for (size_t i = 0; i < m.layers.size(); ++i)
+    jobs.push_back({i, &m.layers[i], config.diff_ids[i]});
+  fetch_layers(store, source, jobs);
+
+  store.put_blob(m.config.digest, config_body);
+  store.put_blob(manifest.digest, manifest.body);
+  store::ImageRecord rec;
+  rec.id = m.config.digest;
+  rec.manifest_digest = manifest.digest;
+  rec.manifest_media_type = manifest.media_type;
+  rec.repo_tags = names.repo_tags;
+  rec.repo_digests = names.repo_digests;
+  rec.layers = config.diff_ids;
+  for (const auto &l : config.diff_ids)
+    rec.size += store.layer_size(l);
+  rec.created = config.created;
+  rec.pulled = sys::now_rfc3339();
+  store.add_image(rec);
+  log::debug("image ", rec.id, " registered in ", store.root(), "/images.json");
+  return rec.id;
+}
+
+} // namespace koker::ingest

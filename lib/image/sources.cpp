@@ -1,0 +1,343 @@
+// SPDX-License-Identifier: MIT
+#include "image/sources.hpp"
+#include "image/archive.hpp"
+#include "base/digest.hpp"
+#include "base/error.hpp"
+#include "base/json.hpp"
+#include "base/log.hpp"
+#include "image/registry.hpp"
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <map>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+namespace koker::sources {
+
+namespace {
+
+// Opens rel below the directory root and never outside it: openat2 refuses "..", absolute
+// paths and every symlink, so an archive cannot make koker read a host file into an image.
+Fd open_beneath(const std::string &root, const std::string &rel) {
+  Fd dir(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dir)
+    sys_fail("unable to open ", root);
+  struct open_how how {};
+  how.flags = O_RDONLY | O_CLOEXEC;
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+  long fd = ::syscall(SYS_openat2, dir.get(), rel.c_str(), &how, sizeof how);
+  if (fd < 0)
+    sys_fail("unable to open ", printable(rel), " in ", root);
+  return Fd(static_cast<int>(fd));
+}
+
+// Blobs read from local files, each checked against its descriptor while it streams.
+class FileSource : public ingest::Source {
+public:
+  explicit FileSource(std::string root) : m_root(std::move(root)) {}
+  // Names the file holding digest; by default blobs/sha256/<hex> (OCI layout).
+  void add(const std::string &digest, const std::string &rel) { m_files[digest] = rel; }
+
+  void stream_blob(const image::Descriptor &d, const ingest::Sink &sink) override {
+    auto it = m_files.find(d.digest);
+    std::string rel = it != m_files.end() ? it->second : "blobs/sha256/" + digest::hex_of(d.digest);
+    log::debug("read ", m_root, "/", rel);
+    Fd fd = open_beneath(m_root, rel);
+    digest::Sha256 hash;
+    uint64_t total = 0;
+    std::string buf(1 << 20, '\0');
+    for (;;) {
+      ssize_t n = ::read(fd.get(), buf.data(), buf.size());
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        sys_fail("unable to read ", m_root, "/", rel);
+      if (n == 0)
+        break;
+      total += static_cast<uint64_t>(n);
+      if (total > d.size)
+        fail("unable to read blob ", d.digest, ": larger than the ", d.size,
+             " bytes its descriptor says");
+      hash.update(buf.data(), static_cast<size_t>(n));
+      sink(buf.data(), static_cast<size_t>(n));
+    }
+    if (total != d.size)
+      fail("unable to read blob ", d.digest, ": ", total, " bytes, not ", d.size);
+    if (hash.finish() != d.digest)
+      fail("unable to read blob ", d.digest, ": digest mismatch");
+  }
+
+  std::string small_blob(const image::Descriptor &d, size_t max) override {
+    if (d.size > max)
+      fail("unable to read blob ", d.digest, ": ", d.size, " bytes is over the limit");
+    std::string data;
+    stream_blob(d, [&](const char *p, size_t n) { data.append(p, n); });
+    return data;
+  }
+
+private:
+  std::string m_root;
+  std::map<std::string, std::string> m_files;
+};
+
+class RegistrySource : public ingest::Source {
+public:
+  explicit RegistrySource(const registry::Reference &ref) : m_session(ref) {}
+  registry::Session &session() { return m_session; }
+  void stream_blob(const image::Descriptor &d, const ingest::Sink &sink) override {
+    m_session.get_blob(d.digest, d.size, sink);
+  }
+  std::string small_blob(const image::Descriptor &d, size_t max) override {
+    return m_session.get_small_blob(d.digest, d.size, max);
+  }
+
+private:
+  registry::Session m_session;
+};
+
+std::string media_type_of_file(const std::string &root, const std::string &rel) {
+  Fd fd = open_beneath(root, rel);
+  unsigned char magic[4] = {};
+  ssize_t n = ::read(fd.get(), magic, sizeof magic);
+  if (n >= 2 && magic[0] == 0x1f && magic[1] == 0x8b)
+    return "application/vnd.oci.image.layer.v1.tar+gzip";
+  if (n == 4 && magic[0] == 0x28 && magic[1] == 0xb5 && magic[2] == 0x2f && magic[3] == 0xfd)
+    return "application/vnd.oci.image.layer.v1.tar+zstd";
+  return std::string(image::media::oci_layer_tar);
+}
+
+// sha256 and size of what fd holds, read to its end.
+image::Descriptor hash_fd(int fd, std::string_view shown) {
+  digest::Sha256 hash;
+  std::string buf(1 << 20, '\0');
+  uint64_t total = 0;
+  for (ssize_t n; (n = ::read(fd, buf.data(), buf.size())) != 0;) {
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      sys_fail("unable to read ", shown);
+    hash.update(buf.data(), static_cast<size_t>(n));
+    total += static_cast<uint64_t>(n);
+  }
+  image::Descriptor d;
+  d.digest = hash.finish();
+  d.size = total;
+  return d;
+}
+
+// Describes a local file (read through open_beneath) as a layer or config blob.
+image::Descriptor describe_file(const std::string &root, const std::string &rel) {
+  Fd fd = open_beneath(root, rel);
+  struct stat st;
+  check(::fstat(fd.get(), &st), "unable to stat ", rel);
+  if (!S_ISREG(st.st_mode))
+    fail("unable to read ", printable(rel), ": not a regular file");
+  image::Descriptor d = hash_fd(fd.get(), rel);
+  d.media_type = media_type_of_file(root, rel);
+  return d;
+}
+
+json::Value descriptor_json(const image::Descriptor &d) {
+  json::Value v = json::Value::object();
+  v.set("mediaType", d.media_type);
+  v.set("digest", d.digest);
+  v.set("size", json::Value(d.size));
+  return v;
+}
+
+// An OCI manifest for a config and layers koker describes itself (archives, imports).
+ingest::Manifest make_manifest(const image::Descriptor &config,
+                               const std::vector<image::Descriptor> &layers) {
+  json::Value m = json::Value::object();
+  m.set("schemaVersion", 2);
+  m.set("mediaType", image::media::oci_manifest);
+  m.set("config", descriptor_json(config));
+  json::Value &list = m.set("layers", json::Value::array());
+  for (const auto &l : layers)
+    list.push(descriptor_json(l));
+  ingest::Manifest out;
+  out.body = m.dump();
+  out.media_type = image::media::oci_manifest;
+  out.digest = digest::sha256(out.body);
+  return out;
+}
+
+} // namespace
+
+std::pair<std::string, std::string> split_path_tag(std::string_view text) {
+  size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos || text.find('/', colon) != std::string_view::npos)
+    return {std::string(text), ""};
+  return {std::string(text.substr(0, colon)), std::string(text.substr(colon + 1))};
+}
+
+std::string normalise_tag(std::string_view name) {
+  registry::Reference ref = registry::parse_reference(name);
+  if (!ref.digest.empty())
+    fail("invalid tag ", printable(name), ": a tag cannot hold a digest");
+  return ref.tagged();
+}
+
+Resolved from_registry(std::string_view text, const image::Platform &platform) {
+  registry::Reference ref = registry::parse_reference(text);
+  auto source = std::make_unique<RegistrySource>(ref);
+  registry::Fetched top =
+      source->session().get_manifest(ref.digest.empty() ? ref.tag : ref.digest);
+  Resolved r;
+  r.manifest = {top.body, top.media_type, top.digest};
+  if (image::is_index(top.media_type)) {
+    auto entries = image::parse_index(top.body, top.media_type);
+    const image::Descriptor &pick = image::select_platform(entries, platform);
+    log::debug("index ", top.digest, ": ", platform.str(), " is ", pick.digest);
+    registry::Fetched m = source->session().get_manifest(pick.digest);
+    if (!image::is_manifest(m.media_type))
+      fail("unable to pull ", ref.canonical(), ": the index entry for ", platform.str(),
+           " is not an image manifest");
+    r.manifest = {m.body, m.media_type, m.digest};
+  }
+  if (ref.digest.empty())
+    r.names.repo_tags.push_back(ref.tagged());
+  r.names.repo_digests.push_back(cat(ref.name(), "@", top.digest));
+  r.source = std::move(source);
+  return r;
+}
+
+Resolved from_oci_layout(const std::string &dir, std::string_view tag,
+                         const image::Platform &platform) {
+  auto source = std::make_unique<FileSource>(dir);
+  std::string index_body = sys::read_fd(open_beneath(dir, "index.json").get(),
+                                        image::max_manifest_size, dir + "/index.json");
+  auto entries = image::parse_index(index_body, image::media::oci_index);
+  const image::Descriptor *pick = nullptr;
+  for (const auto &e : entries)
+    if (e.ref_name == (tag.empty() ? "latest" : tag))
+      pick = &e;
+  if (!pick && tag.empty() && entries.size() == 1)
+    pick = &entries[0];
+  if (!pick)
+    fail("unable to find ", tag.empty() ? "an image" : cat("tag ", printable(tag)), " in ",
+         dir, "/index.json");
+  image::Descriptor chosen = *pick;
+  if (image::is_index(chosen.media_type)) {
+    std::string nested = source->small_blob(chosen, image::max_manifest_size);
+    auto list = image::parse_index(nested, chosen.media_type);
+    chosen = image::select_platform(list, platform);
+  }
+  if (!image::is_manifest(chosen.media_type))
+    fail("unsupported manifest type ", printable(chosen.media_type), " in ", dir);
+  Resolved r;
+  r.manifest.body = source->small_blob(chosen, image::max_manifest_size);
+  r.manifest.media_type = chosen.media_type;
+  r.manifest.digest = chosen.digest;
+  r.source = std::move(source);
+  return r;
+}
+
+Resolved from_docker_save(const std::string &dir) {
+  auto source = std::make_unique<FileSource>(dir);
+  std::string text = sys::read_fd(open_beneath(dir, "manifest.json").get(),
+                                  image::max_manifest_size, dir + "/manifest.json");
+  json::Value doc = json::parse(text, "manifest.json of the docker archive");
+  if (!doc.is_array() || doc.items().empty() || !doc.items()[0].is_object())
+    fail("invalid docker archive: manifest.json lists no image");
+  if (doc.items().size() > 1)
+    log::warn("the docker archive holds ", doc.items().size(), " images; loading the first");
+  const json::Value &entry = doc.items()[0];
+  std::string config_rel = entry.get_string("Config");
+  image::Descriptor config = describe_file(dir, config_rel);
+  config.media_type = image::media::oci_config;
+  source->add(config.digest, config_rel);
+  std::vector<image::Descriptor> layers;
+  const json::Value *list = entry.find("Layers");
+  if (!list || !list->is_array())
+    fail("invalid docker archive: no Layers in manifest.json");
+  for (const auto &l : list->items()) {
+    image::Descriptor d = describe_file(dir, l.as_string());
+    source->add(d.digest, l.as_string());
+    layers.push_back(d);
+  }
+  Resolved r;
+  r.manifest = make_manifest(config, layers);
+  if (const json::Value *tags = entry.find("RepoTags"); tags && tags->is_array())
+    for (const auto &t : tags->items())
+      r.names.repo_tags.push_back(normalise_tag(t.as_string()));
+  r.source = std::move(source);
+  return r;
+}
+
+Resolved from_rootfs(const store::Store &store, const std::string &path, const std::string &tmp) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) < 0)
+    sys_fail("unable to import ", path);
+  auto source = std::make_unique<FileSource>(tmp);
+  image::Descriptor layer;
+  std::string diff_id;
+  if (S_ISDIR(st.st_mode)) {
+    // Pack the tree into a tar layer; ingest then unpacks it into the store like any other.
+    std::string tar = tmp + "/layer.tar";
+    Fd out(::open(tar.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+    if (!out)
+      sys_fail("unable to create ", tar);
+    log::debug("pack ", path, " into ", tar);
+    diff_id = archive::pack_dir(path, out.get()).diff_id;
+    out.reset();
+    layer = describe_file(tmp, "layer.tar");
+    source->add(layer.digest, "layer.tar");
+  } else if (S_ISREG(st.st_mode)) {
+    // A rootfs tarball is the layer itself: unpack it straight into the store to learn its
+    // diff_id; ingest then finds the layer there and never reads the file again.
+    std::string dir = store.make_tmp_dir();
+    sys::Rollback undo;
+    undo.add("rm -rf " + dir, [dir] { sys::rm_rf(dir); });
+    check(::mkdir((dir + "/diff").c_str(), 0755), "unable to create ", dir, "/diff");
+    Fd in(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!in)
+      sys_fail("unable to open ", path);
+    log::debug("unpack ", path, " into ", dir, "/diff");
+    archive::LayerInfo info =
+        archive::extract_layer(in.get(), dir + "/diff", archive::Limits::from_env());
+    sys::write_file_atomic(dir + "/size", std::to_string(info.size), 0444);
+    diff_id = info.diff_id;
+    auto lock = store.lock_layer(diff_id);
+    store.commit_layer(dir, diff_id);
+    undo.dismiss();
+    check(::lseek(in.get(), 0, SEEK_SET), "unable to rewind ", path);
+    layer = hash_fd(in.get(), path);
+    std::string base = path.substr(path.rfind('/') + 1);
+    layer.media_type = media_type_of_file(sys::dirname(path), base);
+  } else {
+    fail("unable to import ", path, ": not a directory or a tar file");
+  }
+  image::Platform host = image::Platform::host();
+  std::string now = sys::now_rfc3339();
+  json::Value cfg = json::Value::object();
+  cfg.set("created", now);
+  cfg.set("architecture", host.arch);
+  if (!host.variant.empty())
+    cfg.set("variant", host.variant);
+  cfg.set("os", "linux");
+  json::Value &c = cfg.set("config", json::Value::object());
+  c.set("Env", json::Value::array())
+      .push("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+  c.set("Cmd", json::Value::array()).push("/bin/sh");
+  json::Value &rootfs = cfg.set("rootfs", json::Value::object());
+  rootfs.set("type", "layers");
+  rootfs.set("diff_ids", json::Value::array()).push(diff_id);
+  json::Value &hist = cfg.set("history", json::Value::array()).push(json::Value::object());
+  hist.set("created", now);
+  hist.set("created_by", "koker import");
+  std::string config_body = cfg.dump();
+  sys::write_file_atomic(tmp + "/config.json", config_body, 0600);
+  image::Descriptor config;
+  config.digest = digest::sha256(config_body);
+  config.size = config_body.size();
+  config.media_type = image::media::oci_config;
+  source->add(config.digest, "config.json");
+  Resolved r;
+  r.manifest = make_manifest(config, {layer});
+  r.source = std::move(source);
+  return r;
+}
+
+} // namespace koker::sources

@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+#include "image/image.hpp"
+#include "image/ingest.hpp"
+#include "store/store.hpp"
+#include <memory>
+#include <string>
+
+// The image sources of koker-pull (CLI.md "Image sources"), each turned into one manifest, the
+// names to give the image, and an ingest::Source for its blobs.
+namespace koker::sources {
+
+struct Resolved {
+  ingest::Manifest manifest;
+  ingest::Names names;
+  std::unique_ptr<ingest::Source> source;
+};
+
+// A registry reference ([docker://]NAME[:TAG][@DIGEST]); an index is resolved to platform's
+// entry.
+Resolved from_registry(std::string_view ref, const image::Platform &platform);
+// An OCI image layout directory; tag picks the index entry by its ref.name annotation (empty:
+// the only entry, else "latest").
+Resolved from_oci_layout(const std::string &dir, std::string_view tag,
+                         const image::Platform &platform);
+// The directory a `docker save` archive was unpacked into.
+Resolved from_docker_save(const std::string &dir);
+// A root filesystem (a directory, or a tar/tar.gz/tar.zst file) made into a one-layer image;
+// work files go to tmp (a directory of the store's tmp/).
+Resolved from_rootfs(const store::Store &store, const std::string &path, const std::string &tmp);
+
+// Splits "PATH[:TAG]" for oci: and oci-archive: (a tag never holds '/').
+std::pair<std::string, std::string> split_path_tag(std::string_view text);
+// Normalises a user-given NAME[:TAG] to docker's "name:tag" form.
+std::string normalise_tag(std::string_view name);
+
+} // namespace koker::sources

@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: MIT
+#include "net/address.hpp"
+#include "base/error.hpp"
+#include "base/sys.hpp"
+#include "base/text.hpp"
+#include <arpa/inet.h>
+#include <vector>
+
+namespace koker::net {
+
+std::string ip_string(uint32_t addr) {
+  struct in_addr a = {htonl(addr)};
+  char text[INET_ADDRSTRLEN];
+  return ::inet_ntop(AF_INET, &a, text, sizeof text) ? text : "?";
+}
+
+std::string Subnet::str() const { return cat(ip_string(network), "/", prefix); }
+
+std::optional<uint32_t> parse_ip(std::string_view text) {
+  std::string s(text); // inet_pton wants a terminated string
+  struct in_addr a;
+  if (s.size() > 15 || ::inet_pton(AF_INET, s.c_str(), &a) != 1)
+    return std::nullopt;
+  return ntohl(a.s_addr);
+}
+
+Subnet parse_subnet(std::string_view text) {
+  size_t slash = text.find('/');
+  auto addr = parse_ip(text.substr(0, slash));
+  auto prefix =
+      slash == std::string_view::npos ? std::nullopt : sys::parse_uint(text.substr(slash + 1));
+  if (!addr || !prefix)
+    fail("invalid subnet ", printable(text), " (want an IPv4 CIDR such as 10.69.0.0/16)");
+  // /29 is the smallest with room for a container: network, gateway, broadcast and 5 more.
+  if (*prefix < 8 || *prefix > 29)
+    fail("invalid subnet ", printable(text), ": the prefix must be from /8 to /29");
+  Subnet s{*addr, static_cast<unsigned>(*prefix)};
+  if (s.network & ~(~uint32_t(0) << (32 - s.prefix)))
+    fail("invalid subnet ", printable(text), ": host bits are set (did you mean ",
+         Subnet{*addr & (~uint32_t(0) << (32 - s.prefix)), s.prefix}.str(), "?)");
+  return s;
+}
+
+Port parse_port(std::string_view spec) {
+  auto bad = [&](std::string_view why) -> Port {
+    fail("invalid port mapping ", printable(spec), ": ", why,
+         " (want [IP:]HOSTPORT:PORT[/tcp|udp])");
+  };
+  Port p;
+  std::string_view rest = spec;
+  size_t slash = rest.rfind('/');
+  if (slash != std::string_view::npos) {
+    p.proto = std::string(rest.substr(slash + 1));
+    rest = rest.substr(0, slash);
+    if (p.proto != "tcp" && p.proto != "udp")
+      return bad("the protocol must be tcp or udp");
+  }
+  std::vector<std::string> parts;
+  size_t arrow = rest.find("->");
+  if (arrow != std::string_view::npos) { // docker's display form
+    parts = text::split(rest.substr(0, arrow), ':');
+    parts.emplace_back(rest.substr(arrow + 2));
+  } else {
+    parts = text::split(rest, ':');
+  }
+  if (parts.size() == 1)
+    return bad("koker needs a host port");
+  if (parts.size() > 3 || rest.find('[') != std::string_view::npos)
+    return bad("IPv6 addresses are not supported");
+  if (parts.size() == 3) {
+    if (!parse_ip(parts[0]))
+      return bad("the host address is not an IPv4 address");
+    p.host_ip = parts[0];
+  }
+  auto number = [&](const std::string &s) -> uint16_t {
+    auto v = sys::parse_uint(s);
+    if (!v || *v == 0 || *v > 65535)
+      bad(cat(printable(s), " is not a port number (1-65535; ranges are not supported)"));
+    return static_cast<uint16_t>(*v);
+  };
+  p.host_port = number(parts[parts.size() - 2]);
+  p.port = number(parts.back());
+  return p;
+}
+
+std::string port_string(const Port &p) {
+  return cat(p.host_ip, ":", p.host_port, "->", p.port, "/", p.proto);
+}
+
+} // namespace koker::net

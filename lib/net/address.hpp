@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+// IPv4 addresses, subnets and published ports as the command line and the lease files write
+// them. Addresses are numbers in host order; text goes through inet_pton and inet_ntop.
+namespace koker::net {
+
+// A dotted IPv4 address (inet_pton: exactly four decimal parts, no leading zeros); nothing if
+// text is not one.
+std::optional<uint32_t> parse_ip(std::string_view text);
+// "10.69.0.2" for an address in host order (inet_ntop).
+std::string ip_string(uint32_t addr);
+
+struct Subnet {
+  uint32_t network = 0; // host order
+  unsigned prefix = 0;
+  uint32_t gateway() const { return network + 1; }
+  uint32_t broadcast() const { return network | (prefix ? ~(~uint32_t(0) << (32 - prefix)) : ~0u); }
+  std::string str() const;
+};
+// "10.69.0.0/16" (prefix 8 to 29, host bits zero); throws Error otherwise.
+Subnet parse_subnet(std::string_view text);
+// A dotted IPv4 address; nothing if text is not one.
+std::optional<uint32_t> parse_ip(std::string_view text);
+
+struct Port {
+  std::string host_ip = "0.0.0.0";
+  uint16_t host_port = 0, port = 0;
+  std::string proto = "tcp";
+};
+// -p's "[IP:]HOSTPORT:PORT[/tcp|udp]", or docker's "IP:HOSTPORT->PORT/PROTO" as
+// port_string writes it; throws Error for anything else (IPv6, ranges, a missing host port).
+Port parse_port(std::string_view spec);
+// docker's form, as koker-ps shows it: "0.0.0.0:8080->80/tcp".
+std::string port_string(const Port &p);
+
+} // namespace koker::net

@@ -1,0 +1,318 @@
+// SPDX-License-Identifier: MIT
+// The netlink side of bridge networking: the bridge itself, addresses handed out with it,
+// veth pairs, and the clean-up of what dead containers left (see net_detail.hpp).
+#include "base/error.hpp"
+#include "base/log.hpp"
+#include "net/detail.hpp"
+#include "net/netlink.hpp"
+#include "base/sys.hpp"
+#include "base/text.hpp"
+#include <algorithm>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace koker::net {
+
+using namespace detail;
+
+namespace {
+// A fast check: the bridge exists, koker finished making it, on this subnet, for this store.
+bool is_up(const Network &n, netlink::Socket &s) {
+  auto link = netlink::get_link(s, n.bridge);
+  if (!link || link->kind != "bridge")
+    return false;
+  Alias a = parse_alias(link->alias);
+  return a.koker && a.subnet == n.subnet.str() && a.root == n.root;
+}
+
+} // namespace
+
+// ---------------------------------------------------------------- up and down
+
+void up(const Network &n) {
+  sys::mkdir_p(host_lock_dir, 0700);
+  sys::FileLock host(host_lock, sys::FileLock::Mode::exclusive);
+  netlink::Socket s;
+  auto link = netlink::get_link(s, n.bridge);
+  if (link && link->kind != "bridge")
+    fail("KOKER_BRIDGE names ", n.bridge, ", which is a ",
+         link->kind.empty() ? "device" : link->kind, ", not a bridge");
+  Alias a = link ? parse_alias(link->alias) : Alias{};
+  if (a.koker && a.subnet != n.subnet.str())
+    fail("bridge ", n.bridge, " is on ", a.subnet, ", not on KOKER_SUBNET ", n.subnet.str(),
+         ": run koker-net down first, or choose another KOKER_BRIDGE");
+  if (a.koker && a.root != n.root) {
+    Network theirs = n;
+    theirs.root = a.root;
+    size_t used = lease_ips(theirs).size();
+    if (used > 0)
+      fail("bridge ", n.bridge, " serves ", used, " container(s) of the store ", a.root,
+           ": choose another KOKER_BRIDGE");
+    log::debug("bridge ", n.bridge, ": the store ", a.root, " has no container on it; taking it");
+  }
+  // The value to give back on down: this bridge's record, else another koker bridge's (which
+  // turned forwarding on), else what it is now.
+  std::string forward = a.forward;
+  for (const auto &l : netlink::list_links(s)) {
+    Alias other = parse_alias(l.alias);
+    if (!other.koker || l.name == n.bridge)
+      continue;
+    if (forward.empty() && !other.forward.empty())
+      forward = other.forward;
+    if (overlap(n.subnet, other.subnet))
+      fail("KOKER_SUBNET ", n.subnet.str(), " overlaps ", other.subnet, " of bridge ", l.name,
+           ": choose another subnet");
+  }
+  if (!link) {
+    if (!netlink::add_bridge(s, n.bridge))
+      log::debug("bridge ", n.bridge, " exists already");
+    link = netlink::get_link(s, n.bridge);
+    if (!link)
+      fail("bridge ", n.bridge, " vanished while it was being made");
+  }
+  netlink::add_address(s, *link, n.subnet.gateway(), n.subnet.prefix);
+  write_sysctl(cat("/proc/sys/net/ipv4/conf/", n.bridge, "/route_localnet"), "1");
+  netlink::set_up(s, n.bridge);
+
+  const std::string ip_forward = "/proc/sys/net/ipv4/ip_forward";
+  std::string now = read_sysctl(ip_forward);
+  if (forward.empty())
+    forward = now;
+  if (now != "1")
+    write_sysctl(ip_forward, "1");
+
+  // The chain for published ports, then each bridge rule unless it is there already (-C):
+  // under the host lock, so two first runs never add one twice.
+  Output o = iptables({"-t", "nat", "-N", n.chain()});
+  if (o.status != 0 && o.err.find("exists") == std::string::npos)
+    fail("unable to create the iptables chain ", n.chain(), ": ", text::trim(o.err));
+  std::string nat, filter;
+  for (const auto &r : bridge_rules(n)) {
+    std::vector<std::string> args = {"-t", r.table, "-C", r.chain};
+    args.insert(args.end(), r.spec.begin(), r.spec.end());
+    if (iptables(args).status == 0)
+      continue;
+    std::string line = cat(r.insert ? "-I " : "-A ", r.chain, " ", joined(r.spec), "\n");
+    (std::string_view(r.table) == "nat" ? nat : filter) += line;
+  }
+  restore_tables(nat, filter);
+  // Last: the alias marks the bridge complete, so the next run takes the fast path.
+  netlink::set_alias(s, *link, format_alias(n, forward));
+}
+
+void down(const Network &n) {
+  gc(n.root);
+  sys::mkdir_p(host_lock_dir, 0700);
+  std::optional<sys::FileLock> lock;
+  if (sys::exists(n.dir()))
+    lock.emplace(n.dir() + "/lock", sys::FileLock::Mode::exclusive);
+  sys::FileLock host(host_lock, sys::FileLock::Mode::exclusive);
+  auto ips = lease_ips(n);
+  if (!ips.empty()) {
+    std::string who;
+    for (const auto &ip : ips)
+      if (auto r = read_lease(n, ip))
+        who += cat(who.empty() ? "" : ", ", r->lease.id.substr(0, 12), " (", ip, ")");
+    fail("bridge ", n.bridge, " still serves ", ips.size(), " container(s): ", who,
+         "; stop them first");
+  }
+  netlink::Socket s;
+  auto link = netlink::get_link(s, n.bridge);
+  Alias a = link ? parse_alias(link->alias) : Alias{};
+  if (a.koker && a.root != n.root) {
+    Network theirs = n;
+    theirs.root = a.root;
+    if (!lease_ips(theirs).empty())
+      fail("bridge ", n.bridge, " serves containers of the store ", a.root, ": not removing it");
+  }
+  std::string nat, filter;
+  for (const auto &rule : list_rules("nat", ""))
+    if (is_bridge_rule(n, rule))
+      nat += "-D" + rule.substr(2) + "\n";
+  bool chain = iptables({"-t", "nat", "-S", n.chain()}).status == 0;
+  if (chain)
+    nat += cat("-F ", n.chain(), "\n-X ", n.chain(), "\n");
+  for (const auto &rule : list_rules("filter", "FORWARD"))
+    if (is_bridge_rule(n, rule))
+      filter += "-D" + rule.substr(2) + "\n";
+  restore_tables(nat, filter);
+  bool ours = link && link->kind == "bridge" && (a.koker || link->alias.empty());
+  if (link && !ours)
+    fail("bridge ", n.bridge, " was not made by koker: not removing it");
+  if (link)
+    netlink::delete_link(s, n.bridge);
+  bool others = false;
+  for (const auto &l : netlink::list_links(s))
+    others |= l.name != n.bridge && parse_alias(l.alias).koker;
+  const std::string ip_forward = "/proc/sys/net/ipv4/ip_forward";
+  if (a.forward == "0" && !others && read_sysctl(ip_forward) != "0")
+    write_sysctl(ip_forward, "0");
+  log::debug("rm -rf ", n.dir());
+  sys::rm_rf(n.dir());
+}
+
+// ---------------------------------------------------------------- containers
+
+Lease reserve(const Network &n, std::string_view id, const std::vector<Port> &ports) {
+  sys::mkdir_p(n.root + "/net", 0700);
+  sys::mkdir_p(n.dir(), 0700);
+  sys::FileLock lock(n.dir() + "/lock", sys::FileLock::Mode::exclusive);
+  netlink::Socket s;
+  if (!is_up(n, s))
+    up(n);
+  Lease l;
+  l.id = std::string(id);
+  l.ports = ports;
+  // The host end's name: "veth" and 11 hex of the ID (IFNAMSIZ), another 11 if a link has it.
+  for (size_t k = 0; k + 11 <= l.id.size() && l.veth.empty(); k += 11) {
+    std::string name = "veth" + l.id.substr(k, 11);
+    if (!netlink::get_link(s, name))
+      l.veth = name;
+  }
+  if (l.veth.empty())
+    fail("unable to name the veth of container ", l.id.substr(0, 12), ": every name is taken");
+
+  int pid = static_cast<int>(::getpid());
+  std::string text = lease_text(l, pid, container::process_start_time(pid));
+  uint32_t first = n.subnet.gateway() + 1, last = n.subnet.broadcast() - 1;
+  uint32_t count = last - first + 1;
+  // Start after the last address handed out (CNI host-local's last_reserved_ip), so a
+  // released address is not reused at once.
+  std::string last_path = n.dir() + "/last_reserved_ip";
+  uint32_t start = first;
+  if (auto prev = sys::read_file_if_exists(last_path, 64))
+    if (auto ip = parse_ip(text::trim(*prev)); ip && *ip >= first && *ip < last)
+      start = *ip + 1;
+  for (int attempt = 0; attempt < 2 && l.ip.empty(); ++attempt) {
+    for (uint32_t i = 0; i < count; ++i) {
+      uint32_t ip = first + (start - first + i) % count;
+      if (create_excl(lease_path(n, ip_string(ip)), text)) {
+        l.ip = ip_string(ip);
+        break;
+      }
+    }
+    if (l.ip.empty() && attempt == 0) {
+      // Full: maybe of containers that died without releasing (a reboot, kill -9).
+      lock.unlock();
+      gc(n.root);
+      lock.relock(sys::FileLock::Mode::exclusive);
+    }
+  }
+  if (l.ip.empty())
+    fail("no free address on bridge ", n.bridge, ": all ", count, " addresses of ", n.subnet.str(),
+         " are in use");
+  sys::Rollback undo;
+  undo.add("unlink " + lease_path(n, l.ip), [&] { unlink_if_owned(lease_path(n, l.ip), l.id); });
+  sys::write_file_atomic(last_path, l.ip + "\n", 0600, false);
+  if (!ports.empty())
+    sys::mkdir_p(n.dir() + "/ports", 0700);
+  for (const auto &p : ports) {
+    std::string path = port_path(n, p);
+    if (!create_excl(path, l.id + "\n")) {
+      auto owner = sys::read_file_if_exists(path, 128).value_or("?");
+      fail("port ", p.host_port, "/", p.proto, " is already published by container ",
+           owner.substr(0, 12));
+    }
+    undo.add("unlink " + path, [path, &l] { unlink_if_owned(path, l.id); });
+  }
+  undo.dismiss();
+  return l;
+}
+
+void connect(const Network &n, const Lease &l, int pid) {
+  std::string ns_path = cat("/proc/", pid, "/ns/net");
+  Fd ns(::open(ns_path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!ns)
+    sys_fail("unable to open ", ns_path);
+  // Configuring eth0, addresses and routes "inside" the host's own namespace would rewire
+  // the host.
+  struct stat theirs, ours;
+  check(::fstat(ns.get(), &theirs), "unable to stat ", ns_path);
+  check(::stat("/proc/self/ns/net", &ours), "unable to stat /proc/self/ns/net");
+  if (theirs.st_ino == ours.st_ino && theirs.st_dev == ours.st_dev)
+    fail("process ", pid, " is in the host's network namespace: it needs one of its own");
+  netlink::Socket host;
+  auto bridge = netlink::get_link(host, n.bridge);
+  if (!bridge)
+    fail("bridge ", n.bridge, " is gone (koker-net down?)");
+  if (!netlink::add_veth(host, l.veth, *bridge, "eth0", ns.get()))
+    fail("unable to create veth ", l.veth, ": a link of that name exists already");
+  netlink::Socket inside(ns.get());
+  netlink::set_up(inside, "eth0");
+  auto eth0 = netlink::get_link(inside, "eth0");
+  if (!eth0)
+    fail("eth0 did not appear in the container's network namespace");
+  netlink::add_address(inside, *eth0, *parse_ip(l.ip), n.subnet.prefix);
+  netlink::add_default_route(inside, n.subnet.gateway());
+  if (!l.ports.empty()) {
+    std::string nat;
+    for (const auto &p : l.ports)
+      nat += port_rule(n, l, p) + "\n";
+    restore_tables(nat, "");
+  }
+}
+
+void delete_veth(const std::string &name) {
+  try {
+    netlink::Socket s;
+    netlink::delete_link(s, name);
+  } catch (const std::exception &e) {
+    log::warn("unable to delete veth ", name, ": ", e.what());
+  }
+}
+
+void unplug(const std::string &root, const container::Record &rec) {
+  for (const auto &[n, l] : container_leases(root, rec))
+    if (!l.veth.empty())
+      delete_veth(l.veth);
+}
+
+std::vector<std::string> gc(const std::string &root) {
+  std::vector<std::string> released;
+  std::string dir = root + "/net";
+  if (!sys::exists(dir))
+    return released;
+  for (const auto &bridge : sys::list_dir(dir)) {
+    Network n;
+    n.root = root;
+    n.bridge = bridge;
+    if (!valid_bridge_name(bridge) || !sys::exists(n.dir() + "/lock"))
+      continue;
+    sys::FileLock lock(n.dir() + "/lock", sys::FileLock::Mode::exclusive);
+    std::vector<std::string> live_ids, live_veths;
+    for (const auto &ip : lease_ips(n)) {
+      auto r = read_lease(n, ip);
+      if (!r)
+        continue;
+      if (in_use(root, *r)) {
+        live_ids.push_back(r->lease.id);
+        live_veths.push_back(r->lease.veth);
+        continue;
+      }
+      log::debug("gc: container ", r->lease.id.substr(0, 12), " no longer runs: releasing ", ip);
+      if (!r->lease.veth.empty())
+        delete_veth(r->lease.veth);
+      release(n, r->lease);
+      released.push_back(r->lease.id);
+    }
+    // What a crash left without a lease: rules of unknown containers, veths on the bridge.
+    // A bridge another store took over since (its alias names that store) is theirs.
+    netlink::Socket s;
+    auto br = netlink::get_link(s, bridge);
+    Alias a = br ? parse_alias(br->alias) : Alias{};
+    if (a.koker && a.root != canonical(root))
+      continue;
+    remove_container_rules(n, {}, live_ids);
+    if (br)
+      for (const auto &l : netlink::list_links(s))
+        if (l.master == br->index && l.kind == "veth" &&
+            std::find(live_veths.begin(), live_veths.end(), l.name) == live_veths.end()) {
+          log::debug("gc: veth ", l.name, " on ", bridge, " has no lease");
+          netlink::delete_link(s, l.name);
+        }
+  }
+  return released;
+}
+
+} // namespace koker::net

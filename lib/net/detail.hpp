@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+// The pieces of lib/net.cpp that lib/net_bridge.cpp shares. net.cpp (addresses, leases, rules,
+// release) uses no netlink, so koker-run, which links only it, needs no libmnl and can be a
+// static binary; net_bridge.cpp (the bridge, veths, gc) is the netlink side.
+#include "store/container.hpp"
+#include "net/net.hpp"
+#include "base/sys.hpp"
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace koker::net::detail {
+
+// Up and down change host-wide things (the bridge, iptables, ip_forward) that several stores
+// may share: one lock for all of them, on tmpfs like the bridge itself.
+constexpr const char *host_lock_dir = "/run/koker";
+constexpr const char *host_lock = "/run/koker/net.lock";
+
+std::string canonical(const std::string &root);
+bool valid_bridge_name(std::string_view name);
+
+using Output = sys::Ran;
+
+// Runs tool (iptables or iptables-restore, with -w) with input on its stdin, never through a
+// shell; its exit status and output.
+Output spawn(const char *tool, const std::vector<std::string> &args, std::string_view input = {});
+std::string joined(const std::vector<std::string> &words);
+Output iptables(const std::vector<std::string> &args);
+void iptables_restore(const std::string &batch);
+// iptables_restore() of the nat and the filter lines given, each table only when it has some.
+void restore_tables(const std::string &nat, const std::string &filter);
+std::vector<std::string> list_rules(const std::string &table, const std::string &chain);
+
+struct Rule {
+  const char *table, *chain;
+  bool insert; // at the top (FORWARD: before any DROP another tool added)
+  std::vector<std::string> spec;
+};
+
+std::vector<Rule> bridge_rules(const Network &n);
+bool is_bridge_rule(const Network &n, const std::string &rule);
+std::string port_rule(const Network &n, const Lease &l, const Port &p);
+// Deletes the nat rules of the containers in ids (all but those in keep when ids is empty).
+void remove_container_rules(const Network &n, const std::vector<std::string> &ids,
+                            const std::vector<std::string> &keep = {});
+
+struct Alias {
+  bool koker = false;
+  std::string subnet, forward, root;
+};
+
+Alias parse_alias(const std::string &text);
+std::string format_alias(const Network &n, const std::string &forward);
+void write_sysctl(const std::string &path, std::string_view value);
+std::string read_sysctl(const std::string &path);
+
+std::string lease_path(const Network &n, std::string_view ip);
+std::string port_path(const Network &n, const Port &p);
+std::string lease_text(const Lease &l, int pid, uint64_t start);
+struct Recorded {
+  Lease lease;
+  int pid = 0;
+  uint64_t pid_start = 0;
+};
+
+std::optional<Recorded> read_lease(const Network &n, const std::string &ip);
+// Creates path with O_EXCL, holding text; false if it exists.
+bool create_excl(const std::string &path, const std::string &text);
+// Removes path if its first line is id (a file reused by another container stays).
+void unlink_if_owned(const std::string &path, std::string_view id);
+std::vector<std::string> lease_ips(const Network &n);
+// True when the subnet text (from another bridge's alias) shares addresses with s.
+bool overlap(const Subnet &s, const std::string &text);
+// True while the container holding a lease may still use it.
+bool in_use(const std::string &root, const Recorded &r);
+
+} // namespace koker::net::detail

@@ -1,0 +1,372 @@
+// SPDX-License-Identifier: MIT
+// Bridge networking without netlink: parsing, address leases, iptables rules, release. The
+// netlink side (the bridge, veths, gc) is net_bridge.cpp; see net_detail.hpp for why.
+#include "net/net.hpp"
+#include "base/error.hpp"
+#include "base/log.hpp"
+#include "net/detail.hpp"
+#include "base/sys.hpp"
+#include "base/text.hpp"
+#include <algorithm>
+#include <climits>
+#include <cstdlib>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace koker::net {
+
+namespace detail {
+
+// The store's path as the bridge's alias records it, so that two spellings of one store match.
+std::string canonical(const std::string &root) {
+  char real[PATH_MAX];
+  return ::realpath(root.c_str(), real) ? std::string(real) : root;
+}
+
+bool valid_bridge_name(std::string_view name) {
+  // IFNAMSIZ less the NUL; the chain "KOKER-<name>" must also fit iptables' 28 characters.
+  if (name.empty() || name.size() > 15)
+    return false;
+  return text::all(name, [](char c) { return text::is_alnum(c) || c == '_' || c == '-' || c == '.'; });
+}
+
+// ---------------------------------------------------------------- iptables
+
+
+// Runs iptables or iptables-restore (always with -w: wait for the xtables lock rather than
+// fail) with input on its stdin; never through a shell.
+Output spawn(const char *tool, const std::vector<std::string> &args, std::string_view input) {
+  std::string path = cat("/usr/sbin/", tool);
+  if (!sys::exists(path))
+    path = cat("/sbin/", tool);
+  if (!sys::exists(path))
+    path = tool;
+  std::vector<std::string> words{tool, "-w"};
+  words.insert(words.end(), args.begin(), args.end());
+  // Rule batches are far smaller than a pipe's buffer, and the tools read all input before
+  // writing: no deadlock between the three pipes.
+  Output o = sys::run_program(path, words, input);
+  if (o.status == 127 && o.err.empty())
+    o.err = cat(tool, " not found: install iptables");
+  return o;
+}
+
+std::string joined(const std::vector<std::string> &words) {
+  std::string s;
+  for (const auto &w : words)
+    s += (s.empty() ? "" : " ") + w;
+  return s;
+}
+
+Output iptables(const std::vector<std::string> &args) {
+  log::debug("iptables -w ", joined(args));
+  return spawn("iptables", args);
+}
+
+// Applies a batch ("*nat\n-A ...\nCOMMIT\n") in one process, atomically per table.
+void iptables_restore(const std::string &batch) {
+  log::debug("iptables-restore -w --noflush <<EOF\n", batch, "EOF");
+  Output o = spawn("iptables-restore", {"--noflush"}, batch);
+  if (o.status != 0)
+    fail("iptables-restore failed: ", text::trim(o.err));
+}
+
+void restore_tables(const std::string &nat, const std::string &filter) {
+  std::string batch;
+  if (!nat.empty())
+    batch += "*nat\n" + nat + "COMMIT\n";
+  if (!filter.empty())
+    batch += "*filter\n" + filter + "COMMIT\n";
+  if (!batch.empty())
+    iptables_restore(batch);
+}
+
+// The rules of chain in table, as iptables -S prints them ("-A CHAIN ..."); none when the
+// chain does not exist.
+std::vector<std::string> list_rules(const std::string &table, const std::string &chain) {
+  std::vector<std::string> args = {"-t", table, "-S"};
+  if (!chain.empty())
+    args.push_back(chain);
+  Output o = iptables(args);
+  std::vector<std::string> rules;
+  if (o.status != 0)
+    return rules;
+  for (auto &line : text::split(o.out, '\n'))
+    if (line.rfind("-A ", 0) == 0)
+      rules.push_back(line);
+  return rules;
+}
+
+bool has_word(const std::string &rule, std::string_view word) {
+  for (const auto &w : text::split(rule, ' '))
+    if (w == word)
+      return true;
+  return false;
+}
+
+
+// The bridge's own rules. Loopback: a host process reaching 127.0.0.1:HOSTPORT is DNATed in
+// OUTPUT; the kernel routes a 127/8 source out of a non-loopback device only with
+// route_localnet on it, and MASQUERADE then gives it the gateway's address so the container's
+// reply comes back to the host (docker's userland-proxy=false does the same). Hairpin: a
+// container reaching a published port is DNATed back into the bridge; its source is
+// MASQUERADEd so the reply returns through the host's conntrack rather than straight over the
+// bridge (no need for br_netfilter).
+std::vector<Rule> bridge_rules(const Network &n) {
+  const std::string br = n.bridge, sub = n.subnet.str(), chain = n.chain();
+  std::vector<std::string> tag = {"-m", "comment", "--comment", "koker"};
+  auto with = [&](std::vector<std::string> spec, std::vector<std::string> target) {
+    spec.insert(spec.end(), tag.begin(), tag.end());
+    spec.insert(spec.end(), target.begin(), target.end());
+    return spec;
+  };
+  return {
+      {"nat", "PREROUTING", false, with({"-m", "addrtype", "--dst-type", "LOCAL"}, {"-j", chain})},
+      {"nat", "OUTPUT", false, with({"-m", "addrtype", "--dst-type", "LOCAL"}, {"-j", chain})},
+      {"nat", "POSTROUTING", false, with({"-s", sub, "!", "-o", br}, {"-j", "MASQUERADE"})},
+      {"nat", "POSTROUTING", false,
+       with({"-s", sub, "-o", br, "-m", "conntrack", "--ctstate", "DNAT"}, {"-j", "MASQUERADE"})},
+      {"nat", "POSTROUTING", false, with({"-s", "127.0.0.0/8", "-o", br}, {"-j", "MASQUERADE"})},
+      {"filter", "FORWARD", true, with({"-i", br}, {"-j", "ACCEPT"})},
+      {"filter", "FORWARD", true, with({"-o", br}, {"-j", "ACCEPT"})},
+  };
+}
+
+// A bridge-level rule of this bridge, in iptables -S form.
+bool is_bridge_rule(const Network &n, const std::string &rule) {
+  return rule.find("--comment koker ") != std::string::npos &&
+         (has_word(rule, n.bridge) || has_word(rule, n.chain()));
+}
+
+std::string port_rule(const Network &n, const Lease &l, const Port &p) {
+  return cat("-A ", n.chain(), p.host_ip == "0.0.0.0" ? "" : " -d " + p.host_ip, " -p ", p.proto,
+             " -m ", p.proto, " --dport ", p.host_port, " -m comment --comment koker:", l.id,
+             " -j DNAT --to-destination ", l.ip, ":", p.port);
+}
+
+// Deletes the rules tagged koker:<id> in the bridge's chain; ids empty: those of any container
+// not in keep.
+void remove_container_rules(const Network &n, const std::vector<std::string> &ids,
+                            const std::vector<std::string> &keep) {
+  std::string batch;
+  for (const auto &rule : list_rules("nat", n.chain())) {
+    // iptables -S quotes this comment: --comment "koker:<id>"
+    size_t at = rule.find("koker:", rule.find("--comment "));
+    if (rule.find("--comment ") == std::string::npos || at == std::string::npos)
+      continue;
+    std::string id = rule.substr(at + 6, 64);
+    bool match = ids.empty() ? std::find(keep.begin(), keep.end(), id) == keep.end()
+                             : std::find(ids.begin(), ids.end(), id) != ids.end();
+    if (match)
+      batch += "-D" + rule.substr(2) + "\n";
+  }
+  restore_tables(batch, "");
+}
+
+// ---------------------------------------------------------------- the bridge's alias
+
+
+Alias parse_alias(const std::string &text) {
+  Alias a;
+  if (text.rfind("koker ", 0) != 0)
+    return a;
+  a.koker = true;
+  size_t r = text.find(" root=");
+  if (r != std::string::npos)
+    a.root = text.substr(r + 6);
+  for (const auto &w : text::split(text.substr(0, r), ' ')) {
+    if (w.rfind("subnet=", 0) == 0)
+      a.subnet = w.substr(7);
+    else if (w.rfind("forward=", 0) == 0)
+      a.forward = w.substr(8);
+  }
+  return a;
+}
+
+std::string format_alias(const Network &n, const std::string &forward) {
+  return cat("koker subnet=", n.subnet.str(), " forward=", forward, " root=", n.root);
+}
+
+// ---------------------------------------------------------------- files
+
+void write_sysctl(const std::string &path, std::string_view value) {
+  log::debug("write ", path, " ", value);
+  Fd f(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+  if (!f)
+    sys_fail("unable to open ", path);
+  sys::write_fd(f.get(), value, path);
+}
+
+std::string read_sysctl(const std::string &path) {
+  return std::string(text::trim(sys::read_file(path, 64)));
+}
+
+std::string lease_path(const Network &n, std::string_view ip) { return cat(n.dir(), "/", ip); }
+std::string port_path(const Network &n, const Port &p) {
+  return cat(n.dir(), "/ports/", p.proto, "-", p.host_port);
+}
+
+std::string lease_text(const Lease &l, int pid, uint64_t start) {
+  std::string s = cat(l.id, "\n", l.veth, "\n", pid, " ", start, "\n");
+  for (const auto &p : l.ports)
+    s += port_string(p) + "\n";
+  return s;
+}
+
+
+std::optional<Recorded> read_lease(const Network &n, const std::string &ip) {
+  auto text = sys::read_file_if_exists(lease_path(n, ip), 64 << 10);
+  if (!text)
+    return std::nullopt;
+  auto lines = text::split(*text, '\n');
+  Recorded r;
+  r.lease.ip = ip;
+  r.lease.id = lines[0];
+  if (lines.size() > 1)
+    r.lease.veth = lines[1];
+  if (lines.size() > 2) {
+    auto w = text::split(lines[2], ' ');
+    r.pid = static_cast<int>(sys::parse_uint(w[0]).value_or(0));
+    r.pid_start = w.size() > 1 ? sys::parse_uint(w[1]).value_or(0) : 0;
+  }
+  for (size_t i = 3; i < lines.size(); ++i)
+    if (!lines[i].empty())
+      r.lease.ports.push_back(parse_port(lines[i]));
+  return r;
+}
+
+// Creates path with O_EXCL, holding text; false if it exists.
+bool create_excl(const std::string &path, const std::string &text) {
+  log::debug("create ", path, " O_EXCL");
+  Fd f(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  if (!f && errno == EEXIST)
+    return false;
+  if (!f)
+    sys_fail("unable to create ", path);
+  sys::write_fd(f.get(), text, path);
+  return true;
+}
+
+// Removes path if its first line is id (a file reused by another container stays).
+void unlink_if_owned(const std::string &path, std::string_view id) {
+  auto text = sys::read_file_if_exists(path, 64 << 10);
+  if (!text || text->substr(0, text->find('\n')) != id)
+    return;
+  log::debug("unlink ", path);
+  if (::unlink(path.c_str()) < 0 && errno != ENOENT)
+    sys_fail("unable to remove ", path);
+}
+
+std::vector<std::string> lease_ips(const Network &n) {
+  std::vector<std::string> ips;
+  if (!sys::exists(n.dir()))
+    return ips;
+  for (const auto &name : sys::list_dir(n.dir()))
+    if (parse_ip(name))
+      ips.push_back(name);
+  std::sort(ips.begin(), ips.end(),
+            [](const std::string &a, const std::string &b) { return *parse_ip(a) < *parse_ip(b); });
+  return ips;
+}
+
+// True when the subnet text (from another bridge's alias) shares addresses with s.
+bool overlap(const Subnet &s, const std::string &text) {
+  try {
+    Subnet t = parse_subnet(text);
+    unsigned prefix = std::min(s.prefix, t.prefix);
+    uint32_t mask = ~uint32_t(0) << (32 - prefix);
+    return (s.network & mask) == (t.network & mask);
+  } catch (const Error &) {
+    return false;
+  }
+}
+
+// True while the container holding a lease may still use it.
+bool in_use(const std::string &root, const Recorded &r) {
+  auto rec = container::load(root, r.lease.id);
+  bool reserver_alive = container::process_alive(r.pid, r.pid_start);
+  if (!rec) // not saved yet by a koker-run that is still starting it, or gone
+    return reserver_alive && sys::exists(container::dir_of(root, r.lease.id));
+  container::Record now = container::refresh(root, *rec);
+  if (now.status == "running")
+    return true;
+  return now.status == "created" && reserver_alive;
+}
+
+} // namespace detail
+
+using namespace detail;
+
+Network from_env(const std::string &root) {
+  Network n;
+  n.root = canonical(root);
+  n.bridge = sys::env("KOKER_BRIDGE", "koker0");
+  if (!valid_bridge_name(n.bridge))
+    fail("invalid KOKER_BRIDGE ", printable(n.bridge), ": at most 15 characters of [a-zA-Z0-9_.-]");
+  n.subnet = parse_subnet(sys::env("KOKER_SUBNET", "10.69.0.0/16"));
+  if (n.root.size() > 200)
+    fail("the store's path is too long to record on the bridge (200 characters at most)");
+  return n;
+}
+
+// ---------------------------------------------------------------- up and down
+
+// ---------------------------------------------------------------- containers
+
+void release(const Network &n, const Lease &l) {
+  auto warn = [&](const char *what, const std::exception &e) {
+    log::warn("unable to release the ", what, " of container ", l.id.substr(0, 12), ": ", e.what());
+  };
+  try {
+    if (!l.ports.empty()) {
+      remove_container_rules(n, {l.id});
+      for (const auto &p : l.ports)
+        unlink_if_owned(port_path(n, p), l.id);
+    }
+  } catch (const std::exception &e) {
+    warn("published ports", e);
+  }
+  try {
+    unlink_if_owned(lease_path(n, l.ip), l.id);
+  } catch (const std::exception &e) {
+    warn("address", e);
+  }
+}
+
+void release_container(const std::string &root, const container::Record &rec) {
+  try {
+    // A veth pair goes with its namespace when the container's last process does: deleting
+    // it here too would cost an RCU grace period (some 15 ms) on every exit.
+    for (const auto &[n, l] : container_leases(root, rec))
+      release(n, l);
+  } catch (const std::exception &e) {
+    log::warn("unable to release the network of container ", rec.id.substr(0, 12), ": ", e.what());
+  }
+}
+
+std::vector<std::pair<Network, Lease>> container_leases(const std::string &root,
+                                                        const container::Record &rec) {
+  std::vector<std::pair<Network, Lease>> out;
+  std::string dir = root + "/net";
+  if (rec.ip_address.empty() || !parse_ip(rec.ip_address) || !sys::exists(dir))
+    return out;
+  for (const auto &bridge : sys::list_dir(dir)) {
+    Network n;
+    n.root = root;
+    n.bridge = bridge;
+    if (auto r = read_lease(n, rec.ip_address); r && r->lease.id == rec.id)
+      out.emplace_back(n, r->lease);
+  }
+  return out;
+}
+
+std::vector<Lease> leases(const Network &n) {
+  std::vector<Lease> out;
+  for (const auto &ip : lease_ips(n))
+    if (auto r = read_lease(n, ip))
+      out.push_back(r->lease);
+  return out;
+}
+
+} // namespace koker::net

@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+#include "net/address.hpp"
+#include "store/container.hpp"
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+// Bridge networking, shared by koker-run (in-process, for speed) and koker-net (for scripts):
+// a bridge with the subnet's gateway address, NAT and forwarding made once (iptables), then
+// per container a veth pair made over rtnetlink whose far end becomes eth0 in the container's
+// network namespace, an address from a CNI host-local style pool and DNAT rules for its
+// published ports. State lives in the kernel and in the store:
+//   the bridge's alias   "koker subnet=S forward=F root=R": made by koker, on S, the
+//                        ip_forward value to restore on down, the store that owns it
+//   net/<bridge>/lock    flock serialising reservations and releases
+//   net/<bridge>/<ip>    one O_EXCL file per address: container ID, host veth, the reserving
+//                        process ("pid starttime"), then its published ports
+//   net/<bridge>/ports/<proto>-<hostport>   one O_EXCL file per published host port
+// iptables rules carry "-m comment --comment koker" (the bridge's) or "koker:<id>".
+namespace koker::net {
+
+// The network a tool works on: KOKER_BRIDGE (default koker0) on KOKER_SUBNET (default
+// 10.69.0.0/16) in the store root.
+struct Network {
+  std::string root, bridge;
+  Subnet subnet;
+  std::string dir() const { return root + "/net/" + bridge; }
+  std::string chain() const { return "KOKER-" + bridge; }
+};
+// From the environment; throws Error for a bad bridge name or subnet.
+Network from_env(const std::string &root);
+
+// A container's place on the bridge.
+struct Lease {
+  std::string id, ip, veth;
+  std::vector<Port> ports;
+};
+
+// Makes what is missing of the bridge, its address, route_localnet, ip_forward and the
+// bridge's iptables rules, under a host-wide lock; a bridge made meanwhile by another run is
+// fine. Refuses a bridge on another subnet or in use by another store.
+void up(const Network &n);
+// The cheap check koker-run makes first (one netlink request), then up() only if needed;
+// then reserves an address, a veth name and the host ports for container id under the
+// network's lock. Throws when the subnet is full or a port is taken, leaving nothing.
+Lease reserve(const Network &n, std::string_view id, const std::vector<Port> &ports);
+// Plugs the container whose first process is pid: the veth pair (eth0 inside, up, with the
+// address and a default route via the gateway) and DNAT rules for the ports. The rest of
+// the container's network set-up (lo up, ping_group_range) is its own (runtime/init.cpp).
+void connect(const Network &n, const Lease &l, int pid);
+// Undoes reserve: the rules, the port files, the address file (the veth: delete_veth). Safe
+// to repeat; reports failures as warnings, never throws.
+void release(const Network &n, const Lease &l);
+// release() for what container rec holds on any bridge of its store (lifecycle's clean-up).
+// The veth is left to the kernel, which removes it with the namespace when the container's
+// last process ends; koker-net detach takes a running container's away first (unplug).
+void release_container(const std::string &root, const container::Record &rec);
+// The leases container rec holds, each with the network (bridge) it is on.
+std::vector<std::pair<Network, Lease>> container_leases(const std::string &root,
+                                                        const container::Record &rec);
+// Deletes the host end of a veth pair (and so both ends); a missing one is fine.
+void delete_veth(const std::string &name);
+// delete_veth() for every lease of rec: off the bridge while it still runs.
+void unplug(const std::string &root, const container::Record &rec);
+
+// The leases on the network, as recorded.
+std::vector<Lease> leases(const Network &n);
+// Releases leases, veths and rules of containers that no longer run or exist, on every
+// network of the store. Returns the IDs released.
+std::vector<std::string> gc(const std::string &root);
+// Removes the bridge, its rules and restores ip_forward when no container uses them (after
+// gc); throws Error naming them otherwise. Nothing to remove is fine.
+void down(const Network &n);
+
+} // namespace koker::net

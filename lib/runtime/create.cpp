@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: MIT
+#include "runtime/create.hpp"
+#include "base/digest.hpp"
+#include "base/error.hpp"
+#include "base/log.hpp"
+#include "base/sys.hpp"
+#include "base/text.hpp"
+#include "runtime/caps.hpp"
+#include "runtime/seccomp.hpp"
+#include <algorithm>
+#include <sys/stat.h>
+
+namespace koker::create {
+
+namespace {
+
+// The host's resolv.conf, or systemd-resolved's real one when the host's only names the
+// 127.0.0.53 stub (unreachable from the container's network namespace).
+std::string host_resolv_conf() {
+  std::string conf = sys::read_file_if_exists("/etc/resolv.conf", 64 << 10).value_or("");
+  bool stub_only = conf.find("nameserver 127.") != std::string::npos &&
+                   conf.find("nameserver ") == conf.find("nameserver 127.");
+  if (stub_only)
+    if (auto real = sys::read_file_if_exists("/run/systemd/resolve/resolv.conf", 64 << 10))
+      return *real;
+  return conf;
+}
+
+// The image's layers as overlay lowerdirs, top first, relative to layers/; the shared init
+// layer on top of them when the image's /etc is a directory.
+std::vector<std::string> lower_layers(const store::Store &store, const store::ImageRecord &img) {
+  std::vector<std::string> lower;
+  // The image's /etc as overlayfs will show it: the topmost layer holding an entry decides.
+  // Over a symlink or file there, the init layer's directory would hide it, so such an image
+  // goes without (its mount points are then made in the upper layer, as before).
+  std::string etc_kind = "none";
+  for (auto it = img.layers.rbegin(); it != img.layers.rend(); ++it) {
+    if (!store.has_layer(*it))
+      fail("the store lacks layer ", *it, " of image ", img.id, ": pull the image again");
+    lower.push_back(digest::hex_of(*it) + "/diff");
+    struct stat st;
+    std::string etc = store.layer_dir(*it) + "/diff/etc";
+    if (etc_kind == "none" && ::lstat(etc.c_str(), &st) == 0)
+      etc_kind = S_ISDIR(st.st_mode) || S_ISCHR(st.st_mode) ? "dir" : "other"; // CHR: whiteout
+  }
+  if (etc_kind != "other") {
+    store.init_layer();
+    lower.insert(lower.begin(), "../init"); // relative to layers/, as the others
+  } else {
+    log::debug("the image's /etc is not a directory: no init layer");
+  }
+  return lower;
+}
+
+} // namespace
+
+rootfs::Volume parse_volume(const std::string &spec) {
+  auto parts = text::split(spec, ':');
+  if (parts.size() < 2 || parts.size() > 3 ||
+      (parts.size() == 3 && parts[2] != "ro" && parts[2] != "rw"))
+    fail("invalid volume ", printable(spec), " (want HOSTPATH:PATH[:ro])");
+  if (parts[0].empty() || parts[0][0] != '/' || parts[1].empty() || parts[1][0] != '/')
+    fail("invalid volume ", printable(spec), ": both paths must be absolute");
+  for (const auto &p : {parts[0], parts[1]})
+    for (const auto &component : text::split(p, '/'))
+      if (component == "..")
+        fail("invalid volume ", printable(spec), ": paths may not hold ..");
+  auto target = text::fields(parts[1], '/');
+  if (std::all_of(target.begin(), target.end(), [](const std::string &c) { return c == "."; }))
+    fail("invalid volume ", printable(spec), ": the destination can't be '/'");
+  return {parts[0], parts[1], parts.size() == 3 && parts[2] == "ro"};
+}
+
+container::Record make_record(const Options &o, const store::ImageRecord &img,
+                              const image::Config &cfg) {
+  const cgroup::Limits &limits = o.limits;
+  container::Record r;
+  r.id = sys::random_hex(32);
+  r.name = o.name;
+  r.created = sys::now_rfc3339();
+  r.image_id = img.id;
+  r.image = o.image == "-" ? img.id : o.image;
+  const json::Value *c = cfg.doc.find("config");
+  json::Value empty = json::Value::object();
+  const json::Value &ic = c && c->is_object() ? *c : empty;
+  r.env = json::string_list(ic.find("Env"));
+  bool has_path = false;
+  for (const auto &e : r.env)
+    has_path |= e.rfind("PATH=", 0) == 0;
+  if (!has_path)
+    r.env.insert(r.env.begin(), "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+  r.network_mode = o.network;
+  r.hostname = !o.hostname.empty() ? o.hostname
+               : o.network == "host" ? sys::read_file("/proc/sys/kernel/hostname", 256)
+                                     : r.id.substr(0, 12);
+  while (!r.hostname.empty() && r.hostname.back() == '\n')
+    r.hostname.pop_back();
+  process::set_env(r.env, "HOSTNAME=" + r.hostname);
+  if (o.tty)
+    process::set_env(r.env, "TERM=xterm");
+  for (const auto &e : o.env) {
+    process::apply_env_option(r.env, e);
+  }
+  r.entrypoint = o.has_entrypoint ? (o.entrypoint.empty() ? std::vector<std::string>{}
+                                                          : std::vector<std::string>{o.entrypoint})
+                                  : json::string_list(ic.find("Entrypoint"));
+  // docker: a new entrypoint drops the image's Cmd; arguments replace it.
+  r.cmd = !o.command.empty() ? o.command
+          : o.has_entrypoint ? std::vector<std::string>{}
+                             : json::string_list(ic.find("Cmd"));
+  std::vector<std::string> argv = r.entrypoint;
+  argv.insert(argv.end(), r.cmd.begin(), r.cmd.end());
+  if (argv.empty())
+    fail("no command specified: the image has none and none was given");
+  r.path = argv[0];
+  r.args.assign(argv.begin() + 1, argv.end());
+  r.workdir = !o.workdir.empty() ? o.workdir : ic.get_string("WorkingDir");
+  if (!r.workdir.empty() && r.workdir[0] != '/')
+    fail("the working directory ", printable(r.workdir), " is not an absolute path");
+  r.user = !o.user.empty() ? o.user : ic.get_string("User");
+  r.tty = o.tty;
+  r.open_stdin = o.interactive;
+  r.read_only = o.read_only;
+  r.auto_remove = o.auto_remove;
+  r.no_new_privileges = o.no_new_privileges;
+  r.binds = o.volumes;
+  r.cap_add = o.cap_add;
+  r.cap_drop = o.cap_drop;
+  r.publish = o.publish;
+  r.memory = static_cast<int64_t>(limits.memory.value_or(0));
+  r.memory_swap = limits.memory ? static_cast<int64_t>(*limits.memory + limits.swap.value_or(*limits.memory)) : 0;
+  r.nano_cpus = static_cast<int64_t>(limits.nano_cpus.value_or(0));
+  r.pids_limit = static_cast<int64_t>(limits.pids.value_or(0));
+  return r;
+}
+
+init::Spec make_spec(const Options &o, const container::Record &rec, const store::Store &store,
+                     const store::ImageRecord &img, const std::string &dir) {
+  init::Spec s;
+  s.overlay.mount_point = store.mount_point();
+  s.overlay.layers_dir = store.root() + "/layers";
+  s.overlay.lower = lower_layers(store, img);
+  s.overlay.upper = dir + "/upper";
+  s.overlay.work = dir + "/work";
+  s.overlay.volatile_upper = o.auto_remove;
+  s.etc_dir = dir;
+  for (const auto &v : o.volumes) {
+    rootfs::Volume vol = parse_volume(v);
+    if (!sys::exists(vol.source)) {
+      log::debug("mkdir -p ", vol.source, " (a missing volume source, as docker)");
+      sys::mkdir_p(vol.source, 0755);
+    }
+    s.volumes.push_back(vol);
+  }
+  s.hostname = rec.hostname;
+  s.own_net = o.network != "host";
+  s.own_uts = o.network != "host";
+  s.read_only = o.read_only;
+  s.tty = o.tty;
+  s.interactive = o.interactive;
+  process::Process &p = s.process;
+  p.argv = rec.args;
+  p.argv.insert(p.argv.begin(), rec.path);
+  p.env = rec.env;
+  p.workdir = rec.workdir;
+  p.user = rec.user;
+  p.caps = caps::adjust(caps::default_set(), o.cap_add, o.cap_drop);
+  p.filter = seccomp::cached_default(p.caps, store.root() + "/cache");
+  p.no_new_privileges = o.no_new_privileges;
+  return s;
+}
+
+void write_etc_files(const std::string &dir, const container::Record &rec) {
+  sys::write_new_file(dir + "/hostname", rec.hostname + "\n");
+  std::string hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n";
+  if (!rec.ip_address.empty())
+    hosts += cat(rec.ip_address, "\t", rec.hostname, rec.name.empty() ? "" : " " + rec.name, "\n");
+  sys::write_new_file(dir + "/hosts", hosts);
+  sys::write_new_file(dir + "/resolv.conf", host_resolv_conf());
+}
+
+} // namespace koker::create

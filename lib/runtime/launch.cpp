@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: MIT
+#include "runtime/launch.hpp"
+#include "base/error.hpp"
+#include "base/log.hpp"
+#include "runtime/clone.hpp"
+#include "runtime/lifecycle.hpp"
+#include "runtime/pty.hpp"
+#include "runtime/start_report.hpp"
+#include "runtime/supervise.hpp"
+#include <csignal>
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace koker::launch {
+
+namespace {
+
+// One byte to the waiting child. EPIPE means it already failed; its report says why.
+void tell_child(int fd, char step) {
+  if (::write(fd, &step, 1) < 0 && errno != EPIPE)
+    sys_fail("unable to signal the container process");
+}
+
+// The pty the child made inside its devpts, sized like ours; the child waits for the ack.
+Fd receive_console(int sock) {
+  Fd master = sys::receive_fd(sock);
+  if (!master)
+    fail("unable to receive the container's pty");
+  pty::copy_window_size(master.get());
+  if (::write(sock, "s", 1) < 0 && errno != EPIPE)
+    sys_fail("unable to acknowledge the pty");
+  return master;
+}
+
+} // namespace
+
+Started start(const init::Spec &spec, const Request &req, sys::Rollback &undo) {
+  int sync[2], report[2], console[2] = {-1, -1};
+  check(::pipe2(sync, O_CLOEXEC), "unable to create a pipe");
+  check(::pipe2(report, O_CLOEXEC), "unable to create a pipe");
+  if (spec.tty)
+    check(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, console),
+          "unable to create the console socket");
+  Fd sync_w(sync[1]), report_r(report[0]), console_parent(console[0]);
+
+  Started s;
+  cgroup::Seed seed;
+  s.group = cgroup::Group::prepare(req.id, req.limits, seed);
+  undo.add("remove the cgroup", [g = *s.group]() mutable { g.remove(true); });
+
+  unsigned long flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC;
+  if (spec.own_uts)
+    flags |= CLONE_NEWUTS;
+  if (spec.own_net)
+    flags |= CLONE_NEWNET;
+  supervise::block_signals();
+  log::debug("clone(", clone::flags_string(flags), ")",
+             seed.unified ? cat(" into cgroup ", seed.unified_path, " (clone3 CLONE_INTO_CGROUP)")
+                          : "");
+  bool placed = false;
+  pid_t pid = clone::into_cgroup(seed, flags, &placed);
+  if (pid < 0)
+    sys_fail("unable to clone the container process");
+  if (pid == 0) {
+    ::close(sync[1]);
+    ::close(report[0]);
+    if (console[0] >= 0)
+      ::close(console[0]);
+    init::run(spec, sync[0], report[1], console[1],
+              [&seed, &req] { cgroup::join_self(seed, req.id); });
+  }
+  ::close(sync[0]);
+  ::close(report[1]);
+  if (console[1] >= 0)
+    ::close(console[1]);
+  s.pid = pid;
+  log::debug("container process ", pid, " in new namespaces",
+             placed ? " and in its unified cgroup" : "");
+  undo.add("kill the container process", [pid] {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+  });
+  req.after_clone(pid);
+  tell_child(sync_w.get(), 'e');
+  // The v1 groups are made only now, while the child builds its root; it joins them itself.
+  s.group->create_v1(req.limits);
+  if (!placed)
+    s.group->add_unified(pid);
+  tell_child(sync_w.get(), 'g');
+  sync_w.reset();
+  if (spec.tty)
+    s.master = receive_console(console_parent.get());
+  start_report::wait(report_r.get());
+  return s;
+}
+
+void set_running(container::Record &rec, pid_t pid) {
+  rec.status = "running";
+  rec.pid = pid;
+  rec.pid_start = container::process_start_time(pid);
+  rec.supervisor = static_cast<int>(::getpid());
+  rec.supervisor_start = container::process_start_time(rec.supervisor);
+  rec.started_at = sys::now_rfc3339();
+}
+
+int finish(const std::string &root, const container::Record &rec, Started &s, bool interactive) {
+  int code = supervise::wait_for(s.pid, s.master.get(), interactive);
+  cgroup::Group *group = s.group ? &*s.group : nullptr;
+  bool oom = false;
+  if (group && code == 137) { // SIGKILL: was it the OOM killer's?
+    auto stats = group->stats();
+    oom = stats.oom_kills && *stats.oom_kills > 0;
+  }
+  if (oom)
+    log::warn("container ", rec.id.substr(0, 12), " was killed by the OOM killer (memory limit)");
+  log::debug("container ", rec.id.substr(0, 12), " exited with ", code);
+  if (rec.auto_remove) {
+    // The record goes with the container: no point writing how it ended. remove() releases
+    // the cgroup and network too; if someone removed the container meanwhile, they did.
+    if (sys::exists(container::dir_of(root, rec.id))) {
+      log::debug("removing container ", rec.id.substr(0, 12), " (--rm)");
+      lifecycle::remove_reaped(root, rec, group);
+    }
+    return code;
+  }
+  std::string finished = sys::now_rfc3339();
+  container::update(root, rec.id, [&](container::Record &r) {
+    r.status = "exited";
+    r.exit_code = code;
+    r.oom_killed = oom;
+    r.finished_at = finished;
+  });
+  lifecycle::release_resources(root, rec, group);
+  return code;
+}
+
+} // namespace koker::launch

@@ -1,0 +1,139 @@
+// SPDX-License-Identifier: MIT
+#include "runtime/lifecycle.hpp"
+#include "cgroup/cgroup.hpp"
+#include "base/error.hpp"
+#include "base/log.hpp"
+#include "net/net.hpp"
+#include "base/sys.hpp"
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <poll.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+namespace koker::lifecycle {
+
+namespace {
+
+// A pidfd for the container's process, checked against its start time after it was taken: if
+// the PID was reused in between, the check fails and nothing is signalled.
+Fd open_container_pidfd(const container::Record &rec) {
+  if (rec.pid <= 0)
+    return Fd();
+  long fd = ::syscall(SYS_pidfd_open, rec.pid, 0);
+  if (fd < 0)
+    return Fd();
+  Fd pidfd(static_cast<int>(fd));
+  if (!container::process_alive(rec.pid, rec.pid_start))
+    return Fd();
+  return pidfd;
+}
+
+bool wait_exit(int pidfd, int timeout_ms) {
+  struct pollfd p = {pidfd, POLLIN, 0};
+  for (;;) {
+    int r = ::poll(&p, 1, timeout_ms);
+    if (r < 0 && errno == EINTR)
+      continue;
+    return r > 0;
+  }
+}
+
+void send(int pidfd, const container::Record &rec, int sig) {
+  log::debug("pidfd_send_signal ", rec.pid, " ", sig);
+  if (::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0) < 0 && errno != ESRCH)
+    sys_fail("unable to signal container ", rec.id.substr(0, 12));
+}
+
+} // namespace
+
+int parse_signal(std::string_view text) {
+  if (auto n = sys::parse_uint(text); n && *n > 0 && *n < static_cast<uint64_t>(NSIG))
+    return static_cast<int>(*n);
+  std::string name(text);
+  for (auto &c : name)
+    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (name.rfind("SIG", 0) == 0)
+    name.erase(0, 3);
+  for (int sig = 1; sig < NSIG; ++sig) {
+    const char *abbrev = ::sigabbrev_np(sig);
+    if (abbrev && name == abbrev)
+      return sig;
+  }
+  fail("invalid signal ", printable(text));
+}
+
+void stop(const std::string &root, const container::Record &rec, int timeout_s, int signal) {
+  Fd pidfd = open_container_pidfd(rec);
+  if (!pidfd) {
+    if (signal != 0)
+      fail("container ", rec.id.substr(0, 12), " is not running");
+    return; // already stopped: docker stop succeeds
+  }
+  if (signal != 0) {
+    send(pidfd.get(), rec, signal);
+    return;
+  }
+  send(pidfd.get(), rec, SIGTERM);
+  if (wait_exit(pidfd.get(), timeout_s * 1000))
+    return;
+  if (timeout_s > 0)
+    log::info("container ", rec.id.substr(0, 12), " did not stop within ", timeout_s,
+              " s: killing it");
+  // Killing the first process of a PID namespace kills every process in it.
+  send(pidfd.get(), rec, SIGKILL);
+  if (auto group = cgroup::Group::open(rec.id))
+    group->kill_all(SIGKILL);
+  if (!wait_exit(pidfd.get(), 10000))
+    fail("container ", rec.id.substr(0, 12), " did not die after SIGKILL");
+  (void)root;
+}
+
+void release_resources(const std::string &root, const container::Record &rec,
+                       cgroup::Group *group) {
+  try {
+    if (group)
+      group->remove(true);
+    else if (auto found = cgroup::Group::open(rec.id))
+      found->remove(true);
+  } catch (const std::exception &e) {
+    log::warn("unable to remove the cgroup of ", rec.id.substr(0, 12), ": ", e.what());
+  }
+  net::release_container(root, rec); // veth, published ports, address
+}
+
+void remove(const std::string &root, const container::Record &rec, bool force) {
+  container::Record now = container::refresh(root, rec);
+  if (container::process_alive(now.pid, now.pid_start)) {
+    if (!force)
+      fail("cannot remove running container ", now.id.substr(0, 12),
+           ": stop it first or use -f");
+    stop(root, now, 0, SIGKILL);
+    Fd pidfd = open_container_pidfd(now);
+    if (pidfd && !wait_exit(pidfd.get(), 10000))
+      fail("container ", now.id.substr(0, 12), " did not die after SIGKILL");
+  }
+  // A supervisor still alive is recording the exit and releasing resources: let it finish
+  // (it removes the container itself with --rm) before the files go.
+  if (now.supervisor != static_cast<int>(::getpid()) &&
+      container::process_alive(now.supervisor, now.supervisor_start)) {
+    long fd = ::syscall(SYS_pidfd_open, now.supervisor, 0);
+    if (fd >= 0) {
+      Fd sup(static_cast<int>(fd));
+      if (container::process_alive(now.supervisor, now.supervisor_start))
+        wait_exit(sup.get(), 10000);
+    }
+  }
+  remove_reaped(root, now, nullptr);
+}
+
+void remove_reaped(const std::string &root, const container::Record &rec, cgroup::Group *group) {
+  release_resources(root, rec, group);
+  container::release_name(root, rec.name);
+  std::string dir = container::dir_of(root, rec.id);
+  log::debug("rm -rf ", dir);
+  sys::rm_rf(dir);
+}
+
+} // namespace koker::lifecycle

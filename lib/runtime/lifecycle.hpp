@@ -1,0 +1,34 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+#include "cgroup/cgroup.hpp"
+#include "store/container.hpp"
+#include <string>
+
+// Stopping and removing containers: what koker-stop, koker-rm and koker-run --rm share. Every
+// host resource a container holds (its processes, cgroup, network, files, name) is released
+// here, also for a container whose koker-run or supervisor was killed.
+namespace koker::lifecycle {
+
+// Sends signal to the container's first process (through a pidfd, so a reused PID is never
+// hit). With signal 0: SIGTERM, then SIGKILL to every process after timeout_s seconds, as
+// docker stop. Returns once the container's processes are gone (or at once for signal != 0).
+void stop(const std::string &root, const container::Record &rec, int timeout_s, int signal);
+
+// Removes the container: refused while it runs unless force (which kills it first). Releases
+// the cgroup, the network, the name and the directory. Safe to call again after a crash
+// halfway.
+void remove(const std::string &root, const container::Record &rec, bool force);
+
+// Releases what a container holds on the host once its processes are gone (cgroup, network),
+// keeping its record and files. group: the container's, when the caller has it already.
+void release_resources(const std::string &root, const container::Record &rec,
+                       cgroup::Group *group = nullptr);
+
+// remove() for the process that has just reaped the container's first process (koker-run
+// --rm, or its supervisor): nothing to stop, wait for or look up again.
+void remove_reaped(const std::string &root, const container::Record &rec, cgroup::Group *group);
+
+// Parses a signal given as "TERM", "SIGTERM" or "15"; throws Error for an unknown one.
+int parse_signal(std::string_view text);
+
+} // namespace koker::lifecycle

@@ -1,0 +1,34 @@
+// SPDX-License-Identifier: MIT
+#include "runtime/pty.hpp"
+#include "base/error.hpp"
+#include "base/log.hpp"
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+namespace koker::pty {
+
+Pty open(Fd ptmx) {
+  check(::unlockpt(ptmx.get()), "unable to unlock the pty");
+  int n = 0;
+  check(::ioctl(ptmx.get(), TIOCGPTN, &n), "unable to name the pty");
+  return {std::move(ptmx), cat("/dev/pts/", n)};
+}
+
+void attach(const std::string &slave) {
+  log::debug("open ", slave, "; ioctl TIOCSCTTY; dup2 onto 0, 1 and 2");
+  Fd tty(::open(slave.c_str(), O_RDWR | O_CLOEXEC));
+  if (!tty)
+    sys_fail("unable to open ", slave);
+  check(::ioctl(tty.get(), TIOCSCTTY, 0), "unable to make ", slave, " the controlling terminal");
+  for (int fd = 0; fd < 3; ++fd)
+    check(::dup2(tty.get(), fd), "unable to attach ", slave);
+}
+
+void copy_window_size(int master) {
+  struct winsize ws;
+  if (::ioctl(0, TIOCGWINSZ, &ws) == 0)
+    ::ioctl(master, TIOCSWINSZ, &ws);
+}
+
+} // namespace koker::pty

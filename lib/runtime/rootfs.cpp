@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: MIT
+#include "runtime/rootfs.hpp"
+#include "base/error.hpp"
+#include "base/log.hpp"
+#include "base/sys.hpp"
+#include "runtime/mounts.hpp"
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+namespace koker::rootfs {
+
+namespace {
+
+// Docker's maskedPaths and readonlyPaths (moby oci/defaults.go).
+const char *const masked_paths[] = {
+    "/proc/asound",      "/proc/acpi",        "/proc/kcore",       "/proc/keys",
+    "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
+    "/proc/scsi",        "/sys/firmware",     "/sys/devices/virtual/powercap"};
+const char *const readonly_paths[] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
+                                      "/proc/sysrq-trigger"};
+
+struct Node {
+  const char *name;
+  unsigned major, minor;
+};
+// runc's default devices, all 0666.
+const Node device_nodes[] = {{"null", 1, 3},    {"zero", 1, 5},    {"full", 1, 7},
+                             {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}};
+
+constexpr unsigned long kernel_fs_flags = MS_NOSUID | MS_NOEXEC | MS_NODEV;
+
+// Host /dev/null, checked to be the real char 1:3 on the fd that will be used (runc
+// CVE-2025-31133: a swapped /dev/null unmasks what it should hide).
+Fd open_dev_null() {
+  Fd fd(::open("/dev/null", O_PATH | O_CLOEXEC));
+  struct stat st;
+  if (!fd || ::fstat(fd.get(), &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3))
+    fail("unable to mask paths: /dev/null on the host is not the null device");
+  return fd;
+}
+
+void make_dev(int root) {
+  mount_kernel_fs(root, "/dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k");
+  // Reopen: the fd taken before the mount names the directory underneath it.
+  Fd dev = mounts::open_in_root(root, "/dev", mounts::Follow::no_symlinks, O_DIRECTORY | O_RDONLY);
+  ::umask(0);
+  for (const auto &n : device_nodes) {
+    log::debug("mknod /dev/", n.name, " c ", n.major, " ", n.minor);
+    check(::mknodat(dev.get(), n.name, S_IFCHR | 0666, makedev(n.major, n.minor)),
+          "unable to create /dev/", n.name);
+  }
+  const std::pair<const char *, const char *> links[] = {
+      {"/proc/self/fd", "fd"},       {"/proc/self/fd/0", "stdin"}, {"/proc/self/fd/1", "stdout"},
+      {"/proc/self/fd/2", "stderr"}, {"pts/ptmx", "ptmx"}};
+  for (auto &[to, name] : links) {
+    log::debug("ln -s ", to, " /dev/", name);
+    check(::symlinkat(to, dev.get(), name), "unable to create /dev/", name);
+  }
+  if (sys::exists("/proc/kcore"))
+    check(::symlinkat("/proc/kcore", dev.get(), "core"), "unable to create /dev/core");
+  ::umask(022);
+  mount_kernel_fs(root, "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+                  "newinstance,ptmxmode=0666,mode=0620,gid=5");
+  mount_kernel_fs(root, "/dev/shm", "tmpfs", kernel_fs_flags, "mode=1777,size=65536k");
+  mount_kernel_fs(root, "/dev/mqueue", "mqueue", kernel_fs_flags, "");
+}
+
+} // namespace
+
+Fd mount_overlay(const Overlay &o) {
+  // Relative lowerdirs keep the option string short (it must fit in one page).
+  std::string lower;
+  for (const auto &l : o.lower)
+    lower += (lower.empty() ? "" : ":") + l;
+  std::string data = cat("lowerdir=", lower, ",upperdir=", o.upper, ",workdir=", o.work);
+  // A --rm container's upper layer is thrown away: "volatile" skips the sync of it on unmount
+  // (overlayfs docs), which otherwise waits for a journal commit at every exit.
+  if (o.volatile_upper)
+    data += ",volatile";
+  if (data.size() > 4000)
+    fail("unable to mount the container's root: too many layers for one overlay mount");
+  log::debug("chdir ", o.layers_dir);
+  check(::chdir(o.layers_dir.c_str()), "unable to chdir to ", o.layers_dir);
+  mounts::mount("overlay", o.mount_point, "overlay", 0, data);
+  Fd root(::open(o.mount_point.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!root)
+    sys_fail("unable to open ", o.mount_point);
+  return root;
+}
+
+void mount_kernel_fs(int root, const char *path, const char *type, unsigned long flags,
+                     const std::string &data) {
+  Fd target = mounts::make_dir_in_root(root, path, mounts::Follow::no_symlinks);
+  mounts::mount(type, mounts::fd_path(target.get()), type, flags, data);
+}
+
+void mount_kernel_files(int root) {
+  mount_kernel_fs(root, "/proc", "proc", kernel_fs_flags, "");
+  make_dev(root);
+  mount_kernel_fs(root, "/sys", "sysfs", kernel_fs_flags | MS_RDONLY, "");
+}
+
+void mask_paths(int root) {
+  Fd null = open_dev_null();
+  int dev_null = null.get();
+  // One empty read-only tmpfs hides every masked directory: the first gets it, the others
+  // a bind of it (its superblock is read-only, so every bind is too). A superblock less for
+  // each to set up and tear down.
+  Fd empty;
+  for (const char *path : masked_paths) {
+    Fd target = mounts::open_in_root_if_exists(root, path, mounts::Follow::no_symlinks);
+    if (!target)
+      continue; // the kernel has no such file: nothing to hide
+    struct stat st;
+    check(::fstat(target.get(), &st), "unable to stat ", path);
+    if (!S_ISDIR(st.st_mode)) {
+      mounts::mount(mounts::fd_path(dev_null), mounts::fd_path(target.get()), nullptr, MS_BIND);
+    } else if (empty) {
+      mounts::mount(mounts::fd_path(empty.get()), mounts::fd_path(target.get()), nullptr, MS_BIND);
+    } else {
+      mounts::mount("tmpfs", mounts::fd_path(target.get()), "tmpfs", MS_RDONLY,
+                "nr_blocks=1,nr_inodes=1");
+      empty = mounts::open_in_root(root, path, mounts::Follow::no_symlinks); // the tmpfs, now
+    }
+  }
+  for (const char *path : readonly_paths) {
+    Fd target = mounts::open_in_root_if_exists(root, path, mounts::Follow::no_symlinks);
+    if (!target)
+      continue;
+    std::string at = mounts::fd_path(target.get());
+    mounts::mount(at, at, nullptr, MS_BIND | MS_REC);
+    Fd again = mounts::open_in_root(root, path, mounts::Follow::no_symlinks);
+    mounts::mount("", mounts::fd_path(again.get()), nullptr,
+              MS_BIND | MS_REMOUNT | MS_RDONLY | kernel_fs_flags);
+  }
+}
+
+void bind_etc_files(int root, const std::string &etc_dir) {
+  for (const char *name : {"hostname", "hosts", "resolv.conf"}) {
+    std::string source = cat(etc_dir, "/", name);
+    if (!sys::exists(source))
+      continue;
+    Fd target = mounts::make_file_in_root(root, cat("/etc/", name));
+    mounts::mount(source, mounts::fd_path(target.get()), nullptr, MS_BIND);
+  }
+}
+
+void bind_volumes(int root, const std::vector<Volume> &volumes) {
+  for (const auto &v : volumes) {
+    std::string t = v.target;
+    if (t.rfind("/proc", 0) == 0 && (t.size() == 5 || t[5] == '/'))
+      fail("unable to mount ", v.source, " on ", t, ": mounts into /proc are refused");
+    Fd source(::open(v.source.c_str(), O_PATH | O_CLOEXEC));
+    if (!source)
+      sys_fail("unable to open volume ", v.source);
+    struct stat st;
+    check(::fstat(source.get(), &st), "unable to stat ", v.source);
+    Fd target = S_ISDIR(st.st_mode) ? mounts::make_dir_in_root(root, t, mounts::Follow::in_root)
+                                    : mounts::make_file_in_root(root, t);
+    mounts::mount(mounts::fd_path(source.get()), mounts::fd_path(target.get()), nullptr, MS_BIND | MS_REC);
+    if (v.read_only) {
+      // mount_setattr(AT_RECURSIVE) makes every mount below the volume read-only too; a
+      // plain MS_REMOUNT would leave submounts of the host path writable.
+      Fd again = mounts::open_in_root(root, t, mounts::Follow::in_root);
+      mounts::make_read_only(again.get(), t);
+    }
+  }
+}
+
+} // namespace koker::rootfs

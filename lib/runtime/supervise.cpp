@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: MIT
+#include "runtime/supervise.hpp"
+#include "base/error.hpp"
+#include "base/fd.hpp"
+#include "base/log.hpp"
+#include <cerrno>
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+namespace koker::supervise {
+
+sigset_t forwarded_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT})
+    sigaddset(&set, sig);
+  return set;
+}
+
+void block_signals() {
+  sigset_t set = forwarded_signals();
+  sigaddset(&set, SIGCHLD);
+  check(::sigprocmask(SIG_BLOCK, &set, nullptr), "unable to block signals");
+}
+
+int exit_code(int status) {
+  if (WIFEXITED(status))
+    return WEXITSTATUS(status);
+  if (WIFSIGNALED(status))
+    return 128 + WTERMSIG(status);
+  return 125;
+}
+
+namespace {
+
+// Puts the terminal on fd into raw mode for the life of the object, as docker -t does.
+class RawMode {
+public:
+  explicit RawMode(int fd) : m_fd(fd) {
+    if (!::isatty(fd) || ::tcgetattr(fd, &m_saved) < 0)
+      return;
+    struct termios raw = m_saved;
+    ::cfmakeraw(&raw);
+    m_active = ::tcsetattr(fd, TCSANOW, &raw) == 0;
+  }
+  ~RawMode() {
+    if (m_active)
+      ::tcsetattr(m_fd, TCSANOW, &m_saved);
+  }
+
+private:
+  int m_fd;
+  struct termios m_saved {};
+  bool m_active = false;
+};
+
+void copy_winsize(int from, int to) {
+  struct winsize ws;
+  if (::ioctl(from, TIOCGWINSZ, &ws) == 0)
+    ::ioctl(to, TIOCSWINSZ, &ws);
+}
+
+// Moves what is readable on from to to; false at EOF or error.
+bool pump(int from, int to) {
+  char buf[16384];
+  ssize_t n = ::read(from, buf, sizeof buf);
+  if (n < 0 && (errno == EINTR || errno == EAGAIN))
+    return true;
+  if (n <= 0)
+    return false;
+  for (ssize_t done = 0; done < n;) {
+    ssize_t w = ::write(to, buf + done, static_cast<size_t>(n - done));
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w < 0)
+      return false;
+    done += w;
+  }
+  return true;
+}
+
+} // namespace
+
+int wait_for(pid_t pid, int master_fd, bool interactive) {
+  sigset_t set = forwarded_signals();
+  sigaddset(&set, SIGCHLD);
+  Fd sfd(::signalfd(-1, &set, SFD_CLOEXEC));
+  if (!sfd)
+    sys_fail("unable to create a signalfd");
+  RawMode raw(master_fd >= 0 && interactive ? 0 : -1);
+  if (master_fd >= 0)
+    copy_winsize(0, master_fd);
+  bool stdin_open = master_fd >= 0 && interactive;
+  bool master_open = master_fd >= 0;
+  int status = 0;
+  for (;;) {
+    struct pollfd fds[3] = {{sfd.get(), POLLIN, 0},
+                            {master_open ? master_fd : -1, POLLIN, 0},
+                            {stdin_open ? 0 : -1, POLLIN, 0}};
+    if (::poll(fds, 3, -1) < 0) {
+      if (errno == EINTR)
+        continue;
+      sys_fail("unable to poll");
+    }
+    if (fds[1].revents & (POLLIN | POLLHUP | POLLERR))
+      master_open = pump(master_fd, 1);
+    if (fds[2].revents & (POLLIN | POLLHUP | POLLERR))
+      stdin_open = pump(0, master_fd);
+    if (!(fds[0].revents & POLLIN))
+      continue;
+    struct signalfd_siginfo si;
+    if (::read(sfd.get(), &si, sizeof si) != sizeof si)
+      continue;
+    int sig = static_cast<int>(si.ssi_signo);
+    if (sig == SIGWINCH && master_fd >= 0) {
+      copy_winsize(0, master_fd);
+      continue;
+    }
+    if (sig != SIGCHLD) {
+      log::debug("kill ", pid, " ", sig, " (forwarded)");
+      ::kill(pid, sig);
+      continue;
+    }
+    pid_t r = ::waitpid(pid, &status, WNOHANG);
+    if (r == pid)
+      break;
+  }
+  // The container is gone: drain what its pty still holds.
+  while (master_open) {
+    struct pollfd p = {master_fd, POLLIN, 0};
+    if (::poll(&p, 1, 100) <= 0)
+      break;
+    master_open = pump(master_fd, 1);
+  }
+  return exit_code(status);
+}
+
+} // namespace koker::supervise

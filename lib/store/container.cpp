@@ -1,0 +1,336 @@
+// SPDX-License-Identifier: MIT
+#include "store/container.hpp"
+#include "base/error.hpp"
+#include "base/log.hpp"
+#include "base/sys.hpp"
+#include "base/text.hpp"
+#include <algorithm>
+#include <fcntl.h>
+#include <unistd.h>
+
+namespace koker::container {
+
+namespace {
+
+int64_t int_of(const json::Value *v) { return v && v->is_number() ? v->as_int() : 0; }
+bool bool_of(const json::Value *v) { return v && v->type() == json::Value::Type::boolean && v->as_bool(); }
+const json::Value &obj(const json::Value &v, std::string_view key) {
+  static const json::Value empty = json::Value::object();
+  const json::Value *f = v.find(key);
+  return f && f->is_object() ? *f : empty;
+}
+
+} // namespace
+
+json::Value Record::to_json() const {
+  json::Value v = json::Value::object();
+  v.set("Id", id);
+  v.set("Created", created);
+  v.set("Path", path);
+  v.set("Args", json::string_array(args));
+  json::Value &state = v.set("State", json::Value::object());
+  state.set("Status", status);
+  state.set("Running", status == "running");
+  state.set("Pid", pid);
+  state.set("PidStartTime", json::Value(pid_start));
+  state.set("SupervisorPid", supervisor);
+  state.set("SupervisorStartTime", json::Value(supervisor_start));
+  state.set("ExitCode", exit_code);
+  state.set("OOMKilled", oom_killed);
+  state.set("Error", error);
+  state.set("StartedAt", started_at.empty() ? "0001-01-01T00:00:00Z" : started_at);
+  state.set("FinishedAt", finished_at.empty() ? "0001-01-01T00:00:00Z" : finished_at);
+  v.set("Image", image_id);
+  v.set("Name", "/" + name);
+  json::Value &config = v.set("Config", json::Value::object());
+  config.set("Hostname", hostname);
+  config.set("User", user);
+  config.set("Tty", tty);
+  config.set("OpenStdin", open_stdin);
+  config.set("Env", json::string_array(env));
+  config.set("Cmd", json::string_array(cmd));
+  config.set("Image", image);
+  config.set("WorkingDir", workdir);
+  config.set("Entrypoint", json::string_array(entrypoint));
+  json::Value &host = v.set("HostConfig", json::Value::object());
+  host.set("Binds", json::string_array(binds));
+  host.set("NetworkMode", network_mode);
+  host.set("PortBindings", json::string_array(publish));
+  host.set("AutoRemove", auto_remove);
+  host.set("CapAdd", json::string_array(cap_add));
+  host.set("CapDrop", json::string_array(cap_drop));
+  host.set("ReadonlyRootfs", read_only);
+  host.set("SecurityOpt", no_new_privileges ? json::string_array({"no-new-privileges"}) : json::Value::array());
+  host.set("Memory", memory);
+  host.set("MemorySwap", memory_swap);
+  host.set("NanoCpus", nano_cpus);
+  host.set("PidsLimit", pids_limit);
+  json::Value &net = v.set("NetworkSettings", json::Value::object());
+  net.set("IPAddress", ip_address);
+  // docker's shape: {"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}]}, from publish's
+  // "0.0.0.0:8080->80/tcp".
+  std::vector<std::pair<std::string, json::Value>> ports; // in publish's order
+  for (const auto &p : publish) {
+    size_t arrow = p.find("->"), colon = p.rfind(':', arrow);
+    if (arrow == std::string::npos || colon == std::string::npos)
+      continue;
+    json::Value binding = json::Value::object();
+    binding.set("HostIp", p.substr(0, colon));
+    binding.set("HostPort", p.substr(colon + 1, arrow - colon - 1));
+    std::string key = p.substr(arrow + 2);
+    auto it = std::find_if(ports.begin(), ports.end(), [&](auto &e) { return e.first == key; });
+    if (it == ports.end())
+      it = ports.insert(ports.end(), {key, json::Value::array()});
+    it->second.push(std::move(binding));
+  }
+  json::Value &port_map = net.set("Ports", json::Value::object());
+  for (auto &[key, list] : ports)
+    port_map.set(key, std::move(list));
+  return v;
+}
+
+Record Record::from_json(const json::Value &v) {
+  Record r;
+  r.id = v.get_string("Id");
+  r.created = v.get_string("Created");
+  r.path = v.get_string("Path");
+  r.args = json::string_list(v.find("Args"));
+  const json::Value &state = obj(v, "State");
+  r.status = state.get_string("Status", "created");
+  r.pid = static_cast<int>(int_of(state.find("Pid")));
+  r.pid_start = static_cast<uint64_t>(int_of(state.find("PidStartTime")));
+  r.supervisor = static_cast<int>(int_of(state.find("SupervisorPid")));
+  r.supervisor_start = static_cast<uint64_t>(int_of(state.find("SupervisorStartTime")));
+  r.exit_code = static_cast<int>(int_of(state.find("ExitCode")));
+  r.oom_killed = bool_of(state.find("OOMKilled"));
+  r.error = state.get_string("Error");
+  r.started_at = state.get_string("StartedAt");
+  r.finished_at = state.get_string("FinishedAt");
+  if (r.started_at.rfind("0001-", 0) == 0)
+    r.started_at.clear();
+  if (r.finished_at.rfind("0001-", 0) == 0)
+    r.finished_at.clear();
+  r.image_id = v.get_string("Image");
+  r.name = v.get_string("Name");
+  if (!r.name.empty() && r.name[0] == '/')
+    r.name.erase(0, 1);
+  const json::Value &config = obj(v, "Config");
+  r.hostname = config.get_string("Hostname");
+  r.user = config.get_string("User");
+  r.tty = bool_of(config.find("Tty"));
+  r.open_stdin = bool_of(config.find("OpenStdin"));
+  r.env = json::string_list(config.find("Env"));
+  r.cmd = json::string_list(config.find("Cmd"));
+  r.image = config.get_string("Image");
+  r.workdir = config.get_string("WorkingDir");
+  r.entrypoint = json::string_list(config.find("Entrypoint"));
+  const json::Value &host = obj(v, "HostConfig");
+  r.binds = json::string_list(host.find("Binds"));
+  r.network_mode = host.get_string("NetworkMode", "bridge");
+  r.publish = json::string_list(host.find("PortBindings"));
+  r.auto_remove = bool_of(host.find("AutoRemove"));
+  r.cap_add = json::string_list(host.find("CapAdd"));
+  r.cap_drop = json::string_list(host.find("CapDrop"));
+  r.read_only = bool_of(host.find("ReadonlyRootfs"));
+  r.no_new_privileges = !json::string_list(host.find("SecurityOpt")).empty();
+  r.memory = int_of(host.find("Memory"));
+  r.memory_swap = int_of(host.find("MemorySwap"));
+  r.nano_cpus = int_of(host.find("NanoCpus"));
+  r.pids_limit = int_of(host.find("PidsLimit"));
+  r.ip_address = obj(v, "NetworkSettings").get_string("IPAddress");
+  return r;
+}
+
+std::string dir_of(const std::string &root, std::string_view id) {
+  if (id.size() != 64 || !text::all_lower_hex(id))
+    fail("invalid container ID ", printable(id));
+  return cat(root, "/containers/", id);
+}
+
+void save(const std::string &root, const Record &rec) {
+  sys::write_file_atomic(dir_of(root, rec.id) + "/config.json", rec.to_json().dump(1) + "\n", 0600,
+                         false);
+}
+
+std::optional<Record> load(const std::string &root, std::string_view id) {
+  auto text = sys::read_file_if_exists(dir_of(root, id) + "/config.json", 4 << 20);
+  if (!text)
+    return std::nullopt;
+  return Record::from_json(json::parse(*text, cat("container ", id, " record")));
+}
+
+std::vector<Record> list(const std::string &root) {
+  std::vector<Record> out;
+  std::string dir = root + "/containers";
+  if (!sys::exists(dir))
+    return out;
+  for (const auto &name : sys::list_dir(dir)) {
+    if (name.size() != 64 || !text::all_lower_hex(name))
+      continue;
+    if (auto r = load(root, name))
+      out.push_back(std::move(*r));
+  }
+  return out;
+}
+
+std::optional<Record> find(const std::string &root, std::string_view query) {
+  if (query.empty())
+    return std::nullopt;
+  if (query.size() == 64 && text::all_lower_hex(query))
+    return load(root, query);
+  if (valid_name(query)) {
+    auto id = sys::read_file_if_exists(cat(root, "/names/", query), 128);
+    if (id && id->size() == 64 && text::all_lower_hex(*id))
+      if (auto r = load(root, *id))
+        return r;
+  }
+  if (query.size() < 12 || !text::all_lower_hex(query) || !sys::exists(root + "/containers"))
+    return std::nullopt;
+  std::optional<std::string> match;
+  for (const auto &name : sys::list_dir(root + "/containers")) {
+    if (name.compare(0, query.size(), query) != 0)
+      continue;
+    if (match)
+      fail("container ID prefix ", printable(query), " is ambiguous");
+    match = name;
+  }
+  return match ? load(root, *match) : std::nullopt;
+}
+
+Record get(const std::string &root, std::string_view query) {
+  auto rec = find(root, query);
+  if (!rec)
+    fail("no such container: ", printable(query));
+  return *rec;
+}
+
+bool valid_name(std::string_view name) { return text::is_name(name); }
+
+void claim_name(const std::string &root, std::string_view name, std::string_view id) {
+  if (!valid_name(name))
+    fail("invalid container name ", printable(name), ": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed");
+  sys::mkdir_p(root + "/names", 0700);
+  std::string path = cat(root, "/names/", name);
+  // O_EXCL makes the claim atomic: of two runs racing for a name, exactly one creates it.
+  log::debug("claim name ", name, ": create ", path, " O_EXCL");
+  Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  if (!fd && errno == EEXIST) {
+    auto owner = sys::read_file_if_exists(path, 128);
+    fail("the container name \"", name, "\" is already in use by container ",
+         owner ? owner->substr(0, 12) : "?", ": remove it or choose another name");
+  }
+  if (!fd)
+    sys_fail("unable to claim the name ", name);
+  sys::write_fd(fd.get(), id, path);
+}
+
+std::string claim_generated_name(const std::string &root, std::string_view id) {
+  for (int attempt = 0;; ++attempt) {
+    std::string name = generate_name(root);
+    try {
+      claim_name(root, name, id);
+      return name;
+    } catch (const Error &) {
+      // Another run drew the same name between generate_name and the O_EXCL create.
+      if (attempt >= 20 || !sys::exists(cat(root, "/names/", name)))
+        throw;
+    }
+  }
+}
+
+void release_name(const std::string &root, std::string_view name) {
+  if (valid_name(name))
+    ::unlink(cat(root, "/names/", name).c_str());
+}
+
+uint64_t process_start_time(int pid) {
+  // Read by hand: a process reaped between open and read makes the read fail with ESRCH,
+  // which means "gone" here, not an error.
+  Fd fd(::open(cat("/proc/", pid, "/stat").c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd)
+    return 0;
+  char buf[4096];
+  ssize_t n = ::read(fd.get(), buf, sizeof buf - 1);
+  if (n <= 0)
+    return 0;
+  auto stat = std::optional<std::string>(std::string(buf, static_cast<size_t>(n)));
+  // Field 2 (comm) may hold spaces and parentheses: count fields after the last ')'.
+  size_t p = stat->rfind(')');
+  if (p == std::string::npos || p + 2 >= stat->size())
+    return 0;
+  // A zombie has exited; whoever should reap it may be gone (a killed supervisor).
+  char state = (*stat)[p + 2];
+  if (state == 'Z' || state == 'X')
+    return 0;
+  int field = 2;
+  size_t i = p + 1;
+  while (i < stat->size() && field < 22) {
+    if ((*stat)[i] == ' ')
+      ++field;
+    ++i;
+  }
+  size_t end = stat->find(' ', i);
+  auto v = sys::parse_uint(std::string_view(*stat).substr(i, end - i));
+  return v ? *v : 0;
+}
+
+bool process_alive(int pid, uint64_t start) {
+  return pid > 0 && start != 0 && process_start_time(pid) == start;
+}
+
+sys::FileLock lock(const std::string &root, std::string_view id) {
+  return sys::FileLock(dir_of(root, id) + "/lock", sys::FileLock::Mode::exclusive);
+}
+
+bool update(const std::string &root, std::string_view id, const std::function<void(Record &)> &fn) {
+  if (!sys::exists(dir_of(root, id)))
+    return false;
+  auto l = lock(root, id);
+  auto rec = load(root, id);
+  if (!rec)
+    return false;
+  fn(*rec);
+  save(root, *rec);
+  return true;
+}
+
+Record refresh(const std::string &root, Record rec) {
+  if (rec.status != "running" || process_alive(rec.pid, rec.pid_start))
+    return rec;
+  if (process_alive(rec.supervisor, rec.supervisor_start))
+    return rec; // exited a moment ago: its supervisor is about to record how
+  update(root, rec.id, [&](Record &r) {
+    if (r.status != "running" || process_alive(r.pid, r.pid_start))
+      return;
+    log::debug("container ", r.id.substr(0, 12), ": process ", r.pid,
+               " is gone and nothing waits for it: marking it exited");
+    r.status = "exited";
+    r.exit_code = 255;
+    r.finished_at = sys::now_rfc3339();
+    rec = r;
+  });
+  return rec;
+}
+
+std::string generate_name(const std::string &root) {
+  static const char *const adjectives[] = {
+      "agile", "bold",   "brave", "calm",  "clever", "crisp", "eager", "fair",
+      "gentle", "happy", "keen",  "kind",  "lucid",  "merry", "nimble", "proud",
+      "quick", "quiet",  "sharp", "steady", "swift", "tidy",  "vivid", "wise"};
+  static const char *const names[] = {
+      "babbage", "curie",   "dijkstra", "euler",   "fermat",  "gauss",  "hopper",
+      "kepler",  "knuth",   "lamport",  "lovelace", "noether", "pascal", "ritchie",
+      "shannon", "thompson", "torvalds", "turing",  "wirth",   "hamilton"};
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    unsigned r = static_cast<unsigned>(std::stoul(sys::random_hex(4), nullptr, 16));
+    std::string name = cat(adjectives[r % std::size(adjectives)], "_",
+                           names[(r / 64) % std::size(names)]);
+    if (attempt >= 10)
+      name += cat("_", r % 1000);
+    if (!sys::exists(cat(root, "/names/", name)))
+      return name;
+  }
+  return "koker_" + sys::random_hex(6);
+}
+
+} // namespace koker::container

@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+#include "base/json.hpp"
+#include "base/sys.hpp"
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+// A container's record: KOKER_ROOT/containers/<id>/config.json, in the shape of docker
+// inspect (Id, Name, State, Config, HostConfig, NetworkSettings), replaced atomically. Names
+// are claimed race-free as KOKER_ROOT/names/<name> (O_EXCL), like CNI's one file per address.
+namespace koker::container {
+
+struct Record {
+  std::string id, name, created;
+  std::string image_id, image; // the image's ID and the name the user gave
+  std::string path;            // the process: path and arguments
+  std::vector<std::string> args;
+  // Config
+  std::string hostname, user, workdir;
+  std::vector<std::string> env, cmd, entrypoint;
+  bool tty = false, open_stdin = false;
+  // HostConfig
+  std::string network_mode = "bridge";
+  bool read_only = false, auto_remove = false, no_new_privileges = false;
+  std::vector<std::string> binds, cap_add, cap_drop, publish;
+  int64_t memory = 0, memory_swap = 0, nano_cpus = 0, pids_limit = 0;
+  // State
+  std::string status = "created"; // created, running, exited
+  int pid = 0;
+  uint64_t pid_start = 0; // /proc/<pid>/stat starttime, to tell a reused PID apart
+  int supervisor = 0;     // the process that waits for the container (koker-run)
+  uint64_t supervisor_start = 0;
+  int exit_code = 0;
+  bool oom_killed = false;
+  std::string started_at, finished_at, error;
+  // NetworkSettings
+  std::string ip_address;
+
+  json::Value to_json() const;
+  static Record from_json(const json::Value &v);
+};
+
+// KOKER_ROOT/containers/<id>
+std::string dir_of(const std::string &root, std::string_view id);
+// Writes the record (no fsync: live state).
+void save(const std::string &root, const Record &rec);
+std::optional<Record> load(const std::string &root, std::string_view id);
+std::vector<Record> list(const std::string &root);
+// By full ID, unique ID prefix of 12+ hex, or name; throws Error on an ambiguous prefix.
+std::optional<Record> find(const std::string &root, std::string_view query);
+// find(), or Error("no such container: QUERY").
+Record get(const std::string &root, std::string_view query);
+
+// True for docker's container names: [a-zA-Z0-9][a-zA-Z0-9_.-]*, at most 128 characters.
+bool valid_name(std::string_view name);
+// Claims name for id; throws Error("the container name X is already in use ...") when taken.
+void claim_name(const std::string &root, std::string_view name, std::string_view id);
+// Claims a generated name for id, drawing another when a concurrent run took the one drawn;
+// returns it.
+std::string claim_generated_name(const std::string &root, std::string_view id);
+void release_name(const std::string &root, std::string_view name);
+
+// The starttime field of /proc/<pid>/stat (0 when the process is gone).
+uint64_t process_start_time(int pid);
+// True while pid is the process that started at start (not a reused PID).
+bool process_alive(int pid, uint64_t start);
+
+// The per-container lock (flock on containers/<id>/lock): state changes are serialised.
+sys::FileLock lock(const std::string &root, std::string_view id);
+// Loads, changes with fn and saves the record under its lock; false when it is gone.
+bool update(const std::string &root, std::string_view id, const std::function<void(Record &)> &fn);
+// The record as it really is: a "running" container whose process is gone while nothing waits
+// for it any more (its supervisor was killed) is marked exited (255: status unknown) and saved.
+Record refresh(const std::string &root, Record rec);
+// A docker-like random name ("eager_turing") not taken yet.
+std::string generate_name(const std::string &root);
+
+} // namespace koker::container

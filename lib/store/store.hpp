@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+#include "base/sys.hpp"
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+// The content-addressed store under KOKER_ROOT (mode 0700, CVE-2021-41091):
+//   blobs/sha256/<hex>    manifests and configs, read-only, named by their digest
+//   layers/<hex>/diff     an unpacked layer, named by its diff_id; layers/<hex>/size
+//   images.json           the image index, replaced atomically under locks/index.lock
+//   locks/                flock files: store.lock (shared by pulls, exclusive for clean-up),
+//                         index.lock, layer-<hex>.lock (one fetch of a layer at a time)
+//   tmp/                  work in flight; renamed into place when complete, wiped when no
+//                         pull is running, so a kill -9 leaves nothing that counts
+//   rootfs/               an empty directory: each container mounts its overlay root on it
+//                         inside its own mount namespace, so one serves them all
+//   init/etc/{hostname,hosts,resolv.conf}
+//                         empty files: the top layer of every container's overlay, where
+//                         koker-run binds the container's own files
+namespace koker::store {
+
+struct ImageRecord {
+  std::string id; // the config's digest, as docker's image ID
+  std::string manifest_digest;
+  std::string manifest_media_type;
+  std::vector<std::string> repo_tags;    // "alpine:latest"
+  std::vector<std::string> repo_digests; // "alpine@sha256:..."
+  std::vector<std::string> layers;       // diff_ids, bottom first
+  uint64_t size = 0;                     // unpacked bytes of all layers
+  std::string created;                   // the config's "created"
+  std::string pulled;                    // when it entered the store
+};
+
+struct RemoveResult {
+  std::vector<std::string> untagged;
+  std::vector<std::string> deleted; // image IDs
+};
+
+class Store {
+public:
+  // Opens the store at root, creating it (0700) when missing.
+  explicit Store(std::string root);
+  const std::string &root() const { return m_root; }
+
+  std::string blob_path(std::string_view digest) const;
+  std::string layer_dir(std::string_view diff_id) const;
+  // init/, made on first use: the mount points of the /etc files every container gets, as a
+  // shared read-only layer (Docker's overlay2 makes such an "-init" layer per container), so
+  // an image without them costs no copy-up of /etc and no new files in the upper layer.
+  std::string init_layer() const;
+  // rootfs/, made on first use (see above).
+  std::string mount_point() const;
+  bool has_layer(std::string_view diff_id) const;
+  uint64_t layer_size(std::string_view diff_id) const;
+  // A fresh private directory under tmp/.
+  std::string make_tmp_dir() const;
+
+  // Stores a small blob (manifest, config) whose digest the caller has verified.
+  void put_blob(std::string_view digest, std::string_view data) const;
+  // Reads a stored blob; nothing when absent.
+  std::optional<std::string> read_blob(std::string_view digest, size_t max) const;
+  // Moves a layer unpacked in tmp_dir (holding diff/ and size) into place. When another pull
+  // got there first, tmp_dir is removed and theirs is kept.
+  void commit_layer(const std::string &tmp_dir, std::string_view diff_id) const;
+
+  // Held by a pull for its whole run: shared, so pulls run together while clean-up waits.
+  // The first pull to find the store idle wipes tmp/ (what a killed pull left).
+  sys::FileLock lock_for_pull() const;
+  // Exclusive lock on one layer while it is fetched.
+  sys::FileLock lock_layer(std::string_view diff_id) const;
+
+  std::vector<ImageRecord> images() const;
+  // Adds or merges an image; its tags are taken off any other image (docker moves tags).
+  void add_image(const ImageRecord &rec) const;
+  // Finds by ID, unique ID prefix (12+ hex, with or without "sha256:"), repo tag or repo
+  // digest. ref is the normalised form of query when query parses as a reference.
+  std::optional<ImageRecord> find_image(std::string_view query, std::string_view ref = "") const;
+  // Untags or deletes as docker rmi does, then removes layers and blobs nothing uses.
+  RemoveResult remove_image(std::string_view query, std::string_view ref, bool force) const;
+  // Removes layers and blobs no image uses, when no pull is running (else later).
+  void collect_garbage() const;
+
+private:
+  std::vector<ImageRecord> load_index() const;
+  void save_index(const std::vector<ImageRecord> &images) const;
+
+  std::string m_root;
+};
+
+} // namespace koker::store
