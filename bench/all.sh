@@ -22,19 +22,13 @@ set -euo pipefail
 
 # shellcheck source=lib.sh
 source "${BASH_SOURCE[0]%/*}/lib.sh"
+# shellcheck source=targets.sh
+source "${BASH_SOURCE[0]%/*}/targets.sh"
 
 PULL_RUNS=${BENCH_PULL_RUNS:-5}
 RUNS=${BENCH_RUNS:-20}
 read -r -a PARTS <<<"${BENCH_PARTS:-pull run exec scale}"
 RESULTS=${BENCH_RESULTS:-$BENCH_TOP/bench/RESULTS.md}
-
-# The targets of issue 9.
-T_PULL=0.70      # koker-pull / podman pull
-T_RUN_MS=10      # koker-run --network none
-T_BRIDGE_MS=20   # koker-run --network bridge
-T_EXEC_MS=5      # koker-exec
-T_PRIVATE_KB=512 # the supervisor's RssAnon; its VmRSS at most conmon's
-T_PS_MS=50       # koker-ps with 200 running; and no failure
 
 declare -A S=() # the parts' summaries: key -> value
 
@@ -108,23 +102,23 @@ summary() {
         v=$(ratio "${S[pull.koker]}" "${S[pull.podman]:-}")
         printf '| pull into an empty store: %s | %s | | %s | %s | %s | ≤ %s × podman: %s |\n' \
             "${S[pull.image]:-?}" "$(s "${S[pull.koker]}")" "$(s "${S[pull.podman]:-}")" \
-            "$(s "${S[pull.skopeo]:-}")" "$v" "$T_PULL" "$(if [[ -n $v ]]; then verdict "$v <= $T_PULL"; else echo '**MISSED**'; fi)"
+            "$(s "${S[pull.skopeo]:-}")" "$v" "$TARGET_PULL" "$(if [[ -n $v ]]; then verdict "$v <= $TARGET_PULL"; else echo '**MISSED**'; fi)"
     fi
     if [[ -n ${S[run.koker]:-} ]]; then
         k_run=${S[run.koker]}
         printf '| start to exit of `true`, `--network none` (host `/bin/true`: %s) | %s | %s | %s | | %s | ≤ %s ms: %s |\n' \
             "$(ms "${S[run.true]:-}")" "$(ms_cpu run.koker)" "$(ms_cpu run.runc)" "$(ms "${S[run.podman]:-}")" \
-            "$(ratio "$k_run" "${S[run.podman]:-}")" "$T_RUN_MS" "$(at_most "$k_run" "$T_RUN_MS * 1000000")"
+            "$(ratio "$k_run" "${S[run.podman]:-}")" "$TARGET_RUN_MS" "$(at_most "$k_run" "$TARGET_RUN_MS * 1000000")"
         k_br=${S[run.kokerbr]:-}
         printf '| start to exit of `true`, bridge network (podman: its default network, netavark) | %s | | %s | | %s | ≤ %s ms: %s |\n' \
             "$(ms_cpu run.kokerbr)" "$(ms "${S[run.podmanbr]:-}")" "$(ratio "$k_br" "${S[run.podmanbr]:-}")" \
-            "$T_BRIDGE_MS" "$(at_most "$k_br" "$T_BRIDGE_MS * 1000000")"
+            "$TARGET_BRIDGE_MS" "$(at_most "$k_br" "$TARGET_BRIDGE_MS * 1000000")"
     fi
     if [[ -n ${S[exec.koker]:-} ]]; then
         k_exec=${S[exec.koker]}
         printf '| `exec true` into a running container | %s | %s | %s | | %s | ≤ %s ms: %s |\n' \
             "$(ms_cpu exec.koker)" "$(ms_cpu exec.runc)" "$(ms "${S[exec.podman]:-}")" \
-            "$(ratio "$k_exec" "${S[exec.podman]:-}")" "$T_EXEC_MS" "$(at_most "$k_exec" "$T_EXEC_MS * 1000000")"
+            "$(ratio "$k_exec" "${S[exec.podman]:-}")" "$TARGET_EXEC_MS" "$(at_most "$k_exec" "$TARGET_EXEC_MS * 1000000")"
         printf '| resident memory per running container, VmRSS (koker: its supervisor; podman: conmon; runc: no process) | %s | 0 | %s | | %s | ≤ conmon: %s |\n' \
             "$(kib "${S[mem.koker.VmRSS]:-}")" "$(kib "${S[mem.podman.VmRSS]:-}")" \
             "$(ratio "${S[mem.koker.VmRSS]:-}" "${S[mem.podman.VmRSS]:-}")" \
@@ -132,15 +126,15 @@ summary() {
         printf '| ... of which private: RssAnon (Private_Dirty) | %s (%s) | 0 | %s (%s) | | %s | < %s KiB: %s |\n' \
             "$(kib "${S[mem.koker.RssAnon]:-}")" "$(kib "${S[mem.koker.Private_Dirty]:-}")" \
             "$(kib "${S[mem.podman.RssAnon]:-}")" "$(kib "${S[mem.podman.Private_Dirty]:-}")" \
-            "$(ratio "${S[mem.koker.RssAnon]:-}" "${S[mem.podman.RssAnon]:-}")" "$T_PRIVATE_KB" \
-            "$(at_most "${S[mem.koker.RssAnon]:-}" "$((T_PRIVATE_KB - 1))")"
+            "$(ratio "${S[mem.koker.RssAnon]:-}" "${S[mem.podman.RssAnon]:-}")" "$TARGET_PRIVATE_KB" \
+            "$(at_most "${S[mem.koker.RssAnon]:-}" "$((TARGET_PRIVATE_KB - 1))")"
     fi
     if [[ -n ${S[scale.seq]:-} ]]; then
         local n=${BENCH_SCALE_N:-200} par=${BENCH_SCALE_PAR:-50}
         printf '| %s containers started one after another, then %s at once: failures | %s, %s | | | | | none: %s |\n' \
             "$n" "$par" "${S[scale.fail]}" "${S[scale.pfail]}" "$(verdict "${S[scale.fail]} + ${S[scale.pfail]} == 0")"
         printf '| `koker-ps` with %s containers running | %s | | | | | < %s ms: %s |\n' \
-            "$n" "$(ms "${S[scale.ps]}")" "$T_PS_MS" "$(at_most "${S[scale.ps]}" "$T_PS_MS * 1000000 - 1")"
+            "$n" "$(ms "${S[scale.ps]}")" "$TARGET_PS_MS" "$(at_most "${S[scale.ps]}" "$TARGET_PS_MS * 1000000 - 1")"
     fi
 
     if [[ -n ${S[scale.seq]:-} ]]; then

@@ -18,12 +18,12 @@ set -euo pipefail
 
 # shellcheck source=lib.sh
 source "${BASH_SOURCE[0]%/*}/lib.sh"
+# shellcheck source=targets.sh
+source "${BASH_SOURCE[0]%/*}/targets.sh"
 
 RUNS=${BENCH_RUNS:-20}
 WARMUP=${BENCH_WARMUP:-3}
 MEM_N=${BENCH_MEM_N:-5}
-TARGET_EXEC_MS=5      # koker-exec's median
-TARGET_PRIVATE_KB=512 # the supervisor's anonymous memory; its VmRSS must not pass conmon's
 TOOLS=(koker runc podman)
 
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || bench_die "BENCH_RUNS must be a positive number, not '$RUNS'"

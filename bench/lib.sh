@@ -44,15 +44,18 @@
 # gets the next /24, so no bench touches the host's koker0 or podman0 addresses, and no
 # packet leaves 127.0.0.0/8 and 10.198.0.0/23.
 #
-# The suite's registry helpers (tests/bats/helpers.registry.bash) are sourced too, so
-# koker_registry_start, koker_make_rootfs and friends work with KOKER_TEST_SUITE_DIR set to
-# $BENCH_WORK.
+# Two of the suite's helper files are sourced too, with KOKER_TEST_SUITE_DIR set to
+# $BENCH_WORK: tests/bats/helpers.servers.bash for koker_registry_start (pull.sh) and
+# koker_suite_stop, and tests/bats/helpers.fixtures.bash for koker_make_rootfs and
+# koker_skopeo (pull.sh).  The tests' own registry functions (helpers.registry.bash) are not.
 
 BENCH_TOP=$(cd "${BASH_SOURCE[0]%/*}/.." && pwd)
 # The helpers look python3 up when sourced; on a fresh machine bench_deps installs it later.
 KOKER_TEST_PYTHON=${KOKER_TEST_PYTHON:-/usr/bin/python3}
-# shellcheck source=../tests/bats/helpers.registry.bash
-source "$BENCH_TOP/tests/bats/helpers.registry.bash"
+# shellcheck source=../tests/bats/helpers.servers.bash
+source "$BENCH_TOP/tests/bats/helpers.servers.bash"
+# shellcheck source=../tests/bats/helpers.fixtures.bash
+source "$BENCH_TOP/tests/bats/helpers.fixtures.bash"
 
 BENCH_WORK=
 BENCH_EXIT_CMDS=()
@@ -94,7 +97,7 @@ bench_on_exit() {
 bench_workdir() {
     BENCH_WORK=$(mktemp -d "${TMPDIR:-/tmp}/koker-bench-$1.XXXXXX")
     chmod 0755 "$BENCH_WORK"
-    # helpers.registry.bash keeps its servers' pids and logs here; koker_suite_stop kills
+    # helpers.servers.bash keeps its servers' pids and logs here; koker_suite_stop kills
     # them and removes the dir (after the bench_on_exit steps have unmounted what they mounted).
     KOKER_TEST_SUITE_DIR=$BENCH_WORK
     export KOKER_TEST_SUITE_DIR

@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # koker-pull against a real docker-registry (and its token-auth twin behind a Docker-Hub-like
-# front), plus the local sources. Fixtures: see helpers.registry.bash.
+# front), plus the local sources. Fixtures: see helpers.fixtures.bash.
 load helpers
 
 # The store must hold nothing half-done: no temporary entries, and exactly the given number of

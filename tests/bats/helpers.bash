@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash source-path=SCRIPTDIR
 # SPDX-License-Identifier: MIT
 #
 # Loaded by every koker .bats file (`load helpers`), in the style of podman's test/system.
@@ -24,11 +24,15 @@
 #   assert_match REGEX [MSG], refute_match REGEX [MSG]           on $output
 #   assert_stderr_match REGEX [MSG], refute_stderr_match REGEX [MSG]   on $stderr
 #   assert_equal EXPECTED ACTUAL [MSG]
-# and those of helpers.registry.bash (push_layout, corrupt_blob, front_control, ...).
+# and those of helpers.registry.bash (push_layout, corrupt_blob, front_control, ...) and
+# helpers.fixtures.bash (mkimage, ...); helpers.servers.bash sets KOKER_TEST_PYTHON.
 
 bats_require_minimum_version 1.5.0
 
-# shellcheck source-path=SCRIPTDIR
+# shellcheck source=helpers.servers.bash
+source "${BASH_SOURCE[0]%/*}/helpers.servers.bash"
+# shellcheck source=helpers.fixtures.bash
+source "${BASH_SOURCE[0]%/*}/helpers.fixtures.bash"
 # shellcheck source=helpers.registry.bash
 source "${BASH_SOURCE[0]%/*}/helpers.registry.bash"
 

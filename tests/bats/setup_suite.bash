@@ -1,17 +1,22 @@
-# shellcheck shell=bash
+# shellcheck shell=bash source-path=SCRIPTDIR
 # SPDX-License-Identifier: MIT
 #
 # Run once per `bats tests/bats` (bats >= 1.5 finds this file beside the first .bats file):
 # starts the test registries, the token server and the Docker-Hub-like front on 127.0.0.1,
 # builds and pushes the fixture images, and exports the KOKER_TEST_* variables listed in
-# helpers.registry.bash.  teardown_suite stops every server and removes the temp dir; Bats
-# calls it even when setup_suite fails halfway (its EXIT trap), and the pids it kills are
-# written to $KOKER_TEST_SUITE_DIR/pids as each server starts.
+# helpers.servers.bash and helpers.fixtures.bash.  teardown_suite stops every server and
+# removes the temp dir; Bats calls it even when setup_suite fails halfway (its EXIT trap),
+# and the pids it kills are written to $KOKER_TEST_SUITE_DIR/pids as each server starts.
 #
 # KOKER_TEST_NO_REGISTRY=1 skips all of it (tests that `requires registry` then skip);
 # KOKER_TEST_KEEP=1 keeps the temp dir for a post-mortem.
 
-# shellcheck source-path=SCRIPTDIR
+# koker_suite_start (helpers.servers.bash) builds the fixtures with helpers.fixtures.bash,
+# whose push checks the result with registry_manifest (helpers.registry.bash).
+# shellcheck source=helpers.servers.bash
+source "${BASH_SOURCE[0]%/*}/helpers.servers.bash"
+# shellcheck source=helpers.fixtures.bash
+source "${BASH_SOURCE[0]%/*}/helpers.fixtures.bash"
 # shellcheck source=helpers.registry.bash
 source "${BASH_SOURCE[0]%/*}/helpers.registry.bash"
 

@@ -1,0 +1,19 @@
+# shellcheck shell=bash
+# SPDX-License-Identifier: MIT
+#
+# The benchmarks' targets, defined here and nowhere else; sourced, never run.  bench/all.sh
+# checks them in its summary table, and pull.sh, run.sh, exec.sh and scale.sh each in its own
+# tables.  A missed target shows as **MISSED**; it is not an error.
+
+# shellcheck disable=SC2034 # read by the scripts that source this file
+TARGET_PULL=${BENCH_TARGET:-0.70} # koker-pull's median at most this times podman pull's
+TARGET_RUN_MS=10                  # koker-run --network none: median at most this, in ms
+TARGET_BRIDGE_MS=20               # koker-run --network bridge: median at most this, in ms
+TARGET_RUNC=4                     # koker-run's median at most runc run's divided by this
+TARGET_RUN_RSS_KB=4096            # koker-run's own VmRSS while its container runs: under this
+TARGET_EXEC_MS=5                  # koker-exec: median at most this, in ms
+TARGET_PRIVATE_KB=512             # a supervisor's private memory (RssAnon; exec.sh also
+#                                   Private_Dirty): under this, in KiB; and its VmRSS at most
+#                                   conmon's
+TARGET_PS_MS=50                   # koker-ps with BENCH_SCALE_N (200) containers running: under
+#                                   this, in ms; and no container failed to start
