@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-# koker: one non-recursive GNU make file, no configure step (STYLE.md section 8).
+# koker: one non-recursive GNU make file, no configure step.
 
 # Parallel by default, one job per core: a newcomer's first `make demo` or `make check`
 # compiles some 60 files. GNU make before 4.4 ignores a -j set inside the makefile, so a

@@ -125,11 +125,55 @@ static void list(const std::string &root, const net::Network &n, const std::stri
   }
 }
 
-static int net_main(int argc, char **argv) {
-  Args a = parse(argc, argv);
+// attach CONTAINER PID: reserve, plug, record; the reservation is undone if plugging fails.
+static void attach(const net::Network &n, const Args &a) {
+  cli::want_operands(a.words, 2, a.words.size() < 2 ? "CONTAINER" : "PID");
+  auto pid = sys::parse_uint(a.words[2]);
+  if (!pid || *pid == 0 || *pid > 0x7fffffff)
+    cli::usage_error(cat("not a process id: ", printable(a.words[2])));
+  container::Record rec = container::get(n.root, a.words[1]);
+  if (!rec.ip_address.empty())
+    fail("container ", rec.id.substr(0, 12), " is attached already (", rec.ip_address,
+         "): detach it first");
+  net::Lease l = net::reserve(n, rec.id, a.ports);
+  sys::Rollback undo;
+  undo.add("release " + l.ip, [&] {
+    net::delete_veth(l.veth);
+    net::release(n, l);
+  });
+  net::connect(n, l, static_cast<int>(*pid));
+  container::update(n.root, rec.id, [&](container::Record &r) {
+    r.network_mode = "bridge";
+    r.ip_address = l.ip;
+    r.publish.clear();
+    for (const auto &p : l.ports)
+      r.publish.push_back(net::port_string(p));
+  });
+  undo.dismiss();
+  out::line(l.ip);
+}
+
+// detach CONTAINER: off the bridge (if it still runs), its address and ports released.
+static void detach(const net::Network &n, const Args &a) {
+  cli::want_operands(a.words, 1, "CONTAINER");
+  container::Record rec = container::get(n.root, a.words[1]);
+  if (rec.ip_address.empty())
+    fail("container ", rec.id.substr(0, 12), " has no address on a bridge");
+  if (container::process_alive(rec.pid, rec.pid_start))
+    net::unplug(n.root, rec);
+  net::release_container(n.root, rec);
+  container::update(n.root, rec.id, [](container::Record &r) {
+    r.ip_address.clear();
+    r.publish.clear();
+  });
+  out::line(a.words[1]);
+}
+
+// Every rule between the command and its flags, checked before the host is touched.
+static void check_command(const Args &a) {
   if (a.words.empty())
     cli::usage_error("COMMAND is missing");
-  const std::string cmd = a.words[0];
+  const std::string &cmd = a.words[0];
   if (!a.ports.empty() && cmd != "attach")
     cli::usage_error("--publish applies to attach only");
   if (!a.format.empty() && cmd != "ls")
@@ -139,64 +183,32 @@ static int net_main(int argc, char **argv) {
   if (cmd != "up" && cmd != "down" && cmd != "attach" && cmd != "detach" && cmd != "ls" &&
       cmd != "gc")
     cli::usage_error(cat("unknown command ", printable(cmd)));
+  if (cmd != "attach" && cmd != "detach")
+    cli::want_operands(a.words, 0, "");
   if (::geteuid() != 0 && cmd != "ls")
     fail("koker-net ", cmd, " needs root (it changes the host's network)");
+}
 
+static int net_main(int argc, char **argv) {
+  Args a = parse(argc, argv);
+  check_command(a);
+  const std::string &cmd = a.words[0];
   std::string root = store_root();
   sys::mkdir_p(root, 0700);
   net::Network n = net::from_env(root);
-  if (cmd == "up") {
-    cli::want_operands(a.words, 0, "");
+  if (cmd == "up")
     net::up(n);
-  } else if (cmd == "down") {
-    cli::want_operands(a.words, 0, "");
+  else if (cmd == "down")
     net::down(n);
-  } else if (cmd == "ls") {
-    cli::want_operands(a.words, 0, "");
+  else if (cmd == "ls")
     list(n.root, n, a.format);
-  } else if (cmd == "gc") {
-    cli::want_operands(a.words, 0, "");
+  else if (cmd == "gc")
     for (const auto &id : net::gc(n.root))
       out::line(id);
-  } else if (cmd == "attach") {
-    cli::want_operands(a.words, 2, a.words.size() < 2 ? "CONTAINER" : "PID");
-    auto pid = sys::parse_uint(a.words[2]);
-    if (!pid || *pid == 0 || *pid > 0x7fffffff)
-      cli::usage_error(cat("not a process id: ", printable(a.words[2])));
-    container::Record rec = container::get(n.root, a.words[1]);
-    if (!rec.ip_address.empty())
-      fail("container ", rec.id.substr(0, 12), " is attached already (", rec.ip_address,
-           "): detach it first");
-    net::Lease l = net::reserve(n, rec.id, a.ports);
-    sys::Rollback undo;
-    undo.add("release " + l.ip, [&] {
-      net::delete_veth(l.veth);
-      net::release(n, l);
-    });
-    net::connect(n, l, static_cast<int>(*pid));
-    container::update(n.root, rec.id, [&](container::Record &r) {
-      r.network_mode = "bridge";
-      r.ip_address = l.ip;
-      r.publish.clear();
-      for (const auto &p : l.ports)
-        r.publish.push_back(net::port_string(p));
-    });
-    undo.dismiss();
-    out::line(l.ip);
-  } else if (cmd == "detach") {
-    cli::want_operands(a.words, 1, "CONTAINER");
-    container::Record rec = container::get(n.root, a.words[1]);
-    if (rec.ip_address.empty())
-      fail("container ", rec.id.substr(0, 12), " has no address on a bridge");
-    if (container::process_alive(rec.pid, rec.pid_start))
-      net::unplug(n.root, rec);
-    net::release_container(n.root, rec);
-    container::update(n.root, rec.id, [](container::Record &r) {
-      r.ip_address.clear();
-      r.publish.clear();
-    });
-    out::line(a.words[1]);
-  }
+  else if (cmd == "attach")
+    attach(n, a);
+  else if (cmd == "detach")
+    detach(n, a);
   return 0;
 }
 

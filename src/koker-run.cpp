@@ -72,6 +72,7 @@ int run_main(int argc, char **argv) {
   if (!config_body)
     fail("unable to read the config of image ", img.id);
   image::Config cfg = image::parse_config(*config_body);
+  create::warn_if_foreign(cfg);
 
   container::Record rec = create::make_record(o, img, cfg);
   const std::string root = store.root();

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Runs every test suite (unit tests, Bats, ShellCheck, man-page lint), prints each suite's own
+# Runs every test suite (unit tests, Bats, the layering check, ShellCheck, man-page lint), prints each suite's own
 # output, and ends with one line "N passed, N failed" summed over all of them. Exits 1 if
 # anything failed.
 set -u
@@ -33,9 +33,16 @@ skipped=$((skipped + s))
 # A suite that crashed before its plan was met counts as one failure.
 if ! grep -q '^1\.\.' "$log"; then count "bats (no plan)" 0 1; fi
 
+echo "== layering (tests/lint-layers.sh)"
+sh tests/lint-layers.sh >"$log" 2>&1
+cat "$log"
+line=$(tail -n 1 "$log")
+count layering "$(echo "$line" | sed -n 's/.* \([0-9]*\) passed.*/\1/p')" \
+  "$(echo "$line" | sed -n 's/.* \([0-9]*\) failed.*/\1/p')"
+
 echo "== shellcheck"
 p=0 f=0
-for file in bin/koker tests/install-deps.sh tests/check.sh tests/demo.sh; do
+for file in bin/koker tests/install-deps.sh tests/check.sh tests/demo.sh tests/lint-layers.sh; do
   [ -f "$file" ] || continue
   if shellcheck -s sh "$file"; then p=$((p + 1)); else f=$((f + 1)); fi
 done

@@ -38,7 +38,8 @@ for file in lib/*/*.hpp lib/*/*.cpp lib/*.hpp lib/*.cpp; do
     bad=1
   fi
   # Every quoted include names its folder: "base/sys.hpp".
-  for inc in $(sed -n 's/^#include "\([^"]*\)".*/\1/p' "$file"); do
+  includes=$(sed -n 's/^#include "\([^"]*\)".*/\1/p' "$file")
+  for inc in $includes; do
     to=${inc%%/*}
     if [ "$to" = "$inc" ]; then
       echo "$file: #include \"$inc\" does not name its folder (want \"FOLDER/$inc\")"

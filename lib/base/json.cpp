@@ -19,45 +19,57 @@ Value Value::number_text(std::string text) {
   return v;
 }
 
+const char *type_name(Value::Type type) {
+  switch (type) {
+  case Value::Type::null: return "null";
+  case Value::Type::boolean: return "a boolean";
+  case Value::Type::number: return "a number";
+  case Value::Type::string: return "a string";
+  case Value::Type::array: return "an array";
+  case Value::Type::object: return "an object";
+  }
+  return "?";
+}
+
 namespace {
-[[noreturn]] void type_error(std::string_view want) {
-  throw Error(cat("unexpected JSON type: expected ", want));
+[[noreturn]] void type_error(std::string_view want, Value::Type got) {
+  throw Error(cat("unexpected JSON type: expected ", want, ", got ", type_name(got)));
 }
 } // namespace
 
 const std::string &Value::as_string() const {
   if (m_type != Type::string)
-    type_error("a string");
+    type_error("a string", m_type);
   return m_text;
 }
 
 int64_t Value::as_int() const {
   if (m_type != Type::number)
-    type_error("a number");
+    type_error("a number", m_type);
   const char *s = m_text.c_str();
   char *end = nullptr;
   errno = 0;
   long long v = std::strtoll(s, &end, 10);
   if (errno || *end)
-    type_error("an integer");
+    type_error("an integer", m_type);
   return v;
 }
 
 bool Value::as_bool() const {
   if (m_type != Type::boolean)
-    type_error("a boolean");
+    type_error("a boolean", m_type);
   return m_bool;
 }
 
 const std::vector<Value> &Value::items() const {
   if (m_type != Type::array)
-    type_error("an array");
+    type_error("an array", m_type);
   return m_items;
 }
 
 const std::vector<Value::Member> &Value::members() const {
   if (m_type != Type::object)
-    type_error("an object");
+    type_error("an object", m_type);
   return m_members;
 }
 
@@ -77,7 +89,7 @@ std::string Value::get_string(std::string_view key, std::string_view fallback) c
 
 Value &Value::set(std::string_view key, Value v) {
   if (m_type != Type::object)
-    type_error("an object");
+    type_error("an object", m_type);
   for (auto &m : m_members)
     if (m.first == key)
       return m.second = std::move(v);
@@ -87,9 +99,77 @@ Value &Value::set(std::string_view key, Value v) {
 
 Value &Value::push(Value v) {
   if (m_type != Type::array)
-    type_error("an array");
+    type_error("an array", m_type);
   m_items.push_back(std::move(v));
   return m_items.back();
+}
+
+Fields::Fields(const Value *obj, std::string what) : m_obj(obj), m_what(std::move(what)) {
+  if (m_obj && !m_obj->is_null() && !m_obj->is_object())
+    fail("invalid ", m_what, ": ", type_name(m_obj->type()), " where an object belongs");
+}
+
+void Fields::bad(std::string_view key, const std::string &why) const {
+  fail("invalid ", m_what, ": \"", m_prefix, key, "\" ", why);
+}
+
+const Value *Fields::find(std::string_view key) const {
+  return m_obj ? m_obj->find(key) : nullptr;
+}
+
+const Value *Fields::get(std::string_view key, Value::Type want, const char *want_name) const {
+  const Value *v = find(key);
+  if (!v || v->is_null())
+    return nullptr;
+  if (v->type() != want)
+    bad(key, cat("is ", type_name(v->type()), ", not ", want_name));
+  return v;
+}
+
+std::string Fields::string(std::string_view key, std::string_view fallback) const {
+  const Value *v = get(key, Value::Type::string, "a string");
+  if (!v)
+    return std::string(fallback);
+  if (v->as_string().find('\0') != std::string::npos)
+    bad(key, "holds a NUL byte");
+  return v->as_string();
+}
+
+std::vector<std::string> Fields::strings(std::string_view key) const {
+  std::vector<std::string> out;
+  const Value *v = get(key, Value::Type::array, "an array of strings");
+  if (!v)
+    return out;
+  for (const auto &item : v->items()) {
+    if (!item.is_string())
+      bad(key, cat("holds ", type_name(item.type()), ", not only strings"));
+    if (item.as_string().find('\0') != std::string::npos)
+      bad(key, "holds a NUL byte");
+    out.push_back(item.as_string());
+  }
+  return out;
+}
+
+int64_t Fields::integer(std::string_view key, int64_t fallback) const {
+  const Value *v = get(key, Value::Type::number, "a number");
+  if (!v)
+    return fallback;
+  try {
+    return v->as_int();
+  } catch (const Error &) {
+    bad(key, "is not a whole number");
+  }
+}
+
+bool Fields::boolean(std::string_view key, bool fallback) const {
+  const Value *v = get(key, Value::Type::boolean, "a boolean");
+  return v ? v->as_bool() : fallback;
+}
+
+Fields Fields::object(std::string_view key) const {
+  Fields f(get(key, Value::Type::object, "an object"), m_what);
+  f.m_prefix = cat(m_prefix, key, ".");
+  return f;
 }
 
 Value string_array(const std::vector<std::string> &list) {

@@ -65,6 +65,36 @@ private:
   std::vector<Member> m_members;
 };
 
+// The name of a JSON type: "a string", "a number", "an object", ...
+const char *type_name(Value::Type type);
+
+// Typed reads of an object's members, for documents koker did not write itself or must not
+// misread (image configs, records, indexes). A member that is absent or null gives the
+// fallback; one of another type, or a string holding a NUL byte, is an Error naming the
+// document and the key ("invalid image config: \"User\" is a number, not a string"), never a
+// silent default: an image's "User": 123 must not run as root.
+class Fields {
+public:
+  // what names the document in messages: a file's path, "image config". obj may be null
+  // (every member absent); any other non-object is an Error.
+  Fields(const Value *obj, std::string what);
+  std::string string(std::string_view key, std::string_view fallback = "") const;
+  // An array of strings.
+  std::vector<std::string> strings(std::string_view key) const;
+  int64_t integer(std::string_view key, int64_t fallback = 0) const;
+  bool boolean(std::string_view key, bool fallback = false) const;
+  // A member that is an object, read the same way ("Config.User" in messages).
+  Fields object(std::string_view key) const;
+  // The member itself, unchecked, or nullptr.
+  const Value *find(std::string_view key) const;
+
+private:
+  const Value *get(std::string_view key, Value::Type want, const char *want_name) const;
+  [[noreturn]] void bad(std::string_view key, const std::string &why) const;
+  const Value *m_obj;
+  std::string m_what, m_prefix;
+};
+
 // Parses text as one JSON value; throws Error("malformed JSON in <what>") on any defect, or
 // when it holds more than max_tokens values.
 Value parse(std::string_view text, std::string_view what, size_t max_tokens = 1 << 20);

@@ -119,7 +119,8 @@ constexpr std::string_view WH_META = ".wh..wh."; // aufs metadata (.wh..wh.plnk,
 constexpr std::string_view WH_OPAQUE = ".wh..wh..opq";
 
 // Opens directory rel (a cleaned path, "" for the root) below root_fd one component at a time
-// with O_NOFOLLOW, so no symlink is ever followed (SECURITY.md: act relative to the root fd).
+// with O_NOFOLLOW, so no symlink is ever followed (docs/security.md "Unpacking layers"
+// rule 8: act relative to the root fd).
 // Missing components are created (mode 0755) when create is set.
 Fd open_dir_beneath(int root_fd, const std::string &rel, bool create) {
   Fd cur(check(::openat(root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), "unable to open layer"));
@@ -181,7 +182,7 @@ la_ssize_t next_block(Stream *s, const void **buf) {
       continue;
     s->bytes += size;
     if (s->bytes > s->max_bytes) {
-      // A decompression bomb: stop before the tar reader sees more (SECURITY.md point 7).
+      // A decompression bomb: stop before the tar reader sees more (docs/security.md "Unpacking layers" rule 7).
       s->error = cat("more than ", s->max_bytes, " uncompressed bytes (KOKER_MAX_LAYER_BYTES)");
       return -1;
     }
@@ -233,7 +234,8 @@ la_ssize_t fd_callback(struct archive *a, void *data, const void **buf) {
 }
 
 // gzip and zstd must be decoded in-process: built without zlib or libzstd, libarchive would
-// run an external program (SECURITY.md point 6, CVE-2014-9357). Refuse rather than fall back.
+// run an external program (docs/security.md "Unpacking layers" rule 6, CVE-2014-9357).
+// Refuse rather than fall back.
 void check_codecs(struct archive *a, const char *what) {
   if (!archive_zlib_version() || !archive_libzstd_version())
     fail("unable to extract ", what, ": libarchive lacks built-in zlib or zstd support");
@@ -279,7 +281,7 @@ public:
       int r = archive_read_next_header(m_in.get(), &e);
       if (r == ARCHIVE_EOF)
         break;
-      if (r != ARCHIVE_OK) // ARCHIVE_WARN too (SECURITY.md point 6)
+      if (r != ARCHIVE_OK) // ARCHIVE_WARN too ("Unpacking layers" rule 6)
         fail_read();
       if (++m_info.entries > m_limits.max_entries)
         fail("unable to extract ", m_mode.what, ": more than ", m_limits.max_entries,
@@ -502,7 +504,7 @@ private:
     return under_root(name, t.path);
   }
 
-  // SECURITY.md point 4: EXTRACT_XATTR would restore trusted.overlay.* (forging whiteouts
+  // docs/security.md "Unpacking layers" rule 4: EXTRACT_XATTR would restore trusted.overlay.* (forging whiteouts
   // and redirects) and security.selinux; layers keep only file capabilities and user.*.
   void filter_xattrs(archive_entry *e) {
     if (archive_entry_xattr_count(e) == 0)

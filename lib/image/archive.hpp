@@ -7,7 +7,8 @@
 
 namespace koker::archive {
 
-// Caps on what one layer may unpack to (SECURITY.md: libarchive has none of its own).
+// Caps on what one layer may unpack to (docs/security.md "Unpacking layers" rule 7:
+// libarchive has none of its own).
 struct Limits {
   uint64_t max_bytes = uint64_t(64) << 30; // uncompressed tar bytes
   uint64_t max_entries = 10'000'000;

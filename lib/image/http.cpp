@@ -195,32 +195,18 @@ static long stall_timeout() {
   return v && *v > 0 && *v < 3600 ? static_cast<long>(*v) : 60;
 }
 
-Response perform(const Request &req) {
-  init_once();
-  std::unique_ptr<CURL, CurlDeleter> handle(curl_easy_init());
-  if (!handle)
-    fail("unable to create an HTTP request for ", req.url);
-  CURL *c = handle.get();
-  Transfer t;
-  t.req = &req;
-  char errbuf[CURL_ERROR_SIZE] = {0};
+namespace {
 
-  std::unique_ptr<curl_slist, SlistDeleter> headers;
-  for (const auto &h : req.headers) {
-    curl_slist *l = curl_slist_append(headers.get(), h.c_str());
-    if (!l)
-      fail("unable to create an HTTP request for ", req.url, ": out of memory");
-    headers.release();
-    headers.reset(l);
-  }
-  std::string range = req.range_from > 0 ? cat(req.range_from, "-") : std::string();
-
+// Every option of one transfer: the URL and method, the headers, the safety rules for
+// redirects, the timeouts, and the callbacks that fill t.
+void configure(CURL *c, const Request &req, Transfer &t, curl_slist *headers,
+               const std::string &range, char *errbuf) {
   set(c, CURLOPT_URL, req.url.c_str());
   if (req.method == "HEAD")
     set(c, CURLOPT_NOBODY, 1L);
   else if (req.method != "GET")
     set(c, CURLOPT_CUSTOMREQUEST, req.method.c_str());
-  set(c, CURLOPT_HTTPHEADER, headers.get());
+  set(c, CURLOPT_HTTPHEADER, headers);
   set(c, CURLOPT_USERAGENT, "koker/" KOKER_VERSION);
   set(c, CURLOPT_NOSIGNAL, 1L); // threads: no SIGALRM for DNS timeouts
   set(c, CURLOPT_ERRORBUFFER, errbuf);
@@ -246,36 +232,28 @@ Response perform(const Request &req) {
   set(c, CURLOPT_HEADERDATA, &t);
   set(c, CURLOPT_WRITEFUNCTION, on_body);
   set(c, CURLOPT_WRITEDATA, &t);
+}
 
-  CURLcode rc = curl_easy_perform(c);
-  if (t.error)
-    std::rethrow_exception(t.error);
-  if (t.too_large)
-    fail("unable to fetch ", req.url, ": response larger than ", req.max_body, " bytes");
-  // A 4xx/5xx body is only an explanation: one cut short is no reason to lose the status.
-  if (rc != CURLE_OK && t.status >= 400 && !is_permanent(rc)) {
-    log::debug(req.method, " ", req.url, " -> ", t.status, " (body cut: ", curl_easy_strerror(rc),
-               ")");
-    t.resp.status = t.status;
-    t.resp.effective_url = req.url;
-    return std::move(t.resp);
-  }
-  if (rc != CURLE_OK) {
-    // The error buffer says what curl_easy_strerror says, with the details.
-    std::string msg =
-        cat(req.method, " ", req.url, ": ", errbuf[0] ? errbuf : curl_easy_strerror(rc));
-    if (t.status)
-      msg += cat(" after HTTP ", t.status);
-    log::debug(req.method, " ", req.url, " -> ", curl_easy_strerror(rc));
-    curl_off_t connected = 0;
-    curl_easy_getinfo(c, CURLINFO_CONNECT_TIME_T, &connected);
-    if (is_permanent(rc) || (rc == CURLE_OPERATION_TIMEDOUT && connected == 0))
-      fail("unable to fetch ", msg.substr(req.method.size() + 1));
-    TransportError e(msg);
-    e.received = t.delivered;
-    throw e;
-  }
+// A transfer curl ended with rc: an Error when a retry cannot help, else a TransportError
+// carrying how much of the body was delivered.
+[[noreturn]] void fail_transfer(CURL *c, const Request &req, const Transfer &t, CURLcode rc,
+                                const char *errbuf) {
+  // The error buffer says what curl_easy_strerror says, with the details.
+  std::string msg = cat(req.method, " ", req.url, ": ", errbuf[0] ? errbuf : curl_easy_strerror(rc));
+  if (t.status)
+    msg += cat(" after HTTP ", t.status);
+  log::debug(req.method, " ", req.url, " -> ", curl_easy_strerror(rc));
+  curl_off_t connected = 0;
+  curl_easy_getinfo(c, CURLINFO_CONNECT_TIME_T, &connected);
+  if (is_permanent(rc) || (rc == CURLE_OPERATION_TIMEDOUT && connected == 0))
+    fail("unable to fetch ", msg.substr(req.method.size() + 1));
+  TransportError e(msg);
+  e.received = t.delivered;
+  throw e;
+}
 
+// The reply of a completed transfer: status, final URL, redirects, traced.
+Response finish(CURL *c, const Request &req, Transfer &t) {
   Response resp = std::move(t.resp);
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp.status);
   char *eff = nullptr;
@@ -291,6 +269,46 @@ Response perform(const Request &req) {
       log::debug(req.method, " ", req.url, " -> ", resp.status);
   }
   return resp;
+}
+
+} // namespace
+
+Response perform(const Request &req) {
+  init_once();
+  std::unique_ptr<CURL, CurlDeleter> handle(curl_easy_init());
+  if (!handle)
+    fail("unable to create an HTTP request for ", req.url);
+  CURL *c = handle.get();
+  Transfer t;
+  t.req = &req;
+  char errbuf[CURL_ERROR_SIZE] = {0};
+  std::unique_ptr<curl_slist, SlistDeleter> headers;
+  for (const auto &h : req.headers) {
+    curl_slist *l = curl_slist_append(headers.get(), h.c_str());
+    if (!l)
+      fail("unable to create an HTTP request for ", req.url, ": out of memory");
+    headers.release();
+    headers.reset(l);
+  }
+  std::string range = req.range_from > 0 ? cat(req.range_from, "-") : std::string();
+  configure(c, req, t, headers.get(), range, errbuf);
+
+  CURLcode rc = curl_easy_perform(c);
+  if (t.error)
+    std::rethrow_exception(t.error);
+  if (t.too_large)
+    fail("unable to fetch ", req.url, ": response larger than ", req.max_body, " bytes");
+  // A 4xx/5xx body is only an explanation: one cut short is no reason to lose the status.
+  if (rc != CURLE_OK && t.status >= 400 && !is_permanent(rc)) {
+    log::debug(req.method, " ", req.url, " -> ", t.status, " (body cut: ", curl_easy_strerror(rc),
+               ")");
+    t.resp.status = t.status;
+    t.resp.effective_url = req.url;
+    return std::move(t.resp);
+  }
+  if (rc != CURLE_OK)
+    fail_transfer(c, req, t, rc, errbuf);
+  return finish(c, req, t);
 }
 
 namespace {

@@ -81,9 +81,10 @@ const json::Value &need(const json::Value &doc, std::string_view key, std::strin
 Descriptor parse_descriptor(const json::Value &v, std::string_view what) {
   if (!v.is_object())
     fail("invalid ", what, ": a descriptor is not an object");
+  json::Fields f(&v, std::string(what));
   Descriptor d;
-  d.media_type = v.get_string("mediaType");
-  d.digest = v.get_string("digest");
+  d.media_type = f.string("mediaType");
+  d.digest = f.string("digest");
   if (!digest::is_valid(d.digest))
     fail("invalid ", what, ": unsupported or malformed digest ", printable(d.digest));
   const json::Value &size = need(v, "size", what);
@@ -91,13 +92,11 @@ Descriptor parse_descriptor(const json::Value &v, std::string_view what) {
   if (n < 0)
     fail("invalid ", what, ": bad size for ", d.digest);
   d.size = static_cast<uint64_t>(n);
-  if (const json::Value *p = v.find("platform"); p && p->is_object()) {
-    d.os = p->get_string("os");
-    d.arch = p->get_string("architecture");
-    d.variant = p->get_string("variant");
-  }
-  if (const json::Value *a = v.find("annotations"); a && a->is_object())
-    d.ref_name = a->get_string("org.opencontainers.image.ref.name");
+  json::Fields platform = f.object("platform");
+  d.os = platform.string("os");
+  d.arch = platform.string("architecture");
+  d.variant = platform.string("variant");
+  d.ref_name = f.object("annotations").string("org.opencontainers.image.ref.name");
   return d;
 }
 
@@ -189,8 +188,9 @@ Config parse_config(std::string_view body) {
   c.doc = json::parse(body, "image config");
   if (!c.doc.is_object())
     fail("invalid image config: not a JSON object");
+  json::Fields f(&c.doc, "image config");
   const json::Value *rootfs = c.doc.find("rootfs");
-  if (!rootfs || rootfs->get_string("type") != "layers")
+  if (!rootfs || f.object("rootfs").string("type") != "layers")
     fail("invalid image config: rootfs.type is not \"layers\"");
   const json::Value *ids = rootfs->find("diff_ids");
   if (!ids || !ids->is_array())
@@ -200,12 +200,18 @@ Config parse_config(std::string_view body) {
       fail("invalid image config: malformed diff_id");
     c.diff_ids.push_back(id.as_string());
   }
-  c.os = c.doc.get_string("os");
-  c.arch = c.doc.get_string("architecture");
-  c.variant = c.doc.get_string("variant");
-  c.created = c.doc.get_string("created");
-  if (const json::Value *cfg = c.doc.find("config"); cfg && !cfg->is_null() && !cfg->is_object())
-    fail("invalid image config: \"config\" is not an object");
+  c.os = f.string("os");
+  c.arch = f.string("architecture");
+  c.variant = f.string("variant");
+  c.created = f.string("created");
+  // What a container runs, read strictly: a wrong type must never fall back to a default
+  // (a "User" of 123 read as "" would be root).
+  json::Fields run = f.object("config");
+  c.env = run.strings("Env");
+  c.cmd = run.strings("Cmd");
+  c.entrypoint = run.strings("Entrypoint");
+  c.user = run.string("User");
+  c.working_dir = run.string("WorkingDir");
   return c;
 }
 

@@ -66,10 +66,14 @@ const Descriptor &select_platform(const std::vector<Descriptor> &entries, const 
 struct Config {
   std::vector<std::string> diff_ids;
   std::string os, arch, variant, created;
-  json::Value doc; // the whole config, for inspect and run
+  // config.Env, Cmd, Entrypoint, User and WorkingDir: what a container runs.
+  std::vector<std::string> env, cmd, entrypoint;
+  std::string user, working_dir;
+  json::Value doc; // the whole config, for inspect
 };
 // Parses an image config; throws Error unless rootfs.type is "layers" and every diff_id is a
-// valid digest.
+// valid digest, or when a field koker uses has the wrong type or holds a NUL byte (naming
+// the field, as podman does).
 Config parse_config(std::string_view body);
 
 // True for a layer media type koker can unpack (tar, gzip, zstd; OCI and Docker names).

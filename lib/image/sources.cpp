@@ -266,49 +266,52 @@ Resolved from_docker_save(const std::string &dir) {
   return r;
 }
 
-Resolved from_rootfs(const store::Store &store, const std::string &path, const std::string &tmp) {
-  struct stat st;
-  if (::stat(path.c_str(), &st) < 0)
-    sys_fail("unable to import ", path);
-  auto source = std::make_unique<FileSource>(tmp);
-  image::Descriptor layer;
-  std::string diff_id;
-  if (S_ISDIR(st.st_mode)) {
-    // Pack the tree into a tar layer; ingest then unpacks it into the store like any other.
-    std::string tar = tmp + "/layer.tar";
-    Fd out(::open(tar.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-    if (!out)
-      sys_fail("unable to create ", tar);
-    log::debug("pack ", path, " into ", tar);
-    diff_id = archive::pack_dir(path, out.get()).diff_id;
-    out.reset();
-    layer = describe_file(tmp, "layer.tar");
-    source->add(layer.digest, "layer.tar");
-  } else if (S_ISREG(st.st_mode)) {
-    // A rootfs tarball is the layer itself: unpack it straight into the store to learn its
-    // diff_id; ingest then finds the layer there and never reads the file again.
-    std::string dir = store.make_tmp_dir();
-    sys::Rollback undo;
-    undo.add("rm -rf " + dir, [dir] { sys::rm_rf(dir); });
-    check(::mkdir((dir + "/diff").c_str(), 0755), "unable to create ", dir, "/diff");
-    Fd in(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!in)
-      sys_fail("unable to open ", path);
-    log::debug("unpack ", path, " into ", dir, "/diff");
-    archive::LayerInfo info =
-        archive::extract_layer(in.get(), dir + "/diff", archive::Limits::from_env());
-    sys::write_file_atomic(dir + "/size", std::to_string(info.size), 0444);
-    diff_id = info.diff_id;
-    auto lock = store.lock_layer(diff_id);
-    store.commit_layer(dir, diff_id);
-    undo.dismiss();
-    check(::lseek(in.get(), 0, SEEK_SET), "unable to rewind ", path);
-    layer = hash_fd(in.get(), path);
-    std::string base = path.substr(path.rfind('/') + 1);
-    layer.media_type = media_type_of_file(sys::dirname(path), base);
-  } else {
-    fail("unable to import ", path, ": not a directory or a tar file");
-  }
+namespace {
+
+// A directory packed into tmp/layer.tar; ingest then unpacks it into the store like any other
+// layer. Returns the diff_id.
+std::string pack_tree(const std::string &path, const std::string &tmp, FileSource &source,
+                      image::Descriptor &layer) {
+  std::string tar = tmp + "/layer.tar";
+  Fd out(::open(tar.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  if (!out)
+    sys_fail("unable to create ", tar);
+  log::debug("pack ", path, " into ", tar);
+  std::string diff_id = archive::pack_dir(path, out.get()).diff_id;
+  out.reset();
+  layer = describe_file(tmp, "layer.tar");
+  source.add(layer.digest, "layer.tar");
+  return diff_id;
+}
+
+// A rootfs tarball is the layer itself: unpacked straight into the store to learn its
+// diff_id, so ingest finds the layer there and never reads the file again.
+std::string unpack_tarball(const store::Store &store, const std::string &path,
+                           image::Descriptor &layer) {
+  std::string dir = store.make_tmp_dir();
+  sys::Rollback undo;
+  undo.add("rm -rf " + dir, [dir] { sys::rm_rf(dir); });
+  check(::mkdir((dir + "/diff").c_str(), 0755), "unable to create ", dir, "/diff");
+  Fd in(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!in)
+    sys_fail("unable to open ", path);
+  log::debug("unpack ", path, " into ", dir, "/diff");
+  archive::LayerInfo info =
+      archive::extract_layer(in.get(), dir + "/diff", archive::Limits::from_env());
+  sys::write_file_atomic(dir + "/size", std::to_string(info.size), 0444);
+  auto lock = store.lock_layer(info.diff_id);
+  store.commit_layer(dir, info.diff_id);
+  undo.dismiss();
+  check(::lseek(in.get(), 0, SEEK_SET), "unable to rewind ", path);
+  layer = hash_fd(in.get(), path);
+  std::string base = path.substr(path.rfind('/') + 1);
+  layer.media_type = media_type_of_file(sys::dirname(path), base);
+  return info.diff_id;
+}
+
+// The config of an imported root file system: the host's platform, docker's default PATH,
+// /bin/sh, one layer; written to tmp/config.json.
+image::Descriptor write_import_config(const std::string &tmp, const std::string &diff_id) {
   image::Platform host = image::Platform::host();
   std::string now = sys::now_rfc3339();
   json::Value cfg = json::Value::object();
@@ -333,6 +336,25 @@ Resolved from_rootfs(const store::Store &store, const std::string &path, const s
   config.digest = digest::sha256(config_body);
   config.size = config_body.size();
   config.media_type = image::media::oci_config;
+  return config;
+}
+
+} // namespace
+
+Resolved from_rootfs(const store::Store &store, const std::string &path, const std::string &tmp) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) < 0)
+    sys_fail("unable to import ", path);
+  auto source = std::make_unique<FileSource>(tmp);
+  image::Descriptor layer;
+  std::string diff_id;
+  if (S_ISDIR(st.st_mode))
+    diff_id = pack_tree(path, tmp, *source, layer);
+  else if (S_ISREG(st.st_mode))
+    diff_id = unpack_tarball(store, path, layer);
+  else
+    fail("unable to import ", path, ": not a directory or a tar file");
+  image::Descriptor config = write_import_config(tmp, diff_id);
   source->add(config.digest, "config.json");
   Resolved r;
   r.manifest = make_manifest(config, {layer});

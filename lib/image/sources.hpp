@@ -6,7 +6,7 @@
 #include <memory>
 #include <string>
 
-// The image sources of koker-pull (CLI.md "Image sources"), each turned into one manifest, the
+// The image sources of koker-pull (docs/cli.md "Image sources"), each turned into one manifest, the
 // names to give the image, and an ingest::Source for its blobs.
 namespace koker::sources {
 

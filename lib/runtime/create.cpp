@@ -80,10 +80,7 @@ container::Record make_record(const Options &o, const store::ImageRecord &img,
   r.created = sys::now_rfc3339();
   r.image_id = img.id;
   r.image = o.image == "-" ? img.id : o.image;
-  const json::Value *c = cfg.doc.find("config");
-  json::Value empty = json::Value::object();
-  const json::Value &ic = c && c->is_object() ? *c : empty;
-  r.env = json::string_list(ic.find("Env"));
+  r.env = cfg.env;
   bool has_path = false;
   for (const auto &e : r.env)
     has_path |= e.rfind("PATH=", 0) == 0;
@@ -103,21 +100,21 @@ container::Record make_record(const Options &o, const store::ImageRecord &img,
   }
   r.entrypoint = o.has_entrypoint ? (o.entrypoint.empty() ? std::vector<std::string>{}
                                                           : std::vector<std::string>{o.entrypoint})
-                                  : json::string_list(ic.find("Entrypoint"));
+                                  : cfg.entrypoint;
   // docker: a new entrypoint drops the image's Cmd; arguments replace it.
   r.cmd = !o.command.empty() ? o.command
           : o.has_entrypoint ? std::vector<std::string>{}
-                             : json::string_list(ic.find("Cmd"));
+                             : cfg.cmd;
   std::vector<std::string> argv = r.entrypoint;
   argv.insert(argv.end(), r.cmd.begin(), r.cmd.end());
   if (argv.empty())
     fail("no command specified: the image has none and none was given");
   r.path = argv[0];
   r.args.assign(argv.begin() + 1, argv.end());
-  r.workdir = !o.workdir.empty() ? o.workdir : ic.get_string("WorkingDir");
+  r.workdir = !o.workdir.empty() ? o.workdir : cfg.working_dir;
   if (!r.workdir.empty() && r.workdir[0] != '/')
     fail("the working directory ", printable(r.workdir), " is not an absolute path");
-  r.user = !o.user.empty() ? o.user : ic.get_string("User");
+  r.user = !o.user.empty() ? o.user : cfg.user;
   r.tty = o.tty;
   r.open_stdin = o.interactive;
   r.read_only = o.read_only;
@@ -168,6 +165,14 @@ init::Spec make_spec(const Options &o, const container::Record &rec, const store
   p.filter = seccomp::cached_default(p.caps, store.root() + "/cache");
   p.no_new_privileges = o.no_new_privileges;
   return s;
+}
+
+void warn_if_foreign(const image::Config &cfg) {
+  image::Platform host = image::Platform::host();
+  if ((!cfg.os.empty() && cfg.os != host.os) || (!cfg.arch.empty() && cfg.arch != host.arch))
+    log::warn("the image's platform (", printable(cfg.os), "/", printable(cfg.arch),
+              cfg.variant.empty() ? "" : "/", printable(cfg.variant),
+              ") does not match the host's (", host.str(), ")");
 }
 
 void write_etc_files(const std::string &dir, const container::Record &rec) {

@@ -32,6 +32,9 @@ rootfs::Volume parse_volume(const std::string &spec);
 // command when none is given, or a relative working directory.
 container::Record make_record(const Options &o, const store::ImageRecord &img,
                               const image::Config &cfg);
+// Warns, as docker does, when the image was built for another OS or architecture than the
+// host's (it may still run, through binfmt_misc).
+void warn_if_foreign(const image::Config &cfg);
 // What the child needs to build the container in dir (containers/<id>, holding upper/ and
 // work/). Makes a missing volume source, as docker does.
 init::Spec make_spec(const Options &o, const container::Record &rec, const store::Store &store,

@@ -10,18 +10,6 @@
 
 namespace koker::container {
 
-namespace {
-
-int64_t int_of(const json::Value *v) { return v && v->is_number() ? v->as_int() : 0; }
-bool bool_of(const json::Value *v) { return v && v->type() == json::Value::Type::boolean && v->as_bool(); }
-const json::Value &obj(const json::Value &v, std::string_view key) {
-  static const json::Value empty = json::Value::object();
-  const json::Value *f = v.find(key);
-  return f && f->is_object() ? *f : empty;
-}
-
-} // namespace
-
 json::Value Record::to_json() const {
   json::Value v = json::Value::object();
   v.set("Id", id);
@@ -89,55 +77,56 @@ json::Value Record::to_json() const {
   return v;
 }
 
-Record Record::from_json(const json::Value &v) {
+Record Record::from_json(const json::Value &v, std::string_view what) {
+  json::Fields f(&v, std::string(what));
   Record r;
-  r.id = v.get_string("Id");
-  r.created = v.get_string("Created");
-  r.path = v.get_string("Path");
-  r.args = json::string_list(v.find("Args"));
-  const json::Value &state = obj(v, "State");
-  r.status = state.get_string("Status", "created");
-  r.pid = static_cast<int>(int_of(state.find("Pid")));
-  r.pid_start = static_cast<uint64_t>(int_of(state.find("PidStartTime")));
-  r.supervisor = static_cast<int>(int_of(state.find("SupervisorPid")));
-  r.supervisor_start = static_cast<uint64_t>(int_of(state.find("SupervisorStartTime")));
-  r.exit_code = static_cast<int>(int_of(state.find("ExitCode")));
-  r.oom_killed = bool_of(state.find("OOMKilled"));
-  r.error = state.get_string("Error");
-  r.started_at = state.get_string("StartedAt");
-  r.finished_at = state.get_string("FinishedAt");
+  r.id = f.string("Id");
+  r.created = f.string("Created");
+  r.path = f.string("Path");
+  r.args = f.strings("Args");
+  json::Fields state = f.object("State");
+  r.status = state.string("Status", "created");
+  r.pid = static_cast<int>(state.integer("Pid"));
+  r.pid_start = static_cast<uint64_t>(state.integer("PidStartTime"));
+  r.supervisor = static_cast<int>(state.integer("SupervisorPid"));
+  r.supervisor_start = static_cast<uint64_t>(state.integer("SupervisorStartTime"));
+  r.exit_code = static_cast<int>(state.integer("ExitCode"));
+  r.oom_killed = state.boolean("OOMKilled");
+  r.error = state.string("Error");
+  r.started_at = state.string("StartedAt");
+  r.finished_at = state.string("FinishedAt");
   if (r.started_at.rfind("0001-", 0) == 0)
     r.started_at.clear();
   if (r.finished_at.rfind("0001-", 0) == 0)
     r.finished_at.clear();
-  r.image_id = v.get_string("Image");
-  r.name = v.get_string("Name");
+  r.image_id = f.string("Image");
+  r.name = f.string("Name");
   if (!r.name.empty() && r.name[0] == '/')
     r.name.erase(0, 1);
-  const json::Value &config = obj(v, "Config");
-  r.hostname = config.get_string("Hostname");
-  r.user = config.get_string("User");
-  r.tty = bool_of(config.find("Tty"));
-  r.open_stdin = bool_of(config.find("OpenStdin"));
-  r.env = json::string_list(config.find("Env"));
-  r.cmd = json::string_list(config.find("Cmd"));
-  r.image = config.get_string("Image");
-  r.workdir = config.get_string("WorkingDir");
-  r.entrypoint = json::string_list(config.find("Entrypoint"));
-  const json::Value &host = obj(v, "HostConfig");
-  r.binds = json::string_list(host.find("Binds"));
-  r.network_mode = host.get_string("NetworkMode", "bridge");
-  r.publish = json::string_list(host.find("PortBindings"));
-  r.auto_remove = bool_of(host.find("AutoRemove"));
-  r.cap_add = json::string_list(host.find("CapAdd"));
-  r.cap_drop = json::string_list(host.find("CapDrop"));
-  r.read_only = bool_of(host.find("ReadonlyRootfs"));
-  r.no_new_privileges = !json::string_list(host.find("SecurityOpt")).empty();
-  r.memory = int_of(host.find("Memory"));
-  r.memory_swap = int_of(host.find("MemorySwap"));
-  r.nano_cpus = int_of(host.find("NanoCpus"));
-  r.pids_limit = int_of(host.find("PidsLimit"));
-  r.ip_address = obj(v, "NetworkSettings").get_string("IPAddress");
+  json::Fields config = f.object("Config");
+  r.hostname = config.string("Hostname");
+  r.user = config.string("User");
+  r.tty = config.boolean("Tty");
+  r.open_stdin = config.boolean("OpenStdin");
+  r.env = config.strings("Env");
+  r.cmd = config.strings("Cmd");
+  r.image = config.string("Image");
+  r.workdir = config.string("WorkingDir");
+  r.entrypoint = config.strings("Entrypoint");
+  json::Fields host = f.object("HostConfig");
+  r.binds = host.strings("Binds");
+  r.network_mode = host.string("NetworkMode", "bridge");
+  r.publish = host.strings("PortBindings");
+  r.auto_remove = host.boolean("AutoRemove");
+  r.cap_add = host.strings("CapAdd");
+  r.cap_drop = host.strings("CapDrop");
+  r.read_only = host.boolean("ReadonlyRootfs");
+  r.no_new_privileges = !host.strings("SecurityOpt").empty();
+  r.memory = host.integer("Memory");
+  r.memory_swap = host.integer("MemorySwap");
+  r.nano_cpus = host.integer("NanoCpus");
+  r.pids_limit = host.integer("PidsLimit");
+  r.ip_address = f.object("NetworkSettings").string("IPAddress");
   return r;
 }
 
@@ -156,7 +145,8 @@ std::optional<Record> load(const std::string &root, std::string_view id) {
   auto text = sys::read_file_if_exists(dir_of(root, id) + "/config.json", 4 << 20);
   if (!text)
     return std::nullopt;
-  return Record::from_json(json::parse(*text, cat("container ", id, " record")));
+  std::string path = dir_of(root, id) + "/config.json";
+  return Record::from_json(json::parse(*text, path), path);
 }
 
 std::vector<Record> list(const std::string &root) {

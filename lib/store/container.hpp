@@ -41,7 +41,9 @@ struct Record {
   std::string ip_address;
 
   json::Value to_json() const;
-  static Record from_json(const json::Value &v);
+  // The record in v, read from what (its path, for messages); a member of the wrong type is
+  // an Error naming it.
+  static Record from_json(const json::Value &v, std::string_view what);
 };
 
 // KOKER_ROOT/containers/<id>

@@ -148,17 +148,17 @@ std::vector<ImageRecord> Store::load_index() const {
   if (!list || !list->is_array())
     fail("unable to read ", m_root, "/images.json: no image list");
   for (const auto &v : list->items()) {
+    json::Fields f(&v, m_root + "/images.json");
     ImageRecord r;
-    r.id = v.get_string("Id");
-    r.manifest_digest = v.get_string("Manifest");
-    r.manifest_media_type = v.get_string("ManifestMediaType");
-    r.repo_tags = json::string_list(v.find("RepoTags"));
-    r.repo_digests = json::string_list(v.find("RepoDigests"));
-    r.layers = json::string_list(v.find("Layers"));
-    if (const json::Value *s = v.find("Size"); s && s->is_number())
-      r.size = static_cast<uint64_t>(s->as_int());
-    r.created = v.get_string("Created");
-    r.pulled = v.get_string("Pulled");
+    r.id = f.string("Id");
+    r.manifest_digest = f.string("Manifest");
+    r.manifest_media_type = f.string("ManifestMediaType");
+    r.repo_tags = f.strings("RepoTags");
+    r.repo_digests = f.strings("RepoDigests");
+    r.layers = f.strings("Layers");
+    r.size = static_cast<uint64_t>(f.integer("Size"));
+    r.created = f.string("Created");
+    r.pulled = f.string("Pulled");
     if (!digest::is_valid(r.id))
       fail("unable to read ", m_root, "/images.json: bad image ID");
     out.push_back(std::move(r));

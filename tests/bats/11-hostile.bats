@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# koker-pull against hostile layers and malformed manifests (SECURITY.md "What the tests must
+# koker-pull against hostile layers and malformed manifests (docs/security.md "What the tests
 # try"): nothing may be written outside the layer, and a refused image leaves the store as it
 # was.
 load helpers
