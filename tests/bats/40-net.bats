@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # Bridge networking: koker-run's default network and koker-net. Each test has a bridge and a
-# subnet of its own (kt40n<N>, 10.199.<N>.0/24), so nothing meets a user's koker0, and ends with
+# subnet of its own (kt40n<N>, 10.199.<N>.0/24 by default), so nothing meets a user's koker0, and ends with
 # koker-net down. Traffic goes only to 127.0.0.1 and to the test's own subnet.
 
 # Each test runs in a subshell of its own (Bats): a test changing KOKER_SUBNET changes only it.
@@ -11,10 +11,12 @@ setup() {
     koker_setup
     requires root netns
     command -v iptables >/dev/null || skip "requires iptables"
-    export KOKER_BRIDGE=kt40n$BATS_TEST_NUMBER
-    export KOKER_SUBNET=10.199.$BATS_TEST_NUMBER.0/24
-    NET=10.199.$BATS_TEST_NUMBER
-    PORT=$((40100 + BATS_TEST_NUMBER))
+    # KOKER_TEST_NET_ID, KOKER_TEST_NET_OCTET and KOKER_TEST_PORT_BASE keep a second run on
+    # the same host (another checkout) off this one's bridges, subnets and ports.
+    export KOKER_BRIDGE=kt${KOKER_TEST_NET_ID:-}40n$BATS_TEST_NUMBER
+    NET=10.${KOKER_TEST_NET_OCTET:-199}.$BATS_TEST_NUMBER
+    export KOKER_SUBNET=$NET.0/24
+    PORT=$((${KOKER_TEST_PORT_BASE:-40100} + BATS_TEST_NUMBER))
     FORWARD_BEFORE=$(cat /proc/sys/net/ipv4/ip_forward)
     koker-pull -q --tag one "oci:$KOKER_TEST_FIXTURES/one:latest" >/dev/null
 }
@@ -191,7 +193,7 @@ fetch_host() {
 }
 
 @test "koker-run: a full /29 is a clear error that leaves nothing behind" {
-    export KOKER_SUBNET=10.199.$BATS_TEST_NUMBER.0/29
+    export KOKER_SUBNET=$NET.0/29
     local i
     for i in 1 2 3 4 5; do
         run_koker 0 koker-run -d one sleep 60
@@ -258,7 +260,7 @@ fetch_host() {
     run_koker 0 koker-net up
     [[ $(ip -d link show "$KOKER_BRIDGE") =~ alias\ koker\ subnet=$KOKER_SUBNET\ forward=[01]\  ]]
     # a second bridge on an overlapping subnet would break routing for both
-    KOKER_BRIDGE=${KOKER_BRIDGE}x KOKER_SUBNET=10.199.0.0/16 run_koker 125 koker-net up
+    KOKER_BRIDGE=${KOKER_BRIDGE}x KOKER_SUBNET=${NET%.*}.0.0/16 run_koker 125 koker-net up
     assert_stderr_match "overlaps $KOKER_SUBNET of bridge $KOKER_BRIDGE"
     run ip link show "${KOKER_BRIDGE}x"
     [ "$status" -ne 0 ]
