@@ -82,7 +82,9 @@ lib/%.o src/%.o tests/unit/%.o: ALL_CXXFLAGS += $(shell $(PKG_CONFIG) --cflags l
 %.o: %.cpp build/flags
 	$(CXX) $(ALL_CXXFLAGS) -c -o $@ $<
 
+# Made anew each time: ar would keep members of files that moved or went.
 lib/libkoker.a: $(LIB_OBJ)
+	rm -f $@
 	$(AR) rcs $@ $^
 
 .SECONDEXPANSION:
@@ -148,7 +150,7 @@ fmt:
 	clang-format -i lib/*/*.cpp lib/*/*.hpp src/*.cpp tests/unit/*.cpp
 
 clean:
-	rm -f lib/*/*.o lib/*/*.d lib/libkoker.a src/*.o src/*.d tests/unit/*.o tests/unit/*.d \
+	rm -f lib/*.o lib/*.d lib/*/*.o lib/*/*.d lib/libkoker.a src/*.o src/*.d tests/unit/*.o tests/unit/*.d \
 	  $(UNIT_BIN) $(TOOL_BIN)
 	rm -rf build
 
