@@ -33,7 +33,8 @@ static std::string status_of(const container::Record &r) {
     return "Up " + human_duration(static_cast<int64_t>(::time(nullptr)) -
                                   parse_rfc3339(r.started_at).value_or(::time(nullptr)));
   if (r.status == "exited")
-    return cat("Exited (", r.exit_code, ") ", time_ago(r.finished_at));
+    return r.finished_at.empty() ? cat("Exited (", r.exit_code, ")") // when, nobody saw
+                                 : cat("Exited (", r.exit_code, ") ", time_ago(r.finished_at));
   return "Created";
 }
 

@@ -2,6 +2,7 @@
 // koker-pull: fetch or import an image into the store; print its ID.
 #include "image/archive.hpp"
 #include "base/error.hpp"
+#include "base/text.hpp"
 #include "image/ingest.hpp"
 #include "base/log.hpp"
 #include "base/main.hpp"
@@ -28,15 +29,13 @@ static const char USAGE[] =
     "Options:\n"
     "      --platform OS/ARCH[/VARIANT]  pick this entry of a multi-platform image\n"
     "      --tag NAME[:TAG]              name the image (local sources)\n"
+    "      --stall-timeout SECONDS       give up on a transfer after SECONDS without data\n"
+    "                                    (default 60, or KOKER_STALL_TIMEOUT)\n"
     "  -q, --quiet                       print nothing but the ID and errors\n"
     "  -D, --debug                       trace every step on stderr\n"
     "      --root DIR                    the store (default /var/lib/koker, or KOKER_ROOT)\n"
     "  -h, --help                        show this help\n"
     "      --version                     show the version\n";
-
-static bool starts_with(std::string_view s, std::string_view prefix) {
-  return s.substr(0, prefix.size()) == prefix;
-}
 
 // Unpacks an archive of an image (oci-archive:, docker-archive:) into dir.
 static void unpack_archive(const std::string &file, const std::string &dir) {
@@ -48,9 +47,10 @@ static void unpack_archive(const std::string &file, const std::string &dir) {
 }
 
 static int pull_main(int argc, char **argv) {
-  enum { OPT_PLATFORM = 1, OPT_TAG };
+  enum { OPT_PLATFORM = 1, OPT_TAG, OPT_STALL_TIMEOUT };
   auto opts = cli::long_options({{"platform", required_argument, nullptr, OPT_PLATFORM},
-                                 {"tag", required_argument, nullptr, OPT_TAG}});
+                                 {"tag", required_argument, nullptr, OPT_TAG},
+                                 {"stall-timeout", required_argument, nullptr, OPT_STALL_TIMEOUT}});
   image::Platform platform = image::Platform::host();
   std::string tag;
   for (int c; (c = getopt_long(argc, argv, cli::COMMON_SHORT_ANYWHERE, opts.data(), nullptr)) != -1;) {
@@ -63,6 +63,13 @@ static int pull_main(int argc, char **argv) {
     case OPT_TAG:
       tag = optarg;
       break;
+    case OPT_STALL_TIMEOUT: {
+      auto s = sys::parse_uint(optarg);
+      if (!s || *s == 0 || *s >= 3600)
+        cli::usage_error(cat("invalid --stall-timeout ", printable(optarg), " (1 to 3599 seconds)"));
+      ::setenv("KOKER_STALL_TIMEOUT", optarg, 1); // where lib/image/http.cpp reads it
+      break;
+    }
     default:
       cli::bad_option(c, argv);
     }
@@ -82,17 +89,17 @@ static int pull_main(int argc, char **argv) {
   cleanup.add("rm -rf " + tmp, [tmp] { sys::rm_rf(tmp); });
 
   sources::Resolved r;
-  if (starts_with(source, "oci:")) {
+  if (text::starts_with(source, "oci:")) {
     auto [dir, t] = sources::split_path_tag(source.substr(4));
     r = sources::from_oci_layout(dir, t, platform);
-  } else if (starts_with(source, "oci-archive:")) {
+  } else if (text::starts_with(source, "oci-archive:")) {
     auto [file, t] = sources::split_path_tag(source.substr(12));
     unpack_archive(file, tmp);
     r = sources::from_oci_layout(tmp, t, platform);
-  } else if (starts_with(source, "docker-archive:")) {
+  } else if (text::starts_with(source, "docker-archive:")) {
     unpack_archive(std::string(source.substr(15)), tmp);
     r = sources::from_docker_save(tmp);
-  } else if (starts_with(source, "dir:")) {
+  } else if (text::starts_with(source, "dir:")) {
     r = sources::from_rootfs(store, std::string(source.substr(4)), tmp);
   } else {
     r = sources::from_registry(source, platform);

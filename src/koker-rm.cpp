@@ -28,7 +28,22 @@ static int rm_main(int argc, char **argv) {
     cli::usage_error("CONTAINER is missing");
   std::string root = store_root();
   return cli::for_each_operand(argc, argv, [&](const char *name) {
-    lifecycle::remove(root, container::get(root, name), force);
+    auto id = container::find_id(root, name);
+    if (!id)
+      fail("no such container: ", printable(name));
+    std::optional<container::Record> rec;
+    try {
+      rec = container::load(root, *id);
+    } catch (const Error &e) {
+      if (!force)
+        fail(e.what(), " (koker-rm -f removes the container all the same)");
+      lifecycle::remove_unreadable(root, *id);
+      out::line(name);
+      return;
+    }
+    if (!rec)
+      fail("no such container: ", printable(name));
+    lifecycle::remove(root, *rec, force);
     out::line(name);
   });
 }

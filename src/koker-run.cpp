@@ -23,14 +23,13 @@ using namespace koker;
 
 namespace {
 
-// containers/<id> with the overlay's upper/ and work/, removed again by undo.
-std::string make_container_dir(const std::string &root, const std::string &id,
+// containers/<id>, holding a claim on the image until the record is saved, with the
+// overlay's upper/ and work/; removed again by undo.
+std::string make_container_dir(const store::Store &store, const container::Record &rec,
                                sys::Rollback &undo) {
-  std::string dir = container::dir_of(root, id);
-  sys::mkdir_p(root + "/containers", 0700);
-  log::debug("mkdir ", dir, " {upper,work}");
-  check(::mkdir(dir.c_str(), 0700), "unable to create ", dir);
+  std::string dir = store.create_container_dir(rec.id, rec.image_id);
   undo.add("rm -rf " + dir, [dir] { sys::rm_rf(dir); });
+  log::debug("mkdir ", dir, "/{upper,work}");
   for (const char *sub : {"/upper", "/work"})
     check(::mkdir((dir + sub).c_str(), 0755), "unable to create ", dir, sub);
   return dir;
@@ -47,7 +46,10 @@ void after_clone(const std::string &root, const create::Options &o, container::R
   undo.add("release the name " + rec.name,
            [root, name = rec.name] { container::release_name(root, name); });
   launch::set_running(rec, pid);
+  container::reserve_exit_file(root, rec.id);
   container::save(root, rec);
+  // The record now holds the image for the container: the claim has done its job.
+  ::unlink((container::dir_of(root, rec.id) + "/creating").c_str());
   if (o.network == "bridge") {
     // The address now, before /etc/hosts, which names it.
     rec.ip_address = net::attach_with_tool(rec, pid);
@@ -77,7 +79,7 @@ int run_main(int argc, char **argv) {
   container::Record rec = create::make_record(o, img, cfg);
   const std::string root = store.root();
   sys::Rollback undo;
-  std::string dir = make_container_dir(root, rec.id, undo);
+  std::string dir = make_container_dir(store, rec, undo);
   init::Spec spec = create::make_spec(o, rec, store, img, dir);
   launch::Request req{rec.id, o.limits,
                       [&](pid_t pid) { after_clone(root, o, rec, undo, pid); }};

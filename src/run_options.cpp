@@ -42,6 +42,8 @@ const char USAGE[] =
     "      --read-only              mount the root filesystem read-only\n"
     "      --security-opt no-new-privileges  set no_new_privs\n"
     "      --cidfile FILE           write the container ID to FILE\n"
+    "      --log-opt max-size=SIZE  with -d: rotate the log before it passes SIZE (b, k, m, g)\n"
+    "      --log-opt max-file=N     with max-size: keep N log files (default 1)\n"
     "  -q, --quiet                  print nothing but the container's output and errors\n"
     "  -D, --debug                  trace every system-level step on stderr\n"
     "      --root DIR               the store (default /var/lib/koker, or KOKER_ROOT)\n"
@@ -53,7 +55,7 @@ namespace {
 enum {
   OPT_RM = 0x2000, OPT_NAME, OPT_ENV_FILE, OPT_ENTRYPOINT, OPT_HOSTNAME, OPT_NETWORK, OPT_MEM,
   OPT_SWAP, OPT_CPUS, OPT_PIDS, OPT_CAP_ADD, OPT_CAP_DROP, OPT_READ_ONLY, OPT_SECURITY_OPT,
-  OPT_CIDFILE
+  OPT_CIDFILE, OPT_LOG_OPT
 };
 
 // docker's --env-file: K=V lines; blank lines and # comments skipped, trailing blanks cut.
@@ -64,6 +66,27 @@ void add_env_file(create::Options &o, const std::string &path) {
       line.remove_suffix(1);
     if (!line.empty() && line[0] != '#')
       o.env.emplace_back(line);
+  }
+}
+
+// docker's json-file options: max-size (a size) and max-file (how many files to keep).
+void add_log_opt(create::Options &o, std::string_view opt) {
+  size_t eq = opt.find('=');
+  std::string_view key = opt.substr(0, eq), value = eq == opt.npos ? "" : opt.substr(eq + 1);
+  try {
+    if (key == "max-size") {
+      o.log.max_size = cgroup::parse_size(value);
+    } else if (key == "max-file") {
+      auto n = sys::parse_uint(value);
+      if (!n || *n < 1 || *n > 100)
+        cli::usage_error(cat("invalid --log-opt max-file=", printable(value), ": 1 to 100 files"));
+      o.log.max_files = static_cast<unsigned>(*n);
+      o.log_max_files_given = true;
+    } else {
+      cli::usage_error(cat("unknown --log-opt ", printable(opt), " (koker knows max-size and max-file)"));
+    }
+  } catch (const Error &e) {
+    cli::usage_error(cat("invalid --log-opt ", printable(opt), ": ", e.what()));
   }
 }
 
@@ -93,7 +116,8 @@ void read_options(int argc, char **argv, create::Options &o, LimitValues &lv) {
       {"cap-drop", required_argument, nullptr, OPT_CAP_DROP},
       {"read-only", no_argument, nullptr, OPT_READ_ONLY},
       {"security-opt", required_argument, nullptr, OPT_SECURITY_OPT},
-      {"cidfile", required_argument, nullptr, OPT_CIDFILE}});
+      {"cidfile", required_argument, nullptr, OPT_CIDFILE},
+      {"log-opt", required_argument, nullptr, OPT_LOG_OPT}});
   std::string shorts = std::string(cli::COMMON_SHORT) + "de:w:u:itp:v:m:";
   for (int c; (c = getopt_long(argc, argv, shorts.c_str(), longs.data(), nullptr)) != -1;) {
     if (cli::handle_common(c, optarg))
@@ -138,6 +162,7 @@ void read_options(int argc, char **argv, create::Options &o, LimitValues &lv) {
       o.no_new_privileges = true;
       break;
     case OPT_CIDFILE: o.cidfile = optarg; break;
+    case OPT_LOG_OPT: add_log_opt(o, optarg); break;
     default: cli::bad_option(c, argv);
     }
   }
@@ -182,6 +207,10 @@ void check_options(const create::Options &o) {
   caps::adjust(caps::default_set(), o.cap_add, o.cap_drop); // throws on unknown names
   if (o.network == "bridge")
     net::from_env(store_root()); // KOKER_BRIDGE and KOKER_SUBNET
+  if (o.log_max_files_given && !o.log.max_size)
+    cli::usage_error("--log-opt max-file needs max-size beside it");
+  if (o.log.max_size && !o.detach)
+    cli::usage_error("--log-opt applies to detached containers (-d): only they have a log");
 }
 
 } // namespace

@@ -367,6 +367,10 @@ std::optional<uint64_t> parse_uint(std::string_view text) {
 
 FileLock::FileLock(const std::string &path, Mode mode, bool wait) : m_path(path) {
   m_fd = Fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  // flock needs no write access: on a read-only store an existing lock file still serves
+  // readers.
+  if (!m_fd && (errno == EROFS || errno == EACCES))
+    m_fd = Fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!m_fd)
     sys_fail("unable to open lock ", path);
   int op = (mode == Mode::shared ? LOCK_SH : LOCK_EX) | (wait ? 0 : LOCK_NB);

@@ -4,6 +4,7 @@
 #include "base/error.hpp"
 #include "base/log.hpp"
 #include "base/sys.hpp"
+#include <chrono>
 #include <curl/curl.h>
 #include <exception>
 #include <memory>
@@ -65,7 +66,34 @@ struct Transfer {
   uint64_t delivered = 0; // bytes given to on_data
   bool too_large = false;
   std::exception_ptr error; // thrown by on_data (or the alignment), rethrown after the transfer
+  // For the notice of a silent peer: the bytes seen so far, when they last grew, and
+  // whether the user was told.
+  curl_off_t seen = -1;
+  std::chrono::steady_clock::time_point since = std::chrono::steady_clock::now();
+  bool told = false;
+  long stall_s = 60;
 };
+
+// A peer that accepts the connection but never answers (a black hole) costs the whole stall
+// timeout, up to five times with retries: say once what is being waited for, and how long.
+int on_progress(void *user, curl_off_t, curl_off_t now_down, curl_off_t, curl_off_t) {
+  auto *t = static_cast<Transfer *>(user);
+  auto now = std::chrono::steady_clock::now();
+  if (now_down != t->seen) {
+    t->seen = now_down;
+    t->since = now;
+    return 0;
+  }
+  long silent = static_cast<long>(
+      std::chrono::duration_cast<std::chrono::seconds>(now - t->since).count());
+  if (!t->told && silent >= std::min(10L, std::max(1L, t->stall_s / 2))) {
+    t->told = true;
+    log::info("waiting for ", authority_of(t->req->url), ": no data for ", silent, " s (",
+              t->req->method, " ", t->req->url, "); giving up after ", t->stall_s,
+              " s without data (KOKER_STALL_TIMEOUT, koker-pull --stall-timeout)");
+  }
+  return 0;
+}
 
 size_t on_header(char *data, size_t size, size_t n, void *user) {
   auto *t = static_cast<Transfer *>(user);
@@ -224,7 +252,11 @@ void configure(CURL *c, const Request &req, Transfer &t, curl_slist *headers,
 #endif
   set(c, CURLOPT_CONNECTTIMEOUT, req.connect_timeout_s);
   set(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  set(c, CURLOPT_LOW_SPEED_TIME, req.low_speed_time_s ? req.low_speed_time_s : stall_timeout());
+  t.stall_s = req.low_speed_time_s ? req.low_speed_time_s : stall_timeout();
+  set(c, CURLOPT_LOW_SPEED_TIME, t.stall_s);
+  set(c, CURLOPT_NOPROGRESS, 0L);
+  set(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+  set(c, CURLOPT_XFERINFODATA, &t);
   // CURLOPT_ACCEPT_ENCODING stays unset: blobs are hashed as stored, never transcoded.
   if (!range.empty())
     set(c, CURLOPT_RANGE, range.c_str());

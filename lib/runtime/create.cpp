@@ -128,6 +128,8 @@ container::Record make_record(const Options &o, const store::ImageRecord &img,
   r.memory_swap = limits.memory ? static_cast<int64_t>(*limits.memory + limits.swap.value_or(*limits.memory)) : 0;
   r.nano_cpus = static_cast<int64_t>(limits.nano_cpus.value_or(0));
   r.pids_limit = static_cast<int64_t>(limits.pids.value_or(0));
+  r.log_max_size = o.log.max_size;
+  r.log_max_files = o.log.max_files;
   return r;
 }
 

@@ -4,6 +4,7 @@
 #include "image/image.hpp"
 #include "runtime/init.hpp"
 #include "store/container.hpp"
+#include "store/container_log.hpp"
 #include "store/store.hpp"
 #include <string>
 #include <vector>
@@ -23,6 +24,8 @@ struct Options {
   std::string name, hostname, workdir, user, entrypoint, network = "bridge", cidfile;
   std::vector<std::string> env, volumes, publish, cap_add, cap_drop;
   cgroup::Limits limits;
+  container_log::Limits log;
+  bool log_max_files_given = false;
 };
 
 // "HOST:PATH[:ro|rw]" with absolute paths, no "..", and PATH not "/"; throws Error otherwise.

@@ -106,8 +106,10 @@ void set_running(container::Record &rec, pid_t pid) {
   rec.started_at = sys::now_rfc3339();
 }
 
-int finish(const std::string &root, const container::Record &rec, Started &s, bool interactive) {
-  int code = supervise::wait_for(s.pid, s.master.get(), interactive);
+int finish(const std::string &root, const container::Record &rec, Started &s, bool interactive,
+           const supervise::Sink &sink) {
+  int relay = s.master ? s.master.get() : s.output.get();
+  int code = supervise::wait_for(s.pid, relay, interactive, sink);
   cgroup::Group *group = s.group ? &*s.group : nullptr;
   bool oom = false;
   if (group && code == 137) { // SIGKILL: was it the OOM killer's?
@@ -126,13 +128,21 @@ int finish(const std::string &root, const container::Record &rec, Started &s, bo
     }
     return code;
   }
-  std::string finished = sys::now_rfc3339();
-  container::update(root, rec.id, [&](container::Record &r) {
-    r.status = "exited";
-    r.exit_code = code;
-    r.oom_killed = oom;
-    r.finished_at = finished;
-  });
+  // The exit file first: it takes no new block, so a full disk cannot lose the code. Then the
+  // record, and whatever happens to it, the resources.
+  container::Exit end{code, sys::now_rfc3339(), oom};
+  container::record_exit(root, rec.id, end);
+  try {
+    container::update(root, rec.id, [&](container::Record &r) {
+      r.status = "exited";
+      r.exit_code = end.code;
+      r.oom_killed = end.oom_killed;
+      r.finished_at = end.finished_at;
+    });
+  } catch (const Error &e) {
+    log::warn("unable to save how container ", rec.id.substr(0, 12), " ended (its exit file ",
+              "keeps it): ", e.what());
+  }
   lifecycle::release_resources(root, rec, group);
   return code;
 }

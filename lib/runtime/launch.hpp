@@ -4,6 +4,7 @@
 #include "base/sys.hpp"
 #include "cgroup/cgroup.hpp"
 #include "runtime/init.hpp"
+#include "runtime/supervise.hpp"
 #include "store/container.hpp"
 #include <functional>
 #include <optional>
@@ -25,6 +26,7 @@ struct Request {
 struct Started {
   pid_t pid = -1;
   Fd master; // the pty, with -t
+  Fd output; // the read end of a pipe carrying the container's output, when it is relayed
   std::optional<cgroup::Group> group;
 };
 
@@ -39,6 +41,8 @@ void set_running(container::Record &rec, pid_t pid);
 
 // Waits for the container, records how it ended (or removes it, with --rm) and releases what
 // it held. Returns docker's exit code: the command's status, or 128+N after signal N.
-int finish(const std::string &root, const container::Record &rec, Started &s, bool interactive);
+// The container's output (from its pty or output pipe) goes to sink when set, else stdout.
+int finish(const std::string &root, const container::Record &rec, Started &s, bool interactive,
+           const supervise::Sink &sink = {});
 
 } // namespace koker::launch

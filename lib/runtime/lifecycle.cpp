@@ -48,6 +48,19 @@ void send(int pidfd, const container::Record &rec, int sig) {
 
 } // namespace
 
+void remove_unreadable(const std::string &root, const std::string &id) {
+  try {
+    if (auto group = cgroup::Group::open(id))
+      group->remove(true);
+  } catch (const std::exception &e) {
+    log::warn("unable to remove the cgroup of ", id.substr(0, 12), ": ", e.what());
+  }
+  container::release_names_of(root, id);
+  std::string dir = container::dir_of(root, id);
+  log::debug("rm -rf ", dir, " (its record cannot be read)");
+  sys::rm_rf(dir);
+}
+
 int parse_signal(std::string_view text) {
   if (auto n = sys::parse_uint(text); n && *n > 0 && *n < static_cast<uint64_t>(NSIG))
     return static_cast<int>(*n);

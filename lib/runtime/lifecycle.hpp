@@ -28,6 +28,11 @@ void release_resources(const std::string &root, const container::Record &rec,
 // --rm, or its supervisor): nothing to stop, wait for or look up again.
 void remove_reaped(const std::string &root, const container::Record &rec, cgroup::Group *group);
 
+// Removes a container whose record cannot be read (koker-rm -f): its processes are found by
+// its cgroup and killed, the cgroup, its names and its directory go; its address and ports
+// are left to koker-net gc, which frees leases of containers without a readable record.
+void remove_unreadable(const std::string &root, const std::string &id);
+
 // Parses a signal given as "TERM", "SIGTERM" or "15"; throws Error for an unknown one.
 int parse_signal(std::string_view text);
 

@@ -64,14 +64,18 @@ void copy_winsize(int from, int to) {
     ::ioctl(to, TIOCSWINSZ, &ws);
 }
 
-// Moves what is readable on from to to; false at EOF or error.
-bool pump(int from, int to) {
+// Moves what is readable on from to to (to sink, when set); false at EOF or error.
+bool pump(int from, int to, const Sink &sink = {}) {
   char buf[16384];
   ssize_t n = ::read(from, buf, sizeof buf);
   if (n < 0 && (errno == EINTR || errno == EAGAIN))
     return true;
   if (n <= 0)
     return false;
+  if (sink) {
+    sink(std::string_view(buf, static_cast<size_t>(n)));
+    return true;
+  }
   for (ssize_t done = 0; done < n;) {
     ssize_t w = ::write(to, buf + done, static_cast<size_t>(n - done));
     if (w < 0 && errno == EINTR)
@@ -85,7 +89,7 @@ bool pump(int from, int to) {
 
 } // namespace
 
-int wait_for(pid_t pid, int master_fd, bool interactive) {
+int wait_for(pid_t pid, int master_fd, bool interactive, const Sink &sink) {
   sigset_t set = forwarded_signals();
   sigaddset(&set, SIGCHLD);
   Fd sfd(::signalfd(-1, &set, SFD_CLOEXEC));
@@ -107,7 +111,7 @@ int wait_for(pid_t pid, int master_fd, bool interactive) {
       sys_fail("unable to poll");
     }
     if (fds[1].revents & (POLLIN | POLLHUP | POLLERR))
-      master_open = pump(master_fd, 1);
+      master_open = pump(master_fd, 1, sink);
     if (fds[2].revents & (POLLIN | POLLHUP | POLLERR))
       stdin_open = pump(0, master_fd);
     if (!(fds[0].revents & POLLIN))
@@ -134,7 +138,7 @@ int wait_for(pid_t pid, int master_fd, bool interactive) {
     struct pollfd p = {master_fd, POLLIN, 0};
     if (::poll(&p, 1, 100) <= 0)
       break;
-    master_open = pump(master_fd, 1);
+    master_open = pump(master_fd, 1, sink);
   }
   return exit_code(status);
 }

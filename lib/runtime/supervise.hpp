@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 #include <csignal>
+#include <functional>
+#include <string_view>
 #include <sys/types.h>
 
 // The parent's side of a running container: forwards signals to it, relays its pty, and waits
@@ -12,10 +14,14 @@ namespace koker::supervise {
 sigset_t forwarded_signals();
 void block_signals();
 
-// Forwards every signal in forwarded_signals() to pid; when master_fd >= 0, copies stdin to it
-// (if interactive) and it to stdout, in raw mode with the window size kept in step (SIGWINCH).
-// Returns docker's exit code for pid: its status, or 128+N when killed by signal N.
-int wait_for(pid_t pid, int master_fd, bool interactive);
+// Where relayed output goes: stdout when unset.
+using Sink = std::function<void(std::string_view)>;
+
+// Forwards every signal in forwarded_signals() to pid; when master_fd >= 0 (a pty, or a pipe
+// carrying the container's output), copies stdin to it (if interactive) and it to sink, in raw
+// mode with the window size kept in step (SIGWINCH). Returns docker's exit code for pid: its
+// status, or 128+N when killed by signal N.
+int wait_for(pid_t pid, int master_fd, bool interactive, const Sink &sink = {});
 
 // docker's code for a wait status.
 int exit_code(int status);

@@ -3,6 +3,8 @@
 #include "base/error.hpp"
 #include "base/log.hpp"
 #include "runtime/start_report.hpp"
+#include "store/container_log.hpp"
+#include <optional>
 #include <fcntl.h>
 #include <malloc.h>
 #include <sys/wait.h>
@@ -26,21 +28,40 @@ namespace {
     Fd logfd(::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
     if (!logfd)
       sys_fail("unable to open ", log_path);
+    // Without a size limit the container writes its log itself; with one, its output comes
+    // through a pipe to this process, which rotates the files (as conmon does).
+    std::optional<container_log::Writer> rotating;
+    Fd pipe_r, pipe_w;
+    if (rec.log_max_size) {
+      rotating.emplace(container::dir_of(root, rec.id),
+                       container_log::Limits{rec.log_max_size, rec.log_max_files});
+      int p[2];
+      check(::pipe2(p, O_CLOEXEC), "unable to create the log pipe");
+      pipe_r = Fd(p[0]);
+      pipe_w = Fd(p[1]);
+      log::debug("the container's output goes through a pipe to the supervisor (max-size ",
+                 rec.log_max_size, ", max-file ", rec.log_max_files, ")");
+    }
     // Let go of the caller's stdin and stdout at once ($(koker-run -d) must not wait for the
     // supervisor); stderr stays until the container runs, for errors and the -D trace.
     ::dup2(null.get(), 0);
     ::dup2(logfd.get(), 1);
     log::debug("supervisor ", ::getpid(), ": the container's output goes to ", log_path);
     init::Spec with_log = spec;
-    with_log.output_fd = logfd.get();
+    with_log.output_fd = pipe_w ? pipe_w.get() : logfd.get();
     with_log.process.die_with_parent = false;
     launch::Started s = launch::start(with_log, req, undo);
     undo.dismiss();
+    pipe_w.reset(); // the container holds its own copy: EOF comes when it is gone
+    s.output = std::move(pipe_r);
     ::dup2(logfd.get(), 2);
     log::set_level(log::Level::quiet); // nobody reads the supervisor's stderr now
     start_report::send_ready(ready.get());
     ready.reset();
-    code = launch::finish(root, rec, s, false);
+    supervise::Sink sink;
+    if (rotating)
+      sink = [&rotating](std::string_view data) { rotating->write(data); };
+    code = launch::finish(root, rec, s, false, sink);
   } catch (...) {
     undo.run_now(); // _exit below skips destructors
     code = start_report::send_current(ready.get());

@@ -5,6 +5,7 @@
 #include "base/sys.hpp"
 #include "base/text.hpp"
 #include <algorithm>
+#include <cstring>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -53,6 +54,13 @@ json::Value Record::to_json() const {
   host.set("MemorySwap", memory_swap);
   host.set("NanoCpus", nano_cpus);
   host.set("PidsLimit", pids_limit);
+  json::Value &log_config = host.set("LogConfig", json::Value::object());
+  log_config.set("Type", "koker"); // the output as it is, no JSON framing
+  json::Value &log_opts = log_config.set("Config", json::Value::object());
+  if (log_max_size) {
+    log_opts.set("max-size", std::to_string(log_max_size));
+    log_opts.set("max-file", std::to_string(log_max_files));
+  }
   json::Value &net = v.set("NetworkSettings", json::Value::object());
   net.set("IPAddress", ip_address);
   // docker's shape: {"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}]}, from publish's
@@ -126,6 +134,10 @@ Record Record::from_json(const json::Value &v, std::string_view what) {
   r.memory_swap = host.integer("MemorySwap");
   r.nano_cpus = host.integer("NanoCpus");
   r.pids_limit = host.integer("PidsLimit");
+  json::Fields log_opts = host.object("LogConfig").object("Config");
+  r.log_max_size = sys::parse_uint(log_opts.string("max-size", "0")).value_or(0);
+  r.log_max_files = static_cast<unsigned>(
+      std::min<uint64_t>(sys::parse_uint(log_opts.string("max-file", "1")).value_or(1), 100));
   r.ip_address = f.object("NetworkSettings").string("IPAddress");
   return r;
 }
@@ -157,22 +169,27 @@ std::vector<Record> list(const std::string &root) {
   for (const auto &name : sys::list_dir(dir)) {
     if (name.size() != 64 || !text::all_lower_hex(name))
       continue;
-    if (auto r = load(root, name))
-      out.push_back(std::move(*r));
+    try {
+      if (auto r = load(root, name))
+        out.push_back(std::move(*r));
+    } catch (const Error &e) {
+      // One bad record must not hide all the others: say so, and go on.
+      log::warn("skipping container ", name.substr(0, 12), ": ", e.what(),
+                " (koker-rm -f removes it)");
+    }
   }
   return out;
 }
 
-std::optional<Record> find(const std::string &root, std::string_view query) {
+std::optional<std::string> find_id(const std::string &root, std::string_view query) {
   if (query.empty())
     return std::nullopt;
   if (query.size() == 64 && text::all_lower_hex(query))
-    return load(root, query);
+    return sys::exists(dir_of(root, query)) ? std::optional<std::string>(query) : std::nullopt;
   if (valid_name(query)) {
     auto id = sys::read_file_if_exists(cat(root, "/names/", query), 128);
-    if (id && id->size() == 64 && text::all_lower_hex(*id))
-      if (auto r = load(root, *id))
-        return r;
+    if (id && id->size() == 64 && text::all_lower_hex(*id) && sys::exists(dir_of(root, *id)))
+      return id;
   }
   if (query.size() < 12 || !text::all_lower_hex(query) || !sys::exists(root + "/containers"))
     return std::nullopt;
@@ -184,7 +201,12 @@ std::optional<Record> find(const std::string &root, std::string_view query) {
       fail("container ID prefix ", printable(query), " is ambiguous");
     match = name;
   }
-  return match ? load(root, *match) : std::nullopt;
+  return match;
+}
+
+std::optional<Record> find(const std::string &root, std::string_view query) {
+  auto id = find_id(root, query);
+  return id ? load(root, *id) : std::nullopt;
 }
 
 Record get(const std::string &root, std::string_view query) {
@@ -231,6 +253,17 @@ std::string claim_generated_name(const std::string &root, std::string_view id) {
 void release_name(const std::string &root, std::string_view name) {
   if (valid_name(name))
     ::unlink(cat(root, "/names/", name).c_str());
+}
+
+void release_names_of(const std::string &root, std::string_view id) {
+  std::string dir = root + "/names";
+  if (!sys::exists(dir))
+    return;
+  for (const auto &name : sys::list_dir(dir))
+    if (sys::read_file_if_exists(cat(dir, "/", name), 128).value_or("") == id) {
+      log::debug("unlink ", dir, "/", name);
+      ::unlink(cat(dir, "/", name).c_str());
+    }
 }
 
 uint64_t process_start_time(int pid) {
@@ -289,17 +322,59 @@ Record refresh(const std::string &root, Record rec) {
     return rec;
   if (process_alive(rec.supervisor, rec.supervisor_start))
     return rec; // exited a moment ago: its supervisor is about to record how
-  update(root, rec.id, [&](Record &r) {
-    if (r.status != "running" || process_alive(r.pid, r.pid_start))
-      return;
-    log::debug("container ", r.id.substr(0, 12), ": process ", r.pid,
-               " is gone and nothing waits for it: marking it exited");
+  auto mark_exited = [&](Record &r) {
+    auto e = read_exit(root, r.id);
+    log::debug("container ", r.id.substr(0, 12), ": process ", r.pid, " is gone and nothing waits ",
+               "for it: marking it exited (", e ? cat(e->code, ", from its exit file)")
+                                                : std::string("255, its end unknown)"));
     r.status = "exited";
-    r.exit_code = 255;
-    r.finished_at = sys::now_rfc3339();
-    rec = r;
-  });
+    r.exit_code = e ? e->code : 255;
+    r.finished_at = e ? e->finished_at : "";
+    r.oom_killed = e && e->oom_killed;
+  };
+  try {
+    update(root, rec.id, [&](Record &r) {
+      if (r.status != "running" || process_alive(r.pid, r.pid_start))
+        return;
+      mark_exited(r);
+      rec = r;
+    });
+  } catch (const Error &e) {
+    // A full or read-only store: the truth is still told, just not kept.
+    log::debug("unable to save the record of ", rec.id.substr(0, 12), ": ", e.what());
+    mark_exited(rec);
+  }
   return rec;
+}
+
+void reserve_exit_file(const std::string &root, std::string_view id) {
+  sys::write_new_file(dir_of(root, id) + "/exit", std::string(63, ' ') + "\n", 0600);
+}
+
+bool record_exit(const std::string &root, std::string_view id, const Exit &e) {
+  std::string path = dir_of(root, id) + "/exit";
+  std::string line = cat(e.code, " ", e.finished_at, " ", e.oom_killed ? 1 : 0);
+  line.resize(63, ' ');
+  line += "\n";
+  log::debug("pwrite ", path, " ", e.code, " (in place: no new block needed)");
+  Fd fd(::open(path.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd || ::pwrite(fd.get(), line.data(), line.size(), 0) != static_cast<ssize_t>(line.size())) {
+    log::warn("unable to record the exit code of container ", id.substr(0, 12), " in ", path, ": ",
+              std::strerror(errno));
+    return false;
+  }
+  return true;
+}
+
+std::optional<Exit> read_exit(const std::string &root, std::string_view id) {
+  auto text = sys::read_file_if_exists(dir_of(root, id) + "/exit", 4096);
+  auto words = text::fields(text.value_or(""), ' ');
+  if (words.size() < 3)
+    return std::nullopt;
+  auto code = sys::parse_uint(words[0]);
+  if (!code || *code > 255)
+    return std::nullopt;
+  return Exit{static_cast<int>(*code), words[1], text::trim(words[2]) == "1"};
 }
 
 std::string generate_name(const std::string &root) {

@@ -28,6 +28,8 @@ struct Record {
   bool read_only = false, auto_remove = false, no_new_privileges = false;
   std::vector<std::string> binds, cap_add, cap_drop, publish;
   int64_t memory = 0, memory_swap = 0, nano_cpus = 0, pids_limit = 0;
+  uint64_t log_max_size = 0; // --log-opt max-size (0: no limit) and max-file
+  unsigned log_max_files = 1;
   // State
   std::string status = "created"; // created, running, exited
   int pid = 0;
@@ -51,8 +53,13 @@ std::string dir_of(const std::string &root, std::string_view id);
 // Writes the record (no fsync: live state).
 void save(const std::string &root, const Record &rec);
 std::optional<Record> load(const std::string &root, std::string_view id);
+// Every container's record; one that cannot be read is skipped with a warning.
 std::vector<Record> list(const std::string &root);
-// By full ID, unique ID prefix of 12+ hex, or name; throws Error on an ambiguous prefix.
+// The ID of the container query names (full ID, unique ID prefix of 12+ hex, or name) whose
+// directory exists, without reading its record; throws Error on an ambiguous prefix.
+std::optional<std::string> find_id(const std::string &root, std::string_view query);
+// find_id() and its record; throws Error on an ambiguous prefix or a record that cannot be
+// read (naming it).
 std::optional<Record> find(const std::string &root, std::string_view query);
 // find(), or Error("no such container: QUERY").
 Record get(const std::string &root, std::string_view query);
@@ -65,18 +72,38 @@ void claim_name(const std::string &root, std::string_view name, std::string_view
 // returns it.
 std::string claim_generated_name(const std::string &root, std::string_view id);
 void release_name(const std::string &root, std::string_view name);
+// Releases every name that points to id (for a container whose record cannot be read).
+void release_names_of(const std::string &root, std::string_view id);
 
 // The starttime field of /proc/<pid>/stat (0 when the process is gone).
 uint64_t process_start_time(int pid);
 // True while pid is the process that started at start (not a reused PID).
 bool process_alive(int pid, uint64_t start);
 
+// How a container ended, kept apart from its record in containers/<id>/exit: a file of fixed
+// size made when the container starts and rewritten in place when it ends, so the exit code
+// survives a full disk (rewriting blocks already allocated needs no space) and a record that
+// could not be saved.
+struct Exit {
+  int code = 0;
+  std::string finished_at;
+  bool oom_killed = false;
+};
+// Makes the exit file, blank (throws on failure: better now than when the container ends).
+void reserve_exit_file(const std::string &root, std::string_view id);
+// Writes how the container ended into its exit file; false (and a warning) if it cannot.
+bool record_exit(const std::string &root, std::string_view id, const Exit &e);
+// What the exit file says, if the container's end was recorded there.
+std::optional<Exit> read_exit(const std::string &root, std::string_view id);
+
 // The per-container lock (flock on containers/<id>/lock): state changes are serialised.
 sys::FileLock lock(const std::string &root, std::string_view id);
 // Loads, changes with fn and saves the record under its lock; false when it is gone.
 bool update(const std::string &root, std::string_view id, const std::function<void(Record &)> &fn);
 // The record as it really is: a "running" container whose process is gone while nothing waits
-// for it any more (its supervisor was killed) is marked exited (255: status unknown) and saved.
+// for it any more is marked exited, with the code of its exit file, or 255 (status unknown)
+// and no FinishedAt when its supervisor was killed before it could write one. The change is
+// saved when the store can take it (a full or read-only store only keeps it from being saved).
 Record refresh(const std::string &root, Record rec);
 // A docker-like random name ("eager_turing") not taken yet.
 std::string generate_name(const std::string &root);

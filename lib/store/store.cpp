@@ -247,6 +247,73 @@ std::optional<ImageRecord> Store::find_image(std::string_view query, std::string
   return found;
 }
 
+std::string Store::create_container_dir(std::string_view id, std::string_view image_id) const {
+  std::string dir = container::dir_of(m_root, id);
+  sys::FileLock lock(m_root + "/locks/index.lock", sys::FileLock::Mode::shared);
+  auto images = load_index();
+  if (std::none_of(images.begin(), images.end(),
+                   [&](const ImageRecord &r) { return r.id == image_id; }))
+    fail("unable to create a container of image ", image_id.substr(7, 12),
+         ": the image was removed meanwhile");
+  sys::mkdir_p(m_root + "/containers", 0700);
+  log::debug("mkdir ", dir, "; write ", dir, "/creating (a claim on image ", image_id.substr(7, 12),
+             ")");
+  check(::mkdir(dir.c_str(), 0700), "unable to create ", dir);
+  int pid = static_cast<int>(::getpid());
+  try {
+    sys::write_new_file(dir + "/creating",
+                        cat(image_id, "\n", pid, " ", container::process_start_time(pid), "\n"),
+                        0600);
+  } catch (...) {
+    sys::rm_rf(dir);
+    throw;
+  }
+  return dir;
+}
+
+namespace {
+// The claim of containers/<name> when it is still being created ("creating", no record):
+// the image ID, and whether its creator still runs. Nothing for a saved container.
+struct Claim {
+  std::string image_id;
+  bool creator_alive = false;
+};
+std::optional<Claim> claim_of(const std::string &dir) {
+  if (sys::exists(dir + "/config.json"))
+    return std::nullopt;
+  auto lines = text::split(sys::read_file_if_exists(dir + "/creating", 4096).value_or(""), '\n');
+  Claim c;
+  c.image_id = lines[0];
+  auto words = text::split(lines.size() > 1 ? lines[1] : "", ' ');
+  auto pid = sys::parse_uint(words[0]);
+  auto start = words.size() > 1 ? sys::parse_uint(words[1]) : std::nullopt;
+  c.creator_alive = pid && start && *pid < (1u << 31) &&
+                    container::process_alive(static_cast<int>(*pid), *start);
+  return c;
+}
+
+// The first container that uses image id: a saved record (running ones first), else a
+// container still being created by a live process (its "creating" claim).
+std::optional<container::Record> user_of(const std::string &root, const std::string &id) {
+  std::optional<container::Record> user;
+  for (auto &c : container::list(root))
+    if (c.image_id == id && (!user || container::refresh(root, c).status == "running"))
+      user = container::refresh(root, c);
+  if (user || !sys::exists(root + "/containers"))
+    return user;
+  for (const auto &name : sys::list_dir(root + "/containers")) {
+    auto claim = claim_of(cat(root, "/containers/", name));
+    if (claim && claim->image_id == id && claim->creator_alive) {
+      container::Record being_created;
+      being_created.id = name;
+      being_created.status = "being created";
+      return being_created;
+    }
+  }
+  return std::nullopt;
+}
+} // namespace
+
 RemoveResult Store::remove_image(std::string_view query, std::string_view ref, bool force) const {
   RemoveResult res;
   {
@@ -276,11 +343,12 @@ RemoveResult Store::remove_image(std::string_view query, std::string_view ref, b
       if (how == Match::id && it->repo_tags.size() > 1 && !force)
         fail("unable to remove image ", printable(query),
              ": it is referenced by several tags (use -f)");
-      // A container's root is made of the image's layers: they stay while it exists.
-      std::optional<container::Record> user;
-      for (auto &c : container::list(m_root))
-        if (c.image_id == it->id && (!user || container::refresh(m_root, c).status == "running"))
-          user = container::refresh(m_root, c);
+      // A container's root is made of the image's layers: they stay while it exists, and
+      // while one is being created from it.
+      std::optional<container::Record> user = user_of(m_root, it->id);
+      if (user && user->status == "being created")
+        fail("unable to remove image ", printable(query), ": container ", user->id.substr(0, 12),
+             " is being created from it");
       if (user && (!force || user->status == "running"))
         fail("unable to remove image ", printable(query), ": container ", user->id.substr(0, 12),
              " (", user->name, ") ", user->status == "running" ? "is running from it" : "uses it",
@@ -305,6 +373,19 @@ void Store::collect_garbage() const {
     log::debug("a pull is running: unused layers stay until the next clean-up");
     return;
   }
+  // What a koker-run killed while it created a container left: a directory with no record
+  // whose creator is dead. Under the index lock, which create_container_dir holds from its
+  // mkdir to its claim.
+  sys::FileLock index(m_root + "/locks/index.lock", sys::FileLock::Mode::exclusive);
+  if (sys::exists(m_root + "/containers"))
+    for (const auto &name : sys::list_dir(m_root + "/containers")) {
+      std::string dir = cat(m_root, "/containers/", name);
+      if (auto claim = claim_of(dir); claim && !claim->creator_alive) {
+        log::debug("rm -rf ", dir, " (its creator died before saving its record)");
+        sys::rm_rf(dir);
+      }
+    }
+  index.unlock();
   std::set<std::string> layers, blobs;
   for (const auto &r : load_index()) {
     for (const auto &l : r.layers)

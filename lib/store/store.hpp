@@ -78,6 +78,13 @@ public:
   // Finds by ID, unique ID prefix (12+ hex, with or without "sha256:"), repo tag or repo
   // digest. ref is the normalised form of query when query parses as a reference.
   std::optional<ImageRecord> find_image(std::string_view query, std::string_view ref = "") const;
+  // Makes containers/<id> (0700) for a new container of image image_id and claims the image
+  // for it until the container's record is saved: the file "creating" holds the image ID and
+  // this process's pid and start time. It is written under the index lock, after checking the
+  // image is still there, so that remove_image, which takes that lock too, either ran before
+  // (Error: the image is gone) or sees the claim and refuses: docker and podman never remove an
+  // image a container being created uses. Returns the directory.
+  std::string create_container_dir(std::string_view id, std::string_view image_id) const;
   // Untags or deletes as docker rmi does, then removes layers and blobs nothing uses.
   RemoveResult remove_image(std::string_view query, std::string_view ref, bool force) const;
   // Removes layers and blobs no image uses, when no pull is running (else later).

@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: MIT
+#include "store/container_log.hpp"
+#include "base/error.hpp"
+#include "base/log.hpp"
+#include "base/sys.hpp"
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace koker::container_log {
+
+namespace {
+std::string numbered(const std::string &path, unsigned n) {
+  return n == 0 ? path : cat(path, ".", n);
+}
+} // namespace
+
+std::vector<std::string> files(const std::string &dir) {
+  std::string path = dir + "/container.log";
+  std::vector<std::string> out;
+  // The rotated ones count from 1 up without a gap; the oldest is the highest.
+  unsigned last = 0;
+  while (sys::exists(numbered(path, last + 1)))
+    ++last;
+  for (unsigned n = last; n > 0; --n)
+    out.push_back(numbered(path, n));
+  if (sys::exists(path))
+    out.push_back(path);
+  return out;
+}
+
+Writer::Writer(std::string dir, Limits limits)
+    : m_path(std::move(dir) + "/container.log"), m_limits(limits) {
+  m_fd = Fd(::open(m_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+  if (!m_fd)
+    sys_fail("unable to open ", m_path);
+  struct stat st;
+  if (::fstat(m_fd.get(), &st) == 0)
+    m_size = static_cast<uint64_t>(st.st_size);
+}
+
+void Writer::rotate() {
+  if (m_limits.max_files <= 1) {
+    // docker's max-file=1: the one file starts again.
+    if (::ftruncate(m_fd.get(), 0) == 0) {
+      m_size = 0;
+      m_line_start = true;
+    }
+    return;
+  }
+  for (unsigned n = m_limits.max_files - 1; n > 0; --n)
+    ::rename(numbered(m_path, n - 1).c_str(), numbered(m_path, n).c_str()); // a gap is fine
+  Fd fresh(::open(m_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+  if (fresh) {
+    m_fd = std::move(fresh);
+    m_size = 0;
+    m_line_start = true;
+  }
+}
+
+bool Writer::append(std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::write(m_fd.get(), data.data(), data.size());
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return false; // ENOSPC and friends: this output is lost, the container goes on
+    m_size += static_cast<uint64_t>(n);
+    m_line_start = data[static_cast<size_t>(n) - 1] == '\n';
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return true;
+}
+
+void Writer::write(std::string_view data) {
+  while (!data.empty()) {
+    if (!m_limits.max_size || m_size == 0 || m_size + data.size() <= m_limits.max_size) {
+      append(data);
+      return;
+    }
+    // Full. A chunk read from the pipe may end mid-line: finish the line under way first,
+    // so that each file holds whole lines (a file may pass max_size by that one line).
+    if (!m_line_start) {
+      size_t nl = data.find('\n');
+      std::string_view rest = nl == data.npos ? "" : data.substr(nl + 1);
+      if (!append(data.substr(0, nl == data.npos ? data.size() : nl + 1)))
+        return;
+      data = rest;
+      if (!m_line_start)
+        return;
+    }
+    rotate();
+    if (m_size > 0) // could not rotate: keep writing where we are
+      return void(append(data));
+  }
+}
+
+} // namespace koker::container_log
