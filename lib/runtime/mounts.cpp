@@ -30,13 +30,19 @@ std::string flags_string(unsigned long f) {
 }
 
 namespace {
-// A /proc/self/fd/N path as the trace shows it: the file it names, then how it is reached.
-std::string shown(const std::string &path) {
+// The file a /proc/self/fd/N path names; any other path as it is.
+std::string real_path(const std::string &path) {
   if (path.rfind("/proc/self/fd/", 0) != 0)
     return path;
   char buf[4096];
   ssize_t n = ::readlink(path.c_str(), buf, sizeof buf);
-  return n > 0 ? cat(std::string_view(buf, static_cast<size_t>(n)), " (", path, ")") : path;
+  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : path;
+}
+
+// A /proc/self/fd/N path as the trace shows it: the file it names, then how it is reached.
+std::string shown(const std::string &path) {
+  std::string real = real_path(path);
+  return real == path ? path : cat(real, " (", path, ")");
 }
 } // namespace
 
@@ -49,9 +55,14 @@ void mount(const std::string &source, const std::string &target, const char *typ
     log::debug("mount", type ? cat(" -t ", type) : "", opts.empty() ? "" : cat(" -o ", opts), " ",
                source.empty() ? "none" : shown(source), " ", shown(target));
   if (::mount(source.c_str(), target.c_str(), type, flags, data.empty() ? nullptr : data.c_str()) <
-      0)
-    sys_fail("unable to mount ", source.empty() ? (type ? type : "none") : source, " on ",
-             target);
+      0) {
+    // The real paths, not the /proc/self/fd/N they were reached through.
+    int err = errno;
+    std::string from = source.empty() ? (type ? type : "none") : real_path(source);
+    std::string to = real_path(target);
+    errno = err;
+    sys_fail("unable to mount ", from, " on ", to);
+  }
 }
 
 std::string fd_path(int fd) { return cat("/proc/self/fd/", fd); }

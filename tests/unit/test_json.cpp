@@ -67,3 +67,41 @@ TEST("digest: sha256 of known strings and validation") {
   CHECK(!digest::is_valid("sha512:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"));
   CHECK(!digest::is_valid("sha256:../../../../etc/passwd0000000000000000000000000000000000000000"));
 }
+
+// The message of the Error fn throws, or "" when it throws none.
+static std::string error_of(const std::function<void()> &fn) {
+  try {
+    fn();
+  } catch (const Error &e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST("json: Fields reads typed members and names the document and key of a wrong one") {
+  auto v = json::parse(R"({"User":123,"Env":"PATH=/bin","Cmd":["a",1],"Ok":["x"],"N":7,)"
+                       R"("B":true,"Z":null,"Sub":{"S":"s","Bad":"a\u0000b"},"F":1.5})",
+                       "test");
+  json::Fields f(&v, "image config");
+  CHECK(f.strings("Ok") == std::vector<std::string>{"x"});
+  CHECK(f.integer("N") == 7);
+  CHECK(f.boolean("B"));
+  CHECK(f.string("Z", "fallback") == "fallback");
+  CHECK(f.string("Missing", "d") == "d");
+  CHECK(f.object("Sub").string("S") == "s");
+  CHECK(f.object("Nope").string("S", "none") == "none");
+  CHECK(error_of([&] { f.string("User"); }) ==
+        "invalid image config: \"User\" is a number, not a string");
+  CHECK(error_of([&] { f.strings("Env"); }) ==
+        "invalid image config: \"Env\" is a string, not an array of strings");
+  CHECK(error_of([&] { f.strings("Cmd"); }) ==
+        "invalid image config: \"Cmd\" holds a number, not only strings");
+  CHECK(error_of([&] { f.object("Sub").string("Bad"); }) ==
+        "invalid image config: \"Sub.Bad\" holds a NUL byte");
+  CHECK(error_of([&] { f.integer("F"); }) == "invalid image config: \"F\" is not a whole number");
+  CHECK(error_of([&] { f.object("User"); }) ==
+        "invalid image config: \"User\" is a number, not an object");
+  json::Value none;
+  CHECK(json::Fields(&none, "x").string("a", "b") == "b");
+  CHECK(json::Fields(nullptr, "x").strings("a").empty());
+}
