@@ -106,7 +106,8 @@ static int pull_main(int argc, char **argv) {
   }
   if (!tag.empty())
     r.names.repo_tags = {tag};
-  std::string id = ingest::pull_image(store, *r.source, r.manifest, r.names, platform);
+  std::string id = ingest::pull_image(store, *r.source, r.manifest, r.names, platform,
+                                     printable(source, 1024));
   out::line(id);
   return 0;
 }

@@ -25,7 +25,9 @@ constexpr std::string_view oci_layer_tar = "application/vnd.oci.image.layer.v1.t
 // containerd's MaxManifestSize (4 * 1048 * 1048); configs get twice that.
 constexpr size_t max_manifest_size = 4 * 1048 * 1048;
 constexpr size_t max_config_size = 8 * 1048 * 1048;
-constexpr size_t max_layers = 256;
+// Docker's limit on the layers of an image it runs. koker-pull refuses more (ingest::pull_image),
+// so every stored image can run: runtime/rootfs.cpp mounts this many in one overlay.
+constexpr size_t max_layers = 128;
 
 struct Descriptor {
   std::string media_type;

@@ -131,8 +131,12 @@ void fetch_layers(const store::Store &store, Source &source, const std::vector<L
 } // namespace
 
 std::string pull_image(const store::Store &store, Source &source, const Manifest &manifest,
-                       const Names &names, const image::Platform &want) {
+                       const Names &names, const image::Platform &want, std::string_view shown) {
   image::Manifest m = image::parse_manifest(manifest.body, manifest.media_type);
+  // Refused before any blob is fetched: nothing of an image that could not run is stored.
+  if (m.layers.size() > image::max_layers)
+    fail("unable to pull ", shown, ": the image has ", m.layers.size(), " layers, more than the ",
+         image::max_layers, " a container can run");
   log::debug("manifest ", manifest.digest, ": config ", m.config.digest, ", ", m.layers.size(),
              " layers");
   std::string config_body = source.small_blob(m.config, image::max_config_size);

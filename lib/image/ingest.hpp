@@ -4,6 +4,7 @@
 #include "store/store.hpp"
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 // The pull pipeline shared by every image source: fetch the config, unpack the layers the
@@ -36,7 +37,9 @@ struct Names {
 };
 
 // Runs the pipeline for one image manifest; returns the image ID ("sha256:<config hex>").
+// shown is the image as the command line named it, for messages. An image of more than
+// image::max_layers layers is refused before anything is stored.
 std::string pull_image(const store::Store &store, Source &source, const Manifest &manifest,
-                       const Names &names, const image::Platform &want);
+                       const Names &names, const image::Platform &want, std::string_view shown);
 
 } // namespace koker::ingest

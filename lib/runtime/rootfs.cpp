@@ -8,7 +8,9 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <string>
 #include <unistd.h>
+#include <vector>
 
 namespace koker::rootfs {
 
@@ -70,21 +72,53 @@ void make_dev(int root) {
 
 } // namespace
 
+// Every directory of the overlay is named to overlayfs by a descriptor of this process, with
+// the working directory at /proc/self/fd, where each descriptor is a link to its directory:
+// "lowerdir=7:6:5,upperdir=8,workdir=9". Why: mount(2) copies one page of options, and store
+// paths ("<64 hex>/diff" relative to layers/, ~70 bytes a layer) ran out at 53 layers. A
+// descriptor's name takes 2 to 4 bytes, so docker's 128 layers (image::max_layers) need about
+// 600 bytes, however long the store's path is. The other ways were worse: docker overlay2's
+// short links (layers/l/<id> -> ../<hex>/diff) are state on disk to create at each commit,
+// repair after a kill -9 and collect with their layer, and the new mount API's "lowerdir+"
+// needs Linux 6.8. Descriptors work wherever overlayfs does, leave nothing behind, and cost
+// an open and a close per directory, which the mount's own lookup of each path dwarfs.
 Fd mount_overlay(const Overlay &o) {
-  // Relative lowerdirs keep the option string short (it must fit in one page).
+  // overlayfs stacks at most 500 lower layers (OVL_MAX_STACK): say so before it says EINVAL.
+  constexpr size_t overlay_max_stack = 500;
+  if (o.lower.size() > overlay_max_stack)
+    fail("unable to mount the container's root: ", o.lower.size(),
+         " lower layers are more than overlayfs stacks (", overlay_max_stack, ")");
+  std::vector<Fd> dirs; // open until the mount has resolved them, closed on every path out
+  dirs.reserve(o.lower.size() + 2);
+  auto open_dir = [&dirs](const std::string &path) {
+    Fd fd(::open(path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!fd)
+      sys_fail("unable to open overlay directory ", path);
+    dirs.push_back(std::move(fd));
+    return std::to_string(dirs.back().get());
+  };
   std::string lower;
   for (const auto &l : o.lower)
-    lower += (lower.empty() ? "" : ":") + l;
-  std::string data = cat("lowerdir=", lower, ",upperdir=", o.upper, ",workdir=", o.work);
+    lower += (lower.empty() ? "" : ":") + open_dir(cat(o.layers_dir, '/', l));
+  // Opened here, not in cat()'s arguments, whose order of evaluation is unspecified.
+  std::string upper = open_dir(o.upper);
+  std::string work = open_dir(o.work);
+  std::string data = cat("lowerdir=", lower, ",upperdir=", upper, ",workdir=", work);
   // A --rm container's upper layer is thrown away: "volatile" skips the sync of it on unmount
   // (overlayfs docs), which otherwise waits for a journal commit at every exit.
   if (o.volatile_upper)
     data += ",volatile";
-  if (data.size() > 4000)
-    fail("unable to mount the container's root: too many layers for one overlay mount");
-  log::debug("chdir ", o.layers_dir);
-  check(::chdir(o.layers_dir.c_str()), "unable to chdir to ", o.layers_dir);
+  // The options and their NUL must fit in one page: 4 KiB, the smallest there is.
+  constexpr size_t max_mount_data = 4095;
+  if (data.size() > max_mount_data)
+    fail("unable to mount the container's root: ", o.lower.size(),
+         " lower layers are too many for one overlay mount (", data.size(),
+         " bytes of options, at most ", max_mount_data, ")");
+  log::debug("chdir /proc/self/fd (", o.lower.size(), " lower layers under ", o.layers_dir,
+             ", upper ", o.upper, ", work ", o.work, ")");
+  check(::chdir("/proc/self/fd"), "unable to chdir to /proc/self/fd");
   mounts::mount("overlay", o.mount_point, "overlay", 0, data);
+  check(::chdir("/"), "unable to chdir to /");
   Fd root(::open(o.mount_point.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!root)
     sys_fail("unable to open ", o.mount_point);

@@ -25,7 +25,9 @@ struct Overlay {
   bool volatile_upper = false; // --rm: the upper layer is never reused
 };
 
-// Mounts the overlay on its mount point; returns an O_PATH fd of the new root.
+// Mounts the overlay on its mount point; returns an O_PATH fd of the new root. Its directories
+// reach overlayfs as descriptor numbers, so the options fit in one page for any store path and
+// up to overlayfs's 500 layers; leaves the working directory at /.
 Fd mount_overlay(const Overlay &o);
 // Mounts a kernel file system (proc, sysfs, tmpfs, ...) onto the directory path inside root,
 // which must be a real directory: never a symlink for /proc, /sys, /dev (CVE-2019-16884 and
