@@ -173,7 +173,7 @@ int exec_main(int argc, char **argv) {
   ::signal(SIGPIPE, SIG_IGN); // a child that failed closes its pipes early
   Options o = parse(argc, argv);
   std::string root = store_root();
-  container::Record rec = container::refresh(root, container::get(root, o.container));
+  container::Record rec = container::refresh(container::get(root, o.container));
   if (rec.status != "running")
     fail("container ", rec.id.substr(0, 12), " is not running");
   process::Process p = make_process(o, rec, root);

@@ -83,7 +83,7 @@ static int inspect_main(int argc, char **argv) {
   int status = cli::for_each_operand(argc, argv, [&](const char *name) {
     if (type != "image")
       if (auto c = container::find(store.root(), name)) {
-        list.push(container::refresh(store.root(), *c).to_json());
+        list.push(container::refresh(*c).to_json());
         return;
       }
     std::optional<store::ImageRecord> rec;

@@ -60,7 +60,7 @@ static int logs_main(int argc, char **argv) {
   while (follow) {
     // Checked before the last read, so nothing written just before the exit is lost.
     auto now = container::load(root, rec.id);
-    bool running = now && container::refresh(root, *now).status == "running";
+    bool running = now && container::refresh(*now).status == "running";
     if (!fd)
       fd = Fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     bool got = fd && copy_new(fd.get());

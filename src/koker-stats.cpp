@@ -40,10 +40,10 @@ static std::vector<Row> select_rows(int argc, char **argv, const std::string &ro
   std::vector<Row> rows;
   if (optind < argc) {
     for (int i = optind; i < argc; ++i)
-      rows.push_back({container::refresh(root, container::get(root, argv[i])), {}, 0, {}, 0});
+      rows.push_back({container::refresh(container::get(root, argv[i])), {}, 0, {}, 0});
   } else {
     for (auto &r : container::list(root))
-      if (container::refresh(root, r).status == "running")
+      if (container::refresh(r).status == "running")
         rows.push_back({r, {}, 0, {}, 0});
   }
   std::sort(rows.begin(), rows.end(),

@@ -130,8 +130,10 @@ Record Record::from_json(const json::Value &v, std::string_view what) {
   return r;
 }
 
+bool valid_id(std::string_view id) { return id.size() == 64 && text::all_lower_hex(id); }
+
 std::string dir_of(const std::string &root, std::string_view id) {
-  if (id.size() != 64 || !text::all_lower_hex(id))
+  if (!valid_id(id))
     fail("invalid container ID ", printable(id));
   return cat(root, "/containers/", id);
 }
@@ -155,7 +157,7 @@ std::vector<Record> list(const std::string &root) {
   if (!sys::exists(dir))
     return out;
   for (const auto &name : sys::list_dir(dir)) {
-    if (name.size() != 64 || !text::all_lower_hex(name))
+    if (!valid_id(name))
       continue;
     if (auto r = load(root, name))
       out.push_back(std::move(*r));
@@ -166,11 +168,11 @@ std::vector<Record> list(const std::string &root) {
 std::optional<Record> find(const std::string &root, std::string_view query) {
   if (query.empty())
     return std::nullopt;
-  if (query.size() == 64 && text::all_lower_hex(query))
+  if (valid_id(query))
     return load(root, query);
   if (valid_name(query)) {
     auto id = sys::read_file_if_exists(cat(root, "/names/", query), 128);
-    if (id && id->size() == 64 && text::all_lower_hex(*id))
+    if (id && valid_id(*id))
       if (auto r = load(root, *id))
         return r;
   }
@@ -284,21 +286,18 @@ bool update(const std::string &root, std::string_view id, const std::function<vo
   return true;
 }
 
-Record refresh(const std::string &root, Record rec) {
-  if (rec.status != "running" || process_alive(rec.pid, rec.pid_start))
+bool orphaned(const Record &rec) {
+  // A supervisor still alive is about to record an exit that happened a moment ago.
+  return rec.status == "running" && !process_alive(rec.pid, rec.pid_start) &&
+         !process_alive(rec.supervisor, rec.supervisor_start);
+}
+
+Record refresh(Record rec) {
+  if (!orphaned(rec))
     return rec;
-  if (process_alive(rec.supervisor, rec.supervisor_start))
-    return rec; // exited a moment ago: its supervisor is about to record how
-  update(root, rec.id, [&](Record &r) {
-    if (r.status != "running" || process_alive(r.pid, r.pid_start))
-      return;
-    log::debug("container ", r.id.substr(0, 12), ": process ", r.pid,
-               " is gone and nothing waits for it: marking it exited");
-    r.status = "exited";
-    r.exit_code = 255;
-    r.finished_at = sys::now_rfc3339();
-    rec = r;
-  });
+  rec.status = "exited";
+  rec.exit_code = 255;
+  rec.finished_at = sys::now_rfc3339();
   return rec;
 }
 

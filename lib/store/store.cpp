@@ -279,8 +279,8 @@ RemoveResult Store::remove_image(std::string_view query, std::string_view ref, b
       // A container's root is made of the image's layers: they stay while it exists.
       std::optional<container::Record> user;
       for (auto &c : container::list(m_root))
-        if (c.image_id == it->id && (!user || container::refresh(m_root, c).status == "running"))
-          user = container::refresh(m_root, c);
+        if (c.image_id == it->id && (!user || container::refresh(c).status == "running"))
+          user = container::refresh(c);
       if (user && (!force || user->status == "running"))
         fail("unable to remove image ", printable(query), ": container ", user->id.substr(0, 12),
              " (", user->name, ") ", user->status == "running" ? "is running from it" : "uses it",
