@@ -7,6 +7,7 @@
 #include "base/main.hpp"
 #include "net/net.hpp"
 #include "base/sys.hpp"
+#include "runtime/lifecycle.hpp"
 #include <cstring>
 
 using namespace koker;
@@ -169,6 +170,20 @@ static void detach(const net::Network &n, const Args &a) {
   out::line(a.words[1]);
 }
 
+// gc: first what killed supervisors left (lifecycle::settle: cgroups and records too, --rm
+// containers removed), then what the bridges' files and rules name of containers that no
+// longer run. Prints the ID of each container whose address was released.
+static void gc(const std::string &root) {
+  for (const auto &rec : container::list(root))
+    if (container::orphaned(rec)) {
+      lifecycle::settle(root, rec);
+      if (!rec.ip_address.empty())
+        out::line(rec.id);
+    }
+  for (const auto &id : net::gc(root))
+    out::line(id);
+}
+
 // Every rule between the command and its flags, checked before the host is touched.
 static void check_command(const Args &a) {
   if (a.words.empty())
@@ -176,6 +191,11 @@ static void check_command(const Args &a) {
   const std::string &cmd = a.words[0];
   if (!a.ports.empty() && cmd != "attach")
     cli::usage_error("--publish applies to attach only");
+  try {
+    net::check_distinct_host_ports(a.ports);
+  } catch (const Error &e) {
+    cli::usage_error(e.what());
+  }
   if (!a.format.empty() && cmd != "ls")
     cli::usage_error("--format applies to ls only");
   if (!a.format.empty())
@@ -203,8 +223,7 @@ static int net_main(int argc, char **argv) {
   else if (cmd == "ls")
     list(n.root, n, a.format);
   else if (cmd == "gc")
-    for (const auto &id : net::gc(n.root))
-      out::line(id);
+    gc(n.root);
   else if (cmd == "attach")
     attach(n, a);
   else if (cmd == "detach")

@@ -7,6 +7,7 @@
 #include "base/log.hpp"
 #include "base/main.hpp"
 #include "base/sys.hpp"
+#include "runtime/lifecycle.hpp"
 #include <algorithm>
 #include <ctime>
 
@@ -47,8 +48,11 @@ static std::string command_of(const container::Record &r, bool no_trunc) {
   return "\"" + cmd + "\"";
 }
 
+// Published ports are held only while the container runs: docker shows none for the others.
 static std::string ports_of(const container::Record &r) {
   std::string s;
+  if (r.status != "running")
+    return s;
   for (const auto &p : r.publish)
     s += (s.empty() ? "" : ", ") + p;
   return s;
@@ -82,10 +86,11 @@ static int ps_main(int argc, char **argv) {
 
   std::string root = store_root();
   std::vector<container::Record> rows;
-  for (auto &r : container::list(root)) {
-    r = container::refresh(root, r);
-    if (all || r.status == "running")
-      rows.push_back(std::move(r));
+  for (const auto &r : container::list(root)) {
+    // Finishes what a killed supervisor left: an --rm container found dead goes.
+    auto now = lifecycle::settle(root, r);
+    if (now && (all || now->status == "running"))
+      rows.push_back(std::move(*now));
   }
   std::sort(rows.begin(), rows.end(),
             [](const auto &a, const auto &b) { return a.created > b.created; });

@@ -55,7 +55,8 @@ static int stop_main(int argc, char **argv) {
     cli::usage_error("CONTAINER is missing");
   std::string root = store_root();
   return cli::for_each_operand(argc, argv, [&](const char *name) {
-    lifecycle::stop(root, container::refresh(root, container::get(root, name)), timeout, signal);
+    // stop() settles a container whose supervisor was killed (lifecycle::settle).
+    lifecycle::stop(root, container::get(root, name), timeout, signal);
     out::line(name);
   });
 }

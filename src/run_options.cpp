@@ -191,6 +191,14 @@ void check_options(const create::Options &o) {
     cli::usage_error(cat("unknown network ", printable(o.network), " (bridge, none or host)"));
   if (o.network != "bridge" && !o.publish.empty())
     cli::usage_error("--publish needs the bridge network");
+  std::vector<net::Port> ports;
+  for (const auto &p : o.publish)
+    ports.push_back(net::parse_port(p));
+  try {
+    net::check_distinct_host_ports(ports);
+  } catch (const Error &e) {
+    cli::usage_error(e.what());
+  }
   if (o.network == "host" && !o.hostname.empty())
     cli::usage_error("--hostname cannot be used with --network host");
   for (const auto &e : o.env)

@@ -87,4 +87,12 @@ std::string port_string(const Port &p) {
   return cat(p.host_ip, ":", p.host_port, "->", p.port, "/", p.proto);
 }
 
+void check_distinct_host_ports(const std::vector<Port> &ports) {
+  for (size_t i = 0; i < ports.size(); ++i)
+    for (size_t j = 0; j < i; ++j)
+      if (ports[j].host_port == ports[i].host_port && ports[j].proto == ports[i].proto)
+        fail("port ", ports[i].host_port, "/", ports[i].proto, " is published twice: ",
+             port_string(ports[j]), " and ", port_string(ports[i]));
+}
+
 } // namespace koker::net

@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 // IPv4 addresses, subnets and published ports as the command line and the lease files write
 // them. Addresses are numbers in host order; text goes through inet_pton and inet_ntop.
@@ -37,5 +38,9 @@ struct Port {
 Port parse_port(std::string_view spec);
 // docker's form, as koker-ps shows it: "0.0.0.0:8080->80/tcp".
 std::string port_string(const Port &p);
+// Throws Error naming the host port when two of ports publish the same one: a host port and
+// protocol is one port file and one DNAT match, whatever the host addresses, so the second
+// would meet the first as if another container held it.
+void check_distinct_host_ports(const std::vector<Port> &ports);
 
 } // namespace koker::net

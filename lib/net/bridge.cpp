@@ -26,6 +26,46 @@ bool is_up(const Network &n, netlink::Socket &s) {
   return a.koker && a.subnet == n.subnet.str() && a.root == n.root;
 }
 
+// Releases a lease whose container no longer runs: its veth (if the kernel has not removed
+// it with the namespace), its rules, its port files and its address.
+void reclaim(const Network &n, const Lease &l) {
+  if (!l.veth.empty())
+    delete_veth(l.veth);
+  release(n, l);
+}
+
+// Frees host port p for reserve() unless a container that may still use it holds it, as
+// addresses are freed: a file naming no container (a write cut short) goes; the lease of a
+// holder that no longer runs (kill -9 of its koker-run or supervisor) is reclaimed whole.
+// Throws, naming the holder, while it runs.
+void take_over_port(const Network &n, const Port &p) {
+  std::string path = port_path(n, p);
+  auto owner = owner_of(path);
+  if (!owner) {
+    remove_ownerless(path);
+    return;
+  }
+  auto held = lease_of(n, *owner);
+  Recorded r = held.value_or(Recorded{});
+  r.lease.id = *owner;
+  if (in_use(n.root, r)) {
+    auto rec = container::load(n.root, *owner);
+    bool running = rec && container::refresh(n.root, *rec).status == "running";
+    fail("port ", p.host_port, "/", p.proto, " is already published by container ",
+         owner->substr(0, 12), rec && !rec->name.empty() ? cat(" (", rec->name, ")") : "",
+         running ? ", which is running" : ", which is starting");
+  }
+  log::debug("port ", p.host_port, "/", p.proto, ": container ", owner->substr(0, 12),
+             " no longer runs: releasing what it held");
+  if (held)
+    reclaim(n, held->lease);
+  // A port file left without its lease, or a lease cut short before its ports: the holder's
+  // rules may still be there.
+  if (!held || held->lease.ports.empty())
+    remove_container_rules(n, {*owner});
+  unlink_if_owned(path, *owner);
+}
+
 } // namespace
 
 // ---------------------------------------------------------------- up and down
@@ -45,7 +85,7 @@ void up(const Network &n) {
   if (a.koker && a.root != n.root) {
     Network theirs = n;
     theirs.root = a.root;
-    size_t used = lease_ips(theirs).size();
+    size_t used = leases(theirs).size();
     if (used > 0)
       fail("bridge ", n.bridge, " serves ", used, " container(s) of the store ", a.root,
            ": choose another KOKER_BRIDGE");
@@ -108,13 +148,13 @@ void down(const Network &n) {
   if (sys::exists(n.dir()))
     lock.emplace(n.dir() + "/lock", sys::FileLock::Mode::exclusive);
   sys::FileLock host(host_lock, sys::FileLock::Mode::exclusive);
-  auto ips = lease_ips(n);
-  if (!ips.empty()) {
+  // gc removed the files that name no container; any left are not in the way either.
+  auto held = leases(n);
+  if (!held.empty()) {
     std::string who;
-    for (const auto &ip : ips)
-      if (auto r = read_lease(n, ip))
-        who += cat(who.empty() ? "" : ", ", r->lease.id.substr(0, 12), " (", ip, ")");
-    fail("bridge ", n.bridge, " still serves ", ips.size(), " container(s): ", who,
+    for (const auto &l : held)
+      who += cat(who.empty() ? "" : ", ", l.id.substr(0, 12), " (", l.ip, ")");
+    fail("bridge ", n.bridge, " still serves ", held.size(), " container(s): ", who,
          "; stop them first");
   }
   netlink::Socket s;
@@ -123,7 +163,7 @@ void down(const Network &n) {
   if (a.koker && a.root != n.root) {
     Network theirs = n;
     theirs.root = a.root;
-    if (!lease_ips(theirs).empty())
+    if (!leases(theirs).empty())
       fail("bridge ", n.bridge, " serves containers of the store ", a.root, ": not removing it");
   }
   std::string nat, filter;
@@ -155,6 +195,7 @@ void down(const Network &n) {
 // ---------------------------------------------------------------- containers
 
 Lease reserve(const Network &n, std::string_view id, const std::vector<Port> &ports) {
+  check_distinct_host_ports(ports);
   sys::mkdir_p(n.root + "/net", 0700);
   sys::mkdir_p(n.dir(), 0700);
   sys::FileLock lock(n.dir() + "/lock", sys::FileLock::Mode::exclusive);
@@ -187,7 +228,9 @@ Lease reserve(const Network &n, std::string_view id, const std::vector<Port> &po
   for (int attempt = 0; attempt < 2 && l.ip.empty(); ++attempt) {
     for (uint32_t i = 0; i < count; ++i) {
       uint32_t ip = first + (start - first + i) % count;
-      if (create_excl(lease_path(n, ip_string(ip)), text)) {
+      // A file naming no container (a write cut short) holds nothing: take it over.
+      std::string path = lease_path(n, ip_string(ip));
+      if (create_excl(path, text) || (remove_ownerless(path) && create_excl(path, text))) {
         l.ip = ip_string(ip);
         break;
       }
@@ -210,9 +253,10 @@ Lease reserve(const Network &n, std::string_view id, const std::vector<Port> &po
   for (const auto &p : ports) {
     std::string path = port_path(n, p);
     if (!create_excl(path, l.id + "\n")) {
-      auto owner = sys::read_file_if_exists(path, 128).value_or("?");
-      fail("port ", p.host_port, "/", p.proto, " is already published by container ",
-           owner.substr(0, 12));
+      take_over_port(n, p);
+      if (!create_excl(path, l.id + "\n"))
+        fail("unable to publish port ", p.host_port, "/", p.proto, ": ", path,
+             " is still there");
     }
     undo.add("unlink " + path, [path, &l] { unlink_if_owned(path, l.id); });
   }
@@ -283,19 +327,35 @@ std::vector<std::string> gc(const std::string &root) {
     std::vector<std::string> live_ids, live_veths;
     for (const auto &ip : lease_ips(n)) {
       auto r = read_lease(n, ip);
-      if (!r)
+      if (!r) {
+        remove_ownerless(lease_path(n, ip));
         continue;
+      }
       if (in_use(root, *r)) {
         live_ids.push_back(r->lease.id);
         live_veths.push_back(r->lease.veth);
         continue;
       }
       log::debug("gc: container ", r->lease.id.substr(0, 12), " no longer runs: releasing ", ip);
-      if (!r->lease.veth.empty())
-        delete_veth(r->lease.veth);
-      release(n, r->lease);
+      reclaim(n, r->lease);
       released.push_back(r->lease.id);
     }
+    // Port files no lease of a live container stands behind: those naming no container, and
+    // those a crash left behind their released lease.
+    if (sys::exists(n.dir() + "/ports"))
+      for (const auto &name : sys::list_dir(n.dir() + "/ports")) {
+        std::string path = n.dir() + "/ports/" + name;
+        auto owner = owner_of(path);
+        if (!owner)
+          remove_ownerless(path);
+        else if (std::find(live_ids.begin(), live_ids.end(), *owner) == live_ids.end())
+          try {
+            log::debug("gc: ", path, ": container ", owner->substr(0, 12), " no longer runs");
+            unlink_if_owned(path, *owner);
+          } catch (const std::exception &e) {
+            log::warn(e.what());
+          }
+      }
     // What a crash left without a lease: rules of unknown containers, veths on the bridge.
     // A bridge another store took over since (its alias names that store) is theirs.
     netlink::Socket s;

@@ -65,15 +65,28 @@ struct Recorded {
   uint64_t pid_start = 0;
 };
 
+// A lease or port file's text when its first line names a container (64 hex); nothing when
+// the file is missing, unreadable, empty or names none: a write cut short (a full disk, a
+// crash) or a hand edit, which holds nothing.
+std::optional<std::string> read_owned(const std::string &path);
+// The container ID on the first line of a lease or port file (read_owned).
+std::optional<std::string> owner_of(const std::string &path);
+// Removes path if it names no container (owner_of); true when it is gone, false when it
+// names one or cannot be removed (a warning says why).
+bool remove_ownerless(const std::string &path);
+// The lease at ip; nothing when there is none or its file names no container.
 std::optional<Recorded> read_lease(const Network &n, const std::string &ip);
-// Creates path with O_EXCL, holding text; false if it exists.
+// The lease container id holds on n, if any.
+std::optional<Recorded> lease_of(const Network &n, std::string_view id);
+// Creates path with O_EXCL, holding text; false if it exists. A failed write removes it.
 bool create_excl(const std::string &path, const std::string &text);
 // Removes path if its first line is id (a file reused by another container stays).
 void unlink_if_owned(const std::string &path, std::string_view id);
 std::vector<std::string> lease_ips(const Network &n);
 // True when the subnet text (from another bridge's alias) shares addresses with s.
 bool overlap(const Subnet &s, const std::string &text);
-// True while the container holding a lease may still use it.
+// True while the container holding a lease may still use it (false for a lease naming no
+// container).
 bool in_use(const std::string &root, const Recorded &r);
 
 } // namespace koker::net::detail

@@ -8,8 +8,10 @@
 #include "base/sys.hpp"
 #include "base/text.hpp"
 #include <algorithm>
+#include <cerrno>
 #include <climits>
 #include <cstdlib>
+#include <cstring>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -215,28 +217,74 @@ std::string lease_text(const Lease &l, int pid, uint64_t start) {
 }
 
 
+std::optional<std::string> read_owned(const std::string &path) {
+  std::optional<std::string> text;
+  try {
+    text = sys::read_file_if_exists(path, 64 << 10);
+  } catch (const Error &e) {
+    log::debug("unable to read ", path, ": ", e.what(), ": taking it as naming no container");
+    return std::nullopt;
+  }
+  if (!text || !container::valid_id(text->substr(0, text->find('\n'))))
+    return std::nullopt;
+  return text;
+}
+
+std::optional<std::string> owner_of(const std::string &path) {
+  auto text = read_owned(path);
+  return text ? std::optional<std::string>(text->substr(0, 64)) : std::nullopt;
+}
+
+bool remove_ownerless(const std::string &path) {
+  if (owner_of(path))
+    return false;
+  log::debug("unlink ", path, " (it names no container)");
+  if (::unlink(path.c_str()) == 0 || errno == ENOENT)
+    return true;
+  log::warn("unable to remove ", path, ", which names no container: ", std::strerror(errno));
+  return false;
+}
+
 std::optional<Recorded> read_lease(const Network &n, const std::string &ip) {
-  auto text = sys::read_file_if_exists(lease_path(n, ip), 64 << 10);
+  auto text = read_owned(lease_path(n, ip));
   if (!text)
     return std::nullopt;
   auto lines = text::split(*text, '\n');
+  // Only lines ended by a newline count: a write cut short must not name a veth to delete.
+  size_t complete = lines.size() - 1;
   Recorded r;
   r.lease.ip = ip;
-  r.lease.id = lines[0];
-  if (lines.size() > 1)
+  r.lease.id = lines[0].substr(0, 64);
+  if (complete > 1)
     r.lease.veth = lines[1];
-  if (lines.size() > 2) {
+  if (complete > 2) {
     auto w = text::split(lines[2], ' ');
     r.pid = static_cast<int>(sys::parse_uint(w[0]).value_or(0));
     r.pid_start = w.size() > 1 ? sys::parse_uint(w[1]).value_or(0) : 0;
   }
-  for (size_t i = 3; i < lines.size(); ++i)
-    if (!lines[i].empty())
+  for (size_t i = 3; i < complete; ++i) {
+    if (lines[i].empty())
+      continue;
+    try {
       r.lease.ports.push_back(parse_port(lines[i]));
+    } catch (const Error &e) {
+      // Cut short mid-line: the port's own file names its holder, and gc sweeps it.
+      log::debug(lease_path(n, ip), ": ", e.what(), ": skipping that port");
+    }
+  }
   return r;
 }
 
-// Creates path with O_EXCL, holding text; false if it exists.
+std::optional<Recorded> lease_of(const Network &n, std::string_view id) {
+  for (const auto &ip : lease_ips(n))
+    if (auto r = read_lease(n, ip); r && r->lease.id == id)
+      return r;
+  return std::nullopt;
+}
+
+// Creates path with O_EXCL, holding text; false if it exists. A write that fails (ENOSPC, EIO)
+// removes the file again: left empty or cut short, it would claim an address or a port for
+// no container.
 bool create_excl(const std::string &path, const std::string &text) {
   log::debug("create ", path, " O_EXCL");
   Fd f(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
@@ -244,7 +292,13 @@ bool create_excl(const std::string &path, const std::string &text) {
     return false;
   if (!f)
     sys_fail("unable to create ", path);
-  sys::write_fd(f.get(), text, path);
+  try {
+    sys::write_fd(f.get(), text, path);
+  } catch (...) {
+    log::debug("unlink ", path, " (the write failed)");
+    ::unlink(path.c_str());
+    throw;
+  }
   return true;
 }
 
@@ -284,7 +338,14 @@ bool overlap(const Subnet &s, const std::string &text) {
 
 // True while the container holding a lease may still use it.
 bool in_use(const std::string &root, const Recorded &r) {
-  auto rec = container::load(root, r.lease.id);
+  if (!container::valid_id(r.lease.id))
+    return false;
+  std::optional<container::Record> rec;
+  try {
+    rec = container::load(root, r.lease.id);
+  } catch (const Error &) {
+    return false; // a record nobody can read holds nothing (koker-rm -f removes it)
+  }
   bool reserver_alive = container::process_alive(r.pid, r.pid_start);
   if (!rec) // not saved yet by a koker-run that is still starting it, or gone
     return reserver_alive && sys::exists(container::dir_of(root, r.lease.id));

@@ -46,6 +46,19 @@ void send(int pidfd, const container::Record &rec, int sig) {
     sys_fail("unable to signal container ", rec.id.substr(0, 12));
 }
 
+// After the grace period: SIGKILL to the first process and to the rest of its cgroup.
+void kill_all(const container::Record &rec, int pidfd, int timeout_s) {
+  if (timeout_s > 0)
+    log::info("container ", rec.id.substr(0, 12), " did not stop within ", timeout_s,
+              " s: killing it");
+  // Killing the first process of a PID namespace kills every process in it.
+  send(pidfd, rec, SIGKILL);
+  if (auto group = cgroup::Group::open(rec.id))
+    group->kill_all(SIGKILL);
+  if (!wait_exit(pidfd, 10000))
+    fail("container ", rec.id.substr(0, 12), " did not die after SIGKILL");
+}
+
 } // namespace
 
 void remove_unreadable(const std::string &root, const std::string &id) {
@@ -77,30 +90,60 @@ int parse_signal(std::string_view text) {
   fail("invalid signal ", printable(text));
 }
 
+std::optional<container::Record> settle(const std::string &root, const container::Record &rec) {
+  if (!container::orphaned(rec))
+    return rec;
+  if (!sys::exists(container::dir_of(root, rec.id)))
+    return std::nullopt;
+  // Under the container's lock, so that of two tools finding it dead one cleans up. A store
+  // that takes no lock file (read-only, full) is only looked at: the truth, unsaved.
+  std::optional<sys::FileLock> lock;
+  try {
+    lock.emplace(container::dir_of(root, rec.id) + "/lock", sys::FileLock::Mode::exclusive);
+  } catch (const Error &e) {
+    log::debug("unable to settle container ", rec.id.substr(0, 12), ": ", e.what());
+    return container::refresh(root, rec);
+  }
+  auto now = container::load(root, rec.id);
+  if (!now)
+    return std::nullopt; // removed meanwhile
+  if (!container::orphaned(*now))
+    return container::refresh(root, *now);
+  if (now->auto_remove) {
+    log::debug("container ", now->id.substr(0, 12),
+               " ended with nothing waiting for it: removing it (--rm)");
+    remove_reaped(root, *now, nullptr);
+    return std::nullopt;
+  }
+  log::debug("container ", now->id.substr(0, 12), ": process ", now->pid,
+             " is gone and nothing waits for it: releasing what it held, marking it exited");
+  release_resources(root, *now);
+  *now = container::refresh(root, *now);
+  try {
+    container::save(root, *now);
+  } catch (const Error &e) {
+    // A full or read-only store: released all the same, and the truth told, just not kept.
+    log::debug("unable to save the record of ", now->id.substr(0, 12), ": ", e.what());
+  }
+  return now;
+}
+
 void stop(const std::string &root, const container::Record &rec, int timeout_s, int signal) {
   Fd pidfd = open_container_pidfd(rec);
   if (!pidfd) {
     if (signal != 0)
       fail("container ", rec.id.substr(0, 12), " is not running");
-    return; // already stopped: docker stop succeeds
+    settle(root, rec); // already stopped: docker stop succeeds
+    return;
   }
   if (signal != 0) {
     send(pidfd.get(), rec, signal);
     return;
   }
   send(pidfd.get(), rec, SIGTERM);
-  if (wait_exit(pidfd.get(), timeout_s * 1000))
-    return;
-  if (timeout_s > 0)
-    log::info("container ", rec.id.substr(0, 12), " did not stop within ", timeout_s,
-              " s: killing it");
-  // Killing the first process of a PID namespace kills every process in it.
-  send(pidfd.get(), rec, SIGKILL);
-  if (auto group = cgroup::Group::open(rec.id))
-    group->kill_all(SIGKILL);
-  if (!wait_exit(pidfd.get(), 10000))
-    fail("container ", rec.id.substr(0, 12), " did not die after SIGKILL");
-  (void)root;
+  if (!wait_exit(pidfd.get(), timeout_s * 1000))
+    kill_all(rec, pidfd.get(), timeout_s);
+  settle(root, rec);
 }
 
 void release_resources(const std::string &root, const container::Record &rec,

@@ -2,6 +2,7 @@
 #pragma once
 #include "cgroup/cgroup.hpp"
 #include "store/container.hpp"
+#include <optional>
 #include <string>
 
 // Stopping and removing containers: what koker-stop, koker-rm and koker-run --rm share. Every
@@ -9,9 +10,17 @@
 // here, also for a container whose koker-run or supervisor was killed.
 namespace koker::lifecycle {
 
+// The record as it really is, after doing what a killed koker-run or supervisor left undone
+// for an orphaned container (container::orphaned): its cgroup, address, ports and rules are
+// released and its exit recorded (255: status unknown), or with --rm (AutoRemove) the
+// container is removed, as docker does; nothing is returned then. koker-ps, koker-stop,
+// koker-rm and koker-net gc call it, so the first of them to find the container dead cleans up.
+std::optional<container::Record> settle(const std::string &root, const container::Record &rec);
+
 // Sends signal to the container's first process (through a pidfd, so a reused PID is never
 // hit). With signal 0: SIGTERM, then SIGKILL to every process after timeout_s seconds, as
-// docker stop. Returns once the container's processes are gone (or at once for signal != 0).
+// docker stop. Returns once the container's processes are gone (or at once for signal != 0),
+// settled: when its supervisor is gone too, nothing else would release what it holds.
 void stop(const std::string &root, const container::Record &rec, int timeout_s, int signal);
 
 // Removes the container: refused while it runs unless force (which kills it first). Releases

@@ -142,8 +142,10 @@ Record Record::from_json(const json::Value &v, std::string_view what) {
   return r;
 }
 
+bool valid_id(std::string_view id) { return id.size() == 64 && text::all_lower_hex(id); }
+
 std::string dir_of(const std::string &root, std::string_view id) {
-  if (id.size() != 64 || !text::all_lower_hex(id))
+  if (!valid_id(id))
     fail("invalid container ID ", printable(id));
   return cat(root, "/containers/", id);
 }
@@ -167,7 +169,7 @@ std::vector<Record> list(const std::string &root) {
   if (!sys::exists(dir))
     return out;
   for (const auto &name : sys::list_dir(dir)) {
-    if (name.size() != 64 || !text::all_lower_hex(name))
+    if (!valid_id(name))
       continue;
     try {
       if (auto r = load(root, name))
@@ -184,11 +186,11 @@ std::vector<Record> list(const std::string &root) {
 std::optional<std::string> find_id(const std::string &root, std::string_view query) {
   if (query.empty())
     return std::nullopt;
-  if (query.size() == 64 && text::all_lower_hex(query))
+  if (valid_id(query))
     return sys::exists(dir_of(root, query)) ? std::optional<std::string>(query) : std::nullopt;
   if (valid_name(query)) {
     auto id = sys::read_file_if_exists(cat(root, "/names/", query), 128);
-    if (id && id->size() == 64 && text::all_lower_hex(*id) && sys::exists(dir_of(root, *id)))
+    if (id && valid_id(*id) && sys::exists(dir_of(root, *id)))
       return id;
   }
   if (query.size() < 12 || !text::all_lower_hex(query) || !sys::exists(root + "/containers"))
@@ -317,33 +319,20 @@ bool update(const std::string &root, std::string_view id, const std::function<vo
   return true;
 }
 
+bool orphaned(const Record &rec) {
+  // A supervisor still alive is about to record an exit that happened a moment ago.
+  return rec.status == "running" && !process_alive(rec.pid, rec.pid_start) &&
+         !process_alive(rec.supervisor, rec.supervisor_start);
+}
+
 Record refresh(const std::string &root, Record rec) {
-  if (rec.status != "running" || process_alive(rec.pid, rec.pid_start))
+  if (!orphaned(rec))
     return rec;
-  if (process_alive(rec.supervisor, rec.supervisor_start))
-    return rec; // exited a moment ago: its supervisor is about to record how
-  auto mark_exited = [&](Record &r) {
-    auto e = read_exit(root, r.id);
-    log::debug("container ", r.id.substr(0, 12), ": process ", r.pid, " is gone and nothing waits ",
-               "for it: marking it exited (", e ? cat(e->code, ", from its exit file)")
-                                                : std::string("255, its end unknown)"));
-    r.status = "exited";
-    r.exit_code = e ? e->code : 255;
-    r.finished_at = e ? e->finished_at : "";
-    r.oom_killed = e && e->oom_killed;
-  };
-  try {
-    update(root, rec.id, [&](Record &r) {
-      if (r.status != "running" || process_alive(r.pid, r.pid_start))
-        return;
-      mark_exited(r);
-      rec = r;
-    });
-  } catch (const Error &e) {
-    // A full or read-only store: the truth is still told, just not kept.
-    log::debug("unable to save the record of ", rec.id.substr(0, 12), ": ", e.what());
-    mark_exited(rec);
-  }
+  auto e = read_exit(root, rec.id);
+  rec.status = "exited";
+  rec.exit_code = e ? e->code : 255;
+  rec.finished_at = e ? e->finished_at : ""; // unknown: nobody saw it end
+  rec.oom_killed = e && e->oom_killed;
   return rec;
 }
 

@@ -48,6 +48,8 @@ struct Record {
   static Record from_json(const json::Value &v, std::string_view what);
 };
 
+// True for a container ID: 64 lowercase hex digits.
+bool valid_id(std::string_view id);
 // KOKER_ROOT/containers/<id>
 std::string dir_of(const std::string &root, std::string_view id);
 // Writes the record (no fsync: live state).
@@ -100,10 +102,14 @@ std::optional<Exit> read_exit(const std::string &root, std::string_view id);
 sys::FileLock lock(const std::string &root, std::string_view id);
 // Loads, changes with fn and saves the record under its lock; false when it is gone.
 bool update(const std::string &root, std::string_view id, const std::function<void(Record &)> &fn);
-// The record as it really is: a "running" container whose process is gone while nothing waits
-// for it any more is marked exited, with the code of its exit file, or 255 (status unknown)
-// and no FinishedAt when its supervisor was killed before it could write one. The change is
-// saved when the store can take it (a full or read-only store only keeps it from being saved).
+// True for a container nobody will record the end of: its record says running, its process is
+// gone and so is its supervisor (koker-run or the -d supervisor, killed).
+bool orphaned(const Record &rec);
+// The record as it really is: an orphaned container shows as exited, with the code of its
+// exit file, or 255 (status unknown) and no FinishedAt when its supervisor was killed before
+// it could write one. Nothing is saved: lifecycle::settle records the exit once it has
+// released what the container held, so that a record saying exited never hides a cgroup or
+// an address.
 Record refresh(const std::string &root, Record rec);
 // A docker-like random name ("eager_turing") not taken yet.
 std::string generate_name(const std::string &root);

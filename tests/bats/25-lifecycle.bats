@@ -163,6 +163,9 @@ wait_state() { # CONTAINER STATUS: until State.Status is STATUS (5 s at most)
     sleep 0.2
     run_koker 0 koker-ps -a
     assert_match "Exited \(255\)"
+    # ps did what the dead supervisor would have: the cgroup is gone, the record stays
+    assert_equal 0 "$(koker-cg ls | grep -c "$id" || true)"
+    assert_equal exited "$(state "$id" Status)"
     run_koker 0 koker-rm -f "$id"
     assert_equal 0 "$(koker-cg ls | grep -c "$id" || true)"
     [ ! -e "$KOKER_ROOT/containers/$id" ]

@@ -47,3 +47,25 @@ TEST("net: -p specs parse as docker's and print in docker's form") {
   CHECK(throws([] { net::parse_port("host:80:80"); }));
   CHECK(throws([] { net::parse_port("1:2:3:4"); }));
 }
+
+TEST("net: one host port and protocol given twice is refused, whatever the addresses") {
+  auto ports = [](std::initializer_list<const char *> specs) {
+    std::vector<net::Port> out;
+    for (const char *s : specs)
+      out.push_back(net::parse_port(s));
+    return out;
+  };
+  static std::vector<net::Port> twice, spread_ips;
+  twice = ports({"8080:80", "8081:80", "8080:81"});
+  spread_ips = ports({"127.0.0.1:8080:80", "0.0.0.0:8080:80"});
+  CHECK(throws([] { net::check_distinct_host_ports(twice); }));
+  CHECK(throws([] { net::check_distinct_host_ports(spread_ips); }));
+  net::check_distinct_host_ports(ports({"8080:80", "8080:80/udp", "8081:80"}));
+  net::check_distinct_host_ports({});
+  try {
+    net::check_distinct_host_ports(twice);
+  } catch (const Error &e) {
+    CHECK(std::string(e.what()) ==
+          "port 8080/tcp is published twice: 0.0.0.0:8080->80/tcp and 0.0.0.0:8080->81/tcp");
+  }
+}
