@@ -124,25 +124,21 @@ constexpr std::string_view WH_OPAQUE = ".wh..wh..opq";
 // Missing components are created (mode 0755) when create is set.
 Fd open_dir_beneath(int root_fd, const std::string &rel, bool create) {
   Fd cur(check(::openat(root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), "unable to open layer"));
-  size_t i = 0;
-  while (i < rel.size()) {
-    size_t j = rel.find('/', i);
-    if (j == std::string::npos)
-      j = rel.size();
-    std::string comp = rel.substr(i, j - i);
+  std::string done; // the components opened so far, for messages
+  for (const auto &comp : text::fields(rel, '/')) {
+    done += (done.empty() ? "" : "/") + comp;
     int flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
     Fd next(::openat(cur.get(), comp.c_str(), flags));
     if (!next && errno == ENOENT && create) {
       if (::mkdirat(cur.get(), comp.c_str(), 0755) < 0 && errno != EEXIST)
-        sys_fail("unable to create directory ", printable(rel.substr(0, j)));
+        sys_fail("unable to create directory ", printable(done));
       next.reset(::openat(cur.get(), comp.c_str(), flags));
       if (next)
         ::fchmod(next.get(), 0755); // mkdirat applied the umask
     }
     if (!next)
-      sys_fail("unable to open directory ", printable(rel.substr(0, j)), " in the layer");
+      sys_fail("unable to open directory ", printable(done), " in the layer");
     cur = std::move(next);
-    i = j + 1;
   }
   return cur;
 }
@@ -422,8 +418,9 @@ private:
   // device 0:0), ".wh..wh..opq" is remembered and applied as trusted.overlay.opaque at the end.
   // Returns false when the entry needs no writing of its own.
   bool convert_whiteout(archive_entry *e, const std::string &name, std::string &path) {
-    for (size_t i = 0, j; (j = path.find('/', i)) != std::string::npos; i = j + 1) {
-      std::string_view comp = std::string_view(path).substr(i, j - i);
+    auto comps = text::split(path, '/');
+    comps.pop_back(); // the directories above the entry, not the entry itself
+    for (const auto &comp : comps) {
       if (text::starts_with(comp, WH_META))
         return false; // inside aufs metadata: never part of the image (containerd skips it)
       if (text::starts_with(comp, WH_PREFIX))

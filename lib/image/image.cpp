@@ -39,15 +39,7 @@ Platform Platform::host() {
 }
 
 Platform Platform::parse(std::string_view text) {
-  std::vector<std::string> parts;
-  size_t start = 0;
-  for (;;) {
-    size_t slash = text.find('/', start);
-    parts.emplace_back(text.substr(start, slash - start));
-    if (slash == std::string_view::npos)
-      break;
-    start = slash + 1;
-  }
+  std::vector<std::string> parts = text::split(text, '/');
   Platform p;
   if (parts.size() == 1)
     p.arch = parts[0];

@@ -163,14 +163,9 @@ Reference parse_reference(std::string_view text) {
     bad_reference(text, "missing repository name");
   if (lower(path) != path)
     bad_reference(text, "repository name must be lowercase");
-  for (size_t start = 0;;) {
-    size_t end = path.find('/', start);
-    if (!valid_path_component(path.substr(start, end - start)))
+  for (const auto &component : text::split(path, '/'))
+    if (!valid_path_component(component))
       bad_reference(text, "invalid repository name");
-    if (end == std::string_view::npos)
-      break;
-    start = end + 1;
-  }
   ref.repository = std::string(path);
   if (ref.registry == DOCKER_HUB && ref.repository.find('/') == std::string::npos)
     ref.repository = "library/" + ref.repository;

@@ -47,10 +47,11 @@ std::string shown(const std::string &path) {
 } // namespace
 
 void mount(const std::string &source, const std::string &target, const char *type,
-           unsigned long flags, const std::string &data) {
+           unsigned long flags, const std::string &data, const std::string &shown_data) {
   std::string opts = flags_string(flags);
-  if (!data.empty())
-    opts += cat(opts.empty() ? "" : ",", data);
+  const std::string &traced = shown_data.empty() ? data : shown_data;
+  if (!traced.empty())
+    opts += cat(opts.empty() ? "" : ",", traced);
   if (log::debug_on())
     log::debug("mount", type ? cat(" -t ", type) : "", opts.empty() ? "" : cat(" -o ", opts), " ",
                source.empty() ? "none" : shown(source), " ", shown(target));

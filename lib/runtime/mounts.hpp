@@ -11,8 +11,10 @@
 namespace koker::mounts {
 
 // mount(2), logged as "mount -t TYPE -o FLAGS,DATA SOURCE TARGET"; throws on failure.
+// shown_data, when given, is what the trace shows in place of data (the overlay's directories
+// by name where data names them by descriptor).
 void mount(const std::string &source, const std::string &target, const char *type,
-           unsigned long flags, const std::string &data = "");
+           unsigned long flags, const std::string &data = "", const std::string &shown_data = "");
 // The mount flags as mount(8) options ("ro,nosuid,bind").
 std::string flags_string(unsigned long flags);
 

@@ -3,6 +3,7 @@
 #include "base/error.hpp"
 #include "base/log.hpp"
 #include "base/sys.hpp"
+#include "base/text.hpp"
 #include "runtime/caps.hpp"
 #include "runtime/seccomp.hpp"
 #include "runtime/start_report.hpp"
@@ -57,11 +58,7 @@ std::string env_value(const std::vector<std::string> &env, std::string_view key)
   } else {
     std::string path = env_value(env, "PATH");
     bool denied = false;
-    for (size_t i = 0; i <= path.size();) {
-      size_t j = path.find(':', i);
-      if (j == std::string::npos)
-        j = path.size();
-      std::string dir = path.substr(i, j - i);
+    for (const auto &dir : text::split(path, ':')) {
       std::string full = (dir.empty() ? "." : dir) + "/" + cmd;
       ::execve(full.c_str(), args.data(), envp.data());
       if (errno == EACCES)
@@ -70,7 +67,6 @@ std::string env_value(const std::vector<std::string> &env, std::string_view key)
         err = errno;
         break;
       }
-      i = j + 1;
     }
     if (err == ENOENT && denied)
       err = EACCES;

@@ -97,27 +97,33 @@ Fd mount_overlay(const Overlay &o) {
     dirs.push_back(std::move(fd));
     return std::to_string(dirs.back().get());
   };
-  std::string lower;
-  for (const auto &l : o.lower)
+  std::string lower, lower_names;
+  for (const auto &l : o.lower) {
     lower += (lower.empty() ? "" : ":") + open_dir(cat(o.layers_dir, '/', l));
+    lower_names += (lower_names.empty() ? "" : ":") + l;
+  }
   // Opened here, not in cat()'s arguments, whose order of evaluation is unspecified.
   std::string upper = open_dir(o.upper);
   std::string work = open_dir(o.work);
   std::string data = cat("lowerdir=", lower, ",upperdir=", upper, ",workdir=", work);
   // A --rm container's upper layer is thrown away: "volatile" skips the sync of it on unmount
   // (overlayfs docs), which otherwise waits for a journal commit at every exit.
-  if (o.volatile_upper)
+  // The trace names the directories, as a reader would write the mount by hand.
+  std::string shown = cat("lowerdir=", lower_names, ",upperdir=", o.upper, ",workdir=", o.work);
+  if (o.volatile_upper) {
     data += ",volatile";
+    shown += ",volatile";
+  }
   // The options and their NUL must fit in one page: 4 KiB, the smallest there is.
   constexpr size_t max_mount_data = 4095;
   if (data.size() > max_mount_data)
     fail("unable to mount the container's root: ", o.lower.size(),
          " lower layers are too many for one overlay mount (", data.size(),
          " bytes of options, at most ", max_mount_data, ")");
-  log::debug("chdir /proc/self/fd (", o.lower.size(), " lower layers under ", o.layers_dir,
-             ", upper ", o.upper, ", work ", o.work, ")");
+  log::debug("chdir /proc/self/fd: the overlay's ", o.lower.size() + 2, " directories (lower ",
+             "layers under ", o.layers_dir, ") go to the mount as descriptors: ", data);
   check(::chdir("/proc/self/fd"), "unable to chdir to /proc/self/fd");
-  mounts::mount("overlay", o.mount_point, "overlay", 0, data);
+  mounts::mount("overlay", o.mount_point, "overlay", 0, data, shown);
   check(::chdir("/"), "unable to chdir to /");
   Fd root(::open(o.mount_point.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!root)
