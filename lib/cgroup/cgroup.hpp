@@ -158,6 +158,12 @@ public:
   // signals each pid in cgroup.procs and thaws, until it is empty (SIGKILL) or once (other
   // signals). Never signals pid 1 or itself; does nothing under a fake root.
   void kill_all(int sig);
+  // Freezes (or thaws) every process of the group and waits until the kernel says it is done:
+  // the v1 freezer, else the unified tree's cgroup.freeze. Throws when the group has neither
+  // or the kernel does not finish in time.
+  void freeze(bool frozen);
+  // True while the group is frozen.
+  bool frozen() const;
   // Removes the group's directories. A populated group is refused (Error) unless force, which
   // kills its processes first.
   void remove(bool force);

@@ -279,6 +279,29 @@ void Group::kill_all(int sig) {
   fail("unable to kill the processes of cgroup ", m_name, ": it is still populated");
 }
 
+void Group::freeze(bool frozen) {
+  for (const auto &h : m_host.hierarchies)
+    if (holds(h, "freezer") || (h.unified && sys::exists(dir(h) + "/cgroup.freeze"))) {
+      log::debug(frozen ? "freeze" : "thaw", " cgroup ", dir(h));
+      if (!manager(h).freeze(h, dir(h), frozen))
+        fail("unable to ", frozen ? "freeze" : "thaw", " cgroup ", dir(h), ": the kernel did not ",
+             "finish in time");
+      return;
+    }
+  fail("unable to ", frozen ? "freeze" : "thaw", " cgroup ", m_name, ": no freezer in ",
+       describe_dirs(m_host, m_name));
+}
+
+bool Group::frozen() const {
+  for (const auto &h : m_host.hierarchies) {
+    if (holds(h, "freezer"))
+      return read_value(dir(h) + "/freezer.state").value_or("") == "FROZEN";
+    if (h.unified && sys::exists(dir(h) + "/cgroup.freeze"))
+      return read_key(dir(h) + "/cgroup.events", "frozen").value_or(0) == 1;
+  }
+  return false;
+}
+
 void Group::remove(bool force) {
   if (populated()) {
     if (!force)

@@ -138,8 +138,12 @@ void limit_bounding(Set keep) {
     sys_fail("unable to clear the ambient capabilities");
 }
 
-void set_process_caps(Set set) {
-  log::debug("capset(permitted=effective=0x", hex(set), ", inheritable=0)");
+void set_process_caps(Set set) { set_sets(set, set, 0); }
+
+void set_sets(Set effective, Set permitted, Set inheritable) {
+  Set set = permitted;
+  log::debug("capset(effective=0x", hex(effective), ", permitted=0x", hex(permitted),
+             ", inheritable=0x", hex(inheritable), ")");
   __user_cap_header_struct header{};
   header.version = _LINUX_CAPABILITY_VERSION_3;
   header.pid = 0;
@@ -147,10 +151,9 @@ void set_process_caps(Set set) {
   // programs through file capabilities (CVE-2022-24769, CVE-2022-29162).
   __user_cap_data_struct data[2]{};
   for (int i = 0; i < 2; i++) {
-    auto half = static_cast<uint32_t>(set >> (32 * i));
-    data[i].effective = half;
-    data[i].permitted = half;
-    data[i].inheritable = 0;
+    data[i].effective = static_cast<uint32_t>(effective >> (32 * i));
+    data[i].permitted = static_cast<uint32_t>(permitted >> (32 * i));
+    data[i].inheritable = static_cast<uint32_t>(inheritable >> (32 * i));
   }
   if (::syscall(SYS_capset, &header, data) >= 0)
     return;
@@ -164,6 +167,12 @@ void set_process_caps(Set set) {
       why += cat(" (koker itself lacks ", names(set & ~held), ")");
   }
   throw Error(cat("unable to set capabilities to 0x", hex(set), ": ", why), 125, e);
+}
+
+void raise_ambient(Set set) {
+  for (int c = 0; c <= last_cap(); c++)
+    if ((set & bit(c)) && ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0)
+      sys_fail("unable to raise ", name(c), " in the ambient set");
 }
 
 std::string hex(Set set) {

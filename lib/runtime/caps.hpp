@@ -31,6 +31,11 @@ void limit_bounding(Set keep);
 // capset(2): permitted = effective = set, inheritable = 0 (CVE-2022-24769). Call it after the
 // uid change, with 0 for a non-root user. Throws on failure.
 void set_process_caps(Set set);
+// capset(2) of the three sets, as an OCI config gives them (koker's own containers use
+// set_process_caps). Throws on failure.
+void set_sets(Set effective, Set permitted, Set inheritable);
+// Raises each capability of set in the ambient set (it must be permitted and inheritable).
+void raise_ambient(Set set);
 // 16 lower-case hex digits, as /proc/self/status shows a set: "00000000800405fb".
 std::string hex(Set set);
 // "CHOWN DAC_OVERRIDE ..." for logs; "none" for the empty set.

@@ -40,8 +40,9 @@ std::string env_value(const std::vector<std::string> &env, std::string_view key)
   return "";
 }
 
-// execvp's search, over the container's PATH, reporting the first useful errno.
-[[noreturn]] void exec_command(const std::vector<std::string> &argv, const std::vector<std::string> &env,
+} // namespace
+
+void exec_command(const std::vector<std::string> &argv, const std::vector<std::string> &env,
                   int report_fd) {
   std::vector<char *> args, envp;
   for (const auto &a : argv)
@@ -71,19 +72,24 @@ std::string env_value(const std::vector<std::string> &env, std::string_view key)
     if (err == ENOENT && denied)
       err = EACCES;
   }
-  if (err == ENOENT)
-    start_report::send(report_fd, exit_not_found,
-           cat("exec: \"", printable(cmd), "\": executable file not found in $PATH"));
+  int code = err == ENOENT ? exit_not_found : exit_cannot_exec;
+  std::string msg = err == ENOENT
+                        ? cat("exec: \"", printable(cmd), "\": executable file not found in $PATH")
+                        : cat("exec: \"", printable(cmd), "\": ", std::strerror(err));
+  if (report_fd >= 0)
+    start_report::send(report_fd, code, msg);
   else
-    start_report::send(report_fd, exit_cannot_exec,
-           cat("exec: \"", printable(cmd), "\": ", std::strerror(err)));
-  ::_exit(err == ENOENT ? exit_not_found : exit_cannot_exec);
+    log::fatal(msg); // nobody waits for a report (an OCI container after start): say it here
+  ::_exit(code);
 }
 
-// Every signal back to its default action, as the command expects to start: execve resets
-// caught signals but keeps ignored ones, such as SIGPIPE here or anything the caller ignored.
-// The raw system call, since glibc's signal() refuses 32 and 33, which it keeps for itself.
+// execve resets caught signals but keeps ignored ones, such as SIGPIPE here or anything the
+// caller ignored. The raw system call, since glibc's signal() refuses 32 and 33, which it
+// keeps for itself.
 void reset_signals() {
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
   struct {
     void (*handler)(int);
     unsigned long flags;
@@ -94,6 +100,8 @@ void reset_signals() {
     if (sig != SIGKILL && sig != SIGSTOP)
       ::syscall(SYS_rt_sigaction, sig, &dfl, nullptr, sizeof dfl.mask);
 }
+
+namespace {
 
 // The identity and confinement every container process gets, then execve: shared by the
 // container's first process and by koker-exec.
@@ -149,9 +157,6 @@ void reset_signals() {
       ::_exit(exit_setup);
   }
 
-  sigset_t none;
-  sigemptyset(&none);
-  ::sigprocmask(SIG_SETMASK, &none, nullptr);
   reset_signals();
   ::umask(022);
   log::debug("execve ", p.argv[0]);

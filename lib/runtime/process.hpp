@@ -29,6 +29,15 @@ void set_env(std::vector<std::string> &env, const std::string &kv);
 // nothing when the caller has none).
 void apply_env_option(std::vector<std::string> &env, const std::string &option);
 
+// execvp's search for argv[0] over env's PATH, then execve; a failure goes to report_fd as a
+// start report (127 not found, else 126), or to stderr when report_fd is -1, and the process
+// exits with that code. Never returns.
+[[noreturn]] void exec_command(const std::vector<std::string> &argv,
+                               const std::vector<std::string> &env, int report_fd);
+// Every signal back to its default action, as a command expects to start (execve keeps
+// ignored ones), and none blocked.
+void reset_signals();
+
 // Confines this process as p says and execs p.argv. A failure goes to report_fd as a start
 // report (runtime/start_report.hpp): 125 for the set-up, 126 or 127 for the exec. Never
 // returns.

@@ -46,7 +46,17 @@ Fd open_dev_null() {
 
 void make_dev(int root) {
   mount_kernel_fs(root, "/dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k");
-  // Reopen: the fd taken before the mount names the directory underneath it.
+  make_device_nodes(root);
+  mount_kernel_fs(root, "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+                  "newinstance,ptmxmode=0666,mode=0620,gid=5");
+  mount_kernel_fs(root, "/dev/shm", "tmpfs", kernel_fs_flags, "mode=1777,size=65536k");
+  mount_kernel_fs(root, "/dev/mqueue", "mqueue", kernel_fs_flags, "");
+}
+
+} // namespace
+
+void make_device_nodes(int root) {
+  // Opened now: an fd taken before /dev's mount would name the directory underneath it.
   Fd dev = mounts::open_in_root(root, "/dev", mounts::Follow::no_symlinks, O_DIRECTORY | O_RDONLY);
   ::umask(0);
   for (const auto &n : device_nodes) {
@@ -64,13 +74,7 @@ void make_dev(int root) {
   if (sys::exists("/proc/kcore"))
     check(::symlinkat("/proc/kcore", dev.get(), "core"), "unable to create /dev/core");
   ::umask(022);
-  mount_kernel_fs(root, "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
-                  "newinstance,ptmxmode=0666,mode=0620,gid=5");
-  mount_kernel_fs(root, "/dev/shm", "tmpfs", kernel_fs_flags, "mode=1777,size=65536k");
-  mount_kernel_fs(root, "/dev/mqueue", "mqueue", kernel_fs_flags, "");
 }
-
-} // namespace
 
 // Every directory of the overlay is named to overlayfs by a descriptor of this process, with
 // the working directory at /proc/self/fd, where each descriptor is a link to its directory:
@@ -144,13 +148,19 @@ void mount_kernel_files(int root) {
 }
 
 void mask_paths(int root) {
+  mask_paths(root, {std::begin(masked_paths), std::end(masked_paths)},
+             {std::begin(readonly_paths), std::end(readonly_paths)});
+}
+
+void mask_paths(int root, const std::vector<std::string> &masked,
+                const std::vector<std::string> &readonly) {
   Fd null = open_dev_null();
   int dev_null = null.get();
   // One empty read-only tmpfs hides every masked directory: the first gets it, the others
   // a bind of it (its superblock is read-only, so every bind is too). A superblock less for
   // each to set up and tear down.
   Fd empty;
-  for (const char *path : masked_paths) {
+  for (const auto &path : masked) {
     Fd target = mounts::open_in_root_if_exists(root, path, mounts::Follow::no_symlinks);
     if (!target)
       continue; // the kernel has no such file: nothing to hide
@@ -166,7 +176,7 @@ void mask_paths(int root) {
       empty = mounts::open_in_root(root, path, mounts::Follow::no_symlinks); // the tmpfs, now
     }
   }
-  for (const char *path : readonly_paths) {
+  for (const auto &path : readonly) {
     Fd target = mounts::open_in_root_if_exists(root, path, mounts::Follow::no_symlinks);
     if (!target)
       continue;

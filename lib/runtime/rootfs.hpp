@@ -46,5 +46,11 @@ void bind_volumes(int root, const std::vector<Volume> &volumes);
 // Docker's masked paths (an empty read-only tmpfs over directories, the host's verified
 // /dev/null over files) and read-only paths.
 void mask_paths(int root);
+// The same for the paths given (an OCI config's maskedPaths and readonlyPaths).
+void mask_paths(int root, const std::vector<std::string> &masked,
+                const std::vector<std::string> &readonly);
+// runc's default device nodes (null, zero, full, random, urandom, tty, all 0666) and the links
+// fd, stdin, stdout, stderr, ptmx and core in root's /dev, which must be a fresh tmpfs.
+void make_device_nodes(int root);
 
 } // namespace koker::rootfs

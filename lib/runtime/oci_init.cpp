@@ -1,0 +1,359 @@
+// SPDX-License-Identifier: MIT
+#include "runtime/oci_init.hpp"
+#include "base/error.hpp"
+#include "base/log.hpp"
+#include "base/sys.hpp"
+#include "runtime/caps.hpp"
+#include "runtime/mounts.hpp"
+#include "runtime/process.hpp"
+#include "runtime/pty.hpp"
+#include "runtime/rootfs.hpp"
+#include "runtime/start_report.hpp"
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/close_range.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+namespace koker::oci {
+
+namespace {
+
+struct NsType {
+  const char *name;
+  int flag;
+};
+const NsType ns_types[] = {{"mount", CLONE_NEWNS},   {"pid", CLONE_NEWPID},
+                           {"network", CLONE_NEWNET}, {"ipc", CLONE_NEWIPC},
+                           {"uts", CLONE_NEWUTS},     {"cgroup", CLONE_NEWCGROUP},
+                           {"user", CLONE_NEWUSER}};
+
+int flag_of(const std::string &type) {
+  for (const auto &t : ns_types)
+    if (type == t.name)
+      return t.flag;
+  fail("unsupported namespace type ", printable(type));
+}
+
+// Namespaces given by path are joined, not made (Kubernetes joins a pod's net, ipc and uts).
+// A pid namespace joined by path would need one more fork (setns applies to children), and a
+// user namespace needs id mappings: both refused for now.
+void join_namespaces(const Spec &spec) {
+  for (const auto &ns : spec.namespaces) {
+    if (ns.path.empty())
+      continue;
+    if (ns.type == "pid" || ns.type == "user")
+      fail("unable to join the ", ns.type, " namespace ", ns.path, ": not supported yet");
+    Fd fd(::open(ns.path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd)
+      sys_fail("unable to open namespace ", ns.path);
+    log::debug("setns(", ns.path, ", ", ns.type, ")");
+    check(::setns(fd.get(), flag_of(ns.type)), "unable to join the ", ns.type, " namespace ",
+          ns.path);
+  }
+}
+
+// "/proc" itself is fine; a mount inside /proc could redirect procfs writes (CVE-2019-16884
+// and friends).
+bool under_proc(const std::string &dest) {
+  return dest.rfind("/proc/", 0) == 0 && dest.size() > 6;
+}
+
+bool is_kernel_dir(const std::string &dest) {
+  return dest == "/proc" || dest == "/sys" || dest == "/dev";
+}
+
+void mount_one(int root, const Mount &m) {
+  if (m.destination.empty() || m.destination[0] != '/')
+    fail("unable to mount ", printable(m.destination), ": the destination must be absolute");
+  if (under_proc(m.destination))
+    fail("unable to mount ", m.source, " on ", m.destination, ": mounts into /proc are refused");
+  const std::string &dest = m.destination;
+  if (m.bind) {
+    Fd source(::open(m.source.c_str(), O_PATH | O_CLOEXEC));
+    if (!source)
+      sys_fail("unable to open mount source ", m.source);
+    struct stat st;
+    check(::fstat(source.get(), &st), "unable to stat ", m.source);
+    Fd target = S_ISDIR(st.st_mode)
+                    ? mounts::make_dir_in_root(root, dest, mounts::Follow::in_root)
+                    : mounts::make_file_in_root(root, dest);
+    mounts::mount(mounts::fd_path(source.get()), mounts::fd_path(target.get()), nullptr,
+                  MS_BIND | (m.recursive ? MS_REC : 0));
+    // A bind takes no other flags with it: they are set by a remount of the bind.
+    unsigned long extra = m.flags & ~(MS_BIND | MS_REC);
+    if (extra) {
+      Fd again = mounts::open_in_root(root, dest, mounts::Follow::in_root);
+      mounts::mount("", mounts::fd_path(again.get()), nullptr,
+                    MS_BIND | MS_REMOUNT | extra);
+    }
+  } else {
+    mounts::Follow follow =
+        is_kernel_dir(dest) ? mounts::Follow::no_symlinks : mounts::Follow::in_root;
+    Fd target = mounts::make_dir_in_root(root, dest, follow);
+    std::string type = m.type;
+    std::string data = m.data;
+    unsigned long flags = m.flags;
+    if (type == "cgroup") {
+      // A v1 hierarchy per controller would need one mount each (runc's way); until then the
+      // container sees an empty read-only /sys/fs/cgroup on hosts with v1 controllers.
+      type = "tmpfs";
+      data = "mode=755";
+      flags |= MS_RDONLY;
+    }
+    mounts::mount(m.source.empty() ? type : m.source, mounts::fd_path(target.get()),
+                  type.c_str(), flags, data);
+    if (dest == "/dev" && type == "tmpfs")
+      rootfs::make_device_nodes(root);
+  }
+  if (m.propagation) {
+    Fd again = mounts::open_in_root(root, dest, mounts::Follow::in_root);
+    mounts::mount("", mounts::fd_path(again.get()), nullptr, m.propagation);
+  }
+}
+
+// linux.devices: nodes beside the defaults, made in the container's /dev.
+void make_devices(int root, const Spec &spec) {
+  for (const auto &d : spec.devices) {
+    std::string dir = sys::dirname(d.path), name = d.path.substr(d.path.rfind('/') + 1);
+    Fd parent = mounts::make_dir_in_root(root, dir, mounts::Follow::in_root);
+    Fd dirfd = mounts::open_in_root(root, dir, mounts::Follow::in_root, O_DIRECTORY | O_RDONLY);
+    mode_t type = d.type == "b" ? S_IFBLK : d.type == "p" ? S_IFIFO : S_IFCHR;
+    mode_t mode = d.file_mode.value_or(0666) & 07777;
+    log::debug("mknod ", d.path, " ", d.type, " ", d.major, " ", d.minor);
+    ::unlinkat(dirfd.get(), name.c_str(), 0);
+    check(::mknodat(dirfd.get(), name.c_str(), type | mode,
+                    makedev(static_cast<unsigned>(d.major), static_cast<unsigned>(d.minor))),
+          "unable to create device ", d.path);
+    check(::fchownat(dirfd.get(), name.c_str(), d.uid.value_or(0), d.gid.value_or(0),
+                     AT_SYMLINK_NOFOLLOW),
+          "unable to chown device ", d.path);
+  }
+}
+
+void write_sysctls(int root, const Spec &spec) {
+  for (const auto &[key, value] : spec.sysctl) {
+    std::string path = "/proc/sys/" + key;
+    for (char &c : path)
+      if (c == '.')
+        c = '/';
+    Fd f = mounts::open_in_root(root, path, mounts::Follow::no_symlinks, O_WRONLY);
+    log::debug("write ", path, " ", value);
+    sys::write_fd(f.get(), value, path);
+  }
+}
+
+// The pty from the container's devpts, bound over /dev/console; the master goes to the
+// console socket (runc's protocol: one SCM_RIGHTS message). Returns the pts's path.
+std::string make_console(int root, const std::string &socket_path) {
+  if (socket_path.empty())
+    fail("process.terminal is set but no --console-socket was given");
+  pty::Pty p = pty::open(mounts::open_in_root(root, "/dev/pts/ptmx", mounts::Follow::no_symlinks,
+                                              O_RDWR | O_NOCTTY));
+  Fd slave = mounts::open_in_root(root, p.slave, mounts::Follow::no_symlinks, O_RDWR | O_NOCTTY);
+  Fd console = mounts::make_file_in_root(root, "/dev/console", 0600);
+  mounts::mount(mounts::fd_path(slave.get()), mounts::fd_path(console.get()), nullptr, MS_BIND);
+  Fd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  struct sockaddr_un addr {};
+  addr.sun_family = AF_UNIX;
+  if (!sock || socket_path.size() >= sizeof addr.sun_path)
+    fail("unable to use the console socket ", socket_path);
+  socket_path.copy(addr.sun_path, sizeof addr.sun_path - 1);
+  log::debug("connect ", socket_path, "; send the pty master (SCM_RIGHTS)");
+  check(::connect(sock.get(), reinterpret_cast<sockaddr *>(&addr), sizeof addr),
+        "unable to connect to the console socket ", socket_path);
+  sys::send_fd(sock.get(), p.master.get());
+  return p.slave;
+}
+
+void switch_root(const Spec &spec, const InitOptions &o) {
+  if (!o.no_pivot) {
+    mounts::pivot_root(o.rootfs);
+    return;
+  }
+  // --no-pivot (a root on a ramfs, where pivot_root fails): move the root over / and chroot.
+  check(::chdir(o.rootfs.c_str()), "unable to chdir to ", o.rootfs);
+  mounts::mount(o.rootfs, "/", nullptr, MS_MOVE);
+  check(::chroot("."), "unable to chroot to ", o.rootfs);
+  check(::chdir("/"), "unable to chdir to /");
+  (void)spec;
+}
+
+void set_rlimits(const Spec &spec) {
+  for (const auto &r : spec.process.rlimits) {
+    struct rlimit l = {r.soft, r.hard};
+    log::debug("setrlimit ", r.resource, " ", r.soft, ":", r.hard);
+    check(::setrlimit(r.resource, &l), "unable to set rlimit ", r.resource, " to ", r.soft, ":",
+          r.hard);
+  }
+  if (spec.process.oom_score_adj) {
+    Fd f(::open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC));
+    if (!f)
+      sys_fail("unable to open /proc/self/oom_score_adj");
+    sys::write_fd(f.get(), std::to_string(*spec.process.oom_score_adj), "oom_score_adj");
+  }
+}
+
+// runtime-spec "process.user" and "capabilities": the ids, then the five sets. Changing the
+// uid clears the permitted set unless KEEPCAPS is on (capabilities(7)).
+void set_identity(const Spec &spec) {
+  const Process &p = spec.process;
+  caps::limit_bounding(p.caps.bounding);
+  check(::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0), "unable to keep capabilities across setuid");
+  std::vector<gid_t> groups(p.user.additional_gids.begin(), p.user.additional_gids.end());
+  log::debug("setgroups ", groups.size(), " groups; setresgid ", p.user.gid, "; setresuid ",
+             p.user.uid);
+  check(::setgroups(groups.size(), groups.data()), "unable to set groups");
+  check(::setresgid(p.user.gid, p.user.gid, p.user.gid), "unable to set gid ", p.user.gid);
+  check(::setresuid(p.user.uid, p.user.uid, p.user.uid), "unable to set uid ", p.user.uid);
+  check(::prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0), "unable to clear KEEPCAPS");
+  caps::set_sets(p.caps.effective, p.caps.permitted, p.caps.inheritable);
+  // The kernel raises an ambient capability only if it is permitted and inheritable; runc's
+  // own default spec lists ambient ones with an empty inheritable set (CVE-2022-29162), and
+  // runc skips those too.
+  caps::Set ambient = p.caps.ambient & p.caps.permitted & p.caps.inheritable;
+  if (ambient != p.caps.ambient)
+    log::debug("ambient capabilities not inheritable are left out: ",
+               caps::names(p.caps.ambient & ~ambient));
+  caps::raise_ambient(ambient);
+}
+
+void change_dir(const Spec &spec) {
+  const std::string &cwd = spec.process.cwd.empty() ? "/" : spec.process.cwd;
+  if (cwd[0] != '/')
+    fail("the working directory ", printable(cwd), " is not absolute");
+  if (::chdir(cwd.c_str()) < 0) {
+    sys::mkdir_p(cwd, 0755);
+    check(::chdir(cwd.c_str()), "unable to chdir to ", cwd);
+  }
+  // CVE-2024-21626: the working directory must be inside the container's root.
+  char buf[4096];
+  if (!::getcwd(buf, sizeof buf) || buf[0] != '/')
+    fail("the working directory ", printable(cwd), " is outside the container");
+}
+
+// Blocks until koker-oci start opens exec.fifo, as the runtime-spec's create/start split
+// asks; the fifo is reached through the O_PATH fd taken before pivot_root.
+void wait_for_start(int fifo_fd) {
+  std::string path = cat("/proc/self/fd/", fifo_fd);
+  log::debug("open exec.fifo for writing: waits for koker-oci start");
+  Fd w(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+  if (!w)
+    sys_fail("unable to open exec.fifo");
+  ::close(fifo_fd);
+  if (::write(w.get(), "0", 1) != 1)
+    sys_fail("unable to write exec.fifo");
+}
+
+void setup_and_exec(const Spec &spec, const InitOptions &o) {
+  // CVE-2019-5736/2016-9962: nothing in the container may open or ptrace this process
+  // through /proc while it still runs koker's code.
+  check(::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "unable to make the process non-dumpable");
+  join_namespaces(spec);
+  if (spec.has_namespace("mount")) {
+    // Nothing mounted from here on may reach the host: rslave unless the config says.
+    unsigned long prop = MS_SLAVE | MS_REC;
+    const std::string &rp = spec.rootfs_propagation;
+    if (rp == "private" || rp == "rprivate")
+      prop = MS_PRIVATE | MS_REC;
+    else if (rp == "shared" || rp == "rshared")
+      prop = MS_SHARED | MS_REC;
+    else if (rp == "unbindable" || rp == "runbindable")
+      prop = MS_UNBINDABLE | MS_REC;
+    mounts::mount("", "/", nullptr, prop);
+    // pivot_root needs the root to be a mount point: bind it onto itself (runc's way).
+    mounts::mount(o.rootfs, o.rootfs, nullptr, MS_BIND | MS_REC);
+  }
+  Fd root(::open(o.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!root)
+    sys_fail("unable to open ", o.rootfs);
+  for (const auto &m : spec.mounts)
+    mount_one(root.get(), m);
+  make_devices(root.get(), spec);
+  write_sysctls(root.get(), spec);
+  rootfs::mask_paths(root.get(), spec.masked_paths, spec.readonly_paths);
+  std::string pts =
+      spec.process.terminal ? make_console(root.get(), o.console_socket) : std::string();
+  if (spec.root_readonly)
+    mounts::mount("", o.rootfs, nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY);
+  root.reset();
+  if (spec.has_namespace("mount"))
+    switch_root(spec, o);
+  else
+    check(::chroot(o.rootfs.c_str()), "unable to chroot to ", o.rootfs);
+  if (spec.has_namespace("uts")) {
+    if (!spec.hostname.empty())
+      check(::sethostname(spec.hostname.data(), spec.hostname.size()),
+            "unable to set the hostname");
+    if (!spec.domainname.empty())
+      check(::setdomainname(spec.domainname.data(), spec.domainname.size()),
+            "unable to set the domain name");
+  }
+  if (spec.process.terminal) {
+    check(::setsid(), "unable to start a session");
+    pty::attach(pts);
+  }
+  // The root is ready; the command may run only once the parent has made the cgroups.
+  char go = 0;
+  if (::read(o.sync_fd, &go, 1) != 1 || go != 'g')
+    fail("koker-oci went away before the container started");
+  ::close(o.sync_fd);
+  if (o.on_go)
+    o.on_go();
+  set_rlimits(spec);
+  change_dir(spec);
+  // Every descriptor of koker's closes on exec; 3 .. 2+N are the caller's to pass on.
+  check(static_cast<int>(::syscall(SYS_close_range, 3 + o.preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC)),
+        "unable to mark descriptors close-on-exec");
+  // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: before the capabilities go
+  // (runc's order); with it, last of all, as the spec wants.
+  if (!spec.process.no_new_privileges && !o.filter.prog.empty())
+    seccomp::load(o.filter);
+  set_identity(spec);
+  if (spec.process.no_new_privileges) {
+    check(::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "unable to set no_new_privs");
+    if (!o.filter.prog.empty())
+      seccomp::load(o.filter);
+  }
+  ::umask(spec.process.user.umask.value_or(022));
+  process::reset_signals();
+  // Set up: from here on failures go to stderr (the container's), as runc's init.
+  start_report::send_ready(o.report_fd);
+  ::close(o.report_fd);
+}
+
+} // namespace
+
+unsigned long clone_flags(const Spec &spec) {
+  unsigned long flags = 0;
+  for (const auto &ns : spec.namespaces)
+    if (ns.path.empty())
+      flags |= static_cast<unsigned long>(flag_of(ns.type));
+  return flags;
+}
+
+void run_init(const Spec &spec, const InitOptions &o) {
+  try {
+    setup_and_exec(spec, o);
+  } catch (...) {
+    ::_exit(start_report::send_current(o.report_fd));
+  }
+  try {
+    if (o.fifo_fd >= 0)
+      wait_for_start(o.fifo_fd);
+  } catch (const Error &e) {
+    log::fatal(e.what());
+    ::_exit(process::exit_setup);
+  }
+  process::exec_command(spec.process.args, spec.process.env, -1);
+}
+
+} // namespace koker::oci

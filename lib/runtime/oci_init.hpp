@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+#include "runtime/oci_spec.hpp"
+#include "runtime/seccomp.hpp"
+#include <functional>
+#include <string>
+
+// What koker-oci's container init does between clone(2) and execve(2), from an OCI config:
+// join the namespaces given by path, the root (bound onto itself), the config's mounts in
+// order, the default devices, sysctls, masked and read-only paths, the console, pivot_root,
+// then the process: rlimits, oom_score_adj, user, capabilities, no_new_privs, seccomp last.
+// The same steps as koker-run's child (runtime/init.hpp), driven by the config instead of
+// koker's defaults.
+namespace koker::oci {
+
+struct InitOptions {
+  std::string rootfs;         // absolute
+  int report_fd = -1;         // start report (runtime/start_report.hpp): ready, or why not
+  int sync_fd = -1;           // the parent writes 'g' once the cgroups are ready
+  int fifo_fd = -1;           // an O_PATH fd of exec.fifo; -1: exec at once (no create/start)
+  std::string console_socket; // a unix socket to send the pty master to (process.terminal)
+  bool no_pivot = false;
+  int preserve_fds = 0;       // fds 3 .. 2+N pass into the container
+  seccomp::Filter filter;     // built by the parent from spec.seccomp (empty: none)
+  std::function<void()> on_go; // after 'g': join the cgroups
+};
+
+// The child's side; never returns. Until ready it reports failures on report_fd; after it
+// (waiting on exec.fifo, then exec) on stderr, as runc's init does.
+[[noreturn]] void run_init(const Spec &spec, const InitOptions &o);
+
+// The clone flags for the namespaces spec asks to be new (those with a path are joined by
+// the child).
+unsigned long clone_flags(const Spec &spec);
+
+} // namespace koker::oci

@@ -1,0 +1,279 @@
+// SPDX-License-Identifier: MIT
+#include "runtime/oci_runtime.hpp"
+#include "base/error.hpp"
+#include "base/log.hpp"
+#include "base/sys.hpp"
+#include "cgroup/cgroup.hpp"
+#include "runtime/clone.hpp"
+#include "runtime/oci_init.hpp"
+#include "runtime/oci_seccomp.hpp"
+#include "runtime/oci_spec.hpp"
+#include "runtime/start_report.hpp"
+#include "store/container.hpp"
+#include <cerrno>
+#include <climits>
+#include <csignal>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace koker::oci {
+
+namespace {
+
+std::string absolute(const std::string &path) {
+  char real[PATH_MAX];
+  if (!::realpath(path.c_str(), real))
+    sys_fail("unable to find ", path);
+  return real;
+}
+
+// The limits koker's cgroup code applies, from linux.resources.
+cgroup::Limits limits_of(const Resources &r) {
+  cgroup::Limits l;
+  if (r.memory_limit && *r.memory_limit > 0)
+    l.memory = static_cast<uint64_t>(*r.memory_limit);
+  if (l.memory && r.memory_swap && *r.memory_swap > *r.memory_limit)
+    l.swap = static_cast<uint64_t>(*r.memory_swap - *r.memory_limit);
+  if (r.cpu_quota && *r.cpu_quota > 0) {
+    uint64_t period = r.cpu_period.value_or(100000);
+    l.nano_cpus = static_cast<uint64_t>(*r.cpu_quota) * 1000000000ULL / period;
+  }
+  if (r.pids_limit && *r.pids_limit > 0)
+    l.pids = static_cast<uint64_t>(*r.pids_limit);
+  return l;
+}
+
+// The group's name under koker/: the container ID, which must be a name koker's cgroups take.
+std::string group_name(const std::string &id) {
+  if (!cgroup::valid_name(id))
+    fail("container id ", printable(id), " cannot name a cgroup (koker-oci takes ",
+         "[a-zA-Z0-9][a-zA-Z0-9_.-]* of at most 128 characters)");
+  return "oci-" + id;
+}
+
+// Reads the init's first report: ready, or why it could not be set up.
+void wait_ready(int fd) {
+  char code = 0;
+  ssize_t n;
+  while ((n = ::read(fd, &code, 1)) < 0 && errno == EINTR) {
+  }
+  if (n == 1 && code == '\0')
+    return;
+  std::string rest = n == 1 ? sys::read_fd(fd, 64 << 10, "the start report") : "";
+  if (n != 1)
+    fail("the container's init died while it was set up");
+  throw Error(rest, 1);
+}
+
+void write_pid_file(const std::string &path, pid_t pid) {
+  if (path.empty())
+    return;
+  // A temporary name and a rename: clients read it as soon as it appears.
+  sys::write_file_atomic(path, std::to_string(pid), 0644, false);
+}
+
+Fd pidfd_of(const State &st) {
+  long fd = ::syscall(SYS_pidfd_open, st.pid, 0);
+  if (fd < 0)
+    return Fd();
+  Fd pidfd(static_cast<int>(fd));
+  if (!container::process_alive(st.pid, st.pid_start))
+    return Fd(); // the pid was reused
+  return pidfd;
+}
+
+} // namespace
+
+State get(const std::string &root, const std::string &id) {
+  auto st = load(root, id);
+  if (!st)
+    fail("container does not exist");
+  return *st;
+}
+
+pid_t create(const CreateOptions &o) {
+  std::string bundle = absolute(o.bundle);
+  std::string config_path = bundle + "/config.json";
+  Spec spec = parse_spec(sys::read_file(config_path, 16 << 20), config_path);
+  if (spec.process.args.empty())
+    fail("invalid ", config_path, ": process.args is empty");
+  std::string rootfs = absolute(spec.root_path.empty() || spec.root_path[0] == '/'
+                                    ? spec.root_path
+                                    : bundle + "/" + spec.root_path);
+  std::string name = group_name(o.id);
+  cgroup::Limits limits = limits_of(spec.resources);
+  seccomp::Filter filter;
+  if (spec.seccomp)
+    filter = build_filter(*spec.seccomp);
+
+  create_dir(o.root, o.id);
+  sys::Rollback undo;
+  std::string dir = dir_of(o.root, o.id);
+  undo.add("rm -rf " + dir, [dir] { sys::rm_rf(dir); });
+  Fd fifo(::open(fifo_of(o.root, o.id).c_str(), O_PATH | O_CLOEXEC));
+  if (!fifo)
+    sys_fail("unable to open ", fifo_of(o.root, o.id));
+  cgroup::Seed seed;
+  cgroup::Group group = cgroup::Group::prepare(name, limits, seed);
+  undo.add("remove the cgroup", [group]() mutable { group.remove(true); });
+
+  int report[2], sync[2];
+  check(::pipe2(report, O_CLOEXEC), "unable to create a pipe");
+  check(::pipe2(sync, O_CLOEXEC), "unable to create a pipe");
+  unsigned long flags = clone_flags(spec);
+  log::debug("clone(", clone::flags_string(flags), ") for ", o.id);
+  bool placed = false;
+  pid_t pid = clone::into_cgroup(seed, flags, &placed);
+  if (pid < 0)
+    sys_fail("unable to clone the container's init");
+  if (pid == 0) {
+    ::close(report[0]);
+    ::close(sync[1]);
+    InitOptions io;
+    io.rootfs = rootfs;
+    io.report_fd = report[1];
+    io.sync_fd = sync[0];
+    io.fifo_fd = o.exec_at_once ? -1 : fifo.get();
+    io.console_socket = o.console_socket;
+    io.no_pivot = o.no_pivot;
+    io.preserve_fds = o.preserve_fds;
+    io.filter = filter;
+    io.on_go = [&seed, &name] { cgroup::join_self(seed, name); };
+    run_init(spec, io);
+  }
+  ::close(report[1]);
+  ::close(sync[0]);
+  Fd report_r(report[0]), sync_w(sync[1]);
+  undo.add("kill the init", [pid] {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+  });
+  group.create_v1(limits);
+  if (!placed)
+    group.add_unified(pid);
+  if (::write(sync_w.get(), "g", 1) < 0 && errno != EPIPE)
+    sys_fail("unable to signal the container's init");
+  sync_w.reset();
+  wait_ready(report_r.get());
+
+  State st;
+  st.id = o.id;
+  st.bundle = bundle;
+  st.rootfs = rootfs;
+  st.pid = pid;
+  st.pid_start = container::process_start_time(pid);
+  st.created = sys::now_rfc3339();
+  st.cgroup = name;
+  st.systemd_cgroup = o.systemd_cgroup;
+  st.annotations = spec.annotations;
+  save(o.root, st);
+  write_pid_file(o.pid_file, pid);
+  if (o.exec_at_once)
+    ::unlink(fifo_of(o.root, o.id).c_str());
+  undo.dismiss();
+  return pid;
+}
+
+void start(const std::string &root, const std::string &id) {
+  State st = get(root, id);
+  std::string s = status(root, st);
+  if (s == "stopped")
+    fail("cannot start a container that has stopped");
+  if (s != "created")
+    fail("cannot start an already running container");
+  std::string fifo = fifo_of(root, id);
+  // Non-blocking, so a dead init cannot hang start; its open for writing completes now.
+  Fd r(::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  if (!r)
+    sys_fail("unable to open ", fifo);
+  struct pollfd p = {r.get(), POLLIN, 0};
+  for (int waited = 0; waited < 10000; waited += 50) {
+    if (::poll(&p, 1, 50) > 0 && (p.revents & POLLIN)) {
+      char byte;
+      if (::read(r.get(), &byte, 1) == 1) {
+        ::unlink(fifo.c_str());
+        return;
+      }
+    }
+    if (!container::process_alive(st.pid, st.pid_start))
+      break;
+  }
+  ::unlink(fifo.c_str());
+  fail("cannot start a container that has stopped");
+}
+
+void kill(const std::string &root, const std::string &id, int sig, bool all) {
+  State st = get(root, id);
+  if (all) {
+    if (auto g = cgroup::Group::open(st.cgroup)) {
+      if (sig == SIGKILL && g->frozen())
+        g->freeze(false); // a frozen process never acts on the signal
+      g->kill_all(sig);
+      return;
+    }
+  }
+  Fd pidfd = pidfd_of(st);
+  if (!pidfd || status(root, st) == "stopped")
+    fail("container not running");
+  log::debug("pidfd_send_signal ", st.pid, " ", sig);
+  if (::syscall(SYS_pidfd_send_signal, pidfd.get(), sig, nullptr, 0) < 0 && errno != ESRCH)
+    sys_fail("unable to signal container ", id);
+}
+
+void remove(const std::string &root, const std::string &id, bool force) {
+  auto st = load(root, id);
+  if (!st) {
+    if (force) {
+      if (valid_id(id))
+        sys::rm_rf(dir_of(root, id)); // a create killed halfway
+      return;
+    }
+    fail("container does not exist");
+  }
+  std::string s = status(root, *st);
+  if (s != "stopped" && s != "created" && !force)
+    fail("cannot delete container ", id, " that is not stopped: ", s);
+  if (s != "stopped") {
+    // Killing the init of a pid namespace kills all in it; the cgroup catches the rest.
+    if (Fd pidfd = pidfd_of(*st))
+      ::syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0);
+  }
+  try {
+    if (auto g = cgroup::Group::open(st->cgroup)) {
+      if (g->frozen())
+        g->freeze(false);
+      g->remove(true);
+    }
+  } catch (const std::exception &e) {
+    log::warn("unable to remove the cgroup of ", id, ": ", e.what());
+  }
+  sys::rm_rf(dir_of(root, id));
+}
+
+void pause(const std::string &root, const std::string &id) {
+  State st = get(root, id);
+  if (status(root, st) != "running")
+    fail("container not running");
+  auto g = cgroup::Group::open(st.cgroup);
+  if (!g)
+    fail("unable to pause ", id, ": it has no cgroup");
+  g->freeze(true);
+}
+
+void resume(const std::string &root, const std::string &id) {
+  State st = get(root, id);
+  if (status(root, st) != "paused")
+    fail("container not paused");
+  cgroup::Group::open(st.cgroup)->freeze(false);
+}
+
+std::vector<pid_t> pids(const std::string &root, const std::string &id) {
+  State st = get(root, id);
+  auto g = cgroup::Group::open(st.cgroup);
+  return g ? g->pids() : std::vector<pid_t>{};
+}
+
+} // namespace koker::oci
