@@ -62,7 +62,7 @@ struct IdMapping { // linux.uidMappings, linux.gidMappings: a line of /proc/PID/
   uint32_t container_id = 0, host_id = 0, size = 0;
 };
 
-struct Device { // linux.devices: a node to create
+struct Device {           // linux.devices: a node to create
   std::string path, type; // type "c", "b", "u", "p"
   int64_t major = 0, minor = 0;
   std::optional<uint32_t> file_mode, uid, gid;
@@ -70,7 +70,7 @@ struct Device { // linux.devices: a node to create
 
 struct DeviceRule { // linux.resources.devices
   bool allow = false;
-  std::string type = "a"; // "a", "c", "b"
+  std::string type = "a";              // "a", "c", "b"
   std::optional<int64_t> major, minor; // none: any ("*")
   std::string access = "rwm";
 };
@@ -93,8 +93,8 @@ struct SeccompArg {
 };
 struct SeccompRule {
   std::vector<std::string> names;
-  std::string action;                 // "SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", ...
-  std::optional<unsigned> errno_ret;  // for ERRNO and TRACE
+  std::string action;                // "SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", ...
+  std::optional<unsigned> errno_ret; // for ERRNO and TRACE
   std::vector<SeccompArg> args;
 };
 struct Seccomp {
