@@ -227,8 +227,12 @@ void remove(const std::string &root, const std::string &id, bool force) {
   auto st = load(root, id);
   if (!st) {
     if (force) {
+      // What a create killed halfway left: its directory, its cgroup.
       if (valid_id(id))
-        sys::rm_rf(dir_of(root, id)); // a create killed halfway
+        sys::rm_rf(dir_of(root, id));
+      if (cgroup::valid_name(id))
+        if (auto g = cgroup::Group::open("oci-" + id))
+          g->remove(true);
       return;
     }
     fail("container does not exist");

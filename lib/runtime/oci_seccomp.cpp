@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "runtime/oci_seccomp.hpp"
+#include "runtime/seccomp_bpf.hpp"
 #include "base/error.hpp"
 #include "base/fd.hpp"
 #include "base/log.hpp"
@@ -22,15 +23,14 @@ namespace koker::oci {
 
 namespace {
 
-// x32 syscalls are x86_64 numbers with this bit set; 512 and up are x32's own compat calls.
-constexpr uint32_t X32_BIT = 0x40000000;
-constexpr uint32_t LAST_COMMON_NR = 511;
+using seccomp_bpf::Asm;
+using seccomp_bpf::export_bpf;
+using seccomp_bpf::lib_fail;
+using seccomp_bpf::LAST_COMMON_NR;
+using seccomp_bpf::X32_BIT;
+
 
 using Ctx = std::unique_ptr<void, decltype(&seccomp_release)>;
-
-[[noreturn]] void lib_fail(int rc, std::string_view what) {
-  throw Error(cat("unable to ", what, ": ", std::strerror(-rc)), 125, -rc);
-}
 
 // runc's getAction: ERRNO and TRACE return errno_ret, EPERM when it is not given.
 uint32_t action(const std::string &name, std::optional<unsigned> errno_ret) {
@@ -139,36 +139,6 @@ private:
   int m_max64 = 0, m_max32 = 0;
 };
 
-// Classic BPF with forward jumps to labels, resolved by code().
-class Asm {
-public:
-  enum Label { NEXT, X86_64, X32, NATIVE, I386, NOSYS, BODY, LABELS };
-  void load(uint32_t offset) { m_code.push_back({BPF_LD | BPF_W | BPF_ABS, 0, 0, offset}); }
-  void jump(uint16_t op, uint32_t k, Label t, Label f) {
-    m_jumps.push_back({m_code.size(), t, f});
-    m_code.push_back({static_cast<uint16_t>(BPF_JMP | op | BPF_K), 0, 0, k});
-  }
-  void ret(uint32_t k) { m_code.push_back({BPF_RET | BPF_K, 0, 0, k}); }
-  void label(Label l) { m_at[l] = m_code.size(); }
-  std::vector<sock_filter> code() {
-    for (const auto &j : m_jumps) {
-      m_code[j.pc].jt = offset(j.pc, j.t);
-      m_code[j.pc].jf = offset(j.pc, j.f);
-    }
-    return std::move(m_code);
-  }
-
-private:
-  struct Jump {
-    size_t pc;
-    Label t, f;
-  };
-  uint8_t offset(size_t pc, Label l) const { return l == NEXT ? 0 : uint8_t(m_at[l] - pc - 1); }
-  std::vector<sock_filter> m_code;
-  std::vector<Jump> m_jumps;
-  size_t m_at[LABELS] = {};
-};
-
 // runc's patchbpf stub in front of libseccomp's program: a syscall numbered past the highest one
 // the profile names is newer than the profile, so it gets ENOSYS (what a kernel says of
 // syscalls it lacks, and what libc falls back on) rather than the default action. For x86_64,
@@ -199,21 +169,6 @@ std::vector<sock_filter> prologue(uint32_t max64, uint32_t max32, bool x86, bool
   a.ret(SECCOMP_RET_ERRNO | ENOSYS);
   a.label(Asm::BODY);
   return a.code();
-}
-
-// libseccomp 2.5 exports only to a file descriptor.
-std::vector<sock_filter> export_bpf(scmp_filter_ctx ctx) {
-  Fd fd(check(static_cast<int>(::syscall(SYS_memfd_create, "koker-oci-seccomp", MFD_CLOEXEC)),
-              "unable to create a memfd for the seccomp filter"));
-  if (int rc = seccomp_export_bpf(ctx, fd.get()); rc < 0)
-    lib_fail(rc, "generate the seccomp filter");
-  off_t size = check(::lseek(fd.get(), 0, SEEK_END), "unable to size the seccomp filter");
-  if (size <= 0 || size % static_cast<off_t>(sizeof(sock_filter)))
-    fail("unable to generate the seccomp filter: libseccomp wrote ", size, " bytes");
-  std::vector<sock_filter> prog(static_cast<size_t>(size) / sizeof(sock_filter));
-  if (::pread(fd.get(), prog.data(), static_cast<size_t>(size), 0) != size)
-    sys_fail("unable to read the seccomp filter back");
-  return prog;
 }
 
 } // namespace

@@ -23,13 +23,15 @@ tools() {
     local t
     for t in $(tools); do
         run_koker 0 "$t" --version
-        assert_match "^$t version [0-9]+\.[0-9]+\.[0-9]+$"
+        # the first line; koker-oci adds the spec's version on a second, as runc does
+        [[ ${output%%$'\n'*} =~ ^$t\ version\ [0-9]+\.[0-9]+\.[0-9]+$ ]]
     done
 }
 
 @test "usage: a bad flag exits 125 with one usage line on stderr" {
     local t
     for t in $(tools); do
+        [ "$t" != koker-oci ] || continue # runc's command line: exit 1 (60-oci.bats)
         run_koker 125 "$t" --no-such-flag
         assert_stderr_match "^$t: usage: invalid option: --no-such-flag"
         [ "$(printf '%s\n' "$stderr" | wc -l)" -eq 1 ]
