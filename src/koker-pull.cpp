@@ -66,7 +66,8 @@ static int pull_main(int argc, char **argv) {
     case OPT_STALL_TIMEOUT: {
       auto s = sys::parse_uint(optarg);
       if (!s || *s == 0 || *s >= 3600)
-        cli::usage_error(cat("invalid --stall-timeout ", printable(optarg), " (1 to 3599 seconds)"));
+        cli::usage_error(
+            cat("invalid --stall-timeout ", printable(optarg), " (1 to 3599 seconds)"));
       ::setenv("KOKER_STALL_TIMEOUT", optarg, 1); // where lib/image/http.cpp reads it
       break;
     }

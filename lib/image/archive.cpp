@@ -501,7 +501,8 @@ private:
     return under_root(name, t.path);
   }
 
-  // docs/security.md "Unpacking layers" rule 4: EXTRACT_XATTR would restore trusted.overlay.* (forging whiteouts
+  // docs/security.md "Unpacking layers" rule 4: EXTRACT_XATTR would restore
+  // trusted.overlay.* (forging whiteouts
   // and redirects) and security.selinux; layers keep only file capabilities and user.*.
   void filter_xattrs(archive_entry *e) {
     if (archive_entry_xattr_count(e) == 0)

@@ -271,7 +271,8 @@ void configure(CURL *c, const Request &req, Transfer &t, curl_slist *headers,
 [[noreturn]] void fail_transfer(CURL *c, const Request &req, const Transfer &t, CURLcode rc,
                                 const char *errbuf) {
   // The error buffer says what curl_easy_strerror says, with the details.
-  std::string msg = cat(req.method, " ", req.url, ": ", errbuf[0] ? errbuf : curl_easy_strerror(rc));
+  std::string msg =
+      cat(req.method, " ", req.url, ": ", errbuf[0] ? errbuf : curl_easy_strerror(rc));
   if (t.status)
     msg += cat(" after HTTP ", t.status);
   log::debug(req.method, " ", req.url, " -> ", curl_easy_strerror(rc));

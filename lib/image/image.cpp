@@ -50,7 +50,8 @@ Platform Platform::parse(std::string_view text) {
       p.variant = parts[2];
   }
   auto ok = [](const std::string &s) {
-    return s.size() <= 32 && text::all(s, [](char c) { return text::is_lower_alnum(c) || c == '_'; });
+    return s.size() <= 32 &&
+           text::all(s, [](char c) { return text::is_lower_alnum(c) || c == '_'; });
   };
   if (!ok(p.os) || !ok(p.arch) || (!p.variant.empty() && !ok(p.variant)))
     fail("invalid platform ", printable(text), " (want OS/ARCH[/VARIANT], e.g. linux/arm64)");

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 #pragma once
-// The pieces of lib/net.cpp that lib/net_bridge.cpp shares. net.cpp (addresses, leases, rules,
+// The pieces of net.cpp that bridge.cpp shares. net.cpp (addresses, leases, rules,
 // release) uses no netlink, so koker-run, which links only it, needs no libmnl and can be a
-// static binary; net_bridge.cpp (the bridge, veths, gc) is the netlink side.
+// static binary; bridge.cpp (the bridge, veths, gc) is the netlink side.
 #include "store/container.hpp"
 #include "net/net.hpp"
 #include "base/sys.hpp"

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Bridge networking without netlink: parsing, address leases, iptables rules, release. The
-// netlink side (the bridge, veths, gc) is net_bridge.cpp; see net_detail.hpp for why.
+// netlink side (the bridge, veths, gc) is bridge.cpp; see detail.hpp for why.
 #include "net/net.hpp"
 #include "base/error.hpp"
 #include "base/log.hpp"
@@ -30,7 +30,8 @@ bool valid_bridge_name(std::string_view name) {
   // IFNAMSIZ less the NUL; the chain "KOKER-<name>" must also fit iptables' 28 characters.
   if (name.empty() || name.size() > 15)
     return false;
-  return text::all(name, [](char c) { return text::is_alnum(c) || c == '_' || c == '-' || c == '.'; });
+  return text::all(name,
+                   [](char c) { return text::is_alnum(c) || c == '_' || c == '-' || c == '.'; });
 }
 
 // ---------------------------------------------------------------- iptables

@@ -9,7 +9,8 @@
 #include <utility>
 #include <vector>
 
-// Bridge networking, shared by koker-run (in-process, for speed) and koker-net (for scripts):
+// Bridge networking: koker-net does it (koker-run runs "koker-net attach", net/attach.hpp),
+// and every tool that releases a container's address uses the netlink-free half (net.cpp):
 // a bridge with the subnet's gateway address, NAT and forwarding made once (iptables), then
 // per container a veth pair made over rtnetlink whose far end becomes eth0 in the container's
 // network namespace, an address from a CNI host-local style pool and DNAT rules for its

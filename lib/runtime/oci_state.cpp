@@ -42,7 +42,8 @@ void create_dir(const std::string &root, const std::string &id) {
   }
   log::debug("mkfifo ", dir, "/exec.fifo");
   // 0622: the init opens it for writing after it took the container's user (runc's mode).
-  if (::mkfifo((dir + "/exec.fifo").c_str(), 0622) < 0 || ::chmod((dir + "/exec.fifo").c_str(), 0622) < 0) {
+  std::string fifo = dir + "/exec.fifo";
+  if (::mkfifo(fifo.c_str(), 0622) < 0 || ::chmod(fifo.c_str(), 0622) < 0) {
     int e = errno;
     sys::rm_rf(dir);
     errno = e;
