@@ -8,6 +8,7 @@
 #include "base/sys.hpp"
 #include "base/text.hpp"
 #include "runtime/lifecycle.hpp"
+#include "runtime/oci_exec.hpp"
 #include "runtime/oci_runtime.hpp"
 #include "runtime/oci_spec.hpp"
 #include "runtime/supervise.hpp"
@@ -30,6 +31,10 @@ static const char USAGE[] =
     "  create [--bundle DIR] [--pid-file F] [--console-socket S] [--no-pivot]\n"
     "         [--no-new-keyring] [--preserve-fds N] ID   set up, the command waits for start\n"
     "  start ID                    run the command of a created container\n"
+    "  exec [--process F] [-d] [-t] [--console-socket S] [--pid-file F]\n"
+    "       [--preserve-fds N] [-e K=V]... [--cwd DIR] [-u UID[:GID]] [-g GID]...\n"
+    "       [--cap CAP]... [--no-new-privs] [--ignore-paused] ID [CMD [ARG...]]\n"
+    "                              run a process in the container's namespaces\n"
     "  run [create's options] [-d] ID  create and start; wait unless -d\n"
     "  state ID                    the runtime-spec's state JSON\n"
     "  kill [--all] ID [SIGNAL]    signal the init (default TERM), or every process\n"
@@ -76,7 +81,8 @@ void log_to_file(const Global &g, const char *level, const std::string &msg) {
 // A command's words: --name value, --name=value, -x; the rest are operands. Flags stop at the
 // first operand (urfave/cli's rule, as runc), so a container's command keeps its own.
 struct Args {
-  std::map<std::string, std::string> flags;
+  std::map<std::string, std::string> flags;          // the last value of each
+  std::map<std::string, std::vector<std::string>> all; // every value, in order
   std::vector<std::string> operands;
   bool has(const std::string &f) const { return flags.count(f) > 0; }
   std::string get(const std::string &f, const std::string &fallback = "") const {
@@ -122,6 +128,7 @@ Args parse_args(const std::vector<std::string> &words, const std::map<std::strin
       value = words[++i];
     }
     a.flags[name] = value;
+    a.all[name].push_back(value);
   }
   a.operands.assign(words.begin() + static_cast<long>(i), words.end());
   return a;
@@ -167,6 +174,62 @@ int run_container(const Global &g, const Args &a) {
   int code = supervise::wait_for(pid, -1, false);
   oci::remove(g.root, o.id, true);
   return code;
+}
+
+const std::map<std::string, bool> exec_flags = {
+    {"process", true},        {"detach", false},         {"tty", false},
+    {"console-socket", true}, {"pid-file", true},        {"preserve-fds", true},
+    {"env", true},            {"cwd", true},             {"user", true},
+    {"additional-gids", true}, {"cap", true},            {"no-new-privs", false},
+    {"ignore-paused", false}, {"no-subreaper", false},   {"apparmor", true},
+    {"process-label", true}};
+const std::map<std::string, std::string> exec_shorts = {
+    {"-p", "process"}, {"-d", "detach"}, {"-t", "tty"}, {"-e", "env"},
+    {"-u", "user"},    {"-g", "additional-gids"}, {"-c", "cap"}};
+
+// A bool flag given as --flag=false is off.
+bool on(const Args &a, const std::string &flag) {
+  return a.has(flag) && a.get(flag) != "false";
+}
+
+// runc exec's failures exit 255 ("exec failed: ..."), the process's own status otherwise.
+int exec_process(const Global &g, const Args &a) {
+  oci::ExecOptions o;
+  o.root = g.root;
+  o.id = one_id(a);
+  o.args.assign(a.operands.begin() + 1, a.operands.end());
+  o.process_file = a.get("process");
+  o.detach = on(a, "detach");
+  if (a.has("tty"))
+    o.tty = on(a, "tty");
+  o.console_socket = a.get("console-socket");
+  o.pid_file = a.get("pid-file");
+  o.cwd = a.get("cwd");
+  o.user = a.get("user");
+  o.no_new_privs = on(a, "no-new-privs");
+  o.ignore_paused = on(a, "ignore-paused");
+  if (a.all.count("env"))
+    o.env = a.all.at("env");
+  if (a.all.count("cap"))
+    o.caps = a.all.at("cap");
+  if (a.all.count("additional-gids"))
+    for (const auto &gid : a.all.at("additional-gids")) {
+      auto n = sys::parse_uint(gid);
+      if (!n || *n > 0xfffffffeULL)
+        fail("invalid --additional-gids ", printable(gid));
+      o.additional_gids.push_back(static_cast<uint32_t>(*n));
+    }
+  if (a.has("preserve-fds")) {
+    auto n = sys::parse_uint(a.get("preserve-fds"));
+    if (!n || *n > 1000)
+      fail("invalid --preserve-fds ", printable(a.get("preserve-fds")));
+    o.preserve_fds = static_cast<int>(*n);
+  }
+  try {
+    return oci::exec(o);
+  } catch (const std::exception &e) {
+    throw Error(cat("exec failed: ", e.what()), 255);
+  }
 }
 
 void print_list(const Global &g, const Args &a) {
@@ -264,7 +327,9 @@ int dispatch(const Global &g, const std::string &cmd, const std::vector<std::str
     write_spec(parse_args(words, {{"bundle", true}, {"rootless", false}}, {{"-b", "bundle"}}));
   } else if (cmd == "features") {
     print_features();
-  } else if (cmd == "exec" || cmd == "update" || cmd == "checkpoint" || cmd == "restore" ||
+  } else if (cmd == "exec") {
+    return exec_process(g, parse_args(words, exec_flags, exec_shorts));
+  } else if (cmd == "update" || cmd == "checkpoint" || cmd == "restore" ||
              cmd == "events") {
     fail("koker-oci ", cmd, " is not supported yet");
   } else {
@@ -312,6 +377,7 @@ int main(int argc, char **argv) {
     std::string msg = e.what();
     log::fatal(msg);
     log_to_file(g, "error", msg);
-    return 1;
+    auto *err = dynamic_cast<const Error *>(&e);
+    return err && err->exit_code() == 255 ? 255 : 1;
   }
 }

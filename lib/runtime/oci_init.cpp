@@ -3,19 +3,17 @@
 #include "base/error.hpp"
 #include "base/log.hpp"
 #include "base/sys.hpp"
-#include "runtime/caps.hpp"
 #include "runtime/mounts.hpp"
+#include "runtime/oci_process.hpp"
 #include "runtime/process.hpp"
 #include "runtime/pty.hpp"
 #include "runtime/rootfs.hpp"
 #include "runtime/start_report.hpp"
 #include <fcntl.h>
-#include <grp.h>
 #include <linux/close_range.h>
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -187,45 +185,6 @@ void switch_root(const Spec &spec, const InitOptions &o) {
   (void)spec;
 }
 
-void set_rlimits(const Spec &spec) {
-  for (const auto &r : spec.process.rlimits) {
-    struct rlimit l = {r.soft, r.hard};
-    log::debug("setrlimit ", r.resource, " ", r.soft, ":", r.hard);
-    check(::setrlimit(r.resource, &l), "unable to set rlimit ", r.resource, " to ", r.soft, ":",
-          r.hard);
-  }
-  if (spec.process.oom_score_adj) {
-    Fd f(::open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC));
-    if (!f)
-      sys_fail("unable to open /proc/self/oom_score_adj");
-    sys::write_fd(f.get(), std::to_string(*spec.process.oom_score_adj), "oom_score_adj");
-  }
-}
-
-// runtime-spec "process.user" and "capabilities": the ids, then the five sets. Changing the
-// uid clears the permitted set unless KEEPCAPS is on (capabilities(7)).
-void set_identity(const Spec &spec) {
-  const Process &p = spec.process;
-  caps::limit_bounding(p.caps.bounding);
-  check(::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0), "unable to keep capabilities across setuid");
-  std::vector<gid_t> groups(p.user.additional_gids.begin(), p.user.additional_gids.end());
-  log::debug("setgroups ", groups.size(), " groups; setresgid ", p.user.gid, "; setresuid ",
-             p.user.uid);
-  check(::setgroups(groups.size(), groups.data()), "unable to set groups");
-  check(::setresgid(p.user.gid, p.user.gid, p.user.gid), "unable to set gid ", p.user.gid);
-  check(::setresuid(p.user.uid, p.user.uid, p.user.uid), "unable to set uid ", p.user.uid);
-  check(::prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0), "unable to clear KEEPCAPS");
-  caps::set_sets(p.caps.effective, p.caps.permitted, p.caps.inheritable);
-  // The kernel raises an ambient capability only if it is permitted and inheritable; runc's
-  // own default spec lists ambient ones with an empty inheritable set (CVE-2022-29162), and
-  // runc skips those too.
-  caps::Set ambient = p.caps.ambient & p.caps.permitted & p.caps.inheritable;
-  if (ambient != p.caps.ambient)
-    log::debug("ambient capabilities not inheritable are left out: ",
-               caps::names(p.caps.ambient & ~ambient));
-  caps::raise_ambient(ambient);
-}
-
 void change_dir(const Spec &spec) {
   const std::string &cwd = spec.process.cwd.empty() ? "/" : spec.process.cwd;
   if (cwd[0] != '/')
@@ -308,7 +267,7 @@ void setup_and_exec(const Spec &spec, const InitOptions &o) {
   ::close(o.sync_fd);
   if (o.on_go)
     o.on_go();
-  set_rlimits(spec);
+  apply_limits(spec.process);
   change_dir(spec);
   // Every descriptor of koker's closes on exec; 3 .. 2+N are the caller's to pass on.
   check(static_cast<int>(::syscall(SYS_close_range, 3 + o.preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC)),
@@ -317,7 +276,7 @@ void setup_and_exec(const Spec &spec, const InitOptions &o) {
   // (runc's order); with it, last of all, as the spec wants.
   if (!spec.process.no_new_privileges && !o.filter.prog.empty())
     seccomp::load(o.filter);
-  set_identity(spec);
+  set_identity(spec.process);
   if (spec.process.no_new_privileges) {
     check(::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "unable to set no_new_privs");
     if (!o.filter.prog.empty())

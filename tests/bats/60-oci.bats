@@ -151,6 +151,156 @@ status_of() { # ID: the status field of koker-oci state
     assert_equal "$(readlink "/proc/$holder/ns/net")" "$output"
 }
 
+# started NAME: a container running `sleep 100`, created and started.
+started() {
+    set_process '["sleep", "100"]'
+    create --bundle "$BUNDLE" "$1"
+    "${OCI[@]}" start "$1"
+}
+
+@test "koker-oci exec: output, exit codes, -e, --cwd, --user; runc's wording for a missing command" {
+    started e1
+    run_koker 0 "${OCI[@]}" exec e1 sh -c 'echo hello from $(hostname)'
+    assert_equal "hello from runc" "$output"
+    run_koker 3 "${OCI[@]}" exec e1 sh -c 'exit 3'
+    run_koker 0 "${OCI[@]}" exec -e GREETING=hi --env=TERM=dumb e1 sh -c 'echo $GREETING $TERM'
+    assert_equal "hi dumb" "$output"
+    run_koker 0 "${OCI[@]}" exec --cwd /etc e1 pwd
+    assert_equal /etc "$output"
+    run_koker 0 "${OCI[@]}" exec --user 1000:1000 e1 id
+    assert_equal "uid=1000(koker) gid=1000(koker)" "$output" # no additionalGids
+    run_koker 0 "${OCI[@]}" exec e1 sh -c 'grep ^CapEff /proc/self/status'
+    assert_equal "CapEff:	0000000020000420" "$output" # runc's default spec: AUDIT_WRITE KILL NET_BIND_SERVICE
+    # runc: the runtime's own failures exit 255, "exec failed: ..."; podman maps the wording
+    # to 127
+    run_koker 255 "${OCI[@]}" exec e1 no-such-command
+    assert_stderr_match 'exec failed: unable to start container process: exec: "no-such-command": executable file not found in \$PATH'
+    run_koker 255 "${OCI[@]}" exec --cwd /nope e1 true
+    assert_stderr_match 'chdir to cwd \("/nope"\) set in config.json failed: No such file or directory'
+    run_koker 255 "${OCI[@]}" exec e1
+    assert_stderr_match "args must not be empty"
+    assert_equal running "$(status_of e1)"
+}
+
+@test "koker-oci exec --process: a process.json as conmon and the containerd shim write one" {
+    started e2
+    jq -n '{terminal: false, args: ["sh", "-c", "echo $FOO; pwd; id -u; exit 4"], env: ["PATH=/bin:/usr/bin", "FOO=bar"],
+            cwd: "/tmp", user: {uid: 1000, gid: 1000}, capabilities: {bounding: [], effective: [], permitted: []}}' \
+        >"$BATS_TEST_TMPDIR/process.json"
+    run_koker 4 "${OCI[@]}" exec --process "$BATS_TEST_TMPDIR/process.json" e2
+    assert_equal $'bar\n/tmp\n1000' "$output"
+    # the flags do not apply over a process.json (runc's rule)
+    run_koker 4 "${OCI[@]}" exec --process="$BATS_TEST_TMPDIR/process.json" --cwd / e2
+    assert_equal $'bar\n/tmp\n1000' "$output"
+    echo '{"args": "sh"}' >"$BATS_TEST_TMPDIR/bad.json"
+    run_koker 255 "${OCI[@]}" exec --process "$BATS_TEST_TMPDIR/bad.json" e2
+    assert_stderr_match "args"
+}
+
+@test "koker-oci exec --detach --pid-file: returns at once; the process is the container's" {
+    started e3
+    "${OCI[@]}" exec --detach --pid-file "$BATS_TEST_TMPDIR/exec.pid" e3 sleep 100 \
+        </dev/null >"$BATS_TEST_TMPDIR/exec.out" 2>&1
+    assert_equal "" "$(cat "$BATS_TEST_TMPDIR/exec.out")"
+    pid=$(cat "$BATS_TEST_TMPDIR/exec.pid")
+    [[ $pid =~ ^[0-9]+$ ]] # bare, no newline
+    assert_equal "$(printf %s "$pid" | wc -c)" "$(wc -c <"$BATS_TEST_TMPDIR/exec.pid")"
+    # the process itself, forked by koker-oci: no koker-oci process in between
+    assert_equal /bin/busybox "$(readlink "/proc/$pid/exe")" # the path the container sees
+    run_koker 0 "${OCI[@]}" ps --format json e3
+    jq -e --argjson p "$pid" 'index($p) != null' <<<"$output"
+    # in the container's pid namespace: two "sleep 100" there, the init as pid 1
+    # shellcheck disable=SC2016
+    run_koker 0 "${OCI[@]}" exec e3 sh -c 'n=0; for f in /proc/[0-9]*/cmdline; do
+        [ "$(tr "\0" " " <$f)" = "sleep 100 " ] && n=$((n + 1)); done; echo $n $(tr "\0" " " </proc/1/cmdline)'
+    assert_equal "2 sleep 100" "$output"
+    run_koker 0 "${OCI[@]}" kill --all e3 KILL
+    for _ in $(seq 50); do [ "$(status_of e3)" = stopped ] && break; sleep 0.1; done
+    run_koker 0 "${OCI[@]}" delete e3
+    assert_equal 0 "$(koker-cg ls | grep -c oci-e3 || true)"
+}
+
+@test "koker-oci exec: the process joins every namespace of the init, its cgroup and seccomp filter" {
+    # runc's default spec has no seccomp profile: one that refuses mkdir
+    jq '.linux.seccomp = {defaultAction: "SCMP_ACT_ALLOW",
+        syscalls: [{names: ["mkdir", "mkdirat"], action: "SCMP_ACT_ERRNO", errnoRet: 1}]}' \
+        "$BUNDLE/config.json" >"$BUNDLE/config.new" && mv "$BUNDLE/config.new" "$BUNDLE/config.json"
+    started e4
+    init=$(jq -r .pid < <("${OCI[@]}" state e4))
+    want=""
+    for ns in cgroup ipc mnt net pid uts; do want+="$(readlink "/proc/$init/ns/$ns")"$'\n'; done
+    run_koker 0 "${OCI[@]}" exec e4 sh -c 'for ns in cgroup ipc mnt net pid uts; do readlink /proc/self/ns/$ns; done'
+    assert_equal "${want%$'\n'}" "$output"
+    [ "$(readlink /proc/self/ns/mnt)" != "$(readlink "/proc/$init/ns/mnt")" ]
+    run_koker 0 "${OCI[@]}" exec e4 sh -c 'grep ^Seccomp: /proc/self/status; ls /; mkdir /tmp/x || echo refused'
+    [[ ${output%%$'\n'*} == "Seccomp:"*2 ]]
+    [[ $output == *$'\nproc\n'* && $output == *$'\nbin\n'* ]] # the container's root
+    [[ $output == *$'\nrefused' ]]
+    [ ! -e "$BUNDLE/rootfs/tmp/x" ]
+    # the init's cgroup (both read in the container's cgroup namespace)
+    run_koker 0 "${OCI[@]}" exec e4 sh -c 'cat /proc/1/cgroup; echo --; cat /proc/self/cgroup'
+    assert_equal "${output%%$'\n'--*}" "${output#*--$'\n'}"
+}
+
+@test "koker-oci exec into a stopped, paused or unknown container: runc's wording" {
+    run_koker 255 "${OCI[@]}" exec nope true
+    assert_stderr_match "exec failed: container does not exist"
+    started e5
+    run_koker 0 "${OCI[@]}" pause e5
+    run_koker 255 "${OCI[@]}" exec e5 true
+    assert_stderr_match "cannot exec in a paused container"
+    run_koker 0 "${OCI[@]}" resume e5
+    run_koker 0 "${OCI[@]}" kill e5 KILL
+    for _ in $(seq 50); do [ "$(status_of e5)" = stopped ] && break; sleep 0.1; done
+    run_koker 255 "${OCI[@]}" exec e5 true
+    assert_stderr_match "exec failed: cannot exec in a stopped container"
+    log=$BATS_TEST_TMPDIR/log.json
+    run_koker 255 "${OCI[@]}" --log "$log" --log-format json exec e5 true
+    assert_equal "exec failed: cannot exec in a stopped container" "$(jq -r .msg "$log")"
+}
+
+@test "koker-oci exec: only the preserved descriptors reach the process" {
+    started e6
+    run_koker 0 "${OCI[@]}" exec e6 ls /proc/self/fd 3</dev/null
+    assert_equal $'0\n1\n2\n3' "$output" # 3: the directory ls reads
+    exec 4</dev/null
+    run_koker 0 "${OCI[@]}" exec --preserve-fds 1 e6 ls /proc/self/fd 3</dev/null
+    exec 4<&-
+    assert_equal $'0\n1\n2\n3\n4' "$output"
+}
+
+@test "koker-oci exec --tty --console-socket: the pty master goes to the socket" {
+    command -v python3 >/dev/null || skip "requires python3"
+    started e7
+    sock=$BATS_TEST_TMPDIR/console.sock
+    python3 - "$sock" "$BATS_TEST_TMPDIR/tty.out" <<'PY' &
+import array, os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1]); s.listen(1)
+c, _ = s.accept()
+fds = array.array("i")
+msg, anc, _, _ = c.recvmsg(16, socket.CMSG_SPACE(4))
+fds.frombytes(anc[0][2][:4])
+out = b""
+while True:
+    try:
+        b = os.read(fds[0], 4096)
+    except OSError:
+        break
+    if not b:
+        break
+    out += b
+open(sys.argv[2], "wb").write(out)
+PY
+    helper=$!
+    for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
+    run_koker 0 "${OCI[@]}" exec -t --console-socket "$sock" e7 sh -c 'tty; [ -t 0 ] && echo on a tty'
+    wait "$helper"
+    assert_equal $'/dev/pts/0\non a tty' "$(tr -d '\r' <"$BATS_TEST_TMPDIR/tty.out")"
+    run_koker 255 "${OCI[@]}" exec -d -t e7 true
+    assert_stderr_match "cannot allocate tty if runc will detach without setting console socket"
+}
+
 @test "koker-oci spec writes runc's default config once; features is JSON" {
     run_koker 1 koker-oci spec --bundle "$BUNDLE"
     assert_stderr_match "exists"
