@@ -218,7 +218,7 @@ int exec_main(int argc, char **argv) {
   ::close(go[0]);
   Fd go_w(go[1]), report_r(report[0]);
   if (group && !placed)
-    group->add_unified(child);
+    cgroup::place_unified(seed, child); // by descriptor: the host's paths are not ours now
   if (::write(go_w.get(), "g", 1) < 0 && errno != EPIPE)
     sys_fail("unable to start the command");
   go_w.reset();

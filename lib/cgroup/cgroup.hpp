@@ -114,6 +114,10 @@ struct Seed {
 // In the cloned child, still single-threaded: joins koker/NAME in each v1 hierarchy through
 // the seed's directories. Throws on a refused write.
 void join_self(const Seed &seed, std::string_view name);
+// Moves pid into the seed's unified group, through the directory it holds open, so it works
+// from any mount namespace (koker-exec has joined the container's by then): for a child that
+// clone3 could not place. Nothing without a unified group.
+void place_unified(const Seed &seed, pid_t pid);
 
 // koker/NAME in every hierarchy koker uses. Every file written and every mkdir/rmdir is
 // logged at debug level first.

@@ -162,6 +162,17 @@ Seed Group::seed() const {
   return seed;
 }
 
+void place_unified(const Seed &seed, pid_t pid) {
+  if (!seed.unified)
+    return;
+  log::debug("write ", seed.unified_path, "/cgroup.procs ", pid);
+  Fd procs(::openat(seed.unified.get(), "cgroup.procs",
+                    O_WRONLY | O_CLOEXEC | (seed.fake ? O_CREAT : 0), 0644));
+  std::string value = std::to_string(pid);
+  if (!procs || ::write(procs.get(), value.data(), value.size()) < 0)
+    sys_fail("unable to move process ", pid, " into cgroup ", seed.unified_path);
+}
+
 void join_self(const Seed &seed, std::string_view name) {
   for (const auto &[fd, parent] : seed.v1_parents) {
     std::string rel = cat(name, "/tasks");
