@@ -70,7 +70,7 @@ RUN_PKGS   := iptables
 TEST_PKGS  := bats docker-registry umoci skopeo busybox-static python3 openssl zstd jq curl \
               shellcheck mandoc iproute2 util-linux
 
-.PHONY: all check unit lint demo deps deps-test install uninstall clean fmt bench
+.PHONY: all check unit lint demo deps deps-test install uninstall clean fmt bench oci-validate
 all: $(TOOL_BIN)
 
 # Rebuild everything when the flags change (make check turns on -Werror).
@@ -130,6 +130,12 @@ deps-test:
 
 bench: all
 	sh bench/all.sh
+
+# The runtime-spec's conformance suite (opencontainers/runtime-tools validation, built offline
+# from the source the shared folder carries) against koker-oci; minutes, so not in check.
+SHARED ?= ../shared
+oci-validate: all
+	bash $(SHARED)/conformance/oci-validate.sh bin/koker-oci
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR)/koker $(DESTDIR)$(MANDIR)/man1 \
