@@ -83,6 +83,7 @@ graphroot = "$PD/root"
 runroot = "$PD/runroot"
 EOF
     export CONTAINERS_CONF=$PD/containers.conf CONTAINERS_STORAGE_CONF=$PD/storage.conf
+    [[ -e /run/koker-oci ]] || touch "$BATS_TEST_TMPDIR/made-koker-oci-root"
     PODMAN=("$(command -v podman)" --root "$PD/root" --runroot "$PD/runroot" --storage-driver vfs
         --runtime "$RUNTIME")
     run_koker 0 "${PODMAN[@]}" pull -q "oci-archive:$KOKER_TEST_FIXTURES/one-oci.tar"
@@ -98,6 +99,8 @@ podman_teardown() {
     for id in $(timeout 20 "$RUNTIME" list -q 2>/dev/null); do
         [[ -d $PD/root/vfs-containers/$id ]] && "$RUNTIME" delete --force "$id"
     done
+    # koker-oci's default root, if this test made it and nothing else is in it
+    [[ -f $BATS_TEST_TMPDIR/made-koker-oci-root ]] && rmdir /run/koker-oci 2>/dev/null
     _koker_umount_below "$PD"
     chmod -R u+w "$PD" 2>/dev/null
     rm -rf --one-file-system "$PD" || echo "# teardown: cannot remove $PD" >&2
