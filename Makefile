@@ -68,7 +68,7 @@ BUILD_PKGS := g++ make pkg-config libcurl4-openssl-dev libarchive-dev libssl-dev
 # What koker needs at run time beyond its libraries (koker-net adds rules with iptables).
 RUN_PKGS   := iptables
 TEST_PKGS  := bats docker-registry umoci skopeo busybox-static python3 openssl zstd jq curl \
-              shellcheck mandoc iproute2 util-linux
+              shellcheck mandoc iproute2 util-linux podman containerd runc
 
 .PHONY: all check unit lint demo deps deps-test install uninstall clean fmt bench oci-validate
 all: $(TOOL_BIN)

@@ -3,12 +3,16 @@
 #include "base/error.hpp"
 #include "base/log.hpp"
 #include "base/sys.hpp"
+#include "base/text.hpp"
 #include "runtime/mounts.hpp"
 #include "runtime/oci_process.hpp"
 #include "runtime/process.hpp"
 #include "runtime/pty.hpp"
 #include "runtime/rootfs.hpp"
 #include "runtime/start_report.hpp"
+#include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <sched.h>
@@ -199,6 +203,39 @@ void change_dir(const Spec &spec) {
     fail("the working directory ", printable(cwd), " is outside the container");
 }
 
+// runc's LookPath at create, as the container's user in its root: a command that cannot run
+// fails create with the words podman maps to 127 ("executable file not found in",
+// "no such file or directory") and containerd reports, instead of a container that starts and
+// exits 127. koker-oci run keeps the exec's own 127.
+void look_up_command(const Spec &spec) {
+  const std::string &cmd = spec.process.args[0];
+  auto runnable = [](const std::string &path, int *err) {
+    struct stat st;
+    if (::stat(path.c_str(), &st) < 0) {
+      *err = errno;
+      return false;
+    }
+    *err = S_ISDIR(st.st_mode) ? EISDIR : ::access(path.c_str(), X_OK) < 0 ? errno : 0;
+    return *err == 0;
+  };
+  int err = 0;
+  if (cmd.find('/') != std::string::npos) {
+    if (runnable(cmd, &err))
+      return;
+    std::string why = std::strerror(err); // in Go's words: "no such file or directory"
+    why[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(why[0])));
+    fail("exec: \"", printable(cmd), "\": stat ", printable(cmd), ": ", why);
+  }
+  std::string path;
+  for (const auto &e : spec.process.env)
+    if (e.rfind("PATH=", 0) == 0)
+      path = e.substr(5);
+  for (const auto &dir : text::split(path, ':'))
+    if (runnable((dir.empty() ? "." : dir) + "/" + cmd, &err))
+      return;
+  fail("exec: \"", printable(cmd), "\": executable file not found in $PATH");
+}
+
 // Blocks until koker-oci start opens exec.fifo, as the runtime-spec's create/start split
 // asks; the fifo is reached through the O_PATH fd taken before pivot_root.
 void wait_for_start(int fifo_fd) {
@@ -283,6 +320,8 @@ void setup_and_exec(const Spec &spec, const InitOptions &o) {
       seccomp::load(o.filter);
   }
   ::umask(spec.process.user.umask.value_or(022));
+  if (o.fifo_fd >= 0)
+    look_up_command(spec);
   process::reset_signals();
   // Set up: from here on failures go to stderr (the container's), as runc's init.
   start_report::send_ready(o.report_fd);
