@@ -168,8 +168,10 @@ prun() {
     podman_setup
     command -v script >/dev/null || skip "script (util-linux) is not installed"
     local cmd
+    # The pause first: podman attaches to conmon while the container starts, and what a
+    # command prints before that only reaches the log (podman's own race, runc's too).
     cmd=$(printf '%q ' "${PODMAN[@]}" run -it --rm --network none "$IMAGE" \
-        sh -c 'tty; [ -t 0 ] && [ -t 1 ] && exit 4')
+        sh -c 'sleep 0.5; tty; [ -t 0 ] && [ -t 1 ] && exit 4')
     run_koker 4 "$(command -v script)" -qec "$cmd" /dev/null
     assert_match "/dev/pts/0"
 }
