@@ -176,8 +176,16 @@ prun() {
     assert_match "/dev/pts/0"
 }
 
-@test "podman exec" {
-    skip "needs koker-oci exec"
+@test "podman exec: output, exit codes 0, 3 and 127, -e, -u" {
+    podman_setup
+    run_koker 0 "${PODMAN[@]}" run -d --network none --name e1 "$IMAGE" sleep 100
+    run_koker 0 "${PODMAN[@]}" exec e1 sh -c 'echo in $(hostname)'
+    assert_match "^in "
+    run_koker 3 "${PODMAN[@]}" exec e1 sh -c 'exit 3'
+    run_koker 127 "${PODMAN[@]}" exec e1 no-such-command
+    run_koker 0 "${PODMAN[@]}" exec -e X=1 -u 1000 e1 sh -c 'echo $X $(id -u)'
+    assert_equal "1 1000" "$output"
+    run_koker 0 "${PODMAN[@]}" rm -f e1
 }
 
 @test "podman run with podman's default network (CNI's bridge, in a network namespace of the test's)" {
