@@ -29,7 +29,7 @@
 #   bench_cgroups_guard      at exit, remove the parent cgroups (koker, libpod_parent) that
 #                            were not there before, if they are empty
 #   bench_net_guard          at exit, undo what bridge networks leave on the host: the bench
-#                            bridge (koker-net down), podman0, netavark's iptables chains,
+#                            bridge (koker-net down), podman0 or cni-podman0, netavark's chains,
 #                            /run/containers and /run/netns if new, and ip_forward's value
 #   bench_podman_net DIR     export CONTAINERS_CONF: podman's own settings plus a default
 #                            network on $BENCH_PODMAN_SUBNET with its config in DIR
@@ -353,7 +353,10 @@ bench_net_guard() {
     BENCH_NET_CHAINS[filter]=$(bench_chains filter)
     BENCH_NET_CHAINS[nat]=$(bench_chains nat)
     BENCH_NET_HAD_PODMAN0='' BENCH_NET_HAD_RUNC='' BENCH_NET_HAD_NETNS=''
-    if ip link show podman0 >/dev/null 2>&1; then BENCH_NET_HAD_PODMAN0=1; fi
+    # netavark names podman's bridge podman0, the CNI plugins cni-podman0.
+    if ip link show podman0 >/dev/null 2>&1 || ip link show cni-podman0 >/dev/null 2>&1; then
+        BENCH_NET_HAD_PODMAN0=1
+    fi
     if [[ -e /run/containers ]]; then BENCH_NET_HAD_RUNC=1; fi
     if [[ -e /run/netns ]]; then BENCH_NET_HAD_NETNS=1; fi
     bench_on_exit bench_net_restore
@@ -366,8 +369,12 @@ bench_net_restore() {
         "$KOKER_BIN/koker-net" -q --root "$KOKER_NET_STORE" down ||
             bench_log "koker-net down failed; $KOKER_BRIDGE left"
     fi
-    # netavark removes podman0 with its last container, but not its chains.
-    [[ -n $BENCH_NET_HAD_PODMAN0 ]] || ip link del podman0 2>/dev/null
+    # netavark removes podman0 with its last container, but not its chains; CNI keeps its
+    # cni-podman0.
+    if [[ -z $BENCH_NET_HAD_PODMAN0 ]]; then
+        ip link del podman0 2>/dev/null
+        ip link del cni-podman0 2>/dev/null
+    fi
     for t in filter nat; do
         for c in $(bench_chains "$t" | grep '^NETAVARK'); do
             grep -qxF "$c" <<<"${BENCH_NET_CHAINS[$t]}" && continue
@@ -384,7 +391,11 @@ bench_net_restore() {
     done
     # netavark keeps its address leases in /run/containers/networks whatever podman's runroot.
     [[ -n $BENCH_NET_HAD_RUNC ]] || rm -rf --one-file-system /run/containers
-    [[ -n $BENCH_NET_HAD_NETNS ]] || rmdir /run/netns 2>/dev/null
+    # podman mounts /run/netns on itself (shared propagation) before it adds a namespace.
+    if [[ -z $BENCH_NET_HAD_NETNS ]]; then
+        umount /run/netns 2>/dev/null
+        rmdir /run/netns 2>/dev/null
+    fi
     # netavark and koker-net both turn forwarding on.
     [[ $(cat /proc/sys/net/ipv4/ip_forward) == "$BENCH_NET_FORWARD" ]] ||
         echo "$BENCH_NET_FORWARD" >/proc/sys/net/ipv4/ip_forward
