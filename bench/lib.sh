@@ -369,14 +369,14 @@ bench_net_restore() {
         "$KOKER_BIN/koker-net" -q --root "$KOKER_NET_STORE" down ||
             bench_log "koker-net down failed; $KOKER_BRIDGE left"
     fi
-    # netavark removes podman0 with its last container, but not its chains; CNI keeps its
-    # cni-podman0.
+    # netavark removes podman0 with its last container, but not its chains (nor CNI its
+    # CNI-* chains); CNI keeps its cni-podman0.
     if [[ -z $BENCH_NET_HAD_PODMAN0 ]]; then
         ip link del podman0 2>/dev/null
         ip link del cni-podman0 2>/dev/null
     fi
     for t in filter nat; do
-        for c in $(bench_chains "$t" | grep '^NETAVARK'); do
+        for c in $(bench_chains "$t" | grep -E '^(NETAVARK|CNI-)'); do
             grep -qxF "$c" <<<"${BENCH_NET_CHAINS[$t]}" && continue
             # The jumps to it first (rules as `iptables -S` quotes them), then the chain.
             iptables -w -t "$t" -S 2>/dev/null | grep -E -- "-j $c( |\$)" | grep -v -- "^-A $c " |
@@ -385,7 +385,7 @@ bench_net_restore() {
                 done
             iptables -w -t "$t" -F "$c" 2>/dev/null
         done
-        for c in $(bench_chains "$t" | grep '^NETAVARK'); do
+        for c in $(bench_chains "$t" | grep -E '^(NETAVARK|CNI-)'); do
             grep -qxF "$c" <<<"${BENCH_NET_CHAINS[$t]}" || iptables -w -t "$t" -X "$c" 2>/dev/null
         done
     done
