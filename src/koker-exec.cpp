@@ -90,14 +90,6 @@ Options parse(int argc, char **argv) {
   return o;
 }
 
-// True when the container has a cgroup namespace of its own (cgroup v2).
-bool own_cgroup_ns(int pid) {
-  struct stat mine, theirs;
-  return ::stat("/proc/self/ns/cgroup", &mine) == 0 &&
-         ::stat(cat("/proc/", pid, "/ns/cgroup").c_str(), &theirs) == 0 &&
-         mine.st_ino != theirs.st_ino;
-}
-
 // The command as the container's own processes run: its env, user, workdir, capabilities,
 // seccomp filter and no_new_privs, with the options on top.
 process::Process make_process(const Options &o, const container::Record &rec,
@@ -118,7 +110,7 @@ process::Process make_process(const Options &o, const container::Record &rec,
   return p;
 }
 
-// Joins every namespace of the container's first process, through a pidfd checked against
+// Joins every namespace of the container's first process that is not ours, through a pidfd checked against
 // the recorded start time, so a reused PID is never entered. The PID namespace applies to
 // the children of this process (setns(2)).
 void enter_namespaces(const container::Record &rec) {
@@ -126,11 +118,9 @@ void enter_namespaces(const container::Record &rec) {
   if (pfd < 0 || !container::process_alive(rec.pid, rec.pid_start))
     fail("container ", rec.id.substr(0, 12), " is not running");
   Fd pidfd(static_cast<int>(pfd));
-  int flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID;
-  if (own_cgroup_ns(rec.pid))
-    flags |= CLONE_NEWCGROUP;
-  log::debug("setns(pidfd of ", rec.pid, ", NEWNS|NEWUTS|IPC|NET|PID",
-             flags & CLONE_NEWCGROUP ? "|CGROUP" : "", ")");
+  int flags = clone::namespaces_to_join(rec.pid);
+  log::debug("setns(pidfd of ", rec.pid, ", ", clone::flags_string(static_cast<unsigned>(flags)),
+             ")");
   if (::setns(pidfd.get(), flags) < 0) {
     if (errno == ESRCH)
       fail("container ", rec.id.substr(0, 12), " is exiting");

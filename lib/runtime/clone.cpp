@@ -7,6 +7,7 @@
 #include <cstring>
 #include <linux/sched.h>
 #include <sched.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -40,6 +41,26 @@ std::string flags_string(unsigned long f) {
     if (f & bit)
       s += cat(s.empty() ? "" : "|", name);
   return s;
+}
+
+// The namespaces of pid that are not this process's own: the ones to join.
+int namespaces_to_join(pid_t pid) {
+  static const struct {
+    const char *name;
+    int flag;
+  } kinds[] = {{"mnt", CLONE_NEWNS},   {"uts", CLONE_NEWUTS}, {"ipc", CLONE_NEWIPC},
+               {"net", CLONE_NEWNET},  {"pid", CLONE_NEWPID}, {"cgroup", CLONE_NEWCGROUP}};
+  int flags = 0;
+  for (const auto &k : kinds) {
+    struct stat mine, theirs;
+    if (::stat(cat("/proc/self/ns/", k.name).c_str(), &mine) < 0)
+      continue; // a kernel without that namespace type
+    if (::stat(cat("/proc/", pid, "/ns/", k.name).c_str(), &theirs) < 0)
+      sys_fail("unable to read the ", k.name, " namespace of the container's init");
+    if (mine.st_ino != theirs.st_ino || mine.st_dev != theirs.st_dev)
+      flags |= k.flag;
+  }
+  return flags;
 }
 
 } // namespace koker::clone

@@ -15,6 +15,11 @@ namespace koker::clone {
 // seccomp filter), the caller adds it with cgroup::Group::add_unified.
 pid_t into_cgroup(const cgroup::Seed &seed, unsigned long flags, bool *placed);
 
+// The CLONE_NEW* flags of pid's namespaces that are not this process's own: what a process
+// entering a running container (koker-exec, koker-oci exec) joins. Throws when pid's cannot be
+// read.
+int namespaces_to_join(pid_t pid);
+
 // "NEWNS|NEWPID|..." for the trace.
 std::string flags_string(unsigned long flags);
 

@@ -83,26 +83,6 @@ Process make_process(const ExecOptions &o, const Spec &spec) {
   return p;
 }
 
-// The namespaces of pid that are not this process's own: the ones to join.
-int namespaces_to_join(int pid) {
-  static const struct {
-    const char *name;
-    int flag;
-  } kinds[] = {{"mnt", CLONE_NEWNS},   {"uts", CLONE_NEWUTS}, {"ipc", CLONE_NEWIPC},
-               {"net", CLONE_NEWNET},  {"pid", CLONE_NEWPID}, {"cgroup", CLONE_NEWCGROUP}};
-  int flags = 0;
-  for (const auto &k : kinds) {
-    struct stat mine, theirs;
-    if (::stat(cat("/proc/self/ns/", k.name).c_str(), &mine) < 0)
-      continue; // a kernel without that namespace type
-    if (::stat(cat("/proc/", pid, "/ns/", k.name).c_str(), &theirs) < 0)
-      sys_fail("unable to read the ", k.name, " namespace of the container's init");
-    if (mine.st_ino != theirs.st_ino || mine.st_dev != theirs.st_dev)
-      flags |= k.flag;
-  }
-  return flags;
-}
-
 // This process's mount namespace and working directory, returned to once the process is
 // forked: the pid file, the console socket, the --log file and cgroup.procs are host paths.
 class HostMount {
@@ -139,19 +119,6 @@ private:
   Fd m_ns, m_cwd;
   bool m_left = false;
 };
-
-Fd connect_console(const std::string &path) {
-  Fd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  struct sockaddr_un addr {};
-  addr.sun_family = AF_UNIX;
-  if (!sock || path.size() >= sizeof addr.sun_path)
-    fail("unable to use the console socket ", path);
-  path.copy(addr.sun_path, sizeof addr.sun_path - 1);
-  log::debug("connect ", path);
-  check(::connect(sock.get(), reinterpret_cast<sockaddr *>(&addr), sizeof addr),
-        "unable to connect to the console socket ", path);
-  return sock;
-}
 
 void change_dir(const std::string &cwd) {
   if (cwd.empty() || cwd[0] != '/')
@@ -236,7 +203,7 @@ int exec(const ExecOptions &o) {
   seccomp::Filter filter;
   if (spec.seccomp)
     filter = build_filter(*spec.seccomp);
-  Fd console = p.terminal && !o.console_socket.empty() ? connect_console(o.console_socket) : Fd();
+  Fd console = p.terminal && !o.console_socket.empty() ? pty::connect_console(o.console_socket) : Fd();
 
   // CVE-2016-9962: nothing in the container may ptrace or open this process once it enters.
   check(::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "unable to make the process non-dumpable");
@@ -251,7 +218,7 @@ int exec(const ExecOptions &o) {
   if (pfd < 0 || !container::process_alive(st.pid, st.pid_start))
     fail("cannot exec in a stopped container");
   Fd pidfd(static_cast<int>(pfd));
-  int flags = namespaces_to_join(st.pid);
+  int flags = clone::namespaces_to_join(st.pid);
   HostMount host;
   log::debug("setns(pidfd of ", st.pid, ", ", clone::flags_string(static_cast<unsigned>(flags)),
              ")");

@@ -163,15 +163,8 @@ std::string make_console(int root, const std::string &socket_path) {
   Fd slave = mounts::open_in_root(root, p.slave, mounts::Follow::no_symlinks, O_RDWR | O_NOCTTY);
   Fd console = mounts::make_file_in_root(root, "/dev/console", 0600);
   mounts::mount(mounts::fd_path(slave.get()), mounts::fd_path(console.get()), nullptr, MS_BIND);
-  Fd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  struct sockaddr_un addr {};
-  addr.sun_family = AF_UNIX;
-  if (!sock || socket_path.size() >= sizeof addr.sun_path)
-    fail("unable to use the console socket ", socket_path);
-  socket_path.copy(addr.sun_path, sizeof addr.sun_path - 1);
-  log::debug("connect ", socket_path, "; send the pty master (SCM_RIGHTS)");
-  check(::connect(sock.get(), reinterpret_cast<sockaddr *>(&addr), sizeof addr),
-        "unable to connect to the console socket ", socket_path);
+  Fd sock = pty::connect_console(socket_path);
+  log::debug("send the pty master to ", socket_path, " (SCM_RIGHTS)");
   sys::send_fd(sock.get(), p.master.get());
   return p.slave;
 }

@@ -383,7 +383,7 @@ Process parse_process_obj(const Obj &p) {
       }
     if (!known)
       r.bad("type", cat("names an unknown resource: ", printable(type)));
-    // config.md: "If rlimits contains duplicated entries with same type, the runtime MUST
+    // The runtime-spec: "If rlimits contains duplicated entries with same type, the runtime MUST
     // generate an error."
     for (const auto &seen : proc.rlimits)
       if (seen.resource == lim.resource)
@@ -465,7 +465,7 @@ Seccomp parse_seccomp(const Obj &s) {
   sec.default_action = s.string("defaultAction");
   if (!listed(SECCOMP_ACTIONS, sec.default_action))
     s.bad("defaultAction", cat("names an unknown action: ", printable(sec.default_action)));
-  // config-linux.md: an errnoRet on an action that returns no errno is an error.
+  // The runtime-spec (seccomp): an errnoRet on an action that returns no errno is an error.
   auto errno_ret = [](const Obj &o, std::string_view key,
                       const std::string &action) -> std::optional<unsigned> {
     if (!o.has(key))

@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-// An OCI bundle's config.json (runtime-spec v1.0 to v1.1, "config.md" and "config-linux.md"),
+// An OCI bundle's config.json (the OCI runtime-spec v1.0 to v1.1, its configuration chapters),
 // parsed strictly: a member of the wrong type is an Error naming it (json::Fields). What
 // koker-oci runs a container from, and what koker-run builds for its own containers.
 namespace koker::oci {

@@ -4,6 +4,8 @@
 #include "base/log.hpp"
 #include <fcntl.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 namespace koker::pty {
@@ -23,6 +25,19 @@ void attach(const std::string &slave) {
   check(::ioctl(tty.get(), TIOCSCTTY, 0), "unable to make ", slave, " the controlling terminal");
   for (int fd = 0; fd < 3; ++fd)
     check(::dup2(tty.get(), fd), "unable to attach ", slave);
+}
+
+Fd connect_console(const std::string &path) {
+  Fd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  struct sockaddr_un addr {};
+  addr.sun_family = AF_UNIX;
+  if (!sock || path.size() >= sizeof addr.sun_path)
+    fail("unable to use the console socket ", path);
+  path.copy(addr.sun_path, sizeof addr.sun_path - 1);
+  log::debug("connect ", path);
+  check(::connect(sock.get(), reinterpret_cast<sockaddr *>(&addr), sizeof addr),
+        "unable to connect to the console socket ", path);
+  return sock;
 }
 
 void copy_window_size(int master) {

@@ -18,6 +18,9 @@ Pty open(Fd ptmx);
 // In the process about to exec, after setsid: opens slave, makes it the controlling terminal
 // and stdin, stdout and stderr.
 void attach(const std::string &slave);
+// Connects to a console socket (runc's protocol: the caller then sends the pty master on it,
+// one SCM_RIGHTS message, sys::send_fd). Throws naming the socket.
+Fd connect_console(const std::string &path);
 // Gives master the window size of the terminal on fd 0, if there is one.
 void copy_window_size(int master);
 
