@@ -62,6 +62,19 @@ static json::Value inspect_image(const store::Store &store, const store::ImageRe
   return v;
 }
 
+// The record, and where its files are (derived, not stored): docker's paths, and the OCI
+// bundle (config.json and rootfs/) that runc or koker-oci can run as it is.
+static json::Value inspect_container(const std::string &root, const container::Record &rec) {
+  json::Value v = container::refresh(root, rec).to_json();
+  std::string dir = container::dir_of(root, rec.id);
+  v.set("ResolvConfPath", dir + "/resolv.conf");
+  v.set("HostnamePath", dir + "/hostname");
+  v.set("HostsPath", dir + "/hosts");
+  v.set("LogPath", dir + "/container.log");
+  v.set("BundlePath", dir + "/bundle");
+  return v;
+}
+
 static int inspect_main(int argc, char **argv) {
   enum { OPT_TYPE = 1 };
   auto opts = cli::long_options({{"type", required_argument, nullptr, OPT_TYPE}});
@@ -83,7 +96,7 @@ static int inspect_main(int argc, char **argv) {
   int status = cli::for_each_operand(argc, argv, [&](const char *name) {
     if (type != "image")
       if (auto c = container::find(store.root(), name)) {
-        list.push(container::refresh(store.root(), *c).to_json());
+        list.push(inspect_container(store.root(), *c));
         return;
       }
     std::optional<store::ImageRecord> rec;

@@ -24,19 +24,19 @@ using namespace koker;
 namespace {
 
 // containers/<id>, holding a claim on the image until the record is saved, with the
-// overlay's upper/ and work/; removed again by undo.
+// overlay's upper/ and work/, and bundle/rootfs/ to mount it on; removed again by undo.
 std::string make_container_dir(const store::Store &store, const container::Record &rec,
                                sys::Rollback &undo) {
   std::string dir = store.create_container_dir(rec.id, rec.image_id);
   undo.add("rm -rf " + dir, [dir] { sys::rm_rf(dir); });
-  log::debug("mkdir ", dir, "/{upper,work}");
-  for (const char *sub : {"/upper", "/work"})
+  log::debug("mkdir ", dir, "/{upper,work,bundle,bundle/rootfs}");
+  for (const char *sub : {"/upper", "/work", "/bundle", "/bundle/rootfs"})
     check(::mkdir((dir + sub).c_str(), 0755), "unable to create ", dir, sub);
   return dir;
 }
 
 // The rest of the set-up, once the child exists (its network needs its PID): the name, the
-// record, the address, the /etc files the child binds, the cidfile.
+// record, the address (and /etc/hosts, which names it), the cidfile.
 void after_clone(const std::string &root, const create::Options &o, container::Record &rec,
                  sys::Rollback &undo, pid_t pid) {
   if (rec.name.empty())
@@ -51,11 +51,10 @@ void after_clone(const std::string &root, const create::Options &o, container::R
   // The record now holds the image for the container: the claim has done its job.
   ::unlink((container::dir_of(root, rec.id) + "/creating").c_str());
   if (o.network == "bridge") {
-    // The address now, before /etc/hosts, which names it.
     rec.ip_address = net::attach_with_tool(rec, pid);
     undo.add("release " + rec.ip_address, [root, &rec] { net::release_container(root, rec); });
+    create::write_hosts(container::dir_of(root, rec.id), rec);
   }
-  create::write_etc_files(container::dir_of(root, rec.id), rec);
   if (!o.cidfile.empty()) {
     Fd cid(::open(o.cidfile.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
     if (!cid)
@@ -80,15 +79,15 @@ int run_main(int argc, char **argv) {
   const std::string root = store.root();
   sys::Rollback undo;
   std::string dir = make_container_dir(store, rec, undo);
-  init::Spec spec = create::make_spec(o, rec, store, img, dir);
-  launch::Request req{rec.id, o.limits,
-                      [&](pid_t pid) { after_clone(root, o, rec, undo, pid); }};
+  launch::Container c = create::make_bundle(o, rec, store, img, dir, undo);
+  launch::Request req{rec.id, o.limits, [&](pid_t pid) { after_clone(root, o, rec, undo, pid); },
+                      true};
   if (o.detach) {
-    supervisor::start_detached(root, rec, spec, req, undo);
+    supervisor::start_detached(root, rec, c, req, undo);
     out::line(rec.id);
     return 0;
   }
-  launch::Started s = launch::start(spec, req, undo);
+  launch::Started s = launch::start(c, req, undo);
   undo.dismiss();
   return launch::finish(root, rec, s, o.interactive);
 }

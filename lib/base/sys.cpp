@@ -12,6 +12,7 @@
 #include <sys/file.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <csignal>
 #include <sys/wait.h>
@@ -220,11 +221,28 @@ void remove_contents(int dfd, const std::string &shown) {
     int sub = ::openat(dfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (sub < 0)
       sys_fail("unable to open ", shown, "/", name);
+    struct stat here, below;
+    if (::fstat(dfd, &here) == 0 && ::fstat(sub, &below) == 0 && here.st_dev != below.st_dev) {
+      // A mount point (a container's root left mounted by a killed koker-run): detached, never
+      // emptied, since what it shows is not this directory's to remove.
+      ::close(sub);
+      unmount(cat(shown, "/", name));
+      sub = ::openat(dfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (sub < 0)
+        sys_fail("unable to open ", shown, "/", name);
+    }
     remove_contents(sub, cat(shown, "/", name));
     remove(e->d_name, AT_REMOVEDIR);
   }
 }
 } // namespace
+
+void unmount(const std::string &path) {
+  log::debug("umount -l ", path);
+  if (::umount2(path.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) < 0 && errno != EINVAL &&
+      errno != ENOENT)
+    sys_fail("unable to unmount ", path);
+}
 
 void rm_rf(const std::string &path) {
   struct stat st;

@@ -11,6 +11,10 @@
 
 namespace koker::sys {
 
+// Detaches whatever is mounted on path (umount2 MNT_DETACH), logged; nothing when nothing is
+// mounted there or path is gone. Throws for other failures.
+void unmount(const std::string &path);
+
 // Reads a whole file; throws if it cannot be opened or is larger than max bytes.
 std::string read_file(const std::string &path, size_t max = 16 << 20);
 // Like read_file, but returns nothing when the file does not exist.

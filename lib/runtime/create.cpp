@@ -6,7 +6,13 @@
 #include "base/sys.hpp"
 #include "base/text.hpp"
 #include "runtime/caps.hpp"
+#include "runtime/mounts.hpp"
+#include "runtime/oci_spec.hpp"
+#include "runtime/process.hpp"
+#include "runtime/run_spec.hpp"
 #include "runtime/seccomp.hpp"
+#include "runtime/user.hpp"
+#include <fcntl.h>
 #include <algorithm>
 #include <sys/stat.h>
 
@@ -133,40 +139,81 @@ container::Record make_record(const Options &o, const store::ImageRecord &img,
   return r;
 }
 
-init::Spec make_spec(const Options &o, const container::Record &rec, const store::Store &store,
-                     const store::ImageRecord &img, const std::string &dir) {
-  init::Spec s;
-  s.overlay.mount_point = store.mount_point();
-  s.overlay.layers_dir = store.root() + "/layers";
-  s.overlay.lower = lower_layers(store, img);
-  s.overlay.upper = dir + "/upper";
-  s.overlay.work = dir + "/work";
-  s.overlay.volatile_upper = o.auto_remove;
-  s.etc_dir = dir;
+namespace {
+
+// -u or the image's User, looked up in the image's own /etc/passwd and /etc/group, opened
+// inside the root: a FIFO or a huge file must not hang or swamp koker, a symlink not leave it.
+user::Identity resolve_user(int root, const std::string &spec) {
+  auto read = [root](const char *path) -> std::string {
+    Fd fd = mounts::open_in_root_if_exists(root, path, mounts::Follow::in_root,
+                                           O_RDONLY | O_NONBLOCK);
+    struct stat st;
+    if (!fd || ::fstat(fd.get(), &st) < 0 || !S_ISREG(st.st_mode))
+      return "";
+    return sys::read_fd(fd.get(), 4 << 20, cat("the container's ", path));
+  };
+  return user::resolve(spec, read("/etc/passwd"), read("/etc/group"));
+}
+
+std::string hosts_text(const container::Record &rec) {
+  std::string hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n";
+  if (!rec.ip_address.empty())
+    hosts += cat(rec.ip_address, "\t", rec.hostname, rec.name.empty() ? "" : " " + rec.name, "\n");
+  return hosts;
+}
+
+} // namespace
+
+launch::Container make_bundle(const Options &o, const container::Record &rec,
+                              const store::Store &store, const store::ImageRecord &img,
+                              const std::string &dir, sys::Rollback &undo) {
   for (const auto &v : o.volumes) {
     rootfs::Volume vol = parse_volume(v);
     if (!sys::exists(vol.source)) {
       log::debug("mkdir -p ", vol.source, " (a missing volume source, as docker)");
       sys::mkdir_p(vol.source, 0755);
     }
-    s.volumes.push_back(vol);
   }
-  s.hostname = rec.hostname;
-  s.own_net = o.network != "host";
-  s.own_uts = o.network != "host";
-  s.read_only = o.read_only;
-  s.tty = o.tty;
-  s.interactive = o.interactive;
-  process::Process &p = s.process;
-  p.argv = rec.args;
-  p.argv.insert(p.argv.begin(), rec.path);
-  p.env = rec.env;
-  p.workdir = rec.workdir;
-  p.user = rec.user;
-  p.caps = caps::adjust(caps::default_set(), o.cap_add, o.cap_drop);
-  p.filter = seccomp::cached_default(p.caps, store.root() + "/cache");
-  p.no_new_privileges = o.no_new_privileges;
-  return s;
+  rootfs::Overlay overlay;
+  std::string bundle = dir + "/bundle";
+  overlay.mount_point = bundle + "/rootfs";
+  overlay.layers_dir = store.root() + "/layers";
+  overlay.lower = lower_layers(store, img);
+  overlay.upper = dir + "/upper";
+  overlay.work = dir + "/work";
+  overlay.volatile_upper = o.auto_remove;
+  Fd root = rootfs::mount_overlay(overlay);
+  undo.add("umount " + overlay.mount_point, [mp = overlay.mount_point] { sys::unmount(mp); });
+
+  sys::write_new_file(dir + "/hostname", rec.hostname + "\n");
+  sys::write_new_file(dir + "/hosts", hosts_text(rec));
+  sys::write_new_file(dir + "/resolv.conf", host_resolv_conf());
+
+  caps::Set held = caps::adjust(caps::default_set(), o.cap_add, o.cap_drop);
+  run_spec::Inputs in{o, rec, resolve_user(root.get(), rec.user), held, dir};
+  std::string text = run_spec::config(in).dump(1);
+  std::string path = bundle + "/config.json";
+  log::debug("write ", path, ":\n", text);
+  sys::write_new_file(path, text);
+  // The engine runs what the file says: parsed back, as koker-oci parses a bundle's.
+  launch::Container c{oci::parse_spec(text, path), {}};
+  c.init.rootfs = overlay.mount_point;
+  // Docker's profile for these capabilities, as config.json writes it: built once per store.
+  c.init.filter = seccomp::cached_default(held, store.root() + "/cache");
+  c.init.stdin_null = !o.interactive;
+  c.init.die_with_parent = true;
+  c.init.report_exec = true;
+  return c;
+}
+
+void write_hosts(const std::string &dir, const container::Record &rec) {
+  // In place, not renamed: the container's /etc/hosts is a bind of this very inode.
+  std::string path = dir + "/hosts";
+  Fd fd(::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC));
+  if (!fd)
+    sys_fail("unable to open ", path);
+  log::debug("write ", path, " (the container's address)");
+  sys::write_fd(fd.get(), hosts_text(rec), path);
 }
 
 void warn_if_foreign(const image::Config &cfg) {
@@ -175,15 +222,6 @@ void warn_if_foreign(const image::Config &cfg) {
     log::warn("the image's platform (", printable(cfg.os), "/", printable(cfg.arch),
               cfg.variant.empty() ? "" : "/", printable(cfg.variant),
               ") does not match the host's (", host.str(), ")");
-}
-
-void write_etc_files(const std::string &dir, const container::Record &rec) {
-  sys::write_new_file(dir + "/hostname", rec.hostname + "\n");
-  std::string hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n";
-  if (!rec.ip_address.empty())
-    hosts += cat(rec.ip_address, "\t", rec.hostname, rec.name.empty() ? "" : " " + rec.name, "\n");
-  sys::write_new_file(dir + "/hosts", hosts);
-  sys::write_new_file(dir + "/resolv.conf", host_resolv_conf());
 }
 
 } // namespace koker::create

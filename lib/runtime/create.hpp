@@ -2,7 +2,9 @@
 #pragma once
 #include "cgroup/cgroup.hpp"
 #include "image/image.hpp"
-#include "runtime/init.hpp"
+#include "base/sys.hpp"
+#include "runtime/launch.hpp"
+#include "runtime/rootfs.hpp"
 #include "store/container.hpp"
 #include "store/container_log.hpp"
 #include "store/store.hpp"
@@ -10,8 +12,8 @@
 #include <vector>
 
 // A new container from an image and what koker-run's command line asked for: its record (the
-// image config overlaid with the options, docker's rules), the spec its first process builds
-// the container from, and its /etc files.
+// image config overlaid with the options, docker's rules), its /etc files and its OCI bundle
+// (containers/<id>/bundle: config.json and the root mounted on rootfs/), which the engine runs.
 namespace koker::create {
 
 // koker-run's options, parsed and checked (src/run_options.cpp).
@@ -38,12 +40,16 @@ container::Record make_record(const Options &o, const store::ImageRecord &img,
 // Warns, as docker does, when the image was built for another OS or architecture than the
 // host's (it may still run, through binfmt_misc).
 void warn_if_foreign(const image::Config &cfg);
-// What the child needs to build the container in dir (containers/<id>, holding upper/ and
-// work/). Makes a missing volume source, as docker does.
-init::Spec make_spec(const Options &o, const container::Record &rec, const store::Store &store,
-                     const store::ImageRecord &img, const std::string &dir);
-// The container's /etc/hostname, /etc/hosts and /etc/resolv.conf, written into dir (new, and
-// private to koker: no temporary names needed); the child binds them in.
-void write_etc_files(const std::string &dir, const container::Record &rec);
+// Makes dir/bundle an OCI bundle (dir: containers/<id>, holding upper/, work/, bundle/rootfs/):
+// mounts the overlay of the image's layers on bundle/rootfs, on the host as containerd does,
+// so that the bundle is whole while the container exists (runc can be given it); writes the
+// /etc files the container binds into dir (hosts without its address yet) and
+// bundle/config.json (shown by -D); makes a missing volume source, as docker does. Returns the
+// parsed config and the init's options. Undo steps go to undo.
+launch::Container make_bundle(const Options &o, const container::Record &rec,
+                              const store::Store &store, const store::ImageRecord &img,
+                              const std::string &dir, sys::Rollback &undo);
+// Rewrites dir/hosts in place (the container has it bound already) once rec has its address.
+void write_hosts(const std::string &dir, const container::Record &rec);
 
 } // namespace koker::create

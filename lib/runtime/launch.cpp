@@ -37,26 +37,25 @@ Fd receive_console(int sock) {
 
 } // namespace
 
-Started start(const init::Spec &spec, const Request &req, sys::Rollback &undo) {
+Started start(const Container &c, const Request &req, sys::Rollback &undo) {
+  // process.terminal without a console socket: koker-run's own pty, over a socketpair.
+  bool own_console = c.spec.process.terminal && c.init.console_socket.empty();
   int sync[2], report[2], console[2] = {-1, -1};
   check(::pipe2(sync, O_CLOEXEC), "unable to create a pipe");
   check(::pipe2(report, O_CLOEXEC), "unable to create a pipe");
-  if (spec.tty)
+  if (own_console)
     check(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, console),
           "unable to create the console socket");
   Fd sync_w(sync[1]), report_r(report[0]), console_parent(console[0]);
 
   Started s;
   cgroup::Seed seed;
-  s.group = cgroup::Group::prepare(req.id, req.limits, seed);
+  s.group = cgroup::Group::prepare(req.cgroup, req.limits, seed);
   undo.add("remove the cgroup", [g = *s.group]() mutable { g.remove(true); });
 
-  unsigned long flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC;
-  if (spec.own_uts)
-    flags |= CLONE_NEWUTS;
-  if (spec.own_net)
-    flags |= CLONE_NEWNET;
-  supervise::block_signals();
+  unsigned long flags = oci::clone_flags(c.spec);
+  if (req.relay_signals)
+    supervise::block_signals();
   log::debug("clone(", clone::flags_string(flags), ")",
              seed.unified ? cat(" into cgroup ", seed.unified_path, " (clone3 CLONE_INTO_CGROUP)")
                           : "");
@@ -69,8 +68,12 @@ Started start(const init::Spec &spec, const Request &req, sys::Rollback &undo) {
     ::close(report[0]);
     if (console[0] >= 0)
       ::close(console[0]);
-    init::run(spec, sync[0], report[1], console[1],
-              [&seed, &req] { cgroup::join_self(seed, req.id); });
+    oci::InitOptions io = c.init;
+    io.report_fd = report[1];
+    io.sync_fd = sync[0];
+    io.console_fd = console[1];
+    io.on_go = [&seed, &req] { cgroup::join_self(seed, req.cgroup); };
+    oci::run_init(c.spec, io);
   }
   ::close(sync[0]);
   ::close(report[1]);
@@ -83,17 +86,17 @@ Started start(const init::Spec &spec, const Request &req, sys::Rollback &undo) {
     ::kill(pid, SIGKILL);
     ::waitpid(pid, nullptr, 0);
   });
-  req.after_clone(pid);
-  tell_child(sync_w.get(), 'e');
+  if (req.after_clone)
+    req.after_clone(pid);
   // The v1 groups are made only now, while the child builds its root; it joins them itself.
   s.group->create_v1(req.limits);
   if (!placed)
     s.group->add_unified(pid);
   tell_child(sync_w.get(), 'g');
   sync_w.reset();
-  if (spec.tty)
+  if (own_console)
     s.master = receive_console(console_parent.get());
-  start_report::wait(report_r.get());
+  s.ready = start_report::wait(report_r.get());
   return s;
 }
 

@@ -3,7 +3,8 @@
 #include "base/fd.hpp"
 #include "base/sys.hpp"
 #include "cgroup/cgroup.hpp"
-#include "runtime/init.hpp"
+#include "runtime/oci_init.hpp"
+#include "runtime/oci_spec.hpp"
 #include "runtime/supervise.hpp"
 #include "store/container.hpp"
 #include <functional>
@@ -11,30 +12,40 @@
 #include <string>
 #include <sys/types.h>
 
-// Starting a container's first process and waiting for it: what koker-run does in the
-// foreground and its -d supervisor (runtime/supervisor.hpp) does in the background.
+// Starting a container's first process from its OCI config: the one engine under koker-run
+// (in the foreground, or its -d supervisor, runtime/supervisor.hpp) and koker-oci
+// (runtime/oci_runtime.hpp). Both hand it a parsed config.json and the init's options; the
+// child's side is runtime/oci_init.hpp.
 namespace koker::launch {
 
+struct Container {
+  oci::Spec spec;        // the bundle's config.json, parsed
+  oci::InitOptions init; // its fds and on_go are filled in here
+};
+
 struct Request {
-  std::string id;        // the container's, which names its cgroup
+  std::string cgroup;    // the group's name under koker's parent (koker/<name>)
   cgroup::Limits limits; // checked already
   // Runs in this process once the child exists: the name, the record, the network, the files
   // the child binds. What it makes it adds undo steps for.
   std::function<void(pid_t)> after_clone;
+  // koker-run relays signals to its container: block them until its wait loop takes them.
+  bool relay_signals = false;
 };
 
 struct Started {
   pid_t pid = -1;
-  Fd master; // the pty, with -t
+  Fd master; // the pty, with process.terminal and no console socket
   Fd output; // the read end of a pipe carrying the container's output, when it is relayed
   std::optional<cgroup::Group> group;
+  bool ready = false; // the init reported ready (koker-oci) rather than exec'd (koker-run)
 };
 
-// Clones the container's first process into its namespaces (and, on a unified tree, its
-// cgroup), runs after_clone, makes the rest of its cgroup, then waits until the child has
-// exec'd its command. Undo steps for all it made go to undo. Throws the child's own start
-// report (125, 126 or 127) when it could not.
-Started start(const init::Spec &spec, const Request &req, sys::Rollback &undo);
+// Clones the container's init into the namespaces its config asks for (and, on a unified
+// tree, its cgroup), runs after_clone, makes the rest of its cgroup, then waits until the
+// init is ready or has exec'd its command. Undo steps for all it made go to undo. Throws the
+// init's own start report (125, 126 or 127) when it could not.
+Started start(const Container &c, const Request &req, sys::Rollback &undo);
 
 // Marks rec as running with its first process pid (this process supervises it).
 void set_running(container::Record &rec, pid_t pid);

@@ -157,6 +157,12 @@ void release_resources(const std::string &root, const container::Record &rec,
     log::warn("unable to remove the cgroup of ", rec.id.substr(0, 12), ": ", e.what());
   }
   net::release_container(root, rec); // veth, published ports, address
+  try {
+    // Its root, mounted on the host while it existed (runtime/create.hpp make_bundle).
+    sys::unmount(container::dir_of(root, rec.id) + "/bundle/rootfs");
+  } catch (const std::exception &e) {
+    log::warn("unable to unmount the root of ", rec.id.substr(0, 12), ": ", e.what());
+  }
 }
 
 void remove(const std::string &root, const container::Record &rec, bool force) {

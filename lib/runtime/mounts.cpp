@@ -68,12 +68,29 @@ void mount(const std::string &source, const std::string &target, const char *typ
 
 std::string fd_path(int fd) { return cat("/proc/self/fd/", fd); }
 
-void make_read_only(int fd, std::string_view shown) {
+namespace {
+std::string attr_names(uint64_t attrs) {
+  const std::pair<uint64_t, const char *> names[] = {
+      {MOUNT_ATTR_RDONLY, "RDONLY"},         {MOUNT_ATTR_NOSUID, "NOSUID"},
+      {MOUNT_ATTR_NODEV, "NODEV"},           {MOUNT_ATTR_NOEXEC, "NOEXEC"},
+      {MOUNT_ATTR__ATIME, "ATIME"},          {MOUNT_ATTR_NODIRATIME, "NODIRATIME"},
+      {MOUNT_ATTR_NOSYMFOLLOW, "NOSYMFOLLOW"}};
+  std::string out;
+  for (const auto &[bit, name] : names)
+    if ((attrs & bit) == bit)
+      out += cat(out.empty() ? "" : "|", "MOUNT_ATTR_", name);
+  return out.empty() ? "0" : out;
+}
+} // namespace
+
+void set_attr_recursive(int fd, uint64_t set, uint64_t clear, std::string_view shown) {
   struct mount_attr attr {};
-  attr.attr_set = MOUNT_ATTR_RDONLY;
-  log::debug("mount_setattr ", shown, " AT_RECURSIVE MOUNT_ATTR_RDONLY");
+  attr.attr_set = set;
+  attr.attr_clr = clear;
+  log::debug("mount_setattr ", shown, " AT_RECURSIVE set ", attr_names(set), " clear ",
+             attr_names(clear));
   if (::syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0)
-    sys_fail("unable to make ", shown, " read-only");
+    sys_fail("unable to set the attributes of ", shown, " and the mounts below it");
 }
 
 Fd open_in_root_if_exists(int root_fd, std::string_view path, Follow follow, int flags) {

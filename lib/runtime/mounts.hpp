@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 #include "base/fd.hpp"
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -32,8 +33,10 @@ Fd make_dir_in_root(int root_fd, std::string_view path, Follow follow, unsigned 
 // replaced (in the container's upper layer), a missing one created; its directory may be
 // reached through symlinks inside the root. Returns an O_PATH fd.
 Fd make_file_in_root(int root_fd, std::string_view path, unsigned mode = 0644);
-// Makes the mount at fd and every mount below it read-only (mount_setattr(2), AT_RECURSIVE).
-void make_read_only(int fd, std::string_view shown);
+// Sets and clears MOUNT_ATTR_* on the mount at fd and every mount below it (mount_setattr(2),
+// AT_RECURSIVE): runc's "rro", "rnosuid", ... A plain MS_REMOUNT would leave submounts as
+// they were.
+void set_attr_recursive(int fd, uint64_t set, uint64_t clear, std::string_view shown);
 // "/proc/self/fd/N": the path that mounts onto (or from) an opened fd.
 std::string fd_path(int fd);
 

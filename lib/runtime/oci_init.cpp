@@ -14,10 +14,15 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <csignal>
+#include <cstdio>
 #include <linux/close_range.h>
+#include <net/if.h>
+#include <poll.h>
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -116,9 +121,12 @@ void mount_one(int root, const Mount &m) {
     if (dest == "/dev" && type == "tmpfs")
       rootfs::make_device_nodes(root);
   }
-  if (m.propagation) {
+  if (m.propagation || m.rec_attr_set || m.rec_attr_clr) {
     Fd again = mounts::open_in_root(root, dest, mounts::Follow::in_root);
-    mounts::mount("", mounts::fd_path(again.get()), nullptr, m.propagation);
+    if (m.propagation)
+      mounts::mount("", mounts::fd_path(again.get()), nullptr, m.propagation);
+    if (m.rec_attr_set || m.rec_attr_clr)
+      mounts::set_attr_recursive(again.get(), m.rec_attr_set, m.rec_attr_clr, dest);
   }
 }
 
@@ -154,19 +162,68 @@ void write_sysctls(int root, const Spec &spec) {
 }
 
 // The pty from the container's devpts, bound over /dev/console; the master goes to the
-// console socket (runc's protocol: one SCM_RIGHTS message). Returns the pts's path.
-std::string make_console(int root, const std::string &socket_path) {
-  if (socket_path.empty())
+// console socket (runc's protocol: one SCM_RIGHTS message), or to koker-run over its
+// socketpair, which sizes the pty before the command can ask for its size and then says so.
+// Returns the pts's path.
+std::string make_console(int root, const InitOptions &o) {
+  if (o.console_socket.empty() && o.console_fd < 0)
     fail("process.terminal is set but no --console-socket was given");
   pty::Pty p = pty::open(mounts::open_in_root(root, "/dev/pts/ptmx", mounts::Follow::no_symlinks,
                                               O_RDWR | O_NOCTTY));
   Fd slave = mounts::open_in_root(root, p.slave, mounts::Follow::no_symlinks, O_RDWR | O_NOCTTY);
   Fd console = mounts::make_file_in_root(root, "/dev/console", 0600);
+  log::debug("bind ", p.slave, " on /dev/console");
   mounts::mount(mounts::fd_path(slave.get()), mounts::fd_path(console.get()), nullptr, MS_BIND);
-  Fd sock = pty::connect_console(socket_path);
-  log::debug("send the pty master to ", socket_path, " (SCM_RIGHTS)");
+  if (o.console_fd >= 0) {
+    log::debug("send the pty master to koker-run (SCM_RIGHTS)");
+    sys::send_fd(o.console_fd, p.master.get());
+    char byte;
+    if (::read(o.console_fd, &byte, 1) != 1)
+      fail("koker-run went away while the pty was set up");
+    ::close(o.console_fd);
+    return p.slave;
+  }
+  Fd sock = pty::connect_console(o.console_socket);
+  log::debug("send the pty master to ", o.console_socket, " (SCM_RIGHTS)");
   sys::send_fd(sock.get(), p.master.get());
   return p.slave;
+}
+
+// A new network namespace starts with lo down; runc brings it up, and so does koker for every
+// network mode (koker-net attach adds only eth0).
+void loopback_up() {
+  Fd s(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!s)
+    sys_fail("unable to open a socket to configure lo");
+  struct ifreq ifr {};
+  std::snprintf(ifr.ifr_name, IFNAMSIZ, "lo");
+  check(::ioctl(s.get(), SIOCGIFFLAGS, &ifr), "unable to read the flags of lo");
+  ifr.ifr_flags |= IFF_UP;
+  log::debug("ip link set lo up");
+  check(::ioctl(s.get(), SIOCSIFFLAGS, &ifr), "unable to bring lo up");
+}
+
+// Without a terminal the process keeps the caller's descriptors (conmon's pipes), except
+// where koker-run asks for its own: stdin from /dev/null, the output to the log.
+void set_stdio(const InitOptions &o) {
+  if (o.stdin_null) {
+    Fd null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+    if (!null || ::dup2(null.get(), 0) < 0)
+      sys_fail("unable to redirect stdin from the container's /dev/null");
+  }
+  if (o.output_fd >= 0)
+    for (int fd : {1, 2})
+      check(::dup2(o.output_fd, fd), "unable to send the output to the log");
+}
+
+// The parent-death signal (koker-run in the foreground: its container dies with it). Changing
+// the uid clears it (prctl(2)), so it is set again after; then the report pipe tells whether
+// koker-run died in between: it has no reader left if so.
+void die_with_parent(int report_fd) {
+  check(::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0), "unable to set the parent-death signal");
+  struct pollfd pfd = {report_fd, 0, 0};
+  if (report_fd >= 0 && ::poll(&pfd, 1, 0) > 0 && (pfd.revents & POLLERR))
+    ::_exit(process::exit_setup);
 }
 
 void switch_root(const Spec &spec, const InitOptions &o) {
@@ -246,6 +303,8 @@ void setup_and_exec(const Spec &spec, const InitOptions &o) {
   // CVE-2019-5736/2016-9962: nothing in the container may open or ptrace this process
   // through /proc while it still runs koker's code.
   check(::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "unable to make the process non-dumpable");
+  if (o.die_with_parent)
+    die_with_parent(o.report_fd);
   join_namespaces(spec);
   if (spec.has_namespace("mount")) {
     // Nothing mounted from here on may reach the host: rslave unless the config says.
@@ -269,8 +328,7 @@ void setup_and_exec(const Spec &spec, const InitOptions &o) {
   make_devices(root.get(), spec);
   write_sysctls(root.get(), spec);
   rootfs::mask_paths(root.get(), spec.masked_paths, spec.readonly_paths);
-  std::string pts =
-      spec.process.terminal ? make_console(root.get(), o.console_socket) : std::string();
+  std::string pts = spec.process.terminal ? make_console(root.get(), o) : std::string();
   if (spec.root_readonly)
     mounts::mount("", o.rootfs, nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY);
   root.reset();
@@ -286,10 +344,13 @@ void setup_and_exec(const Spec &spec, const InitOptions &o) {
       check(::setdomainname(spec.domainname.data(), spec.domainname.size()),
             "unable to set the domain name");
   }
-  if (spec.process.terminal) {
-    check(::setsid(), "unable to start a session");
-    pty::attach(pts);
-  }
+  if (const Namespace *net = spec.find_namespace("network"); net && net->path.empty())
+    loopback_up();
+  check(::setsid(), "unable to start a session");
+  if (spec.process.terminal)
+    pty::attach(pts); // the pts itself, not /dev/console, so that tty(1) names /dev/pts/N
+  else
+    set_stdio(o);
   // The root is ready; the command may run only once the parent has made the cgroups.
   char go = 0;
   if (::read(o.sync_fd, &go, 1) != 1 || go != 'g')
@@ -307,6 +368,8 @@ void setup_and_exec(const Spec &spec, const InitOptions &o) {
   if (!spec.process.no_new_privileges && !o.filter.prog.empty())
     seccomp::load(o.filter);
   set_identity(spec.process);
+  if (o.die_with_parent)
+    die_with_parent(o.report_fd);
   if (spec.process.no_new_privileges) {
     check(::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "unable to set no_new_privs");
     if (!o.filter.prog.empty())
@@ -316,6 +379,8 @@ void setup_and_exec(const Spec &spec, const InitOptions &o) {
   if (o.fifo_fd >= 0)
     look_up_command(spec);
   process::reset_signals();
+  if (o.report_exec)
+    return; // the report pipe closes on exec: its end of file says the command runs
   // Set up: from here on failures go to stderr (the container's), as runc's init.
   start_report::send_ready(o.report_fd);
   ::close(o.report_fd);
@@ -344,7 +409,8 @@ void run_init(const Spec &spec, const InitOptions &o) {
     log::fatal(e.what());
     ::_exit(process::exit_setup);
   }
-  process::exec_command(spec.process.args, spec.process.env, -1);
+  log::debug("execve ", spec.process.args[0]);
+  process::exec_command(spec.process.args, spec.process.env, o.report_exec ? o.report_fd : -1);
 }
 
 } // namespace koker::oci

@@ -9,8 +9,8 @@
 // join the namespaces given by path, the root (bound onto itself), the config's mounts in
 // order, the default devices, sysctls, masked and read-only paths, the console, pivot_root,
 // then the process: rlimits, oom_score_adj, user, capabilities, no_new_privs, seccomp last.
-// The same steps as koker-run's child (runtime/init.hpp), driven by the config instead of
-// koker's defaults.
+// koker-run's containers take the same steps: it writes their config.json from the image and
+// its flags (runtime/run_spec.hpp) and adds what its own command line needs below.
 namespace koker::oci {
 
 struct InitOptions {
@@ -19,10 +19,19 @@ struct InitOptions {
   int sync_fd = -1;           // the parent writes 'g' once the cgroups are ready
   int fifo_fd = -1;           // an O_PATH fd of exec.fifo; -1: exec at once (no create/start)
   std::string console_socket; // a unix socket to send the pty master to (process.terminal)
+  int console_fd = -1;        // or a connected one (koker-run's socketpair), which acknowledges
+                              // with a byte once it has sized the pty
   bool no_pivot = false;
   int preserve_fds = 0;       // fds 3 .. 2+N pass into the container
   seccomp::Filter filter;     // built by the parent from spec.seccomp (empty: none)
   std::function<void()> on_go; // after 'g': join the cgroups
+  // koker-run's: stdin from the container's /dev/null (no -i), stdout and stderr to output_fd
+  // (-d: the log), death with koker-run (foreground), and exec failures reported on
+  // report_fd with docker's codes instead of a ready report (no create/start split).
+  bool stdin_null = false;
+  int output_fd = -1;
+  bool die_with_parent = false;
+  bool report_exec = false;
 };
 
 // The child's side; never returns. Until ready it reports failures on report_fd; after it

@@ -5,6 +5,7 @@
 #include "base/sys.hpp"
 #include "cgroup/cgroup.hpp"
 #include "runtime/clone.hpp"
+#include "runtime/launch.hpp"
 #include "runtime/oci_init.hpp"
 #include "runtime/oci_seccomp.hpp"
 #include "runtime/oci_spec.hpp"
@@ -52,20 +53,6 @@ std::string group_name(const std::string &id) {
     fail("container id ", printable(id), " cannot name a cgroup (koker-oci takes ",
          "[a-zA-Z0-9][a-zA-Z0-9_.-]* of at most 128 characters)");
   return "oci-" + id;
-}
-
-// Reads the init's first report: ready, or why it could not be set up.
-void wait_ready(int fd) {
-  char code = 0;
-  ssize_t n;
-  while ((n = ::read(fd, &code, 1)) < 0 && errno == EINTR) {
-  }
-  if (n == 1 && code == '\0')
-    return;
-  std::string rest = n == 1 ? sys::read_fd(fd, 64 << 10, "the start report") : "";
-  if (n != 1)
-    fail("the container's init died while it was set up");
-  throw Error(rest, 1);
 }
 
 void write_pid_file(const std::string &path, pid_t pid) {
@@ -116,48 +103,25 @@ pid_t create(const CreateOptions &o) {
   Fd fifo(::open(fifo_of(o.root, o.id).c_str(), O_PATH | O_CLOEXEC));
   if (!fifo)
     sys_fail("unable to open ", fifo_of(o.root, o.id));
-  cgroup::Seed seed;
-  cgroup::Group group = cgroup::Group::prepare(name, limits, seed);
-  undo.add("remove the cgroup", [group]() mutable { group.remove(true); });
 
-  int report[2], sync[2];
-  check(::pipe2(report, O_CLOEXEC), "unable to create a pipe");
-  check(::pipe2(sync, O_CLOEXEC), "unable to create a pipe");
-  unsigned long flags = clone_flags(spec);
-  log::debug("clone(", clone::flags_string(flags), ") for ", o.id);
-  bool placed = false;
-  pid_t pid = clone::into_cgroup(seed, flags, &placed);
-  if (pid < 0)
-    sys_fail("unable to clone the container's init");
-  if (pid == 0) {
-    ::close(report[0]);
-    ::close(sync[1]);
-    InitOptions io;
-    io.rootfs = rootfs;
-    io.report_fd = report[1];
-    io.sync_fd = sync[0];
-    io.fifo_fd = o.exec_at_once ? -1 : fifo.get();
-    io.console_socket = o.console_socket;
-    io.no_pivot = o.no_pivot;
-    io.preserve_fds = o.preserve_fds;
-    io.filter = filter;
-    io.on_go = [&seed, &name] { cgroup::join_self(seed, name); };
-    run_init(spec, io);
+  launch::Container c{std::move(spec), {}};
+  c.init.rootfs = rootfs;
+  c.init.fifo_fd = o.exec_at_once ? -1 : fifo.get();
+  c.init.console_socket = o.console_socket;
+  c.init.no_pivot = o.no_pivot;
+  c.init.preserve_fds = o.preserve_fds;
+  c.init.filter = std::move(filter);
+  launch::Request req{name, limits, {}};
+  pid_t pid;
+  try {
+    launch::Started s = launch::start(c, req, undo);
+    if (!s.ready)
+      fail("the container's init died while it was set up");
+    pid = s.pid;
+  } catch (const Error &e) {
+    throw Error(e.what(), 1); // runc's code for every failure
   }
-  ::close(report[1]);
-  ::close(sync[0]);
-  Fd report_r(report[0]), sync_w(sync[1]);
-  undo.add("kill the init", [pid] {
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, nullptr, 0);
-  });
-  group.create_v1(limits);
-  if (!placed)
-    group.add_unified(pid);
-  if (::write(sync_w.get(), "g", 1) < 0 && errno != EPIPE)
-    sys_fail("unable to signal the container's init");
-  sync_w.reset();
-  wait_ready(report_r.get());
+  const Spec &used = c.spec;
 
   State st;
   st.id = o.id;
@@ -168,7 +132,7 @@ pid_t create(const CreateOptions &o) {
   st.created = sys::now_rfc3339();
   st.cgroup = name;
   st.systemd_cgroup = o.systemd_cgroup;
-  st.annotations = spec.annotations;
+  st.annotations = used.annotations;
   save(o.root, st);
   write_pid_file(o.pid_file, pid);
   if (o.exec_at_once)

@@ -32,7 +32,7 @@ struct Node {
 const Node device_nodes[] = {{"null", 1, 3},    {"zero", 1, 5},    {"full", 1, 7},
                              {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}};
 
-constexpr unsigned long kernel_fs_flags = MS_NOSUID | MS_NOEXEC | MS_NODEV;
+constexpr unsigned long kernel_fs_flags = MS_NOSUID | MS_NOEXEC | MS_NODEV; // of read-only paths
 
 // Host /dev/null, checked to be the real char 1:3 on the fd that will be used (runc
 // CVE-2025-31133: a swapped /dev/null unmasks what it should hide).
@@ -42,15 +42,6 @@ Fd open_dev_null() {
   if (!fd || ::fstat(fd.get(), &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3))
     fail("unable to mask paths: /dev/null on the host is not the null device");
   return fd;
-}
-
-void make_dev(int root) {
-  mount_kernel_fs(root, "/dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k");
-  make_device_nodes(root);
-  mount_kernel_fs(root, "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
-                  "newinstance,ptmxmode=0666,mode=0620,gid=5");
-  mount_kernel_fs(root, "/dev/shm", "tmpfs", kernel_fs_flags, "mode=1777,size=65536k");
-  mount_kernel_fs(root, "/dev/mqueue", "mqueue", kernel_fs_flags, "");
 }
 
 } // namespace
@@ -126,30 +117,30 @@ Fd mount_overlay(const Overlay &o) {
          " bytes of options, at most ", max_mount_data, ")");
   log::debug("chdir /proc/self/fd: the overlay's ", o.lower.size() + 2, " directories (lower ",
              "layers under ", o.layers_dir, ") go to the mount as descriptors: ", data);
+  // koker-run's own working directory comes back after: its relative paths (--cidfile) name
+  // files there.
+  Fd cwd(::open(".", O_PATH | O_DIRECTORY | O_CLOEXEC));
   check(::chdir("/proc/self/fd"), "unable to chdir to /proc/self/fd");
-  mounts::mount("overlay", o.mount_point, "overlay", 0, data, shown);
-  check(::chdir("/"), "unable to chdir to /");
+  try {
+    mounts::mount("overlay", o.mount_point, "overlay", 0, data, shown);
+  } catch (...) {
+    if (cwd)
+      ::fchdir(cwd.get());
+    throw;
+  }
+  check(cwd ? ::fchdir(cwd.get()) : ::chdir("/"), "unable to return to the working directory");
   Fd root(::open(o.mount_point.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!root)
     sys_fail("unable to open ", o.mount_point);
   return root;
 }
 
-void mount_kernel_fs(int root, const char *path, const char *type, unsigned long flags,
-                     const std::string &data) {
-  Fd target = mounts::make_dir_in_root(root, path, mounts::Follow::no_symlinks);
-  mounts::mount(type, mounts::fd_path(target.get()), type, flags, data);
+std::vector<std::string> default_masked_paths() {
+  return {std::begin(masked_paths), std::end(masked_paths)};
 }
 
-void mount_kernel_files(int root) {
-  mount_kernel_fs(root, "/proc", "proc", kernel_fs_flags, "");
-  make_dev(root);
-  mount_kernel_fs(root, "/sys", "sysfs", kernel_fs_flags | MS_RDONLY, "");
-}
-
-void mask_paths(int root) {
-  mask_paths(root, {std::begin(masked_paths), std::end(masked_paths)},
-             {std::begin(readonly_paths), std::end(readonly_paths)});
+std::vector<std::string> default_readonly_paths() {
+  return {std::begin(readonly_paths), std::end(readonly_paths)};
 }
 
 void mask_paths(int root, const std::vector<std::string> &masked,
@@ -185,38 +176,6 @@ void mask_paths(int root, const std::vector<std::string> &masked,
     Fd again = mounts::open_in_root(root, path, mounts::Follow::no_symlinks);
     mounts::mount("", mounts::fd_path(again.get()), nullptr,
               MS_BIND | MS_REMOUNT | MS_RDONLY | kernel_fs_flags);
-  }
-}
-
-void bind_etc_files(int root, const std::string &etc_dir) {
-  for (const char *name : {"hostname", "hosts", "resolv.conf"}) {
-    std::string source = cat(etc_dir, "/", name);
-    if (!sys::exists(source))
-      continue;
-    Fd target = mounts::make_file_in_root(root, cat("/etc/", name));
-    mounts::mount(source, mounts::fd_path(target.get()), nullptr, MS_BIND);
-  }
-}
-
-void bind_volumes(int root, const std::vector<Volume> &volumes) {
-  for (const auto &v : volumes) {
-    std::string t = v.target;
-    if (t.rfind("/proc", 0) == 0 && (t.size() == 5 || t[5] == '/'))
-      fail("unable to mount ", v.source, " on ", t, ": mounts into /proc are refused");
-    Fd source(::open(v.source.c_str(), O_PATH | O_CLOEXEC));
-    if (!source)
-      sys_fail("unable to open volume ", v.source);
-    struct stat st;
-    check(::fstat(source.get(), &st), "unable to stat ", v.source);
-    Fd target = S_ISDIR(st.st_mode) ? mounts::make_dir_in_root(root, t, mounts::Follow::in_root)
-                                    : mounts::make_file_in_root(root, t);
-    mounts::mount(mounts::fd_path(source.get()), mounts::fd_path(target.get()), nullptr, MS_BIND | MS_REC);
-    if (v.read_only) {
-      // mount_setattr(AT_RECURSIVE) makes every mount below the volume read-only too; a
-      // plain MS_REMOUNT would leave submounts of the host path writable.
-      Fd again = mounts::open_in_root(root, t, mounts::Follow::in_root);
-      mounts::make_read_only(again.get(), t);
-    }
   }
 }
 

@@ -4,10 +4,10 @@
 #include <string>
 #include <vector>
 
-// The container's root file system, built by its first process inside its new mount
-// namespace before pivot_root: the overlay of the image's layers, the kernel file systems,
-// /dev, koker's /etc files, the volumes, and the masked and read-only paths. Every target is
-// opened inside the root (runtime/mounts.hpp), never through a path an image could redirect.
+// The container's root file system: the overlay of the image's layers (koker-run mounts it
+// on the bundle's rootfs/), then, inside the container's new mount namespace, /dev's nodes and
+// the masked and read-only paths. Every target is opened inside the root
+// (runtime/mounts.hpp), never through a path an image could redirect.
 namespace koker::rootfs {
 
 struct Volume {
@@ -18,7 +18,7 @@ struct Volume {
 
 // The overlay: the image's layers (lower, top first, relative to layers_dir), upper and work.
 struct Overlay {
-  std::string mount_point; // a directory to mount it on (in the new namespace)
+  std::string mount_point; // a directory to mount it on
   std::string layers_dir;  // the store's layers/
   std::vector<std::string> lower;
   std::string upper, work;
@@ -27,26 +27,14 @@ struct Overlay {
 
 // Mounts the overlay on its mount point; returns an O_PATH fd of the new root. Its directories
 // reach overlayfs as descriptor numbers, so the options fit in one page for any store path and
-// up to overlayfs's 500 layers; leaves the working directory at /.
+// up to overlayfs's 500 layers.
 Fd mount_overlay(const Overlay &o);
-// Mounts a kernel file system (proc, sysfs, tmpfs, ...) onto the directory path inside root,
-// which must be a real directory: never a symlink for /proc, /sys, /dev (CVE-2019-16884 and
-// friends).
-void mount_kernel_fs(int root, const char *path, const char *type, unsigned long flags,
-                     const std::string &data);
-// /proc, then /dev (a tmpfs with runc's device nodes and links, devpts, shm, mqueue), then
-// /sys read-only.
-void mount_kernel_files(int root);
-// /etc/hostname, /etc/hosts, /etc/resolv.conf from etc_dir, bound over whatever the image
-// has there; an image's symlink in their place is replaced, never followed.
-void bind_etc_files(int root, const std::string &etc_dir);
-// Bind mounts the volumes (recursively; read-only ones with every submount read-only).
-// Targets under /proc are refused.
-void bind_volumes(int root, const std::vector<Volume> &volumes);
-// Docker's masked paths (an empty read-only tmpfs over directories, the host's verified
-// /dev/null over files) and read-only paths.
-void mask_paths(int root);
-// The same for the paths given (an OCI config's maskedPaths and readonlyPaths).
+// Docker's masked paths (hidden under an empty read-only tmpfs, or the host's verified
+// /dev/null for files) and read-only paths (moby oci/defaults.go), for koker-run's configs.
+std::vector<std::string> default_masked_paths();
+std::vector<std::string> default_readonly_paths();
+// Hides the masked paths and makes the read-only ones so (an OCI config's maskedPaths and
+// readonlyPaths).
 void mask_paths(int root, const std::vector<std::string> &masked,
                 const std::vector<std::string> &readonly);
 // runc's default device nodes (null, zero, full, random, urandom, tty, all 0666) and the links

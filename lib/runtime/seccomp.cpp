@@ -4,6 +4,7 @@
 #include "base/error.hpp"
 #include "base/fd.hpp"
 #include "base/log.hpp"
+#include "base/json.hpp"
 #include "base/sys.hpp"
 #include <sys/utsname.h>
 #include <algorithm>
@@ -170,6 +171,18 @@ private:
   int m_max64 = 0, m_max32 = 0;
 };
 
+// socket(2) for every family but AF_VSOCK, which reaches the hypervisor's sockets that no
+// network namespace covers. Docker's "arg0 != 40" compares 64 bits, so 0x100000028 passes
+// and the kernel, which reads an int, makes a vsock socket. These rules also require the upper
+// half to be 0: families 0-39, 41, 42-43, 44-47, 48-63 (AF_MAX is 46 in Linux 6.18). i386's
+// socketcall(2) passes its arguments in memory and stays open, as in Docker.
+std::vector<scmp_arg_cmp> socket_families() {
+  return {scmp_arg_cmp{0, SCMP_CMP_LT, AF_VSOCK, 0}, scmp_arg_cmp{0, SCMP_CMP_EQ, AF_VSOCK + 1, 0},
+          scmp_arg_cmp{0, SCMP_CMP_MASKED_EQ, ~uint64_t{1}, 42},
+          scmp_arg_cmp{0, SCMP_CMP_MASKED_EQ, ~uint64_t{3}, 44},
+          scmp_arg_cmp{0, SCMP_CMP_MASKED_EQ, ~uint64_t{15}, 48}};
+}
+
 // Fills the filter; returns how many syscall names it allows.
 int add_profile(Builder &b, caps::Set caps) {
   auto has = [caps](int cap) { return (caps >> cap) & 1; };
@@ -191,17 +204,8 @@ int add_profile(Builder &b, caps::Set caps) {
   for (uint64_t p : PERSONAS)
     persona |= b.add("personality", SCMP_ACT_ALLOW, {{0, SCMP_CMP_EQ, p, 0}});
   allowed += persona;
-  // socket(2) for every family but AF_VSOCK, which reaches the hypervisor's sockets that no
-  // network namespace covers. Docker's "arg0 != 40" compares 64 bits, so 0x100000028 passes
-  // and the kernel, which reads an int, makes a vsock socket. These rules also require the upper
-  // half to be 0: families 0-39, 41, 42-43, 44-47, 48-63 (AF_MAX is 46 in Linux 6.18). i386's
-  // socketcall(2) passes its arguments in memory and stays open, as in Docker.
   bool socket = false;
-  for (scmp_arg_cmp family :
-       {scmp_arg_cmp{0, SCMP_CMP_LT, AF_VSOCK, 0}, scmp_arg_cmp{0, SCMP_CMP_EQ, AF_VSOCK + 1, 0},
-        scmp_arg_cmp{0, SCMP_CMP_MASKED_EQ, ~uint64_t{1}, 42},
-        scmp_arg_cmp{0, SCMP_CMP_MASKED_EQ, ~uint64_t{3}, 44},
-        scmp_arg_cmp{0, SCMP_CMP_MASKED_EQ, ~uint64_t{15}, 48}})
+  for (scmp_arg_cmp family : socket_families())
     socket |= b.add("socket", SCMP_ACT_ALLOW, {family});
   allowed += socket;
   if (!has(CAP_SYS_ADMIN)) {
@@ -211,6 +215,63 @@ int add_profile(Builder &b, caps::Set caps) {
     b.add("clone3", SCMP_ACT_ERRNO(ENOSYS));
   }
   return allowed;
+}
+
+// The same profile in an OCI config's terms (linux.seccomp), for the config.json koker-run
+// writes: what runc would load for the container. Built from the tables add_profile uses.
+json::Value profile_json(caps::Set caps, bool x32) {
+  auto has = [caps](int cap) { return (caps >> cap) & 1; };
+  std::vector<std::string> allow(std::begin(ALWAYS), std::end(ALWAYS));
+  for (const auto &g : BY_CAP)
+    if (has(g.cap))
+      for (const char *n : g.names)
+        if (n)
+          allow.push_back(n);
+  std::sort(allow.begin(), allow.end());
+  allow.erase(std::unique(allow.begin(), allow.end()), allow.end());
+  json::Value rules = json::Value::array();
+  auto rule = [&rules](std::vector<std::string> names, const char *action,
+                       std::vector<scmp_arg_cmp> args = {}, int errno_ret = 0) {
+    json::Value r = json::Value::object();
+    r.set("names", json::string_array(names));
+    r.set("action", json::Value(action));
+    if (errno_ret)
+      r.set("errnoRet", json::Value::number_text(std::to_string(errno_ret)));
+    if (!args.empty()) {
+      json::Value list = json::Value::array();
+      for (const auto &a : args) {
+        const char *op = a.op == SCMP_CMP_EQ ? "SCMP_CMP_EQ"
+                         : a.op == SCMP_CMP_LT ? "SCMP_CMP_LT"
+                                               : "SCMP_CMP_MASKED_EQ";
+        json::Value arg = json::Value::object();
+        arg.set("index", json::Value::number_text(std::to_string(a.arg)));
+        arg.set("value", json::Value::number_text(std::to_string(a.datum_a)));
+        arg.set("valueTwo", json::Value::number_text(std::to_string(a.datum_b)));
+        arg.set("op", json::Value(op));
+        list.push(std::move(arg));
+      }
+      r.set("args", std::move(list));
+    }
+    rules.push(std::move(r));
+  };
+  rule(allow, "SCMP_ACT_ALLOW");
+  for (uint64_t p : PERSONAS)
+    rule({"personality"}, "SCMP_ACT_ALLOW", {{0, SCMP_CMP_EQ, p, 0}});
+  for (scmp_arg_cmp family : socket_families())
+    rule({"socket"}, "SCMP_ACT_ALLOW", {family});
+  if (!has(CAP_SYS_ADMIN)) {
+    rule({"clone"}, "SCMP_ACT_ALLOW", {{0, SCMP_CMP_MASKED_EQ, NS_FLAGS, 0}});
+    rule({"clone3"}, "SCMP_ACT_ERRNO", {}, ENOSYS);
+  }
+  json::Value p = json::Value::object();
+  p.set("defaultAction", json::Value("SCMP_ACT_ERRNO"));
+  p.set("defaultErrnoRet", json::Value::number_text(std::to_string(EPERM)));
+  std::vector<std::string> arches{"SCMP_ARCH_X86_64", "SCMP_ARCH_X86"};
+  if (x32)
+    arches.push_back("SCMP_ARCH_X32");
+  p.set("architectures", json::string_array(arches));
+  p.set("syscalls", std::move(rules));
+  return p;
 }
 
 // Whether the kernel runs x32 syscalls: Debian's kernels build the ABI but leave it off unless
@@ -327,6 +388,8 @@ void load(const Filter &filter) {
 
 
 Stats last_stats() { return g_stats; }
+
+json::Value default_profile(caps::Set caps) { return profile_json(caps, kernel_has_x32()); }
 
 #ifndef KOKER_VERSION
 #define KOKER_VERSION "0.0.0"

@@ -16,7 +16,7 @@ namespace {
 
 // The supervisor's life: detach from the caller, start the container, say it runs, wait.
 [[noreturn]] void supervise(const std::string &root, container::Record &rec,
-                            const init::Spec &spec, const launch::Request &req,
+                            const launch::Container &c, const launch::Request &req,
                             sys::Rollback &undo, Fd ready) {
   int code = 125;
   try {
@@ -47,9 +47,9 @@ namespace {
     ::dup2(null.get(), 0);
     ::dup2(logfd.get(), 1);
     log::debug("supervisor ", ::getpid(), ": the container's output goes to ", log_path);
-    init::Spec with_log = spec;
-    with_log.output_fd = pipe_w ? pipe_w.get() : logfd.get();
-    with_log.process.die_with_parent = false;
+    launch::Container with_log = c;
+    with_log.init.output_fd = pipe_w ? pipe_w.get() : logfd.get();
+    with_log.init.die_with_parent = false;
     launch::Started s = launch::start(with_log, req, undo);
     undo.dismiss();
     pipe_w.reset(); // the container holds its own copy: EOF comes when it is gone
@@ -71,7 +71,7 @@ namespace {
 
 } // namespace
 
-void start_detached(const std::string &root, container::Record &rec, const init::Spec &spec,
+void start_detached(const std::string &root, container::Record &rec, const launch::Container &c,
                     const launch::Request &req, sys::Rollback &undo) {
   int ready[2];
   check(::pipe2(ready, O_CLOEXEC), "unable to create a pipe");
@@ -83,7 +83,7 @@ void start_detached(const std::string &root, container::Record &rec, const init:
     sys_fail("unable to fork the supervisor");
   if (sup == 0) {
     ::close(ready[0]);
-    supervise(root, rec, spec, req, undo, Fd(ready[1]));
+    supervise(root, rec, c, req, undo, Fd(ready[1]));
   }
   ::close(ready[1]);
   undo.dismiss(); // the supervisor owns the clean-up now

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 #include "base/sys.hpp"
-#include "runtime/init.hpp"
 #include "runtime/launch.hpp"
 #include "store/container.hpp"
 #include <string>
@@ -16,7 +15,7 @@ namespace koker::supervisor {
 // report when it could not start (the supervisor has undone what it made by then). rec is
 // the supervisor's copy to fill in (after_clone sets its name and address); undo holds what
 // this process made before, which the supervisor takes over.
-void start_detached(const std::string &root, container::Record &rec, const init::Spec &spec,
+void start_detached(const std::string &root, container::Record &rec, const launch::Container &c,
                     const launch::Request &req, sys::Rollback &undo);
 
 } // namespace koker::supervisor

@@ -76,19 +76,28 @@ bool Writer::append(std::string_view data) {
 
 void Writer::write(std::string_view data) {
   while (!data.empty()) {
-    if (!m_limits.max_size || m_size == 0 || m_size + data.size() <= m_limits.max_size) {
+    if (!m_limits.max_size || m_size + data.size() <= m_limits.max_size) {
       append(data);
       return;
     }
-    // Full. A chunk read from the pipe may end mid-line: finish the line under way first,
-    // so that each file holds whole lines (a file may pass max_size by that one line).
-    if (!m_line_start) {
+    // Too much for this file (a busy supervisor reads the pipe in chunks of up to 64 KiB):
+    // the whole lines that fit go here, the rest to the next file. A file holds whole lines,
+    // so the line under way (or, in an empty file, a first line longer than max_size) is
+    // finished first: a file may pass max_size by that one line.
+    size_t room = m_size < m_limits.max_size ? m_limits.max_size - m_size : 0;
+    size_t last = data.substr(0, room).rfind('\n');
+    size_t take = 0;
+    if (last != data.npos) {
+      take = last + 1;
+    } else if (!m_line_start || m_size == 0) {
       size_t nl = data.find('\n');
-      std::string_view rest = nl == data.npos ? "" : data.substr(nl + 1);
-      if (!append(data.substr(0, nl == data.npos ? data.size() : nl + 1)))
+      take = nl == data.npos ? data.size() : nl + 1;
+    }
+    if (take) {
+      if (!append(data.substr(0, take)))
         return;
-      data = rest;
-      if (!m_line_start)
+      data = data.substr(take);
+      if (data.empty())
         return;
     }
     rotate();

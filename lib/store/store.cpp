@@ -63,15 +63,6 @@ std::string Store::init_layer() const {
   return dir;
 }
 
-std::string Store::mount_point() const {
-  std::string dir = m_root + "/rootfs";
-  if (::mkdir(dir.c_str(), 0700) == 0)
-    log::debug("mkdir ", dir, " (where each container mounts its root, in its own namespace)");
-  else if (errno != EEXIST)
-    sys_fail("unable to create ", dir);
-  return dir;
-}
-
 std::string Store::blob_path(std::string_view d) const {
   return cat(m_root, "/blobs/sha256/", digest::hex_of(d));
 }

@@ -51,8 +51,6 @@ public:
   // shared read-only layer (Docker's overlay2 makes such an "-init" layer per container), so
   // an image without them costs no copy-up of /etc and no new files in the upper layer.
   std::string init_layer() const;
-  // rootfs/, made on first use (see above).
-  std::string mount_point() const;
   bool has_layer(std::string_view diff_id) const;
   uint64_t layer_size(std::string_view diff_id) const;
   // A fresh private directory under tmp/.

@@ -1,0 +1,27 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+#include "base/json.hpp"
+#include "runtime/caps.hpp"
+#include "runtime/create.hpp"
+#include "runtime/user.hpp"
+#include "store/container.hpp"
+#include <string>
+
+// koker-run's container as an OCI config: the config.json it writes into the container's
+// bundle (containers/<id>/bundle/) and then runs through the engine koker-oci uses. What docker's
+// defaults and koker-run's flags mean in the runtime-spec's terms; runc given the bundle runs
+// the same container.
+namespace koker::run_spec {
+
+struct Inputs {
+  const create::Options &options;
+  const container::Record &record;
+  user::Identity identity; // -u or the image's User, resolved in the image's /etc files
+  caps::Set caps;          // after --cap-add and --cap-drop
+  std::string dir;         // containers/<id>: hostname, hosts and resolv.conf to bind
+};
+
+// The whole config.json.
+json::Value config(const Inputs &in);
+
+} // namespace koker::run_spec
