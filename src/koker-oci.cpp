@@ -299,9 +299,9 @@ void print_features() {
 
 int dispatch(const Global &g, const std::string &cmd, const std::vector<std::string> &words) {
   if (cmd == "create") {
-    oci::create(create_options(g, parse_args(words, create_flags)));
+    oci::create(create_options(g, parse_args(words, create_flags, {{"-b", "bundle"}})));
   } else if (cmd == "run") {
-    return run_container(g, parse_args(words, create_flags, {{"-d", "detach"}}));
+    return run_container(g, parse_args(words, create_flags, {{"-d", "detach"}, {"-b", "bundle"}}));
   } else if (cmd == "start") {
     oci::start(g.root, one_id(parse_args(words, {})));
   } else if (cmd == "state") {
