@@ -51,7 +51,7 @@ void up(const Network &n);
 Lease reserve(const Network &n, std::string_view id, const std::vector<Port> &ports);
 // Plugs the container whose first process is pid: the veth pair (eth0 inside, up, with the
 // address and a default route via the gateway) and DNAT rules for the ports. The rest of
-// the container's network set-up (lo up, ping_group_range) is its own (runtime/init.cpp).
+// the container's network set-up (lo up, ping_group_range) is its init's (runtime/oci_init.hpp).
 void connect(const Network &n, const Lease &l, int pid);
 // Undoes reserve: the rules, the port files, the address file (the veth: delete_veth). Safe
 // to repeat; reports failures as warnings, never throws.

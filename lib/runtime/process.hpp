@@ -5,10 +5,11 @@
 #include <string>
 #include <vector>
 
-// The last steps of every container process, the first one and each koker-exec command
-// alike: inside the container's namespaces and root, take the identity from the container's
-// own /etc/passwd and /etc/group, the working directory, rlimits, close-on-exec for every
-// inherited descriptor, no_new_privs, seccomp, capabilities, then execve.
+// The last steps of a koker-exec command (the container's first process takes the same
+// settings from its config.json, runtime/oci_init.hpp): inside the container's namespaces and
+// root, take the identity from the container's own /etc/passwd and /etc/group, the working
+// directory, rlimits, close-on-exec for every inherited descriptor, no_new_privs, seccomp,
+// capabilities, then execve.
 namespace koker::process {
 
 struct Process {

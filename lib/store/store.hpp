@@ -15,8 +15,8 @@
 //                         index.lock, layer-<hex>.lock (one fetch of a layer at a time)
 //   tmp/                  work in flight; renamed into place when complete, wiped when no
 //                         pull is running, so a kill -9 leaves nothing that counts
-//   rootfs/               an empty directory: each container mounts its overlay root on it
-//                         inside its own mount namespace, so one serves them all
+//   containers/<id>/      a container: its record, upper/ and work/, its /etc files and
+//                         bundle/ (config.json, and rootfs/, its root mounted while it runs)
 //   init/etc/{hostname,hosts,resolv.conf}
 //                         empty files: the top layer of every container's overlay, where
 //                         koker-run binds the container's own files
