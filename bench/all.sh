@@ -2,15 +2,15 @@
 # shellcheck source-path=SCRIPTDIR
 # SPDX-License-Identifier: MIT
 #
-# bench/all.sh: every benchmark in one run (`make bench`): bench/pull.sh, run.sh, exec.sh and
-# scale.sh, one after another, each on its own fresh store.  Prints a markdown summary table
+# bench/all.sh: every benchmark in one run (`make bench`): bench/pull.sh, run.sh, exec.sh,
+# scale.sh and oci.sh, one after another, each on its own fresh store.  Prints a markdown summary table
 # of medians, ratios and targets, with the machine, followed by each part's tables, and
 # writes the same to bench/RESULTS.md when every part ran and succeeded.  Progress goes to
 # stderr.  See bench/README.md.
 #
 #   BENCH_PULL_RUNS=5      timed pulls per tool
 #   BENCH_RUNS=20          timed runs per tool for run.sh and exec.sh, calls for scale.sh
-#   BENCH_PARTS="pull run exec scale"   the parts to run (RESULTS.md needs all four)
+#   BENCH_PARTS="pull run exec scale oci"   the parts to run (RESULTS.md needs all five)
 #   BENCH_RESULTS=bench/RESULTS.md      where the results go
 #   BENCH_QUIET=LOAD       before each part, wait (up to BENCH_QUIET_WAIT=600 s) for the 1-minute
 #                          load average to drop below LOAD: the VM is shared with builds
@@ -27,7 +27,7 @@ source "${BASH_SOURCE[0]%/*}/targets.sh"
 
 PULL_RUNS=${BENCH_PULL_RUNS:-5}
 RUNS=${BENCH_RUNS:-20}
-read -r -a PARTS <<<"${BENCH_PARTS:-pull run exec scale}"
+read -r -a PARTS <<<"${BENCH_PARTS:-pull run exec scale oci}"
 RESULTS=${BENCH_RESULTS:-$BENCH_TOP/bench/RESULTS.md}
 
 declare -A S=() # the parts' summaries: key -> value
@@ -129,6 +129,26 @@ summary() {
             "$(ratio "${S[mem.koker.RssAnon]:-}" "${S[mem.podman.RssAnon]:-}")" "$TARGET_PRIVATE_KB" \
             "$(at_most "${S[mem.koker.RssAnon]:-}" "$((TARGET_PRIVATE_KB - 1))")"
     fi
+    if [[ -n ${S[oci.kokeroci]:-} ]]; then
+        v=$(ratio "${S[oci.kokeroci]}" "${S[oci.runc]:-}")
+        printf '| `koker-oci run` of a bundle (`runc spec`, `true`; koker: koker-oci) against `runc run`; crun: %s | %s | %s | | | | ≤ %s × runc: %s (%s) |\n' \
+            "$(if is_num "${S[oci.crun]:-}"; then ms_cpu oci.crun; else printf '%s\n' "${S[oci.crun]:-?}"; fi)" \
+            "$(ms_cpu oci.kokeroci)" "$(ms_cpu oci.runc)" "$TARGET_OCI_RUNC" \
+            "$(if [[ -n $v ]]; then verdict "${S[oci.kokeroci]} <= $TARGET_OCI_RUNC * ${S[oci.runc]}"; else echo '**MISSED**'; fi)" "$v"
+        v=$(ratio "${S[oci.podkoker]:-}" "${S[oci.podrunc]:-}")
+        printf '| `podman run --runtime` koker-oci (koker column) and runc (podman column), `--network none` | %s | | %s | | %s | < podman with runc: %s |\n' \
+            "$(ms "${S[oci.podkoker]:-}")" "$(ms "${S[oci.podrunc]:-}")" "$v" \
+            "$(if [[ -n $v ]]; then verdict "${S[oci.podkoker]} < ${S[oci.podrunc]}"; else echo '**MISSED**'; fi)"
+        if is_num "${S[oci.kokerbase]:-}"; then
+            v=$(ratio "${S[oci.kokerrun]:-}" "${S[oci.kokerbase]}")
+            printf '| koker-run `--network none`, this tree against the build of %s (%s), same rounds | %s | | | | | ≤ %s × %s: %s (%s) |\n' \
+                "${S[oci.base]:-?}" "$(ms "${S[oci.kokerbase]}")" "$(ms_cpu oci.kokerrun)" "$TARGET_BASE" "${S[oci.base]:-?}" \
+                "$(verdict "${S[oci.kokerrun]} <= $TARGET_BASE * ${S[oci.kokerbase]}")" "$v"
+        else
+            printf '| koker-run `--network none`, this tree against an earlier build | %s | | | | | not measured: %s |\n' \
+                "$(ms_cpu oci.kokerrun)" "${S[oci.kokerbase]:-?}"
+        fi
+    fi
     if [[ -n ${S[scale.seq]:-} ]]; then
         local n=${BENCH_SCALE_N:-200} par=${BENCH_SCALE_PAR:-50}
         printf '| %s containers started one after another, then %s at once: failures | %s, %s | | | | | none: %s |\n' \
@@ -206,6 +226,7 @@ main() {
             "$(dpkg-query -W -f '${Version}' conmon 2>/dev/null)" "$(dpkg-query -W -f '${Version}' netavark 2>/dev/null)" \
             "$(dpkg-query -W -f '${Version}' skopeo 2>/dev/null)"
         printf -- '- runs: %s pulls per tool; %s runs/execs per tool, round-robin after warm-up; medians\n' "$PULL_RUNS" "$RUNS"
+        printf -- '- crun: %s\n' "$(if command -v crun >/dev/null; then crun --version | head -n 1; else echo 'not installed'; fi)"
         printf -- '- started %s (load average %s), finished %s (load average %s)\n' "$started" "$load0" \
             "$(date -u '+%Y-%m-%d %H:%M UTC')" "$(cut -d ' ' -f 1-3 /proc/loadavg)"
         ((${#failed[@]} == 0)) || printf -- '- **failed parts: %s** (their figures are missing)\n' "${failed[*]}"
@@ -222,7 +243,7 @@ main() {
         bench_log "failed: ${failed[*]}; $RESULTS left as it was"
         exit 1
     fi
-    if [[ ${PARTS[*]} == "pull run exec scale" ]]; then
+    if [[ ${PARTS[*]} == "pull run exec scale oci" ]]; then
         cp "$BENCH_WORK/RESULTS.md" "$RESULTS"
         bench_log "wrote $RESULTS"
     else

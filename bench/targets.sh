@@ -3,7 +3,7 @@
 #
 # The benchmarks' targets, defined here and nowhere else; sourced, never run.  bench/all.sh
 # checks them in its summary table, and pull.sh, run.sh, exec.sh and scale.sh each in its own
-# tables.  A missed target shows as **MISSED**; it is not an error.
+# tables (oci.sh in its own).  A missed target shows as **MISSED**; it is not an error.
 
 # shellcheck disable=SC2034 # read by the scripts that source this file
 TARGET_PULL=${BENCH_TARGET:-0.70} # koker-pull's median at most this times podman pull's
@@ -15,5 +15,9 @@ TARGET_EXEC_MS=5                  # koker-exec: median at most this, in ms
 TARGET_PRIVATE_KB=512             # a supervisor's private memory (RssAnon; exec.sh also
 #                                   Private_Dirty): under this, in KiB; and its VmRSS at most
 #                                   conmon's
+TARGET_OCI_RUNC=0.25              # oci.sh: `koker-oci run` of a bundle, at most this times `runc run`
+TARGET_PODMAN_OCI=1               # oci.sh: podman --runtime koker-oci, under this times with runc
+TARGET_BASE=1.05                  # oci.sh: koker-run at most this times the earlier build's
+#                                   (KOKER_BENCH_BASE): "not slower", with 5 % for noise
 TARGET_PS_MS=50                   # koker-ps with BENCH_SCALE_N (200) containers running: under
 #                                   this, in ms; and no container failed to start

@@ -1,5 +1,6 @@
 #!/bin/sh
-# Runs every test suite (unit tests, Bats, the layering check, ShellCheck, man-page lint), prints each suite's own
+# Runs every test suite (unit tests, Bats, the OCI conformance subset, the layering check,
+# ShellCheck, man-page lint), prints each suite's own
 # output, and ends with one line "N passed, N failed" summed over all of them. Exits 1 if
 # anything failed.
 set -u
@@ -33,6 +34,24 @@ skipped=$((skipped + s))
 # A suite that crashed before its plan was met counts as one failure.
 if ! grep -q '^1\.\.' "$log"; then count "bats (no plan)" 0 1; fi
 
+# The runtime-spec's conformance suite, its fast subset (`make oci-validate` runs all of it).
+echo "== OCI conformance, fast subset (tests/oci-conformance.sh)"
+if [ "$(id -u)" != 0 ]; then
+  echo "skipped: needs root"
+  skipped=$((skipped + 1))
+else
+  bash tests/oci-conformance.sh >"$log" 2>&1
+  cat "$log"
+  # One count per validation test, as for Bats; the script's last line counts TAP points.
+  line=$(grep '^conformance tests: [0-9]* passed, [0-9]* failed$' "$log" | tail -n 1)
+  if [ -n "$line" ]; then
+    count conformance "$(echo "$line" | sed 's/^conformance tests: \([0-9]*\) passed.*/\1/')" \
+      "$(echo "$line" | sed 's/.* \([0-9]*\) failed$/\1/')"
+  else
+    count "conformance (no result)" 0 1
+  fi
+fi
+
 echo "== layering (tests/lint-layers.sh)"
 sh tests/lint-layers.sh >"$log" 2>&1
 cat "$log"
@@ -46,7 +65,8 @@ for file in bin/koker tests/install-deps.sh tests/check.sh tests/demo.sh tests/l
   [ -f "$file" ] || continue
   if shellcheck -s sh "$file"; then p=$((p + 1)); else f=$((f + 1)); fi
 done
-for file in tests/bats/*.bash tests/bats/*.bats .ci/run bench/*.sh completions/koker.bash; do
+for file in tests/bats/*.bash tests/bats/*.bats tests/oci-conformance.sh .ci/run bench/*.sh \
+  completions/koker.bash; do
   [ -f "$file" ] || continue
   if shellcheck -x -s bash "$file"; then p=$((p + 1)); else f=$((f + 1)); fi
 done
