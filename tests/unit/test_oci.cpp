@@ -253,10 +253,11 @@ TEST("oci: the rest of the spec: hooks, mappings, resources, 64-bit values") {
   CHECK(p.oom_score_adj == -500 && p.apparmor_profile == "p" && p.selinux_label == "l");
   CHECK(spec.domainname == "example.org");
   CHECK(spec.hooks.prestart.size() == 1 && spec.hooks.prestart[0].timeout_s == 5);
-  CHECK(spec.hooks.prestart[0].args.size() == 2 && spec.hooks.prestart[0].env[0] == "X=1");
+  CHECK(spec.hooks.prestart[0].args.size() == 2 && (*spec.hooks.prestart[0].env)[0] == "X=1");
   CHECK(spec.hooks.create_runtime[0].path == "/b" && spec.hooks.create_container[0].path == "/c");
   CHECK(spec.hooks.start_container[0].path == "/d" && spec.hooks.poststart[0].path == "/e");
   CHECK(spec.hooks.poststop.size() == 2 && !spec.hooks.poststop[1].timeout_s);
+  CHECK(!spec.hooks.create_runtime[0].env); // absent: koker-oci's own environment, as runc
   CHECK(spec.find_namespace("network")->path == "/proc/1/ns/net" && spec.has_namespace("time"));
   CHECK(spec.uid_mappings.size() == 1 && spec.uid_mappings[0].host_id == 100000 &&
         spec.uid_mappings[0].size == 65536);
@@ -325,6 +326,10 @@ TEST("oci: errors name the member") {
             "\"linux.rootfsPropagation\""));
   CHECK(has(spec_error(R"({"hooks":{"poststop":[{"args":["x"]}]}})"),
             "\"hooks.poststop[0].path\" is missing"));
+  CHECK(has(spec_error(R"({"hooks":{"prestart":[{"path":"bin/x"}]}})"),
+            "\"hooks.prestart[0].path\" is not an absolute path: bin/x"));
+  CHECK(has(spec_error(R"({"hooks":{"poststart":[{"path":"/x","timeout":0}]}})"),
+            "\"hooks.poststart[0].timeout\" is not greater than zero"));
   CHECK(has(spec_error(R"({"linux":{"seccomp":{"defaultAction":"SCMP_ACT_MAYBE"}}})"),
             "\"linux.seccomp.defaultAction\" names an unknown action: SCMP_ACT_MAYBE"));
   CHECK(has(
