@@ -135,6 +135,8 @@ void make_devices(int root, const Spec &spec) {
     check(::mknodat(dirfd.get(), name.c_str(), type | mode,
                     makedev(static_cast<unsigned>(d.major), static_cast<unsigned>(d.minor))),
           "unable to create device ", d.path);
+    // mknod(2) applies the umask: the mode is set again, as the config gives it.
+    check(::fchmodat(dirfd.get(), name.c_str(), mode, 0), "unable to chmod device ", d.path);
     check(::fchownat(dirfd.get(), name.c_str(), d.uid.value_or(0), d.gid.value_or(0),
                      AT_SYMLINK_NOFOLLOW),
           "unable to chown device ", d.path);
