@@ -171,6 +171,35 @@ std::string make_console(int root, const std::string &socket_path) {
   return p.slave;
 }
 
+// linux.rootfsPropagation for the container's mounts: rslave unless the config says, so that
+// nothing mounted from here on reaches the host.
+unsigned long root_propagation(const Spec &spec) {
+  const std::string &rp = spec.rootfs_propagation;
+  if (rp == "private" || rp == "rprivate")
+    return MS_PRIVATE | MS_REC;
+  if (rp == "shared" || rp == "rshared")
+    return MS_SHARED | MS_REC;
+  if (rp == "unbindable" || rp == "runbindable")
+    return MS_UNBINDABLE | MS_REC;
+  return MS_SLAVE | MS_REC;
+}
+
+// pivot_root(2) refuses a new root whose parent mount is shared, and a bind of the root onto
+// itself would then reach the host's peers: with rootfsPropagation shared, the mount holding
+// the root is made private (runc's rootfsParentMountPropagation), and "/" gets the
+// propagation asked for once it is the root.
+void make_root_parent_private(const std::string &rootfs) {
+  std::string path = rootfs;
+  for (;;) {
+    log::debug("mount --make-private ", path);
+    if (::mount("", path.c_str(), nullptr, MS_PRIVATE, nullptr) == 0)
+      return;
+    if (errno != EINVAL || path == "/") // EINVAL: not a mount point, try its parent
+      sys_fail("unable to make the mount holding ", rootfs, " private");
+    path = sys::dirname(path);
+  }
+}
+
 void switch_root(const Spec &spec, const InitOptions &o) {
   if (!o.no_pivot) {
     mounts::pivot_root(o.rootfs);
@@ -249,17 +278,13 @@ void setup_and_exec(const Spec &spec, const InitOptions &o) {
   // through /proc while it still runs koker's code.
   check(::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "unable to make the process non-dumpable");
   join_namespaces(spec);
+  unsigned long prop = root_propagation(spec);
   if (spec.has_namespace("mount")) {
-    // Nothing mounted from here on may reach the host: rslave unless the config says.
-    unsigned long prop = MS_SLAVE | MS_REC;
-    const std::string &rp = spec.rootfs_propagation;
-    if (rp == "private" || rp == "rprivate")
-      prop = MS_PRIVATE | MS_REC;
-    else if (rp == "shared" || rp == "rshared")
-      prop = MS_SHARED | MS_REC;
-    else if (rp == "unbindable" || rp == "runbindable")
-      prop = MS_UNBINDABLE | MS_REC;
-    mounts::mount("", "/", nullptr, prop);
+    // Unbindable only once "/" is the root: until then the root, the host's /dev/null for the
+    // masks and the volumes must be bound (mount(2) EINVAL from an unbindable mount).
+    mounts::mount("", "/", nullptr, (prop & MS_UNBINDABLE) ? MS_PRIVATE | MS_REC : prop);
+    if (prop & MS_SHARED)
+      make_root_parent_private(o.rootfs);
     // pivot_root needs the root to be a mount point: bind it onto itself (runc's way).
     mounts::mount(o.rootfs, o.rootfs, nullptr, MS_BIND | MS_REC);
   }
@@ -280,6 +305,8 @@ void setup_and_exec(const Spec &spec, const InitOptions &o) {
     switch_root(spec, o);
   else
     check(::chroot(o.rootfs.c_str()), "unable to chroot to ", o.rootfs);
+  if (spec.has_namespace("mount") && (prop & (MS_SHARED | MS_UNBINDABLE)))
+    mounts::mount("", "/", nullptr, prop);
   if (spec.has_namespace("uts")) {
     if (!spec.hostname.empty())
       check(::sethostname(spec.hostname.data(), spec.hostname.size()),
