@@ -46,13 +46,13 @@ int flag_of(const std::string &type) {
 }
 
 // Namespaces given by path are joined, not made (Kubernetes joins a pod's net, ipc and uts).
-// A pid namespace joined by path would need one more fork (setns applies to children), and a
-// user namespace needs id mappings: both refused for now.
+// A pid namespace applies to children only: koker-oci entered it before the clone. Joining a
+// user namespace would need its owner's id maps: refused for now.
 void join_namespaces(const Spec &spec) {
   for (const auto &ns : spec.namespaces) {
-    if (ns.path.empty())
+    if (ns.path.empty() || ns.type == "pid")
       continue;
-    if (ns.type == "pid" || ns.type == "user")
+    if (ns.type == "user")
       fail("unable to join the ", ns.type, " namespace ", ns.path, ": not supported yet");
     Fd fd(::open(ns.path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd)

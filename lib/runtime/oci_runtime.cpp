@@ -15,6 +15,7 @@
 #include <csignal>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -67,6 +68,33 @@ void wait_ready(int fd) {
     fail("the container's init died while it was set up");
   throw Error(rest, 1);
 }
+
+// A pid namespace given by path holds the children of the process that joined it (setns(2)):
+// koker-oci enters it for the clone, then goes back to its own for what it forks later (the
+// hooks). Nothing without one.
+class PidNamespaceForClone {
+public:
+  explicit PidNamespaceForClone(const Spec &spec) {
+    const Namespace *ns = spec.find_namespace("pid");
+    if (!ns || ns->path.empty())
+      return;
+    m_own = Fd(::open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC));
+    Fd target(::open(ns->path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!m_own || !target)
+      sys_fail("unable to open namespace ", ns->path);
+    log::debug("setns(", ns->path, ", pid) for the init's clone");
+    check(::setns(target.get(), CLONE_NEWPID), "unable to join the pid namespace ", ns->path);
+  }
+  // In koker-oci only: the init never comes back here.
+  void leave() {
+    if (m_own && ::setns(m_own.get(), CLONE_NEWPID) < 0)
+      sys_fail("unable to return to koker-oci's pid namespace");
+    m_own.reset();
+  }
+
+private:
+  Fd m_own;
+};
 
 void write_pid_file(const std::string &path, pid_t pid) {
   if (path.empty())
@@ -126,9 +154,8 @@ pid_t create(const CreateOptions &o) {
   unsigned long flags = clone_flags(spec);
   log::debug("clone(", clone::flags_string(flags), ") for ", o.id);
   bool placed = false;
+  PidNamespaceForClone pidns(spec);
   pid_t pid = clone::into_cgroup(seed, flags, &placed);
-  if (pid < 0)
-    sys_fail("unable to clone the container's init");
   if (pid == 0) {
     ::close(report[0]);
     ::close(sync[1]);
@@ -144,6 +171,9 @@ pid_t create(const CreateOptions &o) {
     io.on_go = [&seed, &name] { cgroup::join_self(seed, name); };
     run_init(spec, io);
   }
+  pidns.leave();
+  if (pid < 0)
+    sys_fail("unable to clone the container's init");
   ::close(report[1]);
   ::close(sync[0]);
   Fd report_r(report[0]), sync_w(sync[1]);
