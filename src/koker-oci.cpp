@@ -287,7 +287,7 @@ void print_features() {
     "async","remount","mand","nomand","atime","noatime","diratime","nodiratime","relatime",
     "norelatime","strictatime","nostrictatime","bind","rbind","private","rprivate","shared",
     "rshared","slave","rslave","unbindable","runbindable"],
-    "linux":{"namespaces":["cgroup","ipc","mount","network","pid","uts"],
+    "linux":{"namespaces":["cgroup","ipc","mount","network","pid","user","uts"],
     "cgroup":{"v1":true,"v2":true,"systemd":false,"systemdUser":false},
     "seccomp":{"enabled":true,"actions":["SCMP_ACT_ALLOW","SCMP_ACT_ERRNO","SCMP_ACT_KILL",
     "SCMP_ACT_KILL_PROCESS","SCMP_ACT_KILL_THREAD","SCMP_ACT_LOG","SCMP_ACT_TRACE",

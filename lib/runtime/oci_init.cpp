@@ -45,6 +45,17 @@ int flag_of(const std::string &type) {
   fail("unsupported namespace type ", printable(type));
 }
 
+// A new user namespace maps no ids until koker-oci writes its maps (user_namespaces(7)): wait
+// for them, then become its root, who owns what the init makes from here on (runc's nsexec).
+void become_user_namespace_root(int sync_fd) {
+  char got = 0;
+  if (::read(sync_fd, &got, 1) != 1 || got != 'u')
+    fail("koker-oci went away before it mapped the user namespace");
+  log::debug("setresgid 0 0 0, setresuid 0 0 0: root of the new user namespace");
+  check(::setresgid(0, 0, 0), "unable to become root in the user namespace");
+  check(::setresuid(0, 0, 0), "unable to become root in the user namespace");
+}
+
 // Namespaces given by path are joined, not made (Kubernetes joins a pod's net, ipc and uts).
 // A pid namespace applies to children only: koker-oci entered it before the clone. Joining a
 // user namespace would need its owner's id maps: refused for now.
@@ -73,7 +84,7 @@ bool is_kernel_dir(const std::string &dest) {
   return dest == "/proc" || dest == "/sys" || dest == "/dev";
 }
 
-void mount_one(int root, const Mount &m) {
+void mount_one(int root, const Mount &m, bool userns) {
   if (m.destination.empty() || m.destination[0] != '/')
     fail("unable to mount ", printable(m.destination), ": the destination must be absolute");
   if (under_proc(m.destination))
@@ -114,7 +125,7 @@ void mount_one(int root, const Mount &m) {
     mounts::mount(m.source.empty() ? type : m.source, mounts::fd_path(target.get()),
                   type.c_str(), flags, data);
     if (dest == "/dev" && type == "tmpfs")
-      rootfs::make_device_nodes(root);
+      rootfs::make_device_nodes(root, userns);
   }
   if (m.propagation) {
     Fd again = mounts::open_in_root(root, dest, mounts::Follow::in_root);
@@ -122,16 +133,25 @@ void mount_one(int root, const Mount &m) {
   }
 }
 
-// linux.devices: nodes beside the defaults, made in the container's /dev.
-void make_devices(int root, const Spec &spec) {
+// linux.devices: nodes beside the defaults, made in the container's /dev. In a new user
+// namespace, where mknod(2) is refused, the host's node at the same path is bound instead
+// (runc's way).
+void make_devices(int root, const Spec &spec, bool userns) {
   for (const auto &d : spec.devices) {
     std::string dir = sys::dirname(d.path), name = d.path.substr(d.path.rfind('/') + 1);
     Fd parent = mounts::make_dir_in_root(root, dir, mounts::Follow::in_root);
     Fd dirfd = mounts::open_in_root(root, dir, mounts::Follow::in_root, O_DIRECTORY | O_RDONLY);
     mode_t type = d.type == "b" ? S_IFBLK : d.type == "p" ? S_IFIFO : S_IFCHR;
     mode_t mode = d.file_mode.value_or(0666) & 07777;
-    log::debug("mknod ", d.path, " ", d.type, " ", d.major, " ", d.minor);
     ::unlinkat(dirfd.get(), name.c_str(), 0);
+    if (userns) {
+      Fd file(::openat(dirfd.get(), name.c_str(), O_CREAT | O_EXCL | O_RDONLY | O_CLOEXEC, 0));
+      if (!file)
+        sys_fail("unable to create device ", d.path);
+      mounts::mount(d.path, mounts::fd_path(file.get()), nullptr, MS_BIND);
+      continue;
+    }
+    log::debug("mknod ", d.path, " ", d.type, " ", d.major, " ", d.minor);
     check(::mknodat(dirfd.get(), name.c_str(), type | mode,
                     makedev(static_cast<unsigned>(d.major), static_cast<unsigned>(d.minor))),
           "unable to create device ", d.path);
@@ -277,6 +297,9 @@ void setup_and_exec(const Spec &spec, const InitOptions &o) {
   // CVE-2019-5736/2016-9962: nothing in the container may open or ptrace this process
   // through /proc while it still runs koker's code.
   check(::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "unable to make the process non-dumpable");
+  bool userns = clone_flags(spec) & CLONE_NEWUSER; // a new one, made at the clone
+  if (userns)
+    become_user_namespace_root(o.sync_fd);
   join_namespaces(spec);
   unsigned long prop = root_propagation(spec);
   if (spec.has_namespace("mount")) {
@@ -292,8 +315,8 @@ void setup_and_exec(const Spec &spec, const InitOptions &o) {
   if (!root)
     sys_fail("unable to open ", o.rootfs);
   for (const auto &m : spec.mounts)
-    mount_one(root.get(), m);
-  make_devices(root.get(), spec);
+    mount_one(root.get(), m, userns);
+  make_devices(root.get(), spec, userns);
   write_sysctls(root.get(), spec);
   rootfs::mask_paths(root.get(), spec.masked_paths, spec.readonly_paths);
   std::string pts =

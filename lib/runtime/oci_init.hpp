@@ -6,9 +6,10 @@
 #include <string>
 
 // What koker-oci's container init does between clone(2) and execve(2), from an OCI config:
-// join the namespaces given by path, the root (bound onto itself), the config's mounts in
-// order, the default devices, sysctls, masked and read-only paths, the console, pivot_root,
-// then the process: rlimits, oom_score_adj, user, capabilities, no_new_privs, seccomp last.
+// become root of a new user namespace once koker-oci has written its id maps, join the
+// namespaces given by path, the root (bound onto itself), the config's mounts in order, the
+// default devices, sysctls, masked and read-only paths, the console, pivot_root, then the
+// process: rlimits, oom_score_adj, user, capabilities, no_new_privs, seccomp last.
 // The same steps as koker-run's child (runtime/init.hpp), driven by the config instead of
 // koker's defaults.
 namespace koker::oci {
@@ -16,7 +17,8 @@ namespace koker::oci {
 struct InitOptions {
   std::string rootfs;         // absolute
   int report_fd = -1;         // start report (runtime/start_report.hpp): ready, or why not
-  int sync_fd = -1;           // the parent writes 'g' once the cgroups are ready
+  int sync_fd = -1;           // the parent writes 'g' once the cgroups are ready ('u' before,
+                              // once it mapped a new user namespace)
   int fifo_fd = -1;           // an O_PATH fd of exec.fifo; -1: exec at once (no create/start)
   std::string console_socket; // a unix socket to send the pty master to (process.terminal)
   bool no_pivot = false;

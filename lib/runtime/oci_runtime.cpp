@@ -69,6 +69,25 @@ void wait_ready(int fd) {
   throw Error(rest, 1);
 }
 
+// A new user namespace's id maps, which only a process outside it may write (user_namespaces(7));
+// the init waits for them ('u'). Each map goes in one write, as the kernel requires.
+void write_id_maps(pid_t pid, const Spec &spec, int sync_fd) {
+  auto write_map = [pid](const char *file, const std::vector<IdMapping> &maps) {
+    std::string text, path = cat("/proc/", pid, "/", file);
+    for (const auto &m : maps)
+      text += cat(m.container_id, " ", m.host_id, " ", m.size, "\n");
+    log::debug("write ", path, " ", printable(text));
+    Fd f(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+    if (!f)
+      sys_fail("unable to open ", path);
+    sys::write_fd(f.get(), text, path);
+  };
+  write_map("uid_map", spec.uid_mappings);
+  write_map("gid_map", spec.gid_mappings);
+  if (::write(sync_fd, "u", 1) < 0)
+    sys_fail("unable to signal the container's init");
+}
+
 // A pid namespace given by path holds the children of the process that joined it (setns(2)):
 // koker-oci enters it for the clone, then goes back to its own for what it forks later (the
 // hooks). Nothing without one.
@@ -128,6 +147,10 @@ pid_t create(const CreateOptions &o) {
   Spec spec = parse_spec(sys::read_file(config_path, 16 << 20), config_path);
   if (spec.process.args.empty())
     fail("invalid ", config_path, ": process.args is empty");
+  bool userns = clone_flags(spec) & CLONE_NEWUSER; // a new one, made at the clone
+  if (userns && (spec.uid_mappings.empty() || spec.gid_mappings.empty()))
+    fail("invalid ", config_path, ": a new user namespace needs linux.uidMappings and ",
+         "linux.gidMappings");
   std::string rootfs = absolute(spec.root_path.empty() || spec.root_path[0] == '/'
                                     ? spec.root_path
                                     : bundle + "/" + spec.root_path);
@@ -168,7 +191,10 @@ pid_t create(const CreateOptions &o) {
     io.no_pivot = o.no_pivot;
     io.preserve_fds = o.preserve_fds;
     io.filter = filter;
-    io.on_go = [&seed, &name] { cgroup::join_self(seed, name); };
+    // Root of a new user namespace, the init may not write the cgroups' files: koker-oci
+    // moves it into them instead.
+    if (!userns)
+      io.on_go = [&seed, &name] { cgroup::join_self(seed, name); };
     run_init(spec, io);
   }
   pidns.leave();
@@ -181,8 +207,12 @@ pid_t create(const CreateOptions &o) {
     ::kill(pid, SIGKILL);
     ::waitpid(pid, nullptr, 0);
   });
+  if (userns)
+    write_id_maps(pid, spec, sync_w.get());
   group.create_v1(limits);
-  if (!placed)
+  if (userns)
+    group.add(pid);
+  else if (!placed)
     group.add_unified(pid);
   if (::write(sync_w.get(), "g", 1) < 0 && errno != EPIPE)
     sys_fail("unable to signal the container's init");
