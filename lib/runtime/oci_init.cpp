@@ -20,6 +20,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/un.h>
@@ -220,6 +221,21 @@ void make_root_parent_private(const std::string &rootfs) {
   }
 }
 
+// The flags of the mount at path that a bind remount must repeat: it would clear them
+// otherwise, and in a user namespace those the host set are locked (mount(2) EPERM).
+unsigned long kept_flags(const std::string &path) {
+  struct statvfs st;
+  check(::statvfs(path.c_str(), &st), "unable to statvfs ", path);
+  const std::pair<unsigned long, unsigned long> flags[] = {
+      {ST_NOSUID, MS_NOSUID},   {ST_NODEV, MS_NODEV},           {ST_NOEXEC, MS_NOEXEC},
+      {ST_NOATIME, MS_NOATIME}, {ST_NODIRATIME, MS_NODIRATIME}, {ST_RELATIME, MS_RELATIME}};
+  unsigned long kept = 0;
+  for (const auto &[st_flag, ms_flag] : flags)
+    if (st.f_flag & st_flag)
+      kept |= ms_flag;
+  return kept;
+}
+
 void switch_root(const Spec &spec, const InitOptions &o) {
   if (!o.no_pivot) {
     mounts::pivot_root(o.rootfs);
@@ -322,7 +338,7 @@ void setup_and_exec(const Spec &spec, const InitOptions &o) {
   std::string pts =
       spec.process.terminal ? make_console(root.get(), o.console_socket) : std::string();
   if (spec.root_readonly)
-    mounts::mount("", o.rootfs, nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY);
+    mounts::mount("", o.rootfs, nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | kept_flags(o.rootfs));
   root.reset();
   if (spec.has_namespace("mount"))
     switch_root(spec, o);
