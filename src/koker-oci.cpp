@@ -283,7 +283,8 @@ void write_spec(const Args &a) {
 
 void print_features() {
   json::Value v = json::parse(R"({"ociVersionMin":"1.0.0","ociVersionMax":"1.0.2",
-    "hooks":[],"mountOptions":["ro","rw","suid","nosuid","dev","nodev","exec","noexec","sync",
+    "hooks":["prestart","createRuntime","createContainer","startContainer","poststart",
+    "poststop"],"mountOptions":["ro","rw","suid","nosuid","dev","nodev","exec","noexec","sync",
     "async","remount","mand","nomand","atime","noatime","diratime","nodiratime","relatime",
     "norelatime","strictatime","nostrictatime","bind","rbind","private","rprivate","shared",
     "rshared","slave","rslave","unbindable","runbindable"],

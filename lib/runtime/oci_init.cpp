@@ -5,6 +5,7 @@
 #include "base/sys.hpp"
 #include "base/text.hpp"
 #include "runtime/mounts.hpp"
+#include "runtime/oci_hooks.hpp"
 #include "runtime/oci_process.hpp"
 #include "runtime/process.hpp"
 #include "runtime/pty.hpp"
@@ -296,17 +297,60 @@ void look_up_command(const Spec &spec) {
   fail("exec: \"", printable(cmd), "\": executable file not found in $PATH");
 }
 
+// The mounts are done and pivot_root is still to come: the runtime-spec's point for the
+// create hooks ("Lifecycle" steps 3 to 5), which run in the container's cgroups, as runc's.
+// koker-oci sends 'g' once it made them, and the init joins them; with prestart or
+// createRuntime hooks it asks koker-oci to run them (one byte on hooks_fd) and waits for 'r';
+// then it runs createContainer in its own namespaces.
+void wait_for_go(const Spec &spec, const InitOptions &o) {
+  auto wait_for = [&o](char want) {
+    char got = 0;
+    if (::read(o.sync_fd, &got, 1) != 1 || got != want)
+      fail("koker-oci went away before the container started");
+  };
+  wait_for('g');
+  if (o.on_go)
+    o.on_go();
+  if (o.hooks_fd >= 0) {
+    log::debug("ask koker-oci for the prestart and createRuntime hooks");
+    sys::write_fd(o.hooks_fd, "h", "the hooks pipe");
+    ::close(o.hooks_fd);
+    wait_for('r');
+  }
+  ::close(o.sync_fd);
+  if (spec.hooks.create_container.empty())
+    return;
+  State st = o.state;
+  st.pid = ::getpid(); // the pid as the container sees it (runtime-spec "State")
+  check(::chdir(o.rootfs.c_str()), "unable to chdir to ", o.rootfs); // runc's working dir
+  run_hooks(spec.hooks.create_container, "createContainer", st, "creating");
+}
+
+void run_start_hooks(const Spec &spec, const InitOptions &o) {
+  State st = o.state;
+  st.pid = ::getpid();
+  run_hooks(spec.hooks.start_container, "startContainer", st, "created");
+}
+
 // Blocks until koker-oci start opens exec.fifo, as the runtime-spec's create/start split
-// asks; the fifo is reached through the O_PATH fd taken before pivot_root.
-void wait_for_start(int fifo_fd) {
-  std::string path = cat("/proc/self/fd/", fifo_fd);
+// asks (the fifo is reached through the O_PATH fd taken before pivot_root), runs the
+// startContainer hooks, then tells start how they went: "0", or "1" and why, which start
+// prints and fails with ("Lifecycle" step 7). False when they failed.
+bool wait_for_start(const Spec &spec, const InitOptions &o) {
+  std::string path = cat("/proc/self/fd/", o.fifo_fd);
   log::debug("open exec.fifo for writing: waits for koker-oci start");
   Fd w(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
   if (!w)
     sys_fail("unable to open exec.fifo");
-  ::close(fifo_fd);
-  if (::write(w.get(), "0", 1) != 1)
-    sys_fail("unable to write exec.fifo");
+  ::close(o.fifo_fd);
+  std::string result = "0";
+  try {
+    run_start_hooks(spec, o);
+  } catch (const Error &e) {
+    result = cat("1", e.what());
+  }
+  sys::write_fd(w.get(), result, "exec.fifo");
+  return result == "0";
 }
 
 void setup_and_exec(const Spec &spec, const InitOptions &o) {
@@ -337,6 +381,7 @@ void setup_and_exec(const Spec &spec, const InitOptions &o) {
   rootfs::mask_paths(root.get(), spec.masked_paths, spec.readonly_paths);
   std::string pts =
       spec.process.terminal ? make_console(root.get(), o.console_socket) : std::string();
+  wait_for_go(spec, o);
   if (spec.root_readonly)
     mounts::mount("", o.rootfs, nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | kept_flags(o.rootfs));
   root.reset();
@@ -358,13 +403,6 @@ void setup_and_exec(const Spec &spec, const InitOptions &o) {
     check(::setsid(), "unable to start a session");
     pty::attach(pts);
   }
-  // The root is ready; the command may run only once the parent has made the cgroups.
-  char go = 0;
-  if (::read(o.sync_fd, &go, 1) != 1 || go != 'g')
-    fail("koker-oci went away before the container started");
-  ::close(o.sync_fd);
-  if (o.on_go)
-    o.on_go();
   apply_limits(spec.process);
   change_dir(spec);
   // Every descriptor of koker's closes on exec; 3 .. 2+N are the caller's to pass on.
@@ -384,6 +422,8 @@ void setup_and_exec(const Spec &spec, const InitOptions &o) {
   if (o.fifo_fd >= 0)
     look_up_command(spec);
   process::reset_signals();
+  if (o.fifo_fd < 0) // koker-oci run: no start in between, and run reports the failure
+    run_start_hooks(spec, o);
   // Set up: from here on failures go to stderr (the container's), as runc's init.
   start_report::send_ready(o.report_fd);
   ::close(o.report_fd);
@@ -406,8 +446,8 @@ void run_init(const Spec &spec, const InitOptions &o) {
     ::_exit(start_report::send_current(o.report_fd));
   }
   try {
-    if (o.fifo_fd >= 0)
-      wait_for_start(o.fifo_fd);
+    if (o.fifo_fd >= 0 && !wait_for_start(spec, o))
+      ::_exit(process::exit_setup); // start says why
   } catch (const Error &e) {
     log::fatal(e.what());
     ::_exit(process::exit_setup);

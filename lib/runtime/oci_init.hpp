@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 #include "runtime/oci_spec.hpp"
+#include "runtime/oci_state.hpp"
 #include "runtime/seccomp.hpp"
 #include <functional>
 #include <string>
@@ -8,8 +9,9 @@
 // What koker-oci's container init does between clone(2) and execve(2), from an OCI config:
 // become root of a new user namespace once koker-oci has written its id maps, join the
 // namespaces given by path, the root (bound onto itself), the config's mounts in order, the
-// default devices, sysctls, masked and read-only paths, the console, pivot_root, then the
-// process: rlimits, oom_score_adj, user, capabilities, no_new_privs, seccomp last.
+// default devices, sysctls, masked and read-only paths, the console, the create hooks,
+// pivot_root, then the process: rlimits, oom_score_adj, user, capabilities, no_new_privs,
+// seccomp last; after start, the startContainer hooks.
 // The same steps as koker-run's child (runtime/init.hpp), driven by the config instead of
 // koker's defaults.
 namespace koker::oci {
@@ -18,13 +20,18 @@ struct InitOptions {
   std::string rootfs;         // absolute
   int report_fd = -1;         // start report (runtime/start_report.hpp): ready, or why not
   int sync_fd = -1;           // the parent writes 'g' once the cgroups are ready ('u' before,
-                              // once it mapped a new user namespace)
+                              // once it mapped a new user namespace; 'r' after, once it ran
+                              // the prestart and createRuntime hooks)
   int fifo_fd = -1;           // an O_PATH fd of exec.fifo; -1: exec at once (no create/start)
   std::string console_socket; // a unix socket to send the pty master to (process.terminal)
   bool no_pivot = false;
   int preserve_fds = 0;       // fds 3 .. 2+N pass into the container
   seccomp::Filter filter;     // built by the parent from spec.seccomp (empty: none)
   std::function<void()> on_go; // after 'g': join the cgroups
+  // With prestart or createRuntime hooks: the init writes one byte here once its mounts are
+  // done and its cgroups joined; koker-oci runs them, then sends 'r' (runtime/oci_hooks.hpp).
+  int hooks_fd = -1;
+  State state; // what the hooks the init runs get on stdin (the pid is the init's own)
 };
 
 // The child's side; never returns. Until ready it reports failures on report_fd; after it

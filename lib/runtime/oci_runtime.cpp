@@ -5,6 +5,7 @@
 #include "base/sys.hpp"
 #include "cgroup/cgroup.hpp"
 #include "runtime/clone.hpp"
+#include "runtime/oci_hooks.hpp"
 #include "runtime/oci_init.hpp"
 #include "runtime/oci_seccomp.hpp"
 #include "runtime/oci_spec.hpp"
@@ -115,6 +116,23 @@ private:
   Fd m_own;
 };
 
+// With prestart or createRuntime hooks: waits for the init to reach their point, its mounts
+// done and its cgroups joined (one byte on the hooks pipe), then runs them in koker-oci's
+// namespaces with the init's pid as koker-oci sees it (runtime-spec "Lifecycle" steps 3 and
+// 4). End of file means the init failed before: its report says why.
+void run_create_hooks(const Hooks &hooks, const State &st, int hooks_r, int report_r) {
+  char byte = 0;
+  ssize_t n;
+  while ((n = ::read(hooks_r, &byte, 1)) < 0 && errno == EINTR) {
+  }
+  if (n != 1) {
+    wait_ready(report_r);
+    fail("the container's init died while it was set up");
+  }
+  run_hooks(hooks.prestart, "prestart", st, "creating");
+  run_hooks(hooks.create_runtime, "createRuntime", st, "creating");
+}
+
 void write_pid_file(const std::string &path, pid_t pid) {
   if (path.empty())
     return;
@@ -160,8 +178,22 @@ pid_t create(const CreateOptions &o) {
   if (spec.seccomp)
     filter = build_filter(*spec.seccomp);
 
+  State st; // what state.json will hold, and what the hooks get on stdin before that
+  st.id = o.id;
+  st.bundle = bundle;
+  st.rootfs = rootfs;
+  st.created = sys::now_rfc3339();
+  st.cgroup = name;
+  st.systemd_cgroup = o.systemd_cgroup;
+  st.annotations = spec.annotations;
+  st.hooks = spec.hooks;
+
   create_dir(o.root, o.id);
   sys::Rollback undo;
+  // runtime-spec "Lifecycle": a create that fails goes on at step 12 (undo it all), then 13,
+  // the poststop hooks, so this step runs last, as runc's destroy does.
+  undo.add("run the poststop hooks",
+           [&st] { run_hooks_warn(st.hooks.poststop, "poststop", st, "stopped"); });
   std::string dir = dir_of(o.root, o.id);
   undo.add("rm -rf " + dir, [dir] { sys::rm_rf(dir); });
   Fd fifo(::open(fifo_of(o.root, o.id).c_str(), O_PATH | O_CLOEXEC));
@@ -171,9 +203,12 @@ pid_t create(const CreateOptions &o) {
   cgroup::Group group = cgroup::Group::prepare(name, limits, seed);
   undo.add("remove the cgroup", [group]() mutable { group.remove(true); });
 
-  int report[2], sync[2];
+  int report[2], sync[2], hooks[2] = {-1, -1};
   check(::pipe2(report, O_CLOEXEC), "unable to create a pipe");
   check(::pipe2(sync, O_CLOEXEC), "unable to create a pipe");
+  bool parent_hooks = !spec.hooks.prestart.empty() || !spec.hooks.create_runtime.empty();
+  if (parent_hooks)
+    check(::pipe2(hooks, O_CLOEXEC), "unable to create a pipe");
   unsigned long flags = clone_flags(spec);
   log::debug("clone(", clone::flags_string(flags), ") for ", o.id);
   bool placed = false;
@@ -182,6 +217,8 @@ pid_t create(const CreateOptions &o) {
   if (pid == 0) {
     ::close(report[0]);
     ::close(sync[1]);
+    if (parent_hooks)
+      ::close(hooks[0]);
     InitOptions io;
     io.rootfs = rootfs;
     io.report_fd = report[1];
@@ -195,6 +232,8 @@ pid_t create(const CreateOptions &o) {
     // moves it into them instead.
     if (!userns)
       io.on_go = [&seed, &name] { cgroup::join_self(seed, name); };
+    io.hooks_fd = hooks[1];
+    io.state = st;
     run_init(spec, io);
   }
   pidns.leave();
@@ -202,11 +241,14 @@ pid_t create(const CreateOptions &o) {
     sys_fail("unable to clone the container's init");
   ::close(report[1]);
   ::close(sync[0]);
-  Fd report_r(report[0]), sync_w(sync[1]);
+  Fd report_r(report[0]), sync_w(sync[1]), hooks_r(hooks[0]);
+  if (parent_hooks)
+    ::close(hooks[1]);
   undo.add("kill the init", [pid] {
     ::kill(pid, SIGKILL);
     ::waitpid(pid, nullptr, 0);
   });
+  st.pid = pid;
   if (userns)
     write_id_maps(pid, spec, sync_w.get());
   group.create_v1(limits);
@@ -216,24 +258,24 @@ pid_t create(const CreateOptions &o) {
     group.add_unified(pid);
   if (::write(sync_w.get(), "g", 1) < 0 && errno != EPIPE)
     sys_fail("unable to signal the container's init");
+  if (parent_hooks) {
+    run_create_hooks(spec.hooks, st, hooks_r.get(), report_r.get());
+    if (::write(sync_w.get(), "r", 1) < 0 && errno != EPIPE)
+      sys_fail("unable to signal the container's init");
+  }
   sync_w.reset();
   wait_ready(report_r.get());
 
-  State st;
-  st.id = o.id;
-  st.bundle = bundle;
-  st.rootfs = rootfs;
-  st.pid = pid;
   st.pid_start = container::process_start_time(pid);
-  st.created = sys::now_rfc3339();
-  st.cgroup = name;
-  st.systemd_cgroup = o.systemd_cgroup;
-  st.annotations = spec.annotations;
   save(o.root, st);
   write_pid_file(o.pid_file, pid);
   if (o.exec_at_once)
     ::unlink(fifo_of(o.root, o.id).c_str());
   undo.dismiss();
+  // koker-oci run: the init is ready and has only its execve left, startContainer hooks
+  // included: the poststart hooks' point ("Lifecycle" step 9), as runc's run has it.
+  if (o.exec_at_once)
+    run_hooks_warn(spec.hooks.poststart, "poststart", st, "running");
   return pid;
 }
 
@@ -250,11 +292,18 @@ void start(const std::string &root, const std::string &id) {
   if (!r)
     sys_fail("unable to open ", fifo);
   struct pollfd p = {r.get(), POLLIN, 0};
-  for (int waited = 0; waited < 10000; waited += 50) {
+  // The init answers once its startContainer hooks ran: their own timeouts bound the wait.
+  bool hooks = !st.hooks.start_container.empty();
+  for (int waited = 0; hooks || waited < 10000; waited += 50) {
     if (::poll(&p, 1, 50) > 0 && (p.revents & POLLIN)) {
-      char byte;
-      if (::read(r.get(), &byte, 1) == 1) {
+      char got[4096];
+      ssize_t n = ::read(r.get(), got, sizeof got);
+      if (n >= 1) {
         ::unlink(fifo.c_str());
+        if (got[0] != '0') // "1" and why a startContainer hook failed
+          fail(printable(std::string_view(got + 1, static_cast<size_t>(n - 1)), sizeof got));
+        // "Lifecycle" step 9: the command runs; a failing poststart hook is a warning.
+        run_hooks_warn(st.hooks.poststart, "poststart", st, "running");
         return;
       }
     }
@@ -315,6 +364,8 @@ void remove(const std::string &root, const std::string &id, bool force) {
     log::warn("unable to remove the cgroup of ", id, ": ", e.what());
   }
   sys::rm_rf(dir_of(root, id));
+  // "Lifecycle" step 13: once the container is gone; a failure is a warning.
+  run_hooks_warn(st->hooks.poststop, "poststop", *st, "stopped");
 }
 
 void pause(const std::string &root, const std::string &id) {

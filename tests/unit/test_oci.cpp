@@ -2,7 +2,9 @@
 #include "base/error.hpp"
 #include "base/sys.hpp"
 #include "check.hpp"
+#include "base/json.hpp"
 #include "runtime/caps.hpp"
+#include "runtime/oci_hooks.hpp"
 #include "runtime/oci_seccomp.hpp"
 #include "runtime/oci_spec.hpp"
 #include "runtime/seccomp.hpp"
@@ -278,6 +280,20 @@ TEST("oci: the rest of the spec: hooks, mappings, resources, 64-bit values") {
   // Absent process: accepted, the caller of create checks.
   auto bare = oci::parse_spec(R"({"ociVersion":"1.0.0","root":{"path":"rootfs"}})", "bare");
   CHECK(bare.process.args.empty() && bare.process.cwd == "/" && !bare.seccomp);
+}
+
+TEST("oci: hooks_json writes what parse_hooks reads back (koker-oci's state.json)") {
+  auto spec = oci::parse_spec(R"({"hooks":{"prestart":[{"path":"/a","args":["a","1"],"env":[],
+    "timeout":5}],"poststop":[{"path":"/f"},{"path":"/g","env":["X=1"]}]}})",
+                              "test");
+  json::Value doc = json::Value::object();
+  doc.set("hooks", oci::hooks_json(spec.hooks));
+  oci::Hooks h = oci::parse_hooks(doc, "state.json");
+  CHECK(h.prestart.size() == 1 && h.prestart[0].path == "/a" && h.prestart[0].timeout_s == 5);
+  CHECK(h.prestart[0].args == (std::vector<std::string>{"a", "1"}));
+  CHECK(h.prestart[0].env && h.prestart[0].env->empty()); // given empty: an empty environment
+  CHECK(h.poststop.size() == 2 && !h.poststop[0].env && (*h.poststop[1].env)[0] == "X=1");
+  CHECK(h.create_runtime.empty() && h.start_container.empty() && h.poststart.empty());
 }
 
 TEST("oci: errors name the member") {
