@@ -283,11 +283,12 @@ void write_spec(const Args &a) {
 
 void print_features() {
   json::Value v = json::parse(R"({"ociVersionMin":"1.0.0","ociVersionMax":"1.0.2",
-    "hooks":[],"mountOptions":["ro","rw","suid","nosuid","dev","nodev","exec","noexec","sync",
+    "hooks":["prestart","createRuntime","createContainer","startContainer","poststart",
+    "poststop"],"mountOptions":["ro","rw","suid","nosuid","dev","nodev","exec","noexec","sync",
     "async","remount","mand","nomand","atime","noatime","diratime","nodiratime","relatime",
     "norelatime","strictatime","nostrictatime","bind","rbind","private","rprivate","shared",
     "rshared","slave","rslave","unbindable","runbindable"],
-    "linux":{"namespaces":["cgroup","ipc","mount","network","pid","uts"],
+    "linux":{"namespaces":["cgroup","ipc","mount","network","pid","user","uts"],
     "cgroup":{"v1":true,"v2":true,"systemd":false,"systemdUser":false},
     "seccomp":{"enabled":true,"actions":["SCMP_ACT_ALLOW","SCMP_ACT_ERRNO","SCMP_ACT_KILL",
     "SCMP_ACT_KILL_PROCESS","SCMP_ACT_KILL_THREAD","SCMP_ACT_LOG","SCMP_ACT_TRACE",

@@ -80,8 +80,11 @@ int run_main(int argc, char **argv) {
   sys::Rollback undo;
   std::string dir = make_container_dir(store, rec, undo);
   launch::Container c = create::make_bundle(o, rec, store, img, dir, undo);
-  launch::Request req{rec.id, o.limits, [&](pid_t pid) { after_clone(root, o, rec, undo, pid); },
-                      true};
+  launch::Request req;
+  req.cgroup = rec.id;
+  req.limits = o.limits;
+  req.after_clone = [&](pid_t pid) { after_clone(root, o, rec, undo, pid); };
+  req.relay_signals = true;
   if (o.detach) {
     supervisor::start_detached(root, rec, c, req, undo);
     out::line(rec.id);

@@ -2,6 +2,7 @@
 #include "runtime/launch.hpp"
 #include "base/error.hpp"
 #include "base/log.hpp"
+#include "base/sys.hpp"
 #include "runtime/clone.hpp"
 #include "runtime/lifecycle.hpp"
 #include "runtime/pty.hpp"
@@ -35,18 +36,66 @@ Fd receive_console(int sock) {
   return master;
 }
 
+// A new user namespace's id maps, which only a process outside it may write (user_namespaces(7));
+// the init waits for them ('u'). Each map goes in one write, as the kernel requires.
+void write_id_maps(pid_t pid, const oci::Spec &spec, int sync_fd) {
+  auto write_map = [pid](const char *file, const std::vector<oci::IdMapping> &maps) {
+    std::string text, path = cat("/proc/", pid, "/", file);
+    for (const auto &m : maps)
+      text += cat(m.container_id, " ", m.host_id, " ", m.size, "\n");
+    log::debug("write ", path, " ", printable(text));
+    Fd f(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+    if (!f)
+      sys_fail("unable to open ", path);
+    sys::write_fd(f.get(), text, path);
+  };
+  write_map("uid_map", spec.uid_mappings);
+  write_map("gid_map", spec.gid_mappings);
+  if (::write(sync_fd, "u", 1) < 0)
+    sys_fail("unable to signal the container's init");
+}
+
+// A pid namespace given by path holds the children of the process that joined it (setns(2)):
+// the runtime enters it for the clone, then goes back to its own for what it forks later (the
+// hooks). Nothing without one.
+class PidNamespaceForClone {
+public:
+  explicit PidNamespaceForClone(const oci::Spec &spec) {
+    const oci::Namespace *ns = spec.find_namespace("pid");
+    if (!ns || ns->path.empty())
+      return;
+    m_own = Fd(::open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC));
+    Fd target(::open(ns->path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!m_own || !target)
+      sys_fail("unable to open namespace ", ns->path);
+    log::debug("setns(", ns->path, ", pid) for the init's clone");
+    check(::setns(target.get(), CLONE_NEWPID), "unable to join the pid namespace ", ns->path);
+  }
+  // In the parent only: the init never comes back here.
+  void leave() {
+    if (m_own && ::setns(m_own.get(), CLONE_NEWPID) < 0)
+      sys_fail("unable to return to the runtime's pid namespace");
+    m_own.reset();
+  }
+
+private:
+  Fd m_own;
+};
+
 } // namespace
 
 Started start(const Container &c, const Request &req, sys::Rollback &undo) {
   // process.terminal without a console socket: koker-run's own pty, over a socketpair.
   bool own_console = c.spec.process.terminal && c.init.console_socket.empty();
-  int sync[2], report[2], console[2] = {-1, -1};
+  int sync[2], report[2], console[2] = {-1, -1}, hooks[2] = {-1, -1};
   check(::pipe2(sync, O_CLOEXEC), "unable to create a pipe");
   check(::pipe2(report, O_CLOEXEC), "unable to create a pipe");
+  if (req.create_hooks)
+    check(::pipe2(hooks, O_CLOEXEC), "unable to create a pipe");
   if (own_console)
     check(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, console),
           "unable to create the console socket");
-  Fd sync_w(sync[1]), report_r(report[0]), console_parent(console[0]);
+  Fd sync_w(sync[1]), report_r(report[0]), console_parent(console[0]), hooks_r(hooks[0]);
 
   Started s;
   cgroup::Seed seed;
@@ -54,31 +103,40 @@ Started start(const Container &c, const Request &req, sys::Rollback &undo) {
   undo.add("remove the cgroup", [g = *s.group]() mutable { g.remove(true); });
 
   unsigned long flags = oci::clone_flags(c.spec);
+  bool userns = flags & CLONE_NEWUSER; // a new one, made at the clone
   if (req.relay_signals)
     supervise::block_signals();
   log::debug("clone(", clone::flags_string(flags), ")",
              seed.unified ? cat(" into cgroup ", seed.unified_path, " (clone3 CLONE_INTO_CGROUP)")
                           : "");
   bool placed = false;
+  PidNamespaceForClone pidns(c.spec);
   pid_t pid = clone::into_cgroup(seed, flags, &placed);
-  if (pid < 0)
-    sys_fail("unable to clone the container process");
   if (pid == 0) {
     ::close(sync[1]);
     ::close(report[0]);
-    if (console[0] >= 0)
-      ::close(console[0]);
+    for (int fd : {console[0], hooks[0]})
+      if (fd >= 0)
+        ::close(fd);
     oci::InitOptions io = c.init;
     io.report_fd = report[1];
     io.sync_fd = sync[0];
     io.console_fd = console[1];
-    io.on_go = [&seed, &req] { cgroup::join_self(seed, req.cgroup); };
+    io.hooks_fd = hooks[1];
+    // Root of a new user namespace, the init may not write the cgroups' files: the parent
+    // moves it into them instead.
+    if (!userns)
+      io.on_go = [&seed, &req] { cgroup::join_self(seed, req.cgroup); };
     oci::run_init(c.spec, io);
   }
+  pidns.leave();
+  if (pid < 0)
+    sys_fail("unable to clone the container process");
   ::close(sync[0]);
   ::close(report[1]);
-  if (console[1] >= 0)
-    ::close(console[1]);
+  for (int fd : {console[1], hooks[1]})
+    if (fd >= 0)
+      ::close(fd);
   s.pid = pid;
   log::debug("container process ", pid, " in new namespaces",
              placed ? " and in its unified cgroup" : "");
@@ -88,11 +146,29 @@ Started start(const Container &c, const Request &req, sys::Rollback &undo) {
   });
   if (req.after_clone)
     req.after_clone(pid);
+  if (userns)
+    write_id_maps(pid, c.spec, sync_w.get());
   // The v1 groups are made only now, while the child builds its root; it joins them itself.
   s.group->create_v1(req.limits);
-  if (!placed)
+  if (userns)
+    s.group->add(pid);
+  else if (!placed)
     s.group->add_unified(pid);
   tell_child(sync_w.get(), 'g');
+  if (req.create_hooks) {
+    // One byte once the init reached their point; end of file if it failed before, and its
+    // report says why.
+    char byte = 0;
+    ssize_t n;
+    while ((n = ::read(hooks_r.get(), &byte, 1)) < 0 && errno == EINTR) {
+    }
+    if (n != 1) {
+      start_report::wait(report_r.get());
+      fail("the container's init died while it was set up");
+    }
+    req.create_hooks(pid);
+    tell_child(sync_w.get(), 'r');
+  }
   sync_w.reset();
   if (own_console)
     s.master = receive_console(console_parent.get());

@@ -31,6 +31,9 @@ struct Request {
   std::function<void(pid_t)> after_clone;
   // koker-run relays signals to its container: block them until its wait loop takes them.
   bool relay_signals = false;
+  // koker-oci's prestart and createRuntime hooks: run with the init's pid once the init
+  // reaches their point (its mounts done, its cgroups joined), which then goes on.
+  std::function<void(pid_t)> create_hooks;
 };
 
 struct Started {

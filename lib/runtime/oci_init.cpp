@@ -5,6 +5,7 @@
 #include "base/sys.hpp"
 #include "base/text.hpp"
 #include "runtime/mounts.hpp"
+#include "runtime/oci_hooks.hpp"
 #include "runtime/oci_process.hpp"
 #include "runtime/process.hpp"
 #include "runtime/pty.hpp"
@@ -25,6 +26,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/un.h>
@@ -50,14 +52,25 @@ int flag_of(const std::string &type) {
   fail("unsupported namespace type ", printable(type));
 }
 
+// A new user namespace maps no ids until koker-oci writes its maps (user_namespaces(7)): wait
+// for them, then become its root, who owns what the init makes from here on (runc's nsexec).
+void become_user_namespace_root(int sync_fd) {
+  char got = 0;
+  if (::read(sync_fd, &got, 1) != 1 || got != 'u')
+    fail("koker-oci went away before it mapped the user namespace");
+  log::debug("setresgid 0 0 0, setresuid 0 0 0: root of the new user namespace");
+  check(::setresgid(0, 0, 0), "unable to become root in the user namespace");
+  check(::setresuid(0, 0, 0), "unable to become root in the user namespace");
+}
+
 // Namespaces given by path are joined, not made (Kubernetes joins a pod's net, ipc and uts).
-// A pid namespace joined by path would need one more fork (setns applies to children), and a
-// user namespace needs id mappings: both refused for now.
+// A pid namespace applies to children only: koker-oci entered it before the clone. Joining a
+// user namespace would need its owner's id maps: refused for now.
 void join_namespaces(const Spec &spec) {
   for (const auto &ns : spec.namespaces) {
-    if (ns.path.empty())
+    if (ns.path.empty() || ns.type == "pid")
       continue;
-    if (ns.type == "pid" || ns.type == "user")
+    if (ns.type == "user")
       fail("unable to join the ", ns.type, " namespace ", ns.path, ": not supported yet");
     Fd fd(::open(ns.path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd)
@@ -78,7 +91,7 @@ bool is_kernel_dir(const std::string &dest) {
   return dest == "/proc" || dest == "/sys" || dest == "/dev";
 }
 
-void mount_one(int root, const Mount &m) {
+void mount_one(int root, const Mount &m, bool userns) {
   if (m.destination.empty() || m.destination[0] != '/')
     fail("unable to mount ", printable(m.destination), ": the destination must be absolute");
   if (under_proc(m.destination))
@@ -119,7 +132,7 @@ void mount_one(int root, const Mount &m) {
     mounts::mount(m.source.empty() ? type : m.source, mounts::fd_path(target.get()),
                   type.c_str(), flags, data);
     if (dest == "/dev" && type == "tmpfs")
-      rootfs::make_device_nodes(root);
+      rootfs::make_device_nodes(root, userns);
   }
   if (m.propagation || m.rec_attr_set || m.rec_attr_clr) {
     Fd again = mounts::open_in_root(root, dest, mounts::Follow::in_root);
@@ -130,19 +143,30 @@ void mount_one(int root, const Mount &m) {
   }
 }
 
-// linux.devices: nodes beside the defaults, made in the container's /dev.
-void make_devices(int root, const Spec &spec) {
+// linux.devices: nodes beside the defaults, made in the container's /dev. In a new user
+// namespace, where mknod(2) is refused, the host's node at the same path is bound instead
+// (runc's way).
+void make_devices(int root, const Spec &spec, bool userns) {
   for (const auto &d : spec.devices) {
     std::string dir = sys::dirname(d.path), name = d.path.substr(d.path.rfind('/') + 1);
     Fd parent = mounts::make_dir_in_root(root, dir, mounts::Follow::in_root);
     Fd dirfd = mounts::open_in_root(root, dir, mounts::Follow::in_root, O_DIRECTORY | O_RDONLY);
     mode_t type = d.type == "b" ? S_IFBLK : d.type == "p" ? S_IFIFO : S_IFCHR;
     mode_t mode = d.file_mode.value_or(0666) & 07777;
-    log::debug("mknod ", d.path, " ", d.type, " ", d.major, " ", d.minor);
     ::unlinkat(dirfd.get(), name.c_str(), 0);
+    if (userns) {
+      Fd file(::openat(dirfd.get(), name.c_str(), O_CREAT | O_EXCL | O_RDONLY | O_CLOEXEC, 0));
+      if (!file)
+        sys_fail("unable to create device ", d.path);
+      mounts::mount(d.path, mounts::fd_path(file.get()), nullptr, MS_BIND);
+      continue;
+    }
+    log::debug("mknod ", d.path, " ", d.type, " ", d.major, " ", d.minor);
     check(::mknodat(dirfd.get(), name.c_str(), type | mode,
                     makedev(static_cast<unsigned>(d.major), static_cast<unsigned>(d.minor))),
           "unable to create device ", d.path);
+    // mknod(2) applies the umask: the mode is set again, as the config gives it.
+    check(::fchmodat(dirfd.get(), name.c_str(), mode, 0), "unable to chmod device ", d.path);
     check(::fchownat(dirfd.get(), name.c_str(), d.uid.value_or(0), d.gid.value_or(0),
                      AT_SYMLINK_NOFOLLOW),
           "unable to chown device ", d.path);
@@ -226,6 +250,50 @@ void die_with_parent(int report_fd) {
     ::_exit(process::exit_setup);
 }
 
+// linux.rootfsPropagation for the container's mounts: rslave unless the config says, so that
+// nothing mounted from here on reaches the host.
+unsigned long root_propagation(const Spec &spec) {
+  const std::string &rp = spec.rootfs_propagation;
+  if (rp == "private" || rp == "rprivate")
+    return MS_PRIVATE | MS_REC;
+  if (rp == "shared" || rp == "rshared")
+    return MS_SHARED | MS_REC;
+  if (rp == "unbindable" || rp == "runbindable")
+    return MS_UNBINDABLE | MS_REC;
+  return MS_SLAVE | MS_REC;
+}
+
+// pivot_root(2) refuses a new root whose parent mount is shared, and a bind of the root onto
+// itself would then reach the host's peers: with rootfsPropagation shared, the mount holding
+// the root is made private (runc's rootfsParentMountPropagation), and "/" gets the
+// propagation asked for once it is the root.
+void make_root_parent_private(const std::string &rootfs) {
+  std::string path = rootfs;
+  for (;;) {
+    log::debug("mount --make-private ", path);
+    if (::mount("", path.c_str(), nullptr, MS_PRIVATE, nullptr) == 0)
+      return;
+    if (errno != EINVAL || path == "/") // EINVAL: not a mount point, try its parent
+      sys_fail("unable to make the mount holding ", rootfs, " private");
+    path = sys::dirname(path);
+  }
+}
+
+// The flags of the mount at path that a bind remount must repeat: it would clear them
+// otherwise, and in a user namespace those the host set are locked (mount(2) EPERM).
+unsigned long kept_flags(const std::string &path) {
+  struct statvfs st;
+  check(::statvfs(path.c_str(), &st), "unable to statvfs ", path);
+  const std::pair<unsigned long, unsigned long> flags[] = {
+      {ST_NOSUID, MS_NOSUID},   {ST_NODEV, MS_NODEV},           {ST_NOEXEC, MS_NOEXEC},
+      {ST_NOATIME, MS_NOATIME}, {ST_NODIRATIME, MS_NODIRATIME}, {ST_RELATIME, MS_RELATIME}};
+  unsigned long kept = 0;
+  for (const auto &[st_flag, ms_flag] : flags)
+    if (st.f_flag & st_flag)
+      kept |= ms_flag;
+  return kept;
+}
+
 void switch_root(const Spec &spec, const InitOptions &o) {
   if (!o.no_pivot) {
     mounts::pivot_root(o.rootfs);
@@ -286,17 +354,60 @@ void look_up_command(const Spec &spec) {
   fail("exec: \"", printable(cmd), "\": executable file not found in $PATH");
 }
 
+// The mounts are done and pivot_root is still to come: the runtime-spec's point for the
+// create hooks ("Lifecycle" steps 3 to 5), which run in the container's cgroups, as runc's.
+// koker-oci sends 'g' once it made them, and the init joins them; with prestart or
+// createRuntime hooks it asks koker-oci to run them (one byte on hooks_fd) and waits for 'r';
+// then it runs createContainer in its own namespaces.
+void wait_for_go(const Spec &spec, const InitOptions &o) {
+  auto wait_for = [&o](char want) {
+    char got = 0;
+    if (::read(o.sync_fd, &got, 1) != 1 || got != want)
+      fail("the runtime went away before the container started");
+  };
+  wait_for('g');
+  if (o.on_go)
+    o.on_go();
+  if (o.hooks_fd >= 0) {
+    log::debug("ask koker-oci for the prestart and createRuntime hooks");
+    sys::write_fd(o.hooks_fd, "h", "the hooks pipe");
+    ::close(o.hooks_fd);
+    wait_for('r');
+  }
+  ::close(o.sync_fd);
+  if (spec.hooks.create_container.empty())
+    return;
+  State st = o.state;
+  st.pid = ::getpid(); // the pid as the container sees it (runtime-spec "State")
+  check(::chdir(o.rootfs.c_str()), "unable to chdir to ", o.rootfs); // runc's working dir
+  run_hooks(spec.hooks.create_container, "createContainer", st, "creating");
+}
+
+void run_start_hooks(const Spec &spec, const InitOptions &o) {
+  State st = o.state;
+  st.pid = ::getpid();
+  run_hooks(spec.hooks.start_container, "startContainer", st, "created");
+}
+
 // Blocks until koker-oci start opens exec.fifo, as the runtime-spec's create/start split
-// asks; the fifo is reached through the O_PATH fd taken before pivot_root.
-void wait_for_start(int fifo_fd) {
-  std::string path = cat("/proc/self/fd/", fifo_fd);
+// asks (the fifo is reached through the O_PATH fd taken before pivot_root), runs the
+// startContainer hooks, then tells start how they went: "0", or "1" and why, which start
+// prints and fails with ("Lifecycle" step 7). False when they failed.
+bool wait_for_start(const Spec &spec, const InitOptions &o) {
+  std::string path = cat("/proc/self/fd/", o.fifo_fd);
   log::debug("open exec.fifo for writing: waits for koker-oci start");
   Fd w(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
   if (!w)
     sys_fail("unable to open exec.fifo");
-  ::close(fifo_fd);
-  if (::write(w.get(), "0", 1) != 1)
-    sys_fail("unable to write exec.fifo");
+  ::close(o.fifo_fd);
+  std::string result = "0";
+  try {
+    run_start_hooks(spec, o);
+  } catch (const Error &e) {
+    result = cat("1", e.what());
+  }
+  sys::write_fd(w.get(), result, "exec.fifo");
+  return result == "0";
 }
 
 void setup_and_exec(const Spec &spec, const InitOptions &o) {
@@ -305,18 +416,17 @@ void setup_and_exec(const Spec &spec, const InitOptions &o) {
   check(::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "unable to make the process non-dumpable");
   if (o.die_with_parent)
     die_with_parent(o.report_fd);
+  bool userns = clone_flags(spec) & CLONE_NEWUSER; // a new one, made at the clone
+  if (userns)
+    become_user_namespace_root(o.sync_fd);
   join_namespaces(spec);
+  unsigned long prop = root_propagation(spec);
   if (spec.has_namespace("mount")) {
-    // Nothing mounted from here on may reach the host: rslave unless the config says.
-    unsigned long prop = MS_SLAVE | MS_REC;
-    const std::string &rp = spec.rootfs_propagation;
-    if (rp == "private" || rp == "rprivate")
-      prop = MS_PRIVATE | MS_REC;
-    else if (rp == "shared" || rp == "rshared")
-      prop = MS_SHARED | MS_REC;
-    else if (rp == "unbindable" || rp == "runbindable")
-      prop = MS_UNBINDABLE | MS_REC;
-    mounts::mount("", "/", nullptr, prop);
+    // Unbindable only once "/" is the root: until then the root, the host's /dev/null for the
+    // masks and the volumes must be bound (mount(2) EINVAL from an unbindable mount).
+    mounts::mount("", "/", nullptr, (prop & MS_UNBINDABLE) ? MS_PRIVATE | MS_REC : prop);
+    if (prop & MS_SHARED)
+      make_root_parent_private(o.rootfs);
     // pivot_root needs the root to be a mount point: bind it onto itself (runc's way).
     mounts::mount(o.rootfs, o.rootfs, nullptr, MS_BIND | MS_REC);
   }
@@ -324,18 +434,26 @@ void setup_and_exec(const Spec &spec, const InitOptions &o) {
   if (!root)
     sys_fail("unable to open ", o.rootfs);
   for (const auto &m : spec.mounts)
-    mount_one(root.get(), m);
-  make_devices(root.get(), spec);
+    mount_one(root.get(), m, userns);
+  make_devices(root.get(), spec, userns);
   write_sysctls(root.get(), spec);
   rootfs::mask_paths(root.get(), spec.masked_paths, spec.readonly_paths);
   std::string pts = spec.process.terminal ? make_console(root.get(), o) : std::string();
+  // Create hooks run before pivot_root, in cgroups already joined: the wait for 'g' comes
+  // here then. Without them it comes last, so that the rest of the set-up (pivot_root, the
+  // session, stdio) overlaps the parent's own work (koker-run's network).
+  bool go_early = o.hooks_fd >= 0 || !spec.hooks.create_container.empty();
+  if (go_early)
+    wait_for_go(spec, o);
   if (spec.root_readonly)
-    mounts::mount("", o.rootfs, nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY);
+    mounts::mount("", o.rootfs, nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | kept_flags(o.rootfs));
   root.reset();
   if (spec.has_namespace("mount"))
     switch_root(spec, o);
   else
     check(::chroot(o.rootfs.c_str()), "unable to chroot to ", o.rootfs);
+  if (spec.has_namespace("mount") && (prop & (MS_SHARED | MS_UNBINDABLE)))
+    mounts::mount("", "/", nullptr, prop);
   if (spec.has_namespace("uts")) {
     if (!spec.hostname.empty())
       check(::sethostname(spec.hostname.data(), spec.hostname.size()),
@@ -351,13 +469,8 @@ void setup_and_exec(const Spec &spec, const InitOptions &o) {
     pty::attach(pts); // the pts itself, not /dev/console, so that tty(1) names /dev/pts/N
   else
     set_stdio(o);
-  // The root is ready; the command may run only once the parent has made the cgroups.
-  char go = 0;
-  if (::read(o.sync_fd, &go, 1) != 1 || go != 'g')
-    fail("koker-oci went away before the container started");
-  ::close(o.sync_fd);
-  if (o.on_go)
-    o.on_go();
+  if (!go_early)
+    wait_for_go(spec, o);
   apply_limits(spec.process);
   change_dir(spec);
   // Every descriptor of koker's closes on exec; 3 .. 2+N are the caller's to pass on.
@@ -381,6 +494,8 @@ void setup_and_exec(const Spec &spec, const InitOptions &o) {
   process::reset_signals();
   if (o.report_exec)
     return; // the report pipe closes on exec: its end of file says the command runs
+  if (o.fifo_fd < 0) // koker-oci run: no start in between, and run reports the failure
+    run_start_hooks(spec, o);
   // Set up: from here on failures go to stderr (the container's), as runc's init.
   start_report::send_ready(o.report_fd);
   ::close(o.report_fd);
@@ -403,8 +518,8 @@ void run_init(const Spec &spec, const InitOptions &o) {
     ::_exit(start_report::send_current(o.report_fd));
   }
   try {
-    if (o.fifo_fd >= 0)
-      wait_for_start(o.fifo_fd);
+    if (o.fifo_fd >= 0 && !wait_for_start(spec, o))
+      ::_exit(process::exit_setup); // start says why
   } catch (const Error &e) {
     log::fatal(e.what());
     ::_exit(process::exit_setup);

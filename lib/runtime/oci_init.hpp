@@ -1,14 +1,17 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 #include "runtime/oci_spec.hpp"
+#include "runtime/oci_state.hpp"
 #include "runtime/seccomp.hpp"
 #include <functional>
 #include <string>
 
 // What koker-oci's container init does between clone(2) and execve(2), from an OCI config:
-// join the namespaces given by path, the root (bound onto itself), the config's mounts in
-// order, the default devices, sysctls, masked and read-only paths, the console, pivot_root,
-// then the process: rlimits, oom_score_adj, user, capabilities, no_new_privs, seccomp last.
+// become root of a new user namespace once koker-oci has written its id maps, join the
+// namespaces given by path, the root (bound onto itself), the config's mounts in order, the
+// default devices, sysctls, masked and read-only paths, the console, the create hooks,
+// pivot_root, then the process: rlimits, oom_score_adj, user, capabilities, no_new_privs,
+// seccomp last; after start, the startContainer hooks.
 // koker-run's containers take the same steps: it writes their config.json from the image and
 // its flags (runtime/run_spec.hpp) and adds what its own command line needs below.
 namespace koker::oci {
@@ -16,7 +19,9 @@ namespace koker::oci {
 struct InitOptions {
   std::string rootfs;         // absolute
   int report_fd = -1;         // start report (runtime/start_report.hpp): ready, or why not
-  int sync_fd = -1;           // the parent writes 'g' once the cgroups are ready
+  int sync_fd = -1;           // the parent writes 'g' once the cgroups are ready ('u' before,
+                              // once it mapped a new user namespace; 'r' after, once it ran
+                              // the prestart and createRuntime hooks)
   int fifo_fd = -1;           // an O_PATH fd of exec.fifo; -1: exec at once (no create/start)
   std::string console_socket; // a unix socket to send the pty master to (process.terminal)
   int console_fd = -1;        // or a connected one (koker-run's socketpair), which acknowledges
@@ -32,6 +37,10 @@ struct InitOptions {
   int output_fd = -1;
   bool die_with_parent = false;
   bool report_exec = false;
+  // With prestart or createRuntime hooks: the init writes one byte here once its mounts are
+  // done and its cgroups joined; koker-oci runs them, then sends 'r' (runtime/oci_hooks.hpp).
+  int hooks_fd = -1;
+  State state; // what the hooks the init runs get on stdin (the pid is the init's own)
 };
 
 // The child's side; never returns. Until ready it reports failures on report_fd; after it

@@ -6,6 +6,7 @@
 #include "cgroup/cgroup.hpp"
 #include "runtime/clone.hpp"
 #include "runtime/launch.hpp"
+#include "runtime/oci_hooks.hpp"
 #include "runtime/oci_init.hpp"
 #include "runtime/oci_seccomp.hpp"
 #include "runtime/oci_spec.hpp"
@@ -16,6 +17,7 @@
 #include <csignal>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -55,6 +57,15 @@ std::string group_name(const std::string &id) {
   return "oci-" + id;
 }
 
+// The prestart and createRuntime hooks, run once the init asks for them (its mounts done, its
+// cgroups joined), in koker-oci's namespaces with the init's pid as koker-oci sees it
+// (runtime-spec "Lifecycle" steps 3 and 4).
+void run_create_hooks(const Hooks &hooks, State st, pid_t pid) {
+  st.pid = pid;
+  run_hooks(hooks.prestart, "prestart", st, "creating");
+  run_hooks(hooks.create_runtime, "createRuntime", st, "creating");
+}
+
 void write_pid_file(const std::string &path, pid_t pid) {
   if (path.empty())
     return;
@@ -87,6 +98,10 @@ pid_t create(const CreateOptions &o) {
   Spec spec = parse_spec(sys::read_file(config_path, 16 << 20), config_path);
   if (spec.process.args.empty())
     fail("invalid ", config_path, ": process.args is empty");
+  bool userns = clone_flags(spec) & CLONE_NEWUSER; // a new one, made at the clone
+  if (userns && (spec.uid_mappings.empty() || spec.gid_mappings.empty()))
+    fail("invalid ", config_path, ": a new user namespace needs linux.uidMappings and ",
+         "linux.gidMappings");
   std::string rootfs = absolute(spec.root_path.empty() || spec.root_path[0] == '/'
                                     ? spec.root_path
                                     : bundle + "/" + spec.root_path);
@@ -96,8 +111,22 @@ pid_t create(const CreateOptions &o) {
   if (spec.seccomp)
     filter = build_filter(*spec.seccomp);
 
+  State st; // what state.json will hold, and what the hooks get on stdin before that
+  st.id = o.id;
+  st.bundle = bundle;
+  st.rootfs = rootfs;
+  st.created = sys::now_rfc3339();
+  st.cgroup = name;
+  st.systemd_cgroup = o.systemd_cgroup;
+  st.annotations = spec.annotations;
+  st.hooks = spec.hooks;
+
   create_dir(o.root, o.id);
   sys::Rollback undo;
+  // runtime-spec "Lifecycle": a create that fails goes on at step 12 (undo it all), then 13,
+  // the poststop hooks, so this step runs last, as runc's destroy does.
+  undo.add("run the poststop hooks",
+           [&st] { run_hooks_warn(st.hooks.poststop, "poststop", st, "stopped"); });
   std::string dir = dir_of(o.root, o.id);
   undo.add("rm -rf " + dir, [dir] { sys::rm_rf(dir); });
   Fd fifo(::open(fifo_of(o.root, o.id).c_str(), O_PATH | O_CLOEXEC));
@@ -111,7 +140,12 @@ pid_t create(const CreateOptions &o) {
   c.init.no_pivot = o.no_pivot;
   c.init.preserve_fds = o.preserve_fds;
   c.init.filter = std::move(filter);
-  launch::Request req{name, limits, {}};
+  c.init.state = st;
+  launch::Request req;
+  req.cgroup = name;
+  req.limits = limits;
+  if (!st.hooks.prestart.empty() || !st.hooks.create_runtime.empty())
+    req.create_hooks = [&st](pid_t pid) { run_create_hooks(st.hooks, st, pid); };
   pid_t pid;
   try {
     launch::Started s = launch::start(c, req, undo);
@@ -121,23 +155,18 @@ pid_t create(const CreateOptions &o) {
   } catch (const Error &e) {
     throw Error(e.what(), 1); // runc's code for every failure
   }
-  const Spec &used = c.spec;
-
-  State st;
-  st.id = o.id;
-  st.bundle = bundle;
-  st.rootfs = rootfs;
   st.pid = pid;
+
   st.pid_start = container::process_start_time(pid);
-  st.created = sys::now_rfc3339();
-  st.cgroup = name;
-  st.systemd_cgroup = o.systemd_cgroup;
-  st.annotations = used.annotations;
   save(o.root, st);
   write_pid_file(o.pid_file, pid);
   if (o.exec_at_once)
     ::unlink(fifo_of(o.root, o.id).c_str());
   undo.dismiss();
+  // koker-oci run: the init is ready and has only its execve left, startContainer hooks
+  // included: the poststart hooks' point ("Lifecycle" step 9), as runc's run has it.
+  if (o.exec_at_once)
+    run_hooks_warn(st.hooks.poststart, "poststart", st, "running");
   return pid;
 }
 
@@ -154,11 +183,18 @@ void start(const std::string &root, const std::string &id) {
   if (!r)
     sys_fail("unable to open ", fifo);
   struct pollfd p = {r.get(), POLLIN, 0};
-  for (int waited = 0; waited < 10000; waited += 50) {
+  // The init answers once its startContainer hooks ran: their own timeouts bound the wait.
+  bool hooks = !st.hooks.start_container.empty();
+  for (int waited = 0; hooks || waited < 10000; waited += 50) {
     if (::poll(&p, 1, 50) > 0 && (p.revents & POLLIN)) {
-      char byte;
-      if (::read(r.get(), &byte, 1) == 1) {
+      char got[4096];
+      ssize_t n = ::read(r.get(), got, sizeof got);
+      if (n >= 1) {
         ::unlink(fifo.c_str());
+        if (got[0] != '0') // "1" and why a startContainer hook failed
+          fail(printable(std::string_view(got + 1, static_cast<size_t>(n - 1)), sizeof got));
+        // "Lifecycle" step 9: the command runs; a failing poststart hook is a warning.
+        run_hooks_warn(st.hooks.poststart, "poststart", st, "running");
         return;
       }
     }
@@ -219,6 +255,8 @@ void remove(const std::string &root, const std::string &id, bool force) {
     log::warn("unable to remove the cgroup of ", id, ": ", e.what());
   }
   sys::rm_rf(dir_of(root, id));
+  // "Lifecycle" step 13: once the container is gone; a failure is a warning.
+  run_hooks_warn(st->hooks.poststop, "poststop", *st, "stopped");
 }
 
 void pause(const std::string &root, const std::string &id) {

@@ -399,21 +399,38 @@ Process parse_process_obj(const Obj &p) {
   return proc;
 }
 
-std::vector<Hook> parse_hooks(const Obj &hooks, std::string_view key) {
+std::vector<Hook> parse_hook_list(const Obj &hooks, std::string_view key) {
   std::vector<Hook> out;
   for (const auto &h : hooks.objects(key)) {
     Hook hook;
     hook.path = h.string("path");
     if (hook.path.empty())
       h.bad("path", "is missing");
+    // The runtime-spec: "path MUST be absolute" (a relative one would depend on koker-oci's
+    // working directory, which differs between create, start and delete).
+    if (hook.path[0] != '/')
+      h.bad("path", cat("is not an absolute path: ", printable(hook.path)));
     hook.args = h.strings("args");
-    hook.env = h.strings("env");
+    if (h.has("env"))
+      hook.env = h.strings("env");
     hook.timeout_s = h.optional<int>("timeout");
     if (hook.timeout_s && *hook.timeout_s <= 0)
       h.bad("timeout", "is not greater than zero");
     out.push_back(std::move(hook));
   }
   return out;
+}
+
+Hooks parse_hooks_obj(const Obj &top) {
+  Obj hooks = top.object("hooks");
+  Hooks h;
+  h.prestart = parse_hook_list(hooks, "prestart");
+  h.create_runtime = parse_hook_list(hooks, "createRuntime");
+  h.create_container = parse_hook_list(hooks, "createContainer");
+  h.start_container = parse_hook_list(hooks, "startContainer");
+  h.poststart = parse_hook_list(hooks, "poststart");
+  h.poststop = parse_hook_list(hooks, "poststop");
+  return h;
 }
 
 std::vector<IdMapping> parse_id_mappings(const Obj &linux, std::string_view key) {
@@ -513,6 +530,10 @@ const Namespace *Spec::find_namespace(std::string_view type) const {
   return nullptr;
 }
 
+Hooks parse_hooks(const json::Value &doc, std::string_view what) {
+  return parse_hooks_obj(Obj(&doc, std::string(what)));
+}
+
 Process parse_process(std::string_view text, std::string_view what) {
   json::Value doc = json::parse(text, what);
   return parse_process_obj(Obj(&doc, std::string(what)));
@@ -544,13 +565,7 @@ Spec parse_spec(std::string_view text, std::string_view what) {
     spec.mounts.push_back(std::move(m));
   }
 
-  Obj hooks = top.object("hooks");
-  spec.hooks.prestart = parse_hooks(hooks, "prestart");
-  spec.hooks.create_runtime = parse_hooks(hooks, "createRuntime");
-  spec.hooks.create_container = parse_hooks(hooks, "createContainer");
-  spec.hooks.start_container = parse_hooks(hooks, "startContainer");
-  spec.hooks.poststart = parse_hooks(hooks, "poststart");
-  spec.hooks.poststop = parse_hooks(hooks, "poststop");
+  spec.hooks = parse_hooks_obj(top);
   spec.annotations = top.string_map("annotations");
 
   Obj linux = top.object("linux");

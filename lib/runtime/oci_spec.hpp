@@ -7,6 +7,10 @@
 #include <string_view>
 #include <vector>
 
+namespace koker::json {
+class Value;
+}
+
 // An OCI bundle's config.json (the OCI runtime-spec v1.0 to v1.1, its configuration chapters),
 // parsed strictly: a member of the wrong type is an Error naming it (json::Fields). What
 // koker-oci runs a container from, and what koker-run builds for its own containers.
@@ -106,8 +110,9 @@ struct Seccomp {
 };
 
 struct Hook {
-  std::string path;
-  std::vector<std::string> args, env;
+  std::string path; // absolute
+  std::vector<std::string> args;
+  std::optional<std::vector<std::string>> env; // absent: the runtime's own, as runc
   std::optional<int> timeout_s;
 };
 struct Hooks {
@@ -144,6 +149,11 @@ struct Spec {
 // JSON, a wrong type, an unknown capability, rlimit, namespace type, mount option or seccomp
 // action, naming the member.
 Spec parse_spec(std::string_view text, std::string_view what);
+
+// The "hooks" member of a parsed document: config.json's, or koker-oci's state.json's, which
+// keeps them (runtime-spec "Create": later changes to config.json must not affect the
+// container). Checked as parse_spec checks them; what names the document in messages.
+Hooks parse_hooks(const json::Value &doc, std::string_view what);
 
 // A process.json alone, as `runc exec --process FILE` reads it: the "process" member of a
 // config.json, checked the same way.

@@ -6,6 +6,7 @@
 #include "base/sys.hpp"
 #include "base/text.hpp"
 #include "cgroup/cgroup.hpp"
+#include "runtime/oci_hooks.hpp"
 #include "store/container.hpp"
 #include <algorithm>
 #include <cerrno>
@@ -64,6 +65,7 @@ void save(const std::string &root, const State &st) {
   json::Value &a = v.set("annotations", json::Value::object());
   for (const auto &[k, val] : st.annotations)
     a.set(k, val);
+  v.set("hooks", hooks_json(st.hooks));
   // Live state, on tmpfs like runc's: no fsync.
   sys::write_file_atomic(dir_of(root, st.id) + "/state.json", v.dump(1) + "\n", 0600, false);
 }
@@ -90,6 +92,7 @@ std::optional<State> load(const std::string &root, const std::string &id) {
     for (const auto &[k, val] : a->members())
       if (val.is_string())
         st.annotations[k] = val.as_string();
+  st.hooks = parse_hooks(doc, path);
   return st;
 }
 
@@ -116,7 +119,10 @@ std::string status(const std::string &root, const State &st) {
 }
 
 std::string state_json(const std::string &root, const State &st) {
-  std::string s = status(root, st);
+  return state_json(st, status(root, st));
+}
+
+std::string state_json(const State &st, std::string_view s) {
   json::Value v = json::Value::object();
   v.set("ociVersion", "1.0.2");
   v.set("id", st.id);

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 #pragma once
+#include "runtime/oci_spec.hpp"
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 // koker-oci's record of a container, as runc keeps one: ROOT/<id>/state.json (the init's pid
@@ -17,6 +19,7 @@ struct State {
   uint64_t pid_start = 0;
   bool systemd_cgroup = false; // --systemd-cgroup at create (later calls do not repeat it)
   std::map<std::string, std::string> annotations;
+  Hooks hooks; // from config.json at create: start and delete run them (runtime/oci_hooks.hpp)
 };
 
 // True for a container ID runc accepts: letters, digits and "_+-.", not "." or "..".
@@ -37,5 +40,8 @@ std::string status(const std::string &root, const State &st);
 // The spec's state JSON (runtime-spec "State"): ociVersion, id, status, pid (0 when
 // stopped), bundle, rootfs, created, owner, annotations.
 std::string state_json(const std::string &root, const State &st);
+// The same with the status given: what a hook gets on stdin at its point of the lifecycle
+// ("creating" before create returns, ...); pid is st.pid, 0 when status is "stopped".
+std::string state_json(const State &st, std::string_view status);
 
 } // namespace koker::oci

@@ -46,11 +46,18 @@ Fd open_dev_null() {
 
 } // namespace
 
-void make_device_nodes(int root) {
+void make_device_nodes(int root, bool bind_from_host) {
   // Opened now: an fd taken before /dev's mount would name the directory underneath it.
   Fd dev = mounts::open_in_root(root, "/dev", mounts::Follow::no_symlinks, O_DIRECTORY | O_RDONLY);
   ::umask(0);
   for (const auto &n : device_nodes) {
+    if (bind_from_host) {
+      Fd file(::openat(dev.get(), n.name, O_CREAT | O_EXCL | O_RDONLY | O_CLOEXEC, 0666));
+      if (!file)
+        sys_fail("unable to create /dev/", n.name);
+      mounts::mount(cat("/dev/", n.name), mounts::fd_path(file.get()), nullptr, MS_BIND);
+      continue;
+    }
     log::debug("mknod /dev/", n.name, " c ", n.major, " ", n.minor);
     check(::mknodat(dev.get(), n.name, S_IFCHR | 0666, makedev(n.major, n.minor)),
           "unable to create /dev/", n.name);

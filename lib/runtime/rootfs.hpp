@@ -38,7 +38,9 @@ std::vector<std::string> default_readonly_paths();
 void mask_paths(int root, const std::vector<std::string> &masked,
                 const std::vector<std::string> &readonly);
 // runc's default device nodes (null, zero, full, random, urandom, tty, all 0666) and the links
-// fd, stdin, stdout, stderr, ptmx and core in root's /dev, which must be a fresh tmpfs.
-void make_device_nodes(int root);
+// fd, stdin, stdout, stderr, ptmx and core in root's /dev, which must be a fresh tmpfs. In a
+// new user namespace, where mknod(2) is refused, bind_from_host binds the host's nodes onto
+// empty files instead (runc's way).
+void make_device_nodes(int root, bool bind_from_host = false);
 
 } // namespace koker::rootfs

@@ -151,6 +151,66 @@ status_of() { # ID: the status field of koker-oci state
     assert_equal "$(readlink "/proc/$holder/ns/net")" "$output"
 }
 
+@test "koker-oci: a pid namespace given by path holds the container's processes" {
+    unshare --pid --fork sleep 100 &
+    holder=$!
+    echo "$holder" >>"$BATS_TEST_TMPDIR/pids"
+    sleep 0.2
+    ns=/proc/$holder/ns/pid_for_children
+    jq --arg p "$ns" '.linux.namespaces |= map(if .type == "pid" then .path = $p else . end)' \
+        "$BUNDLE/config.json" >"$BUNDLE/config.new" && mv "$BUNDLE/config.new" "$BUNDLE/config.json"
+    set_process '["sh", "-c", "echo $$; readlink /proc/self/ns/pid"]'
+    run_koker 0 "${OCI[@]}" run --bundle "$BUNDLE" p1
+    assert_equal "2" "${lines[0]}" # unshare's sleep is 1 there
+    assert_equal "$(readlink "$ns")" "${lines[1]}"
+}
+
+@test "koker-oci: a new user namespace maps the container's root to the config's host ids" {
+    jq '.linux.namespaces += [{"type": "user"}] | .root.readonly = false |
+        .linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}] |
+        .linux.gidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]' \
+        "$BUNDLE/config.json" >"$BUNDLE/config.new" && mv "$BUNDLE/config.new" "$BUNDLE/config.json"
+    # The mapped root is no one on the host: the bundle must be reachable by all (as for runc),
+    # and it writes where anyone may.
+    local d=$BUNDLE
+    while [[ $d != / ]]; do chmod o+x "$d" && d=$(dirname "$d"); done
+    mkdir -p "$BUNDLE/rootfs/tmp" && chmod 1777 "$BUNDLE/rootfs/tmp"
+    set_process '["sh", "-c", "id -u; cat /proc/self/uid_map; echo x >/dev/null && touch /tmp/made"]'
+    run_koker 0 "${OCI[@]}" run --bundle "$BUNDLE" u1
+    assert_equal 0 "${lines[0]}"
+    [[ ${lines[1]} =~ ^\ +0\ +100000\ +65536$ ]]
+    assert_equal 100000 "$(stat -c %u "$BUNDLE/rootfs/tmp/made")" # root in there, not on the host
+    jq '.linux.uidMappings = []' "$BUNDLE/config.json" >"$BUNDLE/config.new"
+    mv "$BUNDLE/config.new" "$BUNDLE/config.json"
+    run_koker 1 "${OCI[@]}" run --bundle "$BUNDLE" u2
+    assert_stderr_match "a new user namespace needs linux.uidMappings and linux.gidMappings"
+}
+
+@test "koker-oci: rootfsPropagation shared makes the container's / shared, unbindable refuses binds" {
+    jq '.linux.rootfsPropagation = "shared" | .process.capabilities.bounding += ["CAP_SYS_ADMIN"] |
+        .process.capabilities.effective += ["CAP_SYS_ADMIN"] |
+        .process.capabilities.permitted += ["CAP_SYS_ADMIN"]' \
+        "$BUNDLE/config.json" >"$BUNDLE/config.new" && mv "$BUNDLE/config.new" "$BUNDLE/config.json"
+    local script='awk '\''$5 == "/" { print (/ shared:/ ? "shared" : "not") }'\'' /proc/self/mountinfo'
+    set_process "$(jq -nc --arg s "$script" '["sh", "-c", $s]')"
+    run_koker 0 "${OCI[@]}" run --bundle "$BUNDLE" s1
+    assert_equal shared "$output"
+    jq '.linux.rootfsPropagation = "unbindable"' "$BUNDLE/config.json" >"$BUNDLE/config.new"
+    mv "$BUNDLE/config.new" "$BUNDLE/config.json"
+    set_process '["sh", "-c", "mount --bind / /mnt 2>&1 || echo refused"]'
+    run_koker 0 "${OCI[@]}" run --bundle "$BUNDLE" s2
+    assert_match refused
+}
+
+@test "koker-oci: linux.devices get the config's mode, whatever the umask" {
+    jq '.linux.devices = [{"path": "/dev/fuse2", "type": "c", "major": 10, "minor": 229,
+        "fileMode": 432}, {"path": "/dev/pipe", "type": "p", "fileMode": 420}]' \
+        "$BUNDLE/config.json" >"$BUNDLE/config.new" && mv "$BUNDLE/config.new" "$BUNDLE/config.json"
+    set_process '["stat", "-c", "%a %F", "/dev/fuse2", "/dev/pipe"]'
+    run_koker 0 "${OCI[@]}" run --bundle "$BUNDLE" d1
+    assert_equal $'660 character special file\n644 fifo' "$output"
+}
+
 # started NAME: a container running `sleep 100`, created and started.
 started() {
     set_process '["sleep", "100"]'

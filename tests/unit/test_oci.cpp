@@ -2,7 +2,9 @@
 #include "base/error.hpp"
 #include "base/sys.hpp"
 #include "check.hpp"
+#include "base/json.hpp"
 #include "runtime/caps.hpp"
+#include "runtime/oci_hooks.hpp"
 #include "runtime/oci_seccomp.hpp"
 #include "runtime/oci_spec.hpp"
 #include "runtime/seccomp.hpp"
@@ -253,10 +255,11 @@ TEST("oci: the rest of the spec: hooks, mappings, resources, 64-bit values") {
   CHECK(p.oom_score_adj == -500 && p.apparmor_profile == "p" && p.selinux_label == "l");
   CHECK(spec.domainname == "example.org");
   CHECK(spec.hooks.prestart.size() == 1 && spec.hooks.prestart[0].timeout_s == 5);
-  CHECK(spec.hooks.prestart[0].args.size() == 2 && spec.hooks.prestart[0].env[0] == "X=1");
+  CHECK(spec.hooks.prestart[0].args.size() == 2 && (*spec.hooks.prestart[0].env)[0] == "X=1");
   CHECK(spec.hooks.create_runtime[0].path == "/b" && spec.hooks.create_container[0].path == "/c");
   CHECK(spec.hooks.start_container[0].path == "/d" && spec.hooks.poststart[0].path == "/e");
   CHECK(spec.hooks.poststop.size() == 2 && !spec.hooks.poststop[1].timeout_s);
+  CHECK(!spec.hooks.create_runtime[0].env); // absent: koker-oci's own environment, as runc
   CHECK(spec.find_namespace("network")->path == "/proc/1/ns/net" && spec.has_namespace("time"));
   CHECK(spec.uid_mappings.size() == 1 && spec.uid_mappings[0].host_id == 100000 &&
         spec.uid_mappings[0].size == 65536);
@@ -277,6 +280,20 @@ TEST("oci: the rest of the spec: hooks, mappings, resources, 64-bit values") {
   // Absent process: accepted, the caller of create checks.
   auto bare = oci::parse_spec(R"({"ociVersion":"1.0.0","root":{"path":"rootfs"}})", "bare");
   CHECK(bare.process.args.empty() && bare.process.cwd == "/" && !bare.seccomp);
+}
+
+TEST("oci: hooks_json writes what parse_hooks reads back (koker-oci's state.json)") {
+  auto spec = oci::parse_spec(R"({"hooks":{"prestart":[{"path":"/a","args":["a","1"],"env":[],
+    "timeout":5}],"poststop":[{"path":"/f"},{"path":"/g","env":["X=1"]}]}})",
+                              "test");
+  json::Value doc = json::Value::object();
+  doc.set("hooks", oci::hooks_json(spec.hooks));
+  oci::Hooks h = oci::parse_hooks(doc, "state.json");
+  CHECK(h.prestart.size() == 1 && h.prestart[0].path == "/a" && h.prestart[0].timeout_s == 5);
+  CHECK(h.prestart[0].args == (std::vector<std::string>{"a", "1"}));
+  CHECK(h.prestart[0].env && h.prestart[0].env->empty()); // given empty: an empty environment
+  CHECK(h.poststop.size() == 2 && !h.poststop[0].env && (*h.poststop[1].env)[0] == "X=1");
+  CHECK(h.create_runtime.empty() && h.start_container.empty() && h.poststart.empty());
 }
 
 TEST("oci: errors name the member") {
@@ -325,6 +342,10 @@ TEST("oci: errors name the member") {
             "\"linux.rootfsPropagation\""));
   CHECK(has(spec_error(R"({"hooks":{"poststop":[{"args":["x"]}]}})"),
             "\"hooks.poststop[0].path\" is missing"));
+  CHECK(has(spec_error(R"({"hooks":{"prestart":[{"path":"bin/x"}]}})"),
+            "\"hooks.prestart[0].path\" is not an absolute path: bin/x"));
+  CHECK(has(spec_error(R"({"hooks":{"poststart":[{"path":"/x","timeout":0}]}})"),
+            "\"hooks.poststart[0].timeout\" is not greater than zero"));
   CHECK(has(spec_error(R"({"linux":{"seccomp":{"defaultAction":"SCMP_ACT_MAYBE"}}})"),
             "\"linux.seccomp.defaultAction\" names an unknown action: SCMP_ACT_MAYBE"));
   CHECK(has(
