@@ -81,9 +81,13 @@ void join_namespaces(const Spec &spec) {
   }
 }
 
-// "/proc" itself is fine; a mount inside /proc could redirect procfs writes (CVE-2019-16884
-// and friends).
-bool under_proc(const std::string &dest) {
+// A mount inside /proc could redirect procfs writes (CVE-2019-16884 and friends), and anything
+// but procfs on /proc itself would hide the kernel's files the masks and sysctls rely on (runc's
+// checkProcMount).
+bool over_proc(const Mount &m) {
+  const std::string &dest = m.destination;
+  if (dest == "/proc")
+    return m.type != "proc";
   return dest.rfind("/proc/", 0) == 0 && dest.size() > 6;
 }
 
@@ -94,7 +98,7 @@ bool is_kernel_dir(const std::string &dest) {
 void mount_one(int root, const Mount &m, bool userns) {
   if (m.destination.empty() || m.destination[0] != '/')
     fail("unable to mount ", printable(m.destination), ": the destination must be absolute");
-  if (under_proc(m.destination))
+  if (over_proc(m))
     fail("unable to mount ", m.source, " on ", m.destination, ": mounts into /proc are refused");
   const std::string &dest = m.destination;
   if (m.bind) {
@@ -455,9 +459,11 @@ void setup_and_exec(const Spec &spec, const InitOptions &o) {
   if (spec.has_namespace("mount") && (prop & (MS_SHARED | MS_UNBINDABLE)))
     mounts::mount("", "/", nullptr, prop);
   if (spec.has_namespace("uts")) {
-    if (!spec.hostname.empty())
+    if (!spec.hostname.empty()) {
+      log::debug("sethostname ", spec.hostname);
       check(::sethostname(spec.hostname.data(), spec.hostname.size()),
             "unable to set the hostname");
+    }
     if (!spec.domainname.empty())
       check(::setdomainname(spec.domainname.data(), spec.domainname.size()),
             "unable to set the domain name");
@@ -474,6 +480,7 @@ void setup_and_exec(const Spec &spec, const InitOptions &o) {
   apply_limits(spec.process);
   change_dir(spec);
   // Every descriptor of koker's closes on exec; 3 .. 2+N are the caller's to pass on.
+  log::debug("close_range(", 3 + o.preserve_fds, ", ~0, CLOSE_RANGE_CLOEXEC)");
   check(static_cast<int>(::syscall(SYS_close_range, 3 + o.preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC)),
         "unable to mark descriptors close-on-exec");
   // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: before the capabilities go

@@ -16,8 +16,8 @@ namespace koker::oci {
 void apply_limits(const Process &p) {
   for (const auto &r : p.rlimits) {
     struct rlimit l = {r.soft, r.hard};
-    log::debug("setrlimit ", r.resource, " ", r.soft, ":", r.hard);
-    check(::setrlimit(r.resource, &l), "unable to set rlimit ", r.resource, " to ", r.soft, ":",
+    log::debug("setrlimit ", rlimit_name(r.resource), " ", r.soft, ":", r.hard);
+    check(::setrlimit(r.resource, &l), "unable to set ", rlimit_name(r.resource), " to ", r.soft, ":",
           r.hard);
   }
   if (p.oom_score_adj) {

@@ -539,6 +539,13 @@ Process parse_process(std::string_view text, std::string_view what) {
   return parse_process_obj(Obj(&doc, std::string(what)));
 }
 
+std::string rlimit_name(int resource) {
+  for (const auto &r : RLIMITS)
+    if (r.value == resource)
+      return r.name;
+  return std::to_string(resource);
+}
+
 Spec parse_spec(std::string_view text, std::string_view what) {
   json::Value doc = json::parse(text, what);
   Obj top(&doc, std::string(what));

@@ -155,6 +155,9 @@ Spec parse_spec(std::string_view text, std::string_view what);
 // container). Checked as parse_spec checks them; what names the document in messages.
 Hooks parse_hooks(const json::Value &doc, std::string_view what);
 
+// "RLIMIT_NOFILE" for RLIMIT_NOFILE (the config's name), for traces.
+std::string rlimit_name(int resource);
+
 // A process.json alone, as `runc exec --process FILE` reads it: the "process" member of a
 // config.json, checked the same way.
 Process parse_process(std::string_view text, std::string_view what);

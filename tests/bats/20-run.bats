@@ -187,6 +187,9 @@ hostile_image() {
     assert_stderr_match "usage: invalid volume"
     run_koker 125 koker-run --rm --network none -v "$BATS_TEST_TMPDIR/vol:/proc/x" one true
     assert_stderr_match "mounts into /proc are refused"
+    # over /proc itself too (with the host's network, where no sysctl write would catch it)
+    run_koker 125 koker-run --rm --network host -v "$BATS_TEST_TMPDIR/vol:/proc" one true
+    assert_stderr_match "mounts into /proc are refused"
 }
 
 @test "koker-run: -i passes stdin, without it stdin is empty" {
