@@ -2,6 +2,7 @@
 #pragma once
 #include "base/fd.hpp"
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,16 +19,20 @@ namespace koker::cgroup {
 // v2: one unified cgroup2 tree.
 enum class Mode { v1, hybrid, v2 };
 
-// One hierarchy koker uses: where it is mounted and which of koker's controllers (memory,
-// cpu, cpuacct, pids, devices, freezer) it holds. Hybrid's unified tree holds none.
+// One hierarchy: where it is mounted, which of koker's controllers (memory, cpu, cpuacct,
+// pids, devices, freezer; v2: memory, pids, cpu) it holds, and which others runc knows
+// (cpuset, blkio, hugetlb, net_cls, ...; v2: cpuset, io, hugetlb, ...), which only an OCI
+// container's group uses (Group::resolve). Hybrid's unified tree holds none.
 struct Hierarchy {
   std::string mount;
   std::vector<std::string> controllers;
   bool unified = false;
+  std::vector<std::string> extra;
+  std::string root = "/"; // the group mounted there (mountinfo's root), "/" but in a cgroupns
 };
 
 // What the host offers. fake: the tree under KOKER_CGROUP_ROOT (tests), where a file written
-// is created if missing and no process is ever signalled.
+// is created if missing, no process is ever signalled, and the caller's own group is the root.
 struct Host {
   Mode mode = Mode::v2;
   bool fake = false;
@@ -81,6 +86,82 @@ unsigned host_cpus();
 void parse_limit_option(Limits &limits, std::string_view option, std::string_view value);
 // Checks limits as a whole: --swap needs a memory limit, memory plus swap must fit in 63 bits.
 void check_limits(const Limits &limits);
+
+// One rule of the v1 devices controller (runtime-spec linux.resources.devices).
+struct DeviceRule {
+  bool allow = false;
+  std::string type = "a";              // "a", "c", "b"
+  std::optional<int64_t> major, minor; // none: any ("*")
+  std::string access = "rwm";
+  // As devices.allow and devices.deny take it: "c 1:3 rwm", "a *:* rwm".
+  std::string line() const;
+};
+struct WeightDevice { // blkio.weight_device, blkio.leaf_weight_device
+  int64_t major = 0, minor = 0;
+  std::optional<uint16_t> weight, leaf_weight;
+};
+struct ThrottleDevice { // blkio.throttle.*_device: bytes or operations a second
+  int64_t major = 0, minor = 0;
+  uint64_t rate = 0;
+};
+struct HugepageLimit { // hugetlb.<page_size>.limit_in_bytes
+  std::string page_size; // "2MB", "1GB"
+  uint64_t limit = 0;
+};
+struct InterfacePriority { // a line of net_prio.ifpriomap
+  std::string name;
+  uint32_t priority = 0;
+};
+
+// The runtime-spec's linux.resources (config-linux.md "Control groups"), the members runc 1.1
+// writes, in v1's terms: memory_swap is memory plus swap (memory.memsw.limit_in_bytes) and v2
+// converts it. As in runc, a number 0 means "leave it as it is" and -1 "no limit".
+struct Resources {
+  std::optional<int64_t> memory_limit, memory_reservation, memory_swap, memory_kernel,
+      memory_kernel_tcp;
+  std::optional<uint64_t> memory_swappiness; // 0 to 100; -1 (2^64-1): the kernel's default
+  std::optional<bool> disable_oom_killer;
+  std::optional<uint64_t> cpu_shares, cpu_period, cpu_rt_period;
+  std::optional<int64_t> cpu_quota, cpu_rt_runtime;
+  std::string cpuset_cpus, cpuset_mems;
+  std::optional<int64_t> pids_limit;
+  std::optional<uint16_t> blkio_weight, blkio_leaf_weight;
+  std::vector<WeightDevice> blkio_weight_device;
+  std::vector<ThrottleDevice> blkio_throttle_read_bps, blkio_throttle_write_bps,
+      blkio_throttle_read_iops, blkio_throttle_write_iops;
+  std::vector<HugepageLimit> hugepage_limits;
+  std::optional<uint32_t> net_cls_classid;
+  std::vector<InterfacePriority> net_prio_ifpriomap;
+  // Written after "a" to devices.deny, one rule a write, in this order; empty: the rules are
+  // left as they are (an update).
+  std::vector<DeviceRule> devices;
+  std::map<std::string, std::string> unified; // cgroup v2 files and values, as given
+};
+
+// Where an OCI container's group goes (runtime-spec config-linux.md "Cgroups path"): the
+// same inner path in every hierarchy, from one of three bases.
+enum class Base {
+  root, // an absolute cgroupsPath: from each hierarchy's root
+  own,  // a relative one: under the caller's own group in each hierarchy (runc's rule)
+  init, // systemd's form: under pid 1's group, where systemd names its slices
+};
+struct Place {
+  Base base = Base::root;
+  std::string path; // "a/b/c": checked components, no leading "/"
+};
+// A cgroupsPath in cgroupfs form: "/a/b" (Base::root), "a/b" (Base::own); "" is ID under the
+// caller's own group, as runc does. Empty and "." components are dropped; "..", a control
+// character and a path naming the root itself are refused (Error naming the path).
+Place parse_path(std::string_view cgroups_path, std::string_view id);
+// A cgroupsPath in systemd's form "slice:prefix:name" (runc's --systemd-cgroup): the path
+// systemd gives the unit, under Base::init: the slice expanded (expand_slice; "" is
+// system.slice), then "prefix-name.scope", or name itself when it ends in ".slice". "" is
+// system.slice:koker:ID. Throws Error on another form or a bad slice name.
+Place parse_systemd_path(std::string_view cgroups_path, std::string_view id);
+// systemd's slice naming (systemd.slice(5)): "a-b.slice" is "a.slice/a-b.slice", "-.slice"
+// the root (""). Throws Error("invalid slice name: ...") for a name without ".slice", with
+// "/", or with an empty part ("a--b.slice", "-a.slice").
+std::string expand_slice(std::string_view slice);
 
 // A name koker can use as a directory: [a-zA-Z0-9][a-zA-Z0-9_.-]*, at most 128 characters,
 // no "..".
@@ -143,6 +224,48 @@ public:
   // The group if koker/NAME exists in any hierarchy; only the hierarchies holding it are used.
   static std::optional<Group> open(std::string_view name);
 
+  // An OCI container's group, at place, in three steps around clone(2). resolve: where it
+  // goes, nothing made yet; paths(), spare() and made() say so, to be recorded before
+  // anything is made. name (the cgroupsPath, for messages) and place are checked, and r
+  // against the host's controllers: a value for one not mounted is an Error, as runc's.
+  // Like koker-run's group it leaves out the v1 hierarchies it has no use for: those of cpu,
+  // cpuset, blkio, hugetlb, net_cls, net_prio, perf_event, rdma and misc unless r sets
+  // something there (a cpuset group alone costs an RCU grace period at mkdir); it keeps
+  // memory, pids, devices, cpuacct and freezer, and the unified tree. A caller's own group
+  // outside the mount is refused.
+  static Group resolve(std::string name, const Place &place, const Resources &r);
+  // Refuses an existing group with processes; makes the missing parents in each hierarchy
+  // (v1 cpuset: with their parent's CPUs and memory nodes; v2: every controller handed down)
+  // and the group in the unified tree, and fills seed. An existing empty group is joined, as
+  // runc's mkdir -p does. On failure what it made is removed.
+  void prepare(Seed &seed);
+  // After the clone: the group in each v1 hierarchy, then r (Group::apply). On failure,
+  // remove(true) takes away what was made.
+  void create_v1(const Resources &r);
+  // The OCI group recorded at create: the directories in dirs that still exist, the parents
+  // made, and where it would go in the other hierarchies (spare). None when nothing of it
+  // exists.
+  static std::optional<Group> open_dirs(std::string name, const std::vector<std::string> &dirs,
+                                        std::vector<std::string> made,
+                                        const std::vector<std::string> &spare);
+  // Writes every value r sets (0 leaves one as it is), hierarchy by hierarchy in runc's
+  // order: v1 cpuset, devices (after "a" to devices.deny, r.devices one a write), memory
+  // (memsw kept >= memory), kmem, soft limit, OOM killer, swappiness, cpu shares (read back),
+  // CFS period and quota, RT period and runtime, pids, blkio, hugetlb, net_cls, net_prio; v2
+  // the same in its files. Throws on a missing controller or a refused write.
+  void apply(const Resources &r);
+  // For an update: joins the spare hierarchies r needs (its group made there, every process
+  // moved in while the group is frozen, so that none forks past the move). True when it
+  // joined one, and paths() and made() have changed.
+  bool extend(const Resources &r);
+  // The group's own directory name, the same in every hierarchy: what join_self opens.
+  std::string leaf() const;
+  // The parents resolve() found missing, shallowest first: made by prepare(), removed by
+  // remove() when they are empty again.
+  const std::vector<std::string> &made() const { return m_made; }
+  // Where the group would go in the hierarchies it leaves out.
+  std::vector<std::string> spare() const;
+
   const std::string &name() const { return m_name; }
   Mode mode() const { return m_host.mode; }
   // Writes the limits (v1: memory.limit_in_bytes, memory.memsw.limit_in_bytes,
@@ -169,13 +292,14 @@ public:
   // True while the group is frozen.
   bool frozen() const;
   // Removes the group's directories. A populated group is refused (Error) unless force, which
-  // kills its processes first.
+  // kills its processes first. Then the parents in made(), deepest first, each only if empty.
   void remove(bool force);
   // The group's directories, one per hierarchy.
   std::vector<std::string> paths() const;
 
 private:
-  Group(std::string name, Host host) : m_name(std::move(name)), m_host(std::move(host)) {}
+  // koker/NAME in every hierarchy of host.
+  Group(std::string name, Host host);
   // The group create() and prepare() start from: name and limits checked, the host probed,
   // the controllers the limits need present, koker/NAME made nowhere yet.
   static Group checked(std::string_view name, const Limits &limits);
@@ -185,9 +309,15 @@ private:
   // clone3), koker/ in a v1 hierarchy (to open NAME/tasks from).
   void add_to_seed(Seed &seed, const Hierarchy &h) const;
   std::string dir(const Hierarchy &h) const;
+  // The missing directories above d in h (recorded in m_made, removed by undo if given), each
+  // handed the controllers it needs (v2), then each parent's.
+  void make_parents(const Hierarchy &h, const std::string &d, sys::Rollback *undo);
 
   std::string m_name;
-  Host m_host; // only the hierarchies this group uses
+  Host m_host;                               // only the hierarchies this group uses
+  std::map<std::string, std::string> m_dirs; // the group's directory, by hierarchy mount
+  std::vector<std::string> m_made;           // parents to remove with the group
+  std::vector<std::pair<Hierarchy, std::string>> m_spare; // left out: where it would go
 };
 
 // The names of the groups under koker/ in any hierarchy, sorted.

@@ -17,8 +17,22 @@ namespace koker::cgroup::detail {
 const char *const V1_CONTROLLERS[] = {"memory", "cpu", "cpuacct", "pids", "devices", "freezer"};
 // The v2 controllers koker enables, in the order written to cgroup.subtree_control.
 const char *const V2_CONTROLLERS[] = {"memory", "pids", "cpu"};
+// The other controllers runc 1.1's cgroupfs driver joins (libcontainer/cgroups/fs), which an
+// OCI container's group uses too (Hierarchy::extra).
+const char *const V1_EXTRA[] = {"cpuset",   "blkio",      "hugetlb", "net_cls",
+                                "net_prio", "perf_event", "rdma",    "misc"};
+const char *const V2_EXTRA[] = {"cpuset", "io", "hugetlb", "rdma", "misc"};
 
-// True if h holds controller.
+// koker-run's and koker-cg's view of host: the hierarchies holding one of koker's own
+// controllers (and the unified tree), without their extra ones. A group there behaves exactly
+// as it did before OCI groups existed.
+Host koker_view(Host host);
+// The caller's own group in h (/proc/self/cgroup), or pid 1's with systemd's "init.scope"
+// left out (Base::init), as a directory under h.mount; h.mount itself under a fake root.
+// Throws when the group is outside what h.mount shows (another cgroup namespace).
+std::string base_dir(const Hierarchy &h, Base base, bool fake);
+
+// True if h holds controller, as one of koker's or an extra one.
 bool holds(const Hierarchy &h, std::string_view controller);
 bool is_dir(const std::string &path);
 void nap_ms(long ms);
@@ -37,6 +51,9 @@ std::optional<uint64_t> read_key(const std::string &path, std::string_view key);
 void make_dir(const std::string &path);
 // rmdir(2), retried while the kernel still says EBUSY; a fake group's files go first.
 void remove_dir(const std::string &path, bool fake);
+// The parents made for a group (Group::made), deepest first, each only when it is empty: another
+// group may have come to live below one since. Never throws: what is left is logged.
+void remove_parents(const std::vector<std::string> &made, bool fake);
 // koker/ itself, shared by every group: made once, when missing.
 void make_parent(const Hierarchy &h);
 // Polls path until its value (or its KEY line) reads want, for up to a second.
@@ -51,6 +68,14 @@ public:
   virtual void init(const Hierarchy &h, const std::string &dir, Mode mode, bool fake) const = 0;
   virtual void set(const Hierarchy &h, const std::string &dir, const Limits &l,
                    bool fake) const = 0;
+  // An OCI container's group (Group::resolve). before: each group above it, from the
+  // hierarchy's root down (v2: hands down every controller it has, as runc does; v1: nothing).
+  // made: dir was just made (v1 cpuset: its parent's CPUs and memory nodes, without which no
+  // task may join). apply: r's values (Group::apply).
+  virtual void before(const Hierarchy &h, const std::string &parent, bool fake) const = 0;
+  virtual void made(const Hierarchy &h, const std::string &dir, bool fake) const = 0;
+  virtual void apply(const Hierarchy &h, const std::string &dir, const Resources &r,
+                     bool fake) const = 0;
   // Fills the members of st this hierarchy knows and st does not have yet.
   virtual void stats(const Hierarchy &h, const std::string &dir, Stats &st) const = 0;
   // Freezes or thaws dir and waits until the kernel says so; false if it cannot.

@@ -7,7 +7,9 @@
 #include "base/text.hpp"
 #include "cgroup/cgroup.hpp"
 #include "cgroup/detail.hpp"
+#include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <ctime>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -16,7 +18,8 @@
 namespace koker::cgroup::detail {
 
 bool holds(const Hierarchy &h, std::string_view controller) {
-  return std::find(h.controllers.begin(), h.controllers.end(), controller) != h.controllers.end();
+  return std::find(h.controllers.begin(), h.controllers.end(), controller) != h.controllers.end() ||
+         std::find(h.extra.begin(), h.extra.end(), controller) != h.extra.end();
 }
 
 bool is_dir(const std::string &path) {
@@ -110,6 +113,26 @@ void remove_dir(const std::string &path, bool fake) {
     if (errno != EBUSY || i == 100)
       sys_fail("unable to remove cgroup ", path);
     nap_ms(20);
+  }
+}
+
+void remove_parents(const std::vector<std::string> &made, bool fake) {
+  for (auto it = made.rbegin(); it != made.rend(); ++it) {
+    const std::string &d = *it;
+    if (fake) { // plain files stand for the kernel's; a subdirectory is a group still there
+      if (!is_dir(d))
+        continue;
+      auto names = sys::list_dir(d);
+      if (std::any_of(names.begin(), names.end(),
+                      [&](const std::string &n) { return is_dir(d + "/" + n); }))
+        continue;
+      for (const auto &n : names)
+        ::unlink((d + "/" + n).c_str());
+    }
+    log::debug("rmdir ", d, " (a parent made for the group, if empty)");
+    // EBUSY: a group or process lives in it now. It stays, as runc leaves every parent.
+    if (::rmdir(d.c_str()) < 0 && errno != ENOENT && errno != EBUSY && errno != ENOTEMPTY)
+      log::warn("unable to remove cgroup ", d, ": ", std::strerror(errno));
   }
 }
 

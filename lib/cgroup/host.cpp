@@ -32,40 +32,55 @@ std::string unescape_mountinfo(std::string_view s) {
   return out;
 }
 
-std::vector<std::string> koker_v1_controllers(const std::vector<std::string> &names) {
+// The names of list that names holds, in list's order.
+template <size_t N>
+std::vector<std::string> pick(const char *const (&list)[N], const std::vector<std::string> &names) {
   std::vector<std::string> out;
-  for (const char *c : V1_CONTROLLERS)
+  for (const char *c : list)
     if (std::find(names.begin(), names.end(), c) != names.end())
       out.emplace_back(c);
   return out;
 }
 
-std::vector<std::string> v2_controllers(const std::string &mount) {
+// A v1 hierarchy from its controller names; none when it holds no controller runc knows
+// (name=systemd).
+std::optional<Hierarchy> v1_hierarchy(std::string mount, const std::vector<std::string> &names,
+                                      std::string root) {
+  Hierarchy h{std::move(mount), pick(V1_CONTROLLERS, names), false, pick(V1_EXTRA, names),
+              std::move(root)};
+  if (h.controllers.empty() && h.extra.empty())
+    return std::nullopt;
+  return h;
+}
+
+Hierarchy v2_hierarchy(const std::string &mount, std::string root) {
   auto names = text::fields(read_value(mount + "/cgroup.controllers").value_or(""), ' ');
-  std::vector<std::string> out;
-  for (const char *c : V2_CONTROLLERS)
-    if (std::find(names.begin(), names.end(), c) != names.end())
-      out.emplace_back(c);
-  return out;
+  return {mount, pick(V2_CONTROLLERS, names), true, pick(V2_EXTRA, names), std::move(root)};
 }
 
-Host finish(Host host, std::optional<std::string> unified, std::string_view where) {
+Host finish(Host host, std::optional<Hierarchy> unified, std::string_view where) {
   if (!host.hierarchies.empty()) {
     host.mode = unified ? Mode::hybrid : Mode::v1;
-    if (unified)
-      host.hierarchies.push_back({*unified, {}, true});
+    if (unified) {
+      unified->controllers.clear(); // the v1 hierarchies hold them all
+      unified->extra.clear();
+      host.hierarchies.push_back(*unified);
+    }
   } else if (unified) {
     host.mode = Mode::v2;
-    host.hierarchies.push_back({*unified, v2_controllers(*unified), true});
+    host.hierarchies.push_back(*unified);
   } else {
     fail("unable to find cgroups: no cgroup hierarchy in ", where);
   }
   for (const auto &h : host.hierarchies) {
-    std::string ctl;
+    std::string ctl, extra;
     for (const auto &c : h.controllers)
       ctl += cat(ctl.empty() ? "" : ",", c);
+    for (const auto &c : h.extra)
+      extra += cat(extra.empty() ? "" : ",", c);
     log::debug("cgroup ", h.unified ? "v2" : "v1", " hierarchy ", h.mount, ctl.empty() ? "" : " (",
-               ctl, ctl.empty() ? "" : ")");
+               ctl, ctl.empty() ? "" : ")", extra.empty() ? "" : " for OCI groups (", extra,
+               extra.empty() ? "" : ")");
   }
   return host;
 }
@@ -77,8 +92,8 @@ Host probe_fake(const std::string &root) {
   if (!is_dir(root))
     fail("unable to use KOKER_CGROUP_ROOT ", root, ": not a directory");
   if (sys::exists(root + "/cgroup.controllers"))
-    return finish(host, root, root);
-  std::optional<std::string> unified;
+    return finish(host, v2_hierarchy(root, "/"), root);
+  std::optional<Hierarchy> unified;
   auto names = sys::list_dir(root);
   std::sort(names.begin(), names.end());
   for (const auto &name : names) {
@@ -88,12 +103,11 @@ Host probe_fake(const std::string &root) {
       continue; // "cpu -> cpu,cpuacct" symlinks name a hierarchy twice
     if (sys::exists(path + "/cgroup.controllers")) {
       if (!unified)
-        unified = path;
+        unified = v2_hierarchy(path, "/");
       continue;
     }
-    auto ctl = koker_v1_controllers(text::fields(name, ','));
-    if (!ctl.empty())
-      host.hierarchies.push_back({path, ctl, false});
+    if (auto h = v1_hierarchy(path, text::fields(name, ','), "/"))
+      host.hierarchies.push_back(*h);
   }
   return finish(host, unified, root);
 }
@@ -102,7 +116,7 @@ Host probe_fake(const std::string &root) {
 // (proc(5)). A v1 hierarchy's controllers are in its super options ("rw,cpu,cpuacct").
 Host probe_mounts() {
   Host host;
-  std::optional<std::string> unified;
+  std::optional<Hierarchy> unified;
   for (const auto &line : text::fields(sys::read_file("/proc/self/mountinfo"), '\n')) {
     auto fields = text::fields(line, ' ');
     auto dash = std::find(fields.begin(), fields.end(), "-");
@@ -110,15 +124,18 @@ Host probe_mounts() {
       continue;
     const std::string &fstype = dash[1];
     std::string mount = unescape_mountinfo(fields[4]);
+    std::string root = unescape_mountinfo(fields[3]);
     if (fstype == "cgroup2" && !unified)
-      unified = mount;
+      unified = v2_hierarchy(mount, root);
     if (fstype != "cgroup")
       continue;
-    auto ctl = koker_v1_controllers(text::fields(dash[3], ','));
-    bool seen = std::any_of(host.hierarchies.begin(), host.hierarchies.end(),
-                            [&](const Hierarchy &h) { return h.controllers == ctl; });
-    if (!ctl.empty() && !seen)
-      host.hierarchies.push_back({mount, ctl, false});
+    auto h = v1_hierarchy(mount, text::fields(dash[3], ','), root);
+    bool seen =
+        h && std::any_of(host.hierarchies.begin(), host.hierarchies.end(), [&](const Hierarchy &o) {
+          return o.controllers == h->controllers && o.extra == h->extra;
+        });
+    if (h && !seen)
+      host.hierarchies.push_back(*h);
   }
   return finish(host, unified, "/proc/self/mountinfo");
 }
@@ -144,6 +161,20 @@ Host probe() {
 }
 
 Mode detect() { return probe().mode; }
+
+namespace detail {
+
+Host koker_view(Host host) {
+  auto &hs = host.hierarchies;
+  hs.erase(std::remove_if(hs.begin(), hs.end(),
+                          [](const Hierarchy &h) { return !h.unified && h.controllers.empty(); }),
+           hs.end());
+  for (auto &h : hs)
+    h.extra.clear();
+  return host;
+}
+
+} // namespace detail
 
 std::string mode_name(Mode mode) {
   switch (mode) {
