@@ -99,8 +99,16 @@ Started start(const Container &c, const Request &req, sys::Rollback &undo) {
 
   Started s;
   cgroup::Seed seed;
-  s.group = cgroup::Group::prepare(req.cgroup, req.limits, seed);
+  if (req.oci_group) {
+    s.group = *req.oci_group;
+    s.group->prepare(seed);
+  } else {
+    s.group = cgroup::Group::prepare(req.cgroup, req.limits, seed);
+  }
   undo.add("remove the cgroup", [g = *s.group]() mutable { g.remove(true); });
+  // The directory the child joins in each v1 hierarchy: koker/NAME's NAME, or the last part of
+  // an OCI group's path.
+  std::string leaf = s.group->leaf();
 
   unsigned long flags = oci::clone_flags(c.spec);
   bool userns = flags & CLONE_NEWUSER; // a new one, made at the clone
@@ -126,7 +134,7 @@ Started start(const Container &c, const Request &req, sys::Rollback &undo) {
     // Root of a new user namespace, the init may not write the cgroups' files: the parent
     // moves it into them instead.
     if (!userns)
-      io.on_go = [&seed, &req] { cgroup::join_self(seed, req.cgroup); };
+      io.on_go = [&seed, &leaf] { cgroup::join_self(seed, leaf); };
     oci::run_init(c.spec, io);
   }
   pidns.leave();
@@ -149,7 +157,10 @@ Started start(const Container &c, const Request &req, sys::Rollback &undo) {
   if (userns)
     write_id_maps(pid, c.spec, sync_w.get());
   // The v1 groups are made only now, while the child builds its root; it joins them itself.
-  s.group->create_v1(req.limits);
+  if (req.oci_group)
+    s.group->create_v1(req.resources);
+  else
+    s.group->create_v1(req.limits);
   if (userns)
     s.group->add(pid);
   else if (!placed)

@@ -34,6 +34,11 @@ struct Request {
   // koker-oci's prestart and createRuntime hooks: run with the init's pid once the init
   // reaches their point (its mounts done, its cgroups joined), which then goes on.
   std::function<void(pid_t)> create_hooks;
+  // koker-oci: the group resolved from cgroupsPath (cgroup::Group::resolve, nothing made yet)
+  // and the linux.resources it gets, in place of cgroup and limits. Last, and initialised
+  // here, so that koker-run's brace initialisation of the members above stays as it is.
+  std::optional<cgroup::Group> oci_group = std::nullopt;
+  cgroup::Resources resources = {};
 };
 
 struct Started {

@@ -7,6 +7,7 @@
 #include "cgroup/cgroup.hpp"
 #include "runtime/caps.hpp"
 #include "runtime/clone.hpp"
+#include "runtime/oci_cgroup.hpp"
 #include "runtime/oci_process.hpp"
 #include "runtime/oci_runtime.hpp"
 #include "runtime/oci_seccomp.hpp"
@@ -209,7 +210,7 @@ int exec(const ExecOptions &o) {
   check(::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "unable to make the process non-dumpable");
   // Opened now: the groups' paths are the host's. Only the new process joins, not koker-oci:
   // clone3 starts it in the unified group and it moves itself into the v1 ones.
-  std::optional<cgroup::Group> group = cgroup::Group::open(st.cgroup);
+  std::optional<cgroup::Group> group = open_group(o.root, st);
   cgroup::Seed seed;
   if (group)
     seed = group->seed();
@@ -276,7 +277,7 @@ int exec(const ExecOptions &o) {
     c.p = &p;
     c.filter = &filter;
     c.seed = &seed;
-    c.cgroup_name = group ? st.cgroup : "";
+    c.cgroup_name = group ? group->leaf() : "";
     c.chroot_dir = chroot_dir;
     c.pts = terminal.slave;
     c.preserve_fds = o.preserve_fds;

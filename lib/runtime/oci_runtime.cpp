@@ -6,6 +6,7 @@
 #include "cgroup/cgroup.hpp"
 #include "runtime/clone.hpp"
 #include "runtime/launch.hpp"
+#include "runtime/oci_cgroup.hpp"
 #include "runtime/oci_hooks.hpp"
 #include "runtime/oci_init.hpp"
 #include "runtime/oci_seccomp.hpp"
@@ -31,30 +32,6 @@ std::string absolute(const std::string &path) {
   if (!::realpath(path.c_str(), real))
     sys_fail("unable to find ", path);
   return real;
-}
-
-// The limits koker's cgroup code applies, from linux.resources.
-cgroup::Limits limits_of(const Resources &r) {
-  cgroup::Limits l;
-  if (r.memory_limit && *r.memory_limit > 0)
-    l.memory = static_cast<uint64_t>(*r.memory_limit);
-  if (l.memory && r.memory_swap && *r.memory_swap > *r.memory_limit)
-    l.swap = static_cast<uint64_t>(*r.memory_swap - *r.memory_limit);
-  if (r.cpu_quota && *r.cpu_quota > 0) {
-    uint64_t period = r.cpu_period.value_or(100000);
-    l.nano_cpus = static_cast<uint64_t>(*r.cpu_quota) * 1000000000ULL / period;
-  }
-  if (r.pids_limit && *r.pids_limit > 0)
-    l.pids = static_cast<uint64_t>(*r.pids_limit);
-  return l;
-}
-
-// The group's name under koker/: the container ID, which must be a name koker's cgroups take.
-std::string group_name(const std::string &id) {
-  if (!cgroup::valid_name(id))
-    fail("container id ", printable(id), " cannot name a cgroup (koker-oci takes ",
-         "[a-zA-Z0-9][a-zA-Z0-9_.-]* of at most 128 characters)");
-  return "oci-" + id;
 }
 
 // The prestart and createRuntime hooks, run once the init asks for them (its mounts done, its
@@ -105,8 +82,8 @@ pid_t create(const CreateOptions &o) {
   std::string rootfs = absolute(spec.root_path.empty() || spec.root_path[0] == '/'
                                     ? spec.root_path
                                     : bundle + "/" + spec.root_path);
-  std::string name = group_name(o.id);
-  cgroup::Limits limits = limits_of(spec.resources);
+  cgroup::Resources resources = create_resources(spec);
+  cgroup::Group group = resolve_group(spec, o.id, o.systemd_cgroup, resources);
   seccomp::Filter filter;
   if (spec.seccomp)
     filter = build_filter(*spec.seccomp);
@@ -116,7 +93,7 @@ pid_t create(const CreateOptions &o) {
   st.bundle = bundle;
   st.rootfs = rootfs;
   st.created = sys::now_rfc3339();
-  st.cgroup = name;
+  st.cgroup = group.name();
   st.systemd_cgroup = o.systemd_cgroup;
   st.annotations = spec.annotations;
   st.hooks = spec.hooks;
@@ -132,6 +109,8 @@ pid_t create(const CreateOptions &o) {
   Fd fifo(::open(fifo_of(o.root, o.id).c_str(), O_PATH | O_CLOEXEC));
   if (!fifo)
     sys_fail("unable to open ", fifo_of(o.root, o.id));
+  // Recorded before anything is made: a create killed halfway leaves delete --force the way.
+  record_group(o.root, o.id, group);
 
   launch::Container c{std::move(spec), {}};
   c.init.rootfs = rootfs;
@@ -142,8 +121,8 @@ pid_t create(const CreateOptions &o) {
   c.init.filter = std::move(filter);
   c.init.state = st;
   launch::Request req;
-  req.cgroup = name;
-  req.limits = limits;
+  req.oci_group = group;
+  req.resources = std::move(resources);
   if (!st.hooks.prestart.empty() || !st.hooks.create_runtime.empty())
     req.create_hooks = [&st](pid_t pid) { run_create_hooks(st.hooks, st, pid); };
   pid_t pid;
@@ -208,7 +187,7 @@ void start(const std::string &root, const std::string &id) {
 void kill(const std::string &root, const std::string &id, int sig, bool all) {
   State st = get(root, id);
   if (all) {
-    if (auto g = cgroup::Group::open(st.cgroup)) {
+    if (auto g = open_group(root, st)) {
       if (sig == SIGKILL && g->frozen())
         g->freeze(false); // a frozen process never acts on the signal
       g->kill_all(sig);
@@ -227,12 +206,12 @@ void remove(const std::string &root, const std::string &id, bool force) {
   auto st = load(root, id);
   if (!st) {
     if (force) {
-      // What a create killed halfway left: its directory, its cgroup.
-      if (valid_id(id))
-        sys::rm_rf(dir_of(root, id));
-      if (cgroup::valid_name(id))
-        if (auto g = cgroup::Group::open("oci-" + id))
+      // What a create killed halfway left: its cgroup (recorded first), its directory.
+      if (valid_id(id)) {
+        if (auto g = open_group(root, id, "oci-" + id))
           g->remove(true);
+        sys::rm_rf(dir_of(root, id));
+      }
       return;
     }
     fail("container does not exist");
@@ -246,7 +225,7 @@ void remove(const std::string &root, const std::string &id, bool force) {
       ::syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0);
   }
   try {
-    if (auto g = cgroup::Group::open(st->cgroup)) {
+    if (auto g = open_group(root, *st)) {
       if (g->frozen())
         g->freeze(false);
       g->remove(true);
@@ -263,7 +242,7 @@ void pause(const std::string &root, const std::string &id) {
   State st = get(root, id);
   if (status(root, st) != "running")
     fail("container not running");
-  auto g = cgroup::Group::open(st.cgroup);
+  auto g = open_group(root, st);
   if (!g)
     fail("unable to pause ", id, ": it has no cgroup");
   g->freeze(true);
@@ -273,12 +252,15 @@ void resume(const std::string &root, const std::string &id) {
   State st = get(root, id);
   if (status(root, st) != "paused")
     fail("container not paused");
-  cgroup::Group::open(st.cgroup)->freeze(false);
+  auto g = open_group(root, st);
+  if (!g)
+    fail("unable to resume ", id, ": it has no cgroup");
+  g->freeze(false);
 }
 
 std::vector<pid_t> pids(const std::string &root, const std::string &id) {
   State st = get(root, id);
-  auto g = cgroup::Group::open(st.cgroup);
+  auto g = open_group(root, st);
   return g ? g->pids() : std::vector<pid_t>{};
 }
 

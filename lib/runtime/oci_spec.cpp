@@ -446,13 +446,53 @@ Resources parse_resources(const Obj &r) {
   res.memory_limit = memory.optional<int64_t>("limit");
   res.memory_reservation = memory.optional<int64_t>("reservation");
   res.memory_swap = memory.optional<int64_t>("swap");
+  res.memory_kernel = memory.optional<int64_t>("kernel");
+  res.memory_kernel_tcp = memory.optional<int64_t>("kernelTCP");
+  res.memory_swappiness = memory.optional_u64("swappiness");
+  if (memory.has("disableOOMKiller"))
+    res.disable_oom_killer = memory.boolean("disableOOMKiller");
   Obj cpu = r.object("cpu");
   res.cpu_shares = cpu.optional_u64("shares");
   res.cpu_period = cpu.optional_u64("period");
   res.cpu_quota = cpu.optional<int64_t>("quota");
+  res.cpu_rt_runtime = cpu.optional<int64_t>("realtimeRuntime");
+  res.cpu_rt_period = cpu.optional_u64("realtimePeriod");
   res.cpuset_cpus = cpu.string("cpus");
   res.cpuset_mems = cpu.string("mems");
   res.pids_limit = r.object("pids").optional<int64_t>("limit");
+  Obj blkio = r.object("blockIO");
+  res.blkio_weight = blkio.optional<uint16_t>("weight");
+  res.blkio_leaf_weight = blkio.optional<uint16_t>("leafWeight");
+  for (const auto &d : blkio.objects("weightDevice"))
+    res.blkio_weight_device.push_back({d.integer("major"), d.integer("minor"),
+                                       d.optional<uint16_t>("weight"),
+                                       d.optional<uint16_t>("leafWeight")});
+  auto throttles = [&](std::string_view key) {
+    std::vector<cgroup::ThrottleDevice> out;
+    for (const auto &d : blkio.objects(key))
+      out.push_back({d.integer("major"), d.integer("minor"), d.u64("rate")});
+    return out;
+  };
+  res.blkio_throttle_read_bps = throttles("throttleReadBpsDevice");
+  res.blkio_throttle_write_bps = throttles("throttleWriteBpsDevice");
+  res.blkio_throttle_read_iops = throttles("throttleReadIOPSDevice");
+  res.blkio_throttle_write_iops = throttles("throttleWriteIOPSDevice");
+  for (const auto &l : r.objects("hugepageLimits")) {
+    cgroup::HugepageLimit limit{l.string("pageSize"), l.u64("limit")};
+    // The size names a file (hugetlb.<size>.limit_in_bytes): "2MB", "1GB", "64KB".
+    if (limit.page_size.empty() || !text::all(limit.page_size, text::is_alnum))
+      l.bad("pageSize", cat("is not a page size such as 2MB: ", printable(limit.page_size)));
+    res.hugepage_limits.push_back(std::move(limit));
+  }
+  Obj network = r.object("network");
+  res.net_cls_classid = network.optional<uint32_t>("classID");
+  for (const auto &p : network.objects("priorities")) {
+    cgroup::InterfacePriority prio{p.string("name"), p.u32("priority")};
+    // One line of net_prio.ifpriomap: an interface name, no blank.
+    if (prio.name.empty() || !text::is_hostname(prio.name))
+      p.bad("name", cat("is not an interface name: ", printable(prio.name)));
+    res.net_prio_ifpriomap.push_back(std::move(prio));
+  }
   for (const auto &d : r.objects("devices")) {
     DeviceRule rule;
     rule.allow = d.boolean("allow");
@@ -532,6 +572,11 @@ const Namespace *Spec::find_namespace(std::string_view type) const {
 
 Hooks parse_hooks(const json::Value &doc, std::string_view what) {
   return parse_hooks_obj(Obj(&doc, std::string(what)));
+}
+
+Resources parse_resources(std::string_view text, std::string_view what) {
+  json::Value doc = json::parse(text, what);
+  return parse_resources(Obj(&doc, std::string(what)));
 }
 
 Process parse_process(std::string_view text, std::string_view what) {

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #pragma once
+#include "cgroup/cgroup.hpp"
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -72,22 +73,9 @@ struct Device {           // linux.devices: a node to create
   std::optional<uint32_t> file_mode, uid, gid;
 };
 
-struct DeviceRule { // linux.resources.devices
-  bool allow = false;
-  std::string type = "a";              // "a", "c", "b"
-  std::optional<int64_t> major, minor; // none: any ("*")
-  std::string access = "rwm";
-};
-
-struct Resources {
-  std::optional<int64_t> memory_limit, memory_reservation, memory_swap;
-  std::optional<uint64_t> cpu_shares, cpu_period;
-  std::optional<int64_t> cpu_quota;
-  std::string cpuset_cpus, cpuset_mems;
-  std::optional<int64_t> pids_limit;
-  std::vector<DeviceRule> devices;
-  std::map<std::string, std::string> unified; // cgroup v2 files and values, as given
-};
+// linux.resources, as the cgroup code applies it (cgroup/cgroup.hpp).
+using DeviceRule = cgroup::DeviceRule;
+using Resources = cgroup::Resources;
 
 // linux.seccomp, as the spec writes it (libseccomp's names, SCMP_ACT_* and SCMP_CMP_*).
 struct SeccompArg {
@@ -157,6 +145,10 @@ Hooks parse_hooks(const json::Value &doc, std::string_view what);
 
 // "RLIMIT_NOFILE" for RLIMIT_NOFILE (the config's name), for traces.
 std::string rlimit_name(int resource);
+
+// A linux.resources object alone, as `runc update --resources FILE` reads it; checked the
+// same way, named by what.
+Resources parse_resources(std::string_view text, std::string_view what);
 
 // A process.json alone, as `runc exec --process FILE` reads it: the "process" member of a
 // config.json, checked the same way.

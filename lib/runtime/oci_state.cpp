@@ -6,6 +6,7 @@
 #include "base/sys.hpp"
 #include "base/text.hpp"
 #include "cgroup/cgroup.hpp"
+#include "runtime/oci_cgroup.hpp"
 #include "runtime/oci_hooks.hpp"
 #include "store/container.hpp"
 #include <algorithm>
@@ -113,7 +114,7 @@ std::string status(const std::string &root, const State &st) {
     return "stopped";
   if (sys::exists(fifo_of(root, st.id)))
     return "created";
-  if (auto g = cgroup::Group::open(st.cgroup); g && g->frozen())
+  if (auto g = open_group(root, st); g && g->frozen())
     return "paused";
   return "running";
 }

@@ -14,7 +14,10 @@
 namespace koker::oci {
 
 struct State {
-  std::string id, bundle, rootfs, created, cgroup; // cgroup: the group's name in koker/
+  std::string id, bundle, rootfs, created;
+  // The cgroupsPath as given (its directories are in ROOT/<id>/cgroup.json, oci_cgroup.hpp);
+  // before that record existed, the group's name in koker/.
+  std::string cgroup;
   int pid = 0;
   uint64_t pid_start = 0;
   bool systemd_cgroup = false; // --systemd-cgroup at create (later calls do not repeat it)
