@@ -4,6 +4,7 @@
 #include "check.hpp"
 #include "base/json.hpp"
 #include "runtime/caps.hpp"
+#include "runtime/oci_cgroup.hpp"
 #include "runtime/oci_hooks.hpp"
 #include "runtime/oci_seccomp.hpp"
 #include "runtime/oci_spec.hpp"
@@ -296,6 +297,75 @@ TEST("oci: hooks_json writes what parse_hooks reads back (koker-oci's state.json
   CHECK(h.create_runtime.empty() && h.start_container.empty() && h.poststart.empty());
 }
 
+TEST("oci: linux.resources, every member runc writes") {
+  auto spec = oci::parse_spec(R"({"linux":{"resources":{
+    "memory":{"limit":50593792,"reservation":50593792,"swap":50593792,"kernel":50593792,
+      "kernelTCP":50593792,"swappiness":10,"disableOOMKiller":true},
+    "cpu":{"shares":1024,"quota":50000,"period":100000,"realtimeRuntime":950000,
+      "realtimePeriod":1000000,"cpus":"0-1","mems":"0"},
+    "pids":{"limit":1000},
+    "blockIO":{"weight":500,"leafWeight":300,
+      "weightDevice":[{"major":8,"minor":0,"weight":500,"leafWeight":300}],
+      "throttleReadBpsDevice":[{"major":8,"minor":0,"rate":102400}],
+      "throttleWriteBpsDevice":[{"major":8,"minor":0,"rate":102401}],
+      "throttleReadIOPSDevice":[{"major":8,"minor":0,"rate":102402}],
+      "throttleWriteIOPSDevice":[{"major":8,"minor":0,"rate":18446744073709551615}]},
+    "hugepageLimits":[{"pageSize":"2MB","limit":2147483648}],
+    "network":{"classID":255,"priorities":[{"name":"lo","priority":10},{"name":"eth0","priority":30}]},
+    "devices":[{"allow":false,"access":"rwm"},{"allow":true,"type":"c","major":10,"minor":229,"access":"rwm"}]}}})",
+                              "test");
+  const auto &r = spec.resources;
+  CHECK(r.memory_limit == 50593792 && r.memory_reservation == 50593792);
+  CHECK(r.memory_swap == 50593792 && r.memory_kernel == 50593792);
+  CHECK(r.memory_kernel_tcp == 50593792 && r.memory_swappiness == 10u);
+  CHECK(r.disable_oom_killer == true);
+  CHECK(r.cpu_shares == 1024u && r.cpu_quota == 50000 && r.cpu_period == 100000u);
+  CHECK(r.cpu_rt_runtime == 950000 && r.cpu_rt_period == 1000000u);
+  CHECK(r.cpuset_cpus == "0-1" && r.cpuset_mems == "0" && r.pids_limit == 1000);
+  CHECK(r.blkio_weight == 500 && r.blkio_leaf_weight == 300);
+  CHECK(r.blkio_weight_device.size() == 1 && r.blkio_weight_device[0].major == 8);
+  CHECK(r.blkio_weight_device[0].weight == 500 && r.blkio_weight_device[0].leaf_weight == 300);
+  CHECK(r.blkio_throttle_read_bps.size() == 1 && r.blkio_throttle_read_bps[0].rate == 102400u);
+  CHECK(r.blkio_throttle_write_bps[0].rate == 102401u);
+  CHECK(r.blkio_throttle_read_iops[0].rate == 102402u);
+  CHECK(r.blkio_throttle_write_iops[0].rate == UINT64_MAX);
+  CHECK(r.hugepage_limits.size() == 1 && r.hugepage_limits[0].page_size == "2MB");
+  CHECK(r.hugepage_limits[0].limit == 2147483648u);
+  CHECK(r.net_cls_classid == 255u && r.net_prio_ifpriomap.size() == 2);
+  CHECK(r.net_prio_ifpriomap[1].name == "eth0" && r.net_prio_ifpriomap[1].priority == 30u);
+  CHECK(r.devices.size() == 2 && r.devices[1].line() == "c 10:229 rwm");
+  // update --resources reads the object alone, the same way.
+  auto u = oci::parse_resources(R"({"memory":{"limit":0},"cpu":{"quota":-1},"pids":{"limit":-1}})",
+                                "update");
+  CHECK(u.memory_limit == 0 && u.cpu_quota == -1 && u.pids_limit == -1 && u.devices.empty());
+  std::string e;
+  try {
+    oci::parse_resources(R"({"memory":{"swappiness":-1}})", "f.json");
+  } catch (const Error &err) {
+    e = err.what();
+  }
+  CHECK(has(e, "invalid f.json: \"memory.swappiness\" is not a whole number"));
+}
+
+TEST("oci: the device rules create writes: the spec's, then runc's defaults") {
+  auto spec = oci::parse_spec(R"({"linux":{
+    "devices":[{"path":"/dev/null","type":"c","major":1,"minor":3}],
+    "resources":{"devices":[{"allow":false,"access":"rwm"},
+      {"allow":true,"type":"c","major":10,"minor":229,"access":"rwm"}]}}})",
+                              "test");
+  auto r = oci::create_resources(spec);
+  std::vector<std::string> lines;
+  for (const auto &d : r.devices)
+    lines.push_back(std::string(d.allow ? "allow " : "deny ") + d.line());
+  // /dev/null's default rule is left out: linux.devices defines the node again (runc).
+  CHECK((lines == std::vector<std::string>{
+                      "deny a *:* rwm", "allow c 10:229 rwm", "allow c *:* m", "allow b *:* m",
+                      "allow c 1:8 rwm", "allow c 1:7 rwm", "allow c 5:0 rwm", "allow c 1:5 rwm",
+                      "allow c 1:9 rwm", "allow c 136:* rwm", "allow c 5:2 rwm",
+                      "allow c 10:200 rwm"}));
+  CHECK(oci::create_resources(oci::parse_spec("{}", "empty")).devices.size() == 11);
+}
+
 TEST("oci: errors name the member") {
   CHECK(has(spec_error("{"), "malformed JSON"));
   CHECK(has(spec_error("[]"), "invalid config.json"));
@@ -338,6 +408,14 @@ TEST("oci: errors name the member") {
             "\"linux.resources.pids.limit\" is a string"));
   CHECK(has(spec_error(R"({"linux":{"resources":{"devices":[{"type":"x"}]}}})"),
             "\"linux.resources.devices[0].type\""));
+  CHECK(has(spec_error(R"({"linux":{"resources":{"blockIO":{"weight":70000}}}})"),
+            "\"linux.resources.blockIO.weight\" is out of range"));
+  CHECK(has(spec_error(R"({"linux":{"resources":{"hugepageLimits":[{"pageSize":"../2MB"}]}}})"),
+            "\"linux.resources.hugepageLimits[0].pageSize\" is not a page size"));
+  CHECK(has(spec_error(R"({"linux":{"resources":{"network":{"priorities":[{"name":"a b"}]}}}})"),
+            "\"linux.resources.network.priorities[0].name\" is not an interface name"));
+  CHECK(has(spec_error(R"({"linux":{"resources":{"memory":{"disableOOMKiller":1}}}})"),
+            "\"linux.resources.memory.disableOOMKiller\" is a number"));
   CHECK(has(spec_error(R"({"linux":{"rootfsPropagation":"slavish"}})"),
             "\"linux.rootfsPropagation\""));
   CHECK(has(spec_error(R"({"hooks":{"poststop":[{"args":["x"]}]}})"),
