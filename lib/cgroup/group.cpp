@@ -93,7 +93,7 @@ void require_resources(const Host &host, const Resources &r, std::string_view na
 
 // True when an OCI group has a use for h: the unified tree (membership, kill, populated),
 // what every container gets (memory, pids, devices, cpuacct for stats, freezer for pause),
-// or a controller r writes to.
+// or a controller r writes to (docs/cli.md "koker-oci's control groups" rule 7).
 bool oci_uses(const Hierarchy &h, const Resources &r, bool v2) {
   if (h.unified)
     return true;

@@ -20,7 +20,8 @@ bool ends_with(std::string_view s, std::string_view suffix) {
 
 // The components of path, "." and empty ones dropped. ".." is refused rather than cleaned
 // away as runc's CleanPath does: a path that climbs is a mistake or an attempt to leave the
-// hierarchy, and either way the caller should hear of it.
+// hierarchy, and either way the caller should hear of it (docs/cli.md "koker-oci's control
+// groups" rule 5).
 std::string checked_components(std::string_view path, std::string_view given) {
   std::string out;
   for (const auto &part : text::fields(path, '/')) {

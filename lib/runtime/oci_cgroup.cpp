@@ -40,7 +40,8 @@ std::string record_of(const std::string &root, const std::string &id) {
 cgroup::Group resolve_group(const Spec &spec, const std::string &id, bool systemd,
                             const cgroup::Resources &r) {
   // There is no systemd (nor D-Bus) to ask for a scope unit here: with --systemd-cgroup the
-  // group is made directly on cgroupfs, at the path systemd would give the unit.
+  // group is made directly on cgroupfs, at the path systemd would give the unit (docs/cli.md
+  // "koker-oci's control groups" rule 4).
   cgroup::Place place = systemd ? cgroup::parse_systemd_path(spec.cgroups_path, id)
                                 : cgroup::parse_path(spec.cgroups_path, id);
   std::string name = spec.cgroups_path.empty() ? place.path : spec.cgroups_path;

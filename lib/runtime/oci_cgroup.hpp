@@ -9,8 +9,8 @@
 // An OCI container's cgroup: where linux.cgroupsPath puts it (as runc 1.1.5 does, in cgroupfs or,
 // with --systemd-cgroup, systemd's form), what linux.resources writes into it, and the record
 // of its directories that every later command (kill --all, pause, ps, update, delete) reads
-// back, since none of them repeats the config or --systemd-cgroup. docs/cli.md "The OCI
-// runtime: koker-oci" tells the rules.
+// back, since none of them repeats the config or --systemd-cgroup. docs/cli.md "koker-oci's
+// control groups" tells the rules.
 namespace koker::oci {
 
 // Where the container's group goes: cgroup::parse_path or, with systemd,
