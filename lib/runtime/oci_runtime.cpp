@@ -187,7 +187,8 @@ void start(const std::string &root, const std::string &id) {
 void kill(const std::string &root, const std::string &id, int sig, bool all) {
   State st = get(root, id);
   if (all) {
-    if (auto g = open_group(root, st)) {
+    // (A group whose own directories are all gone, its parents left, holds no process.)
+    if (auto g = open_group(root, st); g && !g->paths().empty()) {
       if (sig == SIGKILL && g->frozen())
         g->freeze(false); // a frozen process never acts on the signal
       g->kill_all(sig);
