@@ -75,6 +75,8 @@ public:
     // any down): a limit that then finds no file says why.
     std::vector<std::string> all = h.controllers;
     all.insert(all.end(), h.extra.begin(), h.extra.end());
+    if (all.empty())
+      return; // hybrid's unified tree: nothing to hand down
     std::set<std::string> on;
     for (auto word : text::fields(read_value(parent + "/cgroup.subtree_control").value_or(""), ' '))
       on.insert(word[0] == '+' ? word.substr(1) : word);
