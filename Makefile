@@ -53,6 +53,7 @@ koker-oci_LIBS     := libseccomp
 STATIC_TOOLS := run exec images rmi inspect ps rm stop logs stats cg oci
 # Objects a tool has beside its own file (src/, not shared with other tools).
 koker-run_OBJS     := src/run_options.o
+koker-oci_OBJS     := src/oci_args.o src/oci_update.o
 
 # lib/ is layered by folder (README.md, "Architecture"); tests/lint-layers.sh checks it.
 LIB_DIRS := base store image cgroup net runtime

@@ -5,11 +5,11 @@
 #include "base/json.hpp"
 #include "base/log.hpp"
 #include "base/main.hpp"
+#include "oci_args.hpp"
+#include "oci_update.hpp"
 #include "base/sys.hpp"
 #include "base/text.hpp"
-#include "cgroup/cgroup.hpp"
 #include "runtime/lifecycle.hpp"
-#include "runtime/oci_cgroup.hpp"
 #include "runtime/oci_exec.hpp"
 #include "runtime/oci_runtime.hpp"
 #include "runtime/oci_spec.hpp"
@@ -60,6 +60,8 @@ static const char USAGE[] =
     "  -h, --help                  show this help\n"
     "  -v, --version               show the version\n";
 
+using namespace koker::oci_cli;
+
 namespace {
 
 struct Global {
@@ -82,68 +84,6 @@ void log_to_file(const Global &g, const char *level, const std::string &msg) {
           : cat(sys::now_rfc3339(), " ", level, ": ", msg, "\n");
   ssize_t ignored = ::write(f.get(), line.data(), line.size());
   (void)ignored;
-}
-
-// A command's words: --name value, --name=value, -x; the rest are operands. Flags stop at the
-// first operand (urfave/cli's rule, as runc), so a container's command keeps its own.
-struct Args {
-  std::map<std::string, std::string> flags;          // the last value of each
-  std::map<std::string, std::vector<std::string>> all; // every value, in order
-  std::vector<std::string> operands;
-  bool has(const std::string &f) const { return flags.count(f) > 0; }
-  std::string get(const std::string &f, const std::string &fallback = "") const {
-    auto it = flags.find(f);
-    return it == flags.end() ? fallback : it->second;
-  }
-};
-
-// known: flag name -> whether it takes a value; shorts: "-d" -> "detach".
-Args parse_args(const std::vector<std::string> &words, const std::map<std::string, bool> &known,
-                const std::map<std::string, std::string> &shorts = {}) {
-  Args a;
-  size_t i = 0;
-  for (; i < words.size(); ++i) {
-    const std::string &w = words[i];
-    if (w == "--") {
-      ++i;
-      break;
-    }
-    if (w.size() < 2 || w[0] != '-')
-      break;
-    std::string name, value;
-    bool has_value = false;
-    if (w[1] == '-') {
-      name = w.substr(2);
-      if (auto eq = name.find('='); eq != std::string::npos) {
-        value = name.substr(eq + 1);
-        name = name.substr(0, eq);
-        has_value = true;
-      }
-    } else {
-      auto s = shorts.find(w);
-      if (s == shorts.end())
-        fail("flag provided but not defined: ", printable(w));
-      name = s->second;
-    }
-    auto k = known.find(name);
-    if (k == known.end())
-      fail("flag provided but not defined: -", printable(name));
-    if (k->second && !has_value) {
-      if (i + 1 >= words.size())
-        fail("flag needs an argument: --", name);
-      value = words[++i];
-    }
-    a.flags[name] = value;
-    a.all[name].push_back(value);
-  }
-  a.operands.assign(words.begin() + static_cast<long>(i), words.end());
-  return a;
-}
-
-std::string one_id(const Args &a) {
-  if (a.operands.empty())
-    fail("container id cannot be empty");
-  return a.operands[0];
 }
 
 const std::map<std::string, bool> create_flags = {
@@ -182,79 +122,6 @@ int run_container(const Global &g, const Args &a) {
   return code;
 }
 
-const std::map<std::string, bool> update_flags = {
-    {"resources", true},          {"memory", true},         {"memory-swap", true},
-    {"memory-reservation", true}, {"kernel-memory", true},  {"kernel-memory-tcp", true},
-    {"cpu-share", true},          {"cpu-period", true},     {"cpu-quota", true},
-    {"cpu-rt-period", true},      {"cpu-rt-runtime", true}, {"cpuset-cpus", true},
-    {"cpuset-mems", true},        {"pids-limit", true},     {"blkio-weight", true}};
-
-// runc update: the resources from a file or stdin (containerd writes JSON to stdin, podman a
-// file), or else from the flags, each as runc reads it; 0 leaves a value as it is.
-void update_container(const Global &g, const Args &a) {
-  if (a.operands.size() != 1)
-    fail("update: expected exactly 1 argument, the container id");
-  std::string id = one_id(a);
-  oci::get(g.root, id); // runc names an unknown container before it reads anything
-  cgroup::Resources r;
-  if (a.has("resources")) {
-    std::string from = a.get("resources");
-    std::string text = from == "-" ? sys::read_fd(0, 1 << 20, "stdin")
-                                   : sys::read_file(from, 1 << 20);
-    r = oci::parse_resources(text, from == "-" ? "resources from stdin" : from);
-  } else {
-    // A whole number (negative ones for signed flags only, as runc's ParseInt and ParseUint).
-    auto number = [&](const char *flag, bool is_signed) -> std::optional<int64_t> {
-      if (!a.has(flag))
-        return std::nullopt;
-      std::string v = a.get(flag);
-      bool negative = is_signed && !v.empty() && v[0] == '-';
-      auto n = sys::parse_uint(negative ? v.substr(1) : v);
-      if (!n || *n > uint64_t(INT64_MAX))
-        fail("invalid value for --", flag, ": '", printable(v, 40), "' is not a whole number",
-             is_signed ? "" : " from 0");
-      return negative ? -static_cast<int64_t>(*n) : static_cast<int64_t>(*n);
-    };
-    auto natural = [&](const char *flag) -> std::optional<uint64_t> {
-      auto n = number(flag, false);
-      return n ? std::optional<uint64_t>(static_cast<uint64_t>(*n)) : std::nullopt;
-    };
-    // Sizes as docker's go-units reads them ("512m"), or -1 for no limit.
-    auto size = [&](const char *flag) -> std::optional<int64_t> {
-      if (!a.has(flag))
-        return std::nullopt;
-      std::string v = a.get(flag);
-      if (v == "-1" || v == "0")
-        return v == "-1" ? -1 : 0;
-      try {
-        return static_cast<int64_t>(cgroup::parse_size(v));
-      } catch (const Error &e) {
-        std::string why = e.what(); // "invalid size value '12q': not a size (...)"
-        fail("invalid value for --", flag, ":", why.substr(why.find(" '")));
-      }
-    };
-    r.memory_limit = size("memory");
-    r.memory_swap = size("memory-swap");
-    r.memory_reservation = size("memory-reservation");
-    r.memory_kernel = size("kernel-memory");
-    r.memory_kernel_tcp = size("kernel-memory-tcp");
-    r.cpu_shares = natural("cpu-share");
-    r.cpu_period = natural("cpu-period");
-    r.cpu_quota = number("cpu-quota", true);
-    r.cpu_rt_period = natural("cpu-rt-period");
-    r.cpu_rt_runtime = number("cpu-rt-runtime", true);
-    r.cpuset_cpus = a.get("cpuset-cpus");
-    r.cpuset_mems = a.get("cpuset-mems");
-    r.pids_limit = number("pids-limit", true);
-    if (auto w = number("blkio-weight", false)) {
-      if (*w > 1000 || (*w != 0 && *w < 10))
-        fail("invalid value for --blkio-weight: ", *w, " (the range is 10 to 1000)");
-      r.blkio_weight = static_cast<uint16_t>(*w);
-    }
-  }
-  oci::update(g.root, id, std::move(r));
-}
-
 const std::map<std::string, bool> exec_flags = {
     {"process", true},        {"detach", false},         {"tty", false},
     {"console-socket", true}, {"pid-file", true},        {"preserve-fds", true},
@@ -265,11 +132,6 @@ const std::map<std::string, bool> exec_flags = {
 const std::map<std::string, std::string> exec_shorts = {
     {"-p", "process"}, {"-d", "detach"}, {"-t", "tty"}, {"-e", "env"},
     {"-u", "user"},    {"-g", "additional-gids"}, {"-c", "cap"}};
-
-// A bool flag given as --flag=false is off.
-bool on(const Args &a, const std::string &flag) {
-  return a.has(flag) && a.get(flag) != "false";
-}
 
 // runc exec's failures exit 255 ("exec failed: ..."), the process's own status otherwise.
 int exec_process(const Global &g, const Args &a) {
@@ -410,7 +272,7 @@ int dispatch(const Global &g, const std::string &cmd, const std::vector<std::str
   } else if (cmd == "exec") {
     return exec_process(g, parse_args(words, exec_flags, exec_shorts));
   } else if (cmd == "update") {
-    update_container(g, parse_args(words, update_flags, {{"-r", "resources"}}));
+    oci_cli::update_container(g.root, parse_args(words, update_flags, {{"-r", "resources"}}));
   } else if (cmd == "checkpoint" || cmd == "restore" || cmd == "events") {
     fail("koker-oci ", cmd, " is not supported yet");
   } else {
