@@ -82,6 +82,10 @@ const Value *Value::find(std::string_view key) const {
   return nullptr;
 }
 
+Value *Value::find(std::string_view key) {
+  return const_cast<Value *>(static_cast<const Value *>(this)->find(key));
+}
+
 std::string Value::get_string(std::string_view key, std::string_view fallback) const {
   const Value *v = find(key);
   return v && v->is_string() ? v->m_text : std::string(fallback);

@@ -27,6 +27,9 @@ public:
   static Value object() { return Value(Type::object); }
   // A number from its JSON text (already checked by the parser).
   static Value number_text(std::string text);
+  // Any JSON text, already serialized and valid, that dump() writes as it is: a large
+  // document built as text costs no tree of Values.
+  static Value raw(std::string json_text) { return number_text(std::move(json_text)); }
 
   Type type() const { return m_type; }
   bool is_null() const { return m_type == Type::null; }
@@ -43,6 +46,7 @@ public:
   const std::vector<Member> &members() const;
 
   // The member named key of an object, or nullptr (also when this is not an object).
+  Value *find(std::string_view key);
   const Value *find(std::string_view key) const;
   // The string member key, or fallback when missing or not a string.
   std::string get_string(std::string_view key, std::string_view fallback = "") const;

@@ -153,7 +153,6 @@ json::Value linux_section(const Inputs &in) {
     sysctl.set("net.ipv4.ping_group_range", "0 2147483647");
     l.set("sysctl", std::move(sysctl));
   }
-  l.set("seccomp", seccomp::default_profile(in.caps));
   l.set("maskedPaths", json::string_array(rootfs::default_masked_paths()));
   l.set("readonlyPaths", json::string_array(rootfs::default_readonly_paths()));
   return l;
@@ -177,6 +176,11 @@ json::Value config(const Inputs &in) {
   c.set("annotations", std::move(notes));
   c.set("linux", linux_section(in));
   return c;
+}
+
+void add_seccomp(json::Value &config, caps::Set caps) {
+  if (json::Value *l = config.find("linux"))
+    l->set("seccomp", json::Value::raw(seccomp::default_profile(caps)));
 }
 
 } // namespace koker::run_spec

@@ -21,7 +21,9 @@ struct Inputs {
   std::string dir;         // containers/<id>: hostname, hosts and resolv.conf to bind
 };
 
-// The whole config.json.
+// The config.json, all of it but linux.seccomp.
 json::Value config(const Inputs &in);
+// Adds linux.seccomp: Docker's profile for caps (seccomp::default_profile), as JSON text.
+void add_seccomp(json::Value &config, caps::Set caps);
 
 } // namespace koker::run_spec

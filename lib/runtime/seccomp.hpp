@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: MIT
 #pragma once
-#include "base/json.hpp"
 #include "runtime/caps.hpp"
 #include <cstdint>
 #include <linux/filter.h>
@@ -37,9 +36,9 @@ void load(const Filter &filter);
 // version, libseccomp's, the kernel's release and caps, so that a container's start does not
 // pay libseccomp's ~5 ms again: the same inputs give the same program.
 Filter cached_default(caps::Set caps, const std::string &cache_dir);
-// The same profile as an OCI config's linux.seccomp (libseccomp's names), for the config.json
-// of koker-run's containers: what runc loads when given their bundle.
-json::Value default_profile(caps::Set caps);
+// The same profile as an OCI config's linux.seccomp (libseccomp's names), as compact JSON
+// text, for the config.json of koker-run's containers: what runc loads when given their bundle.
+std::string default_profile(caps::Set caps);
 // The statistics of the last filter loaded by this process.
 Stats last_stats();
 
