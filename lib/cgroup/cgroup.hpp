@@ -113,7 +113,7 @@ struct InterfacePriority { // a line of net_prio.ifpriomap
   uint32_t priority = 0;
 };
 
-// The runtime-spec's linux.resources (config-linux.md "Control groups"), the members runc 1.1
+// The runtime-spec's linux.resources (its Linux chapter, "Control groups"), the members runc 1.1
 // writes, in v1's terms: memory_swap is memory plus swap (memory.memsw.limit_in_bytes) and v2
 // converts it. As in runc, a number 0 means "leave it as it is" and -1 "no limit".
 struct Resources {
@@ -138,7 +138,7 @@ struct Resources {
   std::map<std::string, std::string> unified; // cgroup v2 files and values, as given
 };
 
-// Where an OCI container's group goes (runtime-spec config-linux.md "Cgroups path"): the
+// Where an OCI container's group goes (the runtime-spec's Linux chapter, "Cgroups path"): the
 // same inner path in every hierarchy, from one of three bases.
 enum class Base {
   root, // an absolute cgroupsPath: from each hierarchy's root

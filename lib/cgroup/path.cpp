@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Where an OCI container's group goes: the runtime-spec's cgroupsPath (config-linux.md "Cgroups
+// Where an OCI container's group goes: the runtime-spec's cgroupsPath (the Linux chapter, "Cgroups
 // path"), in cgroupfs form or in systemd's "slice:prefix:name", resolved as runc 1.1.5 does
 // (libcontainer/specconv CreateCgroupConfig, cgroups/fs paths.go, cgroups/systemd).
 #include "base/error.hpp"

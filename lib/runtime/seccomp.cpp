@@ -182,12 +182,11 @@ std::vector<scmp_arg_cmp> socket_families() {
           scmp_arg_cmp{0, SCMP_CMP_MASKED_EQ, ~uint64_t{15}, 48}};
 }
 
-// Fills the filter; returns how many syscall names it allows.
-int add_profile(Builder &b, caps::Set caps) {
-  auto has = [caps](int cap) { return (caps >> cap) & 1; };
+// The names allowed without conditions for a container holding caps, sorted, once each.
+std::vector<const char *> allowed_names(caps::Set caps) {
   std::vector<const char *> allow(std::begin(ALWAYS), std::end(ALWAYS));
   for (const auto &g : BY_CAP)
-    if (has(g.cap))
+    if ((caps >> g.cap) & 1)
       for (const char *n : g.names)
         if (n)
           allow.push_back(n);
@@ -195,6 +194,13 @@ int add_profile(Builder &b, caps::Set caps) {
   auto same = [](const char *a, const char *c) { return std::strcmp(a, c) == 0; };
   std::sort(allow.begin(), allow.end(), less);
   allow.erase(std::unique(allow.begin(), allow.end(), same), allow.end());
+  return allow;
+}
+
+// Fills the filter; returns how many syscall names it allows.
+int add_profile(Builder &b, caps::Set caps) {
+  auto has = [caps](int cap) { return (caps >> cap) & 1; };
+  std::vector<const char *> allow = allowed_names(caps);
   int allowed = 0;
   for (const char *n : allow)
     allowed += b.add(n, SCMP_ACT_ALLOW);
@@ -222,16 +228,7 @@ int add_profile(Builder &b, caps::Set caps) {
 // faults.
 std::string profile_json(caps::Set caps, bool x32) {
   auto has = [caps](int cap) { return (caps >> cap) & 1; };
-  std::vector<const char *> allow(std::begin(ALWAYS), std::end(ALWAYS));
-  for (const auto &g : BY_CAP)
-    if (has(g.cap))
-      for (const char *n : g.names)
-        if (n)
-          allow.push_back(n);
-  auto less = [](const char *a, const char *c) { return std::strcmp(a, c) < 0; };
-  auto same = [](const char *a, const char *c) { return std::strcmp(a, c) == 0; };
-  std::sort(allow.begin(), allow.end(), less);
-  allow.erase(std::unique(allow.begin(), allow.end(), same), allow.end());
+  std::vector<const char *> allow = allowed_names(caps);
   std::string out;
   out.reserve(12 << 10);
   out += cat("{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"defaultErrnoRet\":", EPERM,
