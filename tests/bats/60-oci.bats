@@ -2,37 +2,24 @@
 # koker-oci as runc's clients call it: run, create/start/state/kill/delete, the state JSON,
 # runc's wording for the states clients match, the JSON log, descriptors, namespaces by path.
 load helpers
+load helpers.oci
 
 setup() {
     koker_setup
     requires root
-    OCI=(koker-oci --root "$BATS_TEST_TMPDIR/oci")
-    BUNDLE=$BATS_TEST_TMPDIR/bundle
-    mkdir -p "$BUNDLE"
-    cp -a "$KOKER_TEST_FIXTURES/rootfs" "$BUNDLE/rootfs"
-    koker-oci spec --bundle "$BUNDLE"
+    oci_bundle
 }
 
 teardown() {
-    local id
-    for id in $("${OCI[@]}" list -q 2>/dev/null); do
-        "${OCI[@]}" delete --force "$id" || echo "# teardown: delete $id failed" >&2
-    done
+    oci_delete_all
     koker_teardown
 }
 
 # set_process ARGS_JSON [TERMINAL]: the bundle's process.args (and terminal, default false).
 set_process() {
-    jq --argjson a "$1" --argjson t "${2:-false}" '.process.args = $a | .process.terminal = $t' \
-        "$BUNDLE/config.json" >"$BUNDLE/config.new"
-    mv "$BUNDLE/config.new" "$BUNDLE/config.json"
+    oci_config --argjson a "$1" --argjson t "${2:-false}" '.process.args = $a | .process.terminal = $t'
 }
 
-# create ARGS...: koker-oci create, its output in files: the init keeps the descriptors it was
-# given (they are the container's stdio, as conmon's pipes are), so $(...) would wait for it.
-create() {
-    "${OCI[@]}" create "$@" </dev/null >"$BATS_TEST_TMPDIR/create.out" 2>"$BATS_TEST_TMPDIR/create.err"
-}
 
 status_of() { # ID: the status field of koker-oci state
     "${OCI[@]}" state "$1" | jq -r .status
@@ -53,7 +40,7 @@ status_of() { # ID: the status field of koker-oci state
 
 @test "koker-oci create/start: created until start, running, stopped; state JSON and pid file" {
     set_process '["sleep", "100"]'
-    create --bundle "$BUNDLE" --pid-file "$BATS_TEST_TMPDIR/pid" c1
+    oci_detached create --bundle "$BUNDLE" --pid-file "$BATS_TEST_TMPDIR/pid" c1
     assert_equal "" "$(cat "$BATS_TEST_TMPDIR/create.out" "$BATS_TEST_TMPDIR/create.err")"
     pid=$(cat "$BATS_TEST_TMPDIR/pid")
     [[ $pid =~ ^[0-9]+$ ]]
@@ -91,8 +78,8 @@ status_of() { # ID: the status field of koker-oci state
     run_koker 1 "${OCI[@]}" create --bundle "$BUNDLE" --no-such-flag x
     assert_stderr_match "flag provided but not defined: -no-such-flag"
     set_process '["sleep", "100"]'
-    create --bundle="$BUNDLE" dup
-    run create --bundle "$BUNDLE" dup
+    oci_detached create --bundle="$BUNDLE" dup
+    run oci_detached create --bundle "$BUNDLE" dup
     assert_equal 1 "$status"
     [[ $(cat "$BATS_TEST_TMPDIR/create.err") == *"container with id exists: dup"* ]]
 }
@@ -113,7 +100,7 @@ status_of() { # ID: the status field of koker-oci state
 
 @test "koker-oci kill --all, pause and resume, ps --format json" {
     set_process '["sh", "-c", "sleep 100 & sleep 100 & wait"]'
-    create --bundle "$BUNDLE" k1
+    oci_detached create --bundle "$BUNDLE" k1
     run_koker 0 "${OCI[@]}" start k1
     for _ in $(seq 50); do [ "$("${OCI[@]}" ps --format json k1 | jq length)" -ge 3 ] && break; sleep 0.1; done
     run_koker 0 "${OCI[@]}" ps --format json k1
@@ -215,7 +202,7 @@ status_of() { # ID: the status field of koker-oci state
 # started NAME: a container running `sleep 100`, created and started.
 started() {
     set_process '["sleep", "100"]'
-    create --bundle "$BUNDLE" "$1"
+    oci_detached create --bundle "$BUNDLE" "$1"
     "${OCI[@]}" start "$1"
 }
 

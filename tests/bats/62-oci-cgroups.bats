@@ -3,6 +3,7 @@
 # systemd's form, the files linux.resources writes, update, and delete taking it all away again,
 # the parents it made included. Every group a test may make is removed in teardown.
 load helpers
+load helpers.oci
 
 # The v1 controllers an OCI group may join here; the unified tree is "unified".
 CONTROLLERS=(cpu cpuacct cpuset memory devices freezer blkio pids)
@@ -12,21 +13,14 @@ setup() {
     requires root
     [[ -n $(v1_mount memory) && -n $(v1_mount pids) && -n $(v1_mount cpu) ]] ||
         skip "requires the v1 memory, pids and cpu controllers (a v1 or hybrid host)"
-    OCI=(koker-oci --root "$BATS_TEST_TMPDIR/oci")
-    BUNDLE=$BATS_TEST_TMPDIR/bundle
-    mkdir -p "$BUNDLE"
-    cp -a "$KOKER_TEST_FIXTURES/rootfs" "$BUNDLE/rootfs"
-    koker-oci spec --bundle "$BUNDLE"
-    set_config '.process.args = ["sleep", "100"] | .process.terminal = false'
+    oci_bundle
+    oci_config '.process.args = ["sleep", "100"] | .process.terminal = false'
     # Names no other test or run uses, at the top of each hierarchy.
     TAG=kt62-$$-$BATS_TEST_NUMBER
 }
 
 teardown() {
-    local id
-    for id in $("${OCI[@]}" list -q 2>/dev/null); do
-        "${OCI[@]}" delete --force "$id" || echo "# teardown: delete $id failed" >&2
-    done
+    oci_delete_all
     koker_teardown
 }
 
@@ -96,17 +90,6 @@ assert_no_groups() {
     done < <(group_dirs "$@")
 }
 
-# set_config JQ_FILTER [JQ ARGS...]: edits the bundle's config.json.
-set_config() {
-    jq "${@:2}" "$1" "$BUNDLE/config.json" >"$BUNDLE/config.new"
-    mv "$BUNDLE/config.new" "$BUNDLE/config.json"
-}
-
-# create ARGS...: koker-oci create, its output in files (the init keeps the descriptors).
-create() {
-    "${OCI[@]}" "$@" </dev/null >"$BATS_TEST_TMPDIR/create.out" 2>"$BATS_TEST_TMPDIR/create.err"
-}
-
 pid_of() { "${OCI[@]}" state "$1" | jq -r .pid; }
 
 # stop ID: kills its init and waits until the state says stopped.
@@ -122,14 +105,14 @@ stop() {
 @test "koker-oci: an absolute cgroupsPath starts at each hierarchy's root; delete removes it and the parents it made" {
     local path=/$TAG/ctr pid
     watch_groups "$path"
-    set_config '.linux.cgroupsPath = $p
+    oci_config '.linux.cgroupsPath = $p
         | .linux.resources.memory = {"limit": 67108864, "reservation": 33554432,
             "swappiness": 10, "disableOOMKiller": true}
         | .linux.resources.cpu = {"shares": 512, "quota": 25000, "period": 100000}
         | .linux.resources.pids = {"limit": 42}
         | .linux.resources.devices += [{"allow": true, "type": "c", "major": 10, "minor": 229,
             "access": "rwm"}]' --arg p "$path"
-    create create --bundle "$BUNDLE" a1
+    oci_detached create --bundle "$BUNDLE" a1
     pid=$(pid_of a1)
     assert_equal 67108864 "$(cat "$(group_dir memory "$path")/memory.limit_in_bytes")"
     assert_equal 33554432 "$(cat "$(group_dir memory "$path")/memory.soft_limit_in_bytes")"
@@ -160,8 +143,8 @@ stop() {
     local rel=$TAG/ctr c want pid
     watch_groups "$rel" own
     watch_groups "$TAG-d" own
-    set_config '.linux.cgroupsPath = $p | .linux.resources.pids = {"limit": 7}' --arg p "$rel"
-    create create --bundle "$BUNDLE" r1
+    oci_config '.linux.cgroupsPath = $p | .linux.resources.pids = {"limit": 7}' --arg p "$rel"
+    oci_detached create --bundle "$BUNDLE" r1
     pid=$(pid_of r1)
     for c in memory pids devices; do
         want=$(own_group "$c")
@@ -170,8 +153,8 @@ stop() {
     done
     assert_equal 7 "$(cat "$(group_dir pids "$rel" own)/pids.max")"
     # No cgroupsPath: the container's ID, relative (runc's default).
-    set_config 'del(.linux.cgroupsPath) | del(.linux.resources.pids)'
-    create create --bundle "$BUNDLE" "$TAG-d"
+    oci_config 'del(.linux.cgroupsPath) | del(.linux.resources.pids)'
+    oci_detached create --bundle "$BUNDLE" "$TAG-d"
     want=$(own_group memory)
     grep -qx "[0-9]*:memory:${want%/}/$TAG-d" "/proc/$(pid_of "$TAG-d")/cgroup"
     # delete --force of a running container: killed, then its groups and parents removed.
@@ -184,9 +167,9 @@ stop() {
 @test "koker-oci --systemd-cgroup: slice:prefix:name is the path systemd would give the scope, recorded for later calls" {
     local slice=kt62-$$.slice path=/kt62.slice/kt62-$$.slice/koker-s1.scope pid
     watch_groups "$path"
-    set_config '.linux.cgroupsPath = $p | .linux.resources.memory = {"limit": 33554432}' \
+    oci_config '.linux.cgroupsPath = $p | .linux.resources.memory = {"limit": 33554432}' \
         --arg p "$slice:koker:s1"
-    create --systemd-cgroup create --bundle "$BUNDLE" s1
+    oci_detached --systemd-cgroup create --bundle "$BUNDLE" s1
     pid=$(pid_of s1)
     grep -qx "[0-9]*:memory:$path" "/proc/$pid/cgroup"
     assert_equal 33554432 "$(cat "$(group_dir memory "$path")/memory.limit_in_bytes")"
@@ -200,11 +183,11 @@ stop() {
     run_koker 0 "${OCI[@]}" delete s1
     assert_no_groups "/kt62.slice/kt62-$$.slice" # the slices made for it went with it
     # Not systemd's form: one line naming the path, and nothing made.
-    set_config '.linux.cgroupsPath = "/not/a/slice"'
+    oci_config '.linux.cgroupsPath = "/not/a/slice"'
     run_koker 1 "${OCI[@]}" --systemd-cgroup create --bundle "$BUNDLE" s2
     assert_stderr_match 'expected cgroupsPath to be of format "slice:prefix:name" for systemd cgroups, got "/not/a/slice" instead'
     assert_equal 1 "$(wc -l <<<"$stderr")"
-    set_config '.linux.cgroupsPath = "a--b.slice:p:n"'
+    oci_config '.linux.cgroupsPath = "a--b.slice:p:n"'
     run_koker 1 "${OCI[@]}" --systemd-cgroup create --bundle "$BUNDLE" s3
     assert_stderr_match "invalid slice name: a--b.slice"
     run_koker 0 "${OCI[@]}" list -q
@@ -214,10 +197,10 @@ stop() {
 @test "koker-oci update: flags, --resources FILE and -, a hierarchy joined later; runc's wording" {
     local path=/$TAG/u pid
     watch_groups "$path"
-    set_config '.linux.cgroupsPath = $p | .process.args = ["sh", "-c", "sleep 100 & sleep 100"]
+    oci_config '.linux.cgroupsPath = $p | .process.args = ["sh", "-c", "sleep 100 & sleep 100"]
         | .linux.resources.memory = {"limit": 67108864} | .linux.resources.pids = {"limit": 10}' \
         --arg p "$path"
-    create create --bundle "$BUNDLE" u1
+    oci_detached create --bundle "$BUNDLE" u1
     run_koker 0 "${OCI[@]}" start u1
     pid=$(pid_of u1)
     run_koker 0 "${OCI[@]}" update --memory 100m --pids-limit 20 u1
@@ -253,22 +236,22 @@ stop() {
 @test "koker-oci: a bad cgroupsPath, an unmounted controller or a failed write make nothing" {
     watch_groups "$TAG/x"
     watch_groups "$TAG/busy"
-    set_config '.linux.cgroupsPath = "../escape"'
+    oci_config '.linux.cgroupsPath = "../escape"'
     run_koker 1 "${OCI[@]}" create --bundle "$BUNDLE" e1
     assert_equal "koker-oci: fatal: invalid cgroupsPath '../escape': '..' is not allowed" "$stderr"
-    set_config '.linux.cgroupsPath = "/"'
+    oci_config '.linux.cgroupsPath = "/"'
     run_koker 1 "${OCI[@]}" create --bundle "$BUNDLE" e1
     assert_stderr_match "names the root of the hierarchy"
     # A value for a controller not mounted is refused as runc refuses it, before any mkdir.
     if [[ -z $(v1_mount net_cls) ]]; then
-        set_config '.linux.cgroupsPath = $p | .linux.resources.network = {"classID": 255}' \
+        oci_config '.linux.cgroupsPath = $p | .linux.resources.network = {"classID": 255}' \
             --arg p "/$TAG/x"
         run_koker 1 "${OCI[@]}" create --bundle "$BUNDLE" e2
         assert_stderr_match "unable to set the network class ID of cgroup /$TAG/x: no net_cls controller is mounted"
         assert_no_groups "$TAG"
     fi
     # A write the kernel refuses after the groups were made: they go again, parents too.
-    set_config 'del(.linux.resources.network) | .linux.cgroupsPath = $p
+    oci_config 'del(.linux.resources.network) | .linux.cgroupsPath = $p
         | .linux.resources.cpu = {"cpus": "4096"}' --arg p "/$TAG/x"
     run_koker 1 "${OCI[@]}" create --bundle "$BUNDLE" e3
     assert_stderr_match "unable to write 4096 to .*/$TAG/x/cpuset.cpus"
@@ -278,7 +261,7 @@ stop() {
     sleep 100 &
     koker_cleanup_later pid $!
     echo $! >"$(group_dir pids "$TAG/busy")/cgroup.procs"
-    set_config 'del(.linux.resources.cpu) | .linux.cgroupsPath = $p' --arg p "/$TAG/busy"
+    oci_config 'del(.linux.resources.cpu) | .linux.cgroupsPath = $p' --arg p "/$TAG/busy"
     run_koker 1 "${OCI[@]}" create --bundle "$BUNDLE" e4
     assert_stderr_match "unable to create cgroup /$TAG/busy: .*/$TAG/busy exists and has processes"
     [ ! -e "$(group_dir memory "$TAG")" ]
@@ -289,8 +272,8 @@ stop() {
 @test "koker-oci delete --force: a create killed halfway leaves its cgroup record, and delete finds it" {
     local path=/$TAG/k pid
     watch_groups "$path"
-    set_config '.linux.cgroupsPath = $p' --arg p "$path"
-    create create --bundle "$BUNDLE" h1
+    oci_config '.linux.cgroupsPath = $p' --arg p "$path"
+    oci_detached create --bundle "$BUNDLE" h1
     pid=$(pid_of h1)
     # What a create killed before it wrote state.json leaves: the groups, their record, and
     # an init that dies on its own.

@@ -3,19 +3,17 @@
 # of the lifecycle with the state on stdin, failures that fail create or start and leave
 # nothing behind, warnings for poststart and poststop, timeouts.
 load helpers
+load helpers.oci
 
 setup() {
     koker_setup
     requires root
+    oci_bundle
     ROOT=$BATS_TEST_TMPDIR/oci
-    OCI=(koker-oci --root "$ROOT")
-    BUNDLE=$BATS_TEST_TMPDIR/bundle
     OUT=$BATS_TEST_TMPDIR/out
-    mkdir -p "$BUNDLE" "$OUT"
-    cp -a "$KOKER_TEST_FIXTURES/rootfs" "$BUNDLE/rootfs"
-    koker-oci spec --bundle "$BUNDLE"
+    mkdir -p "$OUT"
     # The hooks write into the root (startContainer runs in the container, after pivot_root).
-    edit '.root.readonly = false | .process.terminal = false | .process.args = ["true"]'
+    oci_config '.root.readonly = false | .process.terminal = false | .process.args = ["true"]'
     # A hook on the host: "record KIND" keeps its stdin in $OUT/KIND.json and appends KIND to
     # $OUT/order; OUT comes from the hook's env, which is all the hook gets.
     HOOK=$BATS_TEST_TMPDIR/record
@@ -24,17 +22,8 @@ setup() {
 }
 
 teardown() {
-    local id
-    for id in $("${OCI[@]}" list -q 2>/dev/null); do
-        "${OCI[@]}" delete --force "$id" || echo "# teardown: delete $id failed" >&2
-    done
+    oci_delete_all
     koker_teardown
-}
-
-# edit JQ_FILTER: rewrites the bundle's config.json.
-edit() {
-    jq "$@" "$BUNDLE/config.json" >"$BUNDLE/config.new"
-    mv "$BUNDLE/config.new" "$BUNDLE/config.json"
 }
 
 # record KIND: the JSON of a hook that runs $HOOK for KIND.
@@ -43,10 +32,6 @@ record() {
         '{path: $p, args: ["record", $k], env: ["PATH=/usr/bin:/bin", "OUT=" + $o]}'
 }
 
-# create ARGS...: as in 60-oci.bats, output in files (the init keeps the descriptors it got).
-create() {
-    "${OCI[@]}" create "$@" </dev/null >"$BATS_TEST_TMPDIR/create.out" 2>"$BATS_TEST_TMPDIR/create.err"
-}
 
 wait_stopped() { # ID
     for _ in $(seq 50); do
@@ -66,13 +51,13 @@ no_trace_of() {
 }
 
 @test "koker-oci hooks: each kind runs at its point with the state on stdin" {
-    edit --argjson pre "$(record prestart)" --argjson cr "$(record createRuntime)" \
+    oci_config --argjson pre "$(record prestart)" --argjson cr "$(record createRuntime)" \
         --argjson cc "$(record createContainer)" --argjson ps "$(record poststart)" \
         --argjson pst "$(record poststop)" '.annotations = {"org.example.hook": "yes"} |
         .hooks = {prestart: [$pre], createRuntime: [$cr], createContainer: [$cc],
           startContainer: [{path: "/bin/sh", args: ["sh", "-c", "cat >/startContainer.json"]}],
           poststart: [$ps], poststop: [$pst]}'
-    create --bundle "$BUNDLE" --pid-file "$BATS_TEST_TMPDIR/pid" h1
+    oci_detached create --bundle "$BUNDLE" --pid-file "$BATS_TEST_TMPDIR/pid" h1
     pid=$(cat "$BATS_TEST_TMPDIR/pid")
     assert_equal $'prestart\ncreateRuntime\ncreateContainer' "$(cat "$OUT/order")"
     [ ! -e "$BUNDLE/rootfs/startContainer.json" ] # not before start
@@ -95,7 +80,7 @@ no_trace_of() {
 }
 
 @test "koker-oci create: a failing prestart hook fails create in one line and leaves nothing" {
-    edit --argjson pst "$(record poststop)" --arg out "$OUT" '.hooks = {
+    oci_config --argjson pst "$(record poststop)" --arg out "$OUT" '.hooks = {
         prestart: [{path: "/bin/sh", args: ["sh", "-c",
           "cat >\"$0/state.json\"; echo no network for you >&2; exit 3", $out]}],
         poststop: [$pst]}'
@@ -111,7 +96,7 @@ no_trace_of() {
 }
 
 @test "koker-oci create: a hook past its timeout is killed, and create fails naming it" {
-    edit --arg pids "$BATS_TEST_TMPDIR/pids" '.hooks.createRuntime = [{path: "/bin/sh",
+    oci_config --arg pids "$BATS_TEST_TMPDIR/pids" '.hooks.createRuntime = [{path: "/bin/sh",
         args: ["sh", "-c", "echo $$ >>\"$0\"; exec sleep 60", $pids], timeout: 1}]'
     SECONDS=0
     run_koker 1 "${OCI[@]}" create --bundle "$BUNDLE" t1
@@ -122,16 +107,16 @@ no_trace_of() {
 }
 
 @test "koker-oci start: a failing startContainer hook fails start; a failing poststart warns" {
-    edit '.hooks.startContainer = [{path: "/bin/sh", args: ["sh", "-c", "exit 4"]}]'
-    create --bundle "$BUNDLE" s1
+    oci_config '.hooks.startContainer = [{path: "/bin/sh", args: ["sh", "-c", "exit 4"]}]'
+    oci_detached create --bundle "$BUNDLE" s1
     run_koker 1 "${OCI[@]}" start s1
     assert_equal "koker-oci: fatal: unable to run startContainer hook /bin/sh: exit status 4" "$stderr"
     wait_stopped s1
     run_koker 0 "${OCI[@]}" delete s1
 
-    edit --argjson ps "$(record poststart)" '.process.args = ["sleep", "100"] |
+    oci_config --argjson ps "$(record poststart)" '.process.args = ["sleep", "100"] |
         .hooks = {poststart: [{path: "/bin/false"}, $ps]}'
-    create --bundle "$BUNDLE" s2
+    oci_detached create --bundle "$BUNDLE" s2
     run_koker 0 "${OCI[@]}" start s2
     assert_equal "koker-oci: warning: unable to run poststart hook /bin/false: exit status 1" "$stderr"
     assert_equal running "$("${OCI[@]}" state s2 | jq -r .status)"
@@ -139,12 +124,12 @@ no_trace_of() {
 }
 
 @test "koker-oci delete: poststop runs once the container is gone; a failure warns" {
-    edit --arg root "$ROOT" --argjson pst "$(record poststop)" '.hooks.poststop = [
+    oci_config --arg root "$ROOT" --argjson pst "$(record poststop)" '.hooks.poststop = [
         {path: "/bin/sh", args: ["sh", "-c", "test ! -e \"$0/d1\" && touch \"$0.gone\"", $root]},
         {path: "/bin/false"}, $pst]'
-    create --bundle "$BUNDLE" d1
+    oci_detached create --bundle "$BUNDLE" d1
     # config.json changed after create affects nothing: the hooks were kept at create
-    edit '.hooks.poststop = []'
+    oci_config '.hooks.poststop = []'
     run_koker 0 "${OCI[@]}" start d1
     wait_stopped d1
     run_koker 0 "${OCI[@]}" delete d1
@@ -155,7 +140,7 @@ no_trace_of() {
 }
 
 @test "koker-oci run: poststart once the command runs, poststop when run deletes" {
-    edit --argjson ps "$(record poststart)" --argjson pst "$(record poststop)" \
+    oci_config --argjson ps "$(record poststart)" --argjson pst "$(record poststop)" \
         '.process.args = ["echo", "hello"] | .hooks = {poststart: [$ps], poststop: [$pst]}'
     run_koker 0 "${OCI[@]}" run --bundle "$BUNDLE" r1
     assert_equal hello "$output"
