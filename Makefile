@@ -29,7 +29,13 @@ WARN        := -Wall -Wextra -Wpedantic -Wshadow
 ifeq ($(WERROR),1)
 WARN        += -Werror
 endif
-ALL_CXXFLAGS := -std=c++17 $(WARN) -MMD -MP -Ilib -DKOKER_VERSION='"$(VERSION)"' $(CXXFLAGS)
+# Each function and object in a section of its own, so that the link keeps only what a tool
+# reaches (--gc-sections below): koker-run's code shrank by a sixth, and each start maps and
+# faults in that much less (bench/README.md).
+SECTIONS    := -ffunction-sections -fdata-sections
+ALL_CXXFLAGS := -std=c++17 $(WARN) -MMD -MP -Ilib -DKOKER_VERSION='"$(VERSION)"' $(SECTIONS) \
+                $(CXXFLAGS)
+ALL_LDFLAGS  := -Wl,--gc-sections $(LDFLAGS)
 
 # Each tool lists the libraries it needs, like s6's deps-exe: koker-run never links curl.
 TOOLS := pull images rmi inspect run cg ps rm stop logs stats exec net oci
@@ -94,12 +100,12 @@ lib/libkoker.a: $(LIB_OBJ)
 # relocations for them and every running supervisor maps less (bench/README.md).
 static_flags = $(if $(filter $(1),$(STATIC_TOOLS)),-static,-static-libstdc++ -static-libgcc)
 bin/koker-%: src/koker-%.o $$(koker-$$*_OBJS) lib/libkoker.a
-	$(CXX) $(ALL_CXXFLAGS) $(LDFLAGS) -o $@ $< $(koker-$*_OBJS) lib/libkoker.a \
+	$(CXX) $(ALL_CXXFLAGS) $(ALL_LDFLAGS) -o $@ $< $(koker-$*_OBJS) lib/libkoker.a \
 	  $(if $(koker-$*_LIBS),$(shell $(PKG_CONFIG) --libs $(koker-$*_LIBS))) -pthread \
 	  $(call static_flags,$*)
 
 $(UNIT_BIN): $(UNIT_SRC:.cpp=.o) lib/libkoker.a
-	$(CXX) $(ALL_CXXFLAGS) $(LDFLAGS) -o $@ $(UNIT_SRC:.cpp=.o) lib/libkoker.a \
+	$(CXX) $(ALL_CXXFLAGS) $(ALL_LDFLAGS) -o $@ $(UNIT_SRC:.cpp=.o) lib/libkoker.a \
 	  $(shell $(PKG_CONFIG) --libs libcurl libarchive libcrypto libseccomp libmnl) -pthread
 
 unit: $(UNIT_BIN)

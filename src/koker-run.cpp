@@ -35,10 +35,12 @@ std::string make_container_dir(const store::Store &store, const container::Recor
   return dir;
 }
 
-// The rest of the set-up, once the child exists (its network needs its PID): the name, the
-// record, the address (and /etc/hosts, which names it), the cidfile.
-void after_clone(const std::string &root, const create::Options &o, container::Record &rec,
-                 sys::Rollback &undo, pid_t pid) {
+// The rest of the set-up, once the child exists (its network needs its PID), done while it
+// mounts its root: the bundle's config.json, the name, the record, the address (and
+// /etc/hosts, which names it), the cidfile.
+void after_clone(const std::string &root, const create::Options &o, const create::Bundle &b,
+                 container::Record &rec, sys::Rollback &undo, pid_t pid) {
+  create::write_config(b);
   if (rec.name.empty())
     rec.name = container::claim_generated_name(root, rec.id);
   else
@@ -79,11 +81,12 @@ int run_main(int argc, char **argv) {
   const std::string root = store.root();
   sys::Rollback undo;
   std::string dir = make_container_dir(store, rec, undo);
-  launch::Container c = create::make_bundle(o, rec, store, img, dir, undo);
+  create::Bundle b = create::make_bundle(o, rec, store, img, dir, undo);
+  const launch::Container &c = b.container;
   launch::Request req;
   req.cgroup = rec.id;
   req.limits = o.limits;
-  req.after_clone = [&](pid_t pid) { after_clone(root, o, rec, undo, pid); };
+  req.after_clone = [&](pid_t pid) { after_clone(root, o, b, rec, undo, pid); };
   req.relay_signals = true;
   if (o.detach) {
     supervisor::start_detached(root, rec, c, req, undo);
@@ -92,7 +95,8 @@ int run_main(int argc, char **argv) {
   }
   launch::Started s = launch::start(c, req, undo);
   undo.dismiss();
-  return launch::finish(root, rec, s, o.interactive);
+  int rc = launch::finish(root, rec, s, o.interactive);
+  return rc;
 }
 
 } // namespace

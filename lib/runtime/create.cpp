@@ -164,9 +164,8 @@ std::string hosts_text(const container::Record &rec) {
 
 } // namespace
 
-launch::Container make_bundle(const Options &o, const container::Record &rec,
-                              const store::Store &store, const store::ImageRecord &img,
-                              const std::string &dir, sys::Rollback &undo) {
+Bundle make_bundle(const Options &o, const container::Record &rec, const store::Store &store,
+                   const store::ImageRecord &img, const std::string &dir, sys::Rollback &undo) {
   for (const auto &v : o.volumes) {
     rootfs::Volume vol = parse_volume(v);
     if (!sys::exists(vol.source)) {
@@ -191,23 +190,27 @@ launch::Container make_bundle(const Options &o, const container::Record &rec,
 
   caps::Set held = caps::adjust(caps::default_set(), o.cap_add, o.cap_drop);
   run_spec::Inputs in{o, rec, resolve_user(root.get(), rec.user), held, dir};
-  json::Value config = run_spec::config(in);
-  std::string path = bundle + "/config.json";
-  // The engine runs what the file says: parsed back, as koker-oci parses a bundle's. All but
-  // the seccomp profile, whose program the engine takes from the store's cache below (built
-  // from the same tables): parsing four hundred names again at every start is time wasted.
-  launch::Container c{oci::parse_spec(config.dump(), path), {}};
-  run_spec::add_seccomp(config, held);
-  std::string text = config.dump(1);
-  log::debug("write ", path, ":\n", text);
-  sys::write_new_file(path, text);
-  c.init.rootfs = overlay.mount_point;
-  // Docker's profile for these capabilities, as config.json writes it: built once per store.
+  Bundle b{{}, run_spec::config(in), bundle + "/config.json"};
+  // The engine runs what the file will say, read as koker-oci reads a bundle's config.json;
+  // all but the seccomp profile, whose program comes from the store's cache (built from the
+  // same tables, with the profile's text beside it): the engine would parse four hundred
+  // names only to build the same program again.
+  launch::Container &c = b.container;
+  c.spec = oci::spec_from(b.config, b.config_path);
+  // Docker's profile for these capabilities: built once per store.
   c.init.filter = seccomp::cached_default(held, store.root() + "/cache");
+  run_spec::add_seccomp(b.config, std::move(c.init.filter.profile));
+  c.init.rootfs = overlay.mount_point;
   c.init.stdin_null = !o.interactive;
   c.init.die_with_parent = true;
   c.init.report_exec = true;
-  return c;
+  return b;
+}
+
+void write_config(const Bundle &b) {
+  std::string text = b.config.dump(1);
+  log::debug("write ", b.config_path, ":\n", text);
+  sys::write_new_file(b.config_path, text);
 }
 
 void write_hosts(const std::string &dir, const container::Record &rec) {

@@ -40,15 +40,23 @@ container::Record make_record(const Options &o, const store::ImageRecord &img,
 // Warns, as docker does, when the image was built for another OS or architecture than the
 // host's (it may still run, through binfmt_misc).
 void warn_if_foreign(const image::Config &cfg);
+// A container's OCI bundle: what the engine runs, and its config.json to write.
+struct Bundle {
+  launch::Container container; // the config, parsed, and the init's options
+  json::Value config;
+  std::string config_path; // containers/<id>/bundle/config.json
+};
 // Makes dir/bundle an OCI bundle (dir: containers/<id>, holding upper/, work/, bundle/rootfs/):
 // mounts the overlay of the image's layers on bundle/rootfs, on the host as containerd does,
 // so that the bundle is whole while the container exists (runc can be given it); writes the
-// /etc files the container binds into dir (hosts without its address yet) and
-// bundle/config.json (shown by -D); makes a missing volume source, as docker does. Returns the
-// parsed config and the init's options. Undo steps go to undo.
-launch::Container make_bundle(const Options &o, const container::Record &rec,
-                              const store::Store &store, const store::ImageRecord &img,
-                              const std::string &dir, sys::Rollback &undo);
+// /etc files the container binds into dir (hosts without its address yet); makes a missing
+// volume source, as docker does. Undo steps go to undo.
+Bundle make_bundle(const Options &o, const container::Record &rec, const store::Store &store,
+                   const store::ImageRecord &img, const std::string &dir, sys::Rollback &undo);
+// Writes b's config.json (shown by -D). koker-run does it once the container's process exists,
+// while that process mounts its root: the config is in memory already, and the file is for
+// the people and tools who read the bundle, not for the engine.
+void write_config(const Bundle &b);
 // Rewrites dir/hosts in place (the container has it bound already) once rec has its address.
 void write_hosts(const std::string &dir, const container::Record &rec);
 

@@ -117,6 +117,17 @@ Started start(const Container &c, const Request &req, sys::Rollback &undo) {
   log::debug("clone(", clone::flags_string(flags), ")",
              seed.unified ? cat(" into cgroup ", seed.unified_path, " (clone3 CLONE_INTO_CGROUP)")
                           : "");
+  // The init's options, filled in here: in the child every page written is a copy-on-write
+  // fault, and there are enough of those (each one shows in the start time).
+  oci::InitOptions io = c.init;
+  io.report_fd = report[1];
+  io.sync_fd = sync[0];
+  io.console_fd = console[1];
+  io.hooks_fd = hooks[1];
+  // Root of a new user namespace, the init may not write the cgroups' files: the parent
+  // moves it into them instead.
+  if (!userns)
+    io.on_go = [&seed, &leaf] { cgroup::join_self(seed, leaf); };
   bool placed = false;
   PidNamespaceForClone pidns(c.spec);
   pid_t pid = clone::into_cgroup(seed, flags, &placed);
@@ -126,15 +137,6 @@ Started start(const Container &c, const Request &req, sys::Rollback &undo) {
     for (int fd : {console[0], hooks[0]})
       if (fd >= 0)
         ::close(fd);
-    oci::InitOptions io = c.init;
-    io.report_fd = report[1];
-    io.sync_fd = sync[0];
-    io.console_fd = console[1];
-    io.hooks_fd = hooks[1];
-    // Root of a new user namespace, the init may not write the cgroups' files: the parent
-    // moves it into them instead.
-    if (!userns)
-      io.on_go = [&seed, &leaf] { cgroup::join_self(seed, leaf); };
     oci::run_init(c.spec, io);
   }
   pidns.leave();

@@ -592,7 +592,10 @@ std::string rlimit_name(int resource) {
 }
 
 Spec parse_spec(std::string_view text, std::string_view what) {
-  json::Value doc = json::parse(text, what);
+  return spec_from(json::parse(text, what), what);
+}
+
+Spec spec_from(const json::Value &doc, std::string_view what) {
   Obj top(&doc, std::string(what));
   Spec spec;
   spec.oci_version = top.string("ociVersion");

@@ -137,6 +137,8 @@ struct Spec {
 // JSON, a wrong type, an unknown capability, rlimit, namespace type, mount option or seccomp
 // action, naming the member.
 Spec parse_spec(std::string_view text, std::string_view what);
+// The same from a document already in memory (koker-run's, built by runtime/run_spec).
+Spec spec_from(const json::Value &doc, std::string_view what);
 
 // The "hooks" member of a parsed document: config.json's, or koker-oci's state.json's, which
 // keeps them (runtime-spec "Create": later changes to config.json must not affect the

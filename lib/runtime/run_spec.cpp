@@ -3,7 +3,6 @@
 #include "base/error.hpp"
 #include "base/text.hpp"
 #include "runtime/rootfs.hpp"
-#include "runtime/seccomp.hpp"
 #include <sys/resource.h>
 
 namespace koker::run_spec {
@@ -178,9 +177,9 @@ json::Value config(const Inputs &in) {
   return c;
 }
 
-void add_seccomp(json::Value &config, caps::Set caps) {
+void add_seccomp(json::Value &config, std::string profile) {
   if (json::Value *l = config.find("linux"))
-    l->set("seccomp", json::Value::raw(seccomp::default_profile(caps)));
+    l->set("seccomp", json::Value::raw(std::move(profile)));
 }
 
 } // namespace koker::run_spec

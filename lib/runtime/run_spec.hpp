@@ -23,7 +23,8 @@ struct Inputs {
 
 // The config.json, all of it but linux.seccomp.
 json::Value config(const Inputs &in);
-// Adds linux.seccomp: Docker's profile for caps (seccomp::default_profile), as JSON text.
-void add_seccomp(json::Value &config, caps::Set caps);
+// Adds linux.seccomp: profile, the JSON text of Docker's profile for the container's caps
+// (seccomp::default_profile, or the copy seccomp::cached_default keeps).
+void add_seccomp(json::Value &config, std::string profile);
 
 } // namespace koker::run_spec

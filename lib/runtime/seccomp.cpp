@@ -404,17 +404,22 @@ Filter cached_default(caps::Set caps, const std::string &cache_dir) {
   std::snprintf(key, sizeof key, "%016llx", static_cast<unsigned long long>(h));
   std::string path = cat(cache_dir, "/seccomp-", key);
   if (auto data = sys::read_file_if_exists(path, 1 << 20)) {
-    // Header: "allowed enosys rules max_nr arches\n", then the instructions.
+    // Header: "allowed enosys rules max_nr instructions arches\n", then the instructions,
+    // then the profile's JSON text.
     size_t nl = data->find('\n');
     Filter f;
     char arches[64] = {};
-    if (nl != std::string::npos && (data->size() - nl - 1) % sizeof(sock_filter) == 0 &&
-        std::sscanf(data->c_str(), "%d %d %d %u %63[^\n]", &f.stats.allowed, &f.stats.enosys,
-                    &f.stats.rules, &f.stats.max_nr, arches) == 5) {
+    size_t count = 0;
+    if (nl != std::string::npos &&
+        std::sscanf(data->c_str(), "%d %d %d %u %zu %63[^\n]", &f.stats.allowed,
+                    &f.stats.enosys, &f.stats.rules, &f.stats.max_nr, &count, arches) == 6 &&
+        count > 0 && count <= BPF_MAXINSNS &&
+        data->size() - nl - 1 > count * sizeof(sock_filter)) {
       f.stats.arches = arches;
-      f.prog.resize((data->size() - nl - 1) / sizeof(sock_filter));
-      std::memcpy(f.prog.data(), data->data() + nl + 1, f.prog.size() * sizeof(sock_filter));
-      if (!f.prog.empty() && f.prog.size() <= BPF_MAXINSNS) {
+      f.prog.resize(count);
+      std::memcpy(f.prog.data(), data->data() + nl + 1, count * sizeof(sock_filter));
+      f.profile = data->substr(nl + 1 + count * sizeof(sock_filter));
+      if (f.profile.front() == '{' && f.profile.back() == '}') {
         log::debug("seccomp: the filter for caps ", caps::hex(caps), " comes from ", path);
         return f;
       }
@@ -422,9 +427,11 @@ Filter cached_default(caps::Set caps, const std::string &cache_dir) {
     log::warn("ignoring a malformed seccomp cache file ", path);
   }
   Filter f = build_default(caps);
+  f.profile = default_profile(caps);
   std::string out = cat(f.stats.allowed, " ", f.stats.enosys, " ", f.stats.rules, " ",
-                        f.stats.max_nr, " ", f.stats.arches, "\n");
+                        f.stats.max_nr, " ", f.prog.size(), " ", f.stats.arches, "\n");
   out.append(reinterpret_cast<const char *>(f.prog.data()), f.prog.size() * sizeof(sock_filter));
+  out += f.profile;
   try {
     sys::mkdir_p(cache_dir, 0700);
     sys::write_file_atomic(path, out, 0600, false);

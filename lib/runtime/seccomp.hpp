@@ -25,6 +25,8 @@ struct Stats {
 struct Filter {
   std::vector<sock_filter> prog;
   Stats stats;
+  // cached_default only: the same profile as an OCI config's linux.seccomp (default_profile).
+  std::string profile;
 };
 
 // Builds Docker's default profile (moby default.json) for a container holding caps, with
@@ -32,9 +34,10 @@ struct Filter {
 Filter build_default(caps::Set caps);
 // Loads filter into the calling thread; needs CAP_SYS_ADMIN or no_new_privs. Throws on failure.
 void load(const Filter &filter);
-// build_default's result, kept in cache_dir (the store's 0700 cache/) under a key of koker's
-// version, libseccomp's, the kernel's release and caps, so that a container's start does not
-// pay libseccomp's ~5 ms again: the same inputs give the same program.
+// build_default's result and default_profile's text, kept in cache_dir (the store's 0700
+// cache/) under a key of koker's version, libseccomp's, the kernel's release and caps, so that
+// a container's start does not pay libseccomp's ~5 ms again, nor the text's build: the same
+// inputs give the same program and the same text.
 Filter cached_default(caps::Set caps, const std::string &cache_dir);
 // The same profile as an OCI config's linux.seccomp (libseccomp's names), as compact JSON
 // text, for the config.json of koker-run's containers: what runc loads when given their bundle.
