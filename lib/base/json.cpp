@@ -176,6 +176,14 @@ Fields Fields::object(std::string_view key) const {
   return f;
 }
 
+Fields Fields::element(const Value &v, std::string_view path) const {
+  if (!v.is_null() && !v.is_object())
+    fail("invalid ", m_what, ": \"", path, "\" is ", type_name(v.type()), ", not an object");
+  Fields f(v.is_null() ? nullptr : &v, m_what);
+  f.m_prefix = cat(path, ".");
+  return f;
+}
+
 Value string_array(const std::vector<std::string> &list) {
   Value a = Value::array();
   for (const auto &s : list)

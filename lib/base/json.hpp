@@ -89,6 +89,9 @@ public:
   bool boolean(std::string_view key, bool fallback = false) const;
   // A member that is an object, read the same way ("Config.User" in messages).
   Fields object(std::string_view key) const;
+  // An element of an array, an object (or null: every member absent), read the same way;
+  // path names it in messages, whole ("mounts[2]", "linux.devices[0]").
+  Fields element(const Value &v, std::string_view path) const;
   // The member itself, unchecked, or nullptr.
   const Value *find(std::string_view key) const;
 

@@ -185,8 +185,9 @@ struct DirCloser {
 // Removes the contents of the directory open as dfd (which it takes over), never following a
 // symlink: unlinkat removes the link itself, and subdirectories are opened with O_NOFOLLOW
 // relative to their parent. A directory that refuses (the store keeps layers read-only, which
-// stops a caller without CAP_DAC_OVERRIDE) is made writable and tried again.
-void remove_contents(int dfd, const std::string &shown) {
+// stops a caller without CAP_DAC_OVERRIDE) is made writable and tried again. dev: the file
+// system the directory is on; a subdirectory on another is a mount point.
+void remove_contents(int dfd, const std::string &shown, dev_t dev) {
   std::unique_ptr<DIR, DirCloser> d(::fdopendir(dfd));
   if (!d) {
     ::close(dfd);
@@ -221,8 +222,8 @@ void remove_contents(int dfd, const std::string &shown) {
     int sub = ::openat(dfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (sub < 0)
       sys_fail("unable to open ", shown, "/", name);
-    struct stat here, below;
-    if (::fstat(dfd, &here) == 0 && ::fstat(sub, &below) == 0 && here.st_dev != below.st_dev) {
+    struct stat below;
+    if (::fstat(sub, &below) == 0 && below.st_dev != dev) {
       // A mount point (a container's root left mounted by a killed koker-run): detached, never
       // emptied, since what it shows is not this directory's to remove.
       ::close(sub);
@@ -231,7 +232,7 @@ void remove_contents(int dfd, const std::string &shown) {
       if (sub < 0)
         sys_fail("unable to open ", shown, "/", name);
     }
-    remove_contents(sub, cat(shown, "/", name));
+    remove_contents(sub, cat(shown, "/", name), dev);
     remove(e->d_name, AT_REMOVEDIR);
   }
 }
@@ -260,7 +261,7 @@ void rm_rf(const std::string &path) {
     int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
       sys_fail("unable to open ", path);
-    remove_contents(fd, path);
+    remove_contents(fd, path, st.st_dev);
   }
   if (::rmdir(path.c_str()) < 0 && errno != ENOENT)
     sys_fail("unable to remove ", path);

@@ -8,7 +8,6 @@
 #include <cerrno>
 #include <cstdlib>
 #include <limits>
-#include <memory>
 #include <sys/mount.h>
 #include <sys/resource.h>
 
@@ -27,22 +26,17 @@ public:
   // The member key, an object (absent or null: every member absent).
   Obj object(std::string_view key) const { return Obj(m_fields.object(key), *this, key); }
 
-  // The elements of the array member key, each an object. Fields names a member by the keys
-  // that lead to it, and an element has none: each is read through a one-member object that
-  // calls it "mounts[2]", so that its own members are named "mounts[2].options". The copy
-  // costs microseconds for a config.json.
+  // The elements of the array member key, each an object, named "mounts[2]" in messages so
+  // that their own members are "mounts[2].options".
   std::vector<Obj> objects(std::string_view key) const {
     std::vector<Obj> out;
     const json::Value *v = array(key);
     if (!v)
       return out;
     for (size_t i = 0; i < v->items().size(); i++) {
-      auto holder = std::make_shared<json::Value>(json::Value::object());
-      std::string name = cat(m_path, key, "[", i, "]");
-      holder->set(name, v->items()[i]);
-      Obj o(json::Fields(holder.get(), m_what).object(name), *this, "");
-      o.m_path = name + ".";
-      o.m_holder = std::move(holder);
+      std::string path = cat(m_path, key, "[", i, "]");
+      Obj o(m_fields.element(v->items()[i], path), *this, "");
+      o.m_path = path + ".";
       out.push_back(std::move(o));
     }
     return out;
@@ -142,8 +136,7 @@ public:
 
 private:
   Obj(json::Fields fields, const Obj &parent, std::string_view key)
-      : m_fields(std::move(fields)), m_what(parent.m_what), m_path(cat(parent.m_path, key, ".")),
-        m_holder(parent.m_holder) {}
+      : m_fields(std::move(fields)), m_what(parent.m_what), m_path(cat(parent.m_path, key, ".")) {}
 
   const json::Value *array(std::string_view key) const {
     const json::Value *v = m_fields.find(key);
@@ -156,7 +149,6 @@ private:
 
   json::Fields m_fields;
   std::string m_what, m_path;
-  std::shared_ptr<json::Value> m_holder; // what m_fields points into, for array elements
 };
 
 // runc's names (libcontainer/specconv): getrlimit(2)'s resources.

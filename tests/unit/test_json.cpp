@@ -105,3 +105,15 @@ TEST("json: Fields reads typed members and names the document and key of a wrong
   CHECK(json::Fields(&none, "x").string("a", "b") == "b");
   CHECK(json::Fields(nullptr, "x").strings("a").empty());
 }
+
+TEST("json: Fields reads an array's elements in place, named by their path") {
+  auto v = json::parse(R"({"m":[{"d":"/a"},null,"x",{"d":1}]})", "test");
+  json::Fields f(&v, "config.json");
+  const auto &items = f.find("m")->items();
+  CHECK(f.element(items[0], "m[0]").string("d") == "/a");
+  CHECK(f.element(items[1], "m[1]").string("d", "none") == "none");
+  CHECK(error_of([&] { f.element(items[2], "m[2]"); }) ==
+        "invalid config.json: \"m[2]\" is a string, not an object");
+  CHECK(error_of([&] { f.element(items[3], "m[3]").string("d"); }) ==
+        "invalid config.json: \"m[3].d\" is a number, not a string");
+}
