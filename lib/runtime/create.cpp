@@ -304,8 +304,8 @@ Bundle make_bundle(const Options &o, const container::Record &rec, const store::
   sys::write_new_file(dir + "/hosts", hosts_text(rec));
   sys::write_new_file(dir + "/resolv.conf", resolv_conf_text(rec));
 
-  // --privileged: every capability, --cap-add and --cap-drop aside, as docker
-  caps::Set held = o.privileged ? caps::all() : caps::adjust(caps::default_set(), o.cap_add, o.cap_drop);
+  // --privileged: every capability koker holds, --cap-add and --cap-drop aside, as docker
+  caps::Set held = o.privileged ? caps::held_bounding() : caps::adjust(caps::default_set(), o.cap_add, o.cap_drop);
   run_spec::Inputs in{o, rec, resolve_user(root.get(), rec.user, rec.group_add), held, dir};
   if (o.init) {
     in.init_path = sys::dirname(sys::read_link("/proc/self/exe")) + "/koker-init";

@@ -298,7 +298,7 @@ json::Value seccomp_from_docker(std::string_view text, caps::Set caps, std::stri
   std::vector<std::string> arches = f.strings("architectures");
   const json::Value *arch_map = f.find("archMap");
   if (arch_map && !arch_map->is_null()) {
-    if (!arches.empty())
+    if (!arches.empty() && arch_map->is_array() && !arch_map->items().empty())
       fail("invalid ", what, ": both 'architectures' and 'archMap' are specified in the seccomp "
            "profile, use either 'architectures' or 'archMap'");
     if (!arch_map->is_array())
