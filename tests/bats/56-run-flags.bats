@@ -83,7 +83,7 @@ zombies() { # CONTAINER: the zombie processes in it
     run_koker 0 koker-run --rm --add-host db:10.1.2.3 --add-host gw:host-gateway \
         --dns 10.0.0.53 --dns 10.0.0.54 --dns-search example.com one cat /etc/hosts /etc/resolv.conf
     assert_match $'10.1.2.3\tdb'
-    gateway=$(sed 's|0\.0/16|0.1|' <<<"$KOKER_SUBNET")
+    gateway=${KOKER_SUBNET%.0/16}.1
     assert_match "$gateway	gw"
     assert_match $'nameserver 10.0.0.53\nnameserver 10.0.0.54'
     assert_match "search example.com"
