@@ -191,6 +191,18 @@ EOF
     assert_stderr_match "does not match the specified platform: wanted linux/$other"
 }
 
+@test "koker-run: --platform pulls that entry of a multi-platform image, again when another is stored" {
+    requires registry root
+    [ "$(uname -m)" = x86_64 ] || skip "the fixture index holds amd64 and arm64; checks from amd64"
+    ref=$KOKER_TEST_REGISTRY/koker/multi
+    run_koker 0 koker-run --rm --network none --platform linux/amd64 "$ref" cat /arch
+    assert_equal amd64 "$output"
+    # arm64 asked for, amd64 stored: pulled again (it need not run here)
+    run koker-run --rm --network none --platform linux/arm64/v8 "$ref" true
+    [[ $output =~ "is stored for linux/amd64: pulling linux/arm64" ]]
+    assert_equal arm64 "$(koker-inspect "$ref" | jq -r '.[0].Architecture')"
+}
+
 @test "koker-run: -P publishes every exposed port on a free host port" {
     img exposed '{"Cmd":["sh"],"ExposedPorts":{"80/tcp":{},"53/udp":{}}}'
     id=$(koker-run -d -P --name pall exposed sh -c \
