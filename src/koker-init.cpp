@@ -66,7 +66,7 @@ static int init_main(int argc, char **argv) {
       continue;
     }
     // One SIGCHLD may stand for several exits: reap all there are, the command's last.
-    for (int status; ;) {
+    for (int status;;) {
       pid_t pid = ::waitpid(-1, &status, WNOHANG);
       if (pid <= 0)
         break;

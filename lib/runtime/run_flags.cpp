@@ -7,8 +7,8 @@
 #include <algorithm>
 #include <arpa/inet.h>
 #include <cctype>
-#include <cstring>
 #include <cstdlib>
+#include <cstring>
 #include <dirent.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -19,9 +19,9 @@ namespace koker::run_flags {
 namespace {
 
 // go-units' ulimitNameMapping.
-const char *const ULIMIT_NAMES[] = {"core",   "cpu",    "data",    "fsize",      "locks",
-                                    "memlock", "msgqueue", "nice", "nofile",     "nproc",
-                                    "rss",    "rtprio", "rttime",  "sigpending", "stack"};
+const char *const ULIMIT_NAMES[] = {"core",    "cpu",      "data",   "fsize",      "locks",
+                                    "memlock", "msgqueue", "nice",   "nofile",     "nproc",
+                                    "rss",     "rtprio",   "rttime", "sigpending", "stack"};
 
 std::optional<int64_t> parse_int(std::string_view s) {
   bool negative = !s.empty() && s[0] == '-';
@@ -194,8 +194,10 @@ Device parse_device(std::string_view spec) {
     else
       d.path_in_container = parts[1];
     break;
-  case 1: break;
-  default: fail("invalid device specification: ", printable(spec));
+  case 1:
+    break;
+  default:
+    fail("invalid device specification: ", printable(spec));
   }
   d.path_on_host = parts[0];
   if (d.path_in_container.empty())
@@ -212,8 +214,8 @@ Device parse_device(std::string_view spec) {
 Node device_node(const Device &d) {
   auto n = node_at(d.path_on_host, d.path_in_container);
   if (!n)
-    fail("error gathering device information while adding custom device ", printable(d.path_on_host),
-         ": not a device node");
+    fail("error gathering device information while adding custom device ",
+         printable(d.path_on_host), ": not a device node");
   return *n;
 }
 
@@ -261,8 +263,8 @@ std::pair<std::string, std::string> parse_sysctl(std::string_view spec, bool hos
   size_t eq = spec.find('=');
   std::string key(spec.substr(0, eq));
   // docker's ValidateSysctl: what a container's IPC and network namespaces hold.
-  static const char *const ipc[] = {"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni",
-                                    "kernel.sem",    "kernel.shmall", "kernel.shmmax",
+  static const char *const ipc[] = {"kernel.msgmax", "kernel.msgmnb",         "kernel.msgmni",
+                                    "kernel.sem",    "kernel.shmall",         "kernel.shmmax",
                                     "kernel.shmmni", "kernel.shm_rmid_forced"};
   bool allowed = eq != std::string_view::npos &&
                  (std::find(std::begin(ipc), std::end(ipc), key) != std::end(ipc) ||
@@ -271,8 +273,10 @@ std::pair<std::string, std::string> parse_sysctl(std::string_view spec, bool hos
     fail("sysctl ", printable(spec), " is not allowed");
   // It becomes a path under /proc/sys: plain components only.
   for (const auto &c : text::split(key, '.'))
-    if (c.empty() || !text::all(c, [](char ch) { return text::is_alnum(ch) || ch == '_' || ch == '-'; }))
-      fail("sysctl ", printable(spec), " is not allowed: ", printable(key), " is not a sysctl name");
+    if (c.empty() ||
+        !text::all(c, [](char ch) { return text::is_alnum(ch) || ch == '_' || ch == '-'; }))
+      fail("sysctl ", printable(spec), " is not allowed: ", printable(key),
+           " is not a sysctl name");
   if (host_network && text::starts_with(key, "net."))
     fail("sysctl ", printable(key), " is not allowed with --network host (it is the host's)");
   return {key, std::string(spec.substr(eq + 1))};
@@ -299,7 +303,8 @@ json::Value seccomp_from_docker(std::string_view text, caps::Set caps, std::stri
   const json::Value *arch_map = f.find("archMap");
   if (arch_map && !arch_map->is_null()) {
     if (!arches.empty() && arch_map->is_array() && !arch_map->items().empty())
-      fail("invalid ", what, ": both 'architectures' and 'archMap' are specified in the seccomp "
+      fail("invalid ", what,
+           ": both 'architectures' and 'archMap' are specified in the seccomp "
            "profile, use either 'architectures' or 'archMap'");
     if (!arch_map->is_array())
       fail("invalid ", what, ": archMap is not an array");

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-#include "check.hpp"
 #include "base/error.hpp"
+#include "check.hpp"
 #include "runtime/run_flags.hpp"
 #include "runtime/user.hpp"
 
@@ -73,8 +73,8 @@ TEST("run_flags: --sysctl allows what a container's namespaces hold, as docker")
   CHECK(run_flags::parse_sysctl("kernel.shmmax=1", false).second == "1");
   CHECK(run_flags::parse_sysctl("fs.mqueue.msg_max=20", true).first == "fs.mqueue.msg_max");
   CHECK(run_flags::parse_sysctl("kernel.sem=1 2 3 4", false).second == "1 2 3 4");
-  for (const char *bad : {"kernel.hostname=x", "vm.swappiness=1", "net.ipv4.ip_forward",
-                          "net..x=1", "net.ipv4/../x=1", "kernel.shmmaxx=1"})
+  for (const char *bad : {"kernel.hostname=x", "vm.swappiness=1", "net.ipv4.ip_forward", "net..x=1",
+                          "net.ipv4/../x=1", "kernel.shmmaxx=1"})
     CHECK(throws([bad] { run_flags::parse_sysctl(bad, false); }));
   CHECK(throws([] { run_flags::parse_sysctl("net.ipv4.ip_forward=1", true); }));
   CHECK(run_flags::parse_stop_timeout("0") == 0 && run_flags::parse_stop_timeout("30") == 30);
@@ -107,11 +107,13 @@ TEST("run_flags: a docker seccomp profile becomes linux.seccomp as moby's setupS
   CHECK(text.find(R"({"index":0,"value":8,"valueTwo":0,"op":"SCMP_CMP_EQ"})") != std::string::npos);
   CHECK(text.find(R"("errnoRet":38)") != std::string::npos);
   auto chown_held = run_flags::seccomp_from_docker(profile, 1u << 0 /* CHOWN */, "p.json").dump();
-  CHECK(chown_held.find("chown") == std::string::npos && chown_held.find("mount") == std::string::npos);
-  for (const char *bad : {R"({"syscalls":[]})", R"({"defaultAction":"SCMP_ACT_ALLOW",
+  CHECK(chown_held.find("chown") == std::string::npos &&
+        chown_held.find("mount") == std::string::npos);
+  for (const char *bad :
+       {R"({"syscalls":[]})", R"({"defaultAction":"SCMP_ACT_ALLOW",
       "architectures":["SCMP_ARCH_X86_64"],"archMap":[{"architecture":"SCMP_ARCH_X86_64"}]})",
-      R"({"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"name":"a","names":["b"]}]})",
-      R"({"defaultAction":"SCMP_ACT_ALLOW","syscalls":"x"})", "{", "[]"})
+        R"({"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"name":"a","names":["b"]}]})",
+        R"({"defaultAction":"SCMP_ACT_ALLOW","syscalls":"x"})", "{", "[]"})
     CHECK(throws([bad] { run_flags::seccomp_from_docker(bad, 0, "p.json"); }));
 }
 
