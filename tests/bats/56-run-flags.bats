@@ -44,6 +44,8 @@ zombies() { # CONTAINER: the zombie processes in it
     # the command's status comes through, and a missing command is 127 as tini gives it
     run_koker 3 koker-run --rm --network none --init one sh -c 'exit 3'
     run_koker 127 koker-run --rm --network none --init one /no/such/command
+    # its mount point is made before a read-only root is made read-only
+    run_koker 0 koker-run --rm --network none --init --read-only one true
 }
 
 @test "koker-run: --init forwards koker-stop's signal to the command" {
