@@ -42,6 +42,8 @@ const char USAGE[] =
     "      --read-only              mount the root filesystem read-only\n"
     "      --security-opt no-new-privileges  set no_new_privs\n"
     "      --cidfile FILE           write the container ID to FILE\n"
+    "  -l, --label K=V              set a label (K alone: an empty value)\n"
+    "      --label-file FILE        read K=V labels from FILE, a line each\n"
     "      --log-opt max-size=SIZE  with -d: rotate the log before it passes SIZE (b, k, m, g)\n"
     "      --log-opt max-file=N     with max-size: keep N log files (default 1)\n"
     "  -q, --quiet                  print nothing but the container's output and errors\n"
@@ -55,7 +57,7 @@ namespace {
 enum {
   OPT_RM = 0x2000, OPT_NAME, OPT_ENV_FILE, OPT_ENTRYPOINT, OPT_HOSTNAME, OPT_NETWORK, OPT_MEM,
   OPT_SWAP, OPT_CPUS, OPT_PIDS, OPT_CAP_ADD, OPT_CAP_DROP, OPT_READ_ONLY, OPT_SECURITY_OPT,
-  OPT_CIDFILE, OPT_LOG_OPT
+  OPT_CIDFILE, OPT_LOG_OPT, OPT_LABEL_FILE
 };
 
 // docker's --env-file: K=V lines; blank lines and # comments skipped, trailing blanks cut.
@@ -66,6 +68,24 @@ void add_env_file(create::Options &o, const std::string &path) {
       line.remove_suffix(1);
     if (!line.empty() && line[0] != '#')
       o.env.emplace_back(line);
+  }
+}
+
+// docker's -l: "K=V", or "K" for an empty value; a later one for the same key wins.
+void add_label(create::Options &o, std::string_view label) {
+  size_t eq = label.find('=');
+  std::string key(label.substr(0, eq));
+  if (key.empty() || key.find('\0') != std::string::npos)
+    cli::usage_error(cat("invalid label ", printable(label), ": the key is empty"));
+  o.labels[key] = eq == label.npos ? "" : std::string(label.substr(eq + 1));
+}
+
+// docker's --label-file: a label a line; blank lines and # comments skipped.
+void add_label_file(create::Options &o, const std::string &path) {
+  for (const auto &raw : text::split(sys::read_file(path, 1 << 20), '\n')) {
+    std::string_view line = text::trim(raw);
+    if (!line.empty() && line[0] != '#')
+      add_label(o, line);
   }
 }
 
@@ -117,8 +137,10 @@ void read_options(int argc, char **argv, create::Options &o, LimitValues &lv) {
       {"read-only", no_argument, nullptr, OPT_READ_ONLY},
       {"security-opt", required_argument, nullptr, OPT_SECURITY_OPT},
       {"cidfile", required_argument, nullptr, OPT_CIDFILE},
-      {"log-opt", required_argument, nullptr, OPT_LOG_OPT}});
-  std::string shorts = std::string(cli::COMMON_SHORT) + "de:w:u:itp:v:m:";
+      {"log-opt", required_argument, nullptr, OPT_LOG_OPT},
+      {"label", required_argument, nullptr, 'l'},
+      {"label-file", required_argument, nullptr, OPT_LABEL_FILE}});
+  std::string shorts = std::string(cli::COMMON_SHORT) + "de:w:u:itp:v:m:l:";
   for (int c; (c = getopt_long(argc, argv, shorts.c_str(), longs.data(), nullptr)) != -1;) {
     if (cli::handle_common(c, optarg))
       continue;
@@ -163,6 +185,8 @@ void read_options(int argc, char **argv, create::Options &o, LimitValues &lv) {
       break;
     case OPT_CIDFILE: o.cidfile = optarg; break;
     case OPT_LOG_OPT: add_log_opt(o, optarg); break;
+    case 'l': add_label(o, optarg); break;
+    case OPT_LABEL_FILE: add_label_file(o, optarg); break;
     default: cli::bad_option(c, argv);
     }
   }

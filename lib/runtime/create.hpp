@@ -28,6 +28,8 @@ struct Options {
   cgroup::Limits limits;
   container_log::Limits log;
   bool log_max_files_given = false;
+  // Listing: -l/--label K=V and --label-file, over the image's labels.
+  std::map<std::string, std::string> labels;
 };
 
 // "HOST:PATH[:ro|rw]" with absolute paths, no "..", and PATH not "/"; throws Error otherwise.

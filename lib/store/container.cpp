@@ -41,6 +41,9 @@ json::Value Record::to_json() const {
   config.set("Image", image);
   config.set("WorkingDir", workdir);
   config.set("Entrypoint", json::string_array(entrypoint));
+  json::Value &label_map = config.set("Labels", json::Value::object());
+  for (const auto &[k, val] : labels)
+    label_map.set(k, val);
   json::Value &host = v.set("HostConfig", json::Value::object());
   host.set("Binds", json::string_array(binds));
   host.set("NetworkMode", network_mode);
@@ -121,6 +124,7 @@ Record Record::from_json(const json::Value &v, std::string_view what) {
   r.image = config.string("Image");
   r.workdir = config.string("WorkingDir");
   r.entrypoint = config.strings("Entrypoint");
+  r.labels = config.string_map("Labels");
   json::Fields host = f.object("HostConfig");
   r.binds = host.strings("Binds");
   r.network_mode = host.string("NetworkMode", "bridge");
