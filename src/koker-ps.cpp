@@ -12,6 +12,7 @@
 #include "runtime/lifecycle.hpp"
 #include "store/store.hpp"
 #include <algorithm>
+#include <cctype>
 #include <ctime>
 #include <map>
 #include <regex>

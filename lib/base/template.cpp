@@ -7,7 +7,9 @@
 #include "base/humanize.hpp"
 #include "base/main.hpp"
 #include <algorithm>
+#include <cctype>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <optional>
 
