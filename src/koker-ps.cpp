@@ -89,7 +89,7 @@ static void add_filter(Filters &f, std::string_view text) {
   static const std::set<std::string> keys = {"status", "name", "label", "ancestor", "id",
                                              "exited"};
   if (!keys.count(key))
-    cli::usage_error(cat("invalid filter ", printable(key),
+    cli::usage_error(cat("invalid filter '", printable(key), "'",
                          " (koker-ps knows status, name, label, ancestor, id and exited)"));
   if (key == "status" && !STATUSES.count(value))
     cli::usage_error(cat("invalid filter 'status=", printable(value),

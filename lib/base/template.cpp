@@ -959,8 +959,18 @@ Listing parse_listing(std::string_view format) {
     l.header = true;
     format.remove_prefix(6);
   }
+  // docker's preFormat: a \t or \n typed in the shell's quotes is a tab or a newline, so that
+  // 'table {{.ID}}\t{{.Names}}' makes columns.
+  std::string text;
+  for (size_t i = 0; i < format.size(); ++i) {
+    if (format[i] == '\\' && i + 1 < format.size() && (format[i + 1] == 't' || format[i + 1] == 'n')) {
+      text += format[++i] == 't' ? '\t' : '\n';
+      continue;
+    }
+    text += format[i];
+  }
   try {
-    l.tmpl = Template::parse(format);
+    l.tmpl = Template::parse(text);
   } catch (const Error &e) {
     cli::usage_error(e.what());
   }

@@ -134,6 +134,11 @@ TEST("template: listings: table header and aligned columns") {
   CHECK(tmpl::render_listing(plain, headers, rows, [](size_t, bool) {
           return tmpl::Options{};
         }) == "web\n");
+  // docker's preFormat: \t typed in shell quotes is a tab
+  auto typed = tmpl::parse_listing("table {{.ID}}\\t{{.Name}}");
+  CHECK(tmpl::render_listing(typed, headers, rows, [](size_t, bool) {
+          return tmpl::Options{};
+        }) == out);
   CHECK(tmpl::parse_listing("json").kind == tmpl::Listing::Kind::json);
   CHECK(tmpl::parse_listing("table").kind == tmpl::Listing::Kind::table);
 }
