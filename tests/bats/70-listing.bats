@@ -297,3 +297,28 @@ child_image() {
     done
     assert_equal stays "$(names -a)"
 }
+
+@test "koker-system prune: kill -9 at any point leaves the store consistent; prune again finishes" {
+    keep=$(koker-run -d --network none --name keep one sleep 60)
+    for delay in 0.02 0.1 0.3; do
+        for i in 1 2 3 4; do koker-run --network none one sh -c "echo $i >/f"; done
+        koker-pull -q --tag "spare$i" "oci:$KOKER_TEST_FIXTURES/three:latest" >/dev/null
+        koker-system prune -af >/dev/null 2>&1 &
+        pid=$!
+        koker_cleanup_later pid "$pid"
+        sleep "$delay"
+        kill -9 "$pid" 2>/dev/null || true
+        wait "$pid" || true
+        # every record left reads, every image left inspects, nothing is mounted for them
+        run_koker 0 koker-ps -a --format '{{.Names}} {{.State}}'
+        assert_equal "" "$stderr"
+        run_koker 0 koker-images --format '{{.ID}}'
+        for img in "${lines[@]}"; do koker-inspect --type image "$img" >/dev/null; done
+        assert_equal 1 "$(grep -c " $KOKER_ROOT/" /proc/self/mountinfo)" "only keep's root is mounted"
+    done
+    run_koker 0 koker-system prune -af
+    assert_match "Total reclaimed space:"
+    assert_equal "keep running" "$(koker-ps -a --format '{{.Names}} {{.State}}')"
+    assert_equal 1 "$(koker-images -q | wc -l)"
+    assert_equal running "$(koker-inspect -f '{{.State.Status}}' "$keep")"
+}
