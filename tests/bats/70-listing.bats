@@ -322,3 +322,25 @@ child_image() {
     assert_equal 1 "$(koker-images -q | wc -l)"
     assert_equal running "$(koker-inspect -f '{{.State.Status}}' "$keep")"
 }
+
+@test "koker-system prune: on a terminal it asks, and only y removes" {
+    command -v script >/dev/null || skip "requires script(1)"
+    koker-run --network none --name stopped one true
+    run bash -c "printf 'n\n' | script -qec '$KOKER_BINDIR/koker-system prune' /dev/null"
+    assert_match "Are you sure you want to continue\\? \\[y/N\\]"
+    assert_match "system prune has been cancelled"
+    assert_equal stopped "$(names -a)"
+    run bash -c "printf 'y\n' | script -qec '$KOKER_BINDIR/koker-system prune' /dev/null"
+    assert_match "Deleted Containers:"
+    assert_equal "" "$(names -a)"
+}
+
+@test "koker version works for anyone; koker info needs root" {
+    id nobody >/dev/null 2>&1 || skip "no user nobody"
+    run su nobody -s /bin/sh -c "$KOKER_BINDIR/koker version --format '{{.Client.Version}}'"
+    assert_equal 0 "$status"
+    assert_equal 0.1.0 "$output"
+    run su nobody -s /bin/sh -c "$KOKER_BINDIR/koker info"
+    assert_equal 125 "$status"
+    assert_match "'koker info' needs root"
+}
