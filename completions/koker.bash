@@ -26,13 +26,13 @@ _koker() {
         -*) ;;
         *)
             if [[ -z $cmd ]]; then cmd=$word
-            elif [[ -z $sub && $cmd =~ ^(container|c|image|i)$ ]]; then sub=$word
+            elif [[ -z $sub && $cmd =~ ^(container|c|image|i|system)$ ]]; then sub=$word
             fi
             ;;
         esac
     done
     if [[ -z $cmd ]]; then
-        COMPREPLY=($(compgen -W "container c image i network net cgroup cg run exec ps pull images rmi rm logs stop kill inspect import stats help -D --debug -q --quiet -v --version -h --help --root" -- "$cur"))
+        COMPREPLY=($(compgen -W "container c image i network net cgroup cg run exec ps pull images rmi rm logs stop kill inspect import stats system info version help -D --debug -q --quiet -v --version -h --help --root" -- "$cur"))
         return
     fi
     case $cmd in
@@ -52,6 +52,11 @@ _koker() {
         COMPREPLY=($(compgen -W "create set add exec stats ls rm exists mode" -- "$cur"))
         return
         ;;
+    system)
+        [[ -z $sub ]] && { COMPREPLY=($(compgen -W "df prune info version" -- "$cur")); return; }
+        cmd=system
+        ;;
+    info | version) cmd=system ;;
     esac
     # run flags whose values are words of their own
     if [[ $cmd == run ]]; then
@@ -70,6 +75,8 @@ _koker() {
     case $cmd in
     run | pull | rmi) COMPREPLY=($(compgen -W "$(_koker_images)" -- "$cur")) ;;
     exec | rm | logs | stop | kill | inspect | stats) COMPREPLY=($(compgen -W "$(_koker_containers)" -- "$cur")) ;;
+    ps) [[ ${COMP_WORDS[COMP_CWORD-1]} =~ ^(-f|--filter)$ ]] &&
+        COMPREPLY=($(compgen -W "status= name= label= ancestor= id= exited=" -- "$cur")) ;;
     import) COMPREPLY=($(compgen -f -- "$cur")) ;;
     esac
 }

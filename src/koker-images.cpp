@@ -5,6 +5,7 @@
 #include "base/json.hpp"
 #include "base/log.hpp"
 #include "base/main.hpp"
+#include "base/template.hpp"
 #include "store/store.hpp"
 #include <algorithm>
 #include <set>
@@ -17,7 +18,9 @@ static const char USAGE[] =
     "List the images in the store.\n"
     "\n"
     "Options:\n"
-    "      --format table|json  a table (default) or one JSON array\n"
+    "      --format FORMAT      table (default), json (one JSON array), a Go template\n"
+    "                           ('{{.Repository}}:{{.Tag}}'), or table TEMPLATE for a header\n"
+    "      --no-trunc           full image IDs\n"
     "  -q, --quiet              print image IDs only\n"
     "  -D, --debug              trace every step on stderr\n"
     "      --root DIR           the store (default /var/lib/koker, or KOKER_ROOT)\n"
@@ -37,11 +40,41 @@ static std::pair<std::string, std::string> split_tag(const std::string &t) {
   return {t.substr(0, colon), t.substr(colon + 1)};
 }
 
+// docker's fields of an image row, for --format TEMPLATE.
+static json::Value row_of(const Row &r, bool no_trunc) {
+  json::Value v = json::Value::object();
+  v.set("ID", no_trunc ? r.image->id : r.id);
+  v.set("Repository", r.repository);
+  v.set("Tag", r.tag);
+  std::string digest = "<none>";
+  for (const auto &d : r.image->repo_digests)
+    if (d.rfind(r.repository + "@", 0) == 0)
+      digest = d.substr(r.repository.size() + 1);
+  v.set("Digest", digest);
+  v.set("CreatedSince", time_ago(r.image->created));
+  v.set("CreatedAt", created_at(r.image->created));
+  v.set("Size", human_size(r.image->size));
+  v.set("VirtualSize", human_size(r.image->size));
+  v.set("Containers", "N/A");
+  return v;
+}
+
+static json::Value headers() {
+  json::Value h = json::Value::object();
+  for (auto [field, title] :
+       {std::pair{"ID", "IMAGE ID"}, {"Repository", "REPOSITORY"}, {"Tag", "TAG"},
+        {"Digest", "DIGEST"}, {"CreatedSince", "CREATED"}, {"CreatedAt", "CREATED AT"},
+        {"Size", "SIZE"}, {"VirtualSize", "VIRTUAL SIZE"}, {"Containers", "CONTAINERS"}})
+    h.set(field, title);
+  return h;
+}
+
 static int images_main(int argc, char **argv) {
-  enum { OPT_FORMAT = 1 };
-  auto opts = cli::long_options({{"format", required_argument, nullptr, OPT_FORMAT}});
+  enum { OPT_FORMAT = 1, OPT_NO_TRUNC };
+  auto opts = cli::long_options({{"format", required_argument, nullptr, OPT_FORMAT},
+                                 {"no-trunc", no_argument, nullptr, OPT_NO_TRUNC}});
   std::string format = "table";
-  bool ids_only = false;
+  bool ids_only = false, no_trunc = false;
   for (int c; (c = getopt_long(argc, argv, cli::COMMON_SHORT_ANYWHERE, opts.data(), nullptr)) != -1;) {
     if (c == 'q') {
       ids_only = true; // docker's -q: IDs only
@@ -51,10 +84,12 @@ static int images_main(int argc, char **argv) {
       continue;
     if (c == OPT_FORMAT)
       format = optarg;
+    else if (c == OPT_NO_TRUNC)
+      no_trunc = true;
     else
       cli::bad_option(c, argv);
   }
-  cli::check_format(format);
+  tmpl::Listing listing = tmpl::parse_listing(format);
   if (optind != argc)
     cli::usage_error("koker-images takes no arguments");
 
@@ -79,10 +114,21 @@ static int images_main(int argc, char **argv) {
     std::set<std::string> seen;
     for (const auto &r : rows)
       if (seen.insert(r.id).second)
-        out::line(r.id);
+        out::line(no_trunc ? r.image->id : r.id);
     return 0;
   }
-  if (format == "json") {
+  if (listing.kind == tmpl::Listing::Kind::custom) {
+    std::vector<json::Value> values;
+    for (const auto &r : rows)
+      values.push_back(row_of(r, no_trunc));
+    out::text(tmpl::render_listing(listing, headers(), values, [](size_t, bool) {
+      tmpl::Options o;
+      o.strict = true;
+      return o;
+    }));
+    return 0;
+  }
+  if (listing.kind == tmpl::Listing::Kind::json) {
     json::Value list = json::Value::array();
     for (const auto &r : rows) {
       json::Value v = json::Value::object();
@@ -102,7 +148,7 @@ static int images_main(int argc, char **argv) {
   std::vector<std::vector<std::string>> cells = {
       {"REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"}};
   for (const auto &r : rows)
-    cells.push_back({r.repository, r.tag, r.id, time_ago(r.image->created),
+    cells.push_back({r.repository, r.tag, no_trunc ? r.image->id : r.id, time_ago(r.image->created),
                      human_size(r.image->size)});
   std::string table = render_table(cells);
   out::text(table);

@@ -6,6 +6,7 @@
 #include "base/json.hpp"
 #include "base/log.hpp"
 #include "base/main.hpp"
+#include "base/template.hpp"
 #include "image/reference.hpp"
 #include "store/store.hpp"
 
@@ -19,6 +20,8 @@ static const char USAGE[] =
     "\n"
     "Options:\n"
     "      --type container|image  look up only this kind of object\n"
+    "  -f, --format TEMPLATE  each object through a Go template, a line each\n"
+    "                   ('{{.State.Pid}}', '{{json .Config}}', '{{index .Config.Labels \"k\"}}')\n"
     "  -q, --quiet      print nothing but the JSON and errors\n"
     "  -D, --debug      trace every step on stderr\n"
     "      --root DIR   the store (default /var/lib/koker, or KOKER_ROOT)\n"
@@ -77,13 +80,24 @@ static json::Value inspect_container(const std::string &root, const container::R
 
 static int inspect_main(int argc, char **argv) {
   enum { OPT_TYPE = 1 };
-  auto opts = cli::long_options({{"type", required_argument, nullptr, OPT_TYPE}});
+  auto opts = cli::long_options({{"type", required_argument, nullptr, OPT_TYPE},
+                                 {"format", required_argument, nullptr, 'f'}});
   std::string type;
-  for (int c; (c = getopt_long(argc, argv, cli::COMMON_SHORT_ANYWHERE, opts.data(), nullptr)) != -1;) {
+  std::optional<tmpl::Template> format;
+  std::string shorts = std::string(cli::COMMON_SHORT_ANYWHERE) + "f:";
+  for (int c; (c = getopt_long(argc, argv, shorts.c_str(), opts.data(), nullptr)) != -1;) {
     if (cli::handle_common(c, optarg))
       continue;
     if (c == OPT_TYPE)
       type = optarg;
+    else if (c == 'f' && std::string_view(optarg) != "json")
+      try {
+        format = tmpl::Template::parse(optarg);
+      } catch (const Error &e) {
+        cli::usage_error(e.what());
+      }
+    else if (c == 'f')
+      format.reset(); // docker's --format json: the JSON array, as without it
     else
       cli::bad_option(c, argv);
   }
@@ -93,10 +107,18 @@ static int inspect_main(int argc, char **argv) {
     cli::usage_error("CONTAINER or IMAGE is missing");
   store::Store store(store_root());
   json::Value list = json::Value::array();
+  // docker: with a template, each object's line is printed as it comes, and an object the
+  // template fails on is an error like an unknown one.
+  auto emit = [&](json::Value v) {
+    if (format)
+      out::line(format->execute(v));
+    else
+      list.push(std::move(v));
+  };
   int status = cli::for_each_operand(argc, argv, [&](const char *name) {
     if (type != "image")
       if (auto c = container::find(store.root(), name)) {
-        list.push(inspect_container(store.root(), *c));
+        emit(inspect_container(store.root(), *c));
         return;
       }
     std::optional<store::ImageRecord> rec;
@@ -104,9 +126,10 @@ static int inspect_main(int argc, char **argv) {
       rec = store.find_image(name, registry::reference_key(name));
     if (!rec)
       fail("no such object: ", printable(name));
-    list.push(inspect_image(store, *rec));
+    emit(inspect_image(store, *rec));
   });
-  out::line(list.dump(4));
+  if (!format)
+    out::line(list.dump(4));
   return status;
 }
 

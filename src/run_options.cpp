@@ -63,6 +63,8 @@ const char USAGE[] =
     "      --pull always|missing|never  when to pull the image (default missing)\n"
     "  -P, --publish-all            publish every exposed port on a free host port\n"
     "      --cidfile FILE           write the container ID to FILE\n"
+    "  -l, --label K=V              set a label (K alone: an empty value)\n"
+    "      --label-file FILE        read K=V labels from FILE, a line each\n"
     "      --log-opt max-size=SIZE  with -d: rotate the log before it passes SIZE (b, k, m, g)\n"
     "      --log-opt max-file=N     with max-size: keep N log files (default 1)\n"
     "  -q, --quiet                  print nothing but the container's output and errors\n"
@@ -80,7 +82,9 @@ enum {
   // issue 16 point 4
   OPT_PRIVILEGED, OPT_DEVICE, OPT_INIT, OPT_ADD_HOST, OPT_DNS, OPT_DNS_SEARCH, OPT_ULIMIT,
   OPT_STOP_SIGNAL, OPT_STOP_TIMEOUT, OPT_SHM_SIZE, OPT_SYSCTL, OPT_GROUP_ADD, OPT_PLATFORM,
-  OPT_PULL
+  OPT_PULL,
+  // issue 16 point 5
+  OPT_LABEL_FILE
 };
 
 // Runs parse on a flag's value; its Error becomes a usage error naming the flag and value.
@@ -141,6 +145,24 @@ void add_env_file(create::Options &o, const std::string &path) {
       line.remove_suffix(1);
     if (!line.empty() && line[0] != '#')
       o.env.emplace_back(line);
+  }
+}
+
+// docker's -l: "K=V", or "K" for an empty value; a later one for the same key wins.
+void add_label(create::Options &o, std::string_view label) {
+  size_t eq = label.find('=');
+  std::string key(label.substr(0, eq));
+  if (key.empty() || key.find('\0') != std::string::npos)
+    cli::usage_error(cat("invalid label ", printable(label), ": the key is empty"));
+  o.labels[key] = eq == label.npos ? "" : std::string(label.substr(eq + 1));
+}
+
+// docker's --label-file: a label a line; blank lines and # comments skipped.
+void add_label_file(create::Options &o, const std::string &path) {
+  for (const auto &raw : text::split(sys::read_file(path, 1 << 20), '\n')) {
+    std::string_view line = text::trim(raw);
+    if (!line.empty() && line[0] != '#')
+      add_label(o, line);
   }
 }
 
@@ -208,8 +230,11 @@ void read_options(int argc, char **argv, create::Options &o, LimitValues &lv) {
       {"group-add", required_argument, nullptr, OPT_GROUP_ADD},
       {"platform", required_argument, nullptr, OPT_PLATFORM},
       {"pull", required_argument, nullptr, OPT_PULL},
-      {"publish-all", no_argument, nullptr, 'P'}});
-  std::string shorts = std::string(cli::COMMON_SHORT) + "de:w:u:itp:v:m:P";
+      {"publish-all", no_argument, nullptr, 'P'},
+      // issue 16 point 5
+      {"label", required_argument, nullptr, 'l'},
+      {"label-file", required_argument, nullptr, OPT_LABEL_FILE}});
+  std::string shorts = std::string(cli::COMMON_SHORT) + "de:w:u:itp:v:m:Pl:";
   for (int c; (c = getopt_long(argc, argv, shorts.c_str(), longs.data(), nullptr)) != -1;) {
     if (cli::handle_common(c, optarg))
       continue;
@@ -295,6 +320,8 @@ void read_options(int argc, char **argv, create::Options &o, LimitValues &lv) {
       break;
     case OPT_PULL: o.pull = flag_value("--pull", optarg, pull_policy); break;
     case 'P': o.publish_all = true; break;
+    case 'l': add_label(o, optarg); break;
+    case OPT_LABEL_FILE: add_label_file(o, optarg); break;
     default: cli::bad_option(c, argv);
     }
   }

@@ -96,6 +96,17 @@ std::string time_ago(std::string_view rfc3339) {
   return human_duration(static_cast<int64_t>(::time(nullptr)) - *t) + " ago";
 }
 
+std::string created_at(std::string_view rfc3339) {
+  auto t = parse_rfc3339(rfc3339);
+  struct tm tm {};
+  time_t when = t ? static_cast<time_t>(*t) : 0;
+  char buf[64];
+  if (!t || !::gmtime_r(&when, &tm) ||
+      !std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S +0000 UTC", &tm))
+    return "N/A";
+  return buf;
+}
+
 static size_t display_width(std::string_view s) {
   size_t n = 0;
   for (unsigned char c : s)

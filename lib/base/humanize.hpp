@@ -19,6 +19,9 @@ std::string human_duration(int64_t seconds);
 std::optional<int64_t> parse_rfc3339(std::string_view text);
 // "3 minutes ago", or "N/A" for an unparsable time.
 std::string time_ago(std::string_view rfc3339);
+// The time as docker's CreatedAt prints it (Go's time.String, in UTC):
+// "2024-05-01 10:00:00 +0000 UTC", or "N/A".
+std::string created_at(std::string_view rfc3339);
 
 // Columns as docker prints them: each as wide as its widest cell (counted in characters, not
 // bytes, so "…" takes one), three spaces apart, no padding after the last.

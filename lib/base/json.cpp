@@ -154,6 +154,17 @@ std::vector<std::string> Fields::strings(std::string_view key) const {
   return out;
 }
 
+std::map<std::string, std::string> Fields::string_map(std::string_view key) const {
+  std::map<std::string, std::string> out;
+  const Value *v = get(key, Value::Type::object, "an object");
+  if (!v)
+    return out;
+  Fields members = object(key);
+  for (const auto &m : v->members())
+    out[m.first] = members.string(m.first); // a string, or an Error naming the member
+  return out;
+}
+
 int64_t Fields::integer(std::string_view key, int64_t fallback) const {
   const Value *v = get(key, Value::Type::number, "a number");
   if (!v)

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -87,6 +88,8 @@ public:
   std::vector<std::string> strings(std::string_view key) const;
   int64_t integer(std::string_view key, int64_t fallback = 0) const;
   bool boolean(std::string_view key, bool fallback = false) const;
+  // An object whose members are all strings (labels), as a map.
+  std::map<std::string, std::string> string_map(std::string_view key) const;
   // A member that is an object, read the same way ("Config.User" in messages).
   Fields object(std::string_view key) const;
   // An element of an array, an object (or null: every member absent), read the same way;

@@ -8,6 +8,7 @@
 #include <ctime>
 #include <dirent.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <memory>
 #include <sys/file.h>
 #include <sys/random.h>
@@ -265,6 +266,23 @@ void rm_rf(const std::string &path) {
   }
   if (::rmdir(path.c_str()) < 0 && errno != ENOENT)
     sys_fail("unable to remove ", path);
+}
+
+namespace {
+uint64_t usage_total; // nftw's callback takes no context; tools are single-threaded
+int add_usage(const char *, const struct stat *st, int flag, struct FTW *) {
+  if (flag == FTW_F || flag == FTW_SL)
+    usage_total += static_cast<uint64_t>(st->st_size);
+  return 0;
+}
+} // namespace
+
+uint64_t disk_usage(const std::string &path) {
+  usage_total = 0;
+  log::debug("nftw ", path, " (FTW_PHYS|FTW_MOUNT): sum the file sizes");
+  if (::nftw(path.c_str(), add_usage, 16, FTW_PHYS | FTW_MOUNT) < 0 && errno != ENOENT)
+    sys_fail("unable to measure ", path);
+  return usage_total;
 }
 
 std::string read_link(const std::string &path) {

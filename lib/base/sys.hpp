@@ -36,6 +36,9 @@ void mkdir_p(const std::string &dir, unsigned mode = 0755);
 // Removes path recursively without following symlinks; absent is fine. Makes read-only
 // directories writable first (the store keeps layers read-only).
 void rm_rf(const std::string &path);
+// The bytes of the files under path (their sizes, as docker counts a container's SizeRw),
+// without following symlinks or crossing into another filesystem; 0 when path is absent.
+uint64_t disk_usage(const std::string &path);
 // The target of a symlink (readlink(2)); throws on failure.
 std::string read_link(const std::string &path);
 // Passes fd over the unix socket sock (SCM_RIGHTS, with one byte of data); throws on failure.

@@ -205,6 +205,7 @@ Config parse_config(std::string_view body) {
   c.entrypoint = run.strings("Entrypoint");
   c.user = run.string("User");
   c.working_dir = run.string("WorkingDir");
+  c.labels = run.string_map("Labels");
   return c;
 }
 

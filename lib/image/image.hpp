@@ -2,6 +2,7 @@
 #pragma once
 #include "base/json.hpp"
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -71,6 +72,7 @@ struct Config {
   // config.Env, Cmd, Entrypoint, User and WorkingDir: what a container runs.
   std::vector<std::string> env, cmd, entrypoint;
   std::string user, working_dir;
+  std::map<std::string, std::string> labels; // config.Labels, which a container inherits
   json::Value doc; // the whole config, for inspect
 };
 // Parses an image config; throws Error unless rootfs.type is "layers" and every diff_id is a

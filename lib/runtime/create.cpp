@@ -210,6 +210,10 @@ container::Record make_record(const Options &o, const store::ImageRecord &img,
   r.log_max_size = o.log.max_size;
   r.log_max_files = o.log.max_files;
   add_run_flags(r, o, cfg);
+  // docker: the image's labels, then the container's own on top.
+  r.labels = cfg.labels;
+  for (const auto &[k, v] : o.labels)
+    r.labels[k] = v;
   return r;
 }
 

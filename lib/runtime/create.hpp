@@ -41,6 +41,8 @@ struct Options {
   uint64_t shm_size = 0;    // bytes; 0: docker's 64 MiB
   std::string platform;     // --platform, for the pull; "": the host's
   std::string pull = "missing"; // --pull always|missing|never
+  // Listing: -l/--label K=V and --label-file, over the image's labels.
+  std::map<std::string, std::string> labels;
 };
 
 // "HOST:PATH[:ro|rw]" with absolute paths, no "..", and PATH not "/"; throws Error otherwise.

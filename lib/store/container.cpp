@@ -46,6 +46,9 @@ json::Value Record::to_json() const {
     config.set("StopSignal", stop_signal);
   if (stop_timeout)
     config.set("StopTimeout", *stop_timeout);
+  json::Value &label_map = config.set("Labels", json::Value::object());
+  for (const auto &[k, val] : labels)
+    label_map.set(k, val);
   json::Value &host = v.set("HostConfig", json::Value::object());
   host.set("Binds", json::string_array(binds));
   host.set("NetworkMode", network_mode);
@@ -160,6 +163,7 @@ Record Record::from_json(const json::Value &v, std::string_view what) {
   r.stop_signal = config.string("StopSignal");
   if (const json::Value *t = config.find("StopTimeout"); t && !t->is_null())
     r.stop_timeout = static_cast<int>(config.integer("StopTimeout"));
+  r.labels = config.string_map("Labels");
   json::Fields host = f.object("HostConfig");
   r.binds = host.strings("Binds");
   r.network_mode = host.string("NetworkMode", "bridge");

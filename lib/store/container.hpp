@@ -4,6 +4,7 @@
 #include "base/sys.hpp"
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -33,6 +34,7 @@ struct Record {
   std::string hostname, user, workdir;
   std::vector<std::string> env, cmd, entrypoint;
   bool tty = false, open_stdin = false;
+  std::map<std::string, std::string> labels; // Config.Labels: the image's, then -l's
   // HostConfig
   std::string network_mode = "bridge";
   bool read_only = false, auto_remove = false, no_new_privileges = false;
