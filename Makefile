@@ -38,7 +38,7 @@ ALL_CXXFLAGS := -std=c++17 $(WARN) -MMD -MP -Ilib -DKOKER_VERSION='"$(VERSION)"'
 ALL_LDFLAGS  := -Wl,--gc-sections $(LDFLAGS)
 
 # Each tool lists the libraries it needs, like s6's deps-exe: koker-run never links curl.
-TOOLS := pull images rmi inspect run cg ps rm stop logs stats exec net oci
+TOOLS := pull images rmi inspect run cg ps rm stop logs stats exec net oci volume
 koker-pull_LIBS    := libcurl libarchive libcrypto
 koker-images_LIBS  :=
 koker-rmi_LIBS     :=
@@ -53,10 +53,11 @@ koker-exec_LIBS    := libseccomp
 koker-cg_LIBS      :=
 koker-net_LIBS     := libmnl
 koker-oci_LIBS     := libseccomp
+koker-volume_LIBS  :=
 # Tools linked fully static: no dynamic linking at each start (koker-run starts ~0.6 ms
 # sooner, bench/README.md). The others need libraries Debian ships without a static archive
 # (libmnl, libcurl's stack).
-STATIC_TOOLS := run exec images rmi inspect ps rm stop logs stats cg oci
+STATIC_TOOLS := run exec images rmi inspect ps rm stop logs stats cg oci volume
 # Objects a tool has beside its own file (src/, not shared with other tools).
 koker-run_OBJS     := src/run_options.o
 koker-oci_OBJS     := src/oci_args.o src/oci_update.o

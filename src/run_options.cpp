@@ -31,6 +31,10 @@ const char USAGE[] =
     "  -t, --tty                    allocate a pseudo-terminal\n"
     "  -p, --publish [IP:]HOSTPORT:PORT[/tcp|udp]  publish a port\n"
     "  -v, --volume HOSTPATH:PATH[:ro]  bind mount a host path\n"
+    "  -v, --volume NAME:PATH[:ro]  mount the volume NAME (made when missing)\n"
+    "      --mount type=volume|bind|tmpfs,source=S,target=PATH[,readonly]  mount as docker's\n"
+    "                               --mount (volume-nocopy, tmpfs-size=, tmpfs-mode=)\n"
+    "      --tmpfs PATH[:size=S,mode=M]  mount a tmpfs on PATH\n"
     "      --network bridge|none|host  the network (default bridge)\n"
     "      --mem MIB                memory limit in MiB\n"
     "  -m, --memory SIZE            memory limit (b, k, m, g)\n"
@@ -55,7 +59,8 @@ namespace {
 enum {
   OPT_RM = 0x2000, OPT_NAME, OPT_ENV_FILE, OPT_ENTRYPOINT, OPT_HOSTNAME, OPT_NETWORK, OPT_MEM,
   OPT_SWAP, OPT_CPUS, OPT_PIDS, OPT_CAP_ADD, OPT_CAP_DROP, OPT_READ_ONLY, OPT_SECURITY_OPT,
-  OPT_CIDFILE, OPT_LOG_OPT
+  OPT_CIDFILE, OPT_LOG_OPT,
+  OPT_MOUNT, OPT_TMPFS // issue 16.2
 };
 
 // docker's --env-file: K=V lines; blank lines and # comments skipped, trailing blanks cut.
@@ -90,6 +95,19 @@ void add_log_opt(create::Options &o, std::string_view opt) {
   }
 }
 
+// -v (kept as given too, for HostConfig.Binds), --mount or --tmpfs.
+void add_mount(create::Options &o, int option, const char *spec) {
+  try {
+    o.mounts.push_back(option == 'v'         ? mount_spec::parse_volume(spec)
+                       : option == OPT_MOUNT ? mount_spec::parse_mount(spec)
+                                             : mount_spec::parse_tmpfs(spec));
+  } catch (const Error &e) {
+    cli::usage_error(e.what());
+  }
+  if (option == 'v')
+    o.volumes.push_back(spec);
+}
+
 // The raw limit values, checked together once all options are read.
 struct LimitValues {
   std::string memory, mem_mib, swap_mib, cpus, pids;
@@ -117,7 +135,9 @@ void read_options(int argc, char **argv, create::Options &o, LimitValues &lv) {
       {"read-only", no_argument, nullptr, OPT_READ_ONLY},
       {"security-opt", required_argument, nullptr, OPT_SECURITY_OPT},
       {"cidfile", required_argument, nullptr, OPT_CIDFILE},
-      {"log-opt", required_argument, nullptr, OPT_LOG_OPT}});
+      {"log-opt", required_argument, nullptr, OPT_LOG_OPT},
+      {"mount", required_argument, nullptr, OPT_MOUNT},
+      {"tmpfs", required_argument, nullptr, OPT_TMPFS}});
   std::string shorts = std::string(cli::COMMON_SHORT) + "de:w:u:itp:v:m:";
   for (int c; (c = getopt_long(argc, argv, shorts.c_str(), longs.data(), nullptr)) != -1;) {
     if (cli::handle_common(c, optarg))
@@ -144,7 +164,12 @@ void read_options(int argc, char **argv, create::Options &o, LimitValues &lv) {
         cli::usage_error(e.what());
       }
       break;
-    case 'v': o.volumes.push_back(optarg); break;
+    // volumes, binds and tmpfs (issue 16.2), parsed as they come
+    case 'v':
+    case OPT_MOUNT:
+    case OPT_TMPFS:
+      add_mount(o, c, optarg);
+      break;
     case OPT_NETWORK: o.network = optarg; break;
     case OPT_MEM: lv.mem_mib = optarg; break;
     case 'm': lv.memory = optarg; break;
@@ -204,12 +229,11 @@ void check_options(const create::Options &o) {
   for (const auto &e : o.env)
     if (e.empty() || e[0] == '=')
       cli::usage_error(cat("invalid environment variable ", printable(e)));
-  for (const auto &v : o.volumes)
-    try {
-      create::parse_volume(v);
-    } catch (const Error &e) {
-      cli::usage_error(e.what());
-    }
+  try {
+    mount_spec::check_distinct_targets(o.mounts);
+  } catch (const Error &e) {
+    cli::usage_error(e.what());
+  }
   if (!o.hostname.empty() && !text::is_hostname(o.hostname))
     cli::usage_error(cat("invalid hostname ", printable(o.hostname)));
   caps::adjust(caps::default_set(), o.cap_add, o.cap_drop); // throws on unknown names

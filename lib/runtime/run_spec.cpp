@@ -33,13 +33,24 @@ json::Value mounts(const Inputs &in) {
   list.push(mount("/sys", "sysfs", "sysfs", {"nosuid", "noexec", "nodev", "ro"}));
   for (const char *name : {"hostname", "hosts", "resolv.conf"})
     list.push(mount(cat("/etc/", name), "bind", cat(in.dir, "/", name), {"bind"}));
-  for (const auto &v : in.options.volumes) {
-    rootfs::Volume vol = create::parse_volume(v);
+  // Volumes, binds and tmpfs (issue 16.2), from the record, sorted there
+  for (const auto &m : in.record.mounts) {
+    std::vector<std::string> opts;
+    if (m.type == "tmpfs") {
+      // docker's defaults for --tmpfs, the user's options after them (a later one wins)
+      opts = {"noexec", "nosuid", "nodev"};
+      for (const auto &o : text::fields(m.options, ','))
+        opts.push_back(o);
+      if (!m.rw)
+        opts.push_back("ro");
+      list.push(mount(m.destination, "tmpfs", "tmpfs", opts));
+      continue;
+    }
     // rro: every mount under a read-only volume is read-only too (mount_setattr AT_RECURSIVE)
-    std::vector<std::string> opts{"rbind", "rprivate"};
-    if (vol.read_only)
+    opts = {"rbind", "rprivate"};
+    if (!m.rw)
       opts.push_back("rro");
-    list.push(mount(vol.target, "bind", vol.source, opts));
+    list.push(mount(m.destination, "bind", m.source, opts));
   }
   return list;
 }
