@@ -126,7 +126,7 @@ Spec parse_volume(std::string_view spec) {
 
 Spec parse_mount(std::string_view spec) {
   // docker's cli/opts/mount.go, messages and all
-  std::string what = cat("invalid argument ", printable(spec), " for --mount");
+  std::string what = cat("invalid argument \"", printable(spec), "\" for --mount");
   Spec s;
   bool volume_opts = false, tmpfs_opts = false;
   std::string size, mode;
