@@ -159,7 +159,11 @@ Spec parse_mount(std::string_view spec) {
         volume_opts = true;
       }
       else if (key == "tmpfs-size") {
-        size = std::to_string(cgroup::parse_size(value));
+        try {
+          size = std::to_string(cgroup::parse_size(value));
+        } catch (const Error &) {
+          fail("invalid value for ", key, ": ", printable(value));
+        }
         tmpfs_opts = true;
       } else if (key == "tmpfs-mode") {
         if (value.empty() || value.size() > 4 ||
