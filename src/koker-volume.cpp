@@ -16,7 +16,7 @@ static const char USAGE[] =
     "Usage: koker-volume [OPTIONS] COMMAND [ARG...]\n"
     "\n"
     "Named volumes: directories under the store (volumes/NAME/_data) that containers mount\n"
-    "with -v NAME:PATH or --mount type=volume, and keep when they are removed.\n"
+    "(koker-run's volume options) and keep when they are removed.\n"
     "\n"
     "Commands:\n"
     "  create [NAME]               make a volume (a random 64-hex name when none); print it\n"
