@@ -22,24 +22,34 @@ struct DirCloser {
   void operator()(DIR *d) const { ::closedir(d); }
 };
 
-// Owner, mode and times of the new entry name in dir, set without following a symlink
-// (CVE-2021-32760: metadata set by path could reach a host file). fd, when open, is used.
+// Owner, mode and times of the new entry name in dir, set on a descriptor of the entry, never
+// by a path that could be followed (CVE-2021-32760): a container that shares the volume could
+// swap the entry for a symlink to a host file meanwhile. fd, when open, is the entry's.
 void copy_metadata(int dir, const std::string &name, int fd, const struct stat &st,
                    const std::string &shown) {
-  bool link = S_ISLNK(st.st_mode);
-  int rc = fd >= 0 ? ::fchown(fd, st.st_uid, st.st_gid)
-                   : ::fchownat(dir, name.c_str(), st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW);
-  check(rc, "unable to set the owner of ", shown);
-  // after chown, which clears the setuid and setgid bits
-  if (!link) {
-    rc = fd >= 0 ? ::fchmod(fd, st.st_mode & 07777)
-                 : ::fchmodat(dir, name.c_str(), st.st_mode & 07777, 0);
-    check(rc, "unable to set the mode of ", shown);
-  }
   struct timespec times[2] = {st.st_atim, st.st_mtim};
-  rc = fd >= 0 ? ::futimens(fd, times)
-               : ::utimensat(dir, name.c_str(), times, AT_SYMLINK_NOFOLLOW);
-  check(rc, "unable to set the times of ", shown);
+  if (S_ISLNK(st.st_mode)) { // a symlink's own owner and times; it has no mode of its own
+    check(::fchownat(dir, name.c_str(), st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW),
+          "unable to set the owner of ", shown);
+    check(::utimensat(dir, name.c_str(), times, AT_SYMLINK_NOFOLLOW),
+          "unable to set the times of ", shown);
+    return;
+  }
+  Fd opened;
+  if (fd < 0) { // a FIFO or device node: O_PATH opens it without opening the device
+    opened = Fd(::openat(dir, name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+    struct stat now;
+    if (!opened || ::fstat(opened.get(), &now) < 0 || (now.st_mode & S_IFMT) != (st.st_mode & S_IFMT))
+      fail("unable to set the owner of ", shown, ": it changed while being copied");
+    fd = opened.get();
+  }
+  check(::fchownat(fd, "", st.st_uid, st.st_gid, AT_EMPTY_PATH),
+        "unable to set the owner of ", shown);
+  // after chown, which clears the setuid and setgid bits; through /proc/self/fd, which
+  // reaches the inode itself (an O_PATH descriptor takes no fchmod)
+  std::string self = mounts::fd_path(fd);
+  check(::chmod(self.c_str(), st.st_mode & 07777), "unable to set the mode of ", shown);
+  check(::utimensat(AT_FDCWD, self.c_str(), times, 0), "unable to set the times of ", shown);
 }
 
 void copy_file(int from, int to, const std::string &shown) {
@@ -164,7 +174,7 @@ bool fill_if_empty(int root_fd, std::string_view path, const std::string &dest) 
   log::debug("copy-up: cp -a <container>", path, "/. ", dest, " (resolved in the root)");
   copy_tree(src.get(), dst.get(), dest, 0);
   // the volume's root takes the owner and mode of the image's directory, as docker's does
-  copy_metadata(-1, "", dst.get(), st, dest);
+  copy_metadata(AT_FDCWD, dest, dst.get(), st, dest);
   return true;
 }
 

@@ -4,6 +4,7 @@
 #include "base/log.hpp"
 #include "base/sys.hpp"
 #include "store/container.hpp"
+#include "store/store.hpp"
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
@@ -106,7 +107,7 @@ std::vector<std::string> live_users(const std::string &root, std::string_view na
   if (!sys::exists(dir))
     return ids;
   for (const auto &id : sys::list_dir(dir))
-    if (container::valid_id(id) && sys::exists(container::dir_of(root, id)))
+    if (container::valid_id(id) && store::holds_container(root, id))
       ids.push_back(id);
   std::sort(ids.begin(), ids.end());
   return ids;

@@ -14,7 +14,8 @@
 //   users/<id>    one empty file per container that uses the volume, running or not
 // A volume is made in volumes/.new-<random>/ and renamed into place whole; it is removed by
 // renaming it to volumes/.rm-<random>/ first. Names starting with '.' are not volume names,
-// so what a kill -9 leaves there is never listed, and the next change wipes it. Every change
+// so what a kill -9 leaves there is never listed, and the next change wipes it; a claim of a
+// container that a killed koker-run left half made does not count. Every change
 // is made under locks/volumes.lock (flock, exclusive): a volume is never removed while a
 // container is being given it.
 namespace koker::volume {
@@ -42,7 +43,8 @@ std::string data_path(const std::string &root, std::string_view name);
 std::optional<Volume> find(const std::string &root, std::string_view name);
 // Every volume, by name.
 std::vector<Volume> list(const std::string &root);
-// The containers that use the volume (IDs of those whose directory still exists).
+// The containers that use the volume: those whose claim is in users/ and which still exist
+// (store::holds_container: a killed koker-run's half-made container does not count).
 std::vector<std::string> users(const std::string &root, std::string_view name);
 
 // Makes the volume unless it exists (docker's volume create is idempotent: an existing

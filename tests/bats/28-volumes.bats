@@ -188,6 +188,7 @@ Total reclaimed space: 4\.1kB$"
         mkdir -p "$1/var/lib/db/sub"
         echo initial >"$1/var/lib/db/sub/file"
         ln -s sub/file "$1/var/lib/db/link"
+        mkfifo "$1/var/lib/db/pipe"
         chown -R 1000:2000 "$1/var/lib/db"
         chmod 0750 "$1/var/lib/db"
         chmod 4755 "$1/var/lib/db/sub/file"
@@ -203,6 +204,7 @@ Total reclaimed space: 4\.1kB$"
     assert_equal "1000:2000 750" "$(stat -c '%u:%g %a' "$data")"
     assert_equal "1000:2000 4755" "$(stat -c '%u:%g %a' "$data/sub/file")"
     assert_equal sub/file "$(readlink "$data/link")"
+    [ -p "$data/pipe" ]
     run_koker 0 koker-exec "$id" sh -c 'echo more >> /var/lib/db/sub/file; grep -c " /var/lib/db " /proc/mounts'
     assert_equal 1 "$output"
     # a named volume at the same path replaces it, seeded when empty, not when it holds data
@@ -308,4 +310,28 @@ Total reclaimed space: 4\.1kB$"
     # a claim of a container whose directory is gone does not hold the volume
     touch "$KOKER_ROOT/volumes/v1/users/$(printf 'a%.0s' {1..64})"
     run_koker 0 koker-volume rm v1
+}
+
+@test "koker-run killed -9 after taking a volume: the volume is free, the store consistent" {
+    for at in "uses volume killvol" "copy-up"; do
+        fifo=$BATS_TEST_TMPDIR/trace
+        rm -f "$fifo"
+        mkfifo "$fifo"
+        koker-run -D --network none -v killvol:/etc one true 2>"$fifo" &
+        pid=$!
+        echo "$pid" >>"$BATS_TEST_TMPDIR/pids"
+        while read -r line; do
+            if [[ $line == *"$at"* ]]; then
+                kill -9 "$pid"
+                break
+            fi
+        done <"$fifo"
+        wait "$pid" || true
+        run_koker 0 koker-volume ls -q
+        assert_equal killvol "$output"
+        # the half-made container's claim does not hold it
+        run_koker 0 koker-volume rm killvol
+    done
+    run_c 0 -v killvol:/etc one cat /etc/group
+    assert_match "^root:x:0:"
 }
