@@ -75,10 +75,17 @@ Args parse(int argc, char **argv) {
       if (std::strcmp(optarg, "local") != 0)
         cli::usage_error(cat("unknown volume driver ", printable(optarg), " (koker has local)"));
       break;
-    case OPT_FORMAT: a.format = optarg; break;
-    case 'f': a.force = true; break;
-    case 'a': a.all = true; break;
-    default: cli::bad_option(c, argv);
+    case OPT_FORMAT:
+      a.format = optarg;
+      break;
+    case 'f':
+      a.force = true;
+      break;
+    case 'a':
+      a.all = true;
+      break;
+    default:
+      cli::bad_option(c, argv);
     }
   }
   a.words.assign(argv + optind, argv + argc);
@@ -162,10 +169,11 @@ int rm(const std::string &root, const Args &a) {
 int prune(const std::string &root, const Args &a) {
   cli::want_operands(a.words, 0, "");
   if (!a.force) {
-    sys::write_fd(2, a.all ? "WARNING! This will remove all local volumes not used by at least "
-                            "one container.\nAre you sure you want to continue? [y/N] "
-                          : "WARNING! This will remove anonymous local volumes not used by at "
-                            "least one container.\nAre you sure you want to continue? [y/N] ",
+    sys::write_fd(2,
+                  a.all ? "WARNING! This will remove all local volumes not used by at least "
+                          "one container.\nAre you sure you want to continue? [y/N] "
+                        : "WARNING! This will remove anonymous local volumes not used by at "
+                          "least one container.\nAre you sure you want to continue? [y/N] ",
                   "stderr");
     char answer[16] = {};
     ssize_t n = ::read(0, answer, sizeof answer - 1);
@@ -202,6 +210,4 @@ int volume_main(int argc, char **argv) {
 
 } // namespace
 
-int main(int argc, char **argv) {
-  return run_tool(argc, argv, "koker-volume", USAGE, volume_main);
-}
+int main(int argc, char **argv) { return run_tool(argc, argv, "koker-volume", USAGE, volume_main); }

@@ -31,20 +31,21 @@ void copy_metadata(int dir, const std::string &name, int fd, const struct stat &
   if (S_ISLNK(st.st_mode)) { // a symlink's own owner and times; it has no mode of its own
     check(::fchownat(dir, name.c_str(), st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW),
           "unable to set the owner of ", shown);
-    check(::utimensat(dir, name.c_str(), times, AT_SYMLINK_NOFOLLOW),
-          "unable to set the times of ", shown);
+    check(::utimensat(dir, name.c_str(), times, AT_SYMLINK_NOFOLLOW), "unable to set the times of ",
+          shown);
     return;
   }
   Fd opened;
   if (fd < 0) { // a FIFO or device node: O_PATH opens it without opening the device
     opened = Fd(::openat(dir, name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
     struct stat now;
-    if (!opened || ::fstat(opened.get(), &now) < 0 || (now.st_mode & S_IFMT) != (st.st_mode & S_IFMT))
+    if (!opened || ::fstat(opened.get(), &now) < 0 ||
+        (now.st_mode & S_IFMT) != (st.st_mode & S_IFMT))
       fail("unable to set the owner of ", shown, ": it changed while being copied");
     fd = opened.get();
   }
-  check(::fchownat(fd, "", st.st_uid, st.st_gid, AT_EMPTY_PATH),
-        "unable to set the owner of ", shown);
+  check(::fchownat(fd, "", st.st_uid, st.st_gid, AT_EMPTY_PATH), "unable to set the owner of ",
+        shown);
   // after chown, which clears the setuid and setgid bits; through /proc/self/fd, which
   // reaches the inode itself (an O_PATH descriptor takes no fchmod)
   std::string self = mounts::fd_path(fd);
@@ -112,8 +113,8 @@ void copy_tree(int from, int to, const std::string &shown, int depth) {
       struct stat now;
       if (!src || ::fstat(src.get(), &now) < 0 || !S_ISREG(now.st_mode))
         sys_fail("unable to open ", path);
-      Fd dst(::openat(to, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                      0600));
+      Fd dst(
+          ::openat(to, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
       if (!dst)
         sys_fail("unable to create ", path);
       copy_file(src.get(), dst.get(), path);

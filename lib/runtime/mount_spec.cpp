@@ -45,8 +45,8 @@ bool parse_bool(std::string_view value, const std::string &key) {
 // The tmpfs options koker passes on: the flags oci_spec knows and the file system's own
 // values, checked here so that a typo is a usage error, not a failed start.
 void check_tmpfs_option(std::string_view opt, const std::string &what) {
-  static const char *const flags[] = {"ro",    "rw",   "exec", "noexec", "suid",
-                                      "nosuid", "dev", "nodev", "atime", "noatime"};
+  static const char *const flags[] = {"ro",     "rw",  "exec",  "noexec", "suid",
+                                      "nosuid", "dev", "nodev", "atime",  "noatime"};
   for (const char *f : flags)
     if (opt == f)
       return;
@@ -157,8 +157,7 @@ Spec parse_mount(std::string_view spec) {
       else if (key == "volume-nocopy") {
         s.nocopy = parse_bool(value, key);
         volume_opts = true;
-      }
-      else if (key == "tmpfs-size") {
+      } else if (key == "tmpfs-size") {
         try {
           size = std::to_string(cgroup::parse_size(value));
         } catch (const Error &) {

@@ -14,7 +14,7 @@ struct Spec {
   std::string source; // a bind's host path; a volume's name ("" for an anonymous one)
   std::string target; // absolute, no "..", not "/"
   bool read_only = false;
-  bool nocopy = false;         // volume-nocopy / -v ...:nocopy: the image's content not copied
+  bool nocopy = false;           // volume-nocopy / -v ...:nocopy: the image's content not copied
   bool from_volume_flag = false; // -v (docker makes a missing bind source only for -v)
   std::string tmpfs_options;     // "size=...,mode=..." as the kernel takes them
 };

@@ -150,6 +150,15 @@ image_with_volume() {
     run_c 0 -v /scratch one sh -c 'echo x > /scratch/f'
     run_koker 0 koker-volume ls -q
     assert_equal kept "$output"
+    # and so does a detached one's, removed by its supervisor
+    id=$(koker-run -d --rm --network none -v /scratch one true)
+    for _ in $(seq 100); do
+        [ -e "$KOKER_ROOT/containers/$id" ] || break
+        sleep 0.1
+    done
+    [ ! -e "$KOKER_ROOT/containers/$id" ]
+    run_koker 0 koker-volume ls -q
+    assert_equal kept "$output"
     # without -v it stays, until prune
     id=$(koker-run -d --network none -v /anon2 one sleep 1000)
     koker-rm -f "$id" >/dev/null

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-#include "check.hpp"
 #include "base/error.hpp"
+#include "check.hpp"
 #include "runtime/mount_spec.hpp"
 #include "store/volume.hpp"
 
