@@ -218,10 +218,12 @@ void claim_volumes(const std::string &root, const container::Record &rec, sys::R
 }
 
 // docker's copy-up: each empty volume gets the image's content at its path.
-void fill_volumes(int root_fd, const container::Record &rec) {
+void fill_volumes(const std::string &root, int root_fd, const container::Record &rec) {
   for (const auto &m : rec.mounts)
-    if (m.type == "volume" && !m.nocopy)
+    if (m.type == "volume" && !m.nocopy) {
+      sys::FileLock lock = volume::lock_content(root, m.name);
       copy_up::fill_if_empty(root_fd, m.destination, m.source);
+    }
 }
 
 } // namespace
@@ -248,7 +250,7 @@ Bundle make_bundle(const Options &o, const container::Record &rec, const store::
   Fd root = rootfs::mount_overlay(overlay);
   undo.add("umount " + overlay.mount_point, [mp = overlay.mount_point] { sys::unmount(mp); });
 
-  fill_volumes(root.get(), rec);
+  fill_volumes(store.root(), root.get(), rec);
   sys::write_new_file(dir + "/hostname", rec.hostname + "\n");
   sys::write_new_file(dir + "/hosts", hosts_text(rec));
   sys::write_new_file(dir + "/resolv.conf", host_resolv_conf());

@@ -237,6 +237,10 @@ void remove(const std::string &root, std::string_view name) {
   erase(root, name);
 }
 
+sys::FileLock lock_content(const std::string &root, std::string_view name) {
+  return sys::FileLock(dir_of(root, name) + "/content.lock", sys::FileLock::Mode::exclusive);
+}
+
 Pruned prune_unused(const std::string &root, bool all) {
   Pruned p;
   sys::FileLock lock = lock_volumes(root);

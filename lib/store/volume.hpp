@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 #include "base/json.hpp"
+#include "base/sys.hpp"
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -12,6 +13,7 @@
 //   _data/        what the container sees (0755)
 //   volume.json   Name, CreatedAt, Labels (written before the directory gets its name)
 //   users/<id>    one empty file per container that uses the volume, running or not
+//   content.lock  flock, held while a container fills the volume (copy-up)
 // A volume is made in volumes/.new-<random>/ and renamed into place whole; it is removed by
 // renaming it to volumes/.rm-<random>/ first. Names starting with '.' are not volume names,
 // so what a kill -9 leaves there is never listed, and the next change wipes it; a claim of a
@@ -60,6 +62,10 @@ void release(const std::string &root, std::string_view name, std::string_view id
 // Removes the volume: Error "no such volume" or, while a container uses it, docker's
 // "volume is in use - [ID...]".
 void remove(const std::string &root, std::string_view name);
+
+// Held while a container fills the volume with its image's content (copy-up), so that two
+// containers created at once with a new volume do not both copy into it.
+sys::FileLock lock_content(const std::string &root, std::string_view name);
 
 struct Pruned {
   std::vector<std::string> names;

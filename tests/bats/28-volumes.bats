@@ -344,3 +344,23 @@ Total reclaimed space: 4\.1kB$"
     run_c 0 -v killvol:/etc one cat /etc/group
     assert_match "^root:x:0:"
 }
+
+@test "koker-run: containers created at once with one new volume all start, filled once" {
+    seed_many() {
+        mkdir -p "$1/srv/data"
+        for i in $(seq 50); do echo "$i" >"$1/srv/data/f$i"; done
+    }
+    image_with_volume many '{"Volumes": {"/srv/data": {}}}' seed_many
+    pids=()
+    for i in $(seq 6); do
+        koker-run --rm --network none -v shared:/srv/data many cat /srv/data/f50 \
+            >"$BATS_TEST_TMPDIR/out$i" 2>"$BATS_TEST_TMPDIR/err$i" &
+        pids+=("$!")
+        echo "$!" >>"$BATS_TEST_TMPDIR/pids"
+    done
+    for i in $(seq 6); do
+        wait "${pids[$((i - 1))]}" || { cat "$BATS_TEST_TMPDIR/err$i"; false; }
+        assert_equal 50 "$(cat "$BATS_TEST_TMPDIR/out$i")"
+    done
+    assert_equal 50 "$(find "$(vol_data shared)" -type f | wc -l)"
+}
