@@ -70,7 +70,11 @@ json::Value labels_json(const Labels &labels) {
 }
 
 Volume make(const std::string &root, std::string_view name, const Labels &labels) {
-  Volume v{std::string(name), sys::now_rfc3339(), labels};
+  // docker's CreatedAt has whole seconds
+  std::string now = sys::now_rfc3339();
+  if (size_t dot = now.find('.'); dot != std::string::npos)
+    now.erase(dot, now.size() - 1 - dot);
+  Volume v{std::string(name), now, labels};
   std::string tmp = cat(volumes_dir(root), "/.new-", sys::random_hex(8));
   log::debug("mkdir ", tmp, "/{_data,users}, write volume.json (volume ", name, ")");
   check(::mkdir(tmp.c_str(), 0700), "unable to create ", tmp);
