@@ -13,6 +13,10 @@ _koker_containers() {
     koker ps -aq 2>/dev/null
 }
 
+_koker_volumes() {
+    koker volume ls -q 2>/dev/null
+}
+
 _koker_images() {
     koker images 2>/dev/null | awk 'NR > 1 && $1 != "<none>" { print $1 ":" $2 }'
 }
@@ -26,13 +30,13 @@ _koker() {
         -*) ;;
         *)
             if [[ -z $cmd ]]; then cmd=$word
-            elif [[ -z $sub && $cmd =~ ^(container|c|image|i|system)$ ]]; then sub=$word
+            elif [[ -z $sub && $cmd =~ ^(container|c|image|i|system|volume)$ ]]; then sub=$word
             fi
             ;;
         esac
     done
     if [[ -z $cmd ]]; then
-        COMPREPLY=($(compgen -W "container c image i network net cgroup cg run exec ps pull images rmi rm logs stop kill inspect import stats system info version help -D --debug -q --quiet -v --version -h --help --root" -- "$cur"))
+        COMPREPLY=($(compgen -W "container c image i network net volume cgroup cg run exec ps pull images rmi rm logs stop kill inspect import stats system info version help -D --debug -q --quiet -v --version -h --help --root" -- "$cur"))
         return
     fi
     case $cmd in
@@ -57,6 +61,13 @@ _koker() {
         cmd=system
         ;;
     info | version) cmd=system ;;
+    volume)
+        [[ -z $sub ]] && { COMPREPLY=($(compgen -W "create ls rm inspect prune" -- "$cur")); return; }
+        if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "$(_koker_tool_options volume)" -- "$cur"))
+        elif [[ $sub =~ ^(rm|inspect)$ ]]; then COMPREPLY=($(compgen -W "$(_koker_volumes)" -- "$cur"))
+        fi
+        return
+        ;;
     esac
     # run flags whose values are words of their own
     if [[ $cmd == run ]]; then

@@ -16,6 +16,7 @@ static const char USAGE[] =
     "\n"
     "Options:\n"
     "  -f, --force      kill a running container first\n"
+    "  -v, --volumes    remove the container's anonymous volumes too\n"
     "  -q, --quiet      print nothing but the removed containers and errors\n"
     "  -D, --debug      trace every step on stderr\n"
     "      --root DIR   the store (default /var/lib/koker, or KOKER_ROOT)\n"
@@ -23,7 +24,20 @@ static const char USAGE[] =
     "      --version    show the version\n";
 
 static int rm_main(int argc, char **argv) {
-  bool force = cli::parse_force_option(argc, argv);
+  auto opts = cli::long_options(
+      {{"force", no_argument, nullptr, 'f'}, {"volumes", no_argument, nullptr, 'v'}});
+  bool force = false, volumes = false;
+  std::string shorts = std::string(cli::COMMON_SHORT_ANYWHERE) + "fv";
+  for (int c; (c = getopt_long(argc, argv, shorts.c_str(), opts.data(), nullptr)) != -1;) {
+    if (cli::handle_common(c, optarg))
+      continue;
+    if (c == 'f')
+      force = true;
+    else if (c == 'v') // docker's rm -v: the anonymous volumes only
+      volumes = true;
+    else
+      cli::bad_option(c, argv);
+  }
   if (optind == argc)
     cli::usage_error("CONTAINER is missing");
   std::string root = store_root();
@@ -43,7 +57,7 @@ static int rm_main(int argc, char **argv) {
     }
     if (!rec)
       fail("no such container: ", printable(name));
-    lifecycle::remove(root, *rec, force);
+    lifecycle::remove(root, *rec, force, volumes);
     out::line(name);
   });
 }

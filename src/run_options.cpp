@@ -35,6 +35,10 @@ const char USAGE[] =
     "  -t, --tty                    allocate a pseudo-terminal\n"
     "  -p, --publish [IP:]HOSTPORT:PORT[/tcp|udp]  publish a port\n"
     "  -v, --volume HOSTPATH:PATH[:ro]  bind mount a host path\n"
+    "  -v, --volume NAME:PATH[:ro]  mount the volume NAME (made when missing)\n"
+    "      --mount type=volume|bind|tmpfs,source=S,target=PATH[,readonly]  mount as docker's\n"
+    "                               --mount (volume-nocopy, tmpfs-size=, tmpfs-mode=)\n"
+    "      --tmpfs PATH[:size=S,mode=M]  mount a tmpfs on PATH\n"
     "      --network bridge|none|host  the network (default bridge)\n"
     "      --mem MIB                memory limit in MiB\n"
     "  -m, --memory SIZE            memory limit (b, k, m, g)\n"
@@ -84,7 +88,9 @@ enum {
   OPT_STOP_SIGNAL, OPT_STOP_TIMEOUT, OPT_SHM_SIZE, OPT_SYSCTL, OPT_GROUP_ADD, OPT_PLATFORM,
   OPT_PULL,
   // issue 16 point 5
-  OPT_LABEL_FILE
+  OPT_LABEL_FILE,
+  // issue 16 point 2
+  OPT_MOUNT, OPT_TMPFS
 };
 
 // Runs parse on a flag's value; its Error becomes a usage error naming the flag and value.
@@ -187,6 +193,19 @@ void add_log_opt(create::Options &o, std::string_view opt) {
   }
 }
 
+// -v (kept as given too, for HostConfig.Binds), --mount or --tmpfs.
+void add_mount(create::Options &o, int option, const char *spec) {
+  try {
+    o.mounts.push_back(option == 'v'         ? mount_spec::parse_volume(spec)
+                       : option == OPT_MOUNT ? mount_spec::parse_mount(spec)
+                                             : mount_spec::parse_tmpfs(spec));
+  } catch (const Error &e) {
+    cli::usage_error(e.what());
+  }
+  if (option == 'v')
+    o.volumes.push_back(spec);
+}
+
 // The raw limit values, checked together once all options are read.
 struct LimitValues {
   std::string memory, mem_mib, swap_mib, cpus, pids;
@@ -233,7 +252,10 @@ void read_options(int argc, char **argv, create::Options &o, LimitValues &lv) {
       {"publish-all", no_argument, nullptr, 'P'},
       // issue 16 point 5
       {"label", required_argument, nullptr, 'l'},
-      {"label-file", required_argument, nullptr, OPT_LABEL_FILE}});
+      {"label-file", required_argument, nullptr, OPT_LABEL_FILE},
+      // issue 16 point 2
+      {"mount", required_argument, nullptr, OPT_MOUNT},
+      {"tmpfs", required_argument, nullptr, OPT_TMPFS}});
   std::string shorts = std::string(cli::COMMON_SHORT) + "de:w:u:itp:v:m:Pl:";
   for (int c; (c = getopt_long(argc, argv, shorts.c_str(), longs.data(), nullptr)) != -1;) {
     if (cli::handle_common(c, optarg))
@@ -260,7 +282,12 @@ void read_options(int argc, char **argv, create::Options &o, LimitValues &lv) {
         cli::usage_error(e.what());
       }
       break;
-    case 'v': o.volumes.push_back(optarg); break;
+    // volumes, binds and tmpfs (issue 16.2), parsed as they come
+    case 'v':
+    case OPT_MOUNT:
+    case OPT_TMPFS:
+      add_mount(o, c, optarg);
+      break;
     case OPT_NETWORK: o.network = optarg; break;
     case OPT_MEM: lv.mem_mib = optarg; break;
     case 'm': lv.memory = optarg; break;
@@ -363,12 +390,11 @@ void check_options(const create::Options &o) {
   for (const auto &e : o.env)
     if (e.empty() || e[0] == '=')
       cli::usage_error(cat("invalid environment variable ", printable(e)));
-  for (const auto &v : o.volumes)
-    try {
-      create::parse_volume(v);
-    } catch (const Error &e) {
-      cli::usage_error(e.what());
-    }
+  try {
+    mount_spec::check_distinct_targets(o.mounts);
+  } catch (const Error &e) {
+    cli::usage_error(e.what());
+  }
   if (!o.hostname.empty() && !text::is_hostname(o.hostname))
     cli::usage_error(cat("invalid hostname ", printable(o.hostname)));
   caps::adjust(caps::default_set(), o.cap_add, o.cap_drop); // throws on unknown names

@@ -9,6 +9,7 @@
 #include "net/address.hpp"
 #include "net/net.hpp"
 #include "runtime/caps.hpp"
+#include "runtime/copy_up.hpp"
 #include "runtime/lifecycle.hpp"
 #include "runtime/run_flags.hpp"
 #include "runtime/mounts.hpp"
@@ -18,6 +19,7 @@
 #include "runtime/run_spec.hpp"
 #include "runtime/seccomp.hpp"
 #include "runtime/user.hpp"
+#include "store/volume.hpp"
 #include <fcntl.h>
 #include <algorithm>
 #include <sys/stat.h>
@@ -131,24 +133,57 @@ void add_run_flags(container::Record &r, const Options &o, const image::Config &
     publish_exposed(r, cfg);
 }
 
-} // namespace
-
-rootfs::Volume parse_volume(const std::string &spec) {
-  auto parts = text::split(spec, ':');
-  if (parts.size() < 2 || parts.size() > 3 ||
-      (parts.size() == 3 && parts[2] != "ro" && parts[2] != "rw"))
-    fail("invalid volume ", printable(spec), " (want HOSTPATH:PATH[:ro])");
-  if (parts[0].empty() || parts[0][0] != '/' || parts[1].empty() || parts[1][0] != '/')
-    fail("invalid volume ", printable(spec), ": both paths must be absolute");
-  for (const auto &p : {parts[0], parts[1]})
-    for (const auto &component : text::split(p, '/'))
-      if (component == "..")
-        fail("invalid volume ", printable(spec), ": paths may not hold ..");
-  auto target = text::fields(parts[1], '/');
-  if (std::all_of(target.begin(), target.end(), [](const std::string &c) { return c == "."; }))
-    fail("invalid volume ", printable(spec), ": the destination can't be '/'");
-  return {parts[0], parts[1], parts.size() == 3 && parts[2] == "ro"};
+// Volumes, binds and tmpfs (issue 16.2): the options' mounts, then an anonymous volume for
+// each of the image's VOLUMEs that none of them covers, sorted as docker sorts them (by
+// depth, so that /a is mounted before /a/b).
+std::vector<container::MountPoint> make_mounts(const Options &o, const image::Config &cfg) {
+  std::vector<mount_spec::Spec> specs = o.mounts;
+  json::Fields config(cfg.doc.find("config"), "image config");
+  if (const json::Value *volumes = config.find("Volumes"); volumes && volumes->is_object()) {
+    // untrusted paths (CVE-2022-23648): each checked as a -v target is
+    for (const auto &[path, ignored] : volumes->members()) {
+      mount_spec::Spec s;
+      try {
+        s = mount_spec::parse_volume(path);
+      } catch (const Error &e) {
+        fail("invalid VOLUME ", printable(path), " in the image config: ", e.what());
+      }
+      if (s.type != "volume" || !s.source.empty())
+        fail("invalid VOLUME ", printable(path), " in the image config: not a path");
+      bool covered = std::any_of(specs.begin(), specs.end(),
+                                 [&](const auto &m) { return m.target == s.target; });
+      if (!covered)
+        specs.push_back(s);
+    }
+  }
+  std::stable_sort(specs.begin(), specs.end(), [](const auto &a, const auto &b) {
+    return std::count(a.target.begin(), a.target.end(), '/') <
+           std::count(b.target.begin(), b.target.end(), '/');
+  });
+  std::vector<container::MountPoint> list;
+  for (const auto &s : specs) {
+    container::MountPoint m;
+    m.type = s.type;
+    m.destination = s.target;
+    m.rw = !s.read_only;
+    m.mode = s.read_only ? "ro" : "";
+    m.nocopy = s.nocopy;
+    if (s.type == "volume") {
+      m.anonymous = s.source.empty();
+      m.name = m.anonymous ? sys::random_hex(32) : s.source;
+      m.source = volume::data_path(store_root(), m.name);
+    } else if (s.type == "bind") {
+      m.source = s.source;
+      m.propagation = "rprivate";
+    } else {
+      m.options = s.tmpfs_options;
+    }
+    list.push_back(std::move(m));
+  }
+  return list;
 }
+
+} // namespace
 
 container::Record make_record(const Options &o, const store::ImageRecord &img,
                               const image::Config &cfg) {
@@ -214,6 +249,7 @@ container::Record make_record(const Options &o, const store::ImageRecord &img,
   r.labels = cfg.labels;
   for (const auto &[k, v] : o.labels)
     r.labels[k] = v;
+  r.mounts = make_mounts(o, cfg); // issue 16.2
   return r;
 }
 
@@ -282,17 +318,46 @@ std::string resolv_conf_text(const container::Record &rec) {
   return out;
 }
 
+// Gives the container its volumes, making the missing ones (an anonymous one is always new);
+// undone: taken back, and removed when made here.
+void claim_volumes(const std::string &root, const container::Record &rec, sys::Rollback &undo) {
+  for (const auto &m : rec.mounts) {
+    if (m.type != "volume")
+      continue;
+    volume::Labels labels;
+    if (m.anonymous)
+      labels.emplace_back(volume::ANONYMOUS_LABEL, "");
+    bool made = volume::claim(root, m.name, rec.id, labels);
+    undo.add("release volume " + m.name, [root, name = m.name, id = rec.id, made] {
+      volume::release(root, name, id);
+      if (made)
+        volume::remove(root, name);
+    });
+  }
+}
+
+// docker's copy-up: each empty volume gets the image's content at its path.
+void fill_volumes(const std::string &root, int root_fd, const container::Record &rec) {
+  for (const auto &m : rec.mounts)
+    if (m.type == "volume" && !m.nocopy) {
+      sys::FileLock lock = volume::lock_content(root, m.name);
+      copy_up::fill_if_empty(root_fd, m.destination, m.source);
+    }
+}
+
 } // namespace
 
 Bundle make_bundle(const Options &o, const container::Record &rec, const store::Store &store,
                    const store::ImageRecord &img, const std::string &dir, sys::Rollback &undo) {
-  for (const auto &v : o.volumes) {
-    rootfs::Volume vol = parse_volume(v);
-    if (!sys::exists(vol.source)) {
-      log::debug("mkdir -p ", vol.source, " (a missing volume source, as docker)");
-      sys::mkdir_p(vol.source, 0755);
+  for (const auto &m : o.mounts)
+    if (m.type == "bind" && !sys::exists(m.source)) {
+      if (!m.from_volume_flag) // docker makes a missing source for -v only
+        fail("invalid mount config for type \"bind\": bind source path does not exist: ",
+             printable(m.source));
+      log::debug("mkdir -p ", m.source, " (a missing volume source, as docker)");
+      sys::mkdir_p(m.source, 0755);
     }
-  }
+  claim_volumes(store.root(), rec, undo);
   rootfs::Overlay overlay;
   std::string bundle = dir + "/bundle";
   overlay.mount_point = bundle + "/rootfs";
@@ -304,6 +369,7 @@ Bundle make_bundle(const Options &o, const container::Record &rec, const store::
   Fd root = rootfs::mount_overlay(overlay);
   undo.add("umount " + overlay.mount_point, [mp = overlay.mount_point] { sys::unmount(mp); });
 
+  fill_volumes(store.root(), root.get(), rec);
   sys::write_new_file(dir + "/hostname", rec.hostname + "\n");
   sys::write_new_file(dir + "/hosts", hosts_text(rec));
   sys::write_new_file(dir + "/resolv.conf", resolv_conf_text(rec));

@@ -4,6 +4,7 @@
 #include "image/image.hpp"
 #include "base/sys.hpp"
 #include "runtime/launch.hpp"
+#include "runtime/mount_spec.hpp"
 #include "runtime/rootfs.hpp"
 #include "store/container.hpp"
 #include "store/container_log.hpp"
@@ -43,13 +44,14 @@ struct Options {
   std::string pull = "missing"; // --pull always|missing|never
   // Listing: -l/--label K=V and --label-file, over the image's labels.
   std::map<std::string, std::string> labels;
+  // -v, --mount and --tmpfs (issue 16.2), parsed, in command-line order
+  std::vector<mount_spec::Spec> mounts;
 };
 
-// "HOST:PATH[:ro|rw]" with absolute paths, no "..", and PATH not "/"; throws Error otherwise.
-rootfs::Volume parse_volume(const std::string &spec);
-
 // The record: the image config overlaid with the options. Throws Error for a config with no
-// command when none is given, or a relative working directory.
+// command when none is given, a relative working directory, or an image VOLUME that is not
+// a clean absolute path. Its Mounts: the options' and an anonymous volume for each VOLUME of
+// the image no option mounts over (docker's rule).
 container::Record make_record(const Options &o, const store::ImageRecord &img,
                               const image::Config &cfg);
 // Warns, as docker does, when the image was built for another OS or architecture than the
@@ -65,7 +67,9 @@ struct Bundle {
 // mounts the overlay of the image's layers on bundle/rootfs, on the host as containerd does,
 // so that the bundle is whole while the container exists (runc can be given it); writes the
 // /etc files the container binds into dir (hosts without its address yet); makes a missing
-// volume source, as docker does. Undo steps go to undo.
+// -v source, as docker does; gives the container its volumes (made when missing) and fills
+// each empty one from the image's content at its path (docker's copy-up). Undo steps go to
+// undo.
 Bundle make_bundle(const Options &o, const container::Record &rec, const store::Store &store,
                    const store::ImageRecord &img, const std::string &dir, sys::Rollback &undo);
 // Writes b's config.json (shown by -D). koker-run does it once the container's process exists,

@@ -4,6 +4,7 @@
 #include "base/error.hpp"
 #include "base/log.hpp"
 #include "net/net.hpp"
+#include "store/volume.hpp"
 #include "base/sys.hpp"
 #include <chrono>
 #include <csignal>
@@ -57,6 +58,26 @@ void kill_all(const container::Record &rec, int pidfd, int timeout_s) {
     group->kill_all(SIGKILL);
   if (!wait_exit(pidfd, 10000))
     fail("container ", rec.id.substr(0, 12), " did not die after SIGKILL");
+}
+
+// Takes the container's volumes back; with anonymous, removes those made for it (docker's
+// rm -v and --rm) unless another container uses them. A failure is a warning: the container
+// goes all the same, and volume prune finds what is left.
+void release_volumes(const std::string &root, const container::Record &rec, bool anonymous) {
+  for (const auto &m : rec.mounts) {
+    if (m.type != "volume")
+      continue;
+    try {
+      volume::release(root, m.name, rec.id);
+      auto v = volume::find(root, m.name);
+      if (anonymous && v && v->anonymous() && volume::users(root, m.name).empty()) {
+        log::debug("removing anonymous volume ", m.name, " with container ", rec.id.substr(0, 12));
+        volume::remove(root, m.name);
+      }
+    } catch (const std::exception &e) {
+      log::warn("unable to release volume ", m.name, ": ", e.what());
+    }
+  }
 }
 
 } // namespace
@@ -175,7 +196,8 @@ void release_resources(const std::string &root, const container::Record &rec,
   }
 }
 
-void remove(const std::string &root, const container::Record &rec, bool force) {
+void remove(const std::string &root, const container::Record &rec, bool force,
+            bool remove_volumes) {
   container::Record now = container::refresh(root, rec);
   if (container::process_alive(now.pid, now.pid_start)) {
     if (!force)
@@ -197,11 +219,13 @@ void remove(const std::string &root, const container::Record &rec, bool force) {
         wait_exit(sup.get(), 10000);
     }
   }
-  remove_reaped(root, now, nullptr);
+  remove_reaped(root, now, nullptr, remove_volumes);
 }
 
-void remove_reaped(const std::string &root, const container::Record &rec, cgroup::Group *group) {
+void remove_reaped(const std::string &root, const container::Record &rec, cgroup::Group *group,
+                   bool remove_volumes) {
   release_resources(root, rec, group);
+  release_volumes(root, rec, remove_volumes || rec.auto_remove);
   container::release_name(root, rec.name);
   std::string dir = container::dir_of(root, rec.id);
   log::debug("rm -rf ", dir);

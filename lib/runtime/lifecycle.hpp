@@ -25,9 +25,11 @@ std::optional<container::Record> settle(const std::string &root, const container
 void stop(const std::string &root, const container::Record &rec, int timeout_s, int signal);
 
 // Removes the container: refused while it runs unless force (which kills it first). Releases
-// the cgroup, the network, the name and the directory. Safe to call again after a crash
-// halfway.
-void remove(const std::string &root, const container::Record &rec, bool force);
+// the cgroup, the network, the name, its volumes and the directory; with remove_volumes
+// (rm -v), or for a --rm container, its anonymous volumes go too, unless another container
+// uses them (docker's rule). Safe to call again after a crash halfway.
+void remove(const std::string &root, const container::Record &rec, bool force,
+            bool remove_volumes = false);
 
 // Releases what a container holds on the host once its processes are gone (cgroup, network),
 // keeping its record and files. group: the container's, when the caller has it already.
@@ -36,7 +38,8 @@ void release_resources(const std::string &root, const container::Record &rec,
 
 // remove() for the process that has just reaped the container's first process (koker-run
 // --rm, or its supervisor): nothing to stop, wait for or look up again.
-void remove_reaped(const std::string &root, const container::Record &rec, cgroup::Group *group);
+void remove_reaped(const std::string &root, const container::Record &rec, cgroup::Group *group,
+                   bool remove_volumes = false);
 
 // Removes a container whose record cannot be read (koker-rm -f): its processes are found by
 // its cgroup and killed, the cgroup, its names and its directory go; its address and ports

@@ -10,12 +10,6 @@
 // (runtime/mounts.hpp), never through a path an image could redirect.
 namespace koker::rootfs {
 
-struct Volume {
-  std::string source; // host path (exists)
-  std::string target; // absolute path in the container, not "/"
-  bool read_only = false;
-};
-
 // The overlay: the image's layers (lower, top first, relative to layers_dir), upper and work.
 struct Overlay {
   std::string mount_point; // a directory to mount it on

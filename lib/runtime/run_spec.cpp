@@ -43,13 +43,24 @@ json::Value mounts(const Inputs &in) {
     list.push(mount(cat("/etc/", name), "bind", cat(in.dir, "/", name), {"bind"}));
   if (o.init)
     list.push(mount(INIT_IN_CONTAINER, "bind", in.init_path, {"bind", "ro"}));
-  for (const auto &v : in.options.volumes) {
-    rootfs::Volume vol = create::parse_volume(v);
+  // Volumes, binds and tmpfs (issue 16.2), from the record, sorted there
+  for (const auto &m : in.record.mounts) {
+    std::vector<std::string> opts;
+    if (m.type == "tmpfs") {
+      // docker's defaults for --tmpfs, the user's options after them (a later one wins)
+      opts = {"noexec", "nosuid", "nodev"};
+      for (const auto &opt : text::fields(m.options, ','))
+        opts.push_back(opt);
+      if (!m.rw)
+        opts.push_back("ro");
+      list.push(mount(m.destination, "tmpfs", "tmpfs", opts));
+      continue;
+    }
     // rro: every mount under a read-only volume is read-only too (mount_setattr AT_RECURSIVE)
-    std::vector<std::string> opts{"rbind", "rprivate"};
-    if (vol.read_only)
+    opts = {"rbind", "rprivate"};
+    if (!m.rw)
       opts.push_back("rro");
-    list.push(mount(vol.target, "bind", vol.source, opts));
+    list.push(mount(m.destination, "bind", m.source, opts));
   }
   return list;
 }

@@ -100,6 +100,27 @@ json::Value Record::to_json() const {
     log_opts.set("max-size", std::to_string(log_max_size));
     log_opts.set("max-file", std::to_string(log_max_files));
   }
+  // Mounts (issue 16.2): docker's Mounts[], and its HostConfig.Tmpfs for the tmpfs options
+  json::Value tmpfs = json::Value::object();
+  json::Value mount_list = json::Value::array();
+  for (const auto &m : mounts) {
+    json::Value &j = mount_list.push(json::Value::object());
+    j.set("Type", m.type);
+    if (m.type == "volume")
+      j.set("Name", m.name);
+    j.set("Source", m.source);
+    j.set("Destination", m.destination);
+    if (m.type == "volume")
+      j.set("Driver", "local");
+    j.set("Mode", m.mode);
+    j.set("RW", m.rw);
+    j.set("Propagation", m.propagation);
+    if (m.type == "tmpfs")
+      tmpfs.set(m.destination, m.options);
+  }
+  if (!tmpfs.members().empty())
+    host.set("Tmpfs", std::move(tmpfs));
+  v.set("Mounts", std::move(mount_list)); // host is not used after this: v's members move
   json::Value &net = v.set("NetworkSettings", json::Value::object());
   net.set("IPAddress", ip_address);
   // docker's shape: {"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}]}, from publish's
@@ -211,6 +232,25 @@ Record Record::from_json(const json::Value &v, std::string_view what) {
   r.log_max_files = static_cast<unsigned>(
       std::min<uint64_t>(sys::parse_uint(log_opts.string("max-file", "1")).value_or(1), 100));
   r.ip_address = f.object("NetworkSettings").string("IPAddress");
+  // Mounts (issue 16.2)
+  if (const json::Value *list = f.find("Mounts"); list && list->is_array()) {
+    json::Fields tmpfs = host.object("Tmpfs");
+    size_t i = 0;
+    for (const auto &item : list->items()) {
+      json::Fields m = f.element(item, cat("Mounts[", i++, "]"));
+      MountPoint mp;
+      mp.type = m.string("Type");
+      mp.name = m.string("Name");
+      mp.source = m.string("Source");
+      mp.destination = m.string("Destination");
+      mp.mode = m.string("Mode");
+      mp.rw = m.boolean("RW", true);
+      mp.propagation = m.string("Propagation");
+      if (mp.type == "tmpfs")
+        mp.options = tmpfs.string(mp.destination);
+      r.mounts.push_back(std::move(mp));
+    }
+  }
   return r;
 }
 

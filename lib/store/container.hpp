@@ -25,6 +25,20 @@ struct Ulimit {
   int64_t soft = 0, hard = 0; // -1: unlimited
 };
 
+// Volumes, binds and tmpfs (issue 16.2): one of docker inspect's Mounts[].
+struct MountPoint {
+  std::string type;        // "volume", "bind" or "tmpfs"
+  std::string name;        // a volume's name
+  std::string source;      // a bind's host path, a volume's _data; "" for tmpfs
+  std::string destination; // absolute, in the container
+  std::string mode;        // "ro" or "" (docker's Mode)
+  bool rw = true;
+  std::string propagation; // "rprivate" for binds
+  std::string options;     // tmpfs: "size=...,mode=..." (HostConfig.Tmpfs)
+  bool anonymous = false;  // a volume made for this container: rm -v and --rm remove it
+  bool nocopy = false;     // volume-nocopy: no copy of the image's content into it
+};
+
 struct Record {
   std::string id, name, created;
   std::string image_id, image; // the image's ID and the name the user gave
@@ -66,6 +80,8 @@ struct Record {
   std::string started_at, finished_at, error;
   // NetworkSettings
   std::string ip_address;
+  // Mounts (issue 16.2), sorted so that a mount comes after those it lies within
+  std::vector<MountPoint> mounts;
 
   json::Value to_json() const;
   // The record in v, read from what (its path, for messages); a member of the wrong type is

@@ -305,6 +305,14 @@ std::optional<container::Record> user_of(const std::string &root, const std::str
 }
 } // namespace
 
+bool holds_container(const std::string &root, std::string_view id) {
+  std::string dir = container::dir_of(root, id);
+  if (!sys::exists(dir))
+    return false;
+  auto claim = claim_of(dir);
+  return !claim || claim->creator_alive;
+}
+
 RemoveResult Store::remove_image(std::string_view query, std::string_view ref, bool force) const {
   RemoveResult res;
   {

@@ -39,6 +39,10 @@ struct RemoveResult {
   std::vector<std::string> deleted; // image IDs
 };
 
+// True while containers/<id> holds a container: a saved record, or one that a live process is
+// creating (its "creating" claim); false for what a killed koker-run left, and for nothing.
+bool holds_container(const std::string &root, std::string_view id);
+
 class Store {
 public:
   // Opens the store at root, creating it (0700) when missing.

@@ -183,7 +183,7 @@ hostile_image() {
     assert_stderr_match "Read-only file system"
     run_c 1 --read-only one sh -c 'echo x > /file'
     assert_stderr_match "Read-only file system"
-    run_koker 125 koker-run --rm --network none -v relative:/x one true
+    run_koker 125 koker-run --rm --network none -v rel/ative:/x one true
     assert_stderr_match "usage: invalid volume"
     run_koker 125 koker-run --rm --network none -v "$BATS_TEST_TMPDIR/vol:/proc/x" one true
     assert_stderr_match "mounts into /proc are refused"

@@ -19,23 +19,3 @@ TEST("text: character classes, hex and names") {
         !text::is_hostname("a/b"));
 }
 
-// The message of the Error parse_volume throws for spec, or "" when it is accepted.
-static std::string volume_error(const std::string &spec) {
-  try {
-    create::parse_volume(spec);
-  } catch (const Error &e) {
-    return e.what();
-  }
-  return "";
-}
-
-TEST("create: -v HOST:PATH[:ro] is checked before anything is mounted") {
-  rootfs::Volume v = create::parse_volume("/srv/data:/data:ro");
-  CHECK(v.source == "/srv/data" && v.target == "/data" && v.read_only);
-  CHECK(volume_error("/srv:/srv/..hidden").empty()); // a name, not a parent
-  CHECK(volume_error("/tmp:/").find("the destination can't be '/'") != std::string::npos);
-  CHECK(volume_error("/tmp://.").find("the destination can't be '/'") != std::string::npos);
-  CHECK(volume_error("/tmp:/a/../b").find("may not hold ..") != std::string::npos);
-  CHECK(volume_error("tmp:/a").find("must be absolute") != std::string::npos);
-  CHECK(volume_error("/tmp:/a:rx").find("want HOSTPATH:PATH[:ro]") != std::string::npos);
-}

@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: MIT
+#include "runtime/copy_up.hpp"
+#include "base/error.hpp"
+#include "base/log.hpp"
+#include "base/sys.hpp"
+#include "runtime/mounts.hpp"
+#include <dirent.h>
+#include <fcntl.h>
+#include <memory>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+namespace koker::copy_up {
+
+namespace {
+
+// Deeper trees are refused: each level holds two descriptors.
+constexpr int MAX_DEPTH = 128;
+
+struct DirCloser {
+  void operator()(DIR *d) const { ::closedir(d); }
+};
+
+// Owner, mode and times of the new entry name in dir, set on a descriptor of the entry, never
+// by a path that could be followed (CVE-2021-32760): a container that shares the volume could
+// swap the entry for a symlink to a host file meanwhile. fd, when open, is the entry's.
+void copy_metadata(int dir, const std::string &name, int fd, const struct stat &st,
+                   const std::string &shown) {
+  struct timespec times[2] = {st.st_atim, st.st_mtim};
+  if (S_ISLNK(st.st_mode)) { // a symlink's own owner and times; it has no mode of its own
+    check(::fchownat(dir, name.c_str(), st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW),
+          "unable to set the owner of ", shown);
+    check(::utimensat(dir, name.c_str(), times, AT_SYMLINK_NOFOLLOW), "unable to set the times of ",
+          shown);
+    return;
+  }
+  Fd opened;
+  if (fd < 0) { // a FIFO or device node: O_PATH opens it without opening the device
+    opened = Fd(::openat(dir, name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+    struct stat now;
+    if (!opened || ::fstat(opened.get(), &now) < 0 ||
+        (now.st_mode & S_IFMT) != (st.st_mode & S_IFMT))
+      fail("unable to set the owner of ", shown, ": it changed while being copied");
+    fd = opened.get();
+  }
+  check(::fchownat(fd, "", st.st_uid, st.st_gid, AT_EMPTY_PATH), "unable to set the owner of ",
+        shown);
+  // after chown, which clears the setuid and setgid bits; through /proc/self/fd, which
+  // reaches the inode itself (an O_PATH descriptor takes no fchmod)
+  std::string self = mounts::fd_path(fd);
+  check(::chmod(self.c_str(), st.st_mode & 07777), "unable to set the mode of ", shown);
+  check(::utimensat(AT_FDCWD, self.c_str(), times, 0), "unable to set the times of ", shown);
+}
+
+void copy_file(int from, int to, const std::string &shown) {
+  for (;;) {
+    ssize_t n = ::copy_file_range(from, nullptr, to, nullptr, 1 << 30, 0);
+    if (n == 0)
+      return;
+    if (n > 0)
+      continue;
+    if (errno == EINTR)
+      continue;
+    if (errno != EXDEV && errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP)
+      sys_fail("unable to copy ", shown);
+    break;
+  }
+  char buf[64 << 10];
+  for (;;) { // read/write: the file systems differ or copy_file_range does not apply
+    ssize_t n = ::read(from, buf, sizeof buf);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      sys_fail("unable to read ", shown);
+    if (n == 0)
+      return;
+    sys::write_fd(to, std::string_view(buf, static_cast<size_t>(n)), shown);
+  }
+}
+
+// Copies what directory from holds into directory to. Every entry of the image is opened
+// relative to its parent's fd with O_NOFOLLOW: nothing in the tree is ever followed.
+void copy_tree(int from, int to, const std::string &shown, int depth) {
+  if (depth > MAX_DEPTH)
+    fail("unable to copy ", shown, ": deeper than ", MAX_DEPTH, " directories");
+  int listing = ::dup(from);
+  if (listing < 0)
+    sys_fail("unable to read ", shown);
+  std::unique_ptr<DIR, DirCloser> d(::fdopendir(listing));
+  if (!d) {
+    ::close(listing);
+    sys_fail("unable to read ", shown);
+  }
+  while (struct dirent *e = ::readdir(d.get())) {
+    std::string name = e->d_name;
+    if (name == "." || name == "..")
+      continue;
+    std::string path = shown + "/" + name;
+    struct stat st;
+    check(::fstatat(from, name.c_str(), &st, AT_SYMLINK_NOFOLLOW), "unable to stat ", path);
+    if (S_ISDIR(st.st_mode)) {
+      check(::mkdirat(to, name.c_str(), 0700), "unable to create ", path);
+      Fd src(::openat(from, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      Fd dst(::openat(to, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (!src || !dst)
+        sys_fail("unable to open ", path);
+      copy_tree(src.get(), dst.get(), path, depth + 1);
+      copy_metadata(to, name, dst.get(), st, path);
+    } else if (S_ISREG(st.st_mode)) {
+      // O_NONBLOCK: should the entry have become a FIFO meanwhile, open does not hang
+      Fd src(::openat(from, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+      struct stat now;
+      if (!src || ::fstat(src.get(), &now) < 0 || !S_ISREG(now.st_mode))
+        sys_fail("unable to open ", path);
+      Fd dst(
+          ::openat(to, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+      if (!dst)
+        sys_fail("unable to create ", path);
+      copy_file(src.get(), dst.get(), path);
+      copy_metadata(to, name, dst.get(), st, path);
+    } else if (S_ISLNK(st.st_mode)) {
+      std::string target(static_cast<size_t>(st.st_size) + 1, '\0');
+      ssize_t n = ::readlinkat(from, name.c_str(), target.data(), target.size());
+      if (n < 0 || static_cast<size_t>(n) >= target.size())
+        sys_fail("unable to read the symlink ", path);
+      target.resize(static_cast<size_t>(n));
+      check(::symlinkat(target.c_str(), to, name.c_str()), "unable to create ", path);
+      copy_metadata(to, name, -1, st, path);
+    } else if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
+      check(::mknodat(to, name.c_str(), st.st_mode & (S_IFMT | 0700), st.st_rdev),
+            "unable to create ", path);
+      copy_metadata(to, name, -1, st, path);
+    } else {
+      log::debug("copy-up: skipping the socket ", path);
+    }
+  }
+}
+
+bool is_empty(int dir, const std::string &shown) {
+  int listing = ::dup(dir);
+  if (listing < 0)
+    sys_fail("unable to read ", shown);
+  std::unique_ptr<DIR, DirCloser> d(::fdopendir(listing));
+  if (!d) {
+    ::close(listing);
+    sys_fail("unable to read ", shown);
+  }
+  while (struct dirent *e = ::readdir(d.get()))
+    if (std::string_view(e->d_name) != "." && std::string_view(e->d_name) != "..")
+      return false;
+  return true;
+}
+
+} // namespace
+
+bool fill_if_empty(int root_fd, std::string_view path, const std::string &dest) {
+  // O_PATH first: opening a device node the image put there could do anything
+  Fd where = mounts::open_in_root_if_exists(root_fd, path, mounts::Follow::in_root);
+  struct stat st;
+  if (!where || ::fstat(where.get(), &st) < 0 || !S_ISDIR(st.st_mode)) {
+    log::debug("copy-up: ", path, " is no directory in the image");
+    return false;
+  }
+  Fd src(::openat(where.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!src)
+    sys_fail("unable to open ", path, " in the container");
+  Fd dst(::open(dest.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!dst)
+    sys_fail("unable to open ", dest);
+  if (!is_empty(dst.get(), dest)) {
+    log::debug("copy-up: ", dest, " is not empty: left as it is");
+    return false;
+  }
+  log::debug("copy-up: cp -a <container>", path, "/. ", dest, " (resolved in the root)");
+  copy_tree(src.get(), dst.get(), dest, 0);
+  // the volume's root takes the owner and mode of the image's directory, as docker's does
+  copy_metadata(AT_FDCWD, dest, dst.get(), st, dest);
+  return true;
+}
+
+} // namespace koker::copy_up
