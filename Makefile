@@ -38,7 +38,8 @@ ALL_CXXFLAGS := -std=c++17 $(WARN) -MMD -MP -Ilib -DKOKER_VERSION='"$(VERSION)"'
 ALL_LDFLAGS  := -Wl,--gc-sections $(LDFLAGS)
 
 # Each tool lists the libraries it needs, like s6's deps-exe: koker-run never links curl.
-TOOLS := pull images rmi inspect run cg ps rm stop logs stats exec net oci
+TOOLS := pull images rmi inspect run cg ps rm stop logs stats exec net oci \
+         cp diff export top port rename pause update
 koker-pull_LIBS    := libcurl libarchive libcrypto
 koker-images_LIBS  :=
 koker-rmi_LIBS     :=
@@ -53,10 +54,14 @@ koker-exec_LIBS    := libseccomp
 koker-cg_LIBS      :=
 koker-net_LIBS     := libmnl
 koker-oci_LIBS     := libseccomp
+# Issue 16's file and process verbs (cp and export write tar streams with libarchive).
+koker-cp_LIBS      := libarchive libcrypto
+koker-export_LIBS  := libarchive libcrypto
 # Tools linked fully static: no dynamic linking at each start (koker-run starts ~0.6 ms
 # sooner, bench/README.md). The others need libraries Debian ships without a static archive
 # (libmnl, libcurl's stack).
-STATIC_TOOLS := run exec images rmi inspect ps rm stop logs stats cg oci
+STATIC_TOOLS := run exec images rmi inspect ps rm stop logs stats cg oci \
+                diff top port rename pause update
 # Objects a tool has beside its own file (src/, not shared with other tools).
 koker-run_OBJS     := src/run_options.o
 koker-oci_OBJS     := src/oci_args.o src/oci_update.o

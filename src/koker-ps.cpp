@@ -31,8 +31,10 @@ static const char USAGE[] =
 // docker's STATUS column.
 static std::string status_of(const container::Record &r) {
   if (r.status == "running")
-    return "Up " + human_duration(static_cast<int64_t>(::time(nullptr)) -
-                                  parse_rfc3339(r.started_at).value_or(::time(nullptr)));
+    return "Up " +
+           human_duration(static_cast<int64_t>(::time(nullptr)) -
+                          parse_rfc3339(r.started_at).value_or(::time(nullptr))) +
+           (r.paused ? " (Paused)" : "");
   if (r.status == "exited")
     return r.finished_at.empty() ? cat("Exited (", r.exit_code, ")") // when, nobody saw
                                  : cat("Exited (", r.exit_code, ") ", time_ago(r.finished_at));

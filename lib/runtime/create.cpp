@@ -32,6 +32,8 @@ std::string host_resolv_conf() {
   return conf;
 }
 
+} // namespace
+
 // The image's layers as overlay lowerdirs, top first, relative to layers/; the shared init
 // layer on top of them when the image's /etc is a directory.
 std::vector<std::string> lower_layers(const store::Store &store, const store::ImageRecord &img) {
@@ -57,8 +59,6 @@ std::vector<std::string> lower_layers(const store::Store &store, const store::Im
   }
   return lower;
 }
-
-} // namespace
 
 rootfs::Volume parse_volume(const std::string &spec) {
   auto parts = text::split(spec, ':');

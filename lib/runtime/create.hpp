@@ -33,6 +33,10 @@ struct Options {
 // "HOST:PATH[:ro|rw]" with absolute paths, no "..", and PATH not "/"; throws Error otherwise.
 rootfs::Volume parse_volume(const std::string &spec);
 
+// The image's layers as overlay lowerdirs, top first, relative to the store's layers/ (the
+// shared init layer on top when the image's /etc is a directory); Error for a missing layer.
+std::vector<std::string> lower_layers(const store::Store &store, const store::ImageRecord &img);
+
 // The record: the image config overlaid with the options. Throws Error for a config with no
 // command when none is given, or a relative working directory.
 container::Record make_record(const Options &o, const store::ImageRecord &img,

@@ -101,6 +101,8 @@ json::Value process(const Inputs &in) {
   return p;
 }
 
+} // namespace
+
 json::Value resources(const cgroup::Limits &l) {
   json::Value r = json::Value::object();
   json::Value deny = json::Value::object();
@@ -128,6 +130,8 @@ json::Value resources(const cgroup::Limits &l) {
   }
   return r;
 }
+
+namespace {
 
 json::Value linux_section(const Inputs &in) {
   bool own_net = in.options.network != "host";

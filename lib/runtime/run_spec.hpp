@@ -21,6 +21,9 @@ struct Inputs {
   std::string dir;         // containers/<id>: hostname, hosts and resolv.conf to bind
 };
 
+// linux.resources for limits: the device cgroup's deny-all, memory, cpu and pids (koker-run's
+// config, and koker-update's rewrite of it).
+json::Value resources(const cgroup::Limits &l);
 // The config.json, all of it but linux.seccomp.
 json::Value config(const Inputs &in);
 // Adds linux.seccomp: profile, the JSON text of Docker's profile for the container's caps
