@@ -32,12 +32,12 @@ _koker() {
         esac
     done
     if [[ -z $cmd ]]; then
-        COMPREPLY=($(compgen -W "container c image i network net cgroup cg run exec ps pull images rmi rm logs stop kill inspect import stats help -D --debug -q --quiet -v --version -h --help --root" -- "$cur"))
+        COMPREPLY=($(compgen -W "container c image i network net cgroup cg run exec ps pull images rmi rm logs stop kill inspect import stats cp diff export top port rename pause unpause update help -D --debug -q --quiet -v --version -h --help --root" -- "$cur"))
         return
     fi
     case $cmd in
     container | c)
-        [[ -z $sub ]] && { COMPREPLY=($(compgen -W "run exec ls ps rm logs stop kill inspect stats" -- "$cur")); return; }
+        [[ -z $sub ]] && { COMPREPLY=($(compgen -W "run exec ls ps rm logs stop kill inspect stats cp diff export top port rename pause unpause update" -- "$cur")); return; }
         cmd=$sub
         ;;
     image | i)
@@ -60,6 +60,10 @@ _koker() {
     case $cmd in
     run | pull | rmi) COMPREPLY=($(compgen -W "$(_koker_images)" -- "$cur")) ;;
     exec | rm | logs | stop | kill | inspect | stats) COMPREPLY=($(compgen -W "$(_koker_containers)" -- "$cur")) ;;
+    diff | export | top | port | rename | pause | unpause | update) COMPREPLY=($(compgen -W "$(_koker_containers)" -- "$cur")) ;;
+    cp) # CONTAINER: or a host path, on either side
+        COMPREPLY=($(compgen -W "$(_koker_containers | sed 's/$/:/')" -- "$cur") $(compgen -f -- "$cur"))
+        compopt -o nospace 2>/dev/null ;;
     import) COMPREPLY=($(compgen -f -- "$cur")) ;;
     esac
 }

@@ -152,6 +152,7 @@ struct Mode {
   // RebaseArchiveEntries), owners kept only with -a.
   std::string rebase_from = {}, rebase_to = {};
   bool owners = false;
+  bool copy = false; // koker-cp, in a chrooted child: "/" is the container's root
 };
 
 // The uncompressed tar stream: decompressed by an outer archive_read (gzip, zstd or none,
@@ -255,7 +256,7 @@ public:
     if (!real)
       sys_fail("unable to extract ", m_mode.what, " into ", dir);
     m_root = real.get();
-    if (m_root == "/")
+    if (m_root == "/" && !m_mode.copy)
       fail("unable to extract ", m_mode.what, ": refusing to extract into /");
     m_root_fd.reset(::open(m_root.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!m_root_fd)
@@ -873,6 +874,7 @@ void extract_copy(int fd, const std::string &dir, const Limits &limits, const Re
   mode.rebase_from = rebase.from;
   mode.rebase_to = rebase.to;
   mode.owners = keep_owners;
+  mode.copy = true;
   Extractor(fd, dir, limits, mode).run();
 }
 
