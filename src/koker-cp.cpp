@@ -157,6 +157,8 @@ void copy_out(const std::string &root, const container::Record &rec, const std::
   check(::pipe2(data, O_CLOEXEC), "unable to make a pipe");
   Fd status_r(status[0]), status_w(status[1]), data_r(data[0]), data_w(data[1]);
   pid_t child = container_root::fork_in_root(root_fd.get(), [&] {
+    status_r.reset(); // the parent's ends: a write must fail once the parent is gone
+    data_r.reset();
     Source s = stat_source(src, follow, [&] { not_found(src, rec); });
     sys::write_fd(status_w.get(), cat(s.dir ? "d" : "f", s.top), "a pipe");
     status_w.reset();

@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -75,11 +76,16 @@ pid_t fork_in_root(int root_fd, const std::function<void()> &fn) {
   if (locale_t l = ::newlocale(LC_CTYPE_MASK, "C.UTF-8", locale_t(nullptr)))
     ::freelocale(l);
   log::debug("fork, then fchdir + chroot into the container's root");
+  pid_t parent = ::getpid();
   pid_t pid = check(::fork(), "unable to fork");
   if (pid > 0)
     return pid;
   int code = 0;
   try {
+    // Dies with the tool (kill -9 included): it holds the container's lock and its root.
+    check(::prctl(PR_SET_PDEATHSIG, SIGKILL), "unable to set the parent-death signal");
+    if (::getppid() != parent) // gone before the signal was set
+      ::_exit(125);
     ::signal(SIGPIPE, SIG_DFL);
     check(::fchdir(root_fd), "unable to enter the container's root");
     check(::chroot("."), "unable to chroot into the container's root");
