@@ -24,7 +24,7 @@ setup() {
 
 teardown() { koker_teardown; }
 
-running() { koker-run -d --network none --name "${1:-c}" cpimg sleep 600; }
+running() { koker-run -d --network none --name c cpimg sleep 600; }
 
 @test "koker-cp: a file out of a container, to a new name, into a directory, onto a file" {
     running >/dev/null
