@@ -199,7 +199,8 @@ void copy_in(const std::string &root, const std::string &src, const container::R
              const std::string &dest, bool follow, bool owners) {
   Source s;
   if (src != "-")
-    s = stat_source(src, follow, [&] { fail("unable to copy ", src, ": no such file or directory"); });
+    s = stat_source(src, follow,
+                    [&] { fail("unable to copy ", src, ": no such file or directory"); });
   Fd root_fd = container_root::open_for_copy(root, rec);
   int data[2];
   check(::pipe2(data, O_CLOEXEC), "unable to make a pipe");
@@ -235,17 +236,22 @@ void copy_in(const std::string &root, const std::string &src, const container::R
 } // namespace
 
 static int cp_main(int argc, char **argv) {
-  auto opts = cli::long_options({{"archive", no_argument, nullptr, 'a'},
-                                 {"follow-link", no_argument, nullptr, 'L'}});
+  auto opts = cli::long_options(
+      {{"archive", no_argument, nullptr, 'a'}, {"follow-link", no_argument, nullptr, 'L'}});
   bool owners = false, follow = false;
   std::string shorts = std::string(cli::COMMON_SHORT_ANYWHERE) + "aL";
   for (int c; (c = getopt_long(argc, argv, shorts.c_str(), opts.data(), nullptr)) != -1;) {
     if (cli::handle_common(c, optarg))
       continue;
     switch (c) {
-    case 'a': owners = true; break;
-    case 'L': follow = true; break;
-    default: cli::bad_option(c, argv);
+    case 'a':
+      owners = true;
+      break;
+    case 'L':
+      follow = true;
+      break;
+    default:
+      cli::bad_option(c, argv);
     }
   }
   if (argc - optind != 2)
@@ -258,8 +264,8 @@ static int cp_main(int argc, char **argv) {
   // A failed write to a pipe whose reader died is reported by the reader, not by SIGPIPE.
   ::signal(SIGPIPE, SIG_IGN);
   std::string root = store_root();
-  container::Record rec = container::get(root, from.container.empty() ? to.container
-                                                                      : from.container);
+  container::Record rec =
+      container::get(root, from.container.empty() ? to.container : from.container);
   rec = container::refresh(root, rec);
   // A stopped container's root is mounted here: nobody may start it meanwhile.
   std::optional<sys::FileLock> lock;

@@ -131,7 +131,8 @@ private:
 
 static int diff_main(int argc, char **argv) {
   auto opts = cli::long_options({});
-  for (int c; (c = getopt_long(argc, argv, cli::COMMON_SHORT_ANYWHERE, opts.data(), nullptr)) != -1;)
+  for (int c;
+       (c = getopt_long(argc, argv, cli::COMMON_SHORT_ANYWHERE, opts.data(), nullptr)) != -1;)
     if (!cli::handle_common(c, optarg))
       cli::bad_option(c, argv);
   if (argc - optind != 1)

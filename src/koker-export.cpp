@@ -39,7 +39,8 @@ static int export_main(int argc, char **argv) {
       if (output.empty())
         cli::usage_error("--output needs a file name");
       break;
-    default: cli::bad_option(c, argv);
+    default:
+      cli::bad_option(c, argv);
     }
   }
   if (argc - optind != 1)
@@ -64,9 +65,8 @@ static int export_main(int argc, char **argv) {
     undo.add("remove " + output, [&] { ::unlink(output.c_str()); });
   }
   int out = file ? file.get() : 1;
-  pid_t child = container_root::fork_in_root(root_fd.get(), [out] {
-    archive::pack_path("/", "", false, out);
-  });
+  pid_t child = container_root::fork_in_root(root_fd.get(),
+                                             [out] { archive::pack_path("/", "", false, out); });
   int code = container_root::wait_child(child);
   if (code != 0)
     throw ExitNow{code}; // the child said why; the partial file goes

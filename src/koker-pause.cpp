@@ -30,8 +30,11 @@ static int pause_main(int argc, char **argv) {
     if (cli::handle_common(c, optarg))
       continue;
     switch (c) {
-    case 'u': paused = false; break;
-    default: cli::bad_option(c, argv);
+    case 'u':
+      paused = false;
+      break;
+    default:
+      cli::bad_option(c, argv);
     }
   }
   if (optind == argc)

@@ -25,7 +25,8 @@ static const char USAGE[] =
 
 static int port_main(int argc, char **argv) {
   auto opts = cli::long_options({});
-  for (int c; (c = getopt_long(argc, argv, cli::COMMON_SHORT_ANYWHERE, opts.data(), nullptr)) != -1;)
+  for (int c;
+       (c = getopt_long(argc, argv, cli::COMMON_SHORT_ANYWHERE, opts.data(), nullptr)) != -1;)
     if (!cli::handle_common(c, optarg))
       cli::bad_option(c, argv);
   if (argc - optind < 1 || argc - optind > 2)

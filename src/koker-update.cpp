@@ -31,7 +31,7 @@ static const char USAGE[] =
 namespace {
 
 struct Asked {
-  cgroup::Limits limits; // memory, nano_cpus, pids as given
+  cgroup::Limits limits;         // memory, nano_cpus, pids as given
   std::optional<uint64_t> total; // --memory-swap: memory plus swap
 };
 
@@ -107,9 +107,15 @@ static int update_main(int argc, char **argv) {
       continue;
     try {
       switch (c) {
-      case 'm': cgroup::parse_limit_option(a.limits, "--memory", optarg); break;
-      case OPT_CPUS: cgroup::parse_limit_option(a.limits, "--cpus", optarg); break;
-      case OPT_PIDS: cgroup::parse_limit_option(a.limits, "--pids-limit", optarg); break;
+      case 'm':
+        cgroup::parse_limit_option(a.limits, "--memory", optarg);
+        break;
+      case OPT_CPUS:
+        cgroup::parse_limit_option(a.limits, "--cpus", optarg);
+        break;
+      case OPT_PIDS:
+        cgroup::parse_limit_option(a.limits, "--pids-limit", optarg);
+        break;
       case OPT_SWAP:
         try {
           a.total = cgroup::parse_size(optarg);
@@ -118,7 +124,8 @@ static int update_main(int argc, char **argv) {
           fail("invalid --memory-swap", why.substr(why.find(" value '")));
         }
         break;
-      default: cli::bad_option(c, argv);
+      default:
+        cli::bad_option(c, argv);
       }
     } catch (const Error &e) {
       cli::usage_error(e.what());

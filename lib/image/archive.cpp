@@ -659,7 +659,9 @@ public:
       walk(dir.get(), top);
     } else {
       auto slash = path.rfind('/');
-      std::string parent = slash == 0 ? "/" : slash == std::string::npos ? "." : path.substr(0, slash);
+      std::string parent = slash == 0                   ? "/"
+                           : slash == std::string::npos ? "."
+                                                        : path.substr(0, slash);
       Fd dir(::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
       if (!dir)
         sys_fail("unable to open ", parent);

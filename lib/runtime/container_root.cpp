@@ -36,8 +36,8 @@ Fd mount_private(const std::string &root, const container::Record &rec) {
   store::Store store(root);
   auto img = store.find_image(rec.image_id);
   if (!img)
-    fail("unable to mount the file system of container ", rec.name, ": its image ",
-         rec.image_id, " is gone");
+    fail("unable to mount the file system of container ", rec.name, ": its image ", rec.image_id,
+         " is gone");
   std::string dir = container::dir_of(root, rec.id);
   log::debug("unshare(CLONE_NEWNS): the container's root is mounted for this process only");
   check(::unshare(CLONE_NEWNS), "unable to unshare the mount namespace");
