@@ -112,7 +112,7 @@ static int ps_main(int argc, char **argv) {
       v.set("Image", r.image);
       v.set("Command", command_of(r, true));
       v.set("Created", r.created);
-      v.set("State", r.status);
+      v.set("State", r.status == "running" && r.paused ? "paused" : r.status);
       v.set("Status", status_of(r));
       v.set("Ports", ports_of(r));
       v.set("Names", r.name);

@@ -112,6 +112,7 @@ A /opq/new" "$(grep -Ev ' /(etc|dev|proc|sys|tmp|run)($|/)' <<<"$output")"
     assert_equal true "$(state c Paused)"
     run_koker 0 koker-ps
     assert_match 'Up .* \(Paused\)'
+    assert_equal paused "$(koker-ps --format json | jq -r '.[0].State')"
     a=$(koker-cp c:/n - | tar -xO)
     sleep 0.5
     b=$(koker-cp c:/n - | tar -xO)
@@ -162,4 +163,24 @@ A /opq/new" "$(grep -Ev ' /(etc|dev|proc|sys|tmp|run)($|/)' <<<"$output")"
     run_koker 125 koker-update -m 64m nosuch
     assert_equal "koker-update: fatal: no such container: nosuch" "$stderr"
     assert_equal $((64 << 20)) "$(koker-inspect u | jq -r '.[0].HostConfig.Memory')"
+}
+
+@test "koker: the wrapper's verbs reach cp, diff, export, top, port, rename, pause, unpause, update" {
+    koker run -d --name w --network none verbs sleep 600 >/dev/null
+    run_koker 0 koker pause w
+    assert_equal paused "$(state w Status)"
+    run_koker 0 koker container unpause w
+    assert_equal running "$(state w Status)"
+    run_koker 0 koker container rename w w2
+    run_koker 0 koker top w2
+    assert_match 'sleep 600'
+    run_koker 0 koker port w2
+    run_koker 0 koker update --pids-limit 20 w2
+    echo hi >"$BATS_TEST_TMPDIR/hi"
+    run_koker 0 koker cp "$BATS_TEST_TMPDIR/hi" w2:/hi
+    run_koker 0 koker container diff w2
+    assert_match 'A /hi'
+    assert_equal hi "$(koker export w2 | tar -xO hi)"
+    run_koker 0 koker help cp
+    assert_match 'Usage: koker-cp'
 }
