@@ -42,6 +42,7 @@ TOOLS := pull images rmi inspect run cg ps rm stop logs stats exec net oci
 TOOLS += init # run --init: the container's PID 1
 TOOLS += system # docker system df|prune|info|version
 TOOLS += volume # named volumes
+TOOLS += cp diff export top port rename pause update # issue 16 container verbs
 koker-pull_LIBS    := libcurl libarchive libcrypto
 koker-images_LIBS  :=
 koker-rmi_LIBS     :=
@@ -59,12 +60,16 @@ koker-oci_LIBS     := libseccomp
 koker-init_LIBS    :=
 koker-system_LIBS  :=
 koker-volume_LIBS  :=
+# Issue 16's file and process verbs (cp and export write tar streams with libarchive).
+koker-cp_LIBS      := libarchive libcrypto
+koker-export_LIBS  := libarchive libcrypto
 # Tools linked fully static: no dynamic linking at each start (koker-run starts ~0.6 ms
 # sooner, bench/README.md). The others need libraries Debian ships without a static archive
 # (libmnl, libcurl's stack).
 STATIC_TOOLS := run exec images rmi inspect ps rm stop logs stats cg oci
 STATIC_TOOLS += init # bound into containers: it must run in any image
 STATIC_TOOLS += system volume
+STATIC_TOOLS += diff top port rename pause update
 # Objects a tool has beside its own file (src/, not shared with other tools).
 koker-run_OBJS     := src/run_options.o
 koker-oci_OBJS     := src/oci_args.o src/oci_update.o

@@ -36,12 +36,12 @@ _koker() {
         esac
     done
     if [[ -z $cmd ]]; then
-        COMPREPLY=($(compgen -W "container c image i network net volume cgroup cg run exec ps pull images rmi rm logs stop kill inspect import stats system info version help -D --debug -q --quiet -v --version -h --help --root" -- "$cur"))
+        COMPREPLY=($(compgen -W "container c image i network net volume cgroup cg run exec ps pull images rmi rm logs stop kill inspect import stats cp diff export top port rename pause unpause update system info version help -D --debug -q --quiet -v --version -h --help --root" -- "$cur"))
         return
     fi
     case $cmd in
     container | c)
-        [[ -z $sub ]] && { COMPREPLY=($(compgen -W "run exec ls ps rm logs stop kill inspect stats" -- "$cur")); return; }
+        [[ -z $sub ]] && { COMPREPLY=($(compgen -W "run exec ls ps rm logs stop kill inspect stats cp diff export top port rename pause unpause update" -- "$cur")); return; }
         cmd=$sub
         ;;
     image | i)
@@ -88,6 +88,10 @@ _koker() {
     exec | rm | logs | stop | kill | inspect | stats) COMPREPLY=($(compgen -W "$(_koker_containers)" -- "$cur")) ;;
     ps) [[ ${COMP_WORDS[COMP_CWORD-1]} =~ ^(-f|--filter)$ ]] &&
         COMPREPLY=($(compgen -W "status= name= label= ancestor= id= exited=" -- "$cur")) ;;
+    diff | export | top | port | rename | pause | unpause | update) COMPREPLY=($(compgen -W "$(_koker_containers)" -- "$cur")) ;;
+    cp) # CONTAINER: or a host path, on either side
+        COMPREPLY=($(compgen -W "$(_koker_containers | sed 's/$/:/')" -- "$cur") $(compgen -f -- "$cur"))
+        compopt -o nospace 2>/dev/null ;;
     import) COMPREPLY=($(compgen -f -- "$cur")) ;;
     esac
 }

@@ -166,6 +166,8 @@ int exec_main(int argc, char **argv) {
   container::Record rec = container::refresh(root, container::get(root, o.container));
   if (rec.status != "running")
     fail("container ", rec.id.substr(0, 12), " is not running");
+  if (rec.paused) // docker's rule: a frozen process could not start the command anyway
+    fail("container ", rec.id.substr(0, 12), " is paused, unpause the container before exec");
   process::Process p = make_process(o, rec, root);
 
   // CVE-2016-9962: nothing in the container may ptrace or open this process once it enters.

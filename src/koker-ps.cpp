@@ -45,8 +45,10 @@ static const char USAGE[] =
 // docker's STATUS column.
 static std::string status_of(const container::Record &r) {
   if (r.status == "running")
-    return "Up " + human_duration(static_cast<int64_t>(::time(nullptr)) -
-                                  parse_rfc3339(r.started_at).value_or(::time(nullptr)));
+    return "Up " +
+           human_duration(static_cast<int64_t>(::time(nullptr)) -
+                          parse_rfc3339(r.started_at).value_or(::time(nullptr))) +
+           (r.paused ? " (Paused)" : "");
   if (r.status == "exited")
     return r.finished_at.empty() ? cat("Exited (", r.exit_code, ")") // when, nobody saw
                                  : cat("Exited (", r.exit_code, ") ", time_ago(r.finished_at));
@@ -290,7 +292,7 @@ static int ps_main(int argc, char **argv) {
       v.set("Image", r.image);
       v.set("Command", command_of(r, true));
       v.set("Created", r.created);
-      v.set("State", r.status);
+      v.set("State", r.status == "running" && r.paused ? "paused" : r.status);
       v.set("Status", status_of(r));
       v.set("Ports", ports_of(r));
       v.set("Names", r.name);

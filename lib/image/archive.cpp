@@ -148,6 +148,11 @@ Fd open_dir_beneath(int root_fd, const std::string &rel, bool create) {
 struct Mode {
   const char *what;
   bool layer;
+  // koker-cp: the entry named rebase_from and all below it land as rebase_to (docker's
+  // RebaseArchiveEntries), owners kept only with -a.
+  std::string rebase_from = {}, rebase_to = {};
+  bool owners = false;
+  bool copy = false; // koker-cp, in a chrooted child: "/" is the container's root
 };
 
 // The uncompressed tar stream: decompressed by an outer archive_read (gzip, zstd or none,
@@ -251,7 +256,7 @@ public:
     if (!real)
       sys_fail("unable to extract ", m_mode.what, " into ", dir);
     m_root = real.get();
-    if (m_root == "/")
+    if (m_root == "/" && !m_mode.copy)
       fail("unable to extract ", m_mode.what, ": refusing to extract into /");
     m_root_fd.reset(::open(m_root.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!m_root_fd)
@@ -354,6 +359,8 @@ private:
                 ARCHIVE_EXTRACT_SECURE_SYMLINKS;
     if (m_mode.layer)
       flags |= ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_XATTR;
+    if (m_mode.owners)
+      flags |= ARCHIVE_EXTRACT_OWNER;
     archive_write_disk_set_options(m_disk.get(), flags);
   }
 
@@ -374,6 +381,15 @@ private:
     fail_entry(name, describe(m_disk.get()), archive_sys_errno(m_disk.get()));
   }
 
+  void rebase(std::string &path) const {
+    const std::string &from = m_mode.rebase_from;
+    if (from.empty() || path.compare(0, from.size(), from) != 0 ||
+        (path.size() > from.size() && path[from.size()] != '/'))
+      return;
+    std::string rest = path.substr(from.size());
+    path = m_mode.rebase_to.empty() && !rest.empty() ? rest.substr(1) : m_mode.rebase_to + rest;
+  }
+
   // The absolute path libarchive writes to; refuse what would need its chdir-based
   // "deep directory" code (process-wide, and unused by real images).
   std::string under_root(std::string_view name, const std::string &rel) {
@@ -389,6 +405,7 @@ private:
     Cleaned c = clean(name);
     if (c.dotdot)
       fail_entry(name, "refusing path with ..");
+    rebase(c.path);
     if (c.path.empty())
       return; // the root itself ("./"): dir is the caller's, keep its metadata
     if (m_mode.layer && !convert_whiteout(e, name, c.path))
@@ -476,6 +493,7 @@ private:
     Cleaned t = clean(link);
     if (t.dotdot)
       fail_entry(name, cat("refusing hard link to ", printable(link), ": path with .."));
+    rebase(t.path);
     if (t.path.empty())
       fail_entry(name, cat("refusing hard link to ", printable(link)));
     auto slash = t.path.rfind('/');
@@ -617,21 +635,49 @@ class Packer {
 public:
   Packer(const std::string &dir, int fd) : m_dir(dir), m_sink{fd, {}, 0, {}} {}
 
+  // path itself named top, then what is below it; top "" is a directory's contents only.
+  void run_path(const std::string &given, const std::string &top, bool follow) {
+    Utf8Locale utf8;
+    std::string path = given;
+    if (follow) { // -L: the link's target, resolved by the kernel (in the caller's root)
+      std::unique_ptr<char, decltype(&std::free)> real(::realpath(given.c_str(), nullptr),
+                                                       &std::free);
+      if (!real)
+        sys_fail("unable to resolve ", given);
+      path = real.get();
+    }
+    log::debug("pack ", path, " as a tar stream, its entries named ", top.empty() ? "." : top);
+    open_writer();
+    struct stat st;
+    check(::lstat(path.c_str(), &st), "unable to stat ", path);
+    if (top.empty() || S_ISDIR(st.st_mode)) {
+      Fd dir(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (!dir)
+        sys_fail("unable to open ", path);
+      if (!top.empty())
+        write_entry(dir.get(), ".", top, path, false);
+      walk(dir.get(), top);
+    } else {
+      auto slash = path.rfind('/');
+      std::string parent = slash == 0                   ? "/"
+                           : slash == std::string::npos ? "."
+                                                        : path.substr(0, slash);
+      Fd dir(::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      if (!dir)
+        sys_fail("unable to open ", parent);
+      write_entry(dir.get(), path.substr(slash + 1), top, path, false);
+    }
+    if (archive_write_close(m_out.get()) != ARCHIVE_OK)
+      fail_archive();
+  }
+
   LayerInfo run() {
     Utf8Locale utf8;
     Fd root(::open(m_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!root)
       sys_fail("unable to open ", m_dir);
     log::debug("pack ", m_dir, " as a tar layer");
-    m_out.reset(archive_write_new());
-    if (!m_out)
-      fail("unable to pack ", m_dir, ": out of memory");
-    archive_write_set_format_pax_restricted(m_out.get());
-    archive_write_add_filter_none(m_out.get());
-    archive_write_set_bytes_per_block(m_out.get(), 65536);
-    archive_write_set_bytes_in_last_block(m_out.get(), 1);
-    if (archive_write_open(m_out.get(), &m_sink, nullptr, write_callback, nullptr) != ARCHIVE_OK)
-      fail_archive();
+    open_writer();
     walk(root.get(), "");
     if (archive_write_close(m_out.get()) != ARCHIVE_OK)
       fail_archive();
@@ -642,6 +688,18 @@ public:
   }
 
 private:
+  void open_writer() {
+    m_out.reset(archive_write_new());
+    if (!m_out)
+      fail("unable to pack ", m_dir, ": out of memory");
+    archive_write_set_format_pax_restricted(m_out.get());
+    archive_write_add_filter_none(m_out.get());
+    archive_write_set_bytes_per_block(m_out.get(), 65536);
+    archive_write_set_bytes_in_last_block(m_out.get(), 1);
+    if (archive_write_open(m_out.get(), &m_sink, nullptr, write_callback, nullptr) != ARCHIVE_OK)
+      fail_archive();
+  }
+
   [[noreturn]] void fail_archive() {
     fail("unable to pack ", m_dir, ": ",
          m_sink.error.empty() ? describe(m_out.get()) : m_sink.error);
@@ -673,37 +731,43 @@ private:
     std::string shown = prefix.empty() ? m_dir : cat(m_dir, "/", prefix);
     for (const auto &n : sorted_names(dfd, shown)) {
       std::string rel = prefix.empty() ? n : cat(prefix, "/", n);
-      std::string path = cat(m_dir, "/", rel);
-      struct stat st;
-      check(::fstatat(dfd, n.c_str(), &st, AT_SYMLINK_NOFOLLOW), "unable to stat ", path);
-      if (S_ISSOCK(st.st_mode))
-        continue; // tar cannot hold sockets, and a socket is no image content
-      Entry e(archive_entry_new());
-      if (!e)
-        fail("unable to pack ", m_dir, ": out of memory");
-      archive_entry_copy_stat(e.get(), &st);
-      archive_entry_copy_pathname(e.get(), rel.c_str());
-      // Reproducible headers: no atime/ctime, numeric owners only (no uname/gname).
-      archive_entry_unset_atime(e.get());
-      archive_entry_unset_ctime(e.get());
-      archive_entry_unset_birthtime(e.get());
-      if (!S_ISREG(st.st_mode))
-        archive_entry_set_size(e.get(), 0);
-      ++m_info.entries;
-      if (S_ISDIR(st.st_mode)) {
-        write_header(e.get(), path);
-        Fd sub(::openat(dfd, n.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-        if (!sub)
-          sys_fail("unable to open ", path);
+      write_entry(dfd, n, rel, cat(m_dir, "/", rel), true);
+    }
+  }
+
+  // The entry n of dfd, named rel (path in messages), and with recurse what is below it.
+  void write_entry(int dfd, const std::string &n, const std::string &rel, const std::string &path,
+                   bool recurse) {
+    struct stat st;
+    check(::fstatat(dfd, n.c_str(), &st, AT_SYMLINK_NOFOLLOW), "unable to stat ", path);
+    if (S_ISSOCK(st.st_mode))
+      return; // tar cannot hold sockets, and a socket is no image content
+    Entry e(archive_entry_new());
+    if (!e)
+      fail("unable to pack ", m_dir, ": out of memory");
+    archive_entry_copy_stat(e.get(), &st);
+    archive_entry_copy_pathname(e.get(), rel.c_str());
+    // Reproducible headers: no atime/ctime, numeric owners only (no uname/gname).
+    archive_entry_unset_atime(e.get());
+    archive_entry_unset_ctime(e.get());
+    archive_entry_unset_birthtime(e.get());
+    if (!S_ISREG(st.st_mode))
+      archive_entry_set_size(e.get(), 0);
+    ++m_info.entries;
+    if (S_ISDIR(st.st_mode)) {
+      write_header(e.get(), path);
+      Fd sub(::openat(dfd, n.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (!sub)
+        sys_fail("unable to open ", path);
+      if (recurse)
         walk(sub.get(), rel);
-      } else if (S_ISLNK(st.st_mode)) {
-        archive_entry_copy_symlink(e.get(), read_link(dfd, n, path).c_str());
-        write_header(e.get(), path);
-      } else if (S_ISREG(st.st_mode)) {
-        write_file(dfd, n, path, rel, st, e.get());
-      } else {
-        write_header(e.get(), path); // device nodes and fifos
-      }
+    } else if (S_ISLNK(st.st_mode)) {
+      archive_entry_copy_symlink(e.get(), read_link(dfd, n, path).c_str());
+      write_header(e.get(), path);
+    } else if (S_ISREG(st.st_mode)) {
+      write_file(dfd, n, path, rel, st, e.get());
+    } else {
+      write_header(e.get(), path); // device nodes and fifos
     }
   }
 
@@ -801,6 +865,20 @@ void extract_tar(int fd, const std::string &dir, const Limits &limits) {
 }
 
 LayerInfo pack_dir(const std::string &dir, int fd) { return Packer(dir, fd).run(); }
+
+void pack_path(const std::string &path, const std::string &top, bool follow, int fd) {
+  Packer(path, fd).run_path(path, top, follow);
+}
+
+void extract_copy(int fd, const std::string &dir, const Limits &limits, const Rebase &rebase,
+                  bool keep_owners) {
+  Mode mode{"archive", false};
+  mode.rebase_from = rebase.from;
+  mode.rebase_to = rebase.to;
+  mode.owners = keep_owners;
+  mode.copy = true;
+  Extractor(fd, dir, limits, mode).run();
+}
 
 Whiteout classify_whiteout(std::string_view path) {
   auto slash = path.rfind('/');

@@ -39,6 +39,19 @@ void extract_tar(int fd, const std::string &dir, const Limits &limits);
 // numeric owners kept, no xattrs other than security.capability. Returns its diff_id and size.
 LayerInfo pack_dir(const std::string &dir, int fd);
 
+// koker-cp's tar streams. pack_path writes path (a file, a symlink itself, or a directory and
+// all below it; with follow the target of a symlink) to fd as a plain tar whose first entry is
+// named top; top "" packs a directory's contents only (docker's "SRC/."). extract_copy unpacks
+// one as extract_tar does (no device nodes, no setuid bits), the entry rebase.from and all
+// below it landing as rebase.to (docker's RebaseArchiveEntries), numeric owners kept only
+// with keep_owners (cp -a), else the files belong to the caller.
+void pack_path(const std::string &path, const std::string &top, bool follow, int fd);
+struct Rebase {
+  std::string from, to;
+};
+void extract_copy(int fd, const std::string &dir, const Limits &limits, const Rebase &rebase,
+                  bool keep_owners);
+
 // Pure helpers, for unit tests.
 enum class WhiteoutKind { none, file, opaque };
 struct Whiteout {

@@ -40,6 +40,8 @@ std::string host_resolv_conf() {
   return conf;
 }
 
+} // namespace
+
 // The image's layers as overlay lowerdirs, top first, relative to layers/; the shared init
 // layer on top of them when the image's /etc is a directory.
 std::vector<std::string> lower_layers(const store::Store &store, const store::ImageRecord &img) {
@@ -65,6 +67,8 @@ std::vector<std::string> lower_layers(const store::Store &store, const store::Im
   }
   return lower;
 }
+
+namespace {
 
 // The image's config member (docker's "config": StopSignal, ExposedPorts, ...).
 json::Fields image_config(const image::Config &cfg) {

@@ -48,6 +48,10 @@ struct Options {
   std::vector<mount_spec::Spec> mounts;
 };
 
+// The image's layers as overlay lowerdirs, top first, relative to the store's layers/ (the
+// shared init layer on top when the image's /etc is a directory); Error for a missing layer.
+std::vector<std::string> lower_layers(const store::Store &store, const store::ImageRecord &img);
+
 // The record: the image config overlaid with the options. Throws Error for a config with no
 // command when none is given, a relative working directory, or an image VOLUME that is not
 // a clean absolute path. Its Mounts: the options' and an anonymous volume for each VOLUME of

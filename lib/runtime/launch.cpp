@@ -191,6 +191,7 @@ Started start(const Container &c, const Request &req, sys::Rollback &undo) {
 
 void set_running(container::Record &rec, pid_t pid) {
   rec.status = "running";
+  rec.paused = false;
   rec.pid = pid;
   rec.pid_start = container::process_start_time(pid);
   rec.supervisor = static_cast<int>(::getpid());

@@ -157,6 +157,8 @@ void stop(const std::string &root, const container::Record &rec, int timeout_s, 
     settle(root, rec); // already stopped: docker stop succeeds
     return;
   }
+  if (rec.paused) // docker stop and kill of a paused container: thawed first, then signalled
+    pause(root, rec, false);
   if (signal != 0) {
     send(pidfd.get(), rec, signal);
     return;
@@ -230,6 +232,25 @@ void remove_reaped(const std::string &root, const container::Record &rec, cgroup
   std::string dir = container::dir_of(root, rec.id);
   log::debug("rm -rf ", dir);
   sys::rm_rf(dir);
+}
+
+// pause/unpause: the group is frozen first, then the record says so (a crash in between
+// leaves a frozen container shown as running: unpause thaws it all the same).
+void pause(const std::string &root, const container::Record &rec, bool paused) {
+  container::Record now = container::refresh(root, rec);
+  if (now.status != "running")
+    fail("container ", now.name, " is not running");
+  if (paused && now.paused)
+    fail("container ", now.name, " is already paused");
+  auto group = cgroup::Group::open(now.id);
+  if (!group)
+    fail("unable to ", paused ? "pause" : "unpause", " container ", now.name,
+         ": it has no cgroup");
+  if (!paused && !now.paused && !group->frozen())
+    fail("container ", now.name, " is not paused");
+  log::debug(paused ? "freeze" : "thaw", " the cgroup of ", now.id.substr(0, 12));
+  group->freeze(paused);
+  container::update(root, now.id, [paused](container::Record &r) { r.paused = paused; });
 }
 
 } // namespace koker::lifecycle

@@ -46,6 +46,10 @@ void remove_reaped(const std::string &root, const container::Record &rec, cgroup
 // are left to koker-net gc, which frees leases of containers without a readable record.
 void remove_unreadable(const std::string &root, const std::string &id);
 
+// pause/unpause: freezes (or thaws) the container's processes (cgroup::Group::freeze) and
+// records State.Paused; Error when it is not running, already paused, or not paused.
+void pause(const std::string &root, const container::Record &rec, bool paused);
+
 // Parses a signal given as "TERM", "SIGTERM" or "15"; throws Error for an unknown one.
 int parse_signal(std::string_view text);
 

@@ -150,8 +150,7 @@ json::Value device_rule(bool allow, std::string_view type, std::optional<int64_t
 }
 
 json::Value resources(const Inputs &in) {
-  const cgroup::Limits &l = in.options.limits;
-  json::Value r = json::Value::object();
+  json::Value r = limit_resources(in.options.limits);
   json::Value devices = json::Value::array();
   devices.push(device_rule(false, "a", std::nullopt, std::nullopt, "rwm"));
   // --privileged: every device, as docker; --device: its node, with the access asked for
@@ -162,25 +161,9 @@ json::Value resources(const Inputs &in) {
     devices.push(device_rule(true, std::string(1, n.type), n.major, n.minor, d.cgroup_permissions));
   }
   r.set("devices", std::move(devices));
-  if (l.memory) {
-    json::Value m = json::Value::object();
-    m.set("limit", *l.memory);
-    m.set("swap", *l.memory + l.swap.value_or(*l.memory));
-    r.set("memory", std::move(m));
-  }
-  if (l.nano_cpus) {
-    json::Value c = json::Value::object();
-    c.set("quota", static_cast<uint64_t>(*l.nano_cpus * cgroup::CFS_PERIOD_US / 1000000000ULL));
-    c.set("period", cgroup::CFS_PERIOD_US);
-    r.set("cpu", std::move(c));
-  }
-  if (l.pids) {
-    json::Value p = json::Value::object();
-    p.set("limit", *l.pids);
-    r.set("pids", std::move(p));
-  }
   return r;
 }
+
 
 json::Value linux_section(const Inputs &in) {
   bool own_net = in.options.network != "host";
@@ -257,6 +240,28 @@ json::Value config(const Inputs &in) {
 void add_seccomp(json::Value &config, std::string profile) {
   if (json::Value *l = config.find("linux"))
     l->set("seccomp", json::Value::raw(std::move(profile)));
+}
+
+json::Value limit_resources(const cgroup::Limits &l) {
+  json::Value r = json::Value::object();
+  if (l.memory) {
+    json::Value m = json::Value::object();
+    m.set("limit", *l.memory);
+    m.set("swap", *l.memory + l.swap.value_or(*l.memory));
+    r.set("memory", std::move(m));
+  }
+  if (l.nano_cpus) {
+    json::Value c = json::Value::object();
+    c.set("quota", static_cast<uint64_t>(*l.nano_cpus * cgroup::CFS_PERIOD_US / 1000000000ULL));
+    c.set("period", cgroup::CFS_PERIOD_US);
+    r.set("cpu", std::move(c));
+  }
+  if (l.pids) {
+    json::Value p = json::Value::object();
+    p.set("limit", *l.pids);
+    r.set("pids", std::move(p));
+  }
+  return r;
 }
 
 } // namespace koker::run_spec

@@ -25,6 +25,9 @@ struct Inputs {
 // Where --init's binary goes in the container, as docker puts its docker-init.
 constexpr const char INIT_IN_CONTAINER[] = "/sbin/docker-init";
 
+// linux.resources' memory, cpu and pids for limits: part of koker-run's config, and what
+// koker-update writes over them in a container's config.json (its device rules stay).
+json::Value limit_resources(const cgroup::Limits &l);
 // The config.json, all of it but linux.seccomp.
 json::Value config(const Inputs &in);
 // Adds linux.seccomp: profile, the JSON text of Docker's profile for the container's caps

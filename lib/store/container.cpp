@@ -18,8 +18,10 @@ json::Value Record::to_json() const {
   v.set("Path", path);
   v.set("Args", json::string_array(args));
   json::Value &state = v.set("State", json::Value::object());
-  state.set("Status", status);
+  // pause: docker's State.Status "paused" while Running stays true.
+  state.set("Status", status == "running" && paused ? "paused" : status);
   state.set("Running", status == "running");
+  state.set("Paused", status == "running" && paused);
   state.set("Pid", pid);
   state.set("PidStartTime", json::Value(pid_start));
   state.set("SupervisorPid", supervisor);
@@ -154,6 +156,10 @@ Record Record::from_json(const json::Value &v, std::string_view what) {
   r.args = f.strings("Args");
   json::Fields state = f.object("State");
   r.status = state.string("Status", "created");
+  if (r.status == "paused") { // pause: a paused container is a running one, frozen
+    r.status = "running";
+    r.paused = true;
+  }
   r.pid = static_cast<int>(state.integer("Pid"));
   r.pid_start = static_cast<uint64_t>(state.integer("PidStartTime"));
   r.supervisor = static_cast<int>(state.integer("SupervisorPid"));

@@ -71,6 +71,7 @@ struct Record {
   std::string seccomp;
   // State
   std::string status = "created"; // created, running, exited
+  bool paused = false;             // pause: frozen; status stays "running" (JSON: "paused")
   int pid = 0;
   uint64_t pid_start = 0; // /proc/<pid>/stat starttime, to tell a reused PID apart
   int supervisor = 0;     // the process that waits for the container (koker-run)
