@@ -38,7 +38,8 @@ ALL_CXXFLAGS := -std=c++17 $(WARN) -MMD -MP -Ilib -DKOKER_VERSION='"$(VERSION)"'
 ALL_LDFLAGS  := -Wl,--gc-sections $(LDFLAGS)
 
 # Each tool lists the libraries it needs, like s6's deps-exe: koker-run never links curl.
-TOOLS := pull images rmi inspect run cg ps rm stop logs stats exec net oci
+TOOLS := pull images rmi inspect run cg ps rm stop logs stats exec net oci \
+         create start restart wait attach
 koker-pull_LIBS    := libcurl libarchive libcrypto
 koker-images_LIBS  :=
 koker-rmi_LIBS     :=
@@ -53,12 +54,19 @@ koker-exec_LIBS    := libseccomp
 koker-cg_LIBS      :=
 koker-net_LIBS     := libmnl
 koker-oci_LIBS     := libseccomp
+koker-create_LIBS  := libseccomp
+koker-start_LIBS   := libseccomp
+koker-restart_LIBS := libseccomp
+koker-wait_LIBS    :=
+koker-attach_LIBS  :=
 # Tools linked fully static: no dynamic linking at each start (koker-run starts ~0.6 ms
 # sooner, bench/README.md). The others need libraries Debian ships without a static archive
 # (libmnl, libcurl's stack).
-STATIC_TOOLS := run exec images rmi inspect ps rm stop logs stats cg oci
+STATIC_TOOLS := run exec images rmi inspect ps rm stop logs stats cg oci \
+                create start restart wait attach
 # Objects a tool has beside its own file (src/, not shared with other tools).
 koker-run_OBJS     := src/run_options.o
+koker-create_OBJS  := src/run_options.o
 koker-oci_OBJS     := src/oci_args.o src/oci_update.o
 
 # lib/ is layered by folder (README.md, "Architecture"); tests/lint-layers.sh checks it.

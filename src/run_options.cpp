@@ -7,9 +7,44 @@
 #include "base/text.hpp"
 #include "net/net.hpp"
 #include "runtime/caps.hpp"
+#include "runtime/restart.hpp"
 #include "store/container.hpp"
 
 namespace koker::run {
+
+// The options koker-run and koker-create share (koker-run adds -d).
+#define SHARED_OPTIONS \
+    "      --rm                     remove the container when it exits\n" \
+    "      --name NAME              a unique name ([a-zA-Z0-9][a-zA-Z0-9_.-]*)\n" \
+    "  -e, --env K=V                 set an environment variable (K alone: take it from here)\n" \
+    "      --env-file FILE          read K=V lines from FILE\n" \
+    "  -w, --workdir DIR            the working directory\n" \
+    "  -u, --user USER[:GROUP]      the user, by name or number, from the image's files\n" \
+    "      --entrypoint CMD         override the image's entrypoint\n" \
+    "      --hostname NAME          the hostname (default: the first 12 hex of the ID)\n" \
+    "  -i, --interactive            keep stdin open\n" \
+    "  -t, --tty                    allocate a pseudo-terminal\n" \
+    "  -p, --publish [IP:]HOSTPORT:PORT[/tcp|udp]  publish a port\n" \
+    "  -v, --volume HOSTPATH:PATH[:ro]  bind mount a host path\n" \
+    "      --network bridge|none|host  the network (default bridge)\n" \
+    "      --mem MIB                memory limit in MiB\n" \
+    "  -m, --memory SIZE            memory limit (b, k, m, g)\n" \
+    "      --swap MIB               swap allowed on top of memory\n" \
+    "      --cpus N                 CPUs, fractions allowed\n" \
+    "      --pids N, --pids-limit N  process limit\n" \
+    "      --cap-add CAP            add a capability (ALL for every one)\n" \
+    "      --cap-drop CAP           drop a capability (ALL for every one)\n" \
+    "      --read-only              mount the root filesystem read-only\n" \
+    "      --security-opt no-new-privileges  set no_new_privs\n" \
+    "      --cidfile FILE           write the container ID to FILE\n" \
+    "      --log-opt max-size=SIZE  with -d: rotate the log before it passes SIZE (b, k, m, g)\n" \
+    "      --log-opt max-file=N     with max-size: keep N log files (default 1)\n" \
+    "      --restart POLICY         no, on-failure[:N], always or unless-stopped\n" \
+    "  -q, --quiet                  print nothing but the container's output and errors\n" \
+    "  -D, --debug                  trace every system-level step on stderr\n" \
+    "      --root DIR               the store (default /var/lib/koker, or KOKER_ROOT)\n" \
+    "  -h, --help                   show this help\n" \
+    "      --version                show the version\n"
 
 const char USAGE[] =
     "Usage: koker-run [OPTIONS] IMAGE [COMMAND [ARG...]]\n"
@@ -19,43 +54,23 @@ const char USAGE[] =
     "\n"
     "Options:\n"
     "  -d, --detach                 run in the background and print the container ID\n"
-    "      --rm                     remove the container when it exits\n"
-    "      --name NAME              a unique name ([a-zA-Z0-9][a-zA-Z0-9_.-]*)\n"
-    "  -e, --env K=V                 set an environment variable (K alone: take it from here)\n"
-    "      --env-file FILE          read K=V lines from FILE\n"
-    "  -w, --workdir DIR            the working directory\n"
-    "  -u, --user USER[:GROUP]      the user, by name or number, from the image's files\n"
-    "      --entrypoint CMD         override the image's entrypoint\n"
-    "      --hostname NAME          the hostname (default: the first 12 hex of the ID)\n"
-    "  -i, --interactive            keep stdin open\n"
-    "  -t, --tty                    allocate a pseudo-terminal\n"
-    "  -p, --publish [IP:]HOSTPORT:PORT[/tcp|udp]  publish a port\n"
-    "  -v, --volume HOSTPATH:PATH[:ro]  bind mount a host path\n"
-    "      --network bridge|none|host  the network (default bridge)\n"
-    "      --mem MIB                memory limit in MiB\n"
-    "  -m, --memory SIZE            memory limit (b, k, m, g)\n"
-    "      --swap MIB               swap allowed on top of memory\n"
-    "      --cpus N                 CPUs, fractions allowed\n"
-    "      --pids N, --pids-limit N  process limit\n"
-    "      --cap-add CAP            add a capability (ALL for every one)\n"
-    "      --cap-drop CAP           drop a capability (ALL for every one)\n"
-    "      --read-only              mount the root filesystem read-only\n"
-    "      --security-opt no-new-privileges  set no_new_privs\n"
-    "      --cidfile FILE           write the container ID to FILE\n"
-    "      --log-opt max-size=SIZE  with -d: rotate the log before it passes SIZE (b, k, m, g)\n"
-    "      --log-opt max-file=N     with max-size: keep N log files (default 1)\n"
-    "  -q, --quiet                  print nothing but the container's output and errors\n"
-    "  -D, --debug                  trace every system-level step on stderr\n"
-    "      --root DIR               the store (default /var/lib/koker, or KOKER_ROOT)\n"
-    "  -h, --help                   show this help\n"
-    "      --version                show the version\n";
+    SHARED_OPTIONS;
+
+const char CREATE_USAGE[] =
+    "Usage: koker-create [OPTIONS] IMAGE [COMMAND [ARG...]]\n"
+    "\n"
+    "Create a container from IMAGE as koker-run would, without starting it (koker-start\n"
+    "does), and print its ID. A reference not in the store is pulled first.\n"
+    "\n"
+    "Options:\n"
+    SHARED_OPTIONS;
 
 namespace {
 
 enum {
   OPT_RM = 0x2000, OPT_NAME, OPT_ENV_FILE, OPT_ENTRYPOINT, OPT_HOSTNAME, OPT_NETWORK, OPT_MEM,
   OPT_SWAP, OPT_CPUS, OPT_PIDS, OPT_CAP_ADD, OPT_CAP_DROP, OPT_READ_ONLY, OPT_SECURITY_OPT,
-  OPT_CIDFILE, OPT_LOG_OPT
+  OPT_CIDFILE, OPT_LOG_OPT, OPT_RESTART
 };
 
 // docker's --env-file: K=V lines; blank lines and # comments skipped, trailing blanks cut.
@@ -117,7 +132,8 @@ void read_options(int argc, char **argv, create::Options &o, LimitValues &lv) {
       {"read-only", no_argument, nullptr, OPT_READ_ONLY},
       {"security-opt", required_argument, nullptr, OPT_SECURITY_OPT},
       {"cidfile", required_argument, nullptr, OPT_CIDFILE},
-      {"log-opt", required_argument, nullptr, OPT_LOG_OPT}});
+      {"log-opt", required_argument, nullptr, OPT_LOG_OPT},
+      {"restart", required_argument, nullptr, OPT_RESTART}});
   std::string shorts = std::string(cli::COMMON_SHORT) + "de:w:u:itp:v:m:";
   for (int c; (c = getopt_long(argc, argv, shorts.c_str(), longs.data(), nullptr)) != -1;) {
     if (cli::handle_common(c, optarg))
@@ -163,6 +179,15 @@ void read_options(int argc, char **argv, create::Options &o, LimitValues &lv) {
       break;
     case OPT_CIDFILE: o.cidfile = optarg; break;
     case OPT_LOG_OPT: add_log_opt(o, optarg); break;
+    case OPT_RESTART: // restart policies
+      try {
+        restart::Policy p = restart::parse(optarg);
+        o.restart_policy = p.name;
+        o.restart_max = p.max;
+      } catch (const Error &e) {
+        cli::usage_error(e.what());
+      }
+      break;
     default: cli::bad_option(c, argv);
     }
   }
@@ -217,16 +242,23 @@ void check_options(const create::Options &o) {
     net::from_env(store_root()); // KOKER_BRIDGE and KOKER_SUBNET
   if (o.log_max_files_given && !o.log.max_size)
     cli::usage_error("--log-opt max-file needs max-size beside it");
+  if (o.auto_remove && o.restart_policy != "no") // docker's rule
+    cli::usage_error("--restart and --rm conflict: a container removed when it exits is not restarted");
   if (o.log.max_size && !o.detach)
     cli::usage_error("--log-opt applies to detached containers (-d): only they have a log");
 }
 
 } // namespace
 
-create::Options parse(int argc, char **argv) {
+create::Options parse(int argc, char **argv, Tool tool) {
   create::Options o;
   LimitValues lv;
   read_options(argc, argv, o, lv);
+  if (tool == Tool::create) {
+    if (o.detach)
+      cli::usage_error("unknown option -d: koker-start starts a created container detached");
+    o.detach = true; // as koker-start runs it: its output goes to its log
+  }
   if (optind >= argc)
     cli::usage_error("IMAGE is missing");
   o.image = argv[optind];

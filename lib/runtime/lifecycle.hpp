@@ -42,6 +42,11 @@ void remove_reaped(const std::string &root, const container::Record &rec, cgroup
 // are left to koker-net gc, which frees leases of containers without a readable record.
 void remove_unreadable(const std::string &root, const std::string &id);
 
+// Waits (up to 15 s) for the container's supervisor to end, if another process: one that
+// saw its container exit records that and releases what it held; one that saw a stop by the
+// user restarts nothing (restart policies).
+void wait_for_supervisor(const container::Record &rec);
+
 // Parses a signal given as "TERM", "SIGTERM" or "15"; throws Error for an unknown one.
 int parse_signal(std::string_view text);
 

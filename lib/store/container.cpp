@@ -20,6 +20,7 @@ json::Value Record::to_json() const {
   json::Value &state = v.set("State", json::Value::object());
   state.set("Status", status);
   state.set("Running", status == "running");
+  state.set("Restarting", status == "restarting");
   state.set("Pid", pid);
   state.set("PidStartTime", json::Value(pid_start));
   state.set("SupervisorPid", supervisor);
@@ -61,6 +62,12 @@ json::Value Record::to_json() const {
     log_opts.set("max-size", std::to_string(log_max_size));
     log_opts.set("max-file", std::to_string(log_max_files));
   }
+  // Restart policies
+  json::Value &policy = host.set("RestartPolicy", json::Value::object());
+  policy.set("Name", restart_policy);
+  policy.set("MaximumRetryCount", restart_max);
+  v.set("RestartCount", restart_count);
+  v.set("HasBeenManuallyStopped", manually_stopped);
   json::Value &net = v.set("NetworkSettings", json::Value::object());
   net.set("IPAddress", ip_address);
   // docker's shape: {"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}]}, from publish's
@@ -139,6 +146,12 @@ Record Record::from_json(const json::Value &v, std::string_view what) {
   r.log_max_files = static_cast<unsigned>(
       std::min<uint64_t>(sys::parse_uint(log_opts.string("max-file", "1")).value_or(1), 100));
   r.ip_address = f.object("NetworkSettings").string("IPAddress");
+  // Restart policies (absent in older records: no policy)
+  json::Fields policy = host.object("RestartPolicy");
+  r.restart_policy = policy.string("Name", "no");
+  r.restart_max = static_cast<int>(policy.integer("MaximumRetryCount"));
+  r.restart_count = static_cast<int>(f.integer("RestartCount"));
+  r.manually_stopped = f.boolean("HasBeenManuallyStopped");
   return r;
 }
 
@@ -321,7 +334,9 @@ bool update(const std::string &root, std::string_view id, const std::function<vo
 
 bool orphaned(const Record &rec) {
   // A supervisor still alive is about to record an exit that happened a moment ago.
-  return rec.status == "running" && !process_alive(rec.pid, rec.pid_start) &&
+  // A restarting one's supervisor is waiting out its back-off: without it, nothing restarts it.
+  return (rec.status == "running" || rec.status == "restarting") &&
+         !process_alive(rec.pid, rec.pid_start) &&
          !process_alive(rec.supervisor, rec.supervisor_start);
 }
 
