@@ -38,23 +38,21 @@ milliseconds Backoff::next(steady_clock::duration up) {
   return m_delay;
 }
 
-bool should_restart(const std::string &root, const std::string &id, int code) {
+bool decide(container::Record &r, int code) {
   bool again = false;
-  container::update(root, id, [&](container::Record &r) {
-    if (r.manually_stopped || r.auto_remove)
-      return;
-    if (r.restart_policy == "always" || r.restart_policy == "unless-stopped")
-      again = true;
-    else if (r.restart_policy == "on-failure")
-      again = code != 0 && (r.restart_max == 0 || r.restart_count < r.restart_max);
-    if (!again)
-      return;
-    ++r.restart_count;
-    r.status = "restarting";
-    log::debug("container ", id.substr(0, 12), " exited with ", code, ": restart policy ",
-               r.restart_policy, ", restart ", r.restart_count);
-  });
-  return again;
+  if (r.manually_stopped || r.auto_remove)
+    return false;
+  if (r.restart_policy == "always" || r.restart_policy == "unless-stopped")
+    again = true;
+  else if (r.restart_policy == "on-failure") // docker: N restarts, N+1 runs
+    again = code != 0 && (r.restart_max == 0 || r.restart_count < r.restart_max);
+  if (!again)
+    return false;
+  ++r.restart_count;
+  r.status = "restarting";
+  log::debug("container ", r.id.substr(0, 12), " exited with ", code, ": restart policy ",
+             r.restart_policy, ", restart ", r.restart_count);
+  return true;
 }
 
 bool wait_out(const std::string &root, const std::string &id, milliseconds delay) {

@@ -31,9 +31,10 @@ private:
   std::chrono::milliseconds m_delay{0};
 };
 
-// Under the record's lock: whether the container id, which has just ended with code, is to
-// start again. If so its record says restarting, with RestartCount one more.
-bool should_restart(const std::string &root, const std::string &id, int code);
+// Whether the container of record r (loaded under its lock by the caller, which saves it),
+// which has just ended with code, is to start again. If so r says restarting, with
+// RestartCount one more: no moment shows it exited in between (koker-wait, koker-ps).
+bool decide(container::Record &r, int code);
 
 // Sleeps delay unless the user stops (or removes) the container meanwhile: false then, and
 // the record says exited again.

@@ -38,12 +38,14 @@ int run_and_keep(const std::string &root, container::Record &rec, const launch::
   for (bool restarted = false;; restarted = true) {
     auto began = std::chrono::steady_clock::now();
     int code;
+    bool again = false;
     try {
       launch::Started s = launch::start(runner.prepare(), req, undo);
       undo.dismiss();
       if (runner.started)
         runner.started(s);
-      code = launch::finish(root, rec, s, runner.interactive, runner.sink);
+      code = launch::finish(root, rec, s, runner.interactive, runner.sink,
+                            rec.restart_policy == "no" ? nullptr : &again);
     } catch (const Error &e) {
       if (!restarted)
         throw; // the first start's failure is the caller's to report
@@ -55,9 +57,7 @@ int run_and_keep(const std::string &root, container::Record &rec, const launch::
       });
       return e.exit_code();
     }
-    // koker-run's path without a policy: no more work than before.
-    if (rec.restart_policy == "no" || rec.auto_remove ||
-        !restart::should_restart(root, rec.id, code))
+    if (!again)
       return code;
     if (!restart::wait_out(root, rec.id, backoff.next(std::chrono::steady_clock::now() - began)))
       return code;
