@@ -32,12 +32,12 @@ _koker() {
         esac
     done
     if [[ -z $cmd ]]; then
-        COMPREPLY=($(compgen -W "container c image i network net cgroup cg run exec ps pull images rmi rm logs stop kill inspect import stats help -D --debug -q --quiet -v --version -h --help --root" -- "$cur"))
+        COMPREPLY=($(compgen -W "container c image i network net cgroup cg run exec ps pull images rmi rm logs stop kill inspect import stats create start restart wait attach help -D --debug -q --quiet -v --version -h --help --root" -- "$cur"))
         return
     fi
     case $cmd in
     container | c)
-        [[ -z $sub ]] && { COMPREPLY=($(compgen -W "run exec ls ps rm logs stop kill inspect stats" -- "$cur")); return; }
+        [[ -z $sub ]] && { COMPREPLY=($(compgen -W "run exec ls ps rm logs stop kill inspect stats create start restart wait attach" -- "$cur")); return; }
         cmd=$sub
         ;;
     image | i)
@@ -58,8 +58,8 @@ _koker() {
         return
     fi
     case $cmd in
-    run | pull | rmi) COMPREPLY=($(compgen -W "$(_koker_images)" -- "$cur")) ;;
-    exec | rm | logs | stop | kill | inspect | stats) COMPREPLY=($(compgen -W "$(_koker_containers)" -- "$cur")) ;;
+    run | create | pull | rmi) COMPREPLY=($(compgen -W "$(_koker_images)" -- "$cur")) ;;
+    exec | rm | logs | stop | kill | inspect | stats | start | restart | wait | attach) COMPREPLY=($(compgen -W "$(_koker_containers)" -- "$cur")) ;;
     import) COMPREPLY=($(compgen -f -- "$cur")) ;;
     esac
 }
