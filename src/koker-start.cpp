@@ -8,6 +8,7 @@
 #include "runtime/restart.hpp"
 #include "runtime/start.hpp"
 #include "store/container.hpp"
+#include "store/container_log.hpp"
 #include "store/store.hpp"
 #include <csignal>
 
@@ -19,7 +20,7 @@ static const char USAGE[] =
     "\n"
     "Start created or stopped containers: their root is mounted again with the files they\n"
     "left, and their command runs as koker-run ran it, detached (prints each CONTAINER).\n"
-    "A running container is left as it is.\n"
+    "A running container is left as it is (with -a: followed as koker-attach does).\n"
     "\n"
     "Options:\n"
     "  -a, --attach           stay attached: relay the output, return the exit code\n"
@@ -96,7 +97,13 @@ static int start_main(int argc, char **argv) {
   if (attach || interactive) {
     container::Record rec = container::get(root, argv[optind]);
     auto code = start::run(store, rec, true, interactive);
-    return code.value_or(0);
+    if (code)
+      return *code;
+    // It ran already: attached as koker-attach attaches (docker start -a does the same).
+    container_log::print(root, rec.id, true, true);
+    auto now = container::load(root, rec.id);
+    auto end = now ? lifecycle::settle(root, *now) : std::nullopt;
+    return end ? end->exit_code : 0;
   }
   return cli::for_each_operand(argc, argv, [&](const char *name) {
     start::run(store, container::get(root, name), false, false);

@@ -69,6 +69,10 @@ mounted() { # CONTAINER: how many mounts are on its bundle's rootfs
     assert_equal "$id" "$output"
     assert_equal "$pid" "$(state "$id" Pid)"
     assert_equal 1 "$(mounted "$id")"
+    # -a on a running one: attached to its output until it exits, as docker start -a
+    id2=$(koker-run -d --network none one sh -c 'sleep 0.5; echo late; exit 4')
+    run_koker 4 koker-start -a "$id2"
+    assert_equal late "$output"
 }
 
 @test "koker-start -a: the output relayed, the exit code returned" {
