@@ -38,8 +38,9 @@ ALL_CXXFLAGS := -std=c++17 $(WARN) -MMD -MP -Ilib -DKOKER_VERSION='"$(VERSION)"'
 ALL_LDFLAGS  := -Wl,--gc-sections $(LDFLAGS)
 
 # Each tool lists the libraries it needs, like s6's deps-exe: koker-run never links curl.
-TOOLS := pull images rmi inspect run cg ps rm stop logs stats exec net oci \
-         create start restart wait attach
+TOOLS := pull images rmi inspect run cg ps rm stop logs stats exec net oci
+TOOLS += init # run --init: the container's PID 1
+TOOLS += create start restart wait attach # issue 16 point 1
 koker-pull_LIBS    := libcurl libarchive libcrypto
 koker-images_LIBS  :=
 koker-rmi_LIBS     :=
@@ -59,11 +60,13 @@ koker-start_LIBS   := libseccomp
 koker-restart_LIBS := libseccomp
 koker-wait_LIBS    :=
 koker-attach_LIBS  :=
+koker-init_LIBS    :=
 # Tools linked fully static: no dynamic linking at each start (koker-run starts ~0.6 ms
 # sooner, bench/README.md). The others need libraries Debian ships without a static archive
 # (libmnl, libcurl's stack).
-STATIC_TOOLS := run exec images rmi inspect ps rm stop logs stats cg oci \
-                create start restart wait attach
+STATIC_TOOLS := run exec images rmi inspect ps rm stop logs stats cg oci
+STATIC_TOOLS += init # bound into containers: it must run in any image
+STATIC_TOOLS += create start restart wait attach
 # Objects a tool has beside its own file (src/, not shared with other tools).
 koker-run_OBJS     := src/run_options.o
 koker-create_OBJS  := src/run_options.o

@@ -53,6 +53,16 @@ _koker() {
         return
         ;;
     esac
+    # run flags whose values are words of their own
+    if [[ $cmd == run ]]; then
+        case ${COMP_WORDS[COMP_CWORD - 1]} in
+        --pull) COMPREPLY=($(compgen -W "always missing never" -- "$cur")); return ;;
+        --security-opt) COMPREPLY=($(compgen -W "no-new-privileges seccomp=unconfined seccomp=" -- "$cur")); return ;;
+        --device) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --stop-signal) COMPREPLY=($(compgen -W "TERM INT QUIT HUP USR1 USR2 KILL" -- "$cur")); return ;;
+        --ulimit) COMPREPLY=($(compgen -W "core= cpu= data= fsize= locks= memlock= msgqueue= nice= nofile= nproc= rss= rtprio= rttime= sigpending= stack=" -- "$cur")); return ;;
+        esac
+    fi
     if [[ $cur == -* ]]; then
         COMPREPLY=($(compgen -W "$(_koker_tool_options "$cmd")" -- "$cur"))
         return

@@ -47,7 +47,7 @@ int run_main(int argc, char **argv) {
   ::signal(SIGPIPE, SIG_IGN);
   create::Options o = run::parse(argc, argv);
   store::Store store(store_root());
-  store::ImageRecord img = image::find_or_pull(store, o.image);
+  store::ImageRecord img = image::find_or_pull(store, o.image, o.pull, o.platform);
   auto config_body = store.read_blob(img.id, image::max_config_size);
   if (!config_body)
     fail("unable to read the config of image ", img.id);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// koker-stop: SIGTERM, then SIGKILL after a grace period; with -s, one signal (docker kill).
+// koker-stop: the stop signal, then SIGKILL after a grace period; with -s, one signal (docker kill).
 #include "store/container.hpp"
 #include "base/error.hpp"
 #include "runtime/lifecycle.hpp"
@@ -13,11 +13,12 @@ using namespace koker;
 static const char USAGE[] =
     "Usage: koker-stop [OPTIONS] CONTAINER...\n"
     "\n"
-    "Stop containers: SIGTERM to the first process, then SIGKILL to every process after the\n"
-    "grace period. Prints each CONTAINER stopped.\n"
+    "Stop containers: the stop signal (run --stop-signal, else the image's, else SIGTERM) to the\n"
+    "first process, then SIGKILL to every process after the grace period. Prints each\n"
+    "CONTAINER stopped.\n"
     "\n"
     "Options:\n"
-    "  -t, --time SECS      seconds to wait before killing (default 10)\n"
+    "  -t, --time SECS      seconds to wait before killing (default: run --stop-timeout, or 10)\n"
     "  -s, --signal SIGNAL  send this one signal instead (KILL, TERM, HUP, 9, ...)\n"
     "  -q, --quiet          print nothing but the containers and errors\n"
     "  -D, --debug          trace every step on stderr\n"
@@ -28,7 +29,7 @@ static const char USAGE[] =
 static int stop_main(int argc, char **argv) {
   auto opts = cli::long_options({{"time", required_argument, nullptr, 't'},
                                  {"signal", required_argument, nullptr, 's'}});
-  int timeout = 10, signal = 0;
+  int timeout = -1, signal = 0; // -1: the container's own StopTimeout, else 10
   std::string shorts = std::string(cli::COMMON_SHORT_ANYWHERE) + "t:s:";
   for (int c; (c = getopt_long(argc, argv, shorts.c_str(), opts.data(), nullptr)) != -1;) {
     if (cli::handle_common(c, optarg))

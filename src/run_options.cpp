@@ -6,7 +6,11 @@
 #include "base/sys.hpp"
 #include "base/text.hpp"
 #include "net/net.hpp"
+#include "image/image.hpp"
 #include "runtime/caps.hpp"
+#include "runtime/lifecycle.hpp"
+#include "runtime/run_flags.hpp"
+#include "base/json.hpp"
 #include "runtime/restart.hpp"
 #include "store/container.hpp"
 
@@ -36,6 +40,23 @@ namespace koker::run {
     "      --cap-drop CAP           drop a capability (ALL for every one)\n" \
     "      --read-only              mount the root filesystem read-only\n" \
     "      --security-opt no-new-privileges  set no_new_privs\n" \
+    "      --security-opt seccomp=unconfined|FILE  no seccomp filter, or FILE's (docker's JSON)\n" \
+    "      --privileged             every capability and host device, no seccomp, /sys writable\n" \
+    "      --device HOST[:CONTAINER][:rwm]  a host device node and its cgroup rule\n" \
+    "      --init                   run an init as PID 1 that forwards signals and reaps zombies\n" \
+    "      --add-host HOST:IP       a line in /etc/hosts (IP host-gateway: the bridge's gateway)\n" \
+    "      --dns IP                 a nameserver for /etc/resolv.conf\n" \
+    "      --dns-search DOMAIN      a search domain for /etc/resolv.conf (. for none)\n" \
+    "      --ulimit NAME=SOFT[:HARD]  a resource limit (nofile, nproc, core, ...; -1 unlimited)\n" \
+    "      --stop-signal SIGNAL     the signal koker-stop sends (default the image's, or TERM)\n" \
+    "      --stop-timeout SECS      koker-stop's grace period before SIGKILL (default 10)\n" \
+    "      --shm-size SIZE          the size of /dev/shm (b, k, m, g; default 64m)\n" \
+    "      --sysctl K=V             a namespaced sysctl (kernel.msg*, kernel.sem, kernel.shm*,\n" \
+    "                               fs.mqueue.*, net.*)\n" \
+    "      --group-add GROUP        a supplementary group, by name (the image's) or number\n" \
+    "      --platform OS/ARCH[/VARIANT]  the platform to pull the image for\n" \
+    "      --pull always|missing|never  when to pull the image (default missing)\n" \
+    "  -P, --publish-all            publish every exposed port on a free host port\n" \
     "      --cidfile FILE           write the container ID to FILE\n" \
     "      --log-opt max-size=SIZE  with -d: rotate the log before it passes SIZE (b, k, m, g)\n" \
     "      --log-opt max-file=N     with max-size: keep N log files (default 1)\n" \
@@ -70,8 +91,63 @@ namespace {
 enum {
   OPT_RM = 0x2000, OPT_NAME, OPT_ENV_FILE, OPT_ENTRYPOINT, OPT_HOSTNAME, OPT_NETWORK, OPT_MEM,
   OPT_SWAP, OPT_CPUS, OPT_PIDS, OPT_CAP_ADD, OPT_CAP_DROP, OPT_READ_ONLY, OPT_SECURITY_OPT,
-  OPT_CIDFILE, OPT_LOG_OPT, OPT_RESTART
+  OPT_CIDFILE, OPT_LOG_OPT,
+  // issue 16 point 4
+  OPT_PRIVILEGED, OPT_DEVICE, OPT_INIT, OPT_ADD_HOST, OPT_DNS, OPT_DNS_SEARCH, OPT_ULIMIT,
+  OPT_STOP_SIGNAL, OPT_STOP_TIMEOUT, OPT_SHM_SIZE, OPT_SYSCTL, OPT_GROUP_ADD, OPT_PLATFORM,
+  OPT_PULL,
+  OPT_RESTART // restart policies
 };
+
+// Runs parse on a flag's value; its Error becomes a usage error naming the flag and value.
+template <class F> auto flag_value(const char *flag, const char *value, F parse) {
+  try {
+    return parse(std::string_view(value));
+  } catch (const Error &e) {
+    cli::usage_error(cat("invalid ", flag, " ", printable(value), ": ", e.what()));
+  }
+}
+
+// --security-opt: no-new-privileges[:true|false], seccomp=unconfined|FILE (":" for "=" too,
+// docker's old form). docker's CLI reads FILE itself and hands the daemon its text.
+void add_security_opt(create::Options &o, std::string_view opt) {
+  if (opt == "no-new-privileges" || opt == "no-new-privileges:true" ||
+      opt == "no-new-privileges=true") {
+    o.no_new_privileges = true;
+    return;
+  }
+  if (opt == "no-new-privileges:false" || opt == "no-new-privileges=false") {
+    o.no_new_privileges = false;
+    return;
+  }
+  if (text::starts_with(opt, "seccomp=") || text::starts_with(opt, "seccomp:")) {
+    std::string_view file = opt.substr(8);
+    if (file == "unconfined") {
+      o.seccomp = "unconfined";
+      return;
+    }
+    if (file.empty())
+      cli::usage_error("invalid --security-opt seccomp=: a FILE or unconfined is missing");
+    std::string body = flag_value("--security-opt", std::string(opt).c_str(), [&](std::string_view) {
+      return sys::read_file(std::string(file), 4 << 20);
+    });
+    // Checked now, against the default capabilities; run_spec converts it for the real ones.
+    flag_value("--security-opt", std::string(opt).c_str(), [&](std::string_view) {
+      return run_flags::seccomp_from_docker(body, caps::default_set(), file);
+    });
+    o.seccomp = json::parse(body, file).dump(); // compact, as the record keeps it
+    return;
+  }
+  cli::usage_error(cat("unsupported --security-opt ", printable(opt),
+                       " (koker knows no-new-privileges and seccomp=unconfined|FILE)"));
+}
+
+// --pull's policies, docker's names.
+std::string pull_policy(std::string_view v) {
+  if (v != "always" && v != "missing" && v != "never")
+    fail("want always, missing or never");
+  return std::string(v);
+}
 
 // docker's --env-file: K=V lines; blank lines and # comments skipped, trailing blanks cut.
 void add_env_file(create::Options &o, const std::string &path) {
@@ -133,8 +209,24 @@ void read_options(int argc, char **argv, create::Options &o, LimitValues &lv) {
       {"security-opt", required_argument, nullptr, OPT_SECURITY_OPT},
       {"cidfile", required_argument, nullptr, OPT_CIDFILE},
       {"log-opt", required_argument, nullptr, OPT_LOG_OPT},
+      // issue 16 point 4
+      {"privileged", no_argument, nullptr, OPT_PRIVILEGED},
+      {"device", required_argument, nullptr, OPT_DEVICE},
+      {"init", no_argument, nullptr, OPT_INIT},
+      {"add-host", required_argument, nullptr, OPT_ADD_HOST},
+      {"dns", required_argument, nullptr, OPT_DNS},
+      {"dns-search", required_argument, nullptr, OPT_DNS_SEARCH},
+      {"ulimit", required_argument, nullptr, OPT_ULIMIT},
+      {"stop-signal", required_argument, nullptr, OPT_STOP_SIGNAL},
+      {"stop-timeout", required_argument, nullptr, OPT_STOP_TIMEOUT},
+      {"shm-size", required_argument, nullptr, OPT_SHM_SIZE},
+      {"sysctl", required_argument, nullptr, OPT_SYSCTL},
+      {"group-add", required_argument, nullptr, OPT_GROUP_ADD},
+      {"platform", required_argument, nullptr, OPT_PLATFORM},
+      {"pull", required_argument, nullptr, OPT_PULL},
+      {"publish-all", no_argument, nullptr, 'P'},
       {"restart", required_argument, nullptr, OPT_RESTART}});
-  std::string shorts = std::string(cli::COMMON_SHORT) + "de:w:u:itp:v:m:";
+  std::string shorts = std::string(cli::COMMON_SHORT) + "de:w:u:itp:v:m:P";
   for (int c; (c = getopt_long(argc, argv, shorts.c_str(), longs.data(), nullptr)) != -1;) {
     if (cli::handle_common(c, optarg))
       continue;
@@ -170,13 +262,7 @@ void read_options(int argc, char **argv, create::Options &o, LimitValues &lv) {
     case OPT_CAP_ADD: o.cap_add.push_back(optarg); break;
     case OPT_CAP_DROP: o.cap_drop.push_back(optarg); break;
     case OPT_READ_ONLY: o.read_only = true; break;
-    case OPT_SECURITY_OPT:
-      if (std::string_view(optarg) != "no-new-privileges" &&
-          std::string_view(optarg) != "no-new-privileges:true")
-        cli::usage_error(cat("unsupported --security-opt ", printable(optarg),
-                             " (koker knows no-new-privileges)"));
-      o.no_new_privileges = true;
-      break;
+    case OPT_SECURITY_OPT: add_security_opt(o, optarg); break;
     case OPT_CIDFILE: o.cidfile = optarg; break;
     case OPT_LOG_OPT: add_log_opt(o, optarg); break;
     case OPT_RESTART: // restart policies
@@ -188,6 +274,53 @@ void read_options(int argc, char **argv, create::Options &o, LimitValues &lv) {
         cli::usage_error(e.what());
       }
       break;
+    // issue 16 point 4: each value checked here, its use in runtime/run_spec
+    case OPT_PRIVILEGED: o.privileged = true; break;
+    case OPT_DEVICE:
+      flag_value("--device", optarg, run_flags::parse_device);
+      o.devices.push_back(optarg);
+      break;
+    case OPT_INIT: o.init = true; break;
+    case OPT_ADD_HOST:
+      flag_value("--add-host", optarg, run_flags::parse_add_host);
+      o.add_hosts.push_back(optarg);
+      break;
+    case OPT_DNS:
+      flag_value("--dns", optarg, run_flags::check_dns);
+      o.dns.push_back(optarg);
+      break;
+    case OPT_DNS_SEARCH:
+      flag_value("--dns-search", optarg, run_flags::check_dns_search);
+      o.dns_search.push_back(optarg);
+      break;
+    case OPT_ULIMIT:
+      flag_value("--ulimit", optarg, run_flags::parse_ulimit);
+      o.ulimits.push_back(optarg);
+      break;
+    case OPT_STOP_SIGNAL:
+      flag_value("--stop-signal", optarg, lifecycle::parse_signal);
+      o.stop_signal = optarg;
+      break;
+    case OPT_STOP_TIMEOUT:
+      o.stop_timeout = flag_value("--stop-timeout", optarg, run_flags::parse_stop_timeout);
+      break;
+    case OPT_SHM_SIZE: o.shm_size = flag_value("--shm-size", optarg, cgroup::parse_size); break;
+    case OPT_SYSCTL:
+      // the network is known after the loop: net.* against --network host in check_options
+      o.sysctls.push_back(flag_value("--sysctl", optarg, [](std::string_view v) {
+        return run_flags::parse_sysctl(v, false);
+      }));
+      break;
+    case OPT_GROUP_ADD:
+      if (!*optarg || std::string_view(optarg).find_first_of(":\n") != std::string_view::npos)
+        cli::usage_error(cat("invalid --group-add ", printable(optarg), ": a group name or number"));
+      o.group_add.push_back(optarg);
+      break;
+    case OPT_PLATFORM:
+      o.platform = flag_value("--platform", optarg, image::Platform::parse).str();
+      break;
+    case OPT_PULL: o.pull = flag_value("--pull", optarg, pull_policy); break;
+    case 'P': o.publish_all = true; break;
     default: cli::bad_option(c, argv);
     }
   }
@@ -244,6 +377,14 @@ void check_options(const create::Options &o) {
     cli::usage_error("--log-opt max-file needs max-size beside it");
   if (o.auto_remove && o.restart_policy != "no") // docker's rule
     cli::usage_error("--restart and --rm conflict: a container removed when it exits is not restarted");
+  if (o.publish_all && o.network != "bridge")
+    cli::usage_error("--publish-all needs the bridge network");
+  for (const auto &[key, value] : o.sysctls)
+    if (o.network == "host")
+      flag_value("--sysctl", (key + "=" + value).c_str(),
+                 [](std::string_view v) { return run_flags::parse_sysctl(v, true); });
+  if (o.privileged && !o.seccomp.empty() && o.seccomp != "unconfined")
+    log::warn("--privileged runs without seccomp: the profile of --security-opt is not used");
   if (o.log.max_size && !o.detach)
     cli::usage_error("--log-opt applies to detached containers (-d): only they have a log");
 }
@@ -265,6 +406,16 @@ create::Options parse(int argc, char **argv, Tool tool) {
   o.command.assign(argv + optind + 1, argv + argc);
   check_options(o);
   o.limits = parse_limits(lv);
+  // The device cgroup's part of --privileged and --device (the nodes are run_spec's).
+  if (o.privileged)
+    o.limits.allow_devices.push_back("a");
+  for (const auto &d : o.devices) {
+    run_flags::Node n = flag_value("--device", d.c_str(), [](std::string_view v) {
+      return run_flags::device_node(run_flags::parse_device(v));
+    });
+    o.limits.allow_devices.push_back(cat(n.type, " ", n.major, ":", n.minor, " ",
+                                         run_flags::parse_device(d).cgroup_permissions));
+  }
   return o;
 }
 

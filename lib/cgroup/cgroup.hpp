@@ -55,6 +55,9 @@ struct Limits {
   std::optional<uint64_t> swap;      // bytes of swap on top of memory
   std::optional<uint64_t> nano_cpus; // CPUs x 10^9, docker's NanoCpus (0.5 CPU: 500000000)
   std::optional<uint64_t> pids;      // pids.max
+  // Devices allowed beyond the defaults, as v1's devices.allow takes them: "c 10:229 rwm", or
+  // "a" for every one (--privileged). v2 has no file for them (no eBPF program is loaded).
+  std::vector<std::string> allow_devices;
   bool empty() const { return !memory && !swap && !nano_cpus && !pids; }
 };
 

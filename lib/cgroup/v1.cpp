@@ -50,6 +50,8 @@ public:
     }
     if (holds(h, "pids") && l.pids)
       write_value(dir + "/pids.max", std::to_string(*l.pids), fake);
+    if (holds(h, "devices") && !l.allow_devices.empty())
+      write_values(dir + "/devices.allow", {l.allow_devices.begin(), l.allow_devices.end()}, fake);
   }
 
   void stats(const Hierarchy &h, const std::string &dir, Stats &st) const override {

@@ -3,7 +3,11 @@
 #include "base/error.hpp"
 #include "base/sys.hpp"
 #include "base/text.hpp"
+#include "base/fd.hpp"
+#include "base/log.hpp"
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <vector>
 
 namespace koker::net {
@@ -93,6 +97,24 @@ void check_distinct_host_ports(const std::vector<Port> &ports) {
       if (ports[j].host_port == ports[i].host_port && ports[j].proto == ports[i].proto)
         fail("port ", ports[i].host_port, "/", ports[i].proto, " is published twice: ",
              port_string(ports[j]), " and ", port_string(ports[i]));
+}
+
+uint16_t free_host_port(std::string_view proto) {
+  // The kernel's choice, from ip_local_port_range as docker's allocator draws: a socket bound
+  // to port 0, read back, then closed. The port files of net/ catch a race with another
+  // container; a race with another program shows as a bind error of that program.
+  Fd s(::socket(AF_INET, (proto == "udp" ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0));
+  if (!s)
+    sys_fail("unable to open a ", proto, " socket");
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_ANY);
+  log::debug("bind(0.0.0.0:0/", proto, ") to draw a free host port");
+  socklen_t len = sizeof a;
+  if (::bind(s.get(), reinterpret_cast<sockaddr *>(&a), sizeof a) < 0 ||
+      ::getsockname(s.get(), reinterpret_cast<sockaddr *>(&a), &len) < 0)
+    sys_fail("unable to find a free ", proto, " port");
+  return ntohs(a.sin_port);
 }
 
 } // namespace koker::net

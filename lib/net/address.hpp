@@ -42,5 +42,7 @@ std::string port_string(const Port &p);
 // protocol is one port file and one DNAT match, whatever the host addresses, so the second
 // would meet the first as if another container held it.
 void check_distinct_host_ports(const std::vector<Port> &ports);
+// A host port free now for proto ("tcp" or "udp"), drawn by the kernel (-P).
+uint16_t free_host_port(std::string_view proto);
 
 } // namespace koker::net

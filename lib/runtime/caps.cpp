@@ -96,6 +96,14 @@ int last_cap() {
 
 Set all() { return last_cap() >= 63 ? ~Set{0} : bit(last_cap() + 1) - 1; }
 
+Set held_bounding() {
+  Set held = 0;
+  for (int c = 0; c <= last_cap(); ++c)
+    if (::prctl(PR_CAPBSET_READ, c, 0, 0, 0) == 1)
+      held |= bit(c);
+  return held;
+}
+
 Set default_set() {
   return bit(CAP_CHOWN) | bit(CAP_DAC_OVERRIDE) | bit(CAP_FOWNER) | bit(CAP_FSETID) |
          bit(CAP_KILL) | bit(CAP_NET_BIND_SERVICE) | bit(CAP_SETFCAP) | bit(CAP_SETGID) |

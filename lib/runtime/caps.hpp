@@ -20,6 +20,9 @@ std::string name(int cap);
 int last_cap();
 // Every capability the running kernel knows.
 Set all();
+// The capabilities this process's bounding set still holds: all a container can be given
+// (--privileged: a koker run in a confined host keeps within it, as runc cannot go beyond).
+Set held_bounding();
 // podman's default: Docker's 14 less MKNOD, NET_RAW and AUDIT_WRITE (0x800405fb).
 Set default_set();
 // Applies --cap-add/--cap-drop as moby's TweakCapabilities: ALL in add = all less drop; else ALL

@@ -5,8 +5,14 @@
 #include "base/log.hpp"
 #include "base/sys.hpp"
 #include "base/text.hpp"
+#include "base/main.hpp"
+#include "net/address.hpp"
+#include "net/net.hpp"
 #include "runtime/caps.hpp"
+#include "runtime/lifecycle.hpp"
+#include "runtime/run_flags.hpp"
 #include "runtime/mounts.hpp"
+#include "runtime/oci_seccomp.hpp"
 #include "runtime/oci_spec.hpp"
 #include "runtime/process.hpp"
 #include "runtime/run_spec.hpp"
@@ -56,6 +62,73 @@ std::vector<std::string> lower_layers(const store::Store &store, const store::Im
     log::debug("the image's /etc is not a directory: no init layer");
   }
   return lower;
+}
+
+// The image's config member (docker's "config": StopSignal, ExposedPorts, ...).
+json::Fields image_config(const image::Config &cfg) {
+  json::Fields all(&cfg.doc, "image config");
+  return all.object("config");
+}
+
+// -P: every port the image exposes ("80/tcp", "53/udp", "8080") that -p does not publish
+// already, on a host port the kernel draws, as docker's PublishAllPorts.
+void publish_exposed(container::Record &r, const image::Config &cfg) {
+  const json::Value *exposed = image_config(cfg).find("ExposedPorts");
+  if (!exposed || !exposed->is_object())
+    return;
+  for (const auto &[key, value] : exposed->members()) {
+    (void)value;
+    size_t slash = key.find('/');
+    net::Port p;
+    p.proto = slash == std::string::npos ? "tcp" : key.substr(slash + 1);
+    auto port = sys::parse_uint(key.substr(0, slash));
+    if (!port || *port == 0 || *port > 65535 || (p.proto != "tcp" && p.proto != "udp")) {
+      log::warn("-P: the image's exposed port ", printable(key), " is not PORT[/tcp|udp]: skipped");
+      continue;
+    }
+    p.port = static_cast<uint16_t>(*port);
+    bool published = false;
+    for (const auto &given : r.publish) {
+      net::Port q = net::parse_port(given);
+      published = published || (q.port == p.port && q.proto == p.proto);
+    }
+    if (published)
+      continue;
+    p.host_port = net::free_host_port(p.proto);
+    r.publish.push_back(net::port_string(p));
+  }
+}
+
+// The record's part of issue 16 point 4: the flags as docker inspect shows them.
+void add_run_flags(container::Record &r, const Options &o, const image::Config &cfg) {
+  r.init = o.init;
+  r.privileged = o.privileged;
+  r.publish_all = o.publish_all;
+  r.shm_size = static_cast<int64_t>(o.shm_size);
+  r.dns = o.dns;
+  r.dns_search = o.dns_search;
+  r.extra_hosts = o.add_hosts;
+  r.group_add = o.group_add;
+  for (const auto &d : o.devices)
+    r.devices.push_back(run_flags::parse_device(d));
+  for (const auto &u : o.ulimits)
+    r.ulimits.push_back(run_flags::parse_ulimit(u));
+  r.sysctls = o.sysctls;
+  r.seccomp = o.seccomp;
+  r.stop_timeout = o.stop_timeout;
+  r.stop_signal = o.stop_signal;
+  // docker: the image's STOPSIGNAL unless --stop-signal; a bad one is the image's mistake.
+  if (std::string image_signal = image_config(cfg).string("StopSignal");
+      r.stop_signal.empty() && !image_signal.empty()) {
+    try {
+      lifecycle::parse_signal(image_signal);
+      r.stop_signal = image_signal;
+    } catch (const Error &) {
+      log::warn("the image's StopSignal ", printable(image_signal), " is not a signal: SIGTERM");
+    }
+  }
+  if (o.publish_all)
+    publish_exposed(r, cfg);
 }
 
 } // namespace
@@ -138,6 +211,7 @@ container::Record make_record(const Options &o, const store::ImageRecord &img,
   r.log_max_files = o.log.max_files;
   r.restart_policy = o.restart_policy;
   r.restart_max = o.restart_max;
+  add_run_flags(r, o, cfg);
   return r;
 }
 
@@ -145,7 +219,8 @@ namespace {
 
 // -u or the image's User, looked up in the image's own /etc/passwd and /etc/group, opened
 // inside the root: a FIFO or a huge file must not hang or swamp koker, a symlink not leave it.
-user::Identity resolve_user(int root, const std::string &spec) {
+user::Identity resolve_user(int root, const std::string &spec,
+                            const std::vector<std::string> &group_add) {
   auto read = [root](const char *path) -> std::string {
     Fd fd = mounts::open_in_root_if_exists(root, path, mounts::Follow::in_root,
                                            O_RDONLY | O_NONBLOCK);
@@ -154,14 +229,55 @@ user::Identity resolve_user(int root, const std::string &spec) {
       return "";
     return sys::read_fd(fd.get(), 4 << 20, cat("the container's ", path));
   };
-  return user::resolve(spec, read("/etc/passwd"), read("/etc/group"));
+  std::string groups = read("/etc/group");
+  user::Identity id = user::resolve(spec, read("/etc/passwd"), groups);
+  for (const auto &g : group_add) { // --group-add, as docker: names from the image's file
+    gid_t gid = user::find_group(g, groups);
+    if (std::find(id.groups.begin(), id.groups.end(), gid) == id.groups.end())
+      id.groups.push_back(gid);
+  }
+  return id;
 }
 
+// --add-host's lines come after the defaults and before the container's own, as docker
+// writes them; host-gateway is the bridge's gateway (docker: the default bridge's).
 std::string hosts_text(const container::Record &rec) {
   std::string hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n";
+  for (const auto &entry : rec.extra_hosts) {
+    auto [host, ip] = run_flags::parse_add_host(entry);
+    if (ip == "host-gateway")
+      ip = net::ip_string(net::from_env(store_root()).subnet.gateway());
+    hosts += cat(ip, "\t", host, "\n");
+  }
   if (!rec.ip_address.empty())
     hosts += cat(rec.ip_address, "\t", rec.hostname, rec.name.empty() ? "" : " " + rec.name, "\n");
   return hosts;
+}
+
+// docker's resolv.conf: the host's, its nameservers replaced by --dns and its search line by
+// --dns-search ("." alone: none), its options kept.
+std::string resolv_conf_text(const container::Record &rec) {
+  std::string host = host_resolv_conf();
+  if (rec.dns.empty() && rec.dns_search.empty())
+    return host;
+  std::string out;
+  for (const auto &line : text::split(host, '\n')) {
+    auto words = text::fields(line, ' ');
+    bool server = !words.empty() && words[0] == "nameserver";
+    bool search = !words.empty() && (words[0] == "search" || words[0] == "domain");
+    if ((server && !rec.dns.empty()) || (search && !rec.dns_search.empty()) || line.empty())
+      continue;
+    out += line + "\n";
+  }
+  for (const auto &ip : rec.dns)
+    out += "nameserver " + ip + "\n";
+  std::string search;
+  for (const auto &d : rec.dns_search)
+    if (d != ".")
+      search += " " + d;
+  if (!search.empty())
+    out += "search" + search + "\n";
+  return out;
 }
 
 } // namespace
@@ -213,20 +329,38 @@ Bundle make_bundle(const Options &o, const container::Record &rec, const store::
   rootfs::Overlay overlay = overlay_of(store, img, dir, o.auto_remove);
   Fd root = mount_overlay(overlay, undo);
 
-  caps::Set held = caps::adjust(caps::default_set(), o.cap_add, o.cap_drop);
-  run_spec::Inputs in{o, rec, resolve_user(root.get(), rec.user), held, dir};
+  // --privileged: every capability koker holds, --cap-add and --cap-drop aside, as docker
+  caps::Set held = o.privileged ? caps::held_bounding() : caps::adjust(caps::default_set(), o.cap_add, o.cap_drop);
+  run_spec::Inputs in{o, rec, resolve_user(root.get(), rec.user, rec.group_add), held, dir};
+  if (o.init) {
+    in.init_path = sys::dirname(sys::read_link("/proc/self/exe")) + "/koker-init";
+    if (!sys::exists(in.init_path))
+      fail("--init: ", in.init_path, " is missing (koker-init is built beside koker-run)");
+  }
   Bundle b{{}, run_spec::config(in), dir + "/bundle/config.json"};
-  if (json::Value *notes = b.config.find("annotations"))
-    notes->set(SECCOMP_NOTE, "default");
   // The engine runs what the file will say, read as koker-oci reads a bundle's config.json;
   // all but the seccomp profile, whose program comes from the store's cache (built from the
   // same tables, with the profile's text beside it): the engine would parse four hundred
   // names only to build the same program again.
   launch::Container &c = b.container;
-  c.spec = oci::spec_from(b.config, b.config_path);
-  // Docker's profile for these capabilities: built once per store.
-  c.init.filter = seccomp::cached_default(held, store.root() + "/cache");
-  run_spec::add_seccomp(b.config, std::move(c.init.filter.profile));
+  if (o.privileged || o.seccomp == "unconfined") {
+    log::debug("no seccomp filter (", o.privileged ? "--privileged" : "seccomp=unconfined", ")");
+    c.spec = oci::spec_from(b.config, b.config_path);
+  } else if (!o.seccomp.empty()) {
+    // --security-opt seccomp=FILE: docker's format made the config's, then built from there
+    // as koker-oci builds any config's (one filter builder)
+    if (json::Value *l = b.config.find("linux"))
+      l->set("seccomp", run_flags::seccomp_from_docker(o.seccomp, held, "the seccomp profile"));
+    c.spec = oci::spec_from(b.config, b.config_path);
+    c.init.filter = oci::build_filter(*c.spec.seccomp);
+  } else {
+    c.spec = oci::spec_from(b.config, b.config_path);
+    // Docker's profile for these capabilities: built once per store.
+    c.init.filter = seccomp::cached_default(held, store.root() + "/cache");
+    run_spec::add_seccomp(b.config, std::move(c.init.filter.profile));
+    if (json::Value *notes = b.config.find("annotations"))
+      notes->set(SECCOMP_NOTE, "default");
+  }
   set_init_options(c, overlay.mount_point, o.interactive);
   return b;
 }
@@ -293,7 +427,7 @@ void write_etc_files(const std::string &dir, const container::Record &rec, bool 
   log::debug("write ", dir, "/{hostname,hosts,resolv.conf}");
   write(dir + "/hostname", rec.hostname + "\n");
   write(dir + "/hosts", hosts_text(rec));
-  write(dir + "/resolv.conf", host_resolv_conf());
+  write(dir + "/resolv.conf", resolv_conf_text(rec));
 }
 
 Bundle read_bundle(const store::Store &store, const container::Record &rec) {
@@ -311,6 +445,8 @@ Bundle read_bundle(const store::Store &store, const container::Record &rec) {
   c.spec = oci::spec_from(b.config, b.config_path);
   if (default_profile)
     c.init.filter = seccomp::cached_default(c.spec.process.caps.bounding, store.root() + "/cache");
+  else if (c.spec.seccomp) // another profile: built as koker-oci builds any config's
+    c.init.filter = oci::build_filter(*c.spec.seccomp);
   set_init_options(c, dir + "/bundle/rootfs", rec.open_stdin);
   return b;
 }

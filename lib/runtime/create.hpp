@@ -8,7 +8,9 @@
 #include "store/container.hpp"
 #include "store/container_log.hpp"
 #include "store/store.hpp"
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 // A new container from an image and what koker-run's command line asked for: its record (the
@@ -31,6 +33,17 @@ struct Options {
   // --restart no|on-failure[:N]|always|unless-stopped
   std::string restart_policy = "no";
   int restart_max = 0;
+  // docker run's flags of issue 16 point 4 (checked by run_options, made by run_spec); the
+  // strings as given, each parsed by runtime/run_flags.
+  bool init = false, privileged = false, publish_all = false;
+  std::vector<std::string> add_hosts, dns, dns_search, ulimits, devices, group_add;
+  std::vector<std::pair<std::string, std::string>> sysctls; // in the order given
+  std::string seccomp;      // --security-opt seccomp=: "", "unconfined" or the file's text
+  std::string stop_signal;  // as given ("SIGUSR1"); "": the image's, else SIGTERM
+  std::optional<int> stop_timeout;
+  uint64_t shm_size = 0;    // bytes; 0: docker's 64 MiB
+  std::string platform;     // --platform, for the pull; "": the host's
+  std::string pull = "missing"; // --pull always|missing|never
 };
 
 // "HOST:PATH[:ro|rw]" with absolute paths, no "..", and PATH not "/"; throws Error otherwise.

@@ -191,7 +191,17 @@ void stop(const std::string &root, const container::Record &rec, int timeout_s, 
     send(pidfd.get(), rec, signal);
     return;
   }
-  send(pidfd.get(), rec, SIGTERM);
+  // docker: the container's StopSignal (--stop-signal, else the image's) and StopTimeout
+  int stop_signal = SIGTERM;
+  if (!rec.stop_signal.empty())
+    try {
+      stop_signal = parse_signal(rec.stop_signal);
+    } catch (const Error &e) {
+      log::warn("container ", rec.id.substr(0, 12), ": ", e.what(), ": SIGTERM instead");
+    }
+  if (timeout_s < 0)
+    timeout_s = rec.stop_timeout.value_or(10);
+  send(pidfd.get(), rec, stop_signal);
   if (!wait_exit(pidfd.get(), timeout_s * 1000))
     kill_all(rec, pidfd.get(), timeout_s);
   settle(root, rec);

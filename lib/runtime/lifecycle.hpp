@@ -18,7 +18,8 @@ namespace koker::lifecycle {
 std::optional<container::Record> settle(const std::string &root, const container::Record &rec);
 
 // Sends signal to the container's first process (through a pidfd, so a reused PID is never
-// hit). With signal 0: SIGTERM, then SIGKILL to every process after timeout_s seconds, as
+// hit). With signal 0: the container's stop signal (its StopSignal, else SIGTERM), then
+// SIGKILL to every process after timeout_s seconds (< 0: its StopTimeout, else 10), as
 // docker stop. Returns once the container's processes are gone (or at once for signal != 0),
 // settled: when its supervisor is gone too, nothing else would release what it holds.
 void stop(const std::string &root, const container::Record &rec, int timeout_s, int signal);

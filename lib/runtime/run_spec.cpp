@@ -3,6 +3,7 @@
 #include "base/error.hpp"
 #include "base/text.hpp"
 #include "runtime/rootfs.hpp"
+#include "runtime/run_flags.hpp"
 #include <sys/resource.h>
 
 namespace koker::run_spec {
@@ -27,12 +28,21 @@ json::Value mounts(const Inputs &in) {
   list.push(mount("/dev", "tmpfs", "tmpfs", {"nosuid", "strictatime", "mode=755", "size=65536k"}));
   list.push(mount("/dev/pts", "devpts", "devpts",
                   {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}));
+  // --shm-size in bytes, as docker writes it
+  const auto &o = in.options;
   list.push(mount("/dev/shm", "tmpfs", "shm",
-                  {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}));
+                  {"nosuid", "noexec", "nodev", "mode=1777",
+                   o.shm_size ? cat("size=", o.shm_size) : std::string("size=65536k")}));
   list.push(mount("/dev/mqueue", "mqueue", "mqueue", {"nosuid", "noexec", "nodev"}));
-  list.push(mount("/sys", "sysfs", "sysfs", {"nosuid", "noexec", "nodev", "ro"}));
+  // --privileged: /sys writable, as docker's
+  std::vector<std::string> sys_options{"nosuid", "noexec", "nodev"};
+  if (!o.privileged)
+    sys_options.push_back("ro");
+  list.push(mount("/sys", "sysfs", "sysfs", sys_options));
   for (const char *name : {"hostname", "hosts", "resolv.conf"})
     list.push(mount(cat("/etc/", name), "bind", cat(in.dir, "/", name), {"bind"}));
+  if (o.init)
+    list.push(mount(INIT_IN_CONTAINER, "bind", in.init_path, {"bind", "ro"}));
   for (const auto &v : in.options.volumes) {
     rootfs::Volume vol = create::parse_volume(v);
     // rro: every mount under a read-only volume is read-only too (mount_setattr AT_RECURSIVE)
@@ -67,7 +77,11 @@ json::Value process(const Inputs &in) {
     user.set("additionalGids", std::move(gids));
   }
   p.set("user", std::move(user));
-  std::vector<std::string> args{rec.path};
+  // --init: docker's "docker-init -- COMMAND...", the init as PID 1
+  std::vector<std::string> args;
+  if (in.options.init)
+    args = {INIT_IN_CONTAINER, "--"};
+  args.push_back(rec.path);
   args.insert(args.end(), rec.args.begin(), rec.args.end());
   p.set("args", json::string_array(args));
   std::vector<std::string> env = rec.env;
@@ -87,27 +101,55 @@ json::Value process(const Inputs &in) {
   p.set("capabilities", std::move(c));
   // NOFILE 1024:1024 as docker's containerd default, only ever lowered: raising a hard limit
   // fails even for root on some hosts.
-  struct rlimit nofile;
-  if (::getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_max >= 1024) {
+  json::Value list = json::Value::array();
+  auto add_rlimit = [&list](const std::string &type, uint64_t soft, uint64_t hard) {
     json::Value r = json::Value::object();
-    r.set("type", "RLIMIT_NOFILE");
-    r.set("hard", 1024);
-    r.set("soft", 1024);
-    json::Value list = json::Value::array();
+    r.set("type", type);
+    r.set("hard", hard);
+    r.set("soft", soft);
     list.push(std::move(r));
-    p.set("rlimits", std::move(list));
+  };
+  bool nofile_given = false;
+  for (const auto &u : rec.ulimits) { // --ulimit; -1 is RLIM_INFINITY
+    auto value = [](int64_t v) { return v < 0 ? uint64_t(RLIM_INFINITY) : uint64_t(v); };
+    add_rlimit(run_flags::rlimit_name(u), value(u.soft), value(u.hard));
+    nofile_given |= u.name == "nofile";
   }
+  struct rlimit nofile;
+  if (!nofile_given && ::getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_max >= 1024)
+    add_rlimit("RLIMIT_NOFILE", 1024, 1024);
+  if (!list.items().empty())
+    p.set("rlimits", std::move(list));
   p.set("noNewPrivileges", in.options.no_new_privileges);
   return p;
 }
 
-json::Value resources(const cgroup::Limits &l) {
+json::Value device_rule(bool allow, std::string_view type, std::optional<int64_t> major,
+                        std::optional<int64_t> minor, std::string_view access) {
+  json::Value d = json::Value::object();
+  d.set("allow", allow);
+  if (type != "a")
+    d.set("type", type);
+  if (major)
+    d.set("major", *major);
+  if (minor)
+    d.set("minor", *minor);
+  d.set("access", access);
+  return d;
+}
+
+json::Value resources(const Inputs &in) {
+  const cgroup::Limits &l = in.options.limits;
   json::Value r = json::Value::object();
-  json::Value deny = json::Value::object();
-  deny.set("allow", false);
-  deny.set("access", "rwm");
   json::Value devices = json::Value::array();
-  devices.push(std::move(deny));
+  devices.push(device_rule(false, "a", std::nullopt, std::nullopt, "rwm"));
+  // --privileged: every device, as docker; --device: its node, with the access asked for
+  if (in.options.privileged)
+    devices.push(device_rule(true, "a", std::nullopt, std::nullopt, "rwm"));
+  for (const auto &d : in.record.devices) {
+    run_flags::Node n = run_flags::device_node(d);
+    devices.push(device_rule(true, std::string(1, n.type), n.major, n.minor, d.cgroup_permissions));
+  }
   r.set("devices", std::move(devices));
   if (l.memory) {
     json::Value m = json::Value::object();
@@ -145,15 +187,39 @@ json::Value linux_section(const Inputs &in) {
   }
   l.set("namespaces", std::move(ns));
   l.set("cgroupsPath", "/koker/" + in.record.id);
-  l.set("resources", resources(in.options.limits));
-  if (own_net) {
-    // ping without CAP_NET_RAW for every group, as podman sets it
-    json::Value sysctl = json::Value::object();
+  l.set("resources", resources(in));
+  json::Value sysctl = json::Value::object();
+  if (own_net) // ping without CAP_NET_RAW for every group, as podman sets it
     sysctl.set("net.ipv4.ping_group_range", "0 2147483647");
+  for (const auto &[key, value] : in.record.sysctls) // --sysctl, checked by run_flags
+    sysctl.set(key, value);
+  if (!sysctl.members().empty())
     l.set("sysctl", std::move(sysctl));
+  json::Value devices = json::Value::array();
+  std::vector<run_flags::Node> nodes;
+  if (in.options.privileged)
+    nodes = run_flags::host_devices();
+  for (const auto &d : in.record.devices)
+    nodes.push_back(run_flags::device_node(d));
+  for (const auto &n : nodes) {
+    json::Value d = json::Value::object();
+    d.set("path", n.path);
+    d.set("type", std::string(1, n.type));
+    d.set("major", n.major);
+    d.set("minor", n.minor);
+    d.set("fileMode", static_cast<uint64_t>(n.mode));
+    d.set("uid", static_cast<uint64_t>(n.uid));
+    d.set("gid", static_cast<uint64_t>(n.gid));
+    devices.push(std::move(d));
   }
-  l.set("maskedPaths", json::string_array(rootfs::default_masked_paths()));
-  l.set("readonlyPaths", json::string_array(rootfs::default_readonly_paths()));
+  if (!devices.items().empty())
+    l.set("devices", std::move(devices));
+  // --privileged: nothing masked or read-only, as docker
+  bool masks = !in.options.privileged;
+  l.set("maskedPaths", json::string_array(masks ? rootfs::default_masked_paths()
+                                                : std::vector<std::string>{}));
+  l.set("readonlyPaths", json::string_array(masks ? rootfs::default_readonly_paths()
+                                                  : std::vector<std::string>{}));
   return l;
 }
 

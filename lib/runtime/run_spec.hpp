@@ -19,7 +19,11 @@ struct Inputs {
   user::Identity identity; // -u or the image's User, resolved in the image's /etc files
   caps::Set caps;          // after --cap-add and --cap-drop
   std::string dir;         // containers/<id>: hostname, hosts and resolv.conf to bind
+  std::string init_path = ""; // --init: the host's koker-init, bound as /sbin/docker-init
 };
+
+// Where --init's binary goes in the container, as docker puts its docker-init.
+constexpr const char INIT_IN_CONTAINER[] = "/sbin/docker-init";
 
 // The config.json, all of it but linux.seccomp.
 json::Value config(const Inputs &in);

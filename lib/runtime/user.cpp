@@ -32,6 +32,18 @@ std::optional<uint32_t> number(std::string_view s) {
 
 } // namespace
 
+gid_t find_group(std::string_view name_or_id, std::string_view group) {
+  for (const auto &f : entries(group, 3)) {
+    auto gid = number(f[2]);
+    if (gid && (f[0] == name_or_id || (number(name_or_id) && *number(name_or_id) == *gid)))
+      return *gid;
+  }
+  auto gid = number(name_or_id);
+  if (!gid)
+    fail("unable to find group ", printable(name_or_id), ": no matching entries in group file");
+  return *gid;
+}
+
 Identity resolve(std::string_view spec, std::string_view passwd, std::string_view group) {
   Identity id;
   if (spec.empty())
@@ -65,23 +77,8 @@ Identity resolve(std::string_view spec, std::string_view passwd, std::string_vie
   }
 
   auto groups = entries(group, 3);
-  if (!group_part.empty()) {
-    bool group_found = false;
-    for (const auto &f : groups) {
-      auto gid = number(f[2]);
-      if (gid && (f[0] == group_part || (number(group_part) && *number(group_part) == *gid))) {
-        id.gid = *gid;
-        group_found = true;
-        break;
-      }
-    }
-    if (!group_found) {
-      auto gid = number(group_part);
-      if (!gid)
-        fail("unable to find group ", printable(group_part), ": no matching entries in group file");
-      id.gid = *gid;
-    }
-  }
+  if (!group_part.empty())
+    id.gid = find_group(group_part, group);
   id.groups.push_back(id.gid);
   if (!name.empty())
     for (const auto &f : groups) {

@@ -20,5 +20,8 @@ struct Identity {
 // passwd and group files (either may be empty). A numeric uid missing from passwd is used as
 // it is, with gid 0; a name missing from passwd is an Error, as in docker.
 Identity resolve(std::string_view spec, std::string_view passwd, std::string_view group);
+// A group by name or number in the text of the image's group file; a number missing there is
+// used as it is, a name missing there is an Error, as in docker (-u's group, --group-add).
+gid_t find_group(std::string_view name_or_id, std::string_view group);
 
 } // namespace koker::user

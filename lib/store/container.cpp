@@ -42,6 +42,11 @@ json::Value Record::to_json() const {
   config.set("Image", image);
   config.set("WorkingDir", workdir);
   config.set("Entrypoint", json::string_array(entrypoint));
+  // issue 16 point 4: the stop signal and timeout (docker omits them when unset)
+  if (!stop_signal.empty())
+    config.set("StopSignal", stop_signal);
+  if (stop_timeout)
+    config.set("StopTimeout", *stop_timeout);
   json::Value &host = v.set("HostConfig", json::Value::object());
   host.set("Binds", json::string_array(binds));
   host.set("NetworkMode", network_mode);
@@ -50,7 +55,38 @@ json::Value Record::to_json() const {
   host.set("CapAdd", json::string_array(cap_add));
   host.set("CapDrop", json::string_array(cap_drop));
   host.set("ReadonlyRootfs", read_only);
-  host.set("SecurityOpt", no_new_privileges ? json::string_array({"no-new-privileges"}) : json::Value::array());
+  std::vector<std::string> security_opt;
+  if (no_new_privileges)
+    security_opt.push_back("no-new-privileges");
+  if (!seccomp.empty())
+    security_opt.push_back("seccomp=" + seccomp); // docker keeps the profile's text there
+  host.set("SecurityOpt", json::string_array(security_opt));
+  // issue 16 point 4: the run flags, in docker inspect's names
+  host.set("Init", init);
+  host.set("Privileged", privileged);
+  host.set("PublishAllPorts", publish_all);
+  host.set("ShmSize", shm_size);
+  host.set("Dns", json::string_array(dns));
+  host.set("DnsSearch", json::string_array(dns_search));
+  host.set("ExtraHosts", json::string_array(extra_hosts));
+  host.set("GroupAdd", json::string_array(group_add));
+  json::Value &device_list = host.set("Devices", json::Value::array());
+  for (const auto &d : devices) {
+    json::Value &e = device_list.push(json::Value::object());
+    e.set("PathOnHost", d.path_on_host);
+    e.set("PathInContainer", d.path_in_container);
+    e.set("CgroupPermissions", d.cgroup_permissions);
+  }
+  json::Value &ulimit_list = host.set("Ulimits", json::Value::array());
+  for (const auto &u : ulimits) {
+    json::Value &e = ulimit_list.push(json::Value::object());
+    e.set("Name", u.name);
+    e.set("Hard", u.hard);
+    e.set("Soft", u.soft);
+  }
+  json::Value &sysctl_map = host.set("Sysctls", json::Value::object());
+  for (const auto &[k, value] : sysctls)
+    sysctl_map.set(k, value);
   host.set("Memory", memory);
   host.set("MemorySwap", memory_swap);
   host.set("NanoCpus", nano_cpus);
@@ -128,6 +164,9 @@ Record Record::from_json(const json::Value &v, std::string_view what) {
   r.image = config.string("Image");
   r.workdir = config.string("WorkingDir");
   r.entrypoint = config.strings("Entrypoint");
+  r.stop_signal = config.string("StopSignal");
+  if (const json::Value *t = config.find("StopTimeout"); t && !t->is_null())
+    r.stop_timeout = static_cast<int>(config.integer("StopTimeout"));
   json::Fields host = f.object("HostConfig");
   r.binds = host.strings("Binds");
   r.network_mode = host.string("NetworkMode", "bridge");
@@ -136,7 +175,36 @@ Record Record::from_json(const json::Value &v, std::string_view what) {
   r.cap_add = host.strings("CapAdd");
   r.cap_drop = host.strings("CapDrop");
   r.read_only = host.boolean("ReadonlyRootfs");
-  r.no_new_privileges = !host.strings("SecurityOpt").empty();
+  for (const auto &opt : host.strings("SecurityOpt")) {
+    if (opt == "no-new-privileges" || opt == "no-new-privileges:true")
+      r.no_new_privileges = true;
+    else if (opt.rfind("seccomp=", 0) == 0)
+      r.seccomp = opt.substr(8);
+  }
+  // issue 16 point 4: absent in older records, which then get docker's defaults
+  r.init = host.boolean("Init");
+  r.privileged = host.boolean("Privileged");
+  r.publish_all = host.boolean("PublishAllPorts");
+  r.shm_size = host.integer("ShmSize");
+  r.dns = host.strings("Dns");
+  r.dns_search = host.strings("DnsSearch");
+  r.extra_hosts = host.strings("ExtraHosts");
+  r.group_add = host.strings("GroupAdd");
+  if (const json::Value *list = host.find("Devices"); list && list->is_array())
+    for (const auto &e : list->items()) {
+      json::Fields d = host.element(e, "HostConfig.Devices[]");
+      r.devices.push_back({d.string("PathOnHost"), d.string("PathInContainer"),
+                           d.string("CgroupPermissions", "rwm")});
+    }
+  if (const json::Value *list = host.find("Ulimits"); list && list->is_array())
+    for (const auto &e : list->items()) {
+      json::Fields u = host.element(e, "HostConfig.Ulimits[]");
+      r.ulimits.push_back({u.string("Name"), u.integer("Soft"), u.integer("Hard")});
+    }
+  if (const json::Value *map = host.find("Sysctls"); map && map->is_object())
+    for (const auto &[k, value] : map->members())
+      if (value.is_string())
+        r.sysctls.emplace_back(k, value.as_string());
   r.memory = host.integer("Memory");
   r.memory_swap = host.integer("MemorySwap");
   r.nano_cpus = host.integer("NanoCpus");

@@ -7,12 +7,22 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 // A container's record: KOKER_ROOT/containers/<id>/config.json, in the shape of docker
 // inspect (Id, Name, State, Config, HostConfig, NetworkSettings), replaced atomically. Names
 // are claimed race-free as KOKER_ROOT/names/<name> (O_EXCL), like CNI's one file per address.
 namespace koker::container {
+
+// HostConfig.Devices and Ulimits entries, in docker's shape.
+struct DeviceMapping {
+  std::string path_on_host, path_in_container, cgroup_permissions = "rwm";
+};
+struct Ulimit {
+  std::string name; // "nofile"
+  int64_t soft = 0, hard = 0; // -1: unlimited
+};
 
 struct Record {
   std::string id, name, created;
@@ -36,6 +46,19 @@ struct Record {
   int restart_max = 0;               // on-failure:N (0: no limit)
   int restart_count = 0;
   bool manually_stopped = false;
+  // run flags of issue 16 point 4, in docker inspect's places: Config.StopSignal and
+  // StopTimeout, HostConfig.Init, Privileged, PublishAllPorts, ShmSize, Dns, DnsSearch,
+  // ExtraHosts, GroupAdd, Devices, Ulimits, Sysctls,
+  // SecurityOpt (beside no-new-privileges: "seccomp=unconfined" or "seccomp=<the profile>").
+  std::string stop_signal;
+  std::optional<int> stop_timeout;
+  bool init = false, privileged = false, publish_all = false;
+  int64_t shm_size = 0;
+  std::vector<std::string> dns, dns_search, extra_hosts, group_add;
+  std::vector<DeviceMapping> devices;
+  std::vector<Ulimit> ulimits;
+  std::vector<std::pair<std::string, std::string>> sysctls;
+  std::string seccomp;
   // State
   std::string status = "created"; // created, running, restarting, exited
   int pid = 0;

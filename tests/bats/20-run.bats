@@ -291,7 +291,8 @@ etc_symlink() { mv "$1/etc" "$1/real-etc"; ln -s real-etc "$1/etc"; }
     assert_stderr_match "invalid container name"
     run_koker 125 koker-run --network none
     assert_stderr_match "IMAGE is missing"
-    run_koker 125 koker-run --network none --security-opt seccomp=unconfined one true
+    run_koker 125 koker-run --network none --security-opt label=disable one true
+    assert_stderr_match "unsupported --security-opt label=disable"
     [ -z "$(ls -A "$KOKER_ROOT/containers" 2>/dev/null)" ]
 }
 

@@ -20,12 +20,19 @@ teardown() { koker_teardown; }
     run_koker 0 koker-exec box cat /proc/self/cgroup
     assert_match "pids:/koker/$CID"
     assert_match "memory:/koker/$CID"
-    # the command joins the cgroup; koker-exec, waiting outside, does not
-    koker-exec box sleep 1 &
-    sleep 0.5
-    procs=$(cat /sys/fs/cgroup/pids/koker/"$CID"/cgroup.procs 2>/dev/null || cat /sys/fs/cgroup/koker/"$CID"/cgroup.procs)
+    # the command joins the cgroup; koker-exec, waiting outside, does not (polled: a loaded
+    # host may take a while to start it)
+    koker-exec box sleep 60 &
+    exec_pid=$!
+    koker_cleanup_later pid "$exec_pid"
+    for _ in $(seq 100); do
+        procs=$(cat /sys/fs/cgroup/pids/koker/"$CID"/cgroup.procs 2>/dev/null || cat /sys/fs/cgroup/koker/"$CID"/cgroup.procs)
+        [[ $(wc -w <<<"$procs") -ge 2 ]] && break
+        sleep 0.1
+    done
     comms=$(for p in $procs; do cat "/proc/$p/comm"; done | sort | tr '\n' ' ')
-    wait
+    kill "$exec_pid"
+    wait "$exec_pid" || true
     assert_equal "sleep sleep " "$comms"
     # it starts in the unified group and moves itself into the v1 ones: no cgroup.procs write
     run_koker 0 koker-exec -D box true
