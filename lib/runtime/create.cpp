@@ -7,6 +7,7 @@
 #include "base/text.hpp"
 #include "runtime/caps.hpp"
 #include "runtime/mounts.hpp"
+#include "runtime/oci_seccomp.hpp"
 #include "runtime/oci_spec.hpp"
 #include "runtime/process.hpp"
 #include "runtime/run_spec.hpp"
@@ -311,6 +312,8 @@ Bundle read_bundle(const store::Store &store, const container::Record &rec) {
   c.spec = oci::spec_from(b.config, b.config_path);
   if (default_profile)
     c.init.filter = seccomp::cached_default(c.spec.process.caps.bounding, store.root() + "/cache");
+  else if (c.spec.seccomp) // another profile: built as koker-oci builds any config's
+    c.init.filter = oci::build_filter(*c.spec.seccomp);
   set_init_options(c, dir + "/bundle/rootfs", rec.open_stdin);
   return b;
 }
