@@ -43,6 +43,7 @@ TOOLS += init # run --init: the container's PID 1
 TOOLS += system # docker system df|prune|info|version
 TOOLS += volume # named volumes
 TOOLS += cp diff export top port rename pause update # issue 16 container verbs
+TOOLS += create start restart wait attach # issue 16 point 1
 koker-pull_LIBS    := libcurl libarchive libcrypto
 koker-images_LIBS  :=
 koker-rmi_LIBS     :=
@@ -57,6 +58,11 @@ koker-exec_LIBS    := libseccomp
 koker-cg_LIBS      :=
 koker-net_LIBS     := libmnl
 koker-oci_LIBS     := libseccomp
+koker-create_LIBS  := libseccomp
+koker-start_LIBS   := libseccomp
+koker-restart_LIBS := libseccomp
+koker-wait_LIBS    :=
+koker-attach_LIBS  :=
 koker-init_LIBS    :=
 koker-system_LIBS  :=
 koker-volume_LIBS  :=
@@ -70,8 +76,10 @@ STATIC_TOOLS := run exec images rmi inspect ps rm stop logs stats cg oci
 STATIC_TOOLS += init # bound into containers: it must run in any image
 STATIC_TOOLS += system volume
 STATIC_TOOLS += diff top port rename pause update
+STATIC_TOOLS += create start restart wait attach
 # Objects a tool has beside its own file (src/, not shared with other tools).
 koker-run_OBJS     := src/run_options.o
+koker-create_OBJS  := src/run_options.o
 koker-oci_OBJS     := src/oci_args.o src/oci_update.o
 
 # lib/ is layered by folder (README.md, "Architecture"); tests/lint-layers.sh checks it.

@@ -36,12 +36,12 @@ _koker() {
         esac
     done
     if [[ -z $cmd ]]; then
-        COMPREPLY=($(compgen -W "container c image i network net volume cgroup cg run exec ps pull images rmi rm logs stop kill inspect import stats cp diff export top port rename pause unpause update system info version help -D --debug -q --quiet -v --version -h --help --root" -- "$cur"))
+        COMPREPLY=($(compgen -W "container c image i network net volume cgroup cg run exec ps pull images rmi rm logs stop kill inspect import stats cp diff export top port rename pause unpause update create start restart wait attach system info version help -D --debug -q --quiet -v --version -h --help --root" -- "$cur"))
         return
     fi
     case $cmd in
     container | c)
-        [[ -z $sub ]] && { COMPREPLY=($(compgen -W "run exec ls ps rm logs stop kill inspect stats cp diff export top port rename pause unpause update" -- "$cur")); return; }
+        [[ -z $sub ]] && { COMPREPLY=($(compgen -W "run exec ls ps rm logs stop kill inspect stats cp diff export top port rename pause unpause update create start restart wait attach" -- "$cur")); return; }
         cmd=$sub
         ;;
     image | i)
@@ -84,8 +84,8 @@ _koker() {
         return
     fi
     case $cmd in
-    run | pull | rmi) COMPREPLY=($(compgen -W "$(_koker_images)" -- "$cur")) ;;
-    exec | rm | logs | stop | kill | inspect | stats) COMPREPLY=($(compgen -W "$(_koker_containers)" -- "$cur")) ;;
+    run | create | pull | rmi) COMPREPLY=($(compgen -W "$(_koker_images)" -- "$cur")) ;;
+    exec | rm | logs | stop | kill | inspect | stats | start | restart | wait | attach) COMPREPLY=($(compgen -W "$(_koker_containers)" -- "$cur")) ;;
     ps) [[ ${COMP_WORDS[COMP_CWORD-1]} =~ ^(-f|--filter)$ ]] &&
         COMPREPLY=($(compgen -W "status= name= label= ancestor= id= exited=" -- "$cur")) ;;
     diff | export | top | port | rename | pause | unpause | update) COMPREPLY=($(compgen -W "$(_koker_containers)" -- "$cur")) ;;

@@ -26,29 +26,6 @@ static const char USAGE[] =
     "  -h, --help       show this help\n"
     "      --version    show the version\n";
 
-// Copies what fd holds from its current offset to stdout; false when nothing was there.
-static bool copy_new(int fd) {
-  bool any = false;
-  char buf[65536];
-  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) {
-    out::text(std::string_view(buf, static_cast<size_t>(n)));
-    any = true;
-  }
-  return any;
-}
-
-// True when the log at path is no longer the file fd reads: the supervisor rotated it (a new
-// file). When it started the same file again (max-file=1: cut back below where fd is), fd
-// goes back to its start.
-static bool rotated(int fd, const std::string &path) {
-  struct stat ours, now;
-  if (::fstat(fd, &ours) < 0 || ::stat(path.c_str(), &now) < 0)
-    return false;
-  if (ours.st_ino == now.st_ino && now.st_size < ::lseek(fd, 0, SEEK_CUR))
-    ::lseek(fd, 0, SEEK_SET);
-  return ours.st_ino != now.st_ino;
-}
-
 static int logs_main(int argc, char **argv) {
   auto opts = cli::long_options({{"follow", no_argument, nullptr, 'f'}});
   bool follow = false;
@@ -65,33 +42,7 @@ static int logs_main(int argc, char **argv) {
     cli::usage_error(optind == argc ? "CONTAINER is missing" : "too many arguments");
   std::string root = store_root();
   container::Record rec = container::get(root, argv[optind]);
-  std::string dir = container::dir_of(root, rec.id);
-  std::string path = dir + "/container.log";
-  // The rotated files first, oldest first (--log-opt max-file), then the current one.
-  Fd fd;
-  for (const auto &file : container_log::files(dir)) {
-    fd = Fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd && errno != ENOENT)
-      sys_fail("unable to open ", file);
-    if (fd)
-      copy_new(fd.get());
-  }
-  if (!follow)
-    return 0;
-  if (!fd || rotated(fd.get(), path))
-    fd = Fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  for (;;) {
-    // Checked before the last read, so nothing written just before the exit is lost.
-    auto now = container::load(root, rec.id);
-    bool running = now && container::refresh(root, *now).status == "running";
-    if (!fd || rotated(fd.get(), path))
-      fd = Fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC)); // the new file, from its start
-    bool got = fd && copy_new(fd.get());
-    if (!running && !got)
-      break;
-    if (!got)
-      ::poll(nullptr, 0, 100);
-  }
+  container_log::print(root, rec.id, false, follow);
   return 0;
 }
 

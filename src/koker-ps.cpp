@@ -49,6 +49,9 @@ static std::string status_of(const container::Record &r) {
            human_duration(static_cast<int64_t>(::time(nullptr)) -
                           parse_rfc3339(r.started_at).value_or(::time(nullptr))) +
            (r.paused ? " (Paused)" : "");
+  if (r.status == "restarting") // docker's: the last exit code, and when it was
+    return r.finished_at.empty() ? cat("Restarting (", r.exit_code, ")")
+                                 : cat("Restarting (", r.exit_code, ") ", time_ago(r.finished_at));
   if (r.status == "exited")
     return r.finished_at.empty() ? cat("Exited (", r.exit_code, ")") // when, nobody saw
                                  : cat("Exited (", r.exit_code, ") ", time_ago(r.finished_at));
@@ -262,7 +265,9 @@ static int ps_main(int argc, char **argv) {
   for (const auto &r : container::list(root)) {
     // Finishes what a killed supervisor left: an --rm container found dead goes.
     auto now = lifecycle::settle(root, r);
-    if (now && (all || now->status == "running") && matches(filters, *now, ancestor_ids))
+    // docker lists a container waiting to restart with the running ones.
+    if (now && (all || now->status == "running" || now->status == "restarting") &&
+        matches(filters, *now, ancestor_ids))
       rows.push_back(std::move(*now));
   }
   std::sort(rows.begin(), rows.end(),

@@ -23,46 +23,23 @@ using namespace koker;
 
 namespace {
 
-// containers/<id>, holding a claim on the image until the record is saved, with the
-// overlay's upper/ and work/, and bundle/rootfs/ to mount it on; removed again by undo.
-std::string make_container_dir(const store::Store &store, const container::Record &rec,
-                               sys::Rollback &undo) {
-  std::string dir = store.create_container_dir(rec.id, rec.image_id);
-  undo.add("rm -rf " + dir, [dir] { sys::rm_rf(dir); });
-  log::debug("mkdir ", dir, "/{upper,work,bundle,bundle/rootfs}");
-  for (const char *sub : {"/upper", "/work", "/bundle", "/bundle/rootfs"})
-    check(::mkdir((dir + sub).c_str(), 0755), "unable to create ", dir, sub);
-  return dir;
-}
-
 // The rest of the set-up, once the child exists (its network needs its PID), done while it
 // mounts its root: the bundle's config.json, the name, the record, the address (and
 // /etc/hosts, which names it), the cidfile.
 void after_clone(const std::string &root, const create::Options &o, const create::Bundle &b,
                  container::Record &rec, sys::Rollback &undo, pid_t pid) {
   create::write_config(b);
-  if (rec.name.empty())
-    rec.name = container::claim_generated_name(root, rec.id);
-  else
-    container::claim_name(root, rec.name, rec.id);
-  undo.add("release the name " + rec.name,
-           [root, name = rec.name] { container::release_name(root, name); });
+  create::claim_name(root, rec, undo);
   launch::set_running(rec, pid);
   container::reserve_exit_file(root, rec.id);
-  container::save(root, rec);
-  // The record now holds the image for the container: the claim has done its job.
-  ::unlink((container::dir_of(root, rec.id) + "/creating").c_str());
+  create::commit_record(root, rec);
   if (o.network == "bridge") {
     rec.ip_address = net::attach_with_tool(rec, pid);
     undo.add("release " + rec.ip_address, [root, &rec] { net::release_container(root, rec); });
     create::write_hosts(container::dir_of(root, rec.id), rec);
   }
-  if (!o.cidfile.empty()) {
-    Fd cid(::open(o.cidfile.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
-    if (!cid)
-      sys_fail("unable to create the cidfile ", o.cidfile);
-    sys::write_fd(cid.get(), rec.id, o.cidfile);
-  }
+  if (!o.cidfile.empty())
+    create::write_cidfile(o.cidfile, rec.id);
 }
 
 int run_main(int argc, char **argv) {
@@ -80,8 +57,9 @@ int run_main(int argc, char **argv) {
   container::Record rec = create::make_record(o, img, cfg);
   const std::string root = store.root();
   sys::Rollback undo;
-  std::string dir = make_container_dir(store, rec, undo);
+  std::string dir = create::make_dir(store, rec, undo);
   create::Bundle b = create::make_bundle(o, rec, store, img, dir, undo);
+  create::write_etc_files(dir, rec, true);
   const launch::Container &c = b.container;
   launch::Request req;
   req.cgroup = rec.id;
@@ -93,10 +71,7 @@ int run_main(int argc, char **argv) {
     out::line(rec.id);
     return 0;
   }
-  launch::Started s = launch::start(c, req, undo);
-  undo.dismiss();
-  int rc = launch::finish(root, rec, s, o.interactive);
-  return rc;
+  return supervisor::foreground(root, rec, c, req, undo, o.interactive);
 }
 
 } // namespace

@@ -11,9 +11,67 @@
 #include "runtime/lifecycle.hpp"
 #include "runtime/run_flags.hpp"
 #include "base/json.hpp"
+#include "runtime/restart.hpp"
 #include "store/container.hpp"
 
 namespace koker::run {
+
+// The options koker-run and koker-create share (koker-run adds -d).
+#define SHARED_OPTIONS \
+    "      --rm                     remove the container when it exits\n" \
+    "      --name NAME              a unique name ([a-zA-Z0-9][a-zA-Z0-9_.-]*)\n" \
+    "  -e, --env K=V                 set an environment variable (K alone: take it from here)\n" \
+    "      --env-file FILE          read K=V lines from FILE\n" \
+    "  -w, --workdir DIR            the working directory\n" \
+    "  -u, --user USER[:GROUP]      the user, by name or number, from the image's files\n" \
+    "      --entrypoint CMD         override the image's entrypoint\n" \
+    "      --hostname NAME          the hostname (default: the first 12 hex of the ID)\n" \
+    "  -i, --interactive            keep stdin open\n" \
+    "  -t, --tty                    allocate a pseudo-terminal\n" \
+    "  -p, --publish [IP:]HOSTPORT:PORT[/tcp|udp]  publish a port\n" \
+    "  -v, --volume HOSTPATH:PATH[:ro]  bind mount a host path\n" \
+    "  -v, --volume NAME:PATH[:ro]  mount the volume NAME (made when missing)\n" \
+    "      --mount type=volume|bind|tmpfs,source=S,target=PATH[,readonly]  mount as docker's\n" \
+    "                               --mount (volume-nocopy, tmpfs-size=, tmpfs-mode=)\n" \
+    "      --tmpfs PATH[:size=S,mode=M]  mount a tmpfs on PATH\n" \
+    "      --network bridge|none|host  the network (default bridge)\n" \
+    "      --mem MIB                memory limit in MiB\n" \
+    "  -m, --memory SIZE            memory limit (b, k, m, g)\n" \
+    "      --swap MIB               swap allowed on top of memory\n" \
+    "      --cpus N                 CPUs, fractions allowed\n" \
+    "      --pids N, --pids-limit N  process limit\n" \
+    "      --cap-add CAP            add a capability (ALL for every one)\n" \
+    "      --cap-drop CAP           drop a capability (ALL for every one)\n" \
+    "      --read-only              mount the root filesystem read-only\n" \
+    "      --security-opt no-new-privileges  set no_new_privs\n" \
+    "      --security-opt seccomp=unconfined|FILE  no seccomp filter, or FILE's (docker's JSON)\n" \
+    "      --privileged             every capability and host device, no seccomp, /sys writable\n" \
+    "      --device HOST[:CONTAINER][:rwm]  a host device node and its cgroup rule\n" \
+    "      --init                   run an init as PID 1 that forwards signals and reaps zombies\n" \
+    "      --add-host HOST:IP       a line in /etc/hosts (IP host-gateway: the bridge's gateway)\n" \
+    "      --dns IP                 a nameserver for /etc/resolv.conf\n" \
+    "      --dns-search DOMAIN      a search domain for /etc/resolv.conf (. for none)\n" \
+    "      --ulimit NAME=SOFT[:HARD]  a resource limit (nofile, nproc, core, ...; -1 unlimited)\n" \
+    "      --stop-signal SIGNAL     the signal koker-stop sends (default the image's, or TERM)\n" \
+    "      --stop-timeout SECS      koker-stop's grace period before SIGKILL (default 10)\n" \
+    "      --shm-size SIZE          the size of /dev/shm (b, k, m, g; default 64m)\n" \
+    "      --sysctl K=V             a namespaced sysctl (kernel.msg*, kernel.sem, kernel.shm*,\n" \
+    "                               fs.mqueue.*, net.*)\n" \
+    "      --group-add GROUP        a supplementary group, by name (the image's) or number\n" \
+    "      --platform OS/ARCH[/VARIANT]  the platform to pull the image for\n" \
+    "      --pull always|missing|never  when to pull the image (default missing)\n" \
+    "  -P, --publish-all            publish every exposed port on a free host port\n" \
+    "      --cidfile FILE           write the container ID to FILE\n" \
+    "  -l, --label K=V              set a label (K alone: an empty value)\n" \
+    "      --label-file FILE        read K=V labels from FILE, a line each\n" \
+    "      --log-opt max-size=SIZE  with -d: rotate the log before it passes SIZE (b, k, m, g)\n" \
+    "      --log-opt max-file=N     with max-size: keep N log files (default 1)\n" \
+    "      --restart POLICY         no, on-failure[:N], always or unless-stopped\n" \
+    "  -q, --quiet                  print nothing but the container's output and errors\n" \
+    "  -D, --debug                  trace every system-level step on stderr\n" \
+    "      --root DIR               the store (default /var/lib/koker, or KOKER_ROOT)\n" \
+    "  -h, --help                   show this help\n" \
+    "      --version                show the version\n"
 
 const char USAGE[] =
     "Usage: koker-run [OPTIONS] IMAGE [COMMAND [ARG...]]\n"
@@ -23,59 +81,16 @@ const char USAGE[] =
     "\n"
     "Options:\n"
     "  -d, --detach                 run in the background and print the container ID\n"
-    "      --rm                     remove the container when it exits\n"
-    "      --name NAME              a unique name ([a-zA-Z0-9][a-zA-Z0-9_.-]*)\n"
-    "  -e, --env K=V                 set an environment variable (K alone: take it from here)\n"
-    "      --env-file FILE          read K=V lines from FILE\n"
-    "  -w, --workdir DIR            the working directory\n"
-    "  -u, --user USER[:GROUP]      the user, by name or number, from the image's files\n"
-    "      --entrypoint CMD         override the image's entrypoint\n"
-    "      --hostname NAME          the hostname (default: the first 12 hex of the ID)\n"
-    "  -i, --interactive            keep stdin open\n"
-    "  -t, --tty                    allocate a pseudo-terminal\n"
-    "  -p, --publish [IP:]HOSTPORT:PORT[/tcp|udp]  publish a port\n"
-    "  -v, --volume HOSTPATH:PATH[:ro]  bind mount a host path\n"
-    "  -v, --volume NAME:PATH[:ro]  mount the volume NAME (made when missing)\n"
-    "      --mount type=volume|bind|tmpfs,source=S,target=PATH[,readonly]  mount as docker's\n"
-    "                               --mount (volume-nocopy, tmpfs-size=, tmpfs-mode=)\n"
-    "      --tmpfs PATH[:size=S,mode=M]  mount a tmpfs on PATH\n"
-    "      --network bridge|none|host  the network (default bridge)\n"
-    "      --mem MIB                memory limit in MiB\n"
-    "  -m, --memory SIZE            memory limit (b, k, m, g)\n"
-    "      --swap MIB               swap allowed on top of memory\n"
-    "      --cpus N                 CPUs, fractions allowed\n"
-    "      --pids N, --pids-limit N  process limit\n"
-    "      --cap-add CAP            add a capability (ALL for every one)\n"
-    "      --cap-drop CAP           drop a capability (ALL for every one)\n"
-    "      --read-only              mount the root filesystem read-only\n"
-    "      --security-opt no-new-privileges  set no_new_privs\n"
-    "      --security-opt seccomp=unconfined|FILE  no seccomp filter, or FILE's (docker's JSON)\n"
-    "      --privileged             every capability and host device, no seccomp, /sys writable\n"
-    "      --device HOST[:CONTAINER][:rwm]  a host device node and its cgroup rule\n"
-    "      --init                   run an init as PID 1 that forwards signals and reaps zombies\n"
-    "      --add-host HOST:IP       a line in /etc/hosts (IP host-gateway: the bridge's gateway)\n"
-    "      --dns IP                 a nameserver for /etc/resolv.conf\n"
-    "      --dns-search DOMAIN      a search domain for /etc/resolv.conf (. for none)\n"
-    "      --ulimit NAME=SOFT[:HARD]  a resource limit (nofile, nproc, core, ...; -1 unlimited)\n"
-    "      --stop-signal SIGNAL     the signal koker-stop sends (default the image's, or TERM)\n"
-    "      --stop-timeout SECS      koker-stop's grace period before SIGKILL (default 10)\n"
-    "      --shm-size SIZE          the size of /dev/shm (b, k, m, g; default 64m)\n"
-    "      --sysctl K=V             a namespaced sysctl (kernel.msg*, kernel.sem, kernel.shm*,\n"
-    "                               fs.mqueue.*, net.*)\n"
-    "      --group-add GROUP        a supplementary group, by name (the image's) or number\n"
-    "      --platform OS/ARCH[/VARIANT]  the platform to pull the image for\n"
-    "      --pull always|missing|never  when to pull the image (default missing)\n"
-    "  -P, --publish-all            publish every exposed port on a free host port\n"
-    "      --cidfile FILE           write the container ID to FILE\n"
-    "  -l, --label K=V              set a label (K alone: an empty value)\n"
-    "      --label-file FILE        read K=V labels from FILE, a line each\n"
-    "      --log-opt max-size=SIZE  with -d: rotate the log before it passes SIZE (b, k, m, g)\n"
-    "      --log-opt max-file=N     with max-size: keep N log files (default 1)\n"
-    "  -q, --quiet                  print nothing but the container's output and errors\n"
-    "  -D, --debug                  trace every system-level step on stderr\n"
-    "      --root DIR               the store (default /var/lib/koker, or KOKER_ROOT)\n"
-    "  -h, --help                   show this help\n"
-    "      --version                show the version\n";
+    SHARED_OPTIONS;
+
+const char CREATE_USAGE[] =
+    "Usage: koker-create [OPTIONS] IMAGE [COMMAND [ARG...]]\n"
+    "\n"
+    "Create a container from IMAGE as koker-run would, without starting it (koker-start\n"
+    "does), and print its ID. A reference not in the store is pulled first.\n"
+    "\n"
+    "Options:\n"
+    SHARED_OPTIONS;
 
 namespace {
 
@@ -90,7 +105,9 @@ enum {
   // issue 16 point 5
   OPT_LABEL_FILE,
   // issue 16 point 2
-  OPT_MOUNT, OPT_TMPFS
+  OPT_MOUNT, OPT_TMPFS,
+  // restart policies
+  OPT_RESTART
 };
 
 // Runs parse on a flag's value; its Error becomes a usage error naming the flag and value.
@@ -255,7 +272,9 @@ void read_options(int argc, char **argv, create::Options &o, LimitValues &lv) {
       {"label-file", required_argument, nullptr, OPT_LABEL_FILE},
       // issue 16 point 2
       {"mount", required_argument, nullptr, OPT_MOUNT},
-      {"tmpfs", required_argument, nullptr, OPT_TMPFS}});
+      {"tmpfs", required_argument, nullptr, OPT_TMPFS},
+      // restart policies
+      {"restart", required_argument, nullptr, OPT_RESTART}});
   std::string shorts = std::string(cli::COMMON_SHORT) + "de:w:u:itp:v:m:Pl:";
   for (int c; (c = getopt_long(argc, argv, shorts.c_str(), longs.data(), nullptr)) != -1;) {
     if (cli::handle_common(c, optarg))
@@ -300,6 +319,15 @@ void read_options(int argc, char **argv, create::Options &o, LimitValues &lv) {
     case OPT_SECURITY_OPT: add_security_opt(o, optarg); break;
     case OPT_CIDFILE: o.cidfile = optarg; break;
     case OPT_LOG_OPT: add_log_opt(o, optarg); break;
+    case OPT_RESTART: // restart policies
+      try {
+        restart::Policy p = restart::parse(optarg);
+        o.restart_policy = p.name;
+        o.restart_max = p.max;
+      } catch (const Error &e) {
+        cli::usage_error(e.what());
+      }
+      break;
     // issue 16 point 4: each value checked here, its use in runtime/run_spec
     case OPT_PRIVILEGED: o.privileged = true; break;
     case OPT_DEVICE:
@@ -402,6 +430,8 @@ void check_options(const create::Options &o) {
     net::from_env(store_root()); // KOKER_BRIDGE and KOKER_SUBNET
   if (o.log_max_files_given && !o.log.max_size)
     cli::usage_error("--log-opt max-file needs max-size beside it");
+  if (o.auto_remove && o.restart_policy != "no") // docker's rule
+    cli::usage_error("--restart and --rm conflict: a container removed when it exits is not restarted");
   if (o.publish_all && o.network != "bridge")
     cli::usage_error("--publish-all needs the bridge network");
   for (const auto &[key, value] : o.sysctls)
@@ -416,10 +446,15 @@ void check_options(const create::Options &o) {
 
 } // namespace
 
-create::Options parse(int argc, char **argv) {
+create::Options parse(int argc, char **argv, Tool tool) {
   create::Options o;
   LimitValues lv;
   read_options(argc, argv, o, lv);
+  if (tool == Tool::create) {
+    if (o.detach)
+      cli::usage_error("unknown option -d: koker-start starts a created container detached");
+    o.detach = true; // as koker-start runs it: its output goes to its log
+  }
   if (optind >= argc)
     cli::usage_error("IMAGE is missing");
   o.image = argv[optind];

@@ -6,9 +6,11 @@
 
 namespace koker::run {
 
-extern const char USAGE[];
+extern const char USAGE[], CREATE_USAGE[];
 
-// Parses and checks every option; a usage error (125) for anything wrong.
-create::Options parse(int argc, char **argv);
+enum class Tool { run, create };
+// Parses and checks every option; a usage error (125) for anything wrong. koker-create's
+// containers are started detached (koker-start): no -d, and --log-opt allowed.
+create::Options parse(int argc, char **argv, Tool tool = Tool::run);
 
 } // namespace koker::run

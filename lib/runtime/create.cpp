@@ -248,6 +248,8 @@ container::Record make_record(const Options &o, const store::ImageRecord &img,
   r.pids_limit = static_cast<int64_t>(limits.pids.value_or(0));
   r.log_max_size = o.log.max_size;
   r.log_max_files = o.log.max_files;
+  r.restart_policy = o.restart_policy;
+  r.restart_max = o.restart_max;
   add_run_flags(r, o, cfg);
   // docker: the image's labels, then the container's own on top.
   r.labels = cfg.labels;
@@ -351,6 +353,41 @@ void fill_volumes(const std::string &root, int root_fd, const container::Record 
 
 } // namespace
 
+namespace {
+
+// The overlay of rec's image layers on dir/bundle/rootfs.
+rootfs::Overlay overlay_of(const store::Store &store, const store::ImageRecord &img,
+                           const std::string &dir, bool auto_remove) {
+  rootfs::Overlay overlay;
+  overlay.mount_point = dir + "/bundle/rootfs";
+  overlay.layers_dir = store.root() + "/layers";
+  overlay.lower = lower_layers(store, img);
+  overlay.upper = dir + "/upper";
+  overlay.work = dir + "/work";
+  overlay.volatile_upper = auto_remove;
+  return overlay;
+}
+
+Fd mount_overlay(const rootfs::Overlay &overlay, sys::Rollback &undo) {
+  Fd root = rootfs::mount_overlay(overlay);
+  undo.add("umount " + overlay.mount_point, [mp = overlay.mount_point] { sys::unmount(mp); });
+  return root;
+}
+
+// The launch options every koker container's init gets (koker-run's and koker-start's).
+void set_init_options(launch::Container &c, const std::string &rootfs, bool interactive) {
+  c.init.rootfs = rootfs;
+  c.init.stdin_null = !interactive;
+  c.init.die_with_parent = true;
+  c.init.report_exec = true;
+}
+
+// The annotation saying linux.seccomp is docker's default profile for the process's
+// bounding capabilities, so that a start takes its program from the cache.
+constexpr const char *SECCOMP_NOTE = "org.koker.seccomp";
+
+} // namespace
+
 Bundle make_bundle(const Options &o, const container::Record &rec, const store::Store &store,
                    const store::ImageRecord &img, const std::string &dir, sys::Rollback &undo) {
   for (const auto &m : o.mounts)
@@ -362,21 +399,10 @@ Bundle make_bundle(const Options &o, const container::Record &rec, const store::
       sys::mkdir_p(m.source, 0755);
     }
   claim_volumes(store.root(), rec, undo);
-  rootfs::Overlay overlay;
-  std::string bundle = dir + "/bundle";
-  overlay.mount_point = bundle + "/rootfs";
-  overlay.layers_dir = store.root() + "/layers";
-  overlay.lower = lower_layers(store, img);
-  overlay.upper = dir + "/upper";
-  overlay.work = dir + "/work";
-  overlay.volatile_upper = o.auto_remove;
-  Fd root = rootfs::mount_overlay(overlay);
-  undo.add("umount " + overlay.mount_point, [mp = overlay.mount_point] { sys::unmount(mp); });
-
+  rootfs::Overlay overlay = overlay_of(store, img, dir, o.auto_remove);
+  Fd root = mount_overlay(overlay, undo);
+  // docker's copy-up, once, when the container is made (its volumes empty so far)
   fill_volumes(store.root(), root.get(), rec);
-  sys::write_new_file(dir + "/hostname", rec.hostname + "\n");
-  sys::write_new_file(dir + "/hosts", hosts_text(rec));
-  sys::write_new_file(dir + "/resolv.conf", resolv_conf_text(rec));
 
   // --privileged: every capability koker holds, --cap-add and --cap-drop aside, as docker
   caps::Set held = o.privileged ? caps::held_bounding() : caps::adjust(caps::default_set(), o.cap_add, o.cap_drop);
@@ -386,7 +412,7 @@ Bundle make_bundle(const Options &o, const container::Record &rec, const store::
     if (!sys::exists(in.init_path))
       fail("--init: ", in.init_path, " is missing (koker-init is built beside koker-run)");
   }
-  Bundle b{{}, run_spec::config(in), bundle + "/config.json"};
+  Bundle b{{}, run_spec::config(in), dir + "/bundle/config.json"};
   // The engine runs what the file will say, read as koker-oci reads a bundle's config.json;
   // all but the seccomp profile, whose program comes from the store's cache (built from the
   // same tables, with the profile's text beside it): the engine would parse four hundred
@@ -407,18 +433,97 @@ Bundle make_bundle(const Options &o, const container::Record &rec, const store::
     // Docker's profile for these capabilities: built once per store.
     c.init.filter = seccomp::cached_default(held, store.root() + "/cache");
     run_spec::add_seccomp(b.config, std::move(c.init.filter.profile));
+    if (json::Value *notes = b.config.find("annotations"))
+      notes->set(SECCOMP_NOTE, "default");
   }
-  c.init.rootfs = overlay.mount_point;
-  c.init.stdin_null = !o.interactive;
-  c.init.die_with_parent = true;
-  c.init.report_exec = true;
+  set_init_options(c, overlay.mount_point, o.interactive);
   return b;
+}
+
+std::string make_dir(const store::Store &store, const container::Record &rec, sys::Rollback &undo) {
+  std::string dir = store.create_container_dir(rec.id, rec.image_id);
+  undo.add("rm -rf " + dir, [dir] { sys::rm_rf(dir); });
+  log::debug("mkdir ", dir, "/{upper,work,bundle,bundle/rootfs}");
+  for (const char *sub : {"/upper", "/work", "/bundle", "/bundle/rootfs"})
+    check(::mkdir((dir + sub).c_str(), 0755), "unable to create ", dir, sub);
+  return dir;
+}
+
+void claim_name(const std::string &root, container::Record &rec, sys::Rollback &undo) {
+  if (rec.name.empty())
+    rec.name = container::claim_generated_name(root, rec.id);
+  else
+    container::claim_name(root, rec.name, rec.id);
+  undo.add("release the name " + rec.name,
+           [root, name = rec.name] { container::release_name(root, name); });
+}
+
+void commit_record(const std::string &root, const container::Record &rec) {
+  container::save(root, rec);
+  // The record now holds the image for the container: the claim has done its job.
+  ::unlink((container::dir_of(root, rec.id) + "/creating").c_str());
+}
+
+void write_cidfile(const std::string &path, const std::string &id) {
+  log::debug("write ", path, " (--cidfile)");
+  Fd cid(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+  if (!cid)
+    sys_fail("unable to create the cidfile ", path);
+  sys::write_fd(cid.get(), id, path);
 }
 
 void write_config(const Bundle &b) {
   std::string text = b.config.dump(1);
   log::debug("write ", b.config_path, ":\n", text);
   sys::write_new_file(b.config_path, text);
+}
+
+void mount_root(const store::Store &store, const container::Record &rec, sys::Rollback &undo) {
+  std::string dir = container::dir_of(store.root(), rec.id);
+  auto img = store.find_image(rec.image_id);
+  if (!img)
+    fail("the image ", rec.image_id.substr(0, 19), " of container ", rec.id.substr(0, 12),
+         " is gone from the store");
+  rootfs::Overlay overlay = overlay_of(store, *img, dir, rec.auto_remove);
+  // A root left mounted (a supervisor killed before it could unmount it) is taken down first:
+  // a second overlay on the same upper directory is refused by the kernel.
+  sys::unmount(overlay.mount_point);
+  mount_overlay(overlay, undo);
+}
+
+void write_etc_files(const std::string &dir, const container::Record &rec, bool fresh) {
+  // Replaced whole when they exist: no container binds them while it is not running.
+  auto write = [fresh](const std::string &path, const std::string &text) {
+    if (fresh)
+      sys::write_new_file(path, text);
+    else
+      sys::write_file_atomic(path, text, 0644, false);
+  };
+  log::debug("write ", dir, "/{hostname,hosts,resolv.conf}");
+  write(dir + "/hostname", rec.hostname + "\n");
+  write(dir + "/hosts", hosts_text(rec));
+  write(dir + "/resolv.conf", resolv_conf_text(rec));
+}
+
+Bundle read_bundle(const store::Store &store, const container::Record &rec) {
+  std::string dir = container::dir_of(store.root(), rec.id);
+  Bundle b{{}, {}, dir + "/bundle/config.json"};
+  log::debug("read ", b.config_path);
+  b.config = json::parse(sys::read_file(b.config_path, 16 << 20), b.config_path);
+  json::Value *notes = b.config.find("annotations");
+  json::Value *linux = b.config.find("linux");
+  bool default_profile = notes && notes->get_string(SECCOMP_NOTE) == "default" && linux &&
+                         linux->find("seccomp");
+  if (default_profile)
+    linux->set("seccomp", json::Value::object()); // no filter to parse: the cache has it
+  launch::Container &c = b.container;
+  c.spec = oci::spec_from(b.config, b.config_path);
+  if (default_profile)
+    c.init.filter = seccomp::cached_default(c.spec.process.caps.bounding, store.root() + "/cache");
+  else if (c.spec.seccomp) // another profile: built as koker-oci builds any config's
+    c.init.filter = oci::build_filter(*c.spec.seccomp);
+  set_init_options(c, dir + "/bundle/rootfs", rec.open_stdin);
+  return b;
 }
 
 void write_hosts(const std::string &dir, const container::Record &rec) {

@@ -31,6 +31,9 @@ struct Options {
   cgroup::Limits limits;
   container_log::Limits log;
   bool log_max_files_given = false;
+  // --restart no|on-failure[:N]|always|unless-stopped
+  std::string restart_policy = "no";
+  int restart_max = 0;
   // docker run's flags of issue 16 point 4 (checked by run_options, made by run_spec); the
   // strings as given, each parsed by runtime/run_flags.
   bool init = false, privileged = false, publish_all = false;
@@ -61,6 +64,17 @@ container::Record make_record(const Options &o, const store::ImageRecord &img,
 // Warns, as docker does, when the image was built for another OS or architecture than the
 // host's (it may still run, through binfmt_misc).
 void warn_if_foreign(const image::Config &cfg);
+// containers/<id>, holding a claim on the image until the record is saved, with the overlay's
+// upper/ and work/, and bundle/rootfs/ to mount it on; removed again by undo.
+std::string make_dir(const store::Store &store, const container::Record &rec, sys::Rollback &undo);
+// Claims rec's name (a generated one when it has none, set in rec), released again by undo.
+void claim_name(const std::string &root, container::Record &rec, sys::Rollback &undo);
+// Saves the record, which from now on holds the image for the container (the claim of
+// make_dir goes).
+void commit_record(const std::string &root, const container::Record &rec);
+// --cidfile: the ID into a new file.
+void write_cidfile(const std::string &path, const std::string &id);
+
 // A container's OCI bundle: what the engine runs, and its config.json to write.
 struct Bundle {
   launch::Container container; // the config, parsed, and the init's options
@@ -69,17 +83,29 @@ struct Bundle {
 };
 // Makes dir/bundle an OCI bundle (dir: containers/<id>, holding upper/, work/, bundle/rootfs/):
 // mounts the overlay of the image's layers on bundle/rootfs, on the host as containerd does,
-// so that the bundle is whole while the container exists (runc can be given it); writes the
-// /etc files the container binds into dir (hosts without its address yet); makes a missing
+// so that the bundle is whole while the container runs (runc can be given it); builds its
+// config from o and rec (the user looked up in the image's own /etc files); makes a missing
 // -v source, as docker does; gives the container its volumes (made when missing) and fills
-// each empty one from the image's content at its path (docker's copy-up). Undo steps go to
-// undo.
+// each empty one from the image's content at its path (docker's copy-up). The create-time part: koker-create writes the config and
+// unmounts the root again, koker-run goes on to start it. Undo steps go to undo.
 Bundle make_bundle(const Options &o, const container::Record &rec, const store::Store &store,
                    const store::ImageRecord &img, const std::string &dir, sys::Rollback &undo);
 // Writes b's config.json (shown by -D). koker-run does it once the container's process exists,
 // while that process mounts its root: the config is in memory already, and the file is for
 // the people and tools who read the bundle, not for the engine.
 void write_config(const Bundle &b);
+
+// The start-time part, at every start of a container (koker-run's first, koker-start's, the
+// supervisor's restarts): mounts the overlay on bundle/rootfs again (unless mounted already)
+// with an undo step, and writes the /etc files the container binds (hosts without its address
+// yet, which write_hosts adds); fresh: dir is new (koker-run), no file to replace.
+void mount_root(const store::Store &store, const container::Record &rec, sys::Rollback &undo);
+void write_etc_files(const std::string &dir, const container::Record &rec, bool fresh);
+// The bundle of a created or stopped container, as its config.json says (koker-start): the
+// seccomp program of docker's default profile comes from the store's cache, as koker-run's,
+// when the config's annotation org.koker.seccomp says it is that profile (its text is not
+// parsed again). The root must be mounted (mount_root).
+Bundle read_bundle(const store::Store &store, const container::Record &rec);
 // Rewrites dir/hosts in place (the container has it bound already) once rec has its address.
 void write_hosts(const std::string &dir, const container::Record &rec);
 

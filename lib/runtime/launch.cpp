@@ -6,6 +6,7 @@
 #include "runtime/clone.hpp"
 #include "runtime/lifecycle.hpp"
 #include "runtime/pty.hpp"
+#include "runtime/restart.hpp"
 #include "runtime/start_report.hpp"
 #include "runtime/supervise.hpp"
 #include <csignal>
@@ -200,7 +201,7 @@ void set_running(container::Record &rec, pid_t pid) {
 }
 
 int finish(const std::string &root, const container::Record &rec, Started &s, bool interactive,
-           const supervise::Sink &sink) {
+           const supervise::Sink &sink, bool *restarting) {
   int relay = s.master ? s.master.get() : s.output.get();
   int code = supervise::wait_for(s.pid, relay, interactive, sink);
   cgroup::Group *group = s.group ? &*s.group : nullptr;
@@ -231,6 +232,8 @@ int finish(const std::string &root, const container::Record &rec, Started &s, bo
       r.exit_code = end.code;
       r.oom_killed = end.oom_killed;
       r.finished_at = end.finished_at;
+      if (restarting)
+        *restarting = restart::decide(r, end.code);
     });
   } catch (const Error &e) {
     log::warn("unable to save how container ", rec.id.substr(0, 12), " ended (its exit file ",

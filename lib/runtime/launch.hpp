@@ -61,7 +61,9 @@ void set_running(container::Record &rec, pid_t pid);
 // Waits for the container, records how it ended (or removes it, with --rm) and releases what
 // it held. Returns docker's exit code: the command's status, or 128+N after signal N.
 // The container's output (from its pty or output pipe) goes to sink when set, else stdout.
+// With restarting, the record's restart policy is looked at in the same update: *restarting
+// says whether it starts the container again (the record says restarting, not exited).
 int finish(const std::string &root, const container::Record &rec, Started &s, bool interactive,
-           const supervise::Sink &sink = {});
+           const supervise::Sink &sink = {}, bool *restarting = nullptr);
 
 } // namespace koker::launch

@@ -10,6 +10,7 @@
 #include <csignal>
 #include <cstring>
 #include <poll.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -111,7 +112,31 @@ int parse_signal(std::string_view text) {
   fail("invalid signal ", printable(text));
 }
 
+namespace {
+
+// A root left mounted by a start killed midway (koker-start or koker-create, kill -9): no
+// process runs from it and none is starting it.
+void unmount_stale_root(const std::string &root, const container::Record &rec) {
+  if (rec.status != "created" && rec.status != "exited")
+    return;
+  std::string bundle = container::dir_of(root, rec.id) + "/bundle";
+  struct stat mp, parent;
+  if (::stat((bundle + "/rootfs").c_str(), &mp) < 0 || ::stat(bundle.c_str(), &parent) < 0 ||
+      mp.st_dev == parent.st_dev || container::process_alive(rec.supervisor, rec.supervisor_start))
+    return;
+  log::debug("container ", rec.id.substr(0, 12), " is ", rec.status,
+             " with its root mounted and nothing starting it: unmounting it");
+  try {
+    sys::unmount(bundle + "/rootfs");
+  } catch (const std::exception &e) {
+    log::warn("unable to unmount the root of ", rec.id.substr(0, 12), ": ", e.what());
+  }
+}
+
+} // namespace
+
 std::optional<container::Record> settle(const std::string &root, const container::Record &rec) {
+  unmount_stale_root(root, rec);
   if (!container::orphaned(rec))
     return rec;
   if (!sys::exists(container::dir_of(root, rec.id)))
@@ -149,7 +174,33 @@ std::optional<container::Record> settle(const std::string &root, const container
   return now;
 }
 
+namespace {
+
+// docker's HasBeenManuallyStopped: the restart policy ends (start clears it). Set for stop and
+// for a kill with SIGKILL or SIGTERM; another signal (HUP to reload) leaves the policy be.
+bool ends_policy(int signal) { return signal == 0 || signal == SIGKILL || signal == SIGTERM; }
+
+} // namespace
+
 void stop(const std::string &root, const container::Record &rec, int timeout_s, int signal) {
+  bool policy = rec.restart_policy != "no" && ends_policy(signal);
+  if (policy) {
+    log::debug("container ", rec.id.substr(0, 12), ": stopped by the user, its restart policy ends");
+    container::update(root, rec.id, [](container::Record &r) { r.manually_stopped = true; });
+    // The process may have changed meanwhile (a restart): signal the current one.
+    if (auto now = container::load(root, rec.id)) {
+      container::Record current = *now;
+      Fd pidfd = open_container_pidfd(current);
+      if (pidfd) {
+        send(pidfd.get(), current, signal ? signal : SIGTERM);
+        if (signal == 0 && !wait_exit(pidfd.get(), timeout_s * 1000))
+          kill_all(current, pidfd.get(), timeout_s);
+      }
+      wait_for_supervisor(current);
+      settle(root, current);
+    }
+    return;
+  }
   Fd pidfd = open_container_pidfd(rec);
   if (!pidfd) {
     if (signal != 0)
@@ -179,6 +230,19 @@ void stop(const std::string &root, const container::Record &rec, int timeout_s, 
   settle(root, rec);
 }
 
+void wait_for_supervisor(const container::Record &rec) {
+  if (rec.supervisor <= 0 || rec.supervisor == static_cast<int>(::getpid()))
+    return;
+  long fd = ::syscall(SYS_pidfd_open, rec.supervisor, 0);
+  if (fd < 0)
+    return;
+  Fd sup(static_cast<int>(fd));
+  if (container::process_alive(rec.supervisor, rec.supervisor_start)) {
+    log::debug("wait for supervisor ", rec.supervisor, " of ", rec.id.substr(0, 12), " to end");
+    wait_exit(sup.get(), 15000);
+  }
+}
+
 void release_resources(const std::string &root, const container::Record &rec,
                        cgroup::Group *group) {
   try {
@@ -201,6 +265,15 @@ void release_resources(const std::string &root, const container::Record &rec,
 void remove(const std::string &root, const container::Record &rec, bool force,
             bool remove_volumes) {
   container::Record now = container::refresh(root, rec);
+  // docker: a container waiting to restart goes only with -f, which ends its policy first.
+  if (now.status == "restarting" && !force)
+    fail("cannot remove restarting container ", now.id.substr(0, 12),
+         ": stop it first or use -f");
+  if (force && now.restart_policy != "no" &&
+      (now.status == "running" || now.status == "restarting")) {
+    stop(root, now, 0, SIGKILL);
+    now = container::refresh(root, container::load(root, now.id).value_or(now));
+  }
   if (container::process_alive(now.pid, now.pid_start)) {
     if (!force)
       fail("cannot remove running container ", now.id.substr(0, 12),

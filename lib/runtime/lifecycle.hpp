@@ -49,6 +49,10 @@ void remove_unreadable(const std::string &root, const std::string &id);
 // pause/unpause: freezes (or thaws) the container's processes (cgroup::Group::freeze) and
 // records State.Paused; Error when it is not running, already paused, or not paused.
 void pause(const std::string &root, const container::Record &rec, bool paused);
+// Waits (up to 15 s) for the container's supervisor to end, if another process: one that
+// saw its container exit records that and releases what it held; one that saw a stop by the
+// user restarts nothing (restart policies).
+void wait_for_supervisor(const container::Record &rec);
 
 // Parses a signal given as "TERM", "SIGTERM" or "15"; throws Error for an unknown one.
 int parse_signal(std::string_view text);

@@ -2,8 +2,13 @@
 #include "runtime/supervisor.hpp"
 #include "base/error.hpp"
 #include "base/log.hpp"
+#include "runtime/create.hpp"
+#include "runtime/restart.hpp"
+#include "runtime/start.hpp"
 #include "runtime/start_report.hpp"
 #include "store/container_log.hpp"
+#include <chrono>
+#include <functional>
 #include <optional>
 #include <fcntl.h>
 #include <malloc.h>
@@ -13,6 +18,65 @@
 namespace koker::supervisor {
 
 namespace {
+
+// One run of the container, as the loop below needs it: the container to launch (the -d
+// supervisor's, with a fresh log pipe each time) and what to do once it runs.
+struct Runner {
+  std::function<const launch::Container &()> prepare;
+  std::function<void(launch::Started &)> started;
+  supervise::Sink sink;
+  bool interactive = false;
+};
+
+// Runs the container and waits for it; then, while its restart policy says so, starts it
+// again after docker's back-off, as koker-start would: the root mounted again, the /etc files
+// written, a fresh process, cgroup and address (start::on_clone). Returns the last exit code.
+int run_and_keep(const std::string &root, container::Record &rec, const launch::Request &first,
+                 sys::Rollback &undo, const Runner &runner) {
+  launch::Request req = first;
+  restart::Backoff backoff;
+  for (bool restarted = false;; restarted = true) {
+    auto began = std::chrono::steady_clock::now();
+    int code;
+    bool again = false;
+    try {
+      launch::Started s = launch::start(runner.prepare(), req, undo);
+      undo.dismiss();
+      if (runner.started)
+        runner.started(s);
+      code = launch::finish(root, rec, s, runner.interactive, runner.sink,
+                            rec.restart_policy == "no" ? nullptr : &again);
+    } catch (const Error &e) {
+      if (!restarted)
+        throw; // the first start's failure is the caller's to report
+      undo.run_now();
+      log::debug("the restart of container ", rec.id.substr(0, 12), " failed: ", e.what());
+      container::update(root, rec.id, [&](container::Record &r) {
+        r.status = "exited";
+        r.error = e.what();
+      });
+      return e.exit_code();
+    }
+    if (!again)
+      return code;
+    if (!restart::wait_out(root, rec.id, backoff.next(std::chrono::steady_clock::now() - began)))
+      return code;
+    try {
+      store::Store store(root);
+      create::mount_root(store, rec, undo);
+      rec.ip_address.clear();
+      create::write_etc_files(container::dir_of(root, rec.id), rec, false);
+    } catch (const Error &e) {
+      undo.run_now();
+      container::update(root, rec.id, [&](container::Record &r) {
+        r.status = "exited";
+        r.error = e.what();
+      });
+      return code;
+    }
+    req.after_clone = [&root, &rec, &undo](pid_t pid) { start::on_clone(root, rec, undo, pid); };
+  }
+}
 
 // The supervisor's life: detach from the caller, start the container, say it runs, wait.
 [[noreturn]] void supervise(const std::string &root, container::Record &rec,
@@ -35,10 +99,6 @@ namespace {
     if (rec.log_max_size) {
       rotating.emplace(container::dir_of(root, rec.id),
                        container_log::Limits{rec.log_max_size, rec.log_max_files});
-      int p[2];
-      check(::pipe2(p, O_CLOEXEC), "unable to create the log pipe");
-      pipe_r = Fd(p[0]);
-      pipe_w = Fd(p[1]);
       log::debug("the container's output goes through a pipe to the supervisor (max-size ",
                  rec.log_max_size, ", max-file ", rec.log_max_files, ")");
     }
@@ -48,23 +108,34 @@ namespace {
     ::dup2(logfd.get(), 1);
     log::debug("supervisor ", ::getpid(), ": the container's output goes to ", log_path);
     launch::Container with_log = c;
-    with_log.init.output_fd = pipe_w ? pipe_w.get() : logfd.get();
     with_log.init.die_with_parent = false;
-    launch::Started s = launch::start(with_log, req, undo);
-    undo.dismiss();
-    pipe_w.reset(); // the container holds its own copy: EOF comes when it is gone
-    s.output = std::move(pipe_r);
-    ::dup2(logfd.get(), 2);
-    log::set_level(log::Level::quiet); // nobody reads the supervisor's stderr now
-    start_report::send_ready(ready.get());
-    ready.reset();
-    supervise::Sink sink;
+    Runner runner;
+    runner.prepare = [&]() -> const launch::Container & {
+      if (rotating) { // a pipe for each run: its end of file says the run is over
+        int p[2];
+        check(::pipe2(p, O_CLOEXEC), "unable to create the log pipe");
+        pipe_r = Fd(p[0]);
+        pipe_w = Fd(p[1]);
+      }
+      with_log.init.output_fd = pipe_w ? pipe_w.get() : logfd.get();
+      return with_log;
+    };
+    runner.started = [&](launch::Started &s) {
+      pipe_w.reset(); // the container holds its own copy: EOF comes when it is gone
+      s.output = std::move(pipe_r);
+      if (ready) {
+        ::dup2(logfd.get(), 2);
+        log::set_level(log::Level::quiet); // nobody reads the supervisor's stderr now
+        start_report::send_ready(ready.get());
+        ready.reset();
+      }
+    };
     if (rotating)
-      sink = [&rotating](std::string_view data) { rotating->write(data); };
-    code = launch::finish(root, rec, s, false, sink);
+      runner.sink = [&rotating](std::string_view data) { rotating->write(data); };
+    code = run_and_keep(root, rec, req, undo, runner);
   } catch (...) {
     undo.run_now(); // _exit below skips destructors
-    code = start_report::send_current(ready.get());
+    code = ready ? start_report::send_current(ready.get()) : 125;
   }
   ::_exit(code);
 }
@@ -99,6 +170,14 @@ void start_detached(const std::string &root, container::Record &rec, const launc
     ::waitpid(sup, nullptr, 0);
     fail("the supervisor of container ", rec.id.substr(0, 12), " died while starting it");
   }
+}
+
+int foreground(const std::string &root, container::Record &rec, const launch::Container &c,
+               const launch::Request &req, sys::Rollback &undo, bool interactive) {
+  Runner runner;
+  runner.prepare = [&c]() -> const launch::Container & { return c; };
+  runner.interactive = interactive;
+  return run_and_keep(root, rec, req, undo, runner);
 }
 
 } // namespace koker::supervisor

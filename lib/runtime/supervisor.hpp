@@ -8,7 +8,9 @@
 // The -d supervisor: one process per detached container, like podman's conmon, and no daemon.
 // It starts the container with its output going to containers/<id>/container.log, tells the
 // koker-run that forked it that the container runs, then waits for it, records how it ended
-// and releases what it held (runtime/launch.hpp finish).
+// and releases what it held (runtime/launch.hpp finish). While the container's restart
+// policy says so (runtime/restart.hpp), it starts it again: its root mounted again, a fresh
+// process, cgroup and address each time.
 namespace koker::supervisor {
 
 // Forks the supervisor and returns once the container runs; throws the container's start
@@ -17,5 +19,12 @@ namespace koker::supervisor {
 // this process made before, which the supervisor takes over.
 void start_detached(const std::string &root, container::Record &rec, const launch::Container &c,
                     const launch::Request &req, sys::Rollback &undo);
+
+// The container in the foreground (koker-run without -d, koker-start -a): its output relayed
+// to stdout (stdin to it with interactive), its exit code returned. With a restart policy this
+// process carries it out as the -d supervisor does, relaying each run's output, until the
+// policy gives up or koker-stop ends it; the last run's code is returned.
+int foreground(const std::string &root, container::Record &rec, const launch::Container &c,
+               const launch::Request &req, sys::Rollback &undo, bool interactive);
 
 } // namespace koker::supervisor

@@ -22,6 +22,7 @@ json::Value Record::to_json() const {
   state.set("Status", status == "running" && paused ? "paused" : status);
   state.set("Running", status == "running");
   state.set("Paused", status == "running" && paused);
+  state.set("Restarting", status == "restarting");
   state.set("Pid", pid);
   state.set("PidStartTime", json::Value(pid_start));
   state.set("SupervisorPid", supervisor);
@@ -123,6 +124,12 @@ json::Value Record::to_json() const {
   if (!tmpfs.members().empty())
     host.set("Tmpfs", std::move(tmpfs));
   v.set("Mounts", std::move(mount_list)); // host is not used after this: v's members move
+  // Restart policies
+  json::Value &policy = host.set("RestartPolicy", json::Value::object());
+  policy.set("Name", restart_policy);
+  policy.set("MaximumRetryCount", restart_max);
+  v.set("RestartCount", restart_count);
+  v.set("HasBeenManuallyStopped", manually_stopped);
   json::Value &net = v.set("NetworkSettings", json::Value::object());
   net.set("IPAddress", ip_address);
   // docker's shape: {"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}]}, from publish's
@@ -257,6 +264,12 @@ Record Record::from_json(const json::Value &v, std::string_view what) {
       r.mounts.push_back(std::move(mp));
     }
   }
+  // Restart policies (absent in older records: no policy)
+  json::Fields policy = host.object("RestartPolicy");
+  r.restart_policy = policy.string("Name", "no");
+  r.restart_max = static_cast<int>(policy.integer("MaximumRetryCount"));
+  r.restart_count = static_cast<int>(f.integer("RestartCount"));
+  r.manually_stopped = f.boolean("HasBeenManuallyStopped");
   return r;
 }
 
@@ -439,7 +452,9 @@ bool update(const std::string &root, std::string_view id, const std::function<vo
 
 bool orphaned(const Record &rec) {
   // A supervisor still alive is about to record an exit that happened a moment ago.
-  return rec.status == "running" && !process_alive(rec.pid, rec.pid_start) &&
+  // A restarting one's supervisor is waiting out its back-off: without it, nothing restarts it.
+  return (rec.status == "running" || rec.status == "restarting") &&
+         !process_alive(rec.pid, rec.pid_start) &&
          !process_alive(rec.supervisor, rec.supervisor_start);
 }
 

@@ -56,6 +56,12 @@ struct Record {
   int64_t memory = 0, memory_swap = 0, nano_cpus = 0, pids_limit = 0;
   uint64_t log_max_size = 0; // --log-opt max-size (0: no limit) and max-file
   unsigned log_max_files = 1;
+  // Restart policies: HostConfig.RestartPolicy{Name,MaximumRetryCount}, RestartCount, and
+  // docker's HasBeenManuallyStopped (stop ends the policy; start clears it).
+  std::string restart_policy = "no"; // no, on-failure, always, unless-stopped
+  int restart_max = 0;               // on-failure:N (0: no limit)
+  int restart_count = 0;
+  bool manually_stopped = false;
   // run flags of issue 16 point 4, in docker inspect's places: Config.StopSignal and
   // StopTimeout, HostConfig.Init, Privileged, PublishAllPorts, ShmSize, Dns, DnsSearch,
   // ExtraHosts, GroupAdd, Devices, Ulimits, Sysctls,
@@ -70,7 +76,7 @@ struct Record {
   std::vector<std::pair<std::string, std::string>> sysctls;
   std::string seccomp;
   // State
-  std::string status = "created"; // created, running, exited
+  std::string status = "created"; // created, running, restarting, exited
   bool paused = false;             // pause: frozen; status stays "running" (JSON: "paused")
   int pid = 0;
   uint64_t pid_start = 0; // /proc/<pid>/stat starttime, to tell a reused PID apart

@@ -3,6 +3,8 @@
 #include "base/error.hpp"
 #include "base/log.hpp"
 #include "base/sys.hpp"
+#include "store/container.hpp"
+#include <poll.h>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -103,6 +105,69 @@ void Writer::write(std::string_view data) {
     rotate();
     if (m_size > 0) // could not rotate: keep writing where we are
       return void(append(data));
+  }
+}
+
+namespace {
+
+// Copies what fd holds from its current offset to stdout; false when nothing was there.
+bool copy_new(int fd) {
+  bool any = false;
+  char buf[65536];
+  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) {
+    out::text(std::string_view(buf, static_cast<size_t>(n)));
+    any = true;
+  }
+  return any;
+}
+
+// True when the log at path is no longer the file fd reads: the supervisor rotated it (a new
+// file). When it started the same file again (max-file=1: cut back below where fd is), fd
+// goes back to its start.
+bool rotated(int fd, const std::string &path) {
+  struct stat ours, now;
+  if (::fstat(fd, &ours) < 0 || ::stat(path.c_str(), &now) < 0)
+    return false;
+  if (ours.st_ino == now.st_ino && now.st_size < ::lseek(fd, 0, SEEK_CUR))
+    ::lseek(fd, 0, SEEK_SET);
+  return ours.st_ino != now.st_ino;
+}
+
+} // namespace
+
+void print(const std::string &root, const std::string &id, bool from_end, bool follow) {
+  std::string dir = container::dir_of(root, id);
+  std::string path = dir + "/container.log";
+  Fd fd;
+  if (from_end) {
+    fd = Fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd)
+      ::lseek(fd.get(), 0, SEEK_END);
+  } else {
+    // The rotated files first, oldest first (--log-opt max-file), then the current one.
+    for (const auto &file : files(dir)) {
+      fd = Fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+      if (!fd && errno != ENOENT)
+        sys_fail("unable to open ", file);
+      if (fd)
+        copy_new(fd.get());
+    }
+  }
+  if (!follow)
+    return;
+  if (!fd || rotated(fd.get(), path))
+    fd = Fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  for (;;) {
+    // Checked before the last read, so nothing written just before the exit is lost.
+    auto now = container::load(root, id);
+    bool running = now && container::refresh(root, *now).status == "running";
+    if (!fd || rotated(fd.get(), path))
+      fd = Fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC)); // the new file, from its start
+    bool got = fd && copy_new(fd.get());
+    if (!running && !got)
+      break;
+    if (!got)
+      ::poll(nullptr, 0, 100);
   }
 }
 

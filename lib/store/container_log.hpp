@@ -40,4 +40,9 @@ private:
   bool m_line_start = true; // the last byte written ended a line
 };
 
+// Copies the container's log to stdout: from the start of its oldest file (koker-logs), or from
+// the current end (koker-attach); with follow, on as the container writes it, until it is no
+// longer running and all it wrote is out (koker-logs -f, koker-attach).
+void print(const std::string &root, const std::string &id, bool from_end, bool follow);
+
 } // namespace koker::container_log

@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: MIT
+#include "runtime/start.hpp"
+#include "base/error.hpp"
+#include "base/log.hpp"
+#include "net/attach.hpp"
+#include "net/net.hpp"
+#include "runtime/create.hpp"
+#include "runtime/lifecycle.hpp"
+#include "runtime/supervisor.hpp"
+#include <unistd.h>
+
+namespace koker::start {
+
+void on_clone(const std::string &root, container::Record &rec, sys::Rollback &undo, pid_t pid) {
+  launch::set_running(rec, pid);
+  std::string dir = container::dir_of(root, rec.id);
+  log::debug("unlink ", dir, "/exit (a new run, a blank exit file)");
+  ::unlink((dir + "/exit").c_str());
+  container::reserve_exit_file(root, rec.id);
+  bool stopped = false;
+  container::update(root, rec.id, [&](container::Record &r) {
+    // Only a restart finds the mark: a start cleared it.
+    if ((stopped = r.manually_stopped))
+      return;
+    r.status = rec.status;
+    r.pid = rec.pid;
+    r.pid_start = rec.pid_start;
+    r.supervisor = rec.supervisor;
+    r.supervisor_start = rec.supervisor_start;
+    r.started_at = rec.started_at;
+    r.exit_code = 0;
+    r.error.clear();
+    r.ip_address.clear();
+    rec.restart_count = r.restart_count;
+  });
+  if (stopped)
+    fail("container ", rec.id.substr(0, 12), " was stopped while it restarted");
+  if (rec.network_mode == "bridge") {
+    rec.ip_address = net::attach_with_tool(rec, pid);
+    undo.add("release " + rec.ip_address, [root, &rec] { net::release_container(root, rec); });
+    container::update(root, rec.id, [&](container::Record &r) { r.ip_address = rec.ip_address; });
+    create::write_hosts(dir, rec);
+  }
+}
+
+launch::Request request(const container::Record &rec) {
+  launch::Request req;
+  req.cgroup = rec.id;
+  if (rec.memory > 0) {
+    req.limits.memory = static_cast<uint64_t>(rec.memory);
+    if (rec.memory_swap > rec.memory)
+      req.limits.swap = static_cast<uint64_t>(rec.memory_swap - rec.memory);
+  }
+  if (rec.nano_cpus > 0)
+    req.limits.nano_cpus = static_cast<uint64_t>(rec.nano_cpus);
+  if (rec.pids_limit > 0)
+    req.limits.pids = static_cast<uint64_t>(rec.pids_limit);
+  req.relay_signals = true;
+  return req;
+}
+
+std::optional<int> run(const store::Store &store, const container::Record &found, bool attach,
+                       bool interactive) {
+  const std::string root = store.root();
+  auto settled = lifecycle::settle(root, found);
+  if (!settled)
+    fail("no such container: ", found.id.substr(0, 12));
+  container::Record rec = *settled;
+  if (rec.status != "running" && rec.status != "restarting")
+    lifecycle::wait_for_supervisor(rec); // still recording the last exit
+  bool busy = false;
+  // Claimed under the lock: the start's own pid as the supervisor says a start is under way
+  // (so that no other tool takes the root it mounts for stale); the user's stop forgotten.
+  container::update(root, rec.id, [&](container::Record &r) {
+    r = container::refresh(root, r);
+    if ((busy = r.status == "running" || r.status == "restarting" ||
+                container::process_alive(r.supervisor, r.supervisor_start)))
+      return;
+    r.manually_stopped = false;
+    r.supervisor = static_cast<int>(::getpid());
+    r.supervisor_start = container::process_start_time(r.supervisor);
+    rec = r;
+  });
+  if (busy) {
+    log::debug("container ", rec.id.substr(0, 12), " runs already: nothing to do (docker)");
+    return std::nullopt;
+  }
+  sys::Rollback undo;
+  std::string dir = container::dir_of(root, rec.id);
+  create::mount_root(store, rec, undo);
+  rec.ip_address.clear();
+  create::write_etc_files(dir, rec, false);
+  create::Bundle b = create::read_bundle(store, rec);
+  launch::Request req = request(rec);
+  req.after_clone = [&](pid_t pid) { on_clone(root, rec, undo, pid); };
+  if (!attach) {
+    supervisor::start_detached(root, rec, b.container, req, undo);
+    return std::nullopt;
+  }
+  b.container.init.stdin_null = !(interactive && rec.open_stdin);
+  return supervisor::foreground(root, rec, b.container, req, undo, interactive && rec.open_stdin);
+}
+
+} // namespace koker::start

@@ -1,0 +1,34 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+#include "base/sys.hpp"
+#include "runtime/launch.hpp"
+#include "store/container.hpp"
+#include "store/store.hpp"
+#include <optional>
+#include <string>
+#include <sys/types.h>
+
+// Starting a created or stopped container again (koker-start, koker-restart, the restarts of a
+// restart policy): the start-time part of koker-run. Its root is mounted again on its bundle
+// (the writable layer kept: the files are as the container left them), its /etc files written,
+// and its bundle's config.json run through the one engine, with a fresh process, cgroup and
+// address.
+namespace koker::start {
+
+// What each start does once the container's process exists: the record says running (the
+// pid, its supervisor, the time), the exit file blank, the address given and named in
+// /etc/hosts. Throws when the user stopped the container meanwhile (a restart then has no
+// business running it).
+void on_clone(const std::string &root, container::Record &rec, sys::Rollback &undo, pid_t pid);
+
+// The cgroup and limits rec's record keeps, for launch::start.
+launch::Request request(const container::Record &rec);
+
+// Starts the container rec names (created or exited): detached (its supervisor carries out
+// its restart policy), or attached, its output relayed here (and stdin with interactive) and
+// its exit code returned. A container that runs is left as it is, as docker does (nullopt,
+// as for a detached start).
+std::optional<int> run(const store::Store &store, const container::Record &rec, bool attach,
+                       bool interactive);
+
+} // namespace koker::start

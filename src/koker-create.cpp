@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: MIT
+// koker-create: a container from a stored image, made as koker-run makes it, not started.
+#include "base/error.hpp"
+#include "base/log.hpp"
+#include "base/main.hpp"
+#include "base/sys.hpp"
+#include "image/image.hpp"
+#include "image/resolve.hpp"
+#include "run_options.hpp"
+#include "runtime/create.hpp"
+#include "store/container.hpp"
+#include "store/store.hpp"
+
+using namespace koker;
+
+namespace {
+
+int create_main(int argc, char **argv) {
+  create::Options o = run::parse(argc, argv, run::Tool::create);
+  store::Store store(store_root());
+  store::ImageRecord img = image::find_or_pull(store, o.image, o.pull, o.platform);
+  auto config_body = store.read_blob(img.id, image::max_config_size);
+  if (!config_body)
+    fail("unable to read the config of image ", img.id);
+  image::Config cfg = image::parse_config(*config_body);
+  create::warn_if_foreign(cfg);
+
+  container::Record rec = create::make_record(o, img, cfg);
+  const std::string root = store.root();
+  sys::Rollback undo;
+  std::string dir = create::make_dir(store, rec, undo);
+  // The root is mounted only while the config is built (the user is looked up in the image's
+  // own /etc files): a created container holds nothing mounted, koker-start mounts it again.
+  {
+    sys::Rollback mounted;
+    create::Bundle b = create::make_bundle(o, rec, store, img, dir, mounted);
+    create::write_config(b);
+  }
+  create::claim_name(root, rec, undo);
+  rec.status = "created";
+  create::commit_record(root, rec);
+  if (!o.cidfile.empty())
+    create::write_cidfile(o.cidfile, rec.id);
+  undo.dismiss();
+  out::line(rec.id);
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  return run_tool(argc, argv, "koker-create", run::CREATE_USAGE, create_main);
+}
