@@ -14,6 +14,7 @@
 #include "runtime/lifecycle.hpp"
 #include "store/container.hpp"
 #include "store/store.hpp"
+#include "store/volume.hpp"
 #include <algorithm>
 #include <map>
 #include <set>
@@ -113,8 +114,17 @@ std::vector<DiskUse> disk_use(const store::Store &store) {
     else
       con.reclaimable += size;
   }
-  // TODO(volumes): the volumes engineer fills this row (named and anonymous volumes).
+  // Volumes: active while a container (running or not) holds them, as docker counts them.
   DiskUse vol{"Local Volumes"};
+  for (const auto &v : volume::list(store.root())) {
+    uint64_t size = sys::disk_usage(volume::data_path(store.root(), v.name));
+    ++vol.total;
+    vol.size += size;
+    if (!volume::users(store.root(), v.name).empty())
+      ++vol.active;
+    else
+      vol.reclaimable += size;
+  }
   DiskUse cache{"Build Cache"};
   cache.percent = false;
   return {img, con, vol, cache};
@@ -194,9 +204,18 @@ void confirm(bool all, bool volumes) {
   }
 }
 
-// TODO(volumes): the volumes engineer removes the volumes no container uses here, returning
-// what they held, and lists them under "Deleted Volumes:".
-uint64_t prune_volumes(const std::string &) { return 0; }
+// The volumes no container uses, the anonymous ones only (docker 23+'s system prune
+// --volumes, as its volume prune without --all), listed under "Deleted Volumes:".
+uint64_t prune_volumes(const std::string &root, std::string &report) {
+  volume::Pruned gone = volume::prune_unused(root, false);
+  if (!gone.names.empty()) {
+    report += "Deleted Volumes:\n";
+    for (const auto &name : gone.names)
+      report += name + "\n";
+    report += "\n";
+  }
+  return gone.bytes;
+}
 
 int prune(const store::Store &store, bool all, bool force, bool volumes) {
   if (!force)
@@ -230,7 +249,7 @@ int prune(const store::Store &store, bool all, bool force, bool volumes) {
   }
 
   if (volumes)
-    reclaimed += prune_volumes(root);
+    reclaimed += prune_volumes(root, report);
 
   // Images no container uses: dangling ones (no tag), or with -a all of them. Each goes by
   // its tags (the last one deletes it) or its ID, never with force: remove_image checks again

@@ -192,6 +192,28 @@ Total reclaimed space: 4\.1kB$"
     koker-rm -f "$id" >/dev/null
 }
 
+@test "koker system df counts volumes; system prune --volumes removes unused anonymous ones" {
+    koker-volume create named2 >/dev/null
+    head -c 4096 /dev/urandom >"$(vol_data named2)/blob"
+    # an anonymous volume left behind by a container removed without -v
+    id=$(koker-run -d --network none -v /anon one sleep 1000)
+    anon=$(koker-inspect "$id" | jq -r '.[0].Mounts[0].Name')
+    head -c 8192 /dev/urandom >"$(vol_data "$anon")/blob"
+    used=$(koker-run -d --network none -v keep:/x one sleep 1000)
+    run_koker 0 koker-system df --format '{{.Type}} {{.TotalCount}} {{.Active}}'
+    assert_match "Local Volumes 3 2"
+    koker-rm -f "$id" >/dev/null
+    run_koker 0 koker-system df --format '{{.Type}} {{.TotalCount}} {{.Active}}'
+    assert_match "Local Volumes 3 1"
+    run_koker 0 koker-system prune -f --volumes
+    assert_match "Deleted Volumes:
+$anon
+"
+    run_koker 0 koker-volume ls -q
+    assert_equal "keep named2" "$(echo $output)"
+    koker-rm -f "$used" >/dev/null
+}
+
 @test "koker-run: an image's VOLUME is an anonymous volume seeded from the image" {
     seed() {
         mkdir -p "$1/var/lib/db/sub"
