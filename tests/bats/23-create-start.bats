@@ -56,7 +56,7 @@ mounted() { # CONTAINER: how many mounts are on its bundle's rootfs
     assert_equal 3 "$(state st ExitCode)"
     run_koker 0 koker-logs st
     assert_match '^started'
-    [[ $(koker-inspect st | jq -r '.[0].NetworkSettings.IPAddress') =~ ^10\.211\. ]]
+    [[ $(koker-inspect st | jq -r '.[0].NetworkSettings.IPAddress') =~ ^"${KOKER_SUBNET%.*.*}." ]]
     id=$(koker-inspect st | jq -r '.[0].Id')
     assert_equal 0 "$(mounted "$id")"
     assert_equal 0 "$(koker-cg ls | grep -c "$id" || true)"

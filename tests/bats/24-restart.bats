@@ -72,7 +72,7 @@ restarts_at_least() { [ "$(inspect "$1" .RestartCount)" -ge "$2" ]; }
     assert_equal 1 "$saw" "ps never showed Restarting (1)"
     wait_for 10 status_is al running
     [ "$(inspect al .State.Pid)" != "$pid1" ]
-    [[ $(inspect al .NetworkSettings.IPAddress) =~ ^10\.211\. ]]
+    [[ $(inspect al .NetworkSettings.IPAddress) =~ ^"${KOKER_SUBNET%.*.*}." ]]
     run_koker 0 koker-stop al
     assert_equal exited "$(inspect al .State.Status)"
     count=$(inspect al .RestartCount)

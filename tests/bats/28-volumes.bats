@@ -210,7 +210,7 @@ Total reclaimed space: 4\.1kB$"
 $anon
 "
     run_koker 0 koker-volume ls -q
-    assert_equal "keep named2" "$(echo $output)"
+    assert_equal "keep named2" "${lines[*]}"
     koker-rm -f "$used" >/dev/null
 }
 
