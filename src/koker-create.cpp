@@ -5,7 +5,6 @@
 #include "base/main.hpp"
 #include "base/sys.hpp"
 #include "image/image.hpp"
-#include "image/resolve.hpp"
 #include "run_options.hpp"
 #include "runtime/create.hpp"
 #include "store/container.hpp"
@@ -18,14 +17,9 @@ namespace {
 int create_main(int argc, char **argv) {
   create::Options o = run::parse(argc, argv, run::Tool::create);
   store::Store store(store_root());
-  store::ImageRecord img = image::find_or_pull(store, o.image, o.pull, o.platform);
-  auto config_body = store.read_blob(img.id, image::max_config_size);
-  if (!config_body)
-    fail("unable to read the config of image ", img.id);
-  image::Config cfg = image::parse_config(*config_body);
-  create::warn_if_foreign(cfg);
-
-  container::Record rec = create::make_record(o, img, cfg);
+  create::Source src = create::resolve_image(o, store);
+  const store::ImageRecord &img = src.image;
+  container::Record rec = create::make_record(o, img, src.config);
   const std::string root = store.root();
   sys::Rollback undo;
   std::string dir = create::make_dir(store, rec, undo);

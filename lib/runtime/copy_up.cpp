@@ -79,12 +79,9 @@ void copy_file(int from, int to, const std::string &shown) {
   }
 }
 
-// Copies what directory from holds into directory to. Every entry of the image is opened
-// relative to its parent's fd with O_NOFOLLOW: nothing in the tree is ever followed.
-void copy_tree(int from, int to, const std::string &shown, int depth) {
-  if (depth > MAX_DEPTH)
-    fail("unable to copy ", shown, ": deeper than ", MAX_DEPTH, " directories");
-  int listing = ::dup(from);
+// A listing of the directory open as dir, on a descriptor of its own (dir stays open).
+std::unique_ptr<DIR, DirCloser> listing_of(int dir, const std::string &shown) {
+  int listing = ::dup(dir);
   if (listing < 0)
     sys_fail("unable to read ", shown);
   std::unique_ptr<DIR, DirCloser> d(::fdopendir(listing));
@@ -92,6 +89,15 @@ void copy_tree(int from, int to, const std::string &shown, int depth) {
     ::close(listing);
     sys_fail("unable to read ", shown);
   }
+  return d;
+}
+
+// Copies what directory from holds into directory to. Every entry of the image is opened
+// relative to its parent's fd with O_NOFOLLOW: nothing in the tree is ever followed.
+void copy_tree(int from, int to, const std::string &shown, int depth) {
+  if (depth > MAX_DEPTH)
+    fail("unable to copy ", shown, ": deeper than ", MAX_DEPTH, " directories");
+  std::unique_ptr<DIR, DirCloser> d = listing_of(from, shown);
   while (struct dirent *e = ::readdir(d.get())) {
     std::string name = e->d_name;
     if (name == "." || name == "..")
@@ -138,14 +144,7 @@ void copy_tree(int from, int to, const std::string &shown, int depth) {
 }
 
 bool is_empty(int dir, const std::string &shown) {
-  int listing = ::dup(dir);
-  if (listing < 0)
-    sys_fail("unable to read ", shown);
-  std::unique_ptr<DIR, DirCloser> d(::fdopendir(listing));
-  if (!d) {
-    ::close(listing);
-    sys_fail("unable to read ", shown);
-  }
+  std::unique_ptr<DIR, DirCloser> d = listing_of(dir, shown);
   while (struct dirent *e = ::readdir(d.get()))
     if (std::string_view(e->d_name) != "." && std::string_view(e->d_name) != "..")
       return false;

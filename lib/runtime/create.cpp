@@ -6,6 +6,7 @@
 #include "base/sys.hpp"
 #include "base/text.hpp"
 #include "base/main.hpp"
+#include "image/resolve.hpp"
 #include "net/address.hpp"
 #include "net/net.hpp"
 #include "runtime/caps.hpp"
@@ -534,6 +535,16 @@ void write_hosts(const std::string &dir, const container::Record &rec) {
     sys_fail("unable to open ", path);
   log::debug("write ", path, " (the container's address)");
   sys::write_fd(fd.get(), hosts_text(rec), path);
+}
+
+Source resolve_image(const Options &o, store::Store &store) {
+  store::ImageRecord img = image::find_or_pull(store, o.image, o.pull, o.platform);
+  auto config_body = store.read_blob(img.id, image::max_config_size);
+  if (!config_body)
+    fail("unable to read the config of image ", img.id);
+  Source src{std::move(img), image::parse_config(*config_body)};
+  warn_if_foreign(src.config);
+  return src;
 }
 
 void warn_if_foreign(const image::Config &cfg) {

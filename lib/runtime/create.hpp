@@ -64,6 +64,13 @@ container::Record make_record(const Options &o, const store::ImageRecord &img,
 // Warns, as docker does, when the image was built for another OS or architecture than the
 // host's (it may still run, through binfmt_misc).
 void warn_if_foreign(const image::Config &cfg);
+// The image o names, pulled when missing as --pull and --platform say, and its config, with
+// warn_if_foreign's warning: the first step of koker-run and koker-create alike.
+struct Source {
+  store::ImageRecord image;
+  image::Config config;
+};
+Source resolve_image(const Options &o, store::Store &store);
 // containers/<id>, holding a claim on the image until the record is saved, with the overlay's
 // upper/ and work/, and bundle/rootfs/ to mount it on; removed again by undo.
 std::string make_dir(const store::Store &store, const container::Record &rec, sys::Rollback &undo);
