@@ -31,12 +31,38 @@ struct LayerJob {
 // extractor thread reads, so decompression overlaps the download and nothing but the
 // unpacked tree touches the disk. Both the blob digest (by the source) and the diff_id (by
 // the extractor) are checked before the layer is renamed into the store.
+// The layer is unpacked already (another image has it) but this manifest names it by a blob
+// the store lacks (compressed otherwise): only the blob is fetched, for push and save.
+void fetch_blob_only(const store::Store &store, Source &source, const LayerJob &job,
+                     Progress &progress, const std::atomic<bool> &cancelled) {
+  std::string short_id = job.desc->digest.substr(7, 12);
+  progress.start(job.index, short_id, job.desc->size);
+  std::string tmp = store.make_tmp_dir();
+  sys::Rollback undo;
+  undo.add(cat("rm -rf ", tmp), [tmp] { sys::rm_rf(tmp); });
+  Fd blob(check(::open((tmp + "/blob").c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600),
+                "unable to create ", tmp, "/blob"));
+  log::debug("fetch ", job.desc->digest, " into ", tmp, "/blob (its layer is unpacked already)");
+  source.stream_blob(*job.desc, [&](const char *p, size_t n) {
+    if (cancelled)
+      fail("cancelled");
+    sys::write_fd(blob.get(), std::string_view(p, n), "layer blob");
+    progress.advance(job.index, n);
+  });
+  blob.reset();
+  store.commit_blob(tmp + "/blob", job.desc->digest);
+  progress.finish(job.index, short_id, "already exists");
+}
+
 void fetch_layer(const store::Store &store, Source &source, const LayerJob &job,
                  Progress &progress, const std::atomic<bool> &cancelled) {
   std::string short_id = job.desc->digest.substr(7, 12);
   auto lock = store.lock_layer(job.diff_id);
   if (store.has_layer(job.diff_id)) {
-    progress.finish(job.index, short_id, "already exists");
+    if (store.has_blob(job.desc->digest))
+      progress.finish(job.index, short_id, "already exists");
+    else
+      fetch_blob_only(store, source, job, progress, cancelled);
     return;
   }
   progress.start(job.index, short_id, job.desc->size);
@@ -45,6 +71,10 @@ void fetch_layer(const store::Store &store, Source &source, const LayerJob &job,
   undo.add(cat("rm -rf ", tmp), [tmp] { sys::rm_rf(tmp); });
   std::string diff = tmp + "/diff";
   check(::mkdir(diff.c_str(), 0755), "unable to create ", diff);
+  // The compressed blob is kept as it arrives, beside the unpacked tree: push and save send
+  // it unchanged, so the manifest and its digest stay the registry's (containerd keeps both).
+  Fd blob(check(::open((tmp + "/blob").c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600),
+                "unable to create ", tmp, "/blob"));
 
   int fds[2];
   check(::pipe2(fds, O_CLOEXEC), "unable to create a pipe");
@@ -67,6 +97,7 @@ void fetch_layer(const store::Store &store, Source &source, const LayerJob &job,
       if (cancelled)
         fail("cancelled");
       sys::write_fd(write_end.get(), std::string_view(p, n), "layer to the unpacker");
+      sys::write_fd(blob.get(), std::string_view(p, n), "layer blob");
       progress.advance(job.index, n);
     });
   } catch (const Error &e) {
@@ -91,6 +122,10 @@ void fetch_layer(const store::Store &store, Source &source, const LayerJob &job,
   log::debug("verified layer ", job.desc->digest, ": diff_id ", info.diff_id, ", ", info.entries,
              " entries, ", info.size, " bytes");
   sys::write_file_atomic(tmp + "/size", std::to_string(info.size), 0444);
+  blob.reset();
+  // The blob first: a kill between the two leaves a blob no image names, which the next
+  // clean-up removes, never a layer whose blob push would miss.
+  store.commit_blob(tmp + "/blob", job.desc->digest);
   store.commit_layer(tmp, job.diff_id);
   undo.dismiss();
   progress.finish(job.index, short_id, "pull complete");
@@ -161,6 +196,8 @@ std::string pull_image(const store::Store &store, Source &source, const Manifest
   rec.repo_tags = names.repo_tags;
   rec.repo_digests = names.repo_digests;
   rec.layers = config.diff_ids;
+  for (const auto &l : m.layers)
+    rec.layer_blobs.push_back(l.digest);
   for (const auto &l : config.diff_ids)
     rec.size += store.layer_size(l);
   rec.created = config.created;

@@ -36,14 +36,19 @@ Fd open_beneath(const std::string &root, const std::string &rel) {
 class FileSource : public ingest::Source {
 public:
   explicit FileSource(std::string root) : m_root(std::move(root)) {}
-  // Names the file holding digest; by default blobs/sha256/<hex> (OCI layout).
-  void add(const std::string &digest, const std::string &rel) { m_files[digest] = rel; }
+  // Names the file holding digest, under root (default: the source's own); by default
+  // blobs/sha256/<hex> (OCI layout).
+  void add(const std::string &digest, const std::string &rel, const std::string &root = "") {
+    m_files[digest] = {root.empty() ? m_root : root, rel};
+  }
 
   void stream_blob(const image::Descriptor &d, const ingest::Sink &sink) override {
     auto it = m_files.find(d.digest);
-    std::string rel = it != m_files.end() ? it->second : "blobs/sha256/" + digest::hex_of(d.digest);
-    log::debug("read ", m_root, "/", rel);
-    Fd fd = open_beneath(m_root, rel);
+    auto [root, rel] = it != m_files.end()
+                           ? it->second
+                           : std::pair{m_root, "blobs/sha256/" + digest::hex_of(d.digest)};
+    log::debug("read ", root, "/", rel);
+    Fd fd = open_beneath(root, rel);
     digest::Sha256 hash;
     uint64_t total = 0;
     std::string buf(1 << 20, '\0');
@@ -52,7 +57,7 @@ public:
       if (n < 0 && errno == EINTR)
         continue;
       if (n < 0)
-        sys_fail("unable to read ", m_root, "/", rel);
+        sys_fail("unable to read ", root, "/", rel);
       if (n == 0)
         break;
       total += static_cast<uint64_t>(n);
@@ -78,7 +83,7 @@ public:
 
 private:
   std::string m_root;
-  std::map<std::string, std::string> m_files;
+  std::map<std::string, std::pair<std::string, std::string>> m_files; // digest: root, rel
 };
 
 class RegistrySource : public ingest::Source {
@@ -285,8 +290,9 @@ std::string pack_tree(const std::string &path, const std::string &tmp, FileSourc
 }
 
 // A rootfs tarball is the layer itself: unpacked straight into the store to learn its
-// diff_id, so ingest finds the layer there and never reads the file again.
-std::string unpack_tarball(const store::Store &store, const std::string &path,
+// diff_id, so ingest finds the layer there and reads the file again only to keep it as the
+// layer's blob.
+std::string unpack_tarball(const store::Store &store, const std::string &path, FileSource &source,
                            image::Descriptor &layer) {
   std::string dir = store.make_tmp_dir();
   sys::Rollback undo;
@@ -306,6 +312,7 @@ std::string unpack_tarball(const store::Store &store, const std::string &path,
   layer = hash_fd(in.get(), path);
   std::string base = path.substr(path.rfind('/') + 1);
   layer.media_type = media_type_of_file(sys::dirname(path), base);
+  source.add(layer.digest, base, sys::dirname(path));
   return info.diff_id;
 }
 
@@ -351,7 +358,7 @@ Resolved from_rootfs(const store::Store &store, const std::string &path, const s
   if (S_ISDIR(st.st_mode))
     diff_id = pack_tree(path, tmp, *source, layer);
   else if (S_ISREG(st.st_mode))
-    diff_id = unpack_tarball(store, path, layer);
+    diff_id = unpack_tarball(store, path, *source, layer);
   else
     fail("unable to import ", path, ": not a directory or a tar file");
   image::Descriptor config = write_import_config(tmp, diff_id);

@@ -70,6 +70,7 @@ std::string Store::layer_dir(std::string_view diff_id) const {
   return cat(m_root, "/layers/", digest::hex_of(diff_id));
 }
 bool Store::has_layer(std::string_view diff_id) const { return sys::exists(layer_dir(diff_id)); }
+bool Store::has_blob(std::string_view d) const { return sys::exists(blob_path(d)); }
 
 uint64_t Store::layer_size(std::string_view diff_id) const {
   auto text = sys::read_file_if_exists(layer_dir(diff_id) + "/size", 64);
@@ -90,6 +91,14 @@ void Store::put_blob(std::string_view d, std::string_view data) const {
   std::string tmp = cat(m_root, "/tmp/blob-", sys::random_hex(8));
   sys::write_file_atomic(tmp, data, 0444);
   check(::rename(tmp.c_str(), path.c_str()), "unable to rename ", tmp, " to ", path);
+  sys::fsync_dir(sys::dirname(path));
+}
+
+void Store::commit_blob(const std::string &tmp_file, std::string_view d) const {
+  std::string path = blob_path(d);
+  check(::chmod(tmp_file.c_str(), 0444), "unable to chmod ", tmp_file);
+  log::debug("rename ", tmp_file, " ", path);
+  check(::rename(tmp_file.c_str(), path.c_str()), "unable to rename ", tmp_file, " to ", path);
   sys::fsync_dir(sys::dirname(path));
 }
 
@@ -147,11 +156,15 @@ std::vector<ImageRecord> Store::load_index() const {
     r.repo_tags = f.strings("RepoTags");
     r.repo_digests = f.strings("RepoDigests");
     r.layers = f.strings("Layers");
+    r.layer_blobs = f.strings("LayerBlobs");
     r.size = static_cast<uint64_t>(f.integer("Size"));
     r.created = f.string("Created");
     r.pulled = f.string("Pulled");
     if (!digest::is_valid(r.id))
       fail("unable to read ", m_root, "/images.json: bad image ID");
+    for (const auto &b : r.layer_blobs)
+      if (!digest::is_valid(b))
+        fail("unable to read ", m_root, "/images.json: bad layer digest in image ", r.id);
     out.push_back(std::move(r));
   }
   return out;
@@ -167,6 +180,7 @@ void Store::save_index(const std::vector<ImageRecord> &images) const {
     v.set("RepoTags", json::string_array(r.repo_tags));
     v.set("RepoDigests", json::string_array(r.repo_digests));
     v.set("Layers", json::string_array(r.layers));
+    v.set("LayerBlobs", json::string_array(r.layer_blobs));
     v.set("Size", json::Value(r.size));
     v.set("Created", r.created);
     v.set("Pulled", r.pulled);
@@ -200,6 +214,7 @@ void Store::add_image(const ImageRecord &rec) const {
         it->repo_digests.push_back(d);
     it->manifest_digest = rec.manifest_digest;
     it->manifest_media_type = rec.manifest_media_type;
+    it->layer_blobs = rec.layer_blobs;
   }
   save_index(images);
 }
@@ -390,6 +405,8 @@ void Store::collect_garbage() const {
     for (const auto &l : r.layers)
       layers.insert(digest::hex_of(l));
     blobs.insert(digest::hex_of(r.id));
+    for (const auto &b : r.layer_blobs)
+      blobs.insert(digest::hex_of(b));
     if (digest::is_valid(r.manifest_digest))
       blobs.insert(digest::hex_of(r.manifest_digest));
   }

@@ -8,7 +8,8 @@
 #include <vector>
 
 // The content-addressed store under KOKER_ROOT (mode 0700, CVE-2021-41091):
-//   blobs/sha256/<hex>    manifests and configs, read-only, named by their digest
+//   blobs/sha256/<hex>    manifests, configs and compressed layers as the manifest names them,
+//                         read-only, named by their digest: what push and save send unchanged
 //   layers/<hex>/diff     an unpacked layer, named by its diff_id; layers/<hex>/size
 //   images.json           the image index, replaced atomically under locks/index.lock
 //   locks/                flock files: store.lock (shared by pulls, exclusive for clean-up),
@@ -29,6 +30,9 @@ struct ImageRecord {
   std::vector<std::string> repo_tags;    // "alpine:latest"
   std::vector<std::string> repo_digests; // "alpine@sha256:..."
   std::vector<std::string> layers;       // diff_ids, bottom first
+  // The manifest's layer digests, bottom first, each kept in blobs/ (empty for an image
+  // stored by a koker older than push and save: it runs, but must be pulled again to leave).
+  std::vector<std::string> layer_blobs;
   uint64_t size = 0;                     // unpacked bytes of all layers
   std::string created;                   // the config's "created"
   std::string pulled;                    // when it entered the store
@@ -56,12 +60,16 @@ public:
   // an image without them costs no copy-up of /etc and no new files in the upper layer.
   std::string init_layer() const;
   bool has_layer(std::string_view diff_id) const;
+  bool has_blob(std::string_view digest) const;
   uint64_t layer_size(std::string_view diff_id) const;
   // A fresh private directory under tmp/.
   std::string make_tmp_dir() const;
 
   // Stores a small blob (manifest, config) whose digest the caller has verified.
   void put_blob(std::string_view digest, std::string_view data) const;
+  // Moves a complete file whose digest the caller has verified (written under tmp/) into
+  // blobs/, read-only; when the blob is already there the file is removed.
+  void commit_blob(const std::string &tmp_file, std::string_view digest) const;
   // Reads a stored blob; nothing when absent.
   std::optional<std::string> read_blob(std::string_view digest, size_t max) const;
   // Moves a layer unpacked in tmp_dir (holding diff/ and size) into place. When another pull

@@ -92,6 +92,23 @@ mount_image() {
     [ "$(ls "$KOKER_ROOT/layers" | wc -l)" -eq 3 ]
 }
 
+@test "koker-pull: keeps each layer's blob as the manifest names it, for push and save" {
+    requires registry
+    run_koker 0 koker-pull "$KOKER_TEST_REGISTRY/koker/three"
+    run_koker 0 koker-inspect "$KOKER_TEST_REGISTRY/koker/three"
+    manifest=$(jq -r '.[0].RepoDigests[0]' <<<"$output")
+    local digest hex n=0
+    for digest in $(registry_manifest "koker/three:latest" | jq -r '.layers[].digest'); do
+        hex=${digest#sha256:}
+        [ -f "$KOKER_ROOT/blobs/sha256/$hex" ] || { echo "no blob $digest for $manifest"; false; }
+        assert_equal "$hex" "$(sha256sum <"$KOKER_ROOT/blobs/sha256/$hex" | cut -c1-64)" "blob $digest"
+        assert_equal 444 "$(stat -c %a "$KOKER_ROOT/blobs/sha256/$hex")"
+        n=$((n + 1))
+    done
+    assert_equal 3 "$n" "layer blobs"
+    assert_equal 3 "$(jq '.images[0].LayerBlobs | length' "$KOKER_ROOT/images.json")"
+}
+
 @test "koker-pull: an index whose first entry is arm64 yields the amd64 image; --platform overrides" {
     requires registry root
     run_koker 0 koker-pull "$KOKER_TEST_REGISTRY/koker/multi"
