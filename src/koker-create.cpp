@@ -7,6 +7,7 @@
 #include "image/image.hpp"
 #include "run_options.hpp"
 #include "runtime/create.hpp"
+#include "runtime/mounts.hpp"
 #include "store/container.hpp"
 #include "store/store.hpp"
 
@@ -24,7 +25,10 @@ int create_main(int argc, char **argv) {
   sys::Rollback undo;
   std::string dir = create::make_dir(store, rec, undo);
   // The root is mounted only while the config is built (the user is looked up in the image's
-  // own /etc files): a created container holds nothing mounted, koker-start mounts it again.
+  // own /etc files, volumes are filled from it): a created container holds nothing mounted,
+  // koker-start mounts it again. It is mounted in a namespace of this process's own, so that
+  // a kill -9 at any point leaves nothing mounted on the host.
+  mounts::enter_private_namespace("the root is mounted for koker-create only");
   {
     sys::Rollback mounted;
     create::Bundle b = create::make_bundle(o, rec, store, img, dir, mounted);

@@ -19,7 +19,8 @@ static const char USAGE[] =
     "\n"
     "Options:\n"
     "  -m, --memory SIZE       memory limit (b, k, m, g; at least 6m)\n"
-    "      --memory-swap SIZE  memory plus swap (docker's total; at least --memory)\n"
+    "      --memory-swap SIZE  memory plus swap (docker's total; at least --memory;\n"
+    "                          -1: unlimited swap)\n"
     "      --cpus N            fractional CPUs, e.g. 0.5\n"
     "      --pids-limit N      process limit\n"
     "  -q, --quiet             print nothing but the containers and errors\n"
@@ -32,7 +33,7 @@ namespace {
 
 struct Asked {
   cgroup::Limits limits;         // memory, nano_cpus, pids as given
-  std::optional<uint64_t> total; // --memory-swap: memory plus swap
+  std::optional<uint64_t> total; // --memory-swap: memory plus swap; UNLIMITED for -1
 };
 
 // The limits to write: what was asked, over what the record holds (docker's rules for memory
@@ -43,14 +44,15 @@ cgroup::Limits merged(const Asked &a, const container::Record &rec) {
   uint64_t old_total = static_cast<uint64_t>(rec.memory_swap);
   if (a.total && memory == 0)
     fail("you should always set the memory limit when using the memoryswap limit");
-  if (a.total && *a.total < memory)
+  if (a.total && *a.total != cgroup::UNLIMITED && *a.total < memory)
     fail("minimum memoryswap limit should be larger than memory limit, see usage");
   if (!a.total && l.memory && old_total > 0 && old_total < memory)
     fail("memory limit should be smaller than already set memoryswap limit, update the "
          "memoryswap at the same time");
   if (a.total || (l.memory && old_total > 0)) {
     l.memory = memory;
-    l.swap = a.total.value_or(old_total) - memory;
+    uint64_t total = a.total.value_or(old_total);
+    l.swap = total == cgroup::UNLIMITED ? cgroup::UNLIMITED : total - memory;
   }
   cgroup::check_limits(l);
   return l;
@@ -60,7 +62,9 @@ cgroup::Limits merged(const Asked &a, const container::Record &rec) {
 void record(container::Record &r, const cgroup::Limits &l) {
   if (l.memory) {
     r.memory = static_cast<int64_t>(*l.memory);
-    r.memory_swap = static_cast<int64_t>(*l.memory + l.swap.value_or(*l.memory));
+    r.memory_swap = l.swap == cgroup::UNLIMITED
+                        ? -1
+                        : static_cast<int64_t>(*l.memory + l.swap.value_or(*l.memory));
   }
   if (l.nano_cpus)
     r.nano_cpus = static_cast<int64_t>(*l.nano_cpus);
@@ -81,7 +85,7 @@ void write_config(const std::string &root, const container::Record &r) {
   cgroup::Limits l;
   if (r.memory > 0) {
     l.memory = static_cast<uint64_t>(r.memory);
-    l.swap = static_cast<uint64_t>(r.memory_swap - r.memory);
+    l.swap = r.memory_swap == -1 ? cgroup::UNLIMITED : static_cast<uint64_t>(r.memory_swap - r.memory);
   }
   if (r.nano_cpus > 0)
     l.nano_cpus = static_cast<uint64_t>(r.nano_cpus);
@@ -123,6 +127,10 @@ static int update_main(int argc, char **argv) {
         cgroup::parse_limit_option(a.limits, "--pids-limit", optarg);
         break;
       case OPT_SWAP:
+        if (std::string_view(optarg) == "-1") { // docker: unlimited swap
+          a.total = cgroup::UNLIMITED;
+          break;
+        }
         try {
           a.total = cgroup::parse_size(optarg);
         } catch (const Error &e) {
@@ -147,8 +155,10 @@ static int update_main(int argc, char **argv) {
     cgroup::Limits l = merged(a, rec);
     // The cgroup first: a limit the kernel refuses (below current use) changes nothing.
     if (rec.status == "running")
-      if (auto group = cgroup::Group::open(rec.id))
+      if (auto group = cgroup::Group::open(rec.id)) {
+        group->extend(l); // a CPU limit on a container started without one: the cpu group
         group->set(l);
+      }
     container::Record now;
     if (!container::update(root, rec.id, [&](container::Record &r) {
           record(r, l);

@@ -2,6 +2,7 @@
 #pragma once
 #include "base/fd.hpp"
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -52,7 +53,7 @@ std::string mode_name(Mode mode);
 // Resource limits; an unset member is left as it is.
 struct Limits {
   std::optional<uint64_t> memory;    // bytes
-  std::optional<uint64_t> swap;      // bytes of swap on top of memory
+  std::optional<uint64_t> swap;      // bytes of swap on top of memory; UNLIMITED: no limit
   std::optional<uint64_t> nano_cpus; // CPUs x 10^9, docker's NanoCpus (0.5 CPU: 500000000)
   std::optional<uint64_t> pids;      // pids.max
   // Devices allowed beyond the defaults, as v1's devices.allow takes them: "c 10:229 rwm", or
@@ -261,6 +262,9 @@ public:
   // moved in while the group is frozen, so that none forks past the move). True when it
   // joined one, and paths() and made() have changed.
   bool extend(const Resources &r);
+  // The same for a koker container's limits (koker-update): a CPU limit on a container
+  // started without one needs the cpu hierarchy it was left out of.
+  bool extend(const Limits &l);
   // The group's own directory name, the same in every hierarchy: what join_self opens.
   std::string leaf() const;
   // The parents resolve() found missing, shallowest first: made by prepare(), removed by
@@ -312,6 +316,8 @@ private:
   // clone3), koker/ in a v1 hierarchy (to open NAME/tasks from).
   void add_to_seed(Seed &seed, const Hierarchy &h) const;
   std::string dir(const Hierarchy &h) const;
+  // extend()'s work: joins the spare hierarchies want picks.
+  bool join_spare(const std::function<bool(const Hierarchy &)> &want);
   // The missing directories above d in h (recorded in m_made, removed by undo if given), each
   // handed the controllers it needs (v2), then each parent's.
   void make_parents(const Hierarchy &h, const std::string &d, sys::Rollback *undo);
@@ -321,6 +327,7 @@ private:
   std::map<std::string, std::string> m_dirs; // the group's directory, by hierarchy mount
   std::vector<std::string> m_made;           // parents to remove with the group
   std::vector<std::pair<Hierarchy, std::string>> m_spare; // left out: where it would go
+  bool m_remove_spare = false; // a koker container's group: remove() takes spare dirs too
 };
 
 // The names of the groups under koker/ in any hierarchy, sorted.

@@ -217,8 +217,11 @@ Group Group::prepare(std::string_view name, const Limits &limits, Seed &seed) {
     return h.unified;
   };
   for (const auto &h : hs)
-    if (!needed(h))
+    if (!needed(h)) {
       log::debug("cgroup: no use for ", h.mount, " in this container");
+      g.m_spare.emplace_back(h, g.dir(h)); // koker-update may join it (extend)
+    }
+  g.m_remove_spare = true;
   hs.erase(std::remove_if(hs.begin(), hs.end(), [&](const Hierarchy &h) { return !needed(h); }),
            hs.end());
   for (const auto &h : hs)
@@ -339,9 +342,20 @@ std::optional<Group> Group::open_dirs(std::string name, const std::vector<std::s
 bool Group::extend(const Resources &r) {
   require_resources(probe(), r, m_name);
   bool v2 = m_host.mode == Mode::v2;
+  return join_spare([&](const Hierarchy &h) { return oci_uses(h, r, v2); });
+}
+
+bool Group::extend(const Limits &l) {
+  return join_spare([&](const Hierarchy &h) {
+    return (l.nano_cpus && holds(h, "cpu")) || ((l.memory || l.swap) && holds(h, "memory")) ||
+           (l.pids && holds(h, "pids"));
+  });
+}
+
+bool Group::join_spare(const std::function<bool(const Hierarchy &)> &want) {
   std::vector<std::pair<Hierarchy, std::string>> wanted;
   for (auto it = m_spare.begin(); it != m_spare.end();)
-    if (oci_uses(it->first, r, v2)) {
+    if (want(it->first)) {
       wanted.push_back(*it);
       it = m_spare.erase(it);
     } else {
@@ -446,9 +460,17 @@ std::optional<Group> Group::open(std::string_view name) {
   check_name(name);
   Group g(std::string(name), koker_view(probe()));
   auto &hs = g.m_host.hierarchies;
-  hs.erase(
-      std::remove_if(hs.begin(), hs.end(), [&](const Hierarchy &h) { return !is_dir(g.dir(h)); }),
-      hs.end());
+  // A hierarchy the container was left out of (cpu without a CPU limit) is spare: extend()
+  // can join it later.
+  hs.erase(std::remove_if(hs.begin(), hs.end(),
+                          [&](const Hierarchy &h) {
+                            if (is_dir(g.dir(h)))
+                              return false;
+                            g.m_spare.emplace_back(h, g.dir(h));
+                            return true;
+                          }),
+           hs.end());
+  g.m_remove_spare = true;
   if (hs.empty())
     return std::nullopt;
   return g;
@@ -580,6 +602,12 @@ void Group::remove(bool force) {
   }
   for (const auto &h : m_host.hierarchies)
     remove_dir(dir(h), m_host.fake);
+  // A koker container's group may have been extended by another process (koker-update) into a
+  // hierarchy this object left out: its directory goes too.
+  if (m_remove_spare)
+    for (const auto &[h, d] : m_spare)
+      if (is_dir(d))
+        remove_dir(d, m_host.fake);
   remove_parents(m_made, m_host.fake);
 }
 

@@ -172,7 +172,7 @@ void check_limits(const Limits &l) {
     fail("invalid limits: --swap needs a memory limit (--mem or --memory) beside it");
   if (l.memory && *l.memory < MIN_MEMORY)
     fail("invalid memory limit of ", *l.memory, " bytes: the minimum is 6MiB, as docker's");
-  if (l.memory && l.swap && *l.swap > ((uint64_t(1) << 63) - 1) - *l.memory)
+  if (l.memory && l.swap && *l.swap != UNLIMITED && *l.swap > ((uint64_t(1) << 63) - 1) - *l.memory)
     fail("invalid limits: memory plus swap is above 8 EiB");
   if (l.memory && !l.swap && *l.memory > ((uint64_t(1) << 62) - 1))
     fail("invalid limits: memory plus swap (as much as memory) is above 8 EiB");

@@ -34,15 +34,15 @@ public:
   void set(const Hierarchy &h, const std::string &dir, const Limits &l, bool fake) const override {
     if (holds(h, "memory") && l.memory) {
       // The root of the hierarchy has the file exactly when swap accounting is on.
-      std::optional<uint64_t> memsw;
+      std::optional<std::string> memsw; // -1: memory limited, swap not (docker --memory-swap -1)
       if (sys::exists(h.mount + "/memory.memsw.limit_in_bytes"))
-        memsw = *l.memory + l.swap.value_or(*l.memory);
+        memsw = l.swap == UNLIMITED ? "-1" : std::to_string(*l.memory + l.swap.value_or(*l.memory));
       else if (l.swap)
         log::warn("your kernel does not support swap limit capabilities (no ", h.mount,
                   "/memory.memsw.limit_in_bytes): memory limited without swap");
       else
         log::debug("no swap accounting in ", h.mount, ": memory limited without swap");
-      write_memory(dir, std::to_string(*l.memory), memsw ? std::to_string(*memsw) : "", fake);
+      write_memory(dir, std::to_string(*l.memory), memsw.value_or(""), fake);
     }
     if (holds(h, "cpu") && l.nano_cpus) {
       write_value(dir + "/cpu.cfs_period_us", std::to_string(CFS_PERIOD_US), fake);

@@ -37,7 +37,8 @@ public:
       write_value(dir + "/memory.max", std::to_string(*l.memory), fake);
       // memory.swap.max is swap alone. koker/ has it exactly when swap accounting is on.
       if (sys::exists(h.mount + "/koker/memory.swap.max"))
-        write_value(dir + "/memory.swap.max", std::to_string(l.swap.value_or(*l.memory)), fake);
+        write_value(dir + "/memory.swap.max",
+                    l.swap == UNLIMITED ? "max" : std::to_string(l.swap.value_or(*l.memory)), fake);
       else if (l.swap)
         log::warn("your kernel does not support swap limit capabilities (no ", h.mount,
                   "/koker/memory.swap.max): memory limited without swap");

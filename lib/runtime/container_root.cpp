@@ -39,10 +39,7 @@ Fd mount_private(const std::string &root, const container::Record &rec) {
     fail("unable to mount the file system of container ", rec.name, ": its image ", rec.image_id,
          " is gone");
   std::string dir = container::dir_of(root, rec.id);
-  log::debug("unshare(CLONE_NEWNS): the container's root is mounted for this process only");
-  check(::unshare(CLONE_NEWNS), "unable to unshare the mount namespace");
-  log::debug("mount --make-rprivate /");
-  check(::mount("", "/", nullptr, MS_REC | MS_PRIVATE, nullptr), "unable to make / private");
+  mounts::enter_private_namespace("the container's root is mounted for this process only");
   rootfs::Overlay o;
   o.mount_point = dir + "/bundle/rootfs";
   o.layers_dir = root + "/layers";

@@ -227,6 +227,10 @@ void stop(const std::string &root, const container::Record &rec, int timeout_s, 
   send(pidfd.get(), rec, stop_signal);
   if (!wait_exit(pidfd.get(), timeout_s * 1000))
     kill_all(rec, pidfd.get(), timeout_s);
+  // As docker stop, done when the container is wholly stopped: its supervisor has recorded
+  // the exit and released the cgroup and the root, so a start right after (koker-restart)
+  // cannot find it still busy, nor have its new cgroup removed by the old supervisor.
+  wait_for_supervisor(rec);
   settle(root, rec);
 }
 

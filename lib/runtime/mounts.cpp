@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <linux/mount.h>
 #include <linux/openat2.h>
+#include <sched.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -195,6 +196,13 @@ Fd make_file_in_root(int root_fd, std::string_view path, unsigned mode) {
   if (fd < 0)
     sys_fail("unable to open ", path, " in the container");
   return Fd(fd);
+}
+
+void enter_private_namespace(std::string_view why) {
+  log::debug("unshare(CLONE_NEWNS): ", why);
+  check(::unshare(CLONE_NEWNS), "unable to unshare the mount namespace");
+  log::debug("mount --make-rprivate /");
+  check(::mount("", "/", nullptr, MS_REC | MS_PRIVATE, nullptr), "unable to make / private");
 }
 
 void pivot_root(const std::string &new_root) {

@@ -44,4 +44,9 @@ std::string fd_path(int fd);
 // (runc's way, pivot_root(2) NOTES), chdir("/").
 void pivot_root(const std::string &new_root);
 
+// Moves this process into a mount namespace of its own, every mount private: what it mounts
+// from now on is seen by no other process and goes away with it, even after a kill -9. why
+// says what for, in the trace. The process must have one thread (unshare(2)).
+void enter_private_namespace(std::string_view why);
+
 } // namespace koker::mounts

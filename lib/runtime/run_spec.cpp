@@ -247,7 +247,10 @@ json::Value limit_resources(const cgroup::Limits &l) {
   if (l.memory) {
     json::Value m = json::Value::object();
     m.set("limit", *l.memory);
-    m.set("swap", *l.memory + l.swap.value_or(*l.memory));
+    if (l.swap == cgroup::UNLIMITED)
+      m.set("swap", -1); // the runtime-spec's "no swap limit"
+    else
+      m.set("swap", *l.memory + l.swap.value_or(*l.memory));
     r.set("memory", std::move(m));
   }
   if (l.nano_cpus) {

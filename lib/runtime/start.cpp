@@ -48,7 +48,9 @@ launch::Request request(const container::Record &rec) {
   req.cgroup = rec.id;
   if (rec.memory > 0) {
     req.limits.memory = static_cast<uint64_t>(rec.memory);
-    if (rec.memory_swap > rec.memory)
+    if (rec.memory_swap == -1)
+      req.limits.swap = cgroup::UNLIMITED;
+    else if (rec.memory_swap > rec.memory)
       req.limits.swap = static_cast<uint64_t>(rec.memory_swap - rec.memory);
   }
   if (rec.nano_cpus > 0)
@@ -66,8 +68,11 @@ std::optional<int> run(const store::Store &store, const container::Record &found
   if (!settled)
     fail("no such container: ", found.id.substr(0, 12));
   container::Record rec = *settled;
-  if (rec.status != "running" && rec.status != "restarting")
-    lifecycle::wait_for_supervisor(rec); // still recording the last exit
+  // A supervisor may still be recording the last exit and releasing what the run held,
+  // the record saying "running" until it has: wait for it whenever the process is gone.
+  if (rec.status == "running" ? !container::process_alive(rec.pid, rec.pid_start)
+                               : rec.status != "restarting")
+    lifecycle::wait_for_supervisor(rec);
   bool busy = false;
   // Claimed under the lock: the start's own pid as the supervisor says a start is under way
   // (so that no other tool takes the root it mounts for stale); the user's stop forgotten.

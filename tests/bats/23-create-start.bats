@@ -165,6 +165,27 @@ mounted() { # CONTAINER: how many mounts are on its bundle's rootfs
     assert_equal "" "$output"
 }
 
+@test "kill -9 of koker-create at any point leaves nothing mounted on the host" {
+    local delay pid
+    for delay in 0.001 0.005 0.01 0.02 0.03 0.05 0.08; do
+        koker-create --network none one true >/dev/null 2>&1 &
+        pid=$!
+        sleep "$delay"
+        kill -9 "$pid" 2>/dev/null || true
+        wait "$pid" || true
+        # At once, with no settle or clean-up run: the root was mounted in koker-create's own
+        # mount namespace, which died with it.
+        run grep -c "$KOKER_ROOT" /proc/self/mountinfo
+        assert_equal 0 "$output"
+        run_koker 0 koker-ps -a -q
+    done
+    # Whatever a killed create left is a created container or a claim the clean-up removes.
+    for id in $(koker-ps -a -q); do run_koker 0 koker-rm "$id"; done
+    run_koker 0 koker-system prune -f
+    run_koker 0 koker-ps -a -q
+    assert_equal "" "$output"
+}
+
 @test "kill -9 of koker-start midway leaves the store consistent and nothing mounted" {
     id=$(koker-create --name k9 --network none one sh -c 'sleep 0.2')
     for delay in 0.001 0.005 0.01 0.02 0.04 0.08; do

@@ -149,6 +149,24 @@ A /opq/new" "$(grep -Ev ' /(etc|dev|proc|sys|tmp|run)($|/)' <<<"$output")"
     assert_equal $((200 << 20)) "$(koker-inspect u | jq -r '.[0].HostConfig.MemorySwap')"
 }
 
+@test "koker-update: limits on a container started without any, and --memory-swap -1" {
+    koker-run -d --name u --network none verbs sleep 600 >/dev/null
+    run_koker 0 koker-update --cpus 0.5 u
+    assert_equal 50000 "$(cgroup_file u cpu cpu.cfs_quota_us cpu.max | cut -d' ' -f1)"
+    assert_equal 500000000 "$(koker-inspect u | jq -r '.[0].HostConfig.NanoCpus')"
+    run_koker 0 koker-update -m 64m u
+    assert_equal $((64 << 20)) "$(cgroup_file u memory memory.limit_in_bytes memory.max)"
+    # docker: -1 is unlimited swap
+    run_koker 0 koker-update --memory-swap -1 u
+    assert_equal -1 "$(koker-inspect u | jq -r '.[0].HostConfig.MemorySwap')"
+    # A stopped container's new limits hold at its next start.
+    koker-stop -t 0 u >/dev/null
+    run_koker 0 koker-update --pids-limit 30 u
+    run_koker 0 koker-start u
+    assert_equal 30 "$(cgroup_file u pids pids.max pids.max)"
+    assert_equal 50000 "$(cgroup_file u cpu cpu.cfs_quota_us cpu.max | cut -d' ' -f1)"
+}
+
 @test "koker-update: bad input is refused whole, one line, 125" {
     koker-run -d --name u --network none -m 64m verbs sleep 600 >/dev/null
     run_koker 125 koker-update u
