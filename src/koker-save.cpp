@@ -94,7 +94,8 @@ void select(const store::Store &store, const std::string &name, std::vector<Imag
   auto rec = store.find_image(name, key);
   if (!rec)
     fail("no such image: ", printable(name));
-  bool tagged = std::find(rec->repo_tags.begin(), rec->repo_tags.end(), key) != rec->repo_tags.end();
+  bool tagged =
+      std::find(rec->repo_tags.begin(), rec->repo_tags.end(), key) != rec->repo_tags.end();
   add_tags(images, *rec, tagged ? std::vector<std::string>{key} : std::vector<std::string>{});
 }
 
@@ -188,8 +189,14 @@ std::map<std::string, Entry> plan(const std::vector<Image> &images, Format forma
         add_blob(entries, layer_file(d), d, created);
       }
     } else {
-      image::Descriptor manifest{img.rec.manifest_media_type, img.rec.manifest_digest,
-                                 img.manifest.size(), {}, {}, {}, {}, {}};
+      image::Descriptor manifest{img.rec.manifest_media_type,
+                                 img.rec.manifest_digest,
+                                 img.manifest.size(),
+                                 {},
+                                 {},
+                                 {},
+                                 {},
+                                 {}};
       add_blob(entries, blob_name(manifest.digest), manifest, created);
       add_blob(entries, blob_name(m.config.digest), m.config, created);
       entry.set("Config", blob_name(m.config.digest));
@@ -245,8 +252,8 @@ std::map<std::string, Entry> plan(const std::vector<Image> &images, Format forma
   return entries;
 }
 
-void write_archive(const store::Store &store, const std::map<std::string, Entry> &entries,
-                   int fd, const std::string &shown) {
+void write_archive(const store::Store &store, const std::map<std::string, Entry> &entries, int fd,
+                   const std::string &shown) {
   archive::TarWriter tar(fd, shown);
   for (const auto &[name, e] : entries) {
     if (e.kind == Entry::dir) {
@@ -273,8 +280,8 @@ void write_archive(const store::Store &store, const std::map<std::string, Entry>
 
 static int save_main(int argc, char **argv) {
   enum { OPT_FORMAT = 1 };
-  auto opts = cli::long_options(
-      {{"output", required_argument, nullptr, 'o'}, {"format", required_argument, nullptr, OPT_FORMAT}});
+  auto opts = cli::long_options({{"output", required_argument, nullptr, 'o'},
+                                 {"format", required_argument, nullptr, OPT_FORMAT}});
   std::string output;
   Format format = Format::hybrid;
   std::string shorts = std::string(cli::COMMON_SHORT_ANYWHERE) + "o:";
@@ -293,8 +300,8 @@ static int save_main(int argc, char **argv) {
       else if (std::string_view(optarg) == "oci-archive")
         format = Format::oci;
       else
-        cli::usage_error(cat("invalid --format ", printable(optarg),
-                             " (docker-archive or oci-archive)"));
+        cli::usage_error(
+            cat("invalid --format ", printable(optarg), " (docker-archive or oci-archive)"));
       break;
     default:
       cli::bad_option(c, argv);

@@ -29,6 +29,10 @@ Fd open_beneath(const std::string &root, const std::string &rel) {
   how.flags = O_RDONLY | O_CLOEXEC;
   how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
   long fd = ::syscall(SYS_openat2, dir.get(), rel.c_str(), &how, sizeof how);
+  if (fd < 0 && errno == EXDEV) // openat2(2): the path would leave root
+    fail("unable to open ", printable(rel), " in ", root, ": the path leads outside it");
+  if (fd < 0 && errno == ELOOP)
+    fail("unable to open ", printable(rel), " in ", root, ": the path holds a symbolic link");
   if (fd < 0)
     sys_fail("unable to open ", printable(rel), " in ", root);
   return Fd(static_cast<int>(fd));
