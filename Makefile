@@ -44,6 +44,7 @@ TOOLS += system # docker system df|prune|info|version
 TOOLS += volume # named volumes
 TOOLS += cp diff export top port rename pause update # issue 16 container verbs
 TOOLS += create start restart wait attach # issue 16 point 1
+TOOLS += save load # issue 17 point 5: image archives
 koker-pull_LIBS    := libcurl libarchive libcrypto
 koker-images_LIBS  :=
 koker-rmi_LIBS     :=
@@ -69,6 +70,9 @@ koker-volume_LIBS  :=
 # Issue 16's file and process verbs (cp and export write tar streams with libarchive).
 koker-cp_LIBS      := libarchive libcrypto
 koker-export_LIBS  := libarchive libcrypto
+# Issue 17's image archives (load reads them through koker-pull's sources, hence curl).
+koker-save_LIBS    := libarchive libcrypto
+koker-load_LIBS    := libcurl libarchive libcrypto
 # Tools linked fully static: no dynamic linking at each start (koker-run starts ~0.6 ms
 # sooner, bench/README.md). The others need libraries Debian ships without a static archive
 # (libmnl, libcurl's stack).

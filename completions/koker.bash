@@ -37,6 +37,7 @@ _koker() {
     done
     if [[ -z $cmd ]]; then
         COMPREPLY=($(compgen -W "container c image i network net volume cgroup cg run exec ps pull images rmi rm logs stop kill inspect import stats cp diff export top port rename pause unpause update create start restart wait attach system info version help -D --debug -q --quiet -v --version -h --help --root" -- "$cur"))
+        COMPREPLY+=($(compgen -W "save load" -- "$cur"))
         return
     fi
     case $cmd in
@@ -45,7 +46,7 @@ _koker() {
         cmd=$sub
         ;;
     image | i)
-        [[ -z $sub ]] && { COMPREPLY=($(compgen -W "pull ls rm inspect import" -- "$cur")); return; }
+        [[ -z $sub ]] && { COMPREPLY=($(compgen -W "pull ls rm inspect import" -- "$cur")); COMPREPLY+=($(compgen -W "save load" -- "$cur")); return; }
         case $sub in ls) cmd=images ;; rm) cmd=rmi ;; *) cmd=$sub ;; esac
         ;;
     network | net)
@@ -79,6 +80,13 @@ _koker() {
         --ulimit) COMPREPLY=($(compgen -W "core= cpu= data= fsize= locks= memlock= msgqueue= nice= nofile= nproc= rss= rtprio= rttime= sigpending= stack=" -- "$cur")); return ;;
         esac
     fi
+    # save and load: archive files, and save's formats
+    if [[ $cmd == save || $cmd == load ]]; then
+        case ${COMP_WORDS[COMP_CWORD - 1]} in
+        -o | --output | -i | --input) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --format) COMPREPLY=($(compgen -W "docker-archive oci-archive" -- "$cur")); return ;;
+        esac
+    fi
     if [[ $cur == -* ]]; then
         COMPREPLY=($(compgen -W "$(_koker_tool_options "$cmd")" -- "$cur"))
         return
@@ -93,6 +101,7 @@ _koker() {
         COMPREPLY=($(compgen -W "$(_koker_containers | sed 's/$/:/')" -- "$cur") $(compgen -f -- "$cur"))
         compopt -o nospace 2>/dev/null ;;
     import) COMPREPLY=($(compgen -f -- "$cur")) ;;
+    save) COMPREPLY=($(compgen -W "$(_koker_images)" -- "$cur")) ;;
     esac
 }
 

@@ -616,19 +616,36 @@ struct Sink {
   digest::Sha256 hash;
   uint64_t bytes = 0;
   std::string error;
+  std::string what = "layer"; // for messages
+  bool hashing = true;        // a layer's diff_id; an image archive needs none
 };
 
 la_ssize_t write_callback(struct archive *, void *data, const void *buf, size_t size) {
   auto *s = static_cast<Sink *>(data);
   try {
-    sys::write_fd(s->fd, std::string_view(static_cast<const char *>(buf), size), "layer");
-    s->hash.update(buf, size);
+    sys::write_fd(s->fd, std::string_view(static_cast<const char *>(buf), size), s->what);
+    if (s->hashing)
+      s->hash.update(buf, size);
   } catch (const std::exception &e) {
     s->error = e.what();
     return -1;
   }
   s->bytes += size;
   return static_cast<la_ssize_t>(size);
+}
+
+// The one tar format koker writes (layers, cp streams, image archives): pax headers only
+// where ustar cannot hold a field, no compression, 64 KiB blocks and an unpadded last block.
+// Returns false on failure (w null: out of memory; else archive_error_string says why).
+bool open_tar(Writer &w, Sink &sink) {
+  w.reset(archive_write_new());
+  if (!w)
+    return false;
+  archive_write_set_format_pax_restricted(w.get());
+  archive_write_add_filter_none(w.get());
+  archive_write_set_bytes_per_block(w.get(), 65536);
+  archive_write_set_bytes_in_last_block(w.get(), 1);
+  return archive_write_open(w.get(), &sink, nullptr, write_callback, nullptr) == ARCHIVE_OK;
 }
 
 class Packer {
@@ -689,15 +706,11 @@ public:
 
 private:
   void open_writer() {
-    m_out.reset(archive_write_new());
-    if (!m_out)
-      fail("unable to pack ", m_dir, ": out of memory");
-    archive_write_set_format_pax_restricted(m_out.get());
-    archive_write_add_filter_none(m_out.get());
-    archive_write_set_bytes_per_block(m_out.get(), 65536);
-    archive_write_set_bytes_in_last_block(m_out.get(), 1);
-    if (archive_write_open(m_out.get(), &m_sink, nullptr, write_callback, nullptr) != ARCHIVE_OK)
+    if (!open_tar(m_out, m_sink)) {
+      if (!m_out)
+        fail("unable to pack ", m_dir, ": out of memory");
       fail_archive();
+    }
   }
 
   [[noreturn]] void fail_archive() {
@@ -836,6 +849,99 @@ private:
   LayerInfo m_info;
   std::map<std::pair<dev_t, ino_t>, std::string> m_links;
 };
+
+} // namespace
+
+struct TarWriter::Impl {
+  std::string shown;
+  Sink sink;
+  Writer out;
+
+  [[noreturn]] void fail_archive() {
+    fail("unable to write ", shown, ": ", sink.error.empty() ? describe(out.get()) : sink.error);
+  }
+
+  // A header of the fixed owner 0:0 (no names), mode and mtime: nothing of the host leaks
+  // into the archive, and the same content gives the same bytes.
+  Entry entry(const std::string &name, mode_t mode, uint64_t size, int64_t mtime) {
+    Entry e(archive_entry_new());
+    if (!e)
+      fail("unable to write ", shown, ": out of memory");
+    archive_entry_copy_pathname(e.get(), name.c_str());
+    archive_entry_set_mode(e.get(), mode);
+    archive_entry_set_uid(e.get(), 0);
+    archive_entry_set_gid(e.get(), 0);
+    archive_entry_set_size(e.get(), static_cast<la_int64_t>(size));
+    archive_entry_set_mtime(e.get(), static_cast<time_t>(mtime), 0);
+    if (archive_write_header(out.get(), e.get()) != ARCHIVE_OK)
+      fail_archive();
+    return e;
+  }
+
+  void data(const void *p, size_t n) {
+    if (archive_write_data(out.get(), p, n) < 0)
+      fail_archive();
+  }
+
+  void finish() {
+    if (archive_write_finish_entry(out.get()) != ARCHIVE_OK)
+      fail_archive();
+  }
+};
+
+TarWriter::TarWriter(int fd, std::string shown) : m_impl(std::make_unique<Impl>()) {
+  m_impl->shown = std::move(shown);
+  m_impl->sink.fd = fd;
+  m_impl->sink.what = m_impl->shown;
+  m_impl->sink.hashing = false;
+  if (!open_tar(m_impl->out, m_impl->sink)) {
+    if (!m_impl->out)
+      fail("unable to write ", m_impl->shown, ": out of memory");
+    m_impl->fail_archive();
+  }
+}
+
+TarWriter::~TarWriter() = default;
+
+void TarWriter::add_dir(const std::string &name, int64_t mtime) {
+  log::debug("tar ", m_impl->shown, ": ", name);
+  m_impl->entry(name, AE_IFDIR | 0755, 0, mtime);
+  m_impl->finish();
+}
+
+void TarWriter::add_data(const std::string &name, std::string_view data, int64_t mtime) {
+  log::debug("tar ", m_impl->shown, ": ", name, " (", data.size(), " bytes)");
+  m_impl->entry(name, AE_IFREG | 0644, data.size(), mtime);
+  m_impl->data(data.data(), data.size());
+  m_impl->finish();
+}
+
+void TarWriter::add_file(const std::string &name, int fd, uint64_t size, int64_t mtime,
+                         std::string_view from) {
+  log::debug("tar ", m_impl->shown, ": ", name, " (", size, " bytes of ", from, ")");
+  m_impl->entry(name, AE_IFREG | 0644, size, mtime);
+  std::unique_ptr<char[]> buf(new char[BLOCK]);
+  uint64_t left = size;
+  while (left > 0) {
+    ssize_t r = ::read(fd, buf.get(), std::min<uint64_t>(left, BLOCK));
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r < 0)
+      sys_fail("unable to read ", from);
+    if (r == 0)
+      fail("unable to read ", from, ": ", left, " bytes short of its ", size);
+    m_impl->data(buf.get(), static_cast<size_t>(r));
+    left -= static_cast<uint64_t>(r);
+  }
+  m_impl->finish();
+}
+
+void TarWriter::close() {
+  if (archive_write_close(m_impl->out.get()) != ARCHIVE_OK)
+    m_impl->fail_archive();
+}
+
+namespace {
 
 uint64_t limit_from_env(const char *name, uint64_t fallback) {
   std::string v = sys::env(name);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -51,6 +52,29 @@ struct Rebase {
 };
 void extract_copy(int fd, const std::string &dir, const Limits &limits, const Rebase &rebase,
                   bool keep_owners);
+
+// A tar stream written entry by entry (koker-save's image archives), by the writer pack_dir
+// uses: every entry owned by 0:0 with no user or group name, mode 0755 or 0644, the given
+// mtime and no other time, so the same entries in the same order give the same bytes. shown
+// names the stream in messages. Each call throws Error on a failed write (ENOSPC, EPIPE).
+class TarWriter {
+public:
+  TarWriter(int fd, std::string shown);
+  ~TarWriter();
+  TarWriter(const TarWriter &) = delete;
+  TarWriter &operator=(const TarWriter &) = delete;
+  void add_dir(const std::string &name, int64_t mtime);
+  void add_data(const std::string &name, std::string_view data, int64_t mtime);
+  // Copies size bytes of fd (from names it); throws when fd holds fewer.
+  void add_file(const std::string &name, int fd, uint64_t size, int64_t mtime,
+                std::string_view from);
+  // Writes the end-of-archive blocks.
+  void close();
+
+private:
+  struct Impl;
+  std::unique_ptr<Impl> m_impl;
+};
 
 // Pure helpers, for unit tests.
 enum class WhiteoutKind { none, file, opaque };

@@ -90,6 +90,7 @@ Descriptor parse_descriptor(const json::Value &v, std::string_view what) {
   d.arch = platform.string("architecture");
   d.variant = platform.string("variant");
   d.ref_name = f.object("annotations").string("org.opencontainers.image.ref.name");
+  d.image_name = f.object("annotations").string("io.containerd.image.name");
   return d;
 }
 

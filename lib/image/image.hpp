@@ -36,6 +36,7 @@ struct Descriptor {
   uint64_t size = 0;
   std::string os, arch, variant; // platform, in index entries
   std::string ref_name;           // org.opencontainers.image.ref.name, in OCI layouts
+  std::string image_name;         // io.containerd.image.name (docker save >= 25): a full name
 };
 
 struct Manifest {

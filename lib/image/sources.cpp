@@ -6,6 +6,8 @@
 #include "base/json.hpp"
 #include "base/log.hpp"
 #include "image/registry.hpp"
+#include "base/text.hpp"
+#include <algorithm>
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <map>
@@ -27,6 +29,10 @@ Fd open_beneath(const std::string &root, const std::string &rel) {
   how.flags = O_RDONLY | O_CLOEXEC;
   how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
   long fd = ::syscall(SYS_openat2, dir.get(), rel.c_str(), &how, sizeof how);
+  if (fd < 0 && errno == EXDEV) // openat2(2): the path would leave root
+    fail("unable to open ", printable(rel), " in ", root, ": the path leads outside it");
+  if (fd < 0 && errno == ELOOP)
+    fail("unable to open ", printable(rel), " in ", root, ": the path holds a symbolic link");
   if (fd < 0)
     sys_fail("unable to open ", printable(rel), " in ", root);
   return Fd(static_cast<int>(fd));
@@ -208,22 +214,13 @@ Resolved from_registry(std::string_view text, const image::Platform &platform) {
   return r;
 }
 
-Resolved from_oci_layout(const std::string &dir, std::string_view tag,
-                         const image::Platform &platform) {
+namespace {
+
+// The image an OCI layout's index entry names: its manifest, or, for a nested index,
+// platform's entry of it.
+Resolved oci_entry(const std::string &dir, image::Descriptor chosen,
+                   const image::Platform &platform) {
   auto source = std::make_unique<FileSource>(dir);
-  std::string index_body = sys::read_fd(open_beneath(dir, "index.json").get(),
-                                        image::max_manifest_size, dir + "/index.json");
-  auto entries = image::parse_index(index_body, image::media::oci_index);
-  const image::Descriptor *pick = nullptr;
-  for (const auto &e : entries)
-    if (e.ref_name == (tag.empty() ? "latest" : tag))
-      pick = &e;
-  if (!pick && tag.empty() && entries.size() == 1)
-    pick = &entries[0];
-  if (!pick)
-    fail("unable to find ", tag.empty() ? "an image" : cat("tag ", printable(tag)), " in ",
-         dir, "/index.json");
-  image::Descriptor chosen = *pick;
   if (image::is_index(chosen.media_type)) {
     std::string nested = source->small_blob(chosen, image::max_manifest_size);
     auto list = image::parse_index(nested, chosen.media_type);
@@ -239,18 +236,50 @@ Resolved from_oci_layout(const std::string &dir, std::string_view tag,
   return r;
 }
 
-Resolved from_docker_save(const std::string &dir) {
-  auto source = std::make_unique<FileSource>(dir);
+std::vector<image::Descriptor> read_oci_index(const std::string &dir) {
+  std::string index_body = sys::read_fd(open_beneath(dir, "index.json").get(),
+                                        image::max_manifest_size, dir + "/index.json");
+  return image::parse_index(index_body, image::media::oci_index);
+}
+
+json::Value read_docker_manifest(const std::string &dir) {
   std::string text = sys::read_fd(open_beneath(dir, "manifest.json").get(),
                                   image::max_manifest_size, dir + "/manifest.json");
   json::Value doc = json::parse(text, "manifest.json of the docker archive");
-  if (!doc.is_array() || doc.items().empty() || !doc.items()[0].is_object())
+  if (!doc.is_array() || doc.items().empty())
     fail("invalid docker archive: manifest.json lists no image");
-  if (doc.items().size() > 1)
-    log::warn("the docker archive holds ", doc.items().size(), " images; loading the first");
-  const json::Value &entry = doc.items()[0];
+  for (const auto &entry : doc.items())
+    if (!entry.is_object())
+      fail("invalid docker archive: an entry of manifest.json is not an object");
+  return doc;
+}
+
+// A file of a docker archive; one named blobs/sha256/<hex> (Docker 25's layout) must hold
+// what its name says.
+image::Descriptor describe_archive_file(const std::string &dir, const std::string &rel) {
+  image::Descriptor d = describe_file(dir, rel);
+  constexpr std::string_view blobs = "blobs/sha256/";
+  if (text::starts_with(rel, blobs) && d.digest != cat("sha256:", rel.substr(blobs.size())))
+    fail("unable to read blob ", printable(rel), ": digest mismatch (its content is ", d.digest,
+         ")");
+  return d;
+}
+
+std::vector<std::string> repo_tags_of(const json::Value &entry) {
+  std::vector<std::string> tags;
+  if (const json::Value *list = entry.find("RepoTags"); list && list->is_array())
+    for (const auto &t : list->items())
+      tags.push_back(normalise_tag(t.as_string()));
+  return tags;
+}
+
+// One image of a docker archive's manifest.json: its config and layer files (Layers may name
+// the legacy <id>/layer.tar, <diffid>.tar or blobs/sha256/<hex>) under an OCI manifest koker
+// writes for them.
+Resolved docker_entry(const std::string &dir, const json::Value &entry) {
+  auto source = std::make_unique<FileSource>(dir);
   std::string config_rel = entry.get_string("Config");
-  image::Descriptor config = describe_file(dir, config_rel);
+  image::Descriptor config = describe_archive_file(dir, config_rel);
   config.media_type = image::media::oci_config;
   source->add(config.digest, config_rel);
   std::vector<image::Descriptor> layers;
@@ -258,17 +287,103 @@ Resolved from_docker_save(const std::string &dir) {
   if (!list || !list->is_array())
     fail("invalid docker archive: no Layers in manifest.json");
   for (const auto &l : list->items()) {
-    image::Descriptor d = describe_file(dir, l.as_string());
+    image::Descriptor d = describe_archive_file(dir, l.as_string());
     source->add(d.digest, l.as_string());
     layers.push_back(d);
   }
   Resolved r;
   r.manifest = make_manifest(config, layers);
-  if (const json::Value *tags = entry.find("RepoTags"); tags && tags->is_array())
-    for (const auto &t : tags->items())
-      r.names.repo_tags.push_back(normalise_tag(t.as_string()));
+  r.names.repo_tags = repo_tags_of(entry);
   r.source = std::move(source);
   return r;
+}
+
+void add_name(std::vector<std::string> &names, const std::string &name) {
+  if (std::find(names.begin(), names.end(), name) == names.end())
+    names.push_back(name);
+}
+
+// The name an OCI index entry gives its image: docker's io.containerd.image.name, else a
+// ref.name that is a whole NAME:TAG (a bare tag such as "latest" names no repository);
+// nothing for a digest reference.
+std::string entry_name(const image::Descriptor &d) {
+  std::string_view text = d.image_name;
+  if (text.empty() && d.ref_name.find(':') != std::string::npos)
+    text = d.ref_name;
+  if (text.empty())
+    return "";
+  registry::Reference ref = registry::parse_reference(text);
+  return ref.digest.empty() ? ref.tagged() : "";
+}
+
+} // namespace
+
+Resolved from_oci_layout(const std::string &dir, std::string_view tag,
+                         const image::Platform &platform) {
+  auto entries = read_oci_index(dir);
+  const image::Descriptor *pick = nullptr;
+  for (const auto &e : entries)
+    if (e.ref_name == (tag.empty() ? "latest" : tag))
+      pick = &e;
+  if (!pick && tag.empty() && entries.size() == 1)
+    pick = &entries[0];
+  if (!pick)
+    fail("unable to find ", tag.empty() ? "an image" : cat("tag ", printable(tag)), " in ",
+         dir, "/index.json");
+  return oci_entry(dir, *pick, platform);
+}
+
+Resolved from_docker_save(const std::string &dir) {
+  json::Value doc = read_docker_manifest(dir);
+  if (doc.items().size() > 1)
+    log::warn("the docker archive holds ", doc.items().size(), " images; loading the first");
+  return docker_entry(dir, doc.items()[0]);
+}
+
+std::vector<Resolved> from_archive(const std::string &dir, const image::Platform &platform) {
+  std::vector<Resolved> out;
+  bool has_index = sys::exists(dir + "/index.json");
+  bool has_docker = sys::exists(dir + "/manifest.json");
+  if (!has_index && !has_docker)
+    fail("invalid image archive: it holds neither index.json nor manifest.json");
+  if (!has_index) {
+    json::Value doc = read_docker_manifest(dir);
+    for (const auto &entry : doc.items())
+      out.push_back(docker_entry(dir, entry));
+    return out;
+  }
+  // One image per manifest digest, however many tags name it (Docker 25 writes one entry per
+  // tag), in the index's order.
+  std::vector<std::pair<image::Descriptor, std::vector<std::string>>> images;
+  for (const auto &e : read_oci_index(dir)) {
+    auto it = std::find_if(images.begin(), images.end(),
+                           [&](const auto &i) { return i.first.digest == e.digest; });
+    if (it == images.end())
+      it = images.insert(images.end(), {e, {}});
+    if (std::string name = entry_name(e); !name.empty())
+      add_name(it->second, name);
+  }
+  // The hybrid's manifest.json may name what index.json does not: its RepoTags go to the
+  // image of the same config.
+  std::map<std::string, std::vector<std::string>> tags_by_config;
+  if (has_docker) {
+    json::Value doc = read_docker_manifest(dir);
+    for (const auto &entry : doc.items()) {
+      std::string config = describe_archive_file(dir, entry.get_string("Config")).digest;
+      for (const auto &t : repo_tags_of(entry))
+        add_name(tags_by_config[config], t);
+    }
+  }
+  for (auto &[desc, names] : images) {
+    Resolved r = oci_entry(dir, desc, platform);
+    std::string config =
+        image::parse_manifest(r.manifest.body, r.manifest.media_type).config.digest;
+    for (const auto &t : tags_by_config[config])
+      add_name(names, t);
+    r.names.repo_tags = names;
+    out.push_back(std::move(r));
+  }
+  return out;
 }
 
 namespace {
