@@ -25,6 +25,35 @@ wait_exited() { # CONTAINER: until it exited (10 s at most)
     return 1
 }
 
+# wait_attached PID MASK: until koker-attach PID blocks or catches a signal of MASK (hex),
+# which it does once connected (10 s at most): a signal sent before would find no proxy.
+wait_attached() {
+    local _ blk cgt
+    for _ in $(seq 100); do
+        if [ "$(cat "/proc/$1/comm" 2>/dev/null)" = koker-attach ]; then
+            blk=$(awk '/^SigBlk/ {print $2}' "/proc/$1/status")
+            cgt=$(awk '/^SigCgt/ {print $2}' "/proc/$1/status")
+            (((0x$blk | 0x$cgt) & $2)) && return 0
+        fi
+        sleep 0.1
+    done
+    echo "koker-attach $1 never got ready"
+    return 1
+}
+
+# wait_log CONTAINER TEXT: until the container's log holds TEXT (10 s at most).
+wait_log() {
+    local _
+    for _ in $(seq 100); do
+        koker-logs "$1" | grep -qF -- "$2" && return 0
+        sleep 0.1
+    done
+    echo "the log of $1 never showed $2"
+    return 1
+}
+
+SIGINT_MASK=0x2 SIGWINCH_MASK=0x8000000
+
 @test "koker-start -ai: stdin goes to a create -i container, its output and exit code come back" {
     id=$(koker-create --network none -i one cat)
     run_koker 0 koker-start -ai "$id" <<<"hi"
@@ -40,7 +69,11 @@ wait_exited() { # CONTAINER: until it exited (10 s at most)
     # -a alone: output only, the container's stdin left as create -i made it
     run_koker 0 koker-start -a "$id" </dev/null &
     echo "$!" >>"$BATS_TEST_TMPDIR/pids"
-    sleep 1
+    for _ in $(seq 100); do
+        [ -S "$KOKER_ROOT/containers/$id/attach" ] && break
+        sleep 0.1
+    done
+    sleep 0.3 # cat would have seen the end of its input by now
     assert_equal running "$(status_of "$id")"
     [ "$(stat -c %a "$KOKER_ROOT/containers/$id/attach")" = 600 ]
     koker-stop -t 1 "$id" >/dev/null
@@ -85,7 +118,7 @@ EOF
     # a second attacher without stdin sees what the first one's command prints
     koker-attach --no-stdin "$id" >"$BATS_TEST_TMPDIR/watch" </dev/null &
     echo "$!" >>"$BATS_TEST_TMPDIR/pids"
-    sleep 0.5
+    wait_attached "$!" "$SIGWINCH_MASK"
     run ptydrive -- koker-attach "$id" <<'EOF'
 send echo "seen $((3 * 3))"\r
 expect seen 9
@@ -94,7 +127,7 @@ wait
 EOF
     assert_equal 0 "$status" "ptydrive: $output"
     wait_exited "$id"
-    sleep 0.5
+    wait "$(tail -n 1 "$BATS_TEST_TMPDIR/pids")" || true
     grep -q "seen 9" "$BATS_TEST_TMPDIR/watch"
 }
 
@@ -103,21 +136,21 @@ EOF
     sleep 0.5
     assert_equal running "$(status_of "$id")" # docker's -i: cat sees no end of input
     koker-attach "$id" <<<"to cat" >/dev/null
-    sleep 0.3
+    wait_log "$id" "to cat"
     run_koker 0 koker-logs "$id"
     assert_equal "to cat" "$output"
     assert_equal running "$(status_of "$id")" # one attacher's end is not stdin's (no StdinOnce)
     koker-stop -t 1 "$id" >/dev/null
     # a signal to the attacher reaches the process, socket and log alike
-    trapper='trap "echo got INT; exit 9" INT; while :; do sleep 0.1; done'
+    trapper='trap "echo got INT; exit 9" INT; echo ready; while :; do sleep 0.1; done'
     for flags in "-di" "-d"; do
         # shellcheck disable=SC2086 # the flags are words
         id=$(koker-run $flags --network none one sh -c "$trapper")
-        sleep 0.5
+        wait_log "$id" ready
         koker-attach --no-stdin "$id" >"$BATS_TEST_TMPDIR/out" </dev/null &
         pid=$!
         echo "$pid" >>"$BATS_TEST_TMPDIR/pids"
-        sleep 0.5
+        wait_attached "$pid" "$SIGINT_MASK"
         kill -INT "$pid"
         rc=0
         wait "$pid" || rc=$?
@@ -126,11 +159,11 @@ EOF
     done
     # --sig-proxy=false: the attacher dies of it, the container runs on
     id=$(koker-run -di --network none one sh -c "$trapper")
-    sleep 0.5
+    wait_log "$id" ready
     koker-attach --no-stdin --sig-proxy=false "$id" </dev/null >/dev/null &
     pid=$!
     echo "$pid" >>"$BATS_TEST_TMPDIR/pids"
-    sleep 0.5
+    wait_attached "$pid" "$SIGWINCH_MASK"
     kill -TERM "$pid"
     wait "$pid" || true
     assert_equal running "$(status_of "$id")"
