@@ -8,6 +8,7 @@
 #include "runtime/start.hpp"
 #include "runtime/start_report.hpp"
 #include "store/container_log.hpp"
+#include <cerrno>
 #include <chrono>
 #include <functional>
 #include <optional>
@@ -29,6 +30,19 @@ struct Runner {
   bool interactive = false;
   attach::Server *server = nullptr; // a -i or -t container's attach socket
 };
+
+// Appends data to the log: one that cannot be written (a full disk) loses output, not the
+// container, as container_log::Writer does.
+void append_log(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return;
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+}
 
 // Runs the container and waits for it; then, while its restart policy says so, starts it
 // again after docker's back-off, as koker-start would: the root mounted again, the /etc files
@@ -154,7 +168,7 @@ int run_and_keep(const std::string &root, container::Record &rec, const launch::
         if (rotating)
           rotating->write(data);
         else
-          sys::write_fd(logfd.get(), data, log_path);
+          append_log(logfd.get(), data);
         if (server)
           server->output(data);
       };
