@@ -76,6 +76,9 @@ static int attach_main(int argc, char **argv) {
   if (!rec || rec->status != "running")
     fail("cannot attach to container ", found.id.substr(0, 12), ": it is not running (",
          rec ? rec->status : "removed", "): start it first");
+  // docker: "You cannot attach to a paused container, unpause it first"
+  if (rec->paused)
+    fail("cannot attach to container ", found.id.substr(0, 12), ": it is paused: unpause it first");
   Fd sock;
   if (rec->open_stdin || rec->tty)
     sock = attach::connect(container::dir_of(root, rec->id));

@@ -112,7 +112,8 @@ int run_and_keep(const std::string &root, container::Record &rec, const launch::
     if (!logfd)
       sys_fail("unable to open ", log_path);
     // Without a size limit the container writes its log itself; with one, its output comes
-    // through a pipe to this process, which rotates the files (as conmon does).
+    // through a pipe to this process, which rotates the files (as conmon does), and so it
+    // does for a container with an attach socket, whose attachers get it too.
     std::optional<container_log::Writer> rotating;
     Fd pipe_r, pipe_w, stdin_r, stdin_w;
     if (rec.log_max_size) {

@@ -8,7 +8,8 @@
 // The -d supervisor: one process per detached container, like podman's conmon, and no daemon.
 // It starts the container with its output going to containers/<id>/container.log, tells the
 // koker-run that forked it that the container runs, then waits for it, records how it ended
-// and releases what it held (runtime/launch.hpp finish). While the container's restart
+// and releases what it held (runtime/launch.hpp finish). For a container run with -i or -t
+// it also serves an attach socket (runtime/attach_server.hpp). While the container's restart
 // policy says so (runtime/restart.hpp), it starts it again: its root mounted again, a fresh
 // process, cgroup and address each time.
 namespace koker::supervisor {

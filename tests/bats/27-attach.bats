@@ -169,10 +169,15 @@ EOF
     assert_equal running "$(status_of "$id")"
 }
 
-@test "koker-attach: a stopped container, bad --detach-keys and --sig-proxy: one line, 125" {
+@test "koker-attach: a stopped or paused container, bad --detach-keys and --sig-proxy: one line, 125" {
     id=$(koker-create --network none -it one sh)
     run_koker 125 koker-attach "$id"
     assert_stderr_match "^koker-attach: fatal: cannot attach to container ${id:0:12}: it is not running \(created\): start it first$"
+    paused=$(koker-run -dit --network none one sh)
+    koker-pause "$paused" >/dev/null
+    run_koker 125 koker-attach "$paused"
+    assert_stderr_match "^koker-attach: fatal: cannot attach to container ${paused:0:12}: it is paused: unpause it first$"
+    koker-pause --unpause "$paused" >/dev/null
     run_koker 125 koker-attach --detach-keys ctrl-1 "$id"
     assert_stderr_match "^koker-attach: usage: invalid detach key ctrl-1: "
     [ "$(wc -l <<<"$stderr")" -eq 1 ]
