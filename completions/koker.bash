@@ -87,6 +87,15 @@ _koker() {
         --format) COMPREPLY=($(compgen -W "docker-archive oci-archive" -- "$cur")); return ;;
         esac
     fi
+    # attach and start: docker's detach keys, and --sig-proxy's values
+    if [[ $cmd =~ ^(attach|start)$ && ${COMP_WORDS[COMP_CWORD - 1]} == --detach-keys ]]; then
+        COMPREPLY=($(compgen -W "ctrl-p,ctrl-q ctrl-x,x" -- "$cur"))
+        return
+    fi
+    if [[ $cmd == attach && $cur == --sig-proxy=* ]]; then
+        COMPREPLY=($(compgen -W "--sig-proxy=true --sig-proxy=false" -- "$cur"))
+        return
+    fi
     if [[ $cur == -* ]]; then
         COMPREPLY=($(compgen -W "$(_koker_tool_options "$cmd")" -- "$cur"))
         return

@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: MIT
-// koker-attach: follow a detached container's output until it exits; its exit code.
+// koker-attach: attach the terminal to a detached container (docker attach): its output from
+// now on, stdin and the window size too for a -i or -t container; its exit code at the end.
 #include "base/error.hpp"
 #include "base/log.hpp"
 #include "base/main.hpp"
 #include "base/sys.hpp"
+#include "runtime/attach_client.hpp"
+#include "runtime/attach_socket.hpp"
 #include "runtime/lifecycle.hpp"
 #include "store/container.hpp"
-#include "store/container_log.hpp"
 
 using namespace koker;
 
@@ -14,21 +16,57 @@ static const char USAGE[] =
     "Usage: koker-attach [OPTIONS] CONTAINER\n"
     "\n"
     "Attach to a running detached container: print its output from now on, as it writes\n"
-    "it, and return its exit code when it exits. Its stdin is not attached (the supervisor\n"
-    "keeps no channel to it).\n"
+    "it, and return its exit code when it exits. A container made with -i also gets this\n"
+    "stdin, and one made with -t this terminal (raw, its window size followed), through the\n"
+    "attach socket its supervisor serves. With -t, the detach keys (ctrl-p ctrl-q) leave it\n"
+    "running.\n"
     "\n"
     "Options:\n"
-    "  -q, --quiet      print nothing but the output and errors\n"
-    "  -D, --debug      trace every step on stderr\n"
-    "      --root DIR   the store (default /var/lib/koker, or KOKER_ROOT)\n"
-    "  -h, --help       show this help\n"
-    "      --version    show the version\n";
+    "      --detach-keys KEYS  the keys that detach: ctrl-<a-z@[\\]^_> or characters, comma-\n"
+    "                          separated (default ctrl-p,ctrl-q; \"\" for none)\n"
+    "      --no-stdin          do not attach stdin\n"
+    "      --sig-proxy[=BOOL]  pass the signals this gets (SIGINT, SIGTERM, ...) on to the\n"
+    "                          container's process (default true; not with -t, where ctrl-C\n"
+    "                          is a key the container reads)\n"
+    "  -q, --quiet             print nothing but the output and errors\n"
+    "  -D, --debug             trace every step on stderr\n"
+    "      --root DIR          the store (default /var/lib/koker, or KOKER_ROOT)\n"
+    "  -h, --help              show this help\n"
+    "      --version           show the version\n";
+
+enum { OPT_DETACH_KEYS = 0x2000, OPT_NO_STDIN, OPT_SIG_PROXY };
 
 static int attach_main(int argc, char **argv) {
-  auto opts = cli::long_options({});
-  for (int c; (c = getopt_long(argc, argv, cli::COMMON_SHORT_ANYWHERE, opts.data(), nullptr)) != -1;)
-    if (!cli::handle_common(c, optarg))
+  auto opts = cli::long_options({{"detach-keys", required_argument, nullptr, OPT_DETACH_KEYS},
+                                 {"no-stdin", no_argument, nullptr, OPT_NO_STDIN},
+                                 {"sig-proxy", optional_argument, nullptr, OPT_SIG_PROXY}});
+  attach::ClientOptions o;
+  o.detach_keys = attach::parse_detach_keys("ctrl-p,ctrl-q");
+  bool no_stdin = false;
+  for (int c;
+       (c = getopt_long(argc, argv, cli::COMMON_SHORT_ANYWHERE, opts.data(), nullptr)) != -1;) {
+    if (cli::handle_common(c, optarg))
+      continue;
+    switch (c) {
+    case OPT_DETACH_KEYS:
+      try {
+        o.detach_keys = attach::parse_detach_keys(optarg);
+      } catch (const Error &e) {
+        cli::usage_error(e.what());
+      }
+      break;
+    case OPT_NO_STDIN:
+      no_stdin = true;
+      break;
+    case OPT_SIG_PROXY:
+      if (optarg && std::string_view(optarg) != "true" && std::string_view(optarg) != "false")
+        cli::usage_error(cat("--sig-proxy takes true or false, not ", printable(optarg)));
+      o.sig_proxy = !optarg || std::string_view(optarg) == "true";
+      break;
+    default:
       cli::bad_option(c, argv);
+    }
+  }
   if (optind + 1 != argc)
     cli::usage_error(optind == argc ? "CONTAINER is missing" : "too many arguments");
   std::string root = store_root();
@@ -38,13 +76,17 @@ static int attach_main(int argc, char **argv) {
   if (!rec || rec->status != "running")
     fail("cannot attach to container ", found.id.substr(0, 12), ": it is not running (",
          rec ? rec->status : "removed", "): start it first");
-  log::debug("follow ", container::dir_of(root, rec->id), "/container.log from its end");
-  container_log::print(root, rec->id, true, true);
-  auto now = container::load(root, rec->id);
-  if (!now)
-    return 0; // removed when it exited (--rm): its code went with it
-  auto end = lifecycle::settle(root, *now);
-  return end ? end->exit_code : 0;
+  // docker: "You cannot attach to a paused container, unpause it first"
+  if (rec->paused)
+    fail("cannot attach to container ", found.id.substr(0, 12), ": it is paused: unpause it first");
+  Fd sock;
+  if (rec->open_stdin || rec->tty)
+    sock = attach::connect(container::dir_of(root, rec->id));
+  if (!sock)
+    log::debug("no attach socket: output only, from the log");
+  o.stdin = rec->open_stdin && !no_stdin;
+  o.tty = rec->tty;
+  return attach::attach_and_wait(root, rec->id, sock ? sock.get() : -1, o);
 }
 
 int main(int argc, char **argv) { return run_tool(argc, argv, "koker-attach", USAGE, attach_main); }

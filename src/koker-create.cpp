@@ -21,6 +21,8 @@ int create_main(int argc, char **argv) {
   create::Source src = create::resolve_image(o, store);
   const store::ImageRecord &img = src.image;
   container::Record rec = create::make_record(o, img, src.config);
+  // docker create -i attaches stdin at start (-ai): its end ends the container's (StdinOnce)
+  rec.stdin_once = rec.open_stdin;
   const std::string root = store.root();
   sys::Rollback undo;
   std::string dir = create::make_dir(store, rec, undo);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // koker-init: the container's PID 1 under koker-run --init (docker's docker-init, tini's job):
-// runs the command as its child, passes it the signals it gets, reaps every zombie, and exits
-// with the command's status.
+// runs the command as its child (given the terminal, with -t), passes it the signals it gets,
+// reaps every zombie, and exits with the command's status.
 #include "base/error.hpp"
 #include "base/log.hpp"
 #include "base/main.hpp"
@@ -18,6 +18,8 @@ static const char USAGE[] =
     "\n"
     "Run COMMAND as the child of this process, forward every signal this process gets to it,\n"
     "reap every orphaned process, and exit with COMMAND's status (128+N after signal N).\n"
+    "When stdin is a terminal, COMMAND runs in a process group of its own that becomes the\n"
+    "terminal's foreground group (as tini): a shell gets job control, ctrl-C reaches it.\n"
     "koker-run --init binds it into the container as /sbin/docker-init, its PID 1.\n"
     "\n"
     "Options:\n"
@@ -27,9 +29,31 @@ static const char USAGE[] =
     "  -h, --help       show this help\n"
     "      --version    show the version\n";
 
-// The child: the signal mask and dispositions of a fresh process, then the command. As tini:
-// 127 when it is not found, 126 when it cannot be run.
+// With -t the terminal goes to the command, as tini gives it: a process group of its own made
+// the terminal's foreground group, so that an interactive shell gets job control and the
+// terminal's ctrl-C and ctrl-Z reach it and its jobs (not this PID 1, which forwards only what
+// it is sent). tcsetpgrp(3) from what is now a background group would stop the caller with
+// SIGTTOU, unless SIGTTOU is blocked: it is, all are until exec. No terminal (ENOTTY), or not
+// this session's: nothing to hand over.
+static void take_terminal() {
+  check(::setpgid(0, 0), "unable to make a process group for the command");
+  if (::tcsetpgrp(0, ::getpgrp()) == 0)
+    log::debug("tcsetpgrp(0, ", ::getpgrp(), "): the command has the terminal");
+  else if (errno != ENOTTY && errno != ENXIO)
+    sys_fail("unable to give the terminal to the command");
+}
+
+// The child: the terminal, the signal mask and dispositions of a fresh process, then the
+// command. As tini: 127 when it is not found, 126 when it cannot be run.
 [[noreturn]] static void exec_command(char **argv, const sigset_t &old_mask) {
+  if (::isatty(0)) {
+    try {
+      take_terminal();
+    } catch (const Error &e) {
+      log::fatal(e.what());
+      ::_exit(125);
+    }
+  }
   ::sigprocmask(SIG_SETMASK, &old_mask, nullptr);
   ::execvp(argv[0], argv);
   int err = errno;

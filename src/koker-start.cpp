@@ -4,6 +4,8 @@
 #include "base/log.hpp"
 #include "base/main.hpp"
 #include "base/sys.hpp"
+#include "runtime/attach_client.hpp"
+#include "runtime/attach_socket.hpp"
 #include "runtime/lifecycle.hpp"
 #include "runtime/restart.hpp"
 #include "runtime/start.hpp"
@@ -25,6 +27,8 @@ static const char USAGE[] =
     "Options:\n"
     "  -a, --attach           stay attached: relay the output, return the exit code\n"
     "  -i, --interactive      attach stdin too (a container created with -i)\n"
+    "      --detach-keys KEYS the keys that detach from a -t container (default\n"
+    "                         ctrl-p,ctrl-q; see koker-attach)\n"
     "      --all-restartable  start the containers a restart policy would run after a\n"
     "                         reboot: always, and unless-stopped or on-failure ones the\n"
     "                         user did not stop (on-failure: last exit not 0)\n"
@@ -34,7 +38,7 @@ static const char USAGE[] =
     "  -h, --help             show this help\n"
     "      --version          show the version\n";
 
-enum { OPT_ALL_RESTARTABLE = 0x2000 };
+enum { OPT_ALL_RESTARTABLE = 0x2000, OPT_DETACH_KEYS };
 
 // What a boot (no daemon: koker-restart.service) starts again, as dockerd does when it starts:
 // always even after a stop by the user, unless-stopped and on-failure only if not stopped by
@@ -52,8 +56,11 @@ static bool restart_after_boot(const container::Record &rec) {
 static int start_main(int argc, char **argv) {
   auto opts = cli::long_options({{"attach", no_argument, nullptr, 'a'},
                                  {"interactive", no_argument, nullptr, 'i'},
-                                 {"all-restartable", no_argument, nullptr, OPT_ALL_RESTARTABLE}});
+                                 {"all-restartable", no_argument, nullptr, OPT_ALL_RESTARTABLE},
+                                 {"detach-keys", required_argument, nullptr, OPT_DETACH_KEYS}});
   bool attach = false, interactive = false, all_restartable = false;
+  attach::ClientOptions ao;
+  ao.detach_keys = attach::parse_detach_keys("ctrl-p,ctrl-q");
   std::string shorts = std::string(cli::COMMON_SHORT_ANYWHERE) + "ai";
   for (int c; (c = getopt_long(argc, argv, shorts.c_str(), opts.data(), nullptr)) != -1;) {
     if (cli::handle_common(c, optarg))
@@ -62,6 +69,13 @@ static int start_main(int argc, char **argv) {
     case 'a': attach = true; break;
     case 'i': interactive = true; break;
     case OPT_ALL_RESTARTABLE: all_restartable = true; break;
+    case OPT_DETACH_KEYS:
+      try {
+        ao.detach_keys = attach::parse_detach_keys(optarg);
+      } catch (const Error &e) {
+        cli::usage_error(e.what());
+      }
+      break;
     default: cli::bad_option(c, argv);
     }
   }
@@ -96,6 +110,17 @@ static int start_main(int argc, char **argv) {
   }
   if (attach || interactive) {
     container::Record rec = container::get(root, argv[optind]);
+    if (rec.open_stdin || rec.tty) {
+      // As docker: started detached, its supervisor serving the attach socket this connects
+      // to first; the detach keys leave it running.
+      Fd sock;
+      start::run(store, rec, false, false, &sock);
+      if (!sock) // it ran already
+        sock = attach::connect(container::dir_of(root, rec.id));
+      ao.stdin = interactive && rec.open_stdin;
+      ao.tty = rec.tty;
+      return attach::attach_and_wait(root, rec.id, sock ? sock.get() : -1, ao);
+    }
     auto code = start::run(store, rec, true, interactive);
     if (code)
       return *code;

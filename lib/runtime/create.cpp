@@ -236,6 +236,9 @@ container::Record make_record(const Options &o, const store::ImageRecord &img,
   r.user = !o.user.empty() ? o.user : cfg.user;
   r.tty = o.tty;
   r.open_stdin = o.interactive;
+  // docker sets StdinOnce when stdin is attached (run -i; koker-create sets it for create -i),
+  // not for run -d -i: the stdin of a detached -i container stays open across attaches.
+  r.stdin_once = o.interactive && !o.detach;
   r.read_only = o.read_only;
   r.auto_remove = o.auto_remove;
   r.no_new_privileges = o.no_new_privileges;

@@ -201,9 +201,9 @@ void set_running(container::Record &rec, pid_t pid) {
 }
 
 int finish(const std::string &root, const container::Record &rec, Started &s, bool interactive,
-           const supervise::Sink &sink, bool *restarting) {
+           const supervise::Sink &sink, bool *restarting, attach::Server *server) {
   int relay = s.master ? s.master.get() : s.output.get();
-  int code = supervise::wait_for(s.pid, relay, interactive, sink);
+  int code = supervise::wait_for(s.pid, relay, interactive, sink, server);
   cgroup::Group *group = s.group ? &*s.group : nullptr;
   bool oom = false;
   if (group && code == 137) { // SIGKILL: was it the OOM killer's?

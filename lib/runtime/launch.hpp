@@ -63,7 +63,9 @@ void set_running(container::Record &rec, pid_t pid);
 // The container's output (from its pty or output pipe) goes to sink when set, else stdout.
 // With restarting, the record's restart policy is looked at in the same update: *restarting
 // says whether it starts the container again (the record says restarting, not exited).
+// server: the supervisor's attach socket, served while the container runs.
 int finish(const std::string &root, const container::Record &rec, Started &s, bool interactive,
-           const supervise::Sink &sink = {}, bool *restarting = nullptr);
+           const supervise::Sink &sink = {}, bool *restarting = nullptr,
+           attach::Server *server = nullptr);
 
 } // namespace koker::launch

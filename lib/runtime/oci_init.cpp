@@ -234,7 +234,9 @@ void loopback_up() {
 // Without a terminal the process keeps the caller's descriptors (conmon's pipes), except
 // where koker-run asks for its own: stdin from /dev/null, the output to the log.
 void set_stdio(const InitOptions &o) {
-  if (o.stdin_null) {
+  if (o.stdin_fd >= 0)
+    check(::dup2(o.stdin_fd, 0), "unable to give the container its stdin pipe");
+  else if (o.stdin_null) {
     Fd null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
     if (!null || ::dup2(null.get(), 0) < 0)
       sys_fail("unable to redirect stdin from the container's /dev/null");

@@ -34,6 +34,7 @@ struct InitOptions {
   // (-d: the log), death with koker-run (foreground), and exec failures reported on
   // report_fd with docker's codes instead of a ready report (no create/start split).
   bool stdin_null = false;
+  int stdin_fd = -1; // or this fd (the -d -i supervisor's pipe) as stdin
   int output_fd = -1;
   bool die_with_parent = false;
   bool report_exec = false;

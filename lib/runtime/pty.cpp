@@ -40,6 +40,19 @@ Fd connect_console(const std::string &path) {
   return sock;
 }
 
+RawMode::RawMode(int fd) : m_fd(fd) {
+  if (fd < 0 || !::isatty(fd) || ::tcgetattr(fd, &m_saved) < 0)
+    return;
+  struct termios raw = m_saved;
+  ::cfmakeraw(&raw);
+  m_active = ::tcsetattr(fd, TCSANOW, &raw) == 0;
+}
+
+RawMode::~RawMode() {
+  if (m_active)
+    ::tcsetattr(m_fd, TCSANOW, &m_saved);
+}
+
 void copy_window_size(int master) {
   struct winsize ws;
   if (::ioctl(0, TIOCGWINSZ, &ws) == 0)

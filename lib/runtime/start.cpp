@@ -62,7 +62,7 @@ launch::Request request(const container::Record &rec) {
 }
 
 std::optional<int> run(const store::Store &store, const container::Record &found, bool attach,
-                       bool interactive) {
+                       bool interactive, Fd *attacher) {
   const std::string root = store.root();
   auto settled = lifecycle::settle(root, found);
   if (!settled)
@@ -99,7 +99,7 @@ std::optional<int> run(const store::Store &store, const container::Record &found
   launch::Request req = request(rec);
   req.after_clone = [&](pid_t pid) { on_clone(root, rec, undo, pid); };
   if (!attach) {
-    supervisor::start_detached(root, rec, b.container, req, undo);
+    supervisor::start_detached(root, rec, b.container, req, undo, attacher);
     return std::nullopt;
   }
   b.container.init.stdin_null = !(interactive && rec.open_stdin);

@@ -27,8 +27,9 @@ launch::Request request(const container::Record &rec);
 // Starts the container rec names (created or exited): detached (its supervisor carries out
 // its restart policy), or attached, its output relayed here (and stdin with interactive) and
 // its exit code returned. A container that runs is left as it is, as docker does (nullopt,
-// as for a detached start).
+// as for a detached start). With attacher, a detached start of a -i or -t container connects
+// there to its attach socket before the container runs (runtime/supervisor.hpp).
 std::optional<int> run(const store::Store &store, const container::Record &rec, bool attach,
-                       bool interactive);
+                       bool interactive, Fd *attacher = nullptr);
 
 } // namespace koker::start

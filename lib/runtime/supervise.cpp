@@ -3,6 +3,8 @@
 #include "base/error.hpp"
 #include "base/fd.hpp"
 #include "base/log.hpp"
+#include "runtime/attach_server.hpp"
+#include "runtime/pty.hpp"
 #include <cerrno>
 #include <poll.h>
 #include <sys/ioctl.h>
@@ -10,6 +12,7 @@
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
+#include <vector>
 
 namespace koker::supervise {
 
@@ -36,27 +39,6 @@ int exit_code(int status) {
 }
 
 namespace {
-
-// Puts the terminal on fd into raw mode for the life of the object, as docker -t does.
-class RawMode {
-public:
-  explicit RawMode(int fd) : m_fd(fd) {
-    if (!::isatty(fd) || ::tcgetattr(fd, &m_saved) < 0)
-      return;
-    struct termios raw = m_saved;
-    ::cfmakeraw(&raw);
-    m_active = ::tcsetattr(fd, TCSANOW, &raw) == 0;
-  }
-  ~RawMode() {
-    if (m_active)
-      ::tcsetattr(m_fd, TCSANOW, &m_saved);
-  }
-
-private:
-  int m_fd;
-  struct termios m_saved {};
-  bool m_active = false;
-};
 
 void copy_winsize(int from, int to) {
   struct winsize ws;
@@ -89,27 +71,32 @@ bool pump(int from, int to, const Sink &sink = {}) {
 
 } // namespace
 
-int wait_for(pid_t pid, int master_fd, bool interactive, const Sink &sink) {
+int wait_for(pid_t pid, int master_fd, bool interactive, const Sink &sink, attach::Server *server) {
   sigset_t set = forwarded_signals();
   sigaddset(&set, SIGCHLD);
   Fd sfd(::signalfd(-1, &set, SFD_CLOEXEC));
   if (!sfd)
     sys_fail("unable to create a signalfd");
-  RawMode raw(master_fd >= 0 && interactive ? 0 : -1);
+  pty::RawMode raw(master_fd >= 0 && interactive ? 0 : -1);
   if (master_fd >= 0)
     copy_winsize(0, master_fd);
   bool stdin_open = master_fd >= 0 && interactive;
   bool master_open = master_fd >= 0;
   int status = 0;
+  std::vector<struct pollfd> fds;
   for (;;) {
-    struct pollfd fds[3] = {{sfd.get(), POLLIN, 0},
-                            {master_open ? master_fd : -1, POLLIN, 0},
-                            {stdin_open ? 0 : -1, POLLIN, 0}};
-    if (::poll(fds, 3, -1) < 0) {
+    fds = {{sfd.get(), POLLIN, 0},
+           {master_open ? master_fd : -1, POLLIN, 0},
+           {stdin_open ? 0 : -1, POLLIN, 0}};
+    if (server)
+      server->poll_fds(fds);
+    if (::poll(fds.data(), fds.size(), -1) < 0) {
       if (errno == EINTR)
         continue;
       sys_fail("unable to poll");
     }
+    if (server) // first: an attacher that just came gets all the output read below
+      server->handle(&fds[3]);
     if (fds[1].revents & (POLLIN | POLLHUP | POLLERR))
       master_open = pump(master_fd, 1, sink);
     if (fds[2].revents & (POLLIN | POLLHUP | POLLERR))

@@ -2,11 +2,13 @@
 #include "runtime/supervisor.hpp"
 #include "base/error.hpp"
 #include "base/log.hpp"
+#include "runtime/attach_server.hpp"
 #include "runtime/create.hpp"
 #include "runtime/restart.hpp"
 #include "runtime/start.hpp"
 #include "runtime/start_report.hpp"
 #include "store/container_log.hpp"
+#include <cerrno>
 #include <chrono>
 #include <functional>
 #include <optional>
@@ -26,7 +28,21 @@ struct Runner {
   std::function<void(launch::Started &)> started;
   supervise::Sink sink;
   bool interactive = false;
+  attach::Server *server = nullptr; // a -i or -t container's attach socket
 };
+
+// Appends data to the log: one that cannot be written (a full disk) loses output, not the
+// container, as container_log::Writer does.
+void append_log(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return;
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+}
 
 // Runs the container and waits for it; then, while its restart policy says so, starts it
 // again after docker's back-off, as koker-start would: the root mounted again, the /etc files
@@ -45,7 +61,9 @@ int run_and_keep(const std::string &root, container::Record &rec, const launch::
       if (runner.started)
         runner.started(s);
       code = launch::finish(root, rec, s, runner.interactive, runner.sink,
-                            rec.restart_policy == "no" ? nullptr : &again);
+                            rec.restart_policy == "no" ? nullptr : &again, runner.server);
+      if (runner.server) // after the record: an attacher that reads it finds the code
+        runner.server->end_run(code);
     } catch (const Error &e) {
       if (!restarted)
         throw; // the first start's failure is the caller's to report
@@ -81,8 +99,9 @@ int run_and_keep(const std::string &root, container::Record &rec, const launch::
 // The supervisor's life: detach from the caller, start the container, say it runs, wait.
 [[noreturn]] void supervise(const std::string &root, container::Record &rec,
                             const launch::Container &c, const launch::Request &req,
-                            sys::Rollback &undo, Fd ready) {
+                            sys::Rollback &undo, Fd ready, std::optional<attach::Server> &server) {
   int code = 125;
+  std::string dir = container::dir_of(root, rec.id);
   try {
     ::setsid();
     std::string log_path = container::dir_of(root, rec.id) + "/container.log";
@@ -93,9 +112,10 @@ int run_and_keep(const std::string &root, container::Record &rec, const launch::
     if (!logfd)
       sys_fail("unable to open ", log_path);
     // Without a size limit the container writes its log itself; with one, its output comes
-    // through a pipe to this process, which rotates the files (as conmon does).
+    // through a pipe to this process, which rotates the files (as conmon does), and so it
+    // does for a container with an attach socket, whose attachers get it too.
     std::optional<container_log::Writer> rotating;
-    Fd pipe_r, pipe_w;
+    Fd pipe_r, pipe_w, stdin_r, stdin_w;
     if (rec.log_max_size) {
       rotating.emplace(container::dir_of(root, rec.id),
                        container_log::Limits{rec.log_max_size, rec.log_max_files});
@@ -111,18 +131,32 @@ int run_and_keep(const std::string &root, container::Record &rec, const launch::
     with_log.init.die_with_parent = false;
     Runner runner;
     runner.prepare = [&]() -> const launch::Container & {
-      if (rotating) { // a pipe for each run: its end of file says the run is over
+      // A pipe for each run: its end of file says the run is over. Attachers see the output
+      // only if it comes through here.
+      if (rotating || server) {
         int p[2];
         check(::pipe2(p, O_CLOEXEC), "unable to create the log pipe");
         pipe_r = Fd(p[0]);
         pipe_w = Fd(p[1]);
       }
       with_log.init.output_fd = pipe_w ? pipe_w.get() : logfd.get();
+      // -i without -t: stdin is a pipe this process keeps open, as docker's -i keeps it, for
+      // attachers to write to (with -t they write to the pty master).
+      if (server && rec.open_stdin && !rec.tty) {
+        int p[2];
+        check(::pipe2(p, O_CLOEXEC), "unable to create the stdin pipe");
+        stdin_r = Fd(p[0]);
+        stdin_w = Fd(p[1]);
+        with_log.init.stdin_fd = stdin_r.get();
+      }
       return with_log;
     };
     runner.started = [&](launch::Started &s) {
       pipe_w.reset(); // the container holds its own copy: EOF comes when it is gone
+      stdin_r.reset();
       s.output = std::move(pipe_r);
+      if (server)
+        server->begin_run(s.pid, rec.tty ? s.master.get() : -1, std::move(stdin_w), rec.stdin_once);
       if (ready) {
         ::dup2(logfd.get(), 2);
         log::set_level(log::Level::quiet); // nobody reads the supervisor's stderr now
@@ -130,20 +164,40 @@ int run_and_keep(const std::string &root, container::Record &rec, const launch::
         ready.reset();
       }
     };
-    if (rotating)
-      runner.sink = [&rotating](std::string_view data) { rotating->write(data); };
+    if (rotating || server)
+      runner.sink = [&](std::string_view data) {
+        if (rotating)
+          rotating->write(data);
+        else
+          append_log(logfd.get(), data);
+        if (server)
+          server->output(data);
+      };
+    runner.server = server ? &*server : nullptr;
     code = run_and_keep(root, rec, req, undo, runner);
   } catch (...) {
     undo.run_now(); // _exit below skips destructors
     code = ready ? start_report::send_current(ready.get()) : 125;
   }
+  if (server)
+    attach::remove(dir);
   ::_exit(code);
 }
 
 } // namespace
 
 void start_detached(const std::string &root, container::Record &rec, const launch::Container &c,
-                    const launch::Request &req, sys::Rollback &undo) {
+                    const launch::Request &req, sys::Rollback &undo, Fd *attacher) {
+  // The attach socket is made here, before the fork, so that an attacher (koker-start -a)
+  // connects before the container can write a byte: the supervisor accepts it before it
+  // reads the container's output the first time.
+  std::optional<attach::Server> server;
+  std::string dir = container::dir_of(root, rec.id);
+  if (rec.open_stdin || rec.tty) {
+    server.emplace(attach::listen(dir));
+    if (attacher)
+      *attacher = attach::connect(dir);
+  }
   int ready[2];
   check(::pipe2(ready, O_CLOEXEC), "unable to create a pipe");
   // The supervisor lives as long as the container: hand the heap freed so far (libseccomp's,
@@ -154,8 +208,11 @@ void start_detached(const std::string &root, container::Record &rec, const launc
     sys_fail("unable to fork the supervisor");
   if (sup == 0) {
     ::close(ready[0]);
-    supervise(root, rec, c, req, undo, Fd(ready[1]));
+    if (attacher) // the attacher's end is the caller's: a copy here would hide its hang-up
+      attacher->reset();
+    supervise(root, rec, c, req, undo, Fd(ready[1]), server);
   }
+  server.reset(); // the supervisor's now
   ::close(ready[1]);
   undo.dismiss(); // the supervisor owns the clean-up now
   Fd ready_r(ready[0]);
@@ -168,6 +225,8 @@ void start_detached(const std::string &root, container::Record &rec, const launc
   }
   if (!runs) {
     ::waitpid(sup, nullptr, 0);
+    if (attacher)
+      attacher->reset();
     fail("the supervisor of container ", rec.id.substr(0, 12), " died while starting it");
   }
 }

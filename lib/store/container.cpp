@@ -39,6 +39,7 @@ json::Value Record::to_json() const {
   config.set("User", user);
   config.set("Tty", tty);
   config.set("OpenStdin", open_stdin);
+  config.set("StdinOnce", stdin_once);
   config.set("Env", json::string_array(env));
   config.set("Cmd", json::string_array(cmd));
   config.set("Image", image);
@@ -189,6 +190,7 @@ Record Record::from_json(const json::Value &v, std::string_view what) {
   r.user = config.string("User");
   r.tty = config.boolean("Tty");
   r.open_stdin = config.boolean("OpenStdin");
+  r.stdin_once = config.boolean("StdinOnce");
   r.env = config.strings("Env");
   r.cmd = config.strings("Cmd");
   r.image = config.string("Image");

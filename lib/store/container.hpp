@@ -48,6 +48,7 @@ struct Record {
   std::string hostname, user, workdir;
   std::vector<std::string> env, cmd, entrypoint;
   bool tty = false, open_stdin = false;
+  bool stdin_once = false; // docker's StdinOnce: the first attacher's end of input ends stdin
   std::map<std::string, std::string> labels; // Config.Labels: the image's, then -l's
   // HostConfig
   std::string network_mode = "bridge";

@@ -256,6 +256,49 @@ $anon
     [ ! -e "$data" ]
 }
 
+# xattr_of FILE NAME: the attribute's value (hex for security.capability), or "none".
+xattr_of() {
+    "$KOKER_TEST_PYTHON" - "$1" "$2" <<'EOF'
+import os, sys
+try:
+    v = os.getxattr(sys.argv[1], sys.argv[2], follow_symlinks=False)
+    print(v.hex() if sys.argv[2].startswith("security.") else v.decode())
+except OSError:
+    print("none")
+EOF
+}
+
+@test "koker-run: the copy-up of a VOLUME keeps hard links, user.* and capability xattrs" {
+    linked() {
+        mkdir -p "$1/srv/db/sub"
+        echo shared >"$1/srv/db/a"
+        ln "$1/srv/db/a" "$1/srv/db/sub/b"
+        echo noted >"$1/srv/db/c"
+        echo tool >"$1/srv/db/ping"
+        # user.note on a file and user.dir on the directory; cap_net_bind_service+ep on ping,
+        # a VFS_CAP_REVISION_2 record as setcap(8) writes it
+        "$KOKER_TEST_PYTHON" - "$1/srv/db" <<'EOF'
+import os, struct, sys
+d = sys.argv[1]
+os.setxattr(d + "/c", "user.note", b"hello")
+os.setxattr(d, "user.dir", b"top")
+os.setxattr(d + "/ping", "security.capability", struct.pack("<IIIII", 0x02000001, 1 << 10, 0, 0, 0))
+EOF
+    }
+    image_with_volume linkimg '{"Volumes": {"/srv/db": {}}}' linked
+    run_c 0 -v linkvol:/srv/db linkimg stat -c "%h %i" /srv/db/a /srv/db/sub/b
+    read -r inside_a inside_b < <(awk '{print $2}' <<<"$output" | xargs)
+    assert_equal "$inside_a" "$inside_b" # one inode inside the container too
+    data=$(vol_data linkvol)
+    assert_equal "2 2" "$(stat -c %h "$data/a" "$data/sub/b" | xargs)"
+    assert_equal "$(stat -c %i "$data/a")" "$(stat -c %i "$data/sub/b")"
+    assert_equal shared "$(cat "$data/sub/b")"
+    assert_equal 1 "$(stat -c %h "$data/c")"
+    assert_equal hello "$(xattr_of "$data/c" user.note)"
+    assert_equal top "$(xattr_of "$data" user.dir)"
+    assert_equal 0100000200040000000000000000000000000000 "$(xattr_of "$data/ping" security.capability)"
+}
+
 @test "koker-run: an image's VOLUME that is a symlink to /etc never seeds the host's files" {
     to_etc() {
         echo image-only >"$1/etc/marker"

@@ -57,6 +57,33 @@ zombies() { # CONTAINER: the zombie processes in it
     assert_equal 0 "$(koker-inspect "$id" | jq '.[0].State.ExitCode')"
 }
 
+@test "koker-run: --init -t hands the terminal to the command, as tini: job control, ctrl-C reaches it" {
+    # the command leads a process group of its own, the terminal's foreground group
+    run ptydrive -- koker-run --rm --network none --init -t one \
+        sh -c 'read -r _ _ _ _ pg _ _ tp _ </proc/$$/stat; echo "pid=$$ pg=$pg tp=$tp"' <<'EOF'
+wait
+EOF
+    assert_equal 0 "$status" "ptydrive: $output"
+    [[ $output =~ pid=([0-9]+)\ pg=([0-9]+)\ tp=([0-9]+) ]] || _koker_fail "no pid line" pid= "$output"
+    assert_equal "${BASH_REMATCH[1]} ${BASH_REMATCH[1]}" "${BASH_REMATCH[2]} ${BASH_REMATCH[3]}"
+    assert_match "ptydrive: exit 0"
+    # an interactive shell: job control on, ctrl-C ends its foreground job and not the shell
+    run ptydrive -- koker-run --rm --network none --init -it one sh <<'EOF'
+expect / #[ ]
+send sleep 100\r
+sleep 0.5
+send \x03
+expect / #[ ]
+send echo "alive $?"\r
+expect alive 130
+send exit 7\r
+wait
+EOF
+    assert_equal 0 "$status" "ptydrive: $output"
+    refute_match "job control turned off|can't access tty"
+    assert_match "ptydrive: exit 7"
+}
+
 @test "koker-run: --stop-signal, --stop-timeout and the image's StopSignal are what koker-stop uses" {
     trap_loop='for s in TERM USR1 USR2; do trap "echo got $s; exit 0" $s; done; while :; do sleep 0.1; done'
     id=$(koker-run -d --network none --stop-signal USR1 one sh -c "$trap_loop")

@@ -46,6 +46,7 @@
 #   koker_fixtures_push                    push them to both registries
 #   koker_docker_config DIR                DIR/config.json with the test credentials
 #   mkimage ARGS...                        tests/fixtures/mkimage.py ARGS... (for tests)
+#   ptydrive [OPTS] -- CMD... <STEPS       tests/fixtures/ptydrive.py: drive CMD on a pty
 
 # ---------------------------------------------------------------- fixtures
 
@@ -230,4 +231,10 @@ koker_docker_config() {
 # mkimage ARGS...: tests/fixtures/mkimage.py (see its --help).
 mkimage() {
     "$KOKER_TEST_PYTHON" "$KOKER_TEST_FIXTURES_SRC/mkimage.py" "$@"
+}
+
+# ptydrive [--timeout SECS] [--size ROWSxCOLS] -- CMD...  <STEPS: CMD on a pty of its own,
+# typed at by the steps (tests/fixtures/ptydrive.py): its transcript on stdout.
+ptydrive() {
+    "$KOKER_TEST_PYTHON" "$KOKER_TEST_FIXTURES_SRC/ptydrive.py" "$@"
 }
