@@ -44,6 +44,7 @@ TOOLS += system # docker system df|prune|info|version
 TOOLS += volume # named volumes
 TOOLS += cp diff export top port rename pause update # issue 16 container verbs
 TOOLS += create start restart wait attach # issue 16 point 1
+TOOLS += commit tag history # issue 17 points 1 and 2
 koker-pull_LIBS    := libcurl libarchive libcrypto
 koker-images_LIBS  :=
 koker-rmi_LIBS     :=
@@ -69,6 +70,10 @@ koker-volume_LIBS  :=
 # Issue 16's file and process verbs (cp and export write tar streams with libarchive).
 koker-cp_LIBS      := libarchive libcrypto
 koker-export_LIBS  := libarchive libcrypto
+# Issue 17's commit (it packs and unpacks layers with libarchive), tag and history.
+koker-commit_LIBS  := libarchive libcrypto
+koker-tag_LIBS     :=
+koker-history_LIBS :=
 # Tools linked fully static: no dynamic linking at each start (koker-run starts ~0.6 ms
 # sooner, bench/README.md). The others need libraries Debian ships without a static archive
 # (libmnl, libcurl's stack).
@@ -77,6 +82,7 @@ STATIC_TOOLS += init # bound into containers: it must run in any image
 STATIC_TOOLS += system volume
 STATIC_TOOLS += diff top port rename pause update
 STATIC_TOOLS += create start restart wait attach
+STATIC_TOOLS += tag history
 # Objects a tool has beside its own file (src/, not shared with other tools).
 koker-run_OBJS     := src/run_options.o
 koker-create_OBJS  := src/run_options.o
