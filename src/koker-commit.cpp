@@ -219,6 +219,8 @@ static int commit_main(int argc, char **argv) {
 
   commit::History h;
   h.created = epoch ? sys::rfc3339({static_cast<time_t>(*epoch), 0}) : sys::now_rfc3339();
+  if (epoch) // whole seconds as Go's RFC3339Nano writes them, as buildah --timestamp does
+    h.created = h.created.substr(0, h.created.size() - 11) + "Z";
   h.author = author;
   h.comment = message;
   for (const auto &a : rec.cmd) // docker: the container's Cmd joined by blanks
