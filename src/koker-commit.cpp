@@ -71,8 +71,7 @@ bool in_image(const std::vector<Fd> &layers, const std::string &rel) {
 // koker's own files in the upper layer, which are no change of the container's: the mount
 // points it made where the image has none (/dev, /proc, /sys, the /etc files it binds, the
 // --init binary), and their directories when nothing else is in them.
-std::vector<std::string> runtime_artefacts(const store::Store &store,
-                                           const store::ImageRecord &img,
+std::vector<std::string> runtime_artefacts(const store::Store &store, const store::ImageRecord &img,
                                            const std::string &upper) {
   std::vector<Fd> layers;
   for (auto it = img.layers.rbegin(); it != img.layers.rend(); ++it) {
@@ -82,8 +81,12 @@ std::vector<std::string> runtime_artefacts(const store::Store &store,
       sys_fail("unable to open layer ", path);
     layers.push_back(std::move(fd));
   }
-  const std::vector<std::string> made = {"dev",       "proc",        "sys",
-                                         "etc/hosts", "etc/hostname", "etc/resolv.conf",
+  const std::vector<std::string> made = {"dev",
+                                         "proc",
+                                         "sys",
+                                         "etc/hosts",
+                                         "etc/hostname",
+                                         "etc/resolv.conf",
                                          std::string(run_spec::INIT_IN_CONTAINER).substr(1)};
   std::vector<std::string> skip;
   for (const auto &rel : made) {
@@ -196,8 +199,8 @@ static int commit_main(int argc, char **argv) {
     fail("unable to commit container ", rec.name, ": its image ", rec.image_id, " is gone");
   auto base_config = store.read_blob(img->id, image::max_config_size);
   if (!base_config)
-    fail("unable to commit container ", rec.name, ": the store lacks the config of image ",
-         img->id, ": pull it again");
+    fail("unable to commit container ", rec.name, ": the store lacks the config of image ", img->id,
+         ": pull it again");
   json::Value base = json::parse(*base_config, "image config " + img->id);
   if (img->layers.size() + 1 > image::max_layers)
     fail("unable to commit container ", rec.name, ": its image has ", img->layers.size(),

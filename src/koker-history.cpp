@@ -148,9 +148,12 @@ static int history_main(int argc, char **argv) {
   }
   if (listing.kind == tmpl::Listing::Kind::custom) {
     json::Value titles = json::Value::object();
-    for (auto [field, title] :
-         {std::pair{"ID", "IMAGE"}, {"CreatedSince", "CREATED"}, {"CreatedAt", "CREATED AT"},
-          {"CreatedBy", "CREATED BY"}, {"Size", "SIZE"}, {"Comment", "COMMENT"}})
+    for (auto [field, title] : {std::pair{"ID", "IMAGE"},
+                                {"CreatedSince", "CREATED"},
+                                {"CreatedAt", "CREATED AT"},
+                                {"CreatedBy", "CREATED BY"},
+                                {"Size", "SIZE"},
+                                {"Comment", "COMMENT"}})
       titles.set(field, title);
     std::vector<json::Value> values;
     for (const auto &e : entries)

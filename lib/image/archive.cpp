@@ -747,7 +747,8 @@ private:
     check(::fstatat(dfd, n.c_str(), &st, AT_SYMLINK_NOFOLLOW), "unable to stat ", path);
     if (S_ISSOCK(st.st_mode))
       return; // tar cannot hold sockets, and a socket is no image content
-    if (m_upper && std::find(m_upper->skip.begin(), m_upper->skip.end(), rel) != m_upper->skip.end()) {
+    if (m_upper &&
+        std::find(m_upper->skip.begin(), m_upper->skip.end(), rel) != m_upper->skip.end()) {
       log::debug("leave out ", path, ": koker's runtime file, not the container's change");
       return;
     }
@@ -767,8 +768,8 @@ private:
     if (m_upper && S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0)) {
       // overlayfs's whiteout, as docker's overlay2 writes it: an empty 0600 file .wh.NAME
       auto slash = rel.rfind('/');
-      std::string wh = slash == std::string::npos ? cat(".wh.", rel)
-                                                  : cat(rel.substr(0, slash + 1), ".wh.", n);
+      std::string wh =
+          slash == std::string::npos ? cat(".wh.", rel) : cat(rel.substr(0, slash + 1), ".wh.", n);
       archive_entry_copy_pathname(e.get(), wh.c_str());
       archive_entry_set_filetype(e.get(), AE_IFREG);
       archive_entry_set_perm(e.get(), 0600);

@@ -181,8 +181,8 @@ void apply_change(json::Value &config, std::string_view instruction, bool &cmd_s
     config.set("Cmd", json::string_array(command(args)));
     cmd_set = true;
   } else if (op == "ENTRYPOINT") {
-    config.set("Entrypoint", json::string_array(args.empty() ? std::vector<std::string>{}
-                                                              : command(args)));
+    config.set("Entrypoint",
+               json::string_array(args.empty() ? std::vector<std::string>{} : command(args)));
     if (!cmd_set) // Dockerfile rule: an ENTRYPOINT resets the CMD given before it
       config.set("Cmd", json::Value());
   } else if (op == "ENV") {
@@ -365,8 +365,8 @@ std::string make_manifest(std::string_view base_manifest, std::string_view media
   json::Value base = json::parse(base_manifest, "the base image's manifest");
   json::Value doc = json::Value::object();
   doc.set("schemaVersion", 2);
-  doc.set("mediaType", std::string(docker ? image::media::docker_manifest
-                                          : image::media::oci_manifest));
+  doc.set("mediaType",
+          std::string(docker ? image::media::docker_manifest : image::media::oci_manifest));
   json::Value config = json::Value::object();
   config.set("mediaType",
              std::string(docker ? image::media::docker_config : image::media::oci_config));

@@ -45,9 +45,9 @@ constexpr std::string_view empty_layer_diff_id =
     "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef";
 
 struct Layer {
-  std::string diff_id; // also the blob's digest: the layer is kept as a plain tar
-  uint64_t size = 0;       // bytes unpacked
-  uint64_t tar_size = 0;   // bytes of the blob
+  std::string diff_id;   // also the blob's digest: the layer is kept as a plain tar
+  uint64_t size = 0;     // bytes unpacked
+  uint64_t tar_size = 0; // bytes of the blob
   uint64_t entries = 0;
 };
 

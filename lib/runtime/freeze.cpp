@@ -81,8 +81,8 @@ void Guard::release() {
     try {
       m_group->freeze(false);
     } catch (const std::exception &e) {
-      log::warn("unable to thaw container ", m_name, ": ", e.what(), " (koker unpause ",
-                m_name, " thaws it)");
+      log::warn("unable to thaw container ", m_name, ": ", e.what(), " (koker unpause ", m_name,
+                " thaws it)");
     }
     m_group.reset();
   }

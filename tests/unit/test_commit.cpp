@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: MIT
-#include "image/commit.hpp"
-#include "check.hpp"
 #include "base/digest.hpp"
 #include "base/error.hpp"
 #include "base/fd.hpp"
 #include "base/sys.hpp"
+#include "check.hpp"
 #include "image/archive.hpp"
-#include <archive.h>
+#include "image/commit.hpp"
 #include <algorithm>
+#include <archive.h>
 #include <archive_entry.h>
 #include <cstdlib>
 #include <sys/mman.h>
@@ -58,8 +58,9 @@ std::vector<std::string> listing(const std::string &tar) {
   archive_read_open_memory(a, tar.data(), tar.size());
   archive_entry *e;
   while (archive_read_next_header(a, &e) == ARCHIVE_OK)
-    out.push_back(cat(archive_entry_pathname(e), " ", std::to_string(archive_entry_mode(e) & 0170777),
-                      " ", archive_entry_mtime(e), " ", archive_entry_xattr_count(e)));
+    out.push_back(cat(archive_entry_pathname(e), " ",
+                      std::to_string(archive_entry_mode(e) & 0170777), " ", archive_entry_mtime(e),
+                      " ", archive_entry_xattr_count(e)));
   archive_read_free(a);
   return out;
 }
@@ -145,7 +146,8 @@ TEST("commit: make_config keeps the platform and history, appends the layer and 
   CHECK(doc.find("history")->items()[1].find("empty_layer")->as_bool());
 }
 
-TEST("commit: pack_upper writes whiteouts and opaque markers, skips, clamps, drops overlay xattrs") {
+TEST(
+    "commit: pack_upper writes whiteouts and opaque markers, skips, clamps, drops overlay xattrs") {
   if (::geteuid() != 0)
     return; // whiteouts are device nodes and trusted.* xattrs need root
   Dir up;
@@ -165,9 +167,12 @@ TEST("commit: pack_upper writes whiteouts and opaque markers, skips, clamps, dro
   std::string tar = sys::read_file(cat("/proc/self/fd/", out.get()), 1 << 20);
   CHECK(info.diff_id == digest::sha256(tar));
   // in the order of the names on disk (docker's walk): "f" before the whiteout of "gone"
-  std::vector<std::string> want = {"d/ 16877 1000 0",     "d/f 33188 1000 0",
-                                   "d/.wh.gone 33152 1000 0", "opq/ 16877 1000 0",
-                                   "opq/.wh..wh..opq 33261 1000 0", "opq/n 33188 1000 0"};
+  std::vector<std::string> want = {"d/ 16877 1000 0",
+                                   "d/f 33188 1000 0",
+                                   "d/.wh.gone 33152 1000 0",
+                                   "opq/ 16877 1000 0",
+                                   "opq/.wh..wh..opq 33261 1000 0",
+                                   "opq/n 33188 1000 0"};
   CHECK(listing(tar) == want);
   for (const auto &l : listing(tar))
     if (std::find(want.begin(), want.end(), l) == want.end())
