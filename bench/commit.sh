@@ -42,8 +42,11 @@ setup() {
         sh -c "$WRITE" >/dev/null
 
     bench_podman "$BENCH_SCRATCH/podman"
-    "${PODMAN[@]}" pull -q "oci:$layout:busybox" >/dev/null
-    PODMAN_IMG=$("${PODMAN[@]}" images -q | head -n 1)
+    # podman pull oci:DIR names the image after DIR, which mktemp made mixed-case: skopeo
+    # copies it into podman's store under a name of ours.
+    koker_skopeo copy -q "oci:$layout:busybox" \
+        "containers-storage:[overlay@${PODMAN[2]}+${PODMAN[4]}]localhost/bench/busybox:latest" >/dev/null
+    PODMAN_IMG=localhost/bench/busybox:latest
     "${PODMAN[@]}" run --name bench-commit --pull never --runtime runc --network none \
         --ulimit nofile=1024:1024 --ulimit nproc=1000:1000 "$PODMAN_IMG" sh -c "$WRITE"
     bench_log "koker image $IMG, podman image $PODMAN_IMG; $MB MiB written in each container"
@@ -78,7 +81,7 @@ commit_podman() {
 
 main() {
     [[ $(id -u) == 0 ]] || bench_die "run as root (namespaces, cgroups, mounts)"
-    bench_deps podman runc umoci busybox-static jq e2fsprogs mount
+    bench_deps podman runc umoci skopeo busybox-static jq e2fsprogs mount
     [[ -x $BENCH_TOP/bin/koker-commit ]] || bench_die "no $BENCH_TOP/bin/koker-commit: run make all"
     bench_workdir commit
     bench_cgroups_guard
