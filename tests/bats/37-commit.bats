@@ -60,6 +60,35 @@ ok" "$output"
     run_koker 0 koker-run --rm --network none base cat /keep/gone /opq/a
     assert_equal "gone
 a" "$output"
+    # removed, the image takes its layer and blob with it
+    top=$(record mine:v1 | jq -r '.Layers[-1][7:]')
+    [ -d "$KOKER_ROOT/layers/$top" ]
+    koker-rm c2 >/dev/null
+    run_koker 0 koker-rmi mine:v1
+    [ ! -e "$KOKER_ROOT/layers/$top" ] && [ ! -e "$KOKER_ROOT/blobs/sha256/$top" ]
+}
+
+@test "koker-commit: over a pulled Docker v2s2 image, a v2s2 manifest of its layers and the new one" {
+    requires registry
+    koker-pull -q "$KOKER_TEST_REGISTRY/koker/three:v2s2" >/dev/null
+    base=$(record "$KOKER_TEST_REGISTRY/koker/three:v2s2")
+    koker-run --name c --network none -u 0 --entrypoint sh "$KOKER_TEST_REGISTRY/koker/three:v2s2" \
+        -c 'echo more >/more'
+    run_koker 0 koker-commit -c 'CMD ["-c", "cat /more"]' c three:more
+    rec=$(record three:more)
+    manifest=$KOKER_ROOT/blobs/sha256/$(jq -r '.Manifest[7:]' <<<"$rec")
+    assert_equal application/vnd.docker.distribution.manifest.v2+json "$(jq -r .mediaType "$manifest")"
+    assert_equal application/vnd.docker.container.image.v1+json "$(jq -r .config.mediaType "$manifest")"
+    assert_equal "$(jq -c .LayerBlobs <<<"$base")" "$(jq -c '.layers[:-1] | map(.digest)' "$manifest")"
+    assert_equal application/vnd.docker.image.rootfs.diff.tar "$(jq -r '.layers[-1].mediaType' "$manifest")"
+    assert_equal "$(jq -r '.LayerBlobs[-1]' <<<"$rec")" "$(jq -r '.layers[-1].digest' "$manifest")"
+    assert_equal "$(stat -c %s "$KOKER_ROOT/blobs/sha256/$(jq -r '.LayerBlobs[-1][7:]' <<<"$rec")")" \
+        "$(jq -r '.layers[-1].size' "$manifest")"
+    # the container's Entrypoint (sh) and User (0), then the -c CMD
+    run_koker 0 koker-run --rm --network none three:more
+    assert_equal more "$output"
+    run_koker 0 koker-history -q three:more
+    assert_equal 1 "$(grep -vc missing <<<"$output")"
 }
 
 @test "koker-commit: umoci, as an oracle, unpacks the image to the same tree koker runs" {
@@ -199,6 +228,19 @@ a" "$output"
     [ -z "$(ls -A "$KOKER_ROOT/tmp")" ]
     # and a commit now succeeds
     run_koker 0 koker-commit --pause=false big mine:big
+}
+
+@test "koker-commit: over an image stored by an older koker (no layer blobs), runs, with a warning" {
+    jq '(.images[] | select(.RepoTags | index("base:latest"))) |= (.LayerBlobs = [])' \
+        "$KOKER_ROOT/images.json" >"$BATS_TEST_TMPDIR/images.json"
+    cp "$BATS_TEST_TMPDIR/images.json" "$KOKER_ROOT/images.json"
+    koker-run --name c --network none base sh -c 'echo old >/old'
+    run_koker 0 koker-commit c mine:old
+    assert_stderr_match 'warning: image [0-9a-f]{12} was stored by an older koker: .*push and save need its base image pulled again'
+    assert_equal '[]' "$(record mine:old | jq -c .LayerBlobs)"
+    assert_equal 2 "$(record mine:old | jq '.Layers | length')"
+    run_koker 0 koker-run --rm --network none mine:old cat /old
+    assert_equal old "$output"
 }
 
 @test "koker-commit: a container without changes adds no layer, as docker" {
