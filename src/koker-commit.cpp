@@ -18,6 +18,7 @@
 #include "store/store.hpp"
 #include <algorithm>
 #include <climits>
+#include <csignal>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -95,7 +96,9 @@ std::vector<std::string> runtime_artefacts(const store::Store &store, const stor
       skip.push_back(rel);
   }
   for (const char *dir : {"etc", "sbin"}) {
-    if (in_image(layers, dir) || !sys::exists(cat(upper, "/", dir)))
+    struct stat st;
+    if (in_image(layers, dir) || ::lstat(cat(upper, "/", dir).c_str(), &st) != 0 ||
+        !S_ISDIR(st.st_mode))
       continue;
     bool only_ours = true;
     for (const auto &n : sys::list_dir(cat(upper, "/", dir)))
@@ -210,6 +213,9 @@ static int commit_main(int argc, char **argv) {
   pack.skip = runtime_artefacts(store, *img, upper);
   pack.clamp_mtime = epoch;
 
+  // The layer goes through a pipe to the unpacker: should it fail first, the writer gets
+  // EPIPE (and the unpacker's error is reported), not a SIGPIPE that kills it.
+  ::signal(SIGPIPE, SIG_IGN);
   auto lock = store.lock_for_pull(); // tmp/ is ours and no clean-up runs until we are done
   commit::Layer layer;
   {
