@@ -45,6 +45,7 @@ TOOLS += volume # named volumes
 TOOLS += cp diff export top port rename pause update # issue 16 container verbs
 TOOLS += create start restart wait attach # issue 16 point 1
 TOOLS += save load # issue 17 point 5: image archives
+TOOLS += commit tag history # issue 17 points 1 and 2
 koker-pull_LIBS    := libcurl libarchive libcrypto
 koker-images_LIBS  :=
 koker-rmi_LIBS     :=
@@ -73,6 +74,10 @@ koker-export_LIBS  := libarchive libcrypto
 # Issue 17's image archives (load reads them through koker-pull's sources, hence curl).
 koker-save_LIBS    := libarchive libcrypto
 koker-load_LIBS    := libcurl libarchive libcrypto
+# Issue 17's commit (it packs and unpacks layers with libarchive), tag and history.
+koker-commit_LIBS  := libarchive libcrypto
+koker-tag_LIBS     :=
+koker-history_LIBS :=
 # Tools linked fully static: no dynamic linking at each start (koker-run starts ~0.6 ms
 # sooner, bench/README.md). The others need libraries Debian ships without a static archive
 # (libmnl, libcurl's stack).
@@ -81,6 +86,7 @@ STATIC_TOOLS += init # bound into containers: it must run in any image
 STATIC_TOOLS += system volume
 STATIC_TOOLS += diff top port rename pause update
 STATIC_TOOLS += create start restart wait attach
+STATIC_TOOLS += tag history
 # Objects a tool has beside its own file (src/, not shared with other tools).
 koker-run_OBJS     := src/run_options.o
 koker-create_OBJS  := src/run_options.o

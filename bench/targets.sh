@@ -21,3 +21,5 @@ TARGET_BASE=1.05                  # oci.sh: koker-run at most this times the ear
 #                                   (KOKER_BENCH_BASE): "not slower", with 5 % for noise
 TARGET_PS_MS=50                   # koker-ps with BENCH_SCALE_N (200) containers running: under
 #                                   this, in ms; and no container failed to start
+TARGET_COMMIT=0.5                 # commit.sh: koker-commit of 50 MB of changes, at most this
+#                                   times podman commit's

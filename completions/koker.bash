@@ -36,17 +36,17 @@ _koker() {
         esac
     done
     if [[ -z $cmd ]]; then
-        COMPREPLY=($(compgen -W "container c image i network net volume cgroup cg run exec ps pull images rmi rm logs stop kill inspect import stats cp diff export top port rename pause unpause update create start restart wait attach system info version help -D --debug -q --quiet -v --version -h --help --root" -- "$cur"))
+        COMPREPLY=($(compgen -W "container c image i network net volume cgroup cg run exec ps pull images rmi rm logs stop kill inspect import stats cp diff export top port rename pause unpause update create start restart wait attach commit tag history system info version help -D --debug -q --quiet -v --version -h --help --root" -- "$cur"))
         COMPREPLY+=($(compgen -W "save load" -- "$cur"))
         return
     fi
     case $cmd in
     container | c)
-        [[ -z $sub ]] && { COMPREPLY=($(compgen -W "run exec ls ps rm logs stop kill inspect stats cp diff export top port rename pause unpause update create start restart wait attach" -- "$cur")); return; }
+        [[ -z $sub ]] && { COMPREPLY=($(compgen -W "run exec ls ps rm logs stop kill inspect stats cp diff export top port rename pause unpause update create start restart wait attach commit" -- "$cur")); return; }
         cmd=$sub
         ;;
     image | i)
-        [[ -z $sub ]] && { COMPREPLY=($(compgen -W "pull ls rm inspect import" -- "$cur")); COMPREPLY+=($(compgen -W "save load" -- "$cur")); return; }
+        [[ -z $sub ]] && { COMPREPLY=($(compgen -W "pull ls rm inspect import tag history save load" -- "$cur")); return; }
         case $sub in ls) cmd=images ;; rm) cmd=rmi ;; *) cmd=$sub ;; esac
         ;;
     network | net)
@@ -111,6 +111,8 @@ _koker() {
         compopt -o nospace 2>/dev/null ;;
     import) COMPREPLY=($(compgen -f -- "$cur")) ;;
     save) COMPREPLY=($(compgen -W "$(_koker_images)" -- "$cur")) ;;
+    commit) COMPREPLY=($(compgen -W "$(_koker_containers)" -- "$cur")) ;;
+    tag | history) COMPREPLY=($(compgen -W "$(_koker_images)" -- "$cur")) ;;
     esac
 }
 

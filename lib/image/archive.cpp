@@ -19,6 +19,7 @@
 #include <map>
 #include <memory>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 #include <vector>
@@ -612,18 +613,21 @@ private:
 // Writes the archive to fd while hashing it; errors are kept for the caller (no exception may
 // cross libarchive's C frames).
 struct Sink {
-  int fd;
+  int fd = -1;
   digest::Sha256 hash;
   uint64_t bytes = 0;
   std::string error;
   std::string what = "layer"; // for messages
   bool hashing = true;        // a layer's diff_id; an image archive needs none
+  int also_fd = -1;            // a second copy of the tar (koker-commit: blob and unpacker)
 };
 
 la_ssize_t write_callback(struct archive *, void *data, const void *buf, size_t size) {
   auto *s = static_cast<Sink *>(data);
   try {
     sys::write_fd(s->fd, std::string_view(static_cast<const char *>(buf), size), s->what);
+    if (s->also_fd >= 0)
+      sys::write_fd(s->also_fd, std::string_view(static_cast<const char *>(buf), size), s->what);
     if (s->hashing)
       s->hash.update(buf, size);
   } catch (const std::exception &e) {
@@ -650,7 +654,11 @@ bool open_tar(Writer &w, Sink &sink) {
 
 class Packer {
 public:
-  Packer(const std::string &dir, int fd) : m_dir(dir), m_sink{fd, {}, 0, {}} {}
+  Packer(const std::string &dir, int fd, const UpperOptions *upper = nullptr)
+      : m_dir(dir), m_upper(upper) {
+    m_sink.fd = fd;
+    m_sink.also_fd = upper ? upper->also_fd : -1;
+  }
 
   // path itself named top, then what is below it; top "" is a directory's contents only.
   void run_path(const std::string &given, const std::string &top, bool follow) {
@@ -693,7 +701,7 @@ public:
     Fd root(::open(m_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!root)
       sys_fail("unable to open ", m_dir);
-    log::debug("pack ", m_dir, " as a tar layer");
+    log::debug("pack ", m_dir, m_upper ? " (an overlay upper directory)" : "", " as a tar layer");
     open_writer();
     walk(root.get(), "");
     if (archive_write_close(m_out.get()) != ARCHIVE_OK)
@@ -755,6 +763,11 @@ private:
     check(::fstatat(dfd, n.c_str(), &st, AT_SYMLINK_NOFOLLOW), "unable to stat ", path);
     if (S_ISSOCK(st.st_mode))
       return; // tar cannot hold sockets, and a socket is no image content
+    if (m_upper &&
+        std::find(m_upper->skip.begin(), m_upper->skip.end(), rel) != m_upper->skip.end()) {
+      log::debug("leave out ", path, ": koker's runtime file, not the container's change");
+      return;
+    }
     Entry e(archive_entry_new());
     if (!e)
       fail("unable to pack ", m_dir, ": out of memory");
@@ -764,14 +777,29 @@ private:
     archive_entry_unset_atime(e.get());
     archive_entry_unset_ctime(e.get());
     archive_entry_unset_birthtime(e.get());
+    clamp(e.get());
     if (!S_ISREG(st.st_mode))
       archive_entry_set_size(e.get(), 0);
     ++m_info.entries;
+    if (m_upper && S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0)) {
+      // overlayfs's whiteout, as docker's overlay2 writes it: an empty 0600 file .wh.NAME
+      auto slash = rel.rfind('/');
+      std::string wh =
+          slash == std::string::npos ? cat(".wh.", rel) : cat(rel.substr(0, slash + 1), ".wh.", n);
+      archive_entry_copy_pathname(e.get(), wh.c_str());
+      archive_entry_set_filetype(e.get(), AE_IFREG);
+      archive_entry_set_perm(e.get(), 0600);
+      archive_entry_set_rdev(e.get(), 0);
+      write_header(e.get(), path);
+      return;
+    }
     if (S_ISDIR(st.st_mode)) {
       write_header(e.get(), path);
       Fd sub(::openat(dfd, n.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
       if (!sub)
         sys_fail("unable to open ", path);
+      if (m_upper && is_opaque(sub.get()))
+        write_opaque(e.get(), rel, path);
       if (recurse)
         walk(sub.get(), rel);
     } else if (S_ISLNK(st.st_mode)) {
@@ -782,6 +810,36 @@ private:
     } else {
       write_header(e.get(), path); // device nodes and fifos
     }
+  }
+
+  // SOURCE_DATE_EPOCH: no time after it (reproducible-builds.org), whole seconds.
+  void clamp(archive_entry *e) const {
+    if (!m_upper || !m_upper->clamp_mtime)
+      return;
+    int64_t t = std::min<int64_t>(archive_entry_mtime(e), *m_upper->clamp_mtime);
+    archive_entry_set_mtime(e, static_cast<time_t>(t), 0);
+  }
+
+  static bool is_opaque(int fd) {
+    char v = 0;
+    return ::fgetxattr(fd, "trusted.overlay.opaque", &v, 1) == 1 && v == 'y';
+  }
+
+  // The directory dir (entry e) hides what the layers below hold: its opaque marker, right
+  // after it, with its owner and permissions (docker's overlayWhiteoutConverter).
+  void write_opaque(archive_entry *dir, const std::string &rel, const std::string &path) {
+    Entry e(archive_entry_new());
+    if (!e)
+      fail("unable to pack ", m_dir, ": out of memory");
+    archive_entry_copy_pathname(e.get(), cat(rel, "/.wh..wh..opq").c_str());
+    archive_entry_set_filetype(e.get(), AE_IFREG);
+    archive_entry_set_perm(e.get(), archive_entry_perm(dir) & 07777);
+    archive_entry_set_uid(e.get(), archive_entry_uid(dir));
+    archive_entry_set_gid(e.get(), archive_entry_gid(dir));
+    archive_entry_set_mtime(e.get(), archive_entry_mtime(dir), archive_entry_mtime_nsec(dir));
+    archive_entry_set_size(e.get(), 0);
+    ++m_info.entries;
+    write_header(e.get(), path + "/.wh..wh..opq");
   }
 
   static std::string read_link(int dfd, const std::string &n, const std::string &path) {
@@ -848,6 +906,7 @@ private:
   Writer m_out;
   LayerInfo m_info;
   std::map<std::pair<dev_t, ino_t>, std::string> m_links;
+  const UpperOptions *m_upper;
 };
 
 } // namespace
@@ -971,6 +1030,10 @@ void extract_tar(int fd, const std::string &dir, const Limits &limits) {
 }
 
 LayerInfo pack_dir(const std::string &dir, int fd) { return Packer(dir, fd).run(); }
+
+LayerInfo pack_upper(const std::string &upper, int fd, const UpperOptions &options) {
+  return Packer(upper, fd, &options).run();
+}
 
 void pack_path(const std::string &path, const std::string &top, bool follow, int fd) {
   Packer(path, fd).run_path(path, top, follow);

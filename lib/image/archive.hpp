@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace koker::archive {
 
@@ -39,6 +40,18 @@ void extract_tar(int fd, const std::string &dir, const Limits &limits);
 // Writes dir as an uncompressed tar layer to fd (for `dir:` imports), entries sorted by name,
 // numeric owners kept, no xattrs other than security.capability. Returns its diff_id and size.
 LayerInfo pack_dir(const std::string &dir, int fd);
+
+// koker-commit: an overlay upper directory as a layer. As pack_dir, and: a whiteout (char
+// 0:0) becomes a 0600 file ".wh.NAME"; an opaque directory (trusted.overlay.opaque=y) its
+// entry then "DIR/.wh..wh..opq" (docker's overlay2 diff); the paths in skip (koker's runtime
+// artefacts, relative) are left out with all below them; with clamp_mtime every mtime later
+// than it becomes it, in whole seconds (SOURCE_DATE_EPOCH).
+struct UpperOptions {
+  std::vector<std::string> skip;
+  std::optional<int64_t> clamp_mtime;
+  int also_fd = -1; // the same bytes are also written there (the layer's blob file)
+};
+LayerInfo pack_upper(const std::string &upper, int fd, const UpperOptions &options);
 
 // koker-cp's tar streams. pack_path writes path (a file, a symlink itself, or a directory and
 // all below it; with follow the target of a symlink) to fd as a plain tar whose first entry is

@@ -15,6 +15,7 @@ bool is_manifest(std::string_view t) {
 bool is_supported_layer(std::string_view t) {
   return t == media::oci_layer_tar || t == "application/vnd.oci.image.layer.v1.tar+gzip" ||
          t == "application/vnd.oci.image.layer.v1.tar+zstd" ||
+         t == "application/vnd.docker.image.rootfs.diff.tar" || // koker-commit's, containerd's
          t == "application/vnd.docker.image.rootfs.diff.tar.gzip" ||
          t == "application/vnd.docker.image.rootfs.diff.tar.zstd";
 }

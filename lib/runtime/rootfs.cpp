@@ -107,11 +107,15 @@ Fd mount_overlay(const Overlay &o) {
   // Opened here, not in cat()'s arguments, whose order of evaluation is unspecified.
   std::string upper = open_dir(o.upper);
   std::string work = open_dir(o.work);
-  std::string data = cat("lowerdir=", lower, ",upperdir=", upper, ",workdir=", work);
+  // redirect_dir=off,metacopy=off: a renamed directory or a chmod copies up whole, so the
+  // upper directory alone is the container's complete diff (koker-commit, koker-diff).
+  std::string data = cat("lowerdir=", lower, ",upperdir=", upper, ",workdir=", work,
+                         ",redirect_dir=off,metacopy=off");
   // A --rm container's upper layer is thrown away: "volatile" skips the sync of it on unmount
   // (overlayfs docs), which otherwise waits for a journal commit at every exit.
   // The trace names the directories, as a reader would write the mount by hand.
-  std::string shown = cat("lowerdir=", lower_names, ",upperdir=", o.upper, ",workdir=", o.work);
+  std::string shown = cat("lowerdir=", lower_names, ",upperdir=", o.upper, ",workdir=", o.work,
+                          ",redirect_dir=off,metacopy=off");
   if (o.volatile_upper) {
     data += ",volatile";
     shown += ",volatile";

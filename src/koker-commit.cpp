@@ -1,0 +1,283 @@
+// SPDX-License-Identifier: MIT
+// koker-commit: a container's changes as a new image (docker commit); print its ID.
+#include "base/digest.hpp"
+#include "base/error.hpp"
+#include "base/json.hpp"
+#include "base/log.hpp"
+#include "base/main.hpp"
+#include "base/sys.hpp"
+#include "image/commit.hpp"
+#include "image/image.hpp"
+#include "image/reference.hpp"
+#include "image/sources.hpp"
+#include "runtime/create.hpp"
+#include "runtime/freeze.hpp"
+#include "runtime/mounts.hpp"
+#include "runtime/run_spec.hpp"
+#include "store/container.hpp"
+#include "store/store.hpp"
+#include <algorithm>
+#include <climits>
+#include <csignal>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+using namespace koker;
+
+static const char USAGE[] =
+    "Usage: koker-commit [OPTIONS] CONTAINER [REPOSITORY[:TAG]]\n"
+    "\n"
+    "Make a new image from a container's changes (its overlay upper layer as a new top layer)\n"
+    "and print its ID (sha256:...). SOURCE_DATE_EPOCH, when set, is the image's time and the\n"
+    "latest file time in the layer, so the same changes give the same image ID.\n"
+    "\n"
+    "Options:\n"
+    "  -c, --change INSTRUCTION  apply a Dockerfile instruction to the config: CMD, ENTRYPOINT,\n"
+    "                            ENV, EXPOSE, LABEL, ONBUILD, STOPSIGNAL, USER, VOLUME, WORKDIR\n"
+    "  -m, --message MSG         the history entry's comment\n"
+    "  -a, --author AUTHOR       the image's author\n"
+    "  -p, --pause[=true|false]  freeze the container while its files are read (default true)\n"
+    "  -q, --quiet               print nothing but the ID and errors\n"
+    "  -D, --debug               trace every step on stderr\n"
+    "      --root DIR            the store (default /var/lib/koker, or KOKER_ROOT)\n"
+    "  -h, --help                show this help\n"
+    "      --version             show the version\n";
+
+namespace {
+
+bool whiteout(const struct stat &st) {
+  return S_ISCHR(st.st_mode) && major(st.st_rdev) == 0 && minor(st.st_rdev) == 0;
+}
+
+// Whether the image shows rel: the topmost layer holding it decides (a whiteout there hides
+// it). Resolved inside each layer without following a symlink the image planted.
+bool in_image(const std::vector<Fd> &layers, const std::string &rel) {
+  for (const auto &layer : layers) {
+    Fd fd;
+    try {
+      fd = mounts::open_in_root_if_exists(layer.get(), rel, mounts::Follow::no_symlinks,
+                                          O_PATH | O_NOFOLLOW);
+    } catch (const Error &) {
+      return false;
+    }
+    if (!fd)
+      continue;
+    struct stat st;
+    return ::fstat(fd.get(), &st) == 0 && !whiteout(st);
+  }
+  return false;
+}
+
+// koker's own files in the upper layer, which are no change of the container's: the mount
+// points it made where the image has none (/dev, /proc, /sys, the /etc files it binds, the
+// --init binary), and their directories when nothing else is in them.
+std::vector<std::string> runtime_artefacts(const store::Store &store, const store::ImageRecord &img,
+                                           const std::string &upper) {
+  std::vector<Fd> layers;
+  for (auto it = img.layers.rbegin(); it != img.layers.rend(); ++it) {
+    std::string path = store.layer_dir(*it) + "/diff";
+    Fd fd(::open(path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!fd)
+      sys_fail("unable to open layer ", path);
+    layers.push_back(std::move(fd));
+  }
+  const std::vector<std::string> made = {"dev",
+                                         "proc",
+                                         "sys",
+                                         "etc/hosts",
+                                         "etc/hostname",
+                                         "etc/resolv.conf",
+                                         std::string(run_spec::INIT_IN_CONTAINER).substr(1)};
+  std::vector<std::string> skip;
+  for (const auto &rel : made) {
+    struct stat st;
+    if (::lstat(cat(upper, "/", rel).c_str(), &st) == 0 && !in_image(layers, rel))
+      skip.push_back(rel);
+  }
+  for (const char *dir : {"etc", "sbin"}) {
+    struct stat st;
+    if (in_image(layers, dir) || ::lstat(cat(upper, "/", dir).c_str(), &st) != 0 ||
+        !S_ISDIR(st.st_mode))
+      continue;
+    bool only_ours = true;
+    for (const auto &n : sys::list_dir(cat(upper, "/", dir)))
+      only_ours = only_ours && std::find(skip.begin(), skip.end(), cat(dir, "/", n)) != skip.end();
+    if (only_ours)
+      skip.push_back(dir);
+  }
+  return skip;
+}
+
+// docker commit's Config: the container's, less the HOSTNAME koker-run set from its hostname.
+commit::Settings settings_of(const container::Record &rec) {
+  commit::Settings s;
+  s.cmd = rec.cmd;
+  s.entrypoint = rec.entrypoint;
+  for (const auto &e : rec.env)
+    if (e != "HOSTNAME=" + rec.hostname)
+      s.env.push_back(e);
+  s.user = rec.user;
+  s.working_dir = rec.workdir;
+  s.stop_signal = rec.stop_signal;
+  s.labels = rec.labels;
+  for (const auto &p : rec.publish) { // "IP:HOSTPORT->PORT/PROTO"
+    auto arrow = p.find("->");
+    if (arrow != std::string::npos)
+      s.exposed_ports.push_back(p.substr(arrow + 2));
+  }
+  for (const auto &m : rec.mounts)
+    if (m.type == "volume" && m.anonymous)
+      s.volumes.push_back(m.destination);
+  return s;
+}
+
+std::optional<int64_t> source_date_epoch() {
+  std::string v = sys::env("SOURCE_DATE_EPOCH");
+  if (v.empty())
+    return std::nullopt;
+  auto n = sys::parse_uint(v);
+  if (!n || *n > uint64_t(INT64_MAX))
+    fail("invalid SOURCE_DATE_EPOCH ", printable(v), ": expected seconds since the epoch");
+  return static_cast<int64_t>(*n);
+}
+
+bool parse_pause(const char *arg) {
+  std::string v = arg ? arg : "true";
+  if (!v.empty() && v[0] == '=')
+    v = v.substr(1);
+  if (v == "true" || v == "1")
+    return true;
+  if (v == "false" || v == "0")
+    return false;
+  cli::usage_error(cat("invalid --pause value ", printable(v), ": expected true or false"));
+}
+
+} // namespace
+
+static int commit_main(int argc, char **argv) {
+  auto opts = cli::long_options({{"change", required_argument, nullptr, 'c'},
+                                 {"message", required_argument, nullptr, 'm'},
+                                 {"author", required_argument, nullptr, 'a'},
+                                 {"pause", optional_argument, nullptr, 'p'}});
+  std::vector<std::string> changes;
+  std::string message, author;
+  bool pause = true;
+  std::string shorts = std::string(cli::COMMON_SHORT_ANYWHERE) + "c:m:a:p::";
+  for (int c; (c = getopt_long(argc, argv, shorts.c_str(), opts.data(), nullptr)) != -1;) {
+    if (cli::handle_common(c, optarg))
+      continue;
+    switch (c) {
+    case 'c':
+      changes.emplace_back(optarg);
+      break;
+    case 'm':
+      message = optarg;
+      break;
+    case 'a':
+      author = optarg;
+      break;
+    case 'p':
+      pause = parse_pause(optarg);
+      break;
+    default:
+      cli::bad_option(c, argv);
+    }
+  }
+  if (argc - optind < 1 || argc - optind > 2)
+    cli::usage_error("expected CONTAINER and at most one REPOSITORY[:TAG]");
+  std::string tag = argc - optind == 2 ? sources::normalise_tag(argv[optind + 1]) : "";
+  std::optional<int64_t> epoch = source_date_epoch();
+  { // every change is checked before anything is read or frozen
+    json::Value scratch = json::Value::object();
+    bool cmd_set = false;
+    for (const auto &c : changes)
+      commit::apply_change(scratch, c, cmd_set);
+  }
+  std::string root = store_root();
+  container::Record rec = container::get(root, argv[optind]);
+  store::Store store(root);
+  auto img = store.find_image(rec.image_id);
+  if (!img)
+    fail("unable to commit container ", rec.name, ": its image ", rec.image_id, " is gone");
+  auto base_config = store.read_blob(img->id, image::max_config_size);
+  if (!base_config)
+    fail("unable to commit container ", rec.name, ": the store lacks the config of image ", img->id,
+         ": pull it again");
+  json::Value base = json::parse(*base_config, "image config " + img->id);
+  if (img->layers.size() + 1 > image::max_layers)
+    fail("unable to commit container ", rec.name, ": its image has ", img->layers.size(),
+         " layers, and a container runs at most ", image::max_layers);
+  std::string upper = container::dir_of(root, rec.id) + "/upper";
+  archive::UpperOptions pack;
+  pack.skip = runtime_artefacts(store, *img, upper);
+  pack.clamp_mtime = epoch;
+
+  // The layer goes through a pipe to the unpacker: should it fail first, the writer gets
+  // EPIPE (and the unpacker's error is reported), not a SIGPIPE that kills it.
+  ::signal(SIGPIPE, SIG_IGN);
+  auto lock = store.lock_for_pull(); // tmp/ is ours and no clean-up runs until we are done
+  commit::Layer layer;
+  {
+    std::optional<freeze::Guard> frozen;
+    if (pause)
+      frozen.emplace(root, rec);
+    layer = commit::store_layer(store, upper, pack);
+  } // thawed here, or by the guard's watchdog should we be killed
+  bool empty = layer.entries == 0;
+
+  commit::History h;
+  h.created = epoch ? sys::rfc3339({static_cast<time_t>(*epoch), 0}) : sys::now_rfc3339();
+  if (epoch) // whole seconds as Go's RFC3339Nano writes them, as buildah --timestamp does
+    h.created = h.created.substr(0, h.created.size() - 11) + "Z";
+  h.author = author;
+  h.comment = message;
+  for (const auto &a : rec.cmd) // docker: the container's Cmd joined by blanks
+    h.created_by += (h.created_by.empty() ? "" : " ") + a;
+  h.empty_layer = empty;
+  std::string config = commit::make_config(base, settings_of(rec), changes, layer.diff_id, h);
+  std::string config_digest = digest::sha256(config);
+  log::debug("config ", config_digest, " (", config.size(), " bytes)");
+  store.put_blob(config_digest, config);
+
+  store::ImageRecord out;
+  out.id = config_digest;
+  if (!tag.empty())
+    out.repo_tags = {tag};
+  out.layers = img->layers;
+  out.layer_blobs = img->layer_blobs;
+  if (!empty) {
+    out.layers.push_back(layer.diff_id);
+    out.layer_blobs.push_back(layer.diff_id);
+  }
+  auto base_manifest = img->manifest_digest.empty()
+                           ? std::nullopt
+                           : store.read_blob(img->manifest_digest, image::max_manifest_size);
+  if (img->layer_blobs.size() == img->layers.size() && base_manifest) {
+    std::string manifest =
+        commit::make_manifest(*base_manifest, img->manifest_media_type, config_digest,
+                              config.size(), empty ? std::nullopt : std::optional(layer));
+    out.manifest_digest = digest::sha256(manifest);
+    out.manifest_media_type = img->manifest_media_type == image::media::docker_manifest
+                                  ? image::media::docker_manifest
+                                  : image::media::oci_manifest;
+    log::debug("manifest ", out.manifest_digest, " (", out.manifest_media_type, ")");
+    store.put_blob(out.manifest_digest, manifest);
+  } else {
+    // An image stored by a koker older than push and save: its layers' blobs are not kept,
+    // so the new image runs here but cannot leave the store.
+    out.layer_blobs.clear();
+    log::warn("image ", img->id.substr(7, 12), " was stored by an older koker: the new image ",
+              "runs, but push and save need its base image pulled again");
+  }
+  for (const auto &l : out.layers)
+    out.size += store.layer_size(l);
+  out.created = h.created;
+  out.pulled = sys::now_rfc3339();
+  store.add_image(out);
+  log::debug("image ", out.id, " registered in ", root, "/images.json");
+  out::line(out.id);
+  return 0;
+}
+
+int main(int argc, char **argv) { return run_tool(argc, argv, "koker-commit", USAGE, commit_main); }
