@@ -247,7 +247,8 @@ Lease reserve(const Network &n, std::string_view id, const std::vector<Port> &po
     }
   }
   if (l.ip.empty())
-    fail("no free address on bridge ", n.bridge, ": all ", count, " addresses of ", n.subnet.str(),
+    fail("no free address on bridge ", n.bridge, ": all ",
+         count - (n.gw() >= first && n.gw() <= last ? 1 : 0), " addresses of ", n.subnet.str(),
          " are in use");
   sys::Rollback undo;
   undo.add("unlink " + lease_path(n, l.ip), [&] { unlink_if_owned(lease_path(n, l.ip), l.id); });
