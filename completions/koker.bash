@@ -50,7 +50,10 @@ _koker() {
         case $sub in ls) cmd=images ;; rm) cmd=rmi ;; *) cmd=$sub ;; esac
         ;;
     network | net)
-        COMPREPLY=($(compgen -W "up attach detach ls gc down" -- "$cur"))
+        if [[ -z $sub ]]; then COMPREPLY=($(compgen -W "create ls rm inspect prune up attach detach gc down" -- "$cur"))
+        elif [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "$(_koker_tool_options net)" -- "$cur"))
+        elif [[ $sub =~ ^(rm|inspect)$ ]]; then COMPREPLY=($(compgen -W "$(koker network ls --format '{{.Name}}' 2>/dev/null)" -- "$cur"))
+        fi
         return
         ;;
     cgroup | cg)

@@ -6,6 +6,11 @@
 #include "base/log.hpp"
 #include "base/main.hpp"
 #include "net/net.hpp"
+#include "net/network.hpp"
+#include "base/humanize.hpp"
+#include "base/template.hpp"
+#include "base/text.hpp"
+#include <unistd.h>
 #include "base/sys.hpp"
 #include "runtime/lifecycle.hpp"
 #include <cstring>
@@ -29,9 +34,28 @@ static const char USAGE[] =
     "  gc                          release what containers that no longer run still hold\n"
     "  down                        remove the bridge and its rules if no container uses them\n"
     "\n"
+    "User-defined networks (docker network ...; the default one is \"bridge\" above):\n"
+    "  create [OPTIONS] NAME       make a network: a bridge of its own, its subnet, its rules\n"
+    "  networks                    list the networks (koker network ls)\n"
+    "  inspect NETWORK...          print the networks as a JSON array\n"
+    "  rm NETWORK...               remove networks no container uses\n"
+    "  prune                       remove every network no container uses\n"
+    "\n"
     "Options:\n"
     "  -p, --publish [IP:]HOSTPORT:PORT[/tcp|udp]  attach: publish a port (repeatable)\n"
-    "      --format table|json     ls: a table (default) or one JSON array\n"
+    "      --format table|json     ls: a table (default) or one JSON array; networks: a Go\n"
+    "                              template too\n"
+    "      --subnet CIDR           create: the subnet (default: a free one from\n"
+    "                              KOKER_NETWORK_POOL, in KOKER_NETWORK_POOL_SIZE networks)\n"
+    "      --gateway IP            create: the bridge's address (default the first one)\n"
+    "      --ip-range CIDR         create: where containers' addresses come from\n"
+    "      --internal              create: no route out of the network\n"
+    "      --label K=V             create: set a label (repeatable)\n"
+    "  -o, --opt K=V               create: com.docker.network.bridge.name=NAME names the bridge\n"
+    "  -d, --driver bridge         create: the driver (bridge, the only one)\n"
+    "  -f, --filter K=V            networks: name=, id=, label=K[=V], driver= (repeatable)\n"
+    "                              rm: -f/--force, a missing network is no error;\n"
+    "                              prune: -f/--force, do not ask\n"
     "  -q, --quiet                 print nothing but data and errors\n"
     "  -D, --debug                 trace every netlink request and iptables call\n"
     "      --root DIR              the store (default /var/lib/koker, or KOKER_ROOT)\n"
@@ -42,13 +66,33 @@ struct Args {
   std::vector<std::string> words;
   std::vector<net::Port> ports;
   std::string format;
+  net::CreateRequest create;
+  bool create_flags = false, force = false, names_only = false;
+  std::vector<std::string> filters; // -f's values; for rm and prune -f is --force
 };
 
+static std::pair<std::string, std::string> key_value(std::string_view kv, const char *what) {
+  size_t eq = kv.find('=');
+  if (kv.empty() || eq == 0)
+    cli::usage_error(cat("invalid ", what, " ", printable(kv), " (want KEY=VALUE)"));
+  return {std::string(kv.substr(0, eq)), eq == kv.npos ? "" : std::string(kv.substr(eq + 1))};
+}
+
 static Args parse(int argc, char **argv) {
-  enum { OPT_FORMAT = 1 };
+  enum { OPT_FORMAT = 1, OPT_SUBNET, OPT_GATEWAY, OPT_RANGE, OPT_INTERNAL, OPT_LABEL, OPT_FORCE };
   auto opts = cli::long_options({{"publish", required_argument, nullptr, 'p'},
-                                 {"format", required_argument, nullptr, OPT_FORMAT}});
-  std::string shorts = std::string(cli::COMMON_SHORT) + "p:";
+                                 {"format", required_argument, nullptr, OPT_FORMAT},
+                                 {"subnet", required_argument, nullptr, OPT_SUBNET},
+                                 {"gateway", required_argument, nullptr, OPT_GATEWAY},
+                                 {"ip-range", required_argument, nullptr, OPT_RANGE},
+                                 {"internal", no_argument, nullptr, OPT_INTERNAL},
+                                 {"label", required_argument, nullptr, OPT_LABEL},
+                                 {"opt", required_argument, nullptr, 'o'},
+                                 {"driver", required_argument, nullptr, 'd'},
+                                 {"filter", required_argument, nullptr, 'f'},
+                                 {"force", no_argument, nullptr, OPT_FORCE}});
+  // -f is --filter for networks, --force for rm and prune (docker's): an optional value.
+  std::string shorts = std::string(cli::COMMON_SHORT) + "p:o:d:f::";
   Args a;
   for (;;) {
     int c = getopt_long(argc, argv, shorts.c_str(), opts.data(), nullptr);
@@ -62,9 +106,43 @@ static Args parse(int argc, char **argv) {
       a.words.emplace_back(argv[optind++]);
       continue;
     }
+    if (c == 'q')
+      a.names_only = true; // networks -q: the IDs only (and quiet, below)
     if (cli::handle_common(c, optarg))
       continue;
+    if (c >= OPT_SUBNET && c <= OPT_LABEL)
+      a.create_flags = true;
     switch (c) {
+    case OPT_SUBNET: a.create.subnet = optarg; break;
+    case OPT_GATEWAY: a.create.gateway = optarg; break;
+    case OPT_RANGE: a.create.ip_range = optarg; break;
+    case OPT_INTERNAL: a.create.internal = true; break;
+    case OPT_LABEL: a.create.labels.insert(key_value(optarg, "label")); break;
+    case 'o': {
+      auto kv = key_value(optarg, "option");
+      a.create_flags = true;
+      if (kv.first == "com.docker.network.bridge.name")
+        a.create.bridge = kv.second;
+      a.create.options.insert(kv);
+      break;
+    }
+    case 'd':
+      a.create_flags = true;
+      if (std::strcmp(optarg, "bridge") != 0)
+        cli::usage_error(cat("unknown network driver ", printable(optarg), " (koker has bridge)"));
+      break;
+    case 'f':
+      // "-f" alone, or followed by an operand, is --force; "-fVALUE" or "-f VALUE" with a
+      // K=V value is a filter.
+      if (optarg) {
+        a.filters.emplace_back(optarg);
+      } else if (optind < argc && std::strchr(argv[optind], '=') && argv[optind][0] != '-') {
+        a.filters.emplace_back(argv[optind++]);
+      } else {
+        a.force = true;
+      }
+      break;
+    case OPT_FORCE: a.force = true; break;
     case 'p':
       try {
         a.ports.push_back(net::parse_port(optarg));
@@ -173,15 +251,200 @@ static void detach(const net::Network &n, const Args &a) {
 // gc: first what killed supervisors left (lifecycle::settle: cgroups and records too, --rm
 // containers removed), then what the bridges' files and rules name of containers that no
 // longer run. Prints the ID of each container whose address was released.
-static void gc(const std::string &root) {
+static void gc(const std::string &root, bool print = true) {
   for (const auto &rec : container::list(root))
     if (container::orphaned(rec)) {
       lifecycle::settle(root, rec);
-      if (!rec.ip_address.empty())
+      if (!rec.ip_address.empty() && print)
         out::line(rec.id);
     }
   for (const auto &id : net::gc(root))
-    out::line(id);
+    if (print)
+      out::line(id);
+}
+
+// ---------------------------------------------------------------- user-defined networks
+
+// A network as network ls shows it; rec null: the default one.
+static json::Value network_row(const std::string &root, const net::NetworkRecord *rec) {
+  json::Value full = net::network_json(root, rec);
+  json::Value v = json::Value::object();
+  std::string id = full.get_string("Id");
+  v.set("ID", id.substr(0, 12));
+  v.set("Name", full.get_string("Name"));
+  v.set("Driver", "bridge");
+  v.set("Scope", "local");
+  v.set("IPv6", "false");
+  v.set("Internal", rec && rec->internal ? "true" : "false");
+  std::string labels;
+  if (rec)
+    for (const auto &[k, val] : rec->labels)
+      labels += (labels.empty() ? "" : ",") + k + "=" + val;
+  v.set("Labels", labels);
+  v.set("CreatedAt", full.get_string("Created"));
+  v.set("FullID", id);
+  return v;
+}
+
+static bool matches(const std::vector<std::string> &filters, const json::Value &row,
+                    const net::NetworkRecord *rec) {
+  // docker: the values of one key are alternatives, different keys must all match.
+  std::map<std::string, std::vector<std::string>> by_key;
+  for (const auto &f : filters) {
+    size_t eq = f.find('=');
+    if (eq == std::string::npos)
+      cli::usage_error(cat("bad format of filter ", printable(f), " (expected name=value)"));
+    std::string key = f.substr(0, eq);
+    if (key != "name" && key != "id" && key != "label" && key != "driver" && key != "type")
+      cli::usage_error(cat("invalid filter '", printable(key), "'"));
+    by_key[key].push_back(f.substr(eq + 1));
+  }
+  for (const auto &[key, values] : by_key) {
+    bool any = false;
+    for (const auto &v : values) {
+      if (key == "name")
+        any |= row.get_string("Name").find(v) != std::string::npos;
+      else if (key == "id")
+        any |= text::starts_with(row.get_string("FullID"), v);
+      else if (key == "driver")
+        any |= v == "bridge";
+      else if (key == "type")
+        any |= v == (rec ? "custom" : "builtin");
+      else if (key == "label" && rec) {
+        size_t eq = v.find('=');
+        auto it = rec->labels.find(v.substr(0, eq));
+        any |= it != rec->labels.end() && (eq == std::string::npos || it->second == v.substr(eq + 1));
+      }
+    }
+    if (!any)
+      return false;
+  }
+  return true;
+}
+
+static void networks(const std::string &root, const Args &a) {
+  std::vector<net::NetworkRecord> recs = net::list_networks(root);
+  std::vector<json::Value> rows;
+  std::vector<const net::NetworkRecord *> of;
+  for (size_t i = 0; i <= recs.size(); ++i) {
+    const net::NetworkRecord *rec = i == 0 ? nullptr : &recs[i - 1];
+    json::Value row = network_row(root, rec);
+    if (matches(a.filters, row, rec)) {
+      rows.push_back(std::move(row));
+      of.push_back(rec);
+    }
+  }
+  if (a.names_only) {
+    for (const auto &r : rows)
+      out::line(r.get_string("ID"));
+    return;
+  }
+  tmpl::Listing listing = tmpl::parse_listing(a.format.empty() ? "table" : a.format);
+  if (listing.kind == tmpl::Listing::Kind::json) {
+    json::Value all = json::Value::array();
+    for (size_t i = 0; i < rows.size(); ++i)
+      all.push(net::network_json(root, of[i]));
+    out::line(all.dump(2));
+  } else if (listing.kind == tmpl::Listing::Kind::custom) {
+    json::Value h = json::Value::object();
+    for (auto [field, title] :
+         {std::pair{"ID", "NETWORK ID"}, {"Name", "NAME"}, {"Driver", "DRIVER"},
+          {"Scope", "SCOPE"}, {"IPv6", "IPV6"}, {"Internal", "INTERNAL"}, {"Labels", "LABELS"},
+          {"CreatedAt", "CREATED AT"}})
+      h.set(field, title);
+    out::text(tmpl::render_listing(listing, h, rows, [](size_t, bool) {
+      tmpl::Options o;
+      o.strict = true;
+      return o;
+    }));
+  } else {
+    std::vector<std::vector<std::string>> table = {{"NETWORK ID", "NAME", "DRIVER", "SCOPE"}};
+    for (const auto &r : rows)
+      table.push_back({r.get_string("ID"), r.get_string("Name"), "bridge", "local"});
+    out::text(render_table(table));
+  }
+}
+
+// The network an operand names: its record, or nothing for the default one.
+static std::optional<net::NetworkRecord> lookup(const std::string &root, const std::string &name,
+                                                bool &is_default) {
+  is_default = name == "bridge";
+  if (is_default)
+    return std::nullopt;
+  auto r = net::find_network(root, name);
+  if (!r)
+    fail("network ", name, " not found");
+  return r;
+}
+
+static int inspect(const std::string &root, const Args &a) {
+  json::Value list = json::Value::array();
+  int rc = 0;
+  for (size_t i = 1; i < a.words.size(); ++i) {
+    try {
+      bool is_default = false;
+      auto r = lookup(root, a.words[i], is_default);
+      list.push(net::network_json(root, r ? &*r : nullptr));
+    } catch (const Error &e) {
+      log::fatal(e.what());
+      rc = 125;
+    }
+  }
+  out::line(list.dump(4));
+  return rc;
+}
+
+static int remove(const std::string &root, const Args &a) {
+  int rc = 0;
+  for (size_t i = 1; i < a.words.size(); ++i) {
+    try {
+      auto r = net::find_network(root, a.words[i]);
+      if (!r && a.words[i] == "bridge")
+        fail("bridge is a pre-defined network and cannot be removed");
+      if (!r && a.force)
+        continue;
+      if (!r)
+        fail("network ", a.words[i], " not found");
+      net::remove_network(root, *r);
+      out::line(a.words[i]);
+    } catch (const Error &e) {
+      log::fatal(e.what());
+      rc = 125;
+    }
+  }
+  return rc;
+}
+
+static int prune(const std::string &root, const Args &a) {
+  if (!a.force) {
+    sys::write_fd(2,
+                  "WARNING! This will remove all custom networks not used by at least one "
+                  "container.\nAre you sure you want to continue? [y/N] ",
+                  "stderr");
+    char answer[16] = {};
+    ssize_t n = ::read(0, answer, sizeof answer - 1);
+    if (n <= 0 || (answer[0] != 'y' && answer[0] != 'Y'))
+      return 0;
+  }
+  // What killed tools left first (leases of containers that no longer run).
+  gc(root, false);
+  std::vector<std::string> removed;
+  for (const auto &r : net::list_networks(root)) {
+    try {
+      if (net::network_in_use(net::network_of(root, r)))
+        continue;
+      net::remove_network(root, r);
+      removed.push_back(r.name);
+    } catch (const Error &e) {
+      log::warn(e.what());
+    }
+  }
+  if (!removed.empty()) {
+    out::line("Deleted Networks:");
+    for (const auto &name : removed)
+      out::line(name);
+  }
+  return 0;
 }
 
 // Every rule between the command and its flags, checked before the host is touched.
@@ -196,16 +459,29 @@ static void check_command(const Args &a) {
   } catch (const Error &e) {
     cli::usage_error(e.what());
   }
-  if (!a.format.empty() && cmd != "ls")
-    cli::usage_error("--format applies to ls only");
-  if (!a.format.empty())
+  bool user_cmd = cmd == "create" || cmd == "networks" || cmd == "inspect" || cmd == "rm" ||
+                  cmd == "prune";
+  if (!a.format.empty() && cmd != "ls" && cmd != "networks")
+    cli::usage_error("--format applies to ls and networks only");
+  if (!a.format.empty() && cmd == "ls")
     cli::check_format(a.format);
+  if (a.create_flags && cmd != "create")
+    cli::usage_error("--subnet, --gateway, --ip-range, --internal, --label, --opt and --driver "
+                     "apply to create only");
+  if (!a.filters.empty() && cmd != "networks")
+    cli::usage_error("--filter applies to networks (network ls) only");
+  if (a.force && cmd != "rm" && cmd != "prune")
+    cli::usage_error("--force applies to rm and prune only");
   if (cmd != "up" && cmd != "down" && cmd != "attach" && cmd != "detach" && cmd != "ls" &&
-      cmd != "gc")
+      cmd != "gc" && !user_cmd)
     cli::usage_error(cat("unknown command ", printable(cmd)));
-  if (cmd != "attach" && cmd != "detach")
+  if (cmd == "create")
+    cli::want_operands(a.words, 1, "NAME");
+  else if ((cmd == "rm" || cmd == "inspect") && a.words.size() < 2)
+    cli::usage_error("NETWORK is missing");
+  else if (cmd != "attach" && cmd != "detach" && cmd != "rm" && cmd != "inspect")
     cli::want_operands(a.words, 0, "");
-  if (::geteuid() != 0 && cmd != "ls")
+  if (::geteuid() != 0 && cmd != "ls" && cmd != "networks" && cmd != "inspect")
     fail("koker-net ", cmd, " needs root (it changes the host's network)");
 }
 
@@ -228,6 +504,19 @@ static int net_main(int argc, char **argv) {
     attach(n, a);
   else if (cmd == "detach")
     detach(n, a);
+  else if (cmd == "create") {
+    net::CreateRequest req = a.create;
+    req.name = a.words[1];
+    out::line(net::create_network(root, req).id);
+  }
+  else if (cmd == "networks")
+    networks(root, a);
+  else if (cmd == "inspect")
+    return inspect(root, a);
+  else if (cmd == "rm")
+    return remove(root, a);
+  else if (cmd == "prune")
+    return prune(root, a);
   return 0;
 }
 

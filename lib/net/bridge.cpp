@@ -111,7 +111,7 @@ void up(const Network &n) {
     if (!link)
       fail("bridge ", n.bridge, " vanished while it was being made");
   }
-  netlink::add_address(s, *link, n.subnet.gateway(), n.subnet.prefix);
+  netlink::add_address(s, *link, n.gw(), n.subnet.prefix);
   write_sysctl(cat("/proc/sys/net/ipv4/conf/", n.bridge, "/route_localnet"), "1");
   netlink::set_up(s, n.bridge);
 
@@ -216,7 +216,9 @@ Lease reserve(const Network &n, std::string_view id, const std::vector<Port> &po
 
   int pid = static_cast<int>(::getpid());
   std::string text = lease_text(l, pid, container::process_start_time(pid));
-  uint32_t first = n.subnet.gateway() + 1, last = n.subnet.broadcast() - 1;
+  // The gateway is skipped below.
+  uint32_t first = n.range_first ? n.range_first : n.subnet.network + 1;
+  uint32_t last = n.range_last ? n.range_last : n.subnet.broadcast() - 1;
   uint32_t count = last - first + 1;
   // Start after the last address handed out (CNI host-local's last_reserved_ip), so a
   // released address is not reused at once.
@@ -228,6 +230,8 @@ Lease reserve(const Network &n, std::string_view id, const std::vector<Port> &po
   for (int attempt = 0; attempt < 2 && l.ip.empty(); ++attempt) {
     for (uint32_t i = 0; i < count; ++i) {
       uint32_t ip = first + (start - first + i) % count;
+      if (ip == n.gw())
+        continue;
       // A file naming no container (a write cut short) holds nothing: take it over.
       std::string path = lease_path(n, ip_string(ip));
       if (create_excl(path, text) || (remove_ownerless(path) && create_excl(path, text))) {
@@ -243,7 +247,8 @@ Lease reserve(const Network &n, std::string_view id, const std::vector<Port> &po
     }
   }
   if (l.ip.empty())
-    fail("no free address on bridge ", n.bridge, ": all ", count, " addresses of ", n.subnet.str(),
+    fail("no free address on bridge ", n.bridge, ": all ",
+         count - (n.gw() >= first && n.gw() <= last ? 1 : 0), " addresses of ", n.subnet.str(),
          " are in use");
   sys::Rollback undo;
   undo.add("unlink " + lease_path(n, l.ip), [&] { unlink_if_owned(lease_path(n, l.ip), l.id); });
@@ -280,15 +285,20 @@ void connect(const Network &n, const Lease &l, int pid) {
   auto bridge = netlink::get_link(host, n.bridge);
   if (!bridge)
     fail("bridge ", n.bridge, " is gone (koker-net down?)");
-  if (!netlink::add_veth(host, l.veth, *bridge, "eth0", ns.get()))
+  // docker's MAC on its networks: 02:42 and the address, so a reused address keeps its MAC.
+  uint32_t ip = *parse_ip(l.ip);
+  uint8_t mac[6] = {0x02, 0x42, uint8_t(ip >> 24), uint8_t(ip >> 16), uint8_t(ip >> 8), uint8_t(ip)};
+  bool user = n.gateway != 0; // a user-defined network (the default bridge keeps its MACs)
+  if (!netlink::add_veth(host, l.veth, *bridge, "eth0", ns.get(), user ? mac : nullptr))
     fail("unable to create veth ", l.veth, ": a link of that name exists already");
   netlink::Socket inside(ns.get());
   netlink::set_up(inside, "eth0");
   auto eth0 = netlink::get_link(inside, "eth0");
   if (!eth0)
     fail("eth0 did not appear in the container's network namespace");
-  netlink::add_address(inside, *eth0, *parse_ip(l.ip), n.subnet.prefix);
-  netlink::add_default_route(inside, n.subnet.gateway());
+  netlink::add_address(inside, *eth0, ip, n.subnet.prefix);
+  if (!n.internal) // an internal network has no way out
+    netlink::add_default_route(inside, n.gw());
   if (!l.ports.empty()) {
     std::string nat;
     for (const auto &p : l.ports)

@@ -124,7 +124,17 @@ std::vector<Rule> bridge_rules(const Network &n) {
     spec.insert(spec.end(), target.begin(), target.end());
     return spec;
   };
-  return {
+  std::vector<Rule> isolation;
+  for (const auto &other : n.isolate_from) {
+    isolation.push_back({"filter", "FORWARD", true, with({"-i", br, "-o", other}, {"-j", "DROP"})});
+    isolation.push_back({"filter", "FORWARD", true, with({"-i", other, "-o", br}, {"-j", "DROP"})});
+  }
+  if (n.internal) { // docker's internal network: traffic stays on the bridge
+    isolation.push_back({"filter", "FORWARD", true, with({"-i", br, "!", "-o", br}, {"-j", "DROP"})});
+    isolation.push_back({"filter", "FORWARD", true, with({"!", "-i", br, "-o", br}, {"-j", "DROP"})});
+    return isolation;
+  }
+  std::vector<Rule> rules = {
       {"nat", "PREROUTING", false, with({"-m", "addrtype", "--dst-type", "LOCAL"}, {"-j", chain})},
       {"nat", "OUTPUT", false, with({"-m", "addrtype", "--dst-type", "LOCAL"}, {"-j", chain})},
       {"nat", "POSTROUTING", false, with({"-s", sub, "!", "-o", br}, {"-j", "MASQUERADE"})},
@@ -134,6 +144,9 @@ std::vector<Rule> bridge_rules(const Network &n) {
       {"filter", "FORWARD", true, with({"-i", br}, {"-j", "ACCEPT"})},
       {"filter", "FORWARD", true, with({"-o", br}, {"-j", "ACCEPT"})},
   };
+  // Inserted last, so at the top: before the ACCEPTs.
+  rules.insert(rules.end(), isolation.begin(), isolation.end());
+  return rules;
 }
 
 // A bridge-level rule of this bridge, in iptables -S form.

@@ -29,8 +29,16 @@ namespace koker::net {
 struct Network {
   std::string root, bridge;
   Subnet subnet;
+  // A user-defined network's choices (net/network.hpp); zero: the subnet's first address as
+  // the gateway, the whole subnet for containers, a route out.
+  uint32_t gateway = 0, range_first = 0, range_last = 0;
+  bool internal = false;
+  // The bridges of the other networks: forwarding between this one and each is dropped
+  // (docker's isolation), by rules naming both, so either's removal takes them away.
+  std::vector<std::string> isolate_from;
   std::string dir() const { return root + "/net/" + bridge; }
   std::string chain() const { return "KOKER-" + bridge; }
+  uint32_t gw() const { return gateway ? gateway : subnet.gateway(); }
 };
 // From the environment; throws Error for a bad bridge name or subnet.
 Network from_env(const std::string &root);

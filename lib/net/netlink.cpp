@@ -215,7 +215,7 @@ bool add_bridge(Socket &s, std::string_view name) {
 }
 
 bool add_veth(Socket &s, std::string_view host, const Link &master, std::string_view peer,
-              int peer_netns_fd) {
+              int peer_netns_fd, const uint8_t *mac) {
   log::debug("netlink RTM_NEWLINK ", host, " master ", master.name, " up type veth peer ", peer,
              " netns fd ", peer_netns_fd);
   Request r(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
@@ -233,6 +233,8 @@ bool add_veth(Socket &s, std::string_view host, const Link &master, std::string_
   r.extra<ifinfomsg>()->ifi_family = AF_UNSPEC;
   mnl_attr_put_strz(r.nlh, IFLA_IFNAME, std::string(peer).c_str());
   mnl_attr_put_u32(r.nlh, IFLA_NET_NS_FD, static_cast<uint32_t>(peer_netns_fd));
+  if (mac)
+    mnl_attr_put(r.nlh, IFLA_ADDRESS, 6, mac);
   mnl_attr_nest_end(r.nlh, peer_info);
   mnl_attr_nest_end(r.nlh, data);
   mnl_attr_nest_end(r.nlh, info);

@@ -52,8 +52,9 @@ std::vector<Link> list_links(Socket &s);
 bool add_bridge(Socket &s, std::string_view name);
 // ip link add HOST master M up type veth peer name PEER netns FD: the peer is made inside
 // the namespace peer_netns_fd at once (down). False when HOST exists already.
+// mac, when given, is the peer's address (6 bytes).
 bool add_veth(Socket &s, std::string_view host, const Link &master, std::string_view peer,
-              int peer_netns_fd);
+              int peer_netns_fd, const uint8_t *mac = nullptr);
 // ip link del NAME; false when there is none.
 bool delete_link(Socket &s, std::string_view name);
 // ip link set NAME up
