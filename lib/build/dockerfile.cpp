@@ -222,27 +222,150 @@ std::vector<std::string> words_of(std::string_view rest, char escape) {
   return words;
 }
 
+void utf8(std::string &out, unsigned cp) {
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    out += static_cast<char>(0xC0 | (cp >> 6));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    out += static_cast<char>(0xE0 | (cp >> 12));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (cp >> 18));
+    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  }
+}
+
+// A strict JSON array of strings, as Go's encoding/json reads one (jsmn, base/json's parser,
+// is lenient: it takes ["a" "b"], which docker reads as the shell form). Returns false when
+// the text is not such an array; sets other when an element is JSON but not a string.
+bool strict_string_array(std::string_view s, std::vector<std::string> &out, bool &other) {
+  size_t i = 0;
+  auto ws = [&] {
+    while (i < s.size() && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
+      ++i;
+  };
+  auto hex4 = [&](unsigned &v) {
+    if (i + 4 > s.size())
+      return false;
+    v = 0;
+    for (int k = 0; k < 4; ++k) {
+      char c = s[i++];
+      if (!text::is_hex(c))
+        return false;
+      v = v * 16 + static_cast<unsigned>(text::is_digit(c) ? c - '0' : (c | 0x20) - 'a' + 10);
+    }
+    return true;
+  };
+  ws();
+  if (i >= s.size() || s[i] != '[')
+    return false;
+  ++i;
+  ws();
+  if (i < s.size() && s[i] == ']') {
+    ++i;
+    ws();
+    return i == s.size();
+  }
+  for (;;) {
+    ws();
+    if (i >= s.size())
+      return false;
+    if (s[i] != '"') {
+      other = std::string_view("-0123456789tfn[{").find(s[i]) != std::string_view::npos;
+      return false;
+    }
+    ++i;
+    std::string str;
+    for (;;) {
+      if (i >= s.size())
+        return false;
+      unsigned char c = static_cast<unsigned char>(s[i++]);
+      if (c == '"')
+        break;
+      if (c < 0x20)
+        return false;
+      if (c != '\\') {
+        str += static_cast<char>(c);
+        continue;
+      }
+      if (i >= s.size())
+        return false;
+      char e = s[i++];
+      switch (e) {
+      case '"': str += '"'; break;
+      case '\\': str += '\\'; break;
+      case '/': str += '/'; break;
+      case 'b': str += '\b'; break;
+      case 'f': str += '\f'; break;
+      case 'n': str += '\n'; break;
+      case 'r': str += '\r'; break;
+      case 't': str += '\t'; break;
+      case 'u': {
+        unsigned cp;
+        if (!hex4(cp))
+          return false;
+        if (cp >= 0xD800 && cp < 0xDC00 && i + 1 < s.size() && s[i] == '\\' && s[i + 1] == 'u') {
+          size_t save = i;
+          i += 2;
+          unsigned lo;
+          if (hex4(lo) && lo >= 0xDC00 && lo < 0xE000)
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+          else {
+            i = save;
+            cp = 0xFFFD;
+          }
+        } else if (cp >= 0xD800 && cp < 0xE000) {
+          cp = 0xFFFD; // a lone surrogate, as Go replaces it
+        }
+        utf8(str, cp);
+        break;
+      }
+      default:
+        return false;
+      }
+    }
+    out.push_back(std::move(str));
+    ws();
+    if (i < s.size() && s[i] == ',') {
+      ++i;
+      continue;
+    }
+    if (i < s.size() && s[i] == ']') {
+      ++i;
+      ws();
+      return i == s.size();
+    }
+    return false;
+  }
+}
+
 // A JSON array of strings: the strings. nullopt when rest is not JSON (shell form then);
 // an error when it is JSON but not an array of strings only.
 std::optional<std::vector<std::string>> json_array(std::string_view rest, const Where &at) {
   rest = trim_left(rest);
   if (rest.empty() || rest[0] != '[')
     return std::nullopt;
-  json::Value v;
-  try {
-    v = json::parse(rest, "arguments", 1 << 16);
-  } catch (const Error &) {
-    return std::nullopt;
-  }
-  if (!v.is_array())
-    return std::nullopt;
   std::vector<std::string> out;
-  for (const auto &item : v.items()) {
-    if (!item.is_string())
-      at.fail("when using JSON array syntax, arrays must be comprised of strings only");
-    out.push_back(item.as_string());
+  bool other = false;
+  if (strict_string_array(rest, out, other))
+    return out;
+  if (other) {
+    // Is it JSON at all? base/json then tells an array of other things from a typo.
+    try {
+      json::Value v = json::parse(rest, "arguments", 1 << 16);
+      if (v.is_array())
+        at.fail("when using JSON array syntax, arrays must be comprised of strings only");
+    } catch (const Error &e) {
+      if (std::string(e.what()).find("arrays must be") != std::string::npos)
+        throw;
+    }
   }
-  return out;
+  return std::nullopt;
 }
 
 // The flags each instruction accepts. --link only changes how BuildKit caches a layer, not
