@@ -93,7 +93,7 @@ koker-create_OBJS  := src/run_options.o
 koker-oci_OBJS     := src/oci_args.o src/oci_update.o
 
 # lib/ is layered by folder (README.md, "Architecture"); tests/lint-layers.sh checks it.
-LIB_DIRS := base store image cgroup net runtime
+LIB_DIRS := base store image cgroup net runtime build
 LIB_SRC  := $(foreach d,$(LIB_DIRS),$(wildcard lib/$(d)/*.cpp))
 LIB_OBJ  := $(LIB_SRC:.cpp=.o)
 TOOL_BIN := $(addprefix bin/koker-,$(TOOLS))

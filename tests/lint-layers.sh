@@ -3,7 +3,7 @@
 # Checks that lib/ is layered as the README's architecture section says: a folder includes
 # only itself and the folders below it, and lib/ never includes src/.
 #
-#   base  <  store  <  image, cgroup, net  <  runtime  <  src/ (the tools)
+#   base  <  store  <  image, cgroup, net  <  runtime  <  build  <  src/ (the tools)
 #
 # image, cgroup and net are side by side: none includes another. Prints one line per
 # include that points up or sideways, then "layering: N passed, N failed" (one check per
@@ -20,6 +20,7 @@ allowed() {
   cgroup) echo "base store cgroup" ;;
   net) echo "base store net" ;;
   runtime) echo "base store image cgroup net runtime" ;;
+  build) echo "base store image cgroup net runtime build" ;;
   *) echo "" ;;
   esac
 }
@@ -34,7 +35,7 @@ for file in lib/*/*.hpp lib/*/*.cpp lib/*.hpp lib/*.cpp; do
   ok=$(allowed "$folder")
   bad=0
   if [ -z "$ok" ]; then
-    echo "$file: a file of lib/ must live in one of base, store, image, cgroup, net, runtime"
+    echo "$file: a file of lib/ must live in one of base, store, image, cgroup, net, runtime, build"
     bad=1
   fi
   # Every quoted include names its folder: "base/sys.hpp".
