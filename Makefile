@@ -44,6 +44,7 @@ TOOLS += system # docker system df|prune|info|version
 TOOLS += volume # named volumes
 TOOLS += cp diff export top port rename pause update # issue 16 container verbs
 TOOLS += create start restart wait attach # issue 16 point 1
+TOOLS += push login logout # issue 17 points 3 and 4
 koker-pull_LIBS    := libcurl libarchive libcrypto
 koker-images_LIBS  :=
 koker-rmi_LIBS     :=
@@ -69,6 +70,10 @@ koker-volume_LIBS  :=
 # Issue 16's file and process verbs (cp and export write tar streams with libarchive).
 koker-cp_LIBS      := libarchive libcrypto
 koker-export_LIBS  := libarchive libcrypto
+# Issue 17's push, login and logout talk to registries (libcurl); push recompresses layers.
+koker-push_LIBS    := libcurl libarchive libcrypto
+koker-login_LIBS   := libcurl libcrypto
+koker-logout_LIBS  := libcrypto
 # Tools linked fully static: no dynamic linking at each start (koker-run starts ~0.6 ms
 # sooner, bench/README.md). The others need libraries Debian ships without a static archive
 # (libmnl, libcurl's stack).
