@@ -37,6 +37,7 @@ _koker() {
     done
     if [[ -z $cmd ]]; then
         COMPREPLY=($(compgen -W "container c image i network net volume cgroup cg run exec ps pull images rmi rm logs stop kill inspect import stats cp diff export top port rename pause unpause update create start restart wait attach system info version help -D --debug -q --quiet -v --version -h --help --root" -- "$cur"))
+        COMPREPLY+=($(compgen -W "push login logout" -- "$cur"))
         return
     fi
     case $cmd in
@@ -45,7 +46,7 @@ _koker() {
         cmd=$sub
         ;;
     image | i)
-        [[ -z $sub ]] && { COMPREPLY=($(compgen -W "pull ls rm inspect import" -- "$cur")); return; }
+        [[ -z $sub ]] && { COMPREPLY=($(compgen -W "pull ls rm inspect import push" -- "$cur")); return; }
         case $sub in ls) cmd=images ;; rm) cmd=rmi ;; *) cmd=$sub ;; esac
         ;;
     network | net)
@@ -79,8 +80,17 @@ _koker() {
         --ulimit) COMPREPLY=($(compgen -W "core= cpu= data= fsize= locks= memlock= msgqueue= nice= nofile= nproc= rss= rtprio= rttime= sigpending= stack=" -- "$cur")); return ;;
         esac
     fi
+    # push, login, logout (issue 17)
+    if [[ $cmd == push && ${COMP_WORDS[COMP_CWORD - 1]} == --compression ]]; then
+        COMPREPLY=($(compgen -W "gzip zstd" -- "$cur"))
+        return
+    fi
     if [[ $cur == -* ]]; then
         COMPREPLY=($(compgen -W "$(_koker_tool_options "$cmd")" -- "$cur"))
+        return
+    fi
+    if [[ $cmd == push ]]; then
+        COMPREPLY=($(compgen -W "$(_koker_images)" -- "$cur"))
         return
     fi
     case $cmd in

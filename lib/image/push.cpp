@@ -98,9 +98,11 @@ image::Descriptor recompressed(const store::Store &store, const std::string &dif
 std::string rewrite_manifest(const std::string &body, std::string &media_type, bool oci,
                              const std::vector<image::Descriptor> &layers) {
   json::Value doc = json::parse(body, "stored manifest");
+  // Always said: registries and clients tell the types apart by it (CVE-2021-41190).
+  if (oci)
+    doc.set("mediaType", image::media::oci_manifest);
   if (oci && media_type != image::media::oci_manifest) {
     media_type = std::string(image::media::oci_manifest);
-    doc.set("mediaType", media_type);
     if (const json::Value *c = doc.find("config")) {
       json::Value config = *c;
       config.set("mediaType", image::media::oci_config);

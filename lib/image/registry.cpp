@@ -694,14 +694,15 @@ void Session::put_blob(const std::string &dg, int fd, uint64_t size, std::string
         fail("unable to push ", what, ": HTTP ", r.status, " from PUT ", location,
              registry_message(r));
     } catch (const http::TransportError &e) {
-      reason = e.what();
       if (attempt == MAX_ATTEMPTS)
         fail("unable to push ", what, ": ", e.what());
+      std::string_view msg = e.what();
+      reason = std::string(msg.substr(msg.rfind(": ") + 2)); // without the long upload URL
     }
     // The upload session may be gone with the connection: start a new one (registry 2.8
     // keeps no offset a client could resume from, and a stale _state URL is a 404).
     location.clear();
-    log::info("retrying ", short_digest(dg), " after ", reason, " (attempt ", attempt + 1, "/",
+    log::info("retrying ", dg.substr(7, 12), " after ", reason, " (attempt ", attempt + 1, "/",
               MAX_ATTEMPTS, ")");
     std::this_thread::sleep_for(std::chrono::duration<double>(backoff_s(attempt)));
   }
