@@ -2,6 +2,9 @@
 # koker-push, koker-login and koker-logout against the real registries of the suite: the plain
 # docker-registry, its token-auth twin and the logging front of that twin (helpers.servers.bash);
 # skopeo and podman as the oracles of what was pushed.
+
+# Each test exports its own DOCKER_CONFIG, in a subshell of its own (Bats).
+# shellcheck disable=SC2030,SC2031
 load helpers
 
 setup() {
