@@ -131,6 +131,4 @@ static int login_main(int argc, char **argv) {
   return 0;
 }
 
-int main(int argc, char **argv) {
-  return run_tool(argc, argv, "koker-login", USAGE, login_main);
-}
+int main(int argc, char **argv) { return run_tool(argc, argv, "koker-login", USAGE, login_main); }

@@ -22,7 +22,8 @@ static const char USAGE[] =
 
 static int logout_main(int argc, char **argv) {
   auto opts = cli::long_options({});
-  for (int c; (c = getopt_long(argc, argv, cli::COMMON_SHORT_ANYWHERE, opts.data(), nullptr)) != -1;)
+  for (int c;
+       (c = getopt_long(argc, argv, cli::COMMON_SHORT_ANYWHERE, opts.data(), nullptr)) != -1;)
     if (!cli::handle_common(c, optarg))
       cli::bad_option(c, argv);
   if (argc - optind > 1)
@@ -37,6 +38,4 @@ static int logout_main(int argc, char **argv) {
   return 0;
 }
 
-int main(int argc, char **argv) {
-  return run_tool(argc, argv, "koker-logout", USAGE, logout_main);
-}
+int main(int argc, char **argv) { return run_tool(argc, argv, "koker-logout", USAGE, logout_main); }

@@ -22,7 +22,8 @@ static const char USAGE[] =
     "Options:\n"
     "      --compression gzip|zstd  send the layers compressed this way (recompressed once\n"
     "                               and kept in the store); default: as stored\n"
-    "      --tls-verify=false       talk plain HTTP to the registry (as KOKER_INSECURE_REGISTRIES)\n"
+    "      --tls-verify=false       talk plain HTTP to the registry (as "
+    "KOKER_INSECURE_REGISTRIES)\n"
     "  -q, --quiet                  print nothing but the digest and errors\n"
     "  -D, --debug                  trace every step on stderr\n"
     "      --root DIR               the store (default /var/lib/koker, or KOKER_ROOT)\n"
@@ -35,7 +36,8 @@ static int push_main(int argc, char **argv) {
                                  {"tls-verify", optional_argument, nullptr, OPT_TLS_VERIFY}});
   std::optional<compress::Kind> compression;
   bool tls_verify = true;
-  for (int c; (c = getopt_long(argc, argv, cli::COMMON_SHORT_ANYWHERE, opts.data(), nullptr)) != -1;) {
+  for (int c;
+       (c = getopt_long(argc, argv, cli::COMMON_SHORT_ANYWHERE, opts.data(), nullptr)) != -1;) {
     if (cli::handle_common(c, optarg))
       continue;
     switch (c) {
@@ -70,7 +72,8 @@ static int push_main(int argc, char **argv) {
     cli::usage_error(cat("cannot push to a digest reference ", printable(dest)));
   if (!tls_verify) {
     std::string list = sys::env("KOKER_INSECURE_REGISTRIES");
-    ::setenv("KOKER_INSECURE_REGISTRIES", cat(list, list.empty() ? "" : ",", target.registry).c_str(),
+    ::setenv("KOKER_INSECURE_REGISTRIES",
+             cat(list, list.empty() ? "" : ",", target.registry).c_str(),
              1); // where lib/image/registry.cpp reads it
   }
 
@@ -96,6 +99,4 @@ static int push_main(int argc, char **argv) {
   return 0;
 }
 
-int main(int argc, char **argv) {
-  return run_tool(argc, argv, "koker-push", USAGE, push_main);
-}
+int main(int argc, char **argv) { return run_tool(argc, argv, "koker-push", USAGE, push_main); }

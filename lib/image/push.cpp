@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "image/push.hpp"
+#include "base/digest.hpp"
 #include "base/error.hpp"
 #include "base/fd.hpp"
 #include "base/json.hpp"
@@ -7,7 +8,6 @@
 #include "base/progress.hpp"
 #include "image/image.hpp"
 #include "image/registry.hpp"
-#include "base/digest.hpp"
 #include <algorithm>
 #include <atomic>
 #include <exception>
@@ -247,8 +247,9 @@ Pushed push_image(const store::Store &store, const store::ImageRecord &rec,
 
   log::debug("push ", shown, " to ", target.canonical(), ": manifest ",
              rewritten ? "rewritten" : rec.manifest_digest, ", ", layers.size(), " layers",
-             access.mount_from.empty() ? "" : cat(", mounts from ", access.mount_from.size(),
-                                                  " repositories"));
+             access.mount_from.empty()
+                 ? ""
+                 : cat(", mounts from ", access.mount_from.size(), " repositories"));
   registry::Session session(target, access);
   {
     Progress progress(layers.size(), true);

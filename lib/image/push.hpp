@@ -23,7 +23,7 @@ struct Pushed {
 // manifest is written; without, the stored manifest is sent byte for byte. shown names the
 // image in messages. Throws Error; the store is unchanged but for the cached blobs.
 Pushed push_image(const store::Store &store, const store::ImageRecord &rec,
-                  const registry::Reference &target,
-                  std::optional<compress::Kind> compression, std::string_view shown);
+                  const registry::Reference &target, std::optional<compress::Kind> compression,
+                  std::string_view shown);
 
 } // namespace koker::push

@@ -273,7 +273,7 @@ struct Session::Impl {
     return cat(base, "/v2/", ref.repository, "/", kind, "/", id);
   }
   std::string unable() const { return cat("unable to ", verb, " "); }
-  std::string start_upload(const std::string &dg, const std::string &what);
+  std::string start_upload(const std::string &what);
   std::optional<auth::Credentials> credentials();
   std::string fetch_token(const auth::Challenge &ch, bool &with_creds);
   bool renew_auth(const std::string &sent, const http::Response &r);
@@ -335,12 +335,12 @@ std::string Session::Impl::fetch_token(const auth::Challenge &ch, bool &with_cre
   if (with_creds)
     req.headers.push_back("Authorization: Basic " +
                           auth::encode_base64(c->user + ":" + c->password));
-  log::debug("requesting a ", actions, " token for ", ref.repository.empty() ? "/v2/" : ref.repository, " from ", http::authority_of(realm),
+  log::debug("requesting a ", actions, " token for ",
+             ref.repository.empty() ? "/v2/" : ref.repository, " from ", http::authority_of(realm),
              with_creds ? " with credentials" : " anonymously");
   http::Response r = send(req, Options{subject, false, nullptr, nullptr, true});
   if (r.status == 401 || r.status == 403)
-    fail(unable(), subject,
-         with_creds ? ": access denied" : ": authentication required");
+    fail(unable(), subject, with_creds ? ": access denied" : ": authentication required");
   if (r.status != 200)
     fail(unable(), subject, ": token server answered HTTP ", r.status);
   json::Value doc;
@@ -436,8 +436,7 @@ http::Response Session::Impl::send(http::Request req, const Options &opt) {
       if ((r.status == 429 || r.status >= 500) && opt.retry) {
         reason = cat("HTTP ", r.status);
         if (attempt == MAX_ATTEMPTS)
-          fail(unable(), opt.what, ": HTTP ", r.status, " from ", req.url,
-               registry_message(r));
+          fail(unable(), opt.what, ": HTTP ", r.status, " from ", req.url, registry_message(r));
         if (auto s = sys::parse_uint(r.retry_after))
           wait = std::min(static_cast<double>(*s), MAX_RETRY_AFTER_S);
       } else if (r.status / 100 == 2 && opt.complete && !opt.complete()) {
@@ -607,8 +606,8 @@ bool Session::has_blob(const std::string &dg) {
   http::Request req;
   req.method = "HEAD";
   req.url = m.url("blobs", dg);
-  http::Response r = m.send(req, Impl::Options{cat("blob ", short_digest(dg)), true, nullptr,
-                                               nullptr, true});
+  http::Response r =
+      m.send(req, Impl::Options{cat("blob ", short_digest(dg)), true, nullptr, nullptr, true});
   if (r.status == 200)
     return true;
   if (r.status == 404)
@@ -630,7 +629,7 @@ std::string upload_url(const std::string &base_url, const http::Response &r,
 
 } // namespace
 
-std::string Session::Impl::start_upload(const std::string &dg, const std::string &what) {
+std::string Session::Impl::start_upload(const std::string &what) {
   http::Request req;
   req.method = "POST";
   req.url = cat(base, "/v2/", ref.repository, "/blobs/uploads/");
@@ -638,9 +637,7 @@ std::string Session::Impl::start_upload(const std::string &dg, const std::string
   if (r.status == 403)
     denied(r);
   if (r.status != 202)
-    fail("unable to push ", what, ": HTTP ", r.status, " from POST ", req.url,
-         registry_message(r));
-  (void)dg;
+    fail("unable to push ", what, ": HTTP ", r.status, " from POST ", req.url, registry_message(r));
   return upload_url(req.url, r, what);
 }
 
@@ -667,7 +664,7 @@ void Session::put_blob(const std::string &dg, int fd, uint64_t size, std::string
   std::string what = cat("blob ", short_digest(dg));
   for (int attempt = 1;; ++attempt) {
     if (location.empty())
-      location = m.start_upload(dg, what);
+      location = m.start_upload(what);
     http::Request req;
     req.method = "PUT";
     req.url = http::add_query(location, {{"digest", dg}});
@@ -680,8 +677,7 @@ void Session::put_blob(const std::string &dg, int fd, uint64_t size, std::string
     bool same_host = http::authority_of(req.url) == http::authority_of(m.base);
     std::string reason;
     try {
-      http::Response r =
-          m.send(req, Impl::Options{what, same_host, nullptr, nullptr, false});
+      http::Response r = m.send(req, Impl::Options{what, same_host, nullptr, nullptr, false});
       if (r.status == 201 || r.status == 204)
         return;
       if (r.status == 403)
@@ -722,8 +718,7 @@ std::string Session::put_manifest(const std::string &tag, const std::string &bod
   if (r.status == 403)
     m.denied(r);
   if (r.status != 201 && r.status != 200)
-    fail("unable to push ", what, ": HTTP ", r.status, " from PUT ", req.url,
-         registry_message(r));
+    fail("unable to push ", what, ": HTTP ", r.status, " from PUT ", req.url, registry_message(r));
   std::string dg = digest::sha256(body);
   if (!r.docker_content_digest.empty() && r.docker_content_digest != dg)
     fail("unable to push ", what, ": the registry stored the manifest as ",

@@ -432,7 +432,7 @@ void Store::collect_garbage() const {
 }
 
 std::optional<std::string> Store::recompressed_blob(std::string_view diff_id,
-                                                   std::string_view kind) const {
+                                                    std::string_view kind) const {
   auto text = sys::read_file_if_exists(cat(layer_dir(diff_id), "/", kind), 128);
   if (!text)
     return std::nullopt;
