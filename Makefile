@@ -46,6 +46,7 @@ TOOLS += cp diff export top port rename pause update # issue 16 container verbs
 TOOLS += create start restart wait attach # issue 16 point 1
 TOOLS += save load # issue 17 point 5: image archives
 TOOLS += commit tag history # issue 17 points 1 and 2
+TOOLS += push login logout # issue 17 points 3 and 4
 koker-pull_LIBS    := libcurl libarchive libcrypto
 koker-images_LIBS  :=
 koker-rmi_LIBS     :=
@@ -78,6 +79,10 @@ koker-load_LIBS    := libcurl libarchive libcrypto
 koker-commit_LIBS  := libarchive libcrypto
 koker-tag_LIBS     :=
 koker-history_LIBS :=
+# Issue 17's push, login and logout talk to registries (libcurl); push recompresses layers.
+koker-push_LIBS    := libcurl libarchive libcrypto
+koker-login_LIBS   := libcurl libcrypto
+koker-logout_LIBS  := libcrypto
 # Tools linked fully static: no dynamic linking at each start (koker-run starts ~0.6 ms
 # sooner, bench/README.md). The others need libraries Debian ships without a static archive
 # (libmnl, libcurl's stack).

@@ -38,6 +38,7 @@ _koker() {
     if [[ -z $cmd ]]; then
         COMPREPLY=($(compgen -W "container c image i network net volume cgroup cg run exec ps pull images rmi rm logs stop kill inspect import stats cp diff export top port rename pause unpause update create start restart wait attach commit tag history system info version help -D --debug -q --quiet -v --version -h --help --root" -- "$cur"))
         COMPREPLY+=($(compgen -W "save load" -- "$cur"))
+        COMPREPLY+=($(compgen -W "push login logout" -- "$cur"))
         return
     fi
     case $cmd in
@@ -46,7 +47,7 @@ _koker() {
         cmd=$sub
         ;;
     image | i)
-        [[ -z $sub ]] && { COMPREPLY=($(compgen -W "pull ls rm inspect import tag history save load" -- "$cur")); return; }
+        [[ -z $sub ]] && { COMPREPLY=($(compgen -W "pull ls rm inspect import tag history save load push" -- "$cur")); return; }
         case $sub in ls) cmd=images ;; rm) cmd=rmi ;; *) cmd=$sub ;; esac
         ;;
     network | net)
@@ -99,8 +100,17 @@ _koker() {
         COMPREPLY=($(compgen -W "--sig-proxy=true --sig-proxy=false" -- "$cur"))
         return
     fi
+    # push, login, logout (issue 17)
+    if [[ $cmd == push && ${COMP_WORDS[COMP_CWORD - 1]} == --compression ]]; then
+        COMPREPLY=($(compgen -W "gzip zstd" -- "$cur"))
+        return
+    fi
     if [[ $cur == -* ]]; then
         COMPREPLY=($(compgen -W "$(_koker_tool_options "$cmd")" -- "$cur"))
+        return
+    fi
+    if [[ $cmd == push ]]; then
+        COMPREPLY=($(compgen -W "$(_koker_images)" -- "$cur"))
         return
     fi
     case $cmd in

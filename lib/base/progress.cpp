@@ -8,8 +8,8 @@
 
 namespace koker {
 
-Progress::Progress(size_t items)
-    : m_items(items), m_tty(log::info_on() && ::isatty(2) && !log::debug_on()) {}
+Progress::Progress(size_t items, bool push)
+    : m_items(items), m_tty(log::info_on() && ::isatty(2) && !log::debug_on()), m_push(push) {}
 
 Progress::~Progress() {
   std::lock_guard<std::mutex> g(m_mutex);
@@ -22,12 +22,12 @@ void Progress::start(size_t item, const std::string &label, uint64_t total) {
   Item &it = m_items.at(item);
   it.label = label;
   it.total = total;
-  it.state = "Downloading";
+  it.state = m_push ? "Pushing" : "Downloading";
   it.started = std::chrono::steady_clock::now();
   if (m_tty)
     redraw(false);
   else
-    log::info(label, ": pulling ", human_size(total));
+    log::info(label, m_push ? ": pushing " : ": pulling ", human_size(total));
 }
 
 void Progress::advance(size_t item, uint64_t bytes) {

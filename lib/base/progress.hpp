@@ -12,7 +12,8 @@ namespace koker {
 // line when a layer starts and one when it ends. Silent with --quiet. Thread-safe.
 class Progress {
 public:
-  explicit Progress(size_t items);
+  // push: "Pushing"/"pushing" where a pull says "Downloading"/"pulling".
+  explicit Progress(size_t items, bool push = false);
   ~Progress();
   void start(size_t item, const std::string &label, uint64_t total);
   void advance(size_t item, uint64_t bytes);
@@ -29,6 +30,7 @@ private:
   std::mutex m_mutex;
   std::vector<Item> m_items;
   bool m_tty;
+  bool m_push;
   bool m_drawn = false;
   std::chrono::steady_clock::time_point m_last_draw;
 };

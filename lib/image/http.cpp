@@ -4,12 +4,15 @@
 #include "base/error.hpp"
 #include "base/log.hpp"
 #include "base/sys.hpp"
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <curl/curl.h>
 #include <exception>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <unistd.h>
 
 #ifndef KOKER_VERSION
 #define KOKER_VERSION "0.0.0"
@@ -68,6 +71,8 @@ struct Transfer {
   std::exception_ptr error; // thrown by on_data (or the alignment), rethrown after the transfer
   // For the notice of a silent peer: the bytes seen so far, when they last grew, and
   // whether the user was told.
+  uint64_t sent = 0; // request body bytes read by curl
+  uint64_t reported = 0;
   curl_off_t seen = -1;
   std::chrono::steady_clock::time_point since = std::chrono::steady_clock::now();
   bool told = false;
@@ -76,11 +81,20 @@ struct Transfer {
 
 // A peer that accepts the connection but never answers (a black hole) costs the whole stall
 // timeout, up to five times with retries: say once what is being waited for, and how long.
-int on_progress(void *user, curl_off_t, curl_off_t now_down, curl_off_t, curl_off_t) {
+int on_progress(void *user, curl_off_t, curl_off_t now_down, curl_off_t, curl_off_t now_up) {
   auto *t = static_cast<Transfer *>(user);
   auto now = std::chrono::steady_clock::now();
-  if (now_down != t->seen) {
-    t->seen = now_down;
+  if (t->req->on_sent && static_cast<uint64_t>(now_up) != t->reported) {
+    t->reported = static_cast<uint64_t>(now_up);
+    try {
+      t->req->on_sent(t->reported);
+    } catch (...) {
+      t->error = std::current_exception();
+      return 1;
+    }
+  }
+  if (now_down + now_up != t->seen) {
+    t->seen = now_down + now_up;
     t->since = now;
     return 0;
   }
@@ -122,6 +136,8 @@ size_t on_header(char *data, size_t size, size_t n, void *user) {
     t->resp.www_authenticate += (t->resp.www_authenticate.empty() ? "" : ", ") + std::string(value);
   else if (iequals(name, "Docker-Content-Digest"))
     t->resp.docker_content_digest = std::string(value);
+  else if (iequals(name, "Location"))
+    t->resp.location = std::string(value);
   else if (iequals(name, "Retry-After"))
     t->resp.retry_after = std::string(value);
   else if (iequals(name, "Content-Length"))
@@ -185,6 +201,41 @@ size_t on_body(char *data, size_t size, size_t n, void *user) {
   return len;
 }
 
+// The request body, from body_fd (pread: a retried perform starts again at 0) or body_text.
+size_t on_read(char *buf, size_t size, size_t n, void *user) {
+  auto *t = static_cast<Transfer *>(user);
+  const Request &req = *t->req;
+  uint64_t total = req.body_fd >= 0 ? req.body_size : req.body_text.size();
+  size_t want = static_cast<size_t>(std::min<uint64_t>(size * n, total - t->sent));
+  if (want == 0)
+    return 0;
+  if (req.body_fd < 0) {
+    std::memcpy(buf, req.body_text.data() + t->sent, want);
+    t->sent += want;
+    return want;
+  }
+  ssize_t got;
+  do
+    got = ::pread(req.body_fd, buf, want, static_cast<off_t>(t->sent));
+  while (got < 0 && errno == EINTR);
+  if (got <= 0) {
+    t->error = std::make_exception_ptr(
+        Error(cat("unable to read the body of ", req.method, " ", req.url, ": ",
+                  got < 0 ? std::strerror(errno) : "file shorter than expected")));
+    return CURL_READFUNC_ABORT;
+  }
+  t->sent += static_cast<uint64_t>(got);
+  return static_cast<size_t>(got);
+}
+
+// A redirect or an auth round replays the body: curl rewinds it here.
+int on_seek(void *user, curl_off_t offset, int origin) {
+  auto *t = static_cast<Transfer *>(user);
+  if (origin != SEEK_SET || offset < 0)
+    return CURL_SEEKFUNC_CANTSEEK;
+  t->sent = static_cast<uint64_t>(offset);
+  return CURL_SEEKFUNC_OK;
+}
 
 // Errors a retry is unlikely to fix: nobody listens at the address (docker and containerd
 // fail at once there too), the request or the server's redirect is wrong, or the peer is not
@@ -234,6 +285,20 @@ void configure(CURL *c, const Request &req, Transfer &t, curl_slist *headers,
     set(c, CURLOPT_NOBODY, 1L);
   else if (req.method != "GET")
     set(c, CURLOPT_CUSTOMREQUEST, req.method.c_str());
+  if (req.has_body) {
+    // UPLOAD sends Content-Length from INFILESIZE; CUSTOMREQUEST keeps the method.
+    set(c, CURLOPT_UPLOAD, 1L);
+    set(c, CURLOPT_INFILESIZE_LARGE,
+        static_cast<curl_off_t>(req.body_fd >= 0 ? req.body_size : req.body_text.size()));
+    set(c, CURLOPT_READFUNCTION, on_read);
+    set(c, CURLOPT_READDATA, &t);
+    set(c, CURLOPT_SEEKFUNCTION, on_seek);
+    set(c, CURLOPT_SEEKDATA, &t);
+  } else if (req.method == "POST" || req.method == "PUT") {
+    // An empty body, said so: Content-Length 0.
+    set(c, CURLOPT_POSTFIELDS, "");
+    set(c, CURLOPT_POSTFIELDSIZE, 0L);
+  }
   set(c, CURLOPT_HTTPHEADER, headers);
   set(c, CURLOPT_USERAGENT, "koker/" KOKER_VERSION);
   set(c, CURLOPT_NOSIGNAL, 1L); // threads: no SIGALRM for DNS timeouts
@@ -323,6 +388,15 @@ Response perform(const Request &req) {
     headers.release();
     headers.reset(l);
   }
+  if (req.has_body) {
+    // A registry answers at once or not at all: 100-continue would cost a round trip (or a
+    // second's wait) per blob.
+    curl_slist *l = curl_slist_append(headers.get(), "Expect:");
+    if (!l)
+      fail("unable to create an HTTP request for ", req.url, ": out of memory");
+    headers.release();
+    headers.reset(l);
+  }
   std::string range = req.range_from > 0 ? cat(req.range_from, "-") : std::string();
   configure(c, req, t, headers.get(), range, errbuf);
 
@@ -377,6 +451,14 @@ std::string add_query(const std::string &url,
                      CURLU_APPENDQUERY | CURLU_URLENCODE) != CURLUE_OK)
       fail("unable to add ", name, " to the URL ", printable(url));
   }
+  return part_of(u.get(), CURLUPART_URL);
+}
+
+std::string resolve_url(const std::string &base, const std::string &ref) {
+  auto u = parse_url(base);
+  // With a URL already set, CURLUPART_URL takes a relative reference (RFC 3986 5.2).
+  if (!u || curl_url_set(u.get(), CURLUPART_URL, ref.c_str(), 0) != CURLUE_OK)
+    fail("invalid URL ", printable(ref), " (relative to ", printable(base), ")");
   return part_of(u.get(), CURLUPART_URL);
 }
 

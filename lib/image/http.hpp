@@ -25,6 +25,14 @@ struct Request {
   // silently cut otherwise).
   std::function<void(const char *, size_t)> on_data;
   size_t max_body = 4 << 20;
+  // A request body (push): body_fd's first body_size bytes, read with pread from offset 0 on
+  // every perform, else body_text; sent with Content-Length, never "Expect: 100-continue".
+  int body_fd = -1;
+  uint64_t body_size = 0;
+  std::string body_text;
+  bool has_body = false;
+  // Called as the request body goes out, with the bytes sent so far.
+  std::function<void(uint64_t)> on_sent;
   long connect_timeout_s = 30;
   // Abort when under 1 byte/s for this long (a stalled transfer); 0 means KOKER_STALL_TIMEOUT
   // seconds when set, else 60.
@@ -38,6 +46,7 @@ struct Response {
   std::string www_authenticate; // the WWW-Authenticate header, if any
   std::string docker_content_digest;
   std::string retry_after;
+  std::string location; // the Location header, as sent
   int64_t content_length = -1;
   std::string effective_url; // after redirects
   long redirects = 0;
@@ -54,6 +63,8 @@ Response perform(const Request &req);
 // url with each name=value appended to its query, both percent-encoded.
 std::string add_query(const std::string &url,
                       const std::vector<std::pair<std::string, std::string>> &params);
+// ref (a Location header: absolute, or relative to base) as an absolute URL.
+std::string resolve_url(const std::string &base, const std::string &ref);
 // The host of url in lower case ("[::1]" for IPv6), or "" when url does not parse.
 std::string host_of(const std::string &url);
 // The host[:port] of url in lower case, or "" when url does not parse.

@@ -157,14 +157,14 @@ std::string auth_key_host(std::string_view key) {
   return lower(key.substr(0, key.find('/')));
 }
 
+} // namespace
+
 bool key_matches(std::string_view key, std::string_view host) {
   std::string k = auth_key_host(key);
   if (host == DOCKER_HUB)
     return k == "docker.io" || k == "index.docker.io" || k == "registry-1.docker.io";
   return k == lower(host);
 }
-
-} // namespace
 
 std::optional<Credentials> find_credentials(std::string_view config, std::string_view host,
                                             std::string_view what) {
@@ -255,16 +255,25 @@ struct Session::Impl {
   bool creds_loaded = false;
   std::optional<auth::Credentials> creds;
 
+  // What the session does, for messages ("unable to push WHAT") and token scopes.
+  std::string verb = "pull";
+  std::string subject; // what messages name: the repository, or the registry for a login
+  bool push = false;
+  std::vector<std::string> mount_from; // repositories the token must let us pull from
+
   struct Options {
     std::string what; // the object of "unable to pull WHAT: ..."
     bool with_auth = true;
     std::function<void(http::Request &)> before;
     std::function<bool()> complete;
+    bool retry = true; // false: 5xx and transport errors go to the caller at once
   };
 
   std::string url(std::string_view kind, std::string_view id) const {
     return cat(base, "/v2/", ref.repository, "/", kind, "/", id);
   }
+  std::string unable() const { return cat("unable to ", verb, " "); }
+  std::string start_upload(const std::string &what);
   std::optional<auth::Credentials> credentials();
   std::string fetch_token(const auth::Challenge &ch, bool &with_creds);
   bool renew_auth(const std::string &sent, const http::Response &r);
@@ -297,13 +306,19 @@ std::optional<auth::Credentials> Session::Impl::credentials() {
 std::string Session::Impl::fetch_token(const auth::Challenge &ch, bool &with_creds) {
   std::string realm = ch.param("realm");
   if (!starts_with(realm, "https://") && !starts_with(realm, "http://"))
-    fail("unable to pull ", ref.name(), ": unusable token realm \"", printable(realm), "\"");
-  std::string scope = cat("repository:", ref.repository, ":pull");
+    fail(unable(), subject, ": unusable token realm \"", printable(realm), "\"");
+  // A push asks for one token that pushes to the target and pulls from each mount source
+  // (distribution's token spec: one scope parameter each); a login check asks for none.
+  std::string actions = push ? "pull,push" : "pull";
   std::vector<std::pair<std::string, std::string>> query;
   if (std::string service = ch.param("service"); !service.empty())
     query.emplace_back("service", service);
-  query.emplace_back("scope", scope);
-  if (std::string extra = ch.param("scope"); !extra.empty() && extra != scope)
+  std::string mine = cat("repository:", ref.repository, ":");
+  if (!ref.repository.empty())
+    query.emplace_back("scope", mine + actions);
+  for (const auto &from : mount_from)
+    query.emplace_back("scope", cat("repository:", from, ":pull"));
+  if (std::string extra = ch.param("scope"); !extra.empty() && !starts_with(extra, mine))
     query.emplace_back("scope", extra);
   std::string url = http::add_query(realm, query);
 
@@ -320,29 +335,29 @@ std::string Session::Impl::fetch_token(const auth::Challenge &ch, bool &with_cre
   if (with_creds)
     req.headers.push_back("Authorization: Basic " +
                           auth::encode_base64(c->user + ":" + c->password));
-  log::debug("requesting a pull token for ", ref.repository, " from ", http::authority_of(realm),
+  log::debug("requesting a ", actions, " token for ",
+             ref.repository.empty() ? "/v2/" : ref.repository, " from ", http::authority_of(realm),
              with_creds ? " with credentials" : " anonymously");
-  http::Response r = send(req, Options{ref.name(), false, nullptr, nullptr});
+  http::Response r = send(req, Options{subject, false, nullptr, nullptr, true});
   if (r.status == 401 || r.status == 403)
-    fail("unable to pull ", ref.name(),
-         with_creds ? ": access denied" : ": authentication required");
+    fail(unable(), subject, with_creds ? ": access denied" : ": authentication required");
   if (r.status != 200)
-    fail("unable to pull ", ref.name(), ": token server answered HTTP ", r.status);
+    fail(unable(), subject, ": token server answered HTTP ", r.status);
   json::Value doc;
   try {
     doc = json::parse(r.body, "the token server's reply");
   } catch (const Error &e) {
-    fail("unable to pull ", ref.name(), ": ", e.what());
+    fail(unable(), subject, ": ", e.what());
   }
   std::string token = doc.get_string("token");
   if (token.empty())
     token = doc.get_string("access_token");
   if (token.empty())
-    fail("unable to pull ", ref.name(), ": no token in the token server's reply");
+    fail(unable(), subject, ": no token in the token server's reply");
   // The token becomes a header line: no spaces, controls or non-ASCII.
   for (char t : token)
     if (static_cast<unsigned char>(t) <= 0x20 || static_cast<unsigned char>(t) >= 0x7f)
-      fail("unable to pull ", ref.name(), ": malformed token in the token server's reply");
+      fail(unable(), subject, ": malformed token in the token server's reply");
   return token;
 }
 
@@ -352,7 +367,7 @@ std::string Session::Impl::fetch_token(const auth::Challenge &ch, bool &with_cre
     std::lock_guard<std::mutex> lock(mu);
     used = auth_with_creds;
   }
-  fail("unable to pull ", ref.name(), used ? ": access denied" : ": authentication required",
+  fail(unable(), subject, used ? ": access denied" : ": authentication required",
        registry_message(r));
 }
 
@@ -380,12 +395,12 @@ bool Session::Impl::renew_auth(const std::string &sent, const http::Response &r)
   if (basic) {
     auto c = credentials();
     if (!c)
-      fail("unable to pull ", ref.name(), ": authentication required", registry_message(r));
+      fail(unable(), subject, ": authentication required", registry_message(r));
     auth_header = "Authorization: Basic " + auth::encode_base64(c->user + ":" + c->password);
     auth_with_creds = true;
     return true;
   }
-  fail("unable to pull ", ref.name(), ": authentication required",
+  fail(unable(), subject, ": authentication required",
        challenges.empty() ? std::string(" (no usable challenge)")
                           : cat(" (unsupported scheme ", printable(challenges[0].scheme, 20), ")"));
 }
@@ -418,22 +433,23 @@ http::Response Session::Impl::send(http::Request req, const Options &opt) {
         fresh = renew_auth(sent, r);
         continue;
       }
-      if (r.status == 429 || r.status >= 500) {
+      if ((r.status == 429 || r.status >= 500) && opt.retry) {
         reason = cat("HTTP ", r.status);
         if (attempt == MAX_ATTEMPTS)
-          fail("unable to pull ", opt.what, ": HTTP ", r.status, " from ", req.url,
-               registry_message(r));
+          fail(unable(), opt.what, ": HTTP ", r.status, " from ", req.url, registry_message(r));
         if (auto s = sys::parse_uint(r.retry_after))
           wait = std::min(static_cast<double>(*s), MAX_RETRY_AFTER_S);
       } else if (r.status / 100 == 2 && opt.complete && !opt.complete()) {
         reason = "a short body";
         if (attempt == MAX_ATTEMPTS)
-          fail("unable to pull ", opt.what, ": size mismatch (the body ended early ", MAX_ATTEMPTS,
+          fail(unable(), opt.what, ": size mismatch (the body ended early ", MAX_ATTEMPTS,
                " times)");
       } else {
         return r;
       }
     } catch (const http::TransportError &e) {
+      if (!opt.retry)
+        throw;
       // Every byte the descriptor promised came before the error (a Content-Length larger than
       // the blob): the digest check decides, a resume would only ask past the end.
       if (opt.complete && opt.complete()) {
@@ -444,7 +460,7 @@ http::Response Session::Impl::send(http::Request req, const Options &opt) {
       }
       reason = e.what();
       if (attempt == MAX_ATTEMPTS)
-        fail("unable to pull ", opt.what, ": ", e.what());
+        fail(unable(), opt.what, ": ", e.what());
     }
     ++attempt;
     log::info("retrying after ", reason, " (attempt ", attempt, "/", MAX_ATTEMPTS, ")");
@@ -452,9 +468,14 @@ http::Response Session::Impl::send(http::Request req, const Options &opt) {
   }
 }
 
-Session::Session(const Reference &ref) : m_impl(std::make_unique<Impl>()) {
+Session::Session(const Reference &ref, Access access) : m_impl(std::make_unique<Impl>()) {
   Impl &m = *m_impl;
   m.ref = ref;
+  m.subject = ref.name();
+  m.push = access.push;
+  m.mount_from = std::move(access.mount_from);
+  if (m.push)
+    m.verb = "push";
   if (ref.registry == DOCKER_HUB) {
     std::string mirror = sys::env("KOKER_REGISTRY_MIRROR");
     while (!mirror.empty() && mirror.back() == '/')
@@ -576,6 +597,156 @@ std::string Session::get_small_blob(const std::string &dg, uint64_t size, size_t
   out.reserve(static_cast<size_t>(size));
   get_blob(dg, size, [&](const char *p, size_t n) { out.append(p, n); });
   return out;
+}
+
+// ---- push (distribution spec, "Pushing blobs", as skopeo does it against registry 2.8)
+
+bool Session::has_blob(const std::string &dg) {
+  Impl &m = *m_impl;
+  http::Request req;
+  req.method = "HEAD";
+  req.url = m.url("blobs", dg);
+  http::Response r =
+      m.send(req, Impl::Options{cat("blob ", short_digest(dg)), true, nullptr, nullptr, true});
+  if (r.status == 200)
+    return true;
+  if (r.status == 404)
+    return false;
+  if (r.status == 403)
+    m.denied(r);
+  fail("unable to push blob ", short_digest(dg), ": HTTP ", r.status, " from ", req.url);
+}
+
+namespace {
+
+// An upload URL from a Location header, relative to the request's URL.
+std::string upload_url(const std::string &base_url, const http::Response &r,
+                       const std::string &what) {
+  if (r.location.empty())
+    fail("unable to push ", what, ": no Location in the registry's HTTP ", r.status, " reply");
+  return http::resolve_url(base_url, r.location);
+}
+
+} // namespace
+
+std::string Session::Impl::start_upload(const std::string &what) {
+  http::Request req;
+  req.method = "POST";
+  req.url = cat(base, "/v2/", ref.repository, "/blobs/uploads/");
+  http::Response r = send(req, Options{what, true, nullptr, nullptr, true});
+  if (r.status == 403)
+    denied(r);
+  if (r.status != 202)
+    fail("unable to push ", what, ": HTTP ", r.status, " from POST ", req.url, registry_message(r));
+  return upload_url(req.url, r, what);
+}
+
+Mount Session::mount_blob(const std::string &dg, const std::string &from) {
+  Impl &m = *m_impl;
+  std::string what = cat("blob ", short_digest(dg));
+  http::Request req;
+  req.method = "POST";
+  req.url = http::add_query(cat(m.base, "/v2/", m.ref.repository, "/blobs/uploads/"),
+                            {{"mount", dg}, {"from", from}});
+  http::Response r = m.send(req, Impl::Options{what, true, nullptr, nullptr, true});
+  if (r.status == 201)
+    return Mount{true, ""};
+  if (r.status == 202) // the registry cannot mount it (no such blob there): upload instead
+    return Mount{false, upload_url(req.url, r, what)};
+  if (r.status == 403)
+    m.denied(r);
+  fail("unable to push ", what, ": HTTP ", r.status, " from POST ", req.url, registry_message(r));
+}
+
+void Session::put_blob(const std::string &dg, int fd, uint64_t size, std::string location,
+                       const std::function<void(uint64_t)> &sent) {
+  Impl &m = *m_impl;
+  std::string what = cat("blob ", short_digest(dg));
+  for (int attempt = 1;; ++attempt) {
+    if (location.empty())
+      location = m.start_upload(what);
+    http::Request req;
+    req.method = "PUT";
+    req.url = http::add_query(location, {{"digest", dg}});
+    req.headers.push_back("Content-Type: application/octet-stream");
+    req.body_fd = fd;
+    req.body_size = size;
+    req.has_body = true;
+    req.on_sent = sent;
+    // The upload URL is the registry's; credentials go nowhere else.
+    bool same_host = http::authority_of(req.url) == http::authority_of(m.base);
+    std::string reason;
+    try {
+      http::Response r = m.send(req, Impl::Options{what, same_host, nullptr, nullptr, false});
+      if (r.status == 201 || r.status == 204)
+        return;
+      if (r.status == 403)
+        m.denied(r);
+      if (r.status != 429 && r.status < 500)
+        fail("unable to push ", what, ": HTTP ", r.status, " from PUT ", location,
+             registry_message(r));
+      reason = cat("HTTP ", r.status);
+      if (attempt == MAX_ATTEMPTS)
+        fail("unable to push ", what, ": HTTP ", r.status, " from PUT ", location,
+             registry_message(r));
+    } catch (const http::TransportError &e) {
+      if (attempt == MAX_ATTEMPTS)
+        fail("unable to push ", what, ": ", e.what());
+      std::string_view msg = e.what();
+      reason = std::string(msg.substr(msg.rfind(": ") + 2)); // without the long upload URL
+    }
+    // The upload session may be gone with the connection: start a new one (registry 2.8
+    // keeps no offset a client could resume from, and a stale _state URL is a 404).
+    location.clear();
+    log::info("retrying ", dg.substr(7, 12), " after ", reason, " (attempt ", attempt + 1, "/",
+              MAX_ATTEMPTS, ")");
+    std::this_thread::sleep_for(std::chrono::duration<double>(backoff_s(attempt)));
+  }
+}
+
+std::string Session::put_manifest(const std::string &tag, const std::string &body,
+                                  const std::string &media_type) {
+  Impl &m = *m_impl;
+  std::string what = cat(m.ref.name(), ":", tag);
+  http::Request req;
+  req.method = "PUT";
+  req.url = m.url("manifests", tag);
+  req.headers.push_back("Content-Type: " + media_type);
+  req.body_text = body;
+  req.has_body = true;
+  http::Response r = m.send(req, Impl::Options{what, true, nullptr, nullptr, true});
+  if (r.status == 403)
+    m.denied(r);
+  if (r.status != 201 && r.status != 200)
+    fail("unable to push ", what, ": HTTP ", r.status, " from PUT ", req.url, registry_message(r));
+  std::string dg = digest::sha256(body);
+  if (!r.docker_content_digest.empty() && r.docker_content_digest != dg)
+    fail("unable to push ", what, ": the registry stored the manifest as ",
+         printable(r.docker_content_digest, 80), ", not ", dg);
+  return dg;
+}
+
+// ---- login
+
+void Session::check_credentials(const std::string &user, const std::string &password) {
+  Impl &m = *m_impl;
+  m.verb = "log in to";
+  m.subject = m.ref.registry;
+  {
+    std::lock_guard<std::mutex> lock(m.mu);
+    m.creds = auth::Credentials{user, password};
+    m.creds_loaded = true;
+  }
+  http::Request req;
+  req.url = m.base + "/v2/";
+  // A 401 answered with the credentials and refused again ends in denied(): "access denied".
+  http::Response r = m.send(req, Impl::Options{m.ref.registry, true, nullptr, nullptr, true});
+  if (r.status == 200)
+    return;
+  if (r.status == 401 || r.status == 403)
+    m.denied(r);
+  fail("unable to log in to ", m.ref.registry, ": HTTP ", r.status, " from ", req.url,
+       registry_message(r));
 }
 
 } // namespace koker::registry

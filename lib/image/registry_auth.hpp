@@ -39,4 +39,8 @@ struct Credentials {
 std::optional<Credentials> find_credentials(std::string_view config, std::string_view host,
                                             std::string_view what);
 
+// True when an "auths" key of a docker config.json ("host:port", "https://host/v1/") is for
+// host; Docker Hub's keys ("https://index.docker.io/v1/", ...) are for "docker.io".
+bool key_matches(std::string_view key, std::string_view host);
+
 } // namespace koker::registry::auth

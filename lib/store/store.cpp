@@ -411,8 +411,12 @@ void Store::collect_garbage() const {
       blobs.insert(digest::hex_of(r.manifest_digest));
   }
   for (const auto &name : sys::list_dir(m_root + "/layers")) {
-    if (layers.count(name))
+    if (layers.count(name)) {
+      for (const char *kind : {"gzip", "zstd"}) // push --compression's blobs
+        if (auto d = recompressed_blob("sha256:" + name, kind))
+          blobs.insert(digest::hex_of(*d));
       continue;
+    }
     // Renamed out of layers/ first, so a half-removed layer is never taken for a whole one.
     std::string doomed = cat(m_root, "/tmp/gc-", name);
     log::debug("rm -rf ", m_root, "/layers/", name, " (no image uses it)");
@@ -425,6 +429,24 @@ void Store::collect_garbage() const {
       log::debug("rm ", m_root, "/blobs/sha256/", name);
       sys::rm_rf(cat(m_root, "/blobs/sha256/", name));
     }
+}
+
+std::optional<std::string> Store::recompressed_blob(std::string_view diff_id,
+                                                    std::string_view kind) const {
+  auto text = sys::read_file_if_exists(cat(layer_dir(diff_id), "/", kind), 128);
+  if (!text)
+    return std::nullopt;
+  std::string d(text::trim(*text));
+  if (!digest::is_valid(d) || !has_blob(d))
+    return std::nullopt;
+  return d;
+}
+
+void Store::set_recompressed_blob(std::string_view diff_id, std::string_view kind,
+                                  std::string_view digest) const {
+  std::string path = cat(layer_dir(diff_id), "/", kind);
+  log::debug("write ", path, " (", digest, ")");
+  sys::write_file_atomic(path, cat(digest, "\n"), 0444);
 }
 
 } // namespace koker::store

@@ -100,6 +100,14 @@ public:
   // Removes layers and blobs no image uses, when no pull is running (else later).
   void collect_garbage() const;
 
+  // koker-push --compression: layers/<hex>/<kind> ("gzip", "zstd") names the blob (in blobs/)
+  // holding layer diff_id compressed that way, so a second push recompresses nothing; the
+  // garbage collector keeps the blobs a kept layer names. Nothing when absent or stale.
+  std::optional<std::string> recompressed_blob(std::string_view diff_id,
+                                               std::string_view kind) const;
+  void set_recompressed_blob(std::string_view diff_id, std::string_view kind,
+                             std::string_view digest) const;
+
 private:
   std::vector<ImageRecord> load_index() const;
   void save_index(const std::vector<ImageRecord> &images) const;
