@@ -204,7 +204,15 @@ Pushed push_image(const store::Store &store, const store::ImageRecord &rec,
       fail("image ", shown, " lacks layer blob ", l.digest, " in the store", pull_again);
 
   // --compression: the layers compressed otherwise get a cached recompressed blob, and the
-  // manifest is rewritten for them (as OCI for zstd); without it, sent as stored.
+  // manifest is rewritten for them (as OCI for zstd); without it, sent as stored, except
+  // plain tar layers (koker-commit stores its layer uncompressed, as docker and podman do),
+  // which are gzipped once, as docker and podman push them.
+  if (!compression && std::any_of(m.layers.begin(), m.layers.end(), [](const auto &l) {
+        return compress::of_media_type(l.media_type) == compress::Kind::none;
+      })) {
+    log::debug("image ", shown, " has uncompressed layers: they are sent gzipped");
+    compression = compress::Kind::gzip;
+  }
   bool rewritten = false;
   if (compression) {
     bool oci = *compression == compress::Kind::zstd || media_type == image::media::oci_manifest;

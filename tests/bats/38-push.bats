@@ -104,6 +104,26 @@ edit_index() {
     assert_match "gone"
 }
 
+@test "koker-commit then koker-push: the new layer goes gzipped, podman runs the changes" {
+    requires registry root
+    podman_setup
+    run_koker 0 koker-pull -q "$KOKER_TEST_REGISTRY/koker/three"
+    run_koker 0 koker-run --name src -u 0 --network none "$KOKER_TEST_REGISTRY/koker/three" \
+        'echo made >/made; rm /hello'
+    run_koker 0 koker-commit src "$KOKER_TEST_REGISTRY/$REPO:committed"
+    run_koker 0 koker-push -q "$KOKER_TEST_REGISTRY/$REPO:committed"
+    run_koker 0 "$SKOPEO" inspect --raw --tls-verify=false "docker://$KOKER_TEST_REGISTRY/$REPO:committed"
+    assert_equal 4 "$(jq '.layers | length' <<<"$output")"
+    # koker-commit stores its layer as a plain tar; the push sends it gzipped, as docker does
+    assert_match 'tar\+gzip|tar\.gzip'
+    [[ $(jq -r '.layers[3].mediaType' <<<"$output") == *gzip ]]
+    run_koker 0 "${PODMAN[@]}" pull -q --tls-verify=false "$KOKER_TEST_REGISTRY/$REPO:committed"
+    run_koker 0 "${PODMAN[@]}" run --ulimit nofile=1024:1024 --ulimit nproc=1000:1000 --rm \
+        --network none "$KOKER_TEST_REGISTRY/$REPO:committed" 'cat /made; test ! -e /hello && echo deleted'
+    assert_equal $'made\ndeleted' "$output"
+    run_koker 0 koker-rm src
+}
+
 @test "koker-pull: an image podman pushed comes back with the same diff_ids and runs" {
     requires registry root
     podman_setup
