@@ -119,8 +119,13 @@ void up(const Network &n) {
   std::string now = read_sysctl(ip_forward);
   if (forward.empty())
     forward = now;
-  if (now != "1")
+  if (now != "1") {
+    // Kept before the change, where a run killed before the alias below still leaves it for
+    // down: the host's own value, from before any koker bridge turned forwarding on.
+    if (!sys::exists(forward_file))
+      sys::write_file_atomic(forward_file, now + "\n", 0600);
     write_sysctl(ip_forward, "1");
+  }
 
   // The chain for published ports, then each bridge rule unless it is there already (-C):
   // under the host lock, so two first runs never add one twice.
@@ -186,8 +191,15 @@ void down(const Network &n) {
   for (const auto &l : netlink::list_links(s))
     others |= l.name != n.bridge && parse_alias(l.alias).koker;
   const std::string ip_forward = "/proc/sys/net/ipv4/ip_forward";
-  if (a.forward == "0" && !others && read_sysctl(ip_forward) != "0")
-    write_sysctl(ip_forward, "0");
+  if (!others) {
+    // The alias's value, or (a bridge whose up was killed before its alias) the host's own
+    std::string forward = a.forward;
+    if (forward.empty())
+      forward = text::trim(sys::read_file_if_exists(forward_file, 16).value_or(""));
+    if (forward == "0" && read_sysctl(ip_forward) != "0")
+      write_sysctl(ip_forward, "0");
+    ::unlink(forward_file);
+  }
   log::debug("rm -rf ", n.dir());
   sys::rm_rf(n.dir());
 }

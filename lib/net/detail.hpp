@@ -16,6 +16,8 @@ namespace koker::net::detail {
 // Up and down change host-wide things (the bridge, iptables, ip_forward) that several stores
 // may share: one lock for all of them, on tmpfs like the bridge itself.
 constexpr const char *host_lock_dir = "/run/koker";
+// ip_forward as it was before the first koker bridge set it to 1, for the last one's down.
+constexpr const char *forward_file = "/run/koker/ip_forward";
 constexpr const char *host_lock = "/run/koker/net.lock";
 
 std::string canonical(const std::string &root);
