@@ -105,7 +105,7 @@ A /opq/new" "$(grep -Ev ' /(etc|dev|proc|sys|tmp|run)($|/)' <<<"$output")"
 }
 
 @test "koker-pause: a counter stops while paused and goes on after unpause; exec and stop" {
-    koker-run -d --name c --network none verbs sh -c 'i=0; while :; do i=$((i+1)); echo $i >/n; sleep 0.05; done' >/dev/null
+    koker-run -d --name c --network none verbs sh -c 'i=0; while :; do i=$((i+1)); echo $i >/n.new; mv /n.new /n; sleep 0.05; done' >/dev/null
     sleep 0.3
     run_koker 0 koker-pause c
     assert_equal paused "$(state c Status)"
