@@ -4,11 +4,11 @@
 #include "base/digest.hpp"
 #include "base/error.hpp"
 #include "base/log.hpp"
+#include "base/parallel.hpp"
 #include "base/progress.hpp"
 #include <atomic>
 #include <exception>
 #include <fcntl.h>
-#include <mutex>
 #include <sys/stat.h>
 #include <thread>
 #include <unistd.h>
@@ -133,34 +133,14 @@ void fetch_layer(const store::Store &store, Source &source, const LayerJob &job,
 
 void fetch_layers(const store::Store &store, Source &source, const std::vector<LayerJob> &jobs) {
   Progress progress(jobs.size());
-  std::atomic<size_t> next{0};
-  std::atomic<bool> cancelled{false};
-  std::mutex error_mutex;
-  std::exception_ptr first_error;
-  auto worker = [&] {
-    for (size_t i; (i = next++) < jobs.size();) {
-      if (cancelled)
-        return;
-      try {
+  parallel::for_each(
+      jobs.size(), max_parallel_layers,
+      [&](size_t i, const std::atomic<bool> &cancelled) {
         fetch_layer(store, source, jobs[i], progress, cancelled);
-      } catch (...) {
-        std::lock_guard<std::mutex> g(error_mutex);
-        if (!first_error)
-          first_error = std::current_exception();
-        cancelled = true;
+      },
+      [&](size_t i) {
         progress.finish(jobs[i].index, jobs[i].desc->digest.substr(7, 12), "failed");
-      }
-    }
-  };
-  size_t n = std::min(max_parallel_layers, jobs.size());
-  std::vector<std::thread> threads;
-  for (size_t t = 1; t < n; ++t)
-    threads.emplace_back(worker);
-  worker();
-  for (auto &t : threads)
-    t.join();
-  if (first_error)
-    std::rethrow_exception(first_error);
+      });
 }
 
 } // namespace

@@ -5,17 +5,15 @@
 #include "base/fd.hpp"
 #include "base/json.hpp"
 #include "base/log.hpp"
+#include "base/parallel.hpp"
 #include "base/progress.hpp"
 #include "image/image.hpp"
 #include "image/registry.hpp"
 #include <algorithm>
 #include <atomic>
-#include <exception>
 #include <fcntl.h>
 #include <map>
-#include <mutex>
 #include <sys/stat.h>
-#include <thread>
 
 namespace koker::push {
 namespace {
@@ -152,34 +150,12 @@ void send_blob(registry::Session &session, const Blob &b, Progress &progress) {
 }
 
 void send_blobs(registry::Session &session, const std::vector<Blob> &blobs, Progress &progress) {
-  std::atomic<size_t> next{0};
-  std::atomic<bool> cancelled{false};
-  std::mutex error_mutex;
-  std::exception_ptr first_error;
-  auto worker = [&] {
-    for (size_t i; (i = next++) < blobs.size();) {
-      if (cancelled)
-        return;
-      try {
-        send_blob(session, blobs[i], progress);
-      } catch (...) {
-        std::lock_guard<std::mutex> g(error_mutex);
-        if (!first_error)
-          first_error = std::current_exception();
-        cancelled = true;
+  parallel::for_each(
+      blobs.size(), max_parallel_blobs,
+      [&](size_t i, const std::atomic<bool> &) { send_blob(session, blobs[i], progress); },
+      [&](size_t i) {
         progress.finish(blobs[i].index, blobs[i].digest.substr(7, 12), "failed");
-      }
-    }
-  };
-  size_t n = std::min(max_parallel_blobs, blobs.size());
-  std::vector<std::thread> threads;
-  for (size_t t = 1; t < n; ++t)
-    threads.emplace_back(worker);
-  worker();
-  for (auto &t : threads)
-    t.join();
-  if (first_error)
-    std::rethrow_exception(first_error);
+      });
 }
 
 } // namespace

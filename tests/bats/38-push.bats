@@ -6,6 +6,7 @@
 # Each test exports its own DOCKER_CONFIG, in a subshell of its own (Bats).
 # shellcheck disable=SC2030,SC2031
 load helpers
+load helpers.podman
 
 setup() {
     koker_setup
@@ -18,30 +19,6 @@ setup() {
 teardown() {
     ((${#PODMAN[@]})) && podman_teardown
     koker_teardown
-}
-
-# podman_setup: podman with its storage, run dirs and events under the test's temp dir.
-podman_setup() {
-    command -v podman >/dev/null || skip "podman is not installed (make deps-test)"
-    PD=$BATS_TEST_TMPDIR/podman
-    mkdir -p "$PD/root" "$PD/runroot" "$PD/tmp"
-    cat >"$PD/containers.conf" <<EOF
-[engine]
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-events_logfile_path = "$PD/events.log"
-tmp_dir = "$PD/tmp"
-EOF
-    export CONTAINERS_CONF=$PD/containers.conf
-    PODMAN=("$(command -v podman)" --root "$PD/root" --runroot "$PD/runroot" --storage-driver vfs)
-}
-
-podman_teardown() {
-    timeout 60 "${PODMAN[@]}" rm --all --force --time 0 >/dev/null 2>&1 ||
-        echo "# teardown: podman rm --all --force failed" >&2
-    _koker_umount_below "$PD"
-    chmod -R u+w "$PD" 2>/dev/null
-    rm -rf --one-file-system "$PD" || echo "# teardown: cannot remove $PD" >&2
 }
 
 # The front as a registry host (it proxies the token registry and logs every request).

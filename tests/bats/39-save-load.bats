@@ -3,6 +3,7 @@
 # load/save, skopeo's docker-archive: and oci-archive: transports. Fixtures: see
 # helpers.fixtures.bash.
 load helpers
+load helpers.podman
 
 setup() {
     koker_setup
@@ -13,34 +14,6 @@ setup() {
 teardown() {
     ((${#PODMAN[@]})) && podman_teardown
     koker_teardown
-}
-
-# podman with its storage and run dirs under the test's temp dir (nothing of the host's).
-podman_setup() {
-    command -v podman >/dev/null || skip "podman is not installed (make deps-test)"
-    PD=$BATS_TEST_TMPDIR/podman
-    mkdir -p "$PD/root" "$PD/runroot" "$PD/tmp"
-    cat >"$PD/containers.conf" <<EOF
-[containers]
-log_driver = "k8s-file"
-[engine]
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-events_logfile_path = "$PD/events.log"
-tmp_dir = "$PD/tmp"
-EOF
-    export CONTAINERS_CONF=$PD/containers.conf
-    PODMAN=("$(command -v podman)" --root "$PD/root" --runroot "$PD/runroot" --storage-driver vfs)
-}
-
-podman_teardown() {
-    timeout 60 "${PODMAN[@]}" rm --all --force --time 0 >/dev/null 2>&1 ||
-        echo "# teardown: podman rm --all --force failed" >&2
-    timeout 60 "${PODMAN[@]}" rmi --all --force >/dev/null 2>&1 ||
-        echo "# teardown: podman rmi --all --force failed" >&2
-    _koker_umount_below "$PD"
-    chmod -R u+w "$PD" 2>/dev/null
-    rm -rf --one-file-system "$PD" || echo "# teardown: cannot remove $PD" >&2
 }
 
 # pull_fixture NAME [TAG]: koker/NAME from the test registry, named TAG when given; sets $id.
