@@ -59,9 +59,7 @@ static int attach_main(int argc, char **argv) {
       no_stdin = true;
       break;
     case OPT_SIG_PROXY:
-      if (optarg && std::string_view(optarg) != "true" && std::string_view(optarg) != "false")
-        cli::usage_error(cat("--sig-proxy takes true or false, not ", printable(optarg)));
-      o.sig_proxy = !optarg || std::string_view(optarg) == "true";
+      o.sig_proxy = cli::bool_option("--sig-proxy", optarg);
       break;
     default:
       cli::bad_option(c, argv);

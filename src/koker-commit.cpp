@@ -12,10 +12,10 @@
 #include "image/sources.hpp"
 #include "runtime/create.hpp"
 #include "runtime/freeze.hpp"
-#include "runtime/mounts.hpp"
 #include "runtime/run_spec.hpp"
 #include "store/container.hpp"
 #include "store/store.hpp"
+#include "runtime/layer_stack.hpp"
 #include <algorithm>
 #include <climits>
 #include <csignal>
@@ -46,42 +46,15 @@ static const char USAGE[] =
 
 namespace {
 
-bool whiteout(const struct stat &st) {
-  return S_ISCHR(st.st_mode) && major(st.st_rdev) == 0 && minor(st.st_rdev) == 0;
-}
-
-// Whether the image shows rel: the topmost layer holding it decides (a whiteout there hides
-// it). Resolved inside each layer without following a symlink the image planted.
-bool in_image(const std::vector<Fd> &layers, const std::string &rel) {
-  for (const auto &layer : layers) {
-    Fd fd;
-    try {
-      fd = mounts::open_in_root_if_exists(layer.get(), rel, mounts::Follow::no_symlinks,
-                                          O_PATH | O_NOFOLLOW);
-    } catch (const Error &) {
-      return false;
-    }
-    if (!fd)
-      continue;
-    struct stat st;
-    return ::fstat(fd.get(), &st) == 0 && !whiteout(st);
-  }
-  return false;
-}
-
 // koker's own files in the upper layer, which are no change of the container's: the mount
 // points it made where the image has none (/dev, /proc, /sys, the /etc files it binds, the
 // --init binary), and their directories when nothing else is in them.
 std::vector<std::string> runtime_artefacts(const store::Store &store, const store::ImageRecord &img,
                                            const std::string &upper) {
-  std::vector<Fd> layers;
-  for (auto it = img.layers.rbegin(); it != img.layers.rend(); ++it) {
-    std::string path = store.layer_dir(*it) + "/diff";
-    Fd fd(::open(path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-    if (!fd)
-      sys_fail("unable to open layer ", path);
-    layers.push_back(std::move(fd));
-  }
+  std::vector<std::string> dirs; // the image's own layers: not the init layer koker adds
+  for (auto it = img.layers.rbegin(); it != img.layers.rend(); ++it)
+    dirs.push_back(store.layer_dir(*it) + "/diff");
+  layer_stack::Stack image(dirs);
   const std::vector<std::string> made = {"dev",
                                          "proc",
                                          "sys",
@@ -92,12 +65,12 @@ std::vector<std::string> runtime_artefacts(const store::Store &store, const stor
   std::vector<std::string> skip;
   for (const auto &rel : made) {
     struct stat st;
-    if (::lstat(cat(upper, "/", rel).c_str(), &st) == 0 && !in_image(layers, rel))
+    if (::lstat(cat(upper, "/", rel).c_str(), &st) == 0 && !image.shows(rel))
       skip.push_back(rel);
   }
   for (const char *dir : {"etc", "sbin"}) {
     struct stat st;
-    if (in_image(layers, dir) || ::lstat(cat(upper, "/", dir).c_str(), &st) != 0 ||
+    if (image.shows(dir) || ::lstat(cat(upper, "/", dir).c_str(), &st) != 0 ||
         !S_ISDIR(st.st_mode))
       continue;
     bool only_ours = true;
@@ -142,17 +115,6 @@ std::optional<int64_t> source_date_epoch() {
   return static_cast<int64_t>(*n);
 }
 
-bool parse_pause(const char *arg) {
-  std::string v = arg ? arg : "true";
-  if (!v.empty() && v[0] == '=')
-    v = v.substr(1);
-  if (v == "true" || v == "1")
-    return true;
-  if (v == "false" || v == "0")
-    return false;
-  cli::usage_error(cat("invalid --pause value ", printable(v), ": expected true or false"));
-}
-
 } // namespace
 
 static int commit_main(int argc, char **argv) {
@@ -178,7 +140,7 @@ static int commit_main(int argc, char **argv) {
       author = optarg;
       break;
     case 'p':
-      pause = parse_pause(optarg);
+      pause = cli::bool_option("--pause", optarg);
       break;
     default:
       cli::bad_option(c, argv);

@@ -6,9 +6,10 @@
 #include "base/sys.hpp"
 #include "base/text.hpp"
 #include "runtime/create.hpp"
-#include "runtime/mounts.hpp"
 #include "store/container.hpp"
 #include "store/store.hpp"
+#include "image/overlay_marks.hpp"
+#include "runtime/layer_stack.hpp"
 #include <algorithm>
 #include <dirent.h>
 #include <fcntl.h>
@@ -55,13 +56,9 @@ std::vector<std::string> sorted_names(int dfd, const std::string &shown) {
   return names;
 }
 
-bool whiteout(const struct stat &st) {
-  return S_ISCHR(st.st_mode) && major(st.st_rdev) == 0 && minor(st.st_rdev) == 0;
-}
-
 class Differ {
 public:
-  Differ(std::vector<Fd> lower) : m_lower(std::move(lower)) {}
+  explicit Differ(layer_stack::Stack lower) : m_lower(std::move(lower)) {}
 
   // Depth first, names in byte order, a directory before what is below it (docker's walk).
   void walk(int dfd, const std::string &dir, bool below_opaque) {
@@ -74,11 +71,11 @@ public:
       }
       struct stat st;
       check(::fstatat(dfd, n.c_str(), &st, AT_SYMLINK_NOFOLLOW), "unable to stat ", path);
-      if (whiteout(st)) {
+      if (overlay_marks::is_whiteout(st)) {
         line('D', path);
         continue;
       }
-      bool in_lower = !below_opaque && in_lower_layers(path.substr(1));
+      bool in_lower = !below_opaque && m_lower.shows(path.substr(1));
       if (!S_ISDIR(st.st_mode)) {
         line(in_lower ? 'C' : 'A', path);
         continue;
@@ -97,33 +94,13 @@ private:
   void line(char kind, const std::string &path) { m_out += cat(kind, " ", path, "\n"); }
 
   static bool is_opaque(int fd) {
-    char v = 0;
-    if (::fgetxattr(fd, "trusted.overlay.opaque", &v, 1) == 1 && v == 'y')
+    if (overlay_marks::is_opaque(fd))
       return true;
     struct stat st;
     return ::fstatat(fd, std::string(WH_OPAQUE).c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
   }
 
-  // Whether the image shows rel: the topmost layer holding it decides (a whiteout there hides
-  // it). Resolved inside each layer without following any symlink the image planted.
-  bool in_lower_layers(const std::string &rel) {
-    for (const auto &layer : m_lower) {
-      Fd fd;
-      try {
-        fd = mounts::open_in_root_if_exists(layer.get(), rel, mounts::Follow::no_symlinks,
-                                            O_PATH | O_NOFOLLOW);
-      } catch (const Error &) {
-        return false; // through a symlink or a non-directory: not a path the image has
-      }
-      if (!fd)
-        continue;
-      struct stat st;
-      return ::fstat(fd.get(), &st) == 0 && !whiteout(st);
-    }
-    return false;
-  }
-
-  std::vector<Fd> m_lower;
+  layer_stack::Stack m_lower;
   std::string m_out;
 };
 
@@ -143,14 +120,10 @@ static int diff_main(int argc, char **argv) {
   auto img = store.find_image(rec.image_id);
   if (!img)
     fail("unable to diff container ", rec.name, ": its image ", rec.image_id, " is gone");
-  std::vector<Fd> lower;
-  for (const auto &l : create::lower_layers(store, *img)) {
-    std::string path = cat(root, "/layers/", l);
-    Fd fd(::open(path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-    if (!fd)
-      sys_fail("unable to open layer ", path);
-    lower.push_back(std::move(fd));
-  }
+  std::vector<std::string> dirs; // as the overlay has them: the init layer counts
+  for (const auto &l : create::lower_layers(store, *img))
+    dirs.push_back(cat(root, "/layers/", l));
+  layer_stack::Stack lower(dirs);
   std::string upper = container::dir_of(root, rec.id) + "/upper";
   log::debug("walk ", upper, " against ", lower.size(), " image layers");
   Fd top(::open(upper.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));

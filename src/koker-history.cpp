@@ -95,12 +95,7 @@ static int history_main(int argc, char **argv) {
     } else if (c == OPT_NO_TRUNC) {
       no_trunc = true;
     } else if (c == 'H') {
-      std::string v = optarg ? optarg : "true";
-      if (!v.empty() && v[0] == '=')
-        v = v.substr(1);
-      if (v != "true" && v != "false")
-        cli::usage_error("invalid --human value " + printable(v) + ": expected true or false");
-      human = v == "true";
+      human = cli::bool_option("--human", optarg);
     } else {
       cli::bad_option(c, argv);
     }

@@ -86,13 +86,9 @@ static int login_main(int argc, char **argv) {
     case OPT_PASSWORD_STDIN:
       from_stdin = true;
       break;
-    case OPT_TLS_VERIFY: {
-      std::string_view v = optarg ? optarg : "true";
-      if (v != "true" && v != "false")
-        cli::usage_error(cat("invalid --tls-verify ", printable(v), " (true or false)"));
-      tls_verify = v == "true";
+    case OPT_TLS_VERIFY:
+      tls_verify = cli::bool_option("--tls-verify", optarg);
       break;
-    }
     default:
       cli::bad_option(c, argv);
     }

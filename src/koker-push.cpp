@@ -49,13 +49,9 @@ static int push_main(int argc, char **argv) {
       else
         cli::usage_error(cat("invalid --compression ", printable(optarg), " (gzip or zstd)"));
       break;
-    case OPT_TLS_VERIFY: {
-      std::string_view v = optarg ? optarg : "true";
-      if (v != "true" && v != "false")
-        cli::usage_error(cat("invalid --tls-verify ", printable(v), " (true or false)"));
-      tls_verify = v == "true";
+    case OPT_TLS_VERIFY:
+      tls_verify = cli::bool_option("--tls-verify", optarg);
       break;
-    }
     default:
       cli::bad_option(c, argv);
     }

@@ -80,6 +80,17 @@ bool handle_common(int opt, const char *arg) {
   }
 }
 
+bool bool_option(std::string_view option, const char *arg) {
+  std::string_view v = arg ? arg : "true";
+  if (!v.empty() && v[0] == '=')
+    v.remove_prefix(1);
+  if (v == "true" || v == "1")
+    return true;
+  if (v == "false" || v == "0")
+    return false;
+  usage_error(cat("invalid ", option, " value ", printable(v), ": expected true or false"));
+}
+
 void usage_error(std::string_view msg) {
   log::write_line("usage", cat(msg, " (see ", log::prog(), " --help)"));
   throw ExitNow{125};

@@ -43,6 +43,10 @@ bool handle_common(int opt, const char *arg);
 // The options of a tool whose own option is -f/--force alone, anywhere among its operands
 // (koker-rm, koker-rmi): the common ones handled, the others refused; true with -f.
 bool parse_force_option(int argc, char **argv);
+// The value of a docker-style boolean option (--sig-proxy, --tls-verify, -H, --pause) given
+// as arg, an optional argument: none means true; "true"/"1" or "false"/"0", after an "="
+// that a short option's "-p=false" leaves; a usage error naming option otherwise.
+bool bool_option(std::string_view option, const char *arg);
 // --format's value: "table" or "json"; a usage error otherwise.
 void check_format(std::string_view format);
 // words is a subcommand and its operands: exactly n operands, else a usage error naming what

@@ -6,6 +6,7 @@
 #include "base/log.hpp"
 #include "base/sys.hpp"
 #include "base/text.hpp"
+#include "image/overlay_marks.hpp"
 #include <algorithm>
 #include <archive.h>
 #include <archive_entry.h>
@@ -572,7 +573,7 @@ private:
                         "/.wh..wh..opq: ", e.what()),
                     125, e.sys_errno());
       }
-      if (::fsetxattr(fd.get(), "trusted.overlay.opaque", "y", 1, 0) < 0)
+      if (::fsetxattr(fd.get(), overlay_marks::OPAQUE_XATTR, "y", 1, 0) < 0)
         sys_fail("unable to mark ", printable(shown), " opaque in the layer");
     }
   }
@@ -781,7 +782,7 @@ private:
     if (!S_ISREG(st.st_mode))
       archive_entry_set_size(e.get(), 0);
     ++m_info.entries;
-    if (m_upper && S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0)) {
+    if (m_upper && overlay_marks::is_whiteout(st)) {
       // overlayfs's whiteout, as docker's overlay2 writes it: an empty 0600 file .wh.NAME
       auto slash = rel.rfind('/');
       std::string wh =
@@ -798,7 +799,7 @@ private:
       Fd sub(::openat(dfd, n.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
       if (!sub)
         sys_fail("unable to open ", path);
-      if (m_upper && is_opaque(sub.get()))
+      if (m_upper && overlay_marks::is_opaque(sub.get()))
         write_opaque(e.get(), rel, path);
       if (recurse)
         walk(sub.get(), rel);
@@ -818,11 +819,6 @@ private:
       return;
     int64_t t = std::min<int64_t>(archive_entry_mtime(e), *m_upper->clamp_mtime);
     archive_entry_set_mtime(e, static_cast<time_t>(t), 0);
-  }
-
-  static bool is_opaque(int fd) {
-    char v = 0;
-    return ::fgetxattr(fd, "trusted.overlay.opaque", &v, 1) == 1 && v == 'y';
   }
 
   // The directory dir (entry e) hides what the layers below hold: its opaque marker, right

@@ -3,6 +3,7 @@
 #include "base/digest.hpp"
 #include "base/error.hpp"
 #include "base/text.hpp"
+#include "image/docker_config.hpp"
 #include "image/http.hpp"
 #include "base/json.hpp"
 #include "base/log.hpp"
@@ -286,11 +287,9 @@ std::optional<auth::Credentials> Session::Impl::credentials() {
   if (creds_loaded)
     return creds;
   creds_loaded = true;
-  std::string dir = sys::env("DOCKER_CONFIG");
-  std::string home = sys::env("HOME");
-  if (dir.empty() && home.empty())
-    return std::nullopt;
-  std::string path = dir.empty() ? home + "/.docker/config.json" : dir + "/config.json";
+  if (sys::env("DOCKER_CONFIG").empty() && sys::env("HOME").empty())
+    return std::nullopt; // no file to read: a public pull, not an error
+  std::string path = docker_config::path();
   try {
     if (auto text = sys::read_file_if_exists(path, MAX_CONFIG_JSON))
       creds = auth::find_credentials(*text, cred_host, path);
