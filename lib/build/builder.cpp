@@ -148,8 +148,16 @@ private:
   bool from_cache(State &s, const std::string &key) {
     if (m_no_cache)
       return false;
-    for (const auto &img : m_store.images()) {
-      if (img.build_key != key || img.parent != s.image.id)
+    if (!m_cache) { // the store's build steps, read once: a cached build reads images.json once
+      m_cache.emplace();
+      for (auto &img : m_store.images())
+        if (!img.build_key.empty())
+          m_cache->emplace(img.build_key, std::move(img));
+    }
+    auto [first, last] = m_cache->equal_range(key);
+    for (auto it = first; it != last; ++it) {
+      const store::ImageRecord &img = it->second;
+      if (img.parent != s.image.id)
         continue;
       auto body = m_store.read_blob(img.id, image::max_config_size);
       bool layers_there = std::all_of(img.layers.begin(), img.layers.end(),
@@ -445,6 +453,7 @@ private:
   const build_context::Context *m_ctx = nullptr;
   std::optional<sys::FileLock> m_lock;
   std::map<int, State> m_done;
+  std::optional<std::multimap<std::string, store::ImageRecord>> m_cache; // by build key
   std::set<std::string> m_consumed;
   int m_total = 0, m_step = 0;
   bool m_no_cache = m_o.no_cache;
