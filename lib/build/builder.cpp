@@ -85,6 +85,7 @@ public:
       m_consumed.insert(k);
 
     build_run::remove_stale(m_store.root());
+    build_run::catch_interrupts();
     mounts::enter_private_namespace("the build's workspaces are mounted for this process only");
     m_lock.emplace(m_store.lock_for_pull()); // tmp/ is ours, no clean-up runs meanwhile
     build_context::Context ctx(m_o.context, {m_o.dockerfile_rel});
@@ -272,6 +273,7 @@ private:
     if (rec)
       undo.add("remove container " + r.name,
                [this, rec] { lifecycle::remove(m_store.root(), *rec, true); });
+    build_run::interrupted(); // before its code: a stopped command is no failure of its own
     if (code != 0)
       throw Error(cat("The command '", text::join(argv, " "), "' returned a non-zero code: ", code),
                   1);
@@ -394,6 +396,7 @@ private:
   }
 
   void instruction(State &s, const dockerfile::Instruction &ins, build_config::StageVars &vars) {
+    build_run::interrupted();
     try {
       const std::string &k = ins.keyword;
       if (k == "RUN")

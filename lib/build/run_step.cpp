@@ -15,6 +15,10 @@
 namespace koker::build_run {
 namespace {
 
+volatile sig_atomic_t g_signal = 0;
+
+void on_signal(int sig) { g_signal = sig; }
+
 std::string builder_label() {
   int pid = ::getpid();
   return cat(pid, ":", container::process_start_time(pid));
@@ -56,12 +60,33 @@ int run(const Request &r) {
     ::_exit(127);
   }
   int status = 0;
-  while (::waitpid(pid, &status, 0) < 0)
+  bool told = false;
+  while (::waitpid(pid, &status, 0) < 0) {
     if (errno != EINTR)
       sys_fail("unable to wait for koker-run");
+    if (g_signal && !told) { // koker-run stops its container and records its end
+      ::kill(pid, SIGTERM);
+      told = true;
+    }
+  }
   if (WIFSIGNALED(status))
     return 128 + WTERMSIG(status);
   return WEXITSTATUS(status);
+}
+
+void catch_interrupts() {
+  struct sigaction sa = {};
+  sa.sa_handler = on_signal; // no SA_RESTART: waitpid returns EINTR
+  ::sigemptyset(&sa.sa_mask);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP})
+    ::sigaction(sig, &sa, nullptr);
+}
+
+void interrupted() {
+  if (g_signal)
+    throw Error(cat("interrupted by ", ::sigabbrev_np(g_signal) ? "SIG" : "signal ",
+                    ::sigabbrev_np(g_signal) ? ::sigabbrev_np(g_signal) : std::to_string(g_signal)),
+                128 + g_signal);
 }
 
 void remove_stale(const std::string &root) {

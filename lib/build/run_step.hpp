@@ -28,6 +28,12 @@ struct Request {
 // up for its own failures, said on stderr). The container exists afterwards, stopped.
 int run(const Request &r);
 
+// Ctrl-C and kill -TERM: the build stops after the RUN it is in (its koker-run is asked to stop
+// the container) and before the next step, undoing what the step made; interrupted() then
+// throws Error "interrupted by SIGINT" with 128+N.
+void catch_interrupts();
+void interrupted();
+
 // Removes the containers of builds whose process is gone.
 void remove_stale(const std::string &root);
 
