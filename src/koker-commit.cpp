@@ -6,6 +6,7 @@
 #include "base/log.hpp"
 #include "base/main.hpp"
 #include "base/sys.hpp"
+#include "build/config_step.hpp"
 #include "image/commit.hpp"
 #include "image/image.hpp"
 #include "image/reference.hpp"
@@ -69,6 +70,15 @@ commit::Settings settings_of(const container::Record &rec) {
   return s;
 }
 
+// docker commit --change, each in order, as a Dockerfile's instruction: variables from the
+// container's Env, an ENTRYPOINT clearing the Cmd unless a --change set one before it.
+void apply_changes(json::Value &doc, const std::vector<std::string> &changes) {
+  build_config::StageVars vars{dockerfile::Scope({}, {}, '\\'), false};
+  build_config::seed_env(vars, doc);
+  for (const auto &c : changes)
+    build_config::apply_change(doc, c, vars);
+}
+
 } // namespace
 
 static int commit_main(int argc, char **argv) {
@@ -104,12 +114,8 @@ static int commit_main(int argc, char **argv) {
     cli::usage_error("expected CONTAINER and at most one REPOSITORY[:TAG]");
   std::string tag = argc - optind == 2 ? sources::normalise_tag(argv[optind + 1]) : "";
   std::optional<int64_t> epoch = commit::source_date_epoch();
-  { // every change is checked before anything is read or frozen
-    json::Value scratch = json::Value::object();
-    bool cmd_set = false;
-    for (const auto &c : changes)
-      commit::apply_change(scratch, c, cmd_set);
-  }
+  json::Value scratch = json::Value::object(); // every change is checked before anything
+  apply_changes(scratch, changes);               // is read or frozen
   std::string root = store_root();
   container::Record rec = container::get(root, argv[optind]);
   store::Store store(root);
@@ -138,7 +144,9 @@ static int commit_main(int argc, char **argv) {
   for (const auto &a : rec.cmd) // docker: the container's Cmd joined by blanks
     h.created_by += (h.created_by.empty() ? "" : " ") + a;
   h.empty_layer = empty;
-  std::string config = commit::make_config(base, settings_of(rec), changes, layer.diff_id, h);
+  std::string config = commit::make_config(
+      base, settings_of(rec), [&](json::Value &doc) { apply_changes(doc, changes); },
+      layer.diff_id, h);
   store::ImageRecord out = commit::register_image(
       store, *img, config, empty ? std::nullopt : std::optional(layer), h.created,
       tag.empty() ? std::vector<std::string>{} : std::vector<std::string>{tag});

@@ -422,12 +422,8 @@ private:
     State s = from_step(stage);
     build_config::StageVars vars{dockerfile::Scope(m_stages->global_args, m_o.build_args, m_df.escape),
                                  false};
+    build_config::seed_env(vars, s.doc);
     const json::Value *cfg = s.doc.find("config");
-    for (const auto &e : json::string_list(cfg ? cfg->find("Env") : nullptr)) {
-      auto eq = e.find('=');
-      if (eq != std::string::npos)
-        vars.scope.set_env(e.substr(0, eq), e.substr(eq + 1));
-    }
     // ONBUILD triggers of the base image run first; the child keeps none of them.
     std::vector<std::string> triggers = json::string_list(cfg ? cfg->find("OnBuild") : nullptr);
     if (!triggers.empty()) {

@@ -3,7 +3,9 @@
 #include "base/error.hpp"
 #include "base/text.hpp"
 #include "image/commit.hpp"
+#include <algorithm>
 #include <cmath>
+#include <iterator>
 
 namespace koker::build_config {
 namespace {
@@ -52,6 +54,15 @@ std::string one_arg(const dockerfile::Instruction &ins, const dockerfile::Env &e
 }
 
 } // namespace
+
+void seed_env(StageVars &vars, const json::Value &doc) {
+  const json::Value *cfg = doc.find("config");
+  for (const auto &e : json::string_list(cfg ? cfg->find("Env") : nullptr)) {
+    auto eq = e.find('=');
+    if (eq != std::string::npos)
+      vars.scope.set_env(e.substr(0, eq), e.substr(eq + 1));
+  }
+}
 
 std::vector<std::string> shell(const json::Value &doc) {
   const json::Value *c = doc.find("config");
@@ -152,7 +163,7 @@ std::string apply(json::Value &doc, const dockerfile::Instruction &ins, StageVar
     json::Value &ports = member_object(config, "ExposedPorts");
     std::vector<std::string> keys;
     for (const auto &w : words(ins, env, esc)) {
-      keys.push_back(commit::port_key(ins.original, w));
+      keys.push_back(commit::port_key(w));
       ports.set(keys.back(), json::Value::object());
     }
     return "EXPOSE " + text::join(keys, " ");
@@ -254,6 +265,22 @@ std::string apply(json::Value &doc, const dockerfile::Instruction &ins, StageVar
     return "ONBUILD " + trigger;
   }
   bad(ins, file_name, "not an instruction that changes only the config");
+}
+
+void apply_change(json::Value &doc, std::string_view change, StageVars &vars) {
+  std::string shown = cat("change ", printable(change, 200));
+  dockerfile::Dockerfile df = dockerfile::parse(change, shown);
+  if (df.instructions.size() != 1)
+    fail("invalid ", shown, ": expected one instruction");
+  const dockerfile::Instruction &ins = df.instructions[0];
+  static const char *const allowed[] = {"CMD",        "ENTRYPOINT", "ENV",  "EXPOSE",
+                                        "LABEL",      "ONBUILD",    "STOPSIGNAL", "USER",
+                                        "VOLUME",     "WORKDIR"};
+  if (std::find(std::begin(allowed), std::end(allowed), ins.keyword) == std::end(allowed))
+    fail("unable to apply ", shown, ": ", ins.keyword,
+         " is not one of CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, ONBUILD, STOPSIGNAL, USER, ",
+         "VOLUME, WORKDIR");
+  apply(doc, ins, vars, shown);
 }
 
 } // namespace koker::build_config

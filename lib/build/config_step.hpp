@@ -19,6 +19,9 @@ struct StageVars {
   bool cmd_set = false;
 };
 
+// The config's Env as the scope's ENV: what substitution sees from the base image on.
+void seed_env(StageVars &vars, const json::Value &doc);
+
 // The shell of the shell forms: the config's Shell, else /bin/sh -c.
 std::vector<std::string> shell(const json::Value &doc);
 
@@ -27,6 +30,12 @@ std::vector<std::string> shell(const json::Value &doc);
 // (exit 125) naming the line for a bad argument (port, duration, signal).
 std::string apply(json::Value &doc, const dockerfile::Instruction &ins, StageVars &vars,
                   const std::string &file_name);
+
+// koker-commit's --change: one instruction's text, read by the Dockerfile parser and applied
+// as in a build (variables substituted from vars: the container's Env), CMD ENTRYPOINT ENV
+// EXPOSE LABEL ONBUILD STOPSIGNAL USER VOLUME WORKDIR only, as docker commit. Error (125)
+// naming the change for anything else or bad syntax.
+void apply_change(json::Value &doc, std::string_view change, StageVars &vars);
 
 // Go's time.ParseDuration for HEALTHCHECK's flags ("30s", "1m30s", "500ms"), in nanoseconds;
 // nullopt when malformed.

@@ -18,87 +18,7 @@
 namespace koker::commit {
 namespace {
 
-std::string upper_case(std::string_view s) {
-  std::string u(s);
-  for (auto &c : u)
-    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return u;
-}
 
-std::string trim(std::string_view s) {
-  size_t b = s.find_first_not_of(" \t\r\n"), e = s.find_last_not_of(" \t\r\n");
-  return b == std::string_view::npos ? std::string() : std::string(s.substr(b, e - b + 1));
-}
-
-[[noreturn]] void bad_change(std::string_view instruction, std::string_view why) {
-  fail("invalid change ", printable(instruction, 200), ": ", why);
-}
-
-// Dockerfile words: blanks separate them; "..." and '...' quote, and a backslash escapes the
-// next character outside single quotes (buildkit's shell lexer, without $ expansion).
-std::vector<std::string> words(std::string_view instruction, std::string_view s) {
-  std::vector<std::string> out;
-  std::string cur;
-  bool in_word = false;
-  char quote = 0;
-  for (size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    if (quote) {
-      if (c == quote)
-        quote = 0;
-      else if (c == '\\' && quote == '"' && i + 1 < s.size())
-        cur += s[++i];
-      else
-        cur += c;
-    } else if (c == '"' || c == '\'') {
-      quote = c;
-      in_word = true;
-    } else if (c == '\\' && i + 1 < s.size()) {
-      cur += s[++i];
-      in_word = true;
-    } else if (c == ' ' || c == '\t') {
-      if (in_word)
-        out.push_back(std::move(cur));
-      cur.clear();
-      in_word = false;
-    } else {
-      cur += c;
-      in_word = true;
-    }
-  }
-  if (quote)
-    bad_change(instruction, "unterminated quote");
-  if (in_word)
-    out.push_back(std::move(cur));
-  return out;
-}
-
-// The JSON form (["a", "b"]) when args is a JSON array of strings, else nothing.
-std::optional<std::vector<std::string>> json_form(std::string_view args) {
-  if (args.empty() || args.front() != '[')
-    return std::nullopt;
-  try {
-    json::Value v = json::parse(args, "change");
-    if (!v.is_array())
-      return std::nullopt;
-    std::vector<std::string> out;
-    for (const auto &item : v.items()) {
-      if (!item.is_string())
-        return std::nullopt;
-      out.push_back(item.as_string());
-    }
-    return out;
-  } catch (const Error &) {
-    return std::nullopt; // docker then takes it as the shell form
-  }
-}
-
-// CMD and ENTRYPOINT: the JSON form, or the shell form run by /bin/sh -c.
-std::vector<std::string> command(std::string_view args) {
-  if (auto j = json_form(args))
-    return *j;
-  return {"/bin/sh", "-c", std::string(args)};
-}
 
 json::Value &object_member(json::Value &config, std::string_view key) {
   json::Value *v = config.find(key);
@@ -107,28 +27,10 @@ json::Value &object_member(json::Value &config, std::string_view key) {
   return *v;
 }
 
-// k=v pairs (ENV and LABEL); ENV also takes docker's legacy "ENV key value...".
-std::vector<std::pair<std::string, std::string>> pairs(std::string_view instruction,
-                                                       std::string_view args, bool legacy) {
-  std::vector<std::pair<std::string, std::string>> out;
-  auto w = words(instruction, args);
-  if (w.empty())
-    bad_change(instruction, "expected KEY=VALUE");
-  if (legacy && w[0].find('=') == std::string::npos) {
-    size_t blank = args.find_first_of(" \t");
-    if (blank == std::string_view::npos)
-      bad_change(instruction, "ENV needs a value");
-    out.emplace_back(w[0], trim(args.substr(blank)));
-    return out;
-  }
-  for (const auto &kv : w) {
-    auto eq = kv.find('=');
-    if (eq == std::string::npos || eq == 0)
-      bad_change(instruction, cat("expected KEY=VALUE, not ", printable(kv)));
-    out.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
-  }
-  return out;
-}
+
+
+
+
 
 
 
@@ -148,13 +50,13 @@ void set_env(json::Value &config, const std::string &key, const std::string &val
   config.set("Env", json::string_array(env));
 }
 
-std::string port_key(std::string_view instruction, const std::string &port) {
+std::string port_key(const std::string &port) {
   auto slash = port.find('/');
   std::string num = port.substr(0, slash);
   std::string proto = slash == std::string::npos ? "tcp" : text::lower(port.substr(slash + 1));
   auto n = sys::parse_uint(num);
   if (!n || *n == 0 || *n > 65535 || (proto != "tcp" && proto != "udp" && proto != "sctp"))
-    bad_change(instruction, cat("invalid port ", printable(port)));
+    fail("invalid port ", printable(port), ": expected 1-65535, then /tcp, /udp or /sctp");
   return cat(*n, "/", proto);
 }
 
@@ -189,68 +91,10 @@ std::string created_time(std::optional<int64_t> epoch) {
   return t.substr(0, t.size() - 11) + "Z";
 }
 
-void apply_change(json::Value &config, std::string_view instruction, bool &cmd_set) {
-  std::string line = trim(instruction);
-  size_t blank = line.find_first_of(" \t");
-  std::string op = upper_case(line.substr(0, blank));
-  std::string args = blank == std::string::npos ? "" : trim(line.substr(blank));
-  if (op == "CMD" || op == "ENTRYPOINT" || op == "VOLUME" || op == "RUN" || op == "ONBUILD") {
-  } else if (args.empty() && !op.empty()) {
-    bad_change(instruction, cat(op, " needs an argument"));
-  }
-  if (op == "CMD") {
-    config.set("Cmd", json::string_array(command(args)));
-    cmd_set = true;
-  } else if (op == "ENTRYPOINT") {
-    config.set("Entrypoint",
-               json::string_array(args.empty() ? std::vector<std::string>{} : command(args)));
-    if (!cmd_set) // Dockerfile rule: an ENTRYPOINT resets the CMD given before it
-      config.set("Cmd", json::Value());
-  } else if (op == "ENV") {
-    for (const auto &[k, v] : pairs(instruction, args, true))
-      set_env(config, k, v);
-  } else if (op == "LABEL") {
-    json::Value &labels = object_member(config, "Labels");
-    for (const auto &[k, v] : pairs(instruction, args, false))
-      labels.set(k, v);
-  } else if (op == "EXPOSE") {
-    json::Value &ports = object_member(config, "ExposedPorts");
-    for (const auto &p : words(instruction, args))
-      ports.set(port_key(instruction, p), json::Value::object());
-  } else if (op == "VOLUME") {
-    auto list = json_form(args).value_or(words(instruction, args));
-    if (list.empty())
-      bad_change(instruction, "VOLUME needs a path");
-    json::Value &volumes = object_member(config, "Volumes");
-    for (const auto &v : list) {
-      if (v.empty())
-        bad_change(instruction, "VOLUME needs a path");
-      volumes.set(v, json::Value::object());
-    }
-  } else if (op == "WORKDIR") {
-    config.set("WorkingDir", join_workdir(config.get_string("WorkingDir"), args));
-  } else if (op == "USER") {
-    config.set("User", args);
-  } else if (op == "STOPSIGNAL") {
-    config.set("StopSignal", args);
-  } else if (op == "ONBUILD") {
-    std::string next = upper_case(args.substr(0, args.find_first_of(" \t")));
-    if (args.empty() || next == "ONBUILD" || next == "FROM" || next == "MAINTAINER")
-      bad_change(instruction, "ONBUILD needs an instruction other than ONBUILD, FROM, MAINTAINER");
-    json::Value *onbuild = config.find("OnBuild");
-    if (!onbuild || !onbuild->is_array())
-      onbuild = &config.set("OnBuild", json::Value::array());
-    onbuild->push(args);
-  } else {
-    fail("unable to apply change ", printable(line, 200), ": ", op.empty() ? "nothing" : op,
-         " is not one of CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, ONBUILD, STOPSIGNAL, USER, ",
-         "VOLUME, WORKDIR");
-  }
-}
 
 std::string make_config(const json::Value &base, const Settings &s,
-                        const std::vector<std::string> &changes, const std::string &diff_id,
-                        const History &h) {
+                        const std::function<void(json::Value &doc)> &edit,
+                        const std::string &diff_id, const History &h) {
   // docker's NewChildImage: a new document of the base's platform, not a copy of its
   // container_config, container or docker_version, which would name another container.
   json::Value doc = json::Value::object();
@@ -286,10 +130,9 @@ std::string make_config(const json::Value &base, const Settings &s,
     for (const auto &v : s.volumes)
       volumes.set(v, json::Value::object());
   }
-  bool cmd_set = false;
-  for (const auto &c : changes)
-    apply_change(config, c, cmd_set);
   doc.set("config", std::move(config));
+  if (edit)
+    edit(doc);
 
   json::Value rootfs = json::Value::object();
   rootfs.set("type", "layers");

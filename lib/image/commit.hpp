@@ -3,6 +3,7 @@
 #include "base/json.hpp"
 #include "image/archive.hpp"
 #include "store/store.hpp"
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -22,17 +23,12 @@ struct Settings {
   std::vector<std::string> volumes;       // "/data"
 };
 
-// Applies one --change instruction (CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, ONBUILD, STOPSIGNAL,
-// USER, VOLUME, WORKDIR, in Dockerfile syntax) to config (an image config's "config" object).
-// cmd_set says a CMD came earlier: an ENTRYPOINT without one clears Cmd, as in a Dockerfile.
-// Throws Error naming the instruction for RUN and anything else, or bad syntax.
-void apply_change(json::Value &config, std::string_view instruction, bool &cmd_set);
-
-// Config edits koker-build's instructions share with --change: ENV's key=value in Env (replaced
-// in place when set), EXPOSE's "80" -> "80/tcp" (Error naming instruction for a bad port), and
+// Config edits of the Dockerfile's instructions (build/config_step, which also applies
+// koker-commit's --change): ENV's key=value in Env (replaced
+// in place when set), EXPOSE's "80" -> "80/tcp" (Error for a bad port), and
 // WORKDIR dir against the current one (cleaned, absolute).
 void set_env(json::Value &config, const std::string &key, const std::string &value);
-std::string port_key(std::string_view instruction, const std::string &port);
+std::string port_key(const std::string &port);
 std::string join_workdir(const std::string &current, const std::string &dir);
 
 // SOURCE_DATE_EPOCH (reproducible-builds.org), when set: Error for one that is not seconds.
@@ -47,11 +43,11 @@ struct History {
 };
 
 // The new image config: base (the image's config document) with the container's settings,
-// the changes, diff_id appended to rootfs.diff_ids (unless empty: docker adds no layer for a
+// then edit (koker-commit's --change, applied to the document) when given, diff_id appended to rootfs.diff_ids (unless empty: docker adds no layer for a
 // container without changes) and h appended to history. created is the image's time.
 std::string make_config(const json::Value &base, const Settings &s,
-                        const std::vector<std::string> &changes, const std::string &diff_id,
-                        const History &h);
+                        const std::function<void(json::Value &doc)> &edit,
+                        const std::string &diff_id, const History &h);
 
 // The tar holding no entries (1024 zero bytes): docker's empty layer.
 constexpr std::string_view empty_layer_diff_id =

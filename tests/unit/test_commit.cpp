@@ -5,6 +5,7 @@
 #include "base/sys.hpp"
 #include "check.hpp"
 #include "image/archive.hpp"
+#include "build/config_step.hpp"
 #include "image/commit.hpp"
 #include <algorithm>
 #include <archive.h>
@@ -21,12 +22,15 @@ using namespace koker;
 
 namespace {
 
-json::Value changed(std::initializer_list<const char *> changes) {
-  json::Value cfg = json::Value::object();
-  bool cmd_set = false;
+// --change as koker-commit applies it (build/config_step): the config after the changes.
+json::Value changed(std::initializer_list<const char *> changes, json::Value cfg = json::Value::object()) {
+  json::Value doc = json::Value::object();
+  doc.set("config", std::move(cfg));
+  build_config::StageVars vars{dockerfile::Scope({}, {}, '\\'), false};
+  build_config::seed_env(vars, doc);
   for (const char *c : changes)
-    commit::apply_change(cfg, c, cmd_set);
-  return cfg;
+    build_config::apply_change(doc, c, vars);
+  return *doc.find("config");
 }
 
 bool throws(std::initializer_list<const char *> changes) {
@@ -78,9 +82,7 @@ TEST("commit: CMD and ENTRYPOINT take the JSON or the shell form; ENTRYPOINT alo
   CHECK(cfg.find("Cmd")->dump() == R"(["x"])");
   json::Value base = json::Value::object();
   base.set("Cmd", json::string_array({"old"}));
-  bool cmd_set = false;
-  commit::apply_change(base, "ENTRYPOINT [\"e\"]", cmd_set);
-  CHECK(base.find("Cmd")->is_null());
+  CHECK(changed({"ENTRYPOINT [\"e\"]"}, base).find("Cmd")->is_null());
 }
 
 TEST("commit: ENV, LABEL, EXPOSE, VOLUME, WORKDIR, USER, STOPSIGNAL, ONBUILD") {
@@ -126,7 +128,8 @@ TEST("commit: make_config keeps the platform and history, appends the layer and 
   s.labels = {{"b", "2"}};
   s.exposed_ports = {"80/tcp"};
   commit::History h{"2023-11-14T22:13:20Z", "sh", "me", "msg", false};
-  std::string text = commit::make_config(base, s, {"ENV X=1"}, "sha256:bb", h);
+  auto env_x = [](json::Value &d) { d.find("config")->set("Env", json::string_array({"PATH=/bin", "X=1"})); };
+  std::string text = commit::make_config(base, s, env_x, "sha256:bb", h);
   json::Value doc = json::parse(text, "config");
   CHECK(doc.find("container") == nullptr && doc.find("container_config") == nullptr);
   CHECK(doc.get_string("architecture") == "amd64" && doc.get_string("author") == "me");
@@ -139,9 +142,9 @@ TEST("commit: make_config keeps the platform and history, appends the layer and 
   CHECK(doc.find("history")->items()[1].dump() ==
         R"({"created":"2023-11-14T22:13:20Z","created_by":"sh","author":"me","comment":"msg"})");
   // the same input gives the same bytes; an empty layer adds no diff_id
-  CHECK(commit::make_config(base, s, {"ENV X=1"}, "sha256:bb", h) == text);
+  CHECK(commit::make_config(base, s, env_x, "sha256:bb", h) == text);
   h.empty_layer = true;
-  doc = json::parse(commit::make_config(base, s, {}, "sha256:bb", h), "config");
+  doc = json::parse(commit::make_config(base, s, nullptr, "sha256:bb", h), "config");
   CHECK(doc.find("rootfs")->find("diff_ids")->dump() == R"(["sha256:aa"])");
   CHECK(doc.find("history")->items()[1].find("empty_layer")->as_bool());
 }
