@@ -193,3 +193,109 @@ wait_no_resolvers() {
     run_koker 0 koker-net rm life
     assert_equal "" "$(resolvers)"
 }
+
+@test "connect and disconnect a running container: eth1 comes and goes, with its name on the network" {
+    mknet a first-net
+    mknet b second-net
+    # NET_RAW: busybox ping, as root, opens a raw socket
+    idle hopper --network first-net --cap-add NET_RAW >/dev/null
+    idle target --network second-net --network-alias tgt >/dev/null
+    target_ip=$(state target .NetworkSettings.Networks[\"second-net\"].IPAddress)
+    run_koker 1 koker-exec hopper ping -c1 -W1 "$target_ip"
+    run_koker 0 koker-net connect --ip "$NET_B.99" --alias hop second-net hopper
+    run_koker 0 koker-exec hopper ip -4 -o addr show eth1
+    assert_match "inet $NET_B.99/24"
+    assert_equal "$NET_B.99 hop" "$(state hopper '.NetworkSettings.Networks["second-net"] | "\(.IPAddress) \(.Aliases | join(","))"')"
+    run_koker 0 koker-exec hopper ping -c1 -W2 tgt
+    run_koker 0 koker-exec target nslookup hop
+    assert_match "Address:? +$NET_B.99"
+    # twice is refused; the wrapper has the verb too
+    run_koker 125 koker-net connect second-net hopper
+    assert_stderr_match "already exists in network second-net"
+    run_koker 0 koker network disconnect second-net hopper
+    run_koker 0 koker-exec hopper ls /sys/class/net
+    assert_equal $'eth0\nlo' "$output"
+    [[ ! -e $KOKER_ROOT/net/$BR_B/$NET_B.99 ]]
+    assert_equal null "$(state hopper '.NetworkSettings.Networks["second-net"]')"
+    run_koker 1 koker-exec hopper ping -c1 -W1 "$target_ip"
+    run_koker 125 koker-net disconnect second-net hopper
+    assert_stderr_match "not connected to network second-net"
+    run_koker 125 koker-net connect nosuch hopper
+    assert_stderr_match "network nosuch not found"
+    # a stopped container joins at its next start
+    koker-stop -t 1 hopper >/dev/null
+    run_koker 0 koker network connect second-net hopper
+    koker-start hopper >/dev/null
+    run_koker 0 koker-exec hopper ip -4 -o addr show eth1
+    assert_match "inet $NET_B\.[0-9]+/24"
+}
+
+@test "isolation: two networks do not reach each other; a container on both reaches both" {
+    mknet a left
+    mknet b right
+    idle l1 --network left --cap-add NET_RAW >/dev/null
+    idle r1 --network right --cap-add NET_RAW >/dev/null
+    idle both --network left --network right --cap-add NET_RAW >/dev/null
+    l_ip=$(state l1 .NetworkSettings.Networks.left.IPAddress)
+    r_ip=$(state r1 .NetworkSettings.Networks.right.IPAddress)
+    run_koker 1 koker-exec l1 ping -c1 -W1 "$r_ip"
+    run_koker 1 koker-exec r1 ping -c1 -W1 "$l_ip"
+    run_koker 0 koker-exec both ping -c1 -W2 "$l_ip"
+    run_koker 0 koker-exec both ping -c1 -W2 "$r_ip"
+    # both finds each by name; l1 does not find r1
+    run_koker 0 koker-exec both ping -c1 -W2 r1
+    run_koker 1 koker-exec l1 nslookup r1
+    # the rules go with the networks, the chains with the last
+    koker-rm -f l1 r1 both >/dev/null
+    run_koker 0 koker-net rm left right
+    assert_equal "" "$({ iptables -w -S; iptables -w -t nat -S; } | grep -w -e "$BR_A" -e "$BR_B")"
+}
+
+@test "20 containers started at once get distinct addresses; rm of a network in use is refused" {
+    local i
+    mknet a crowd
+    for i in $(seq 20); do
+        koker-run -d --name "c$i" --network crowd one sleep 300 >/dev/null 2>"$BATS_TEST_TMPDIR/err$i" &
+    done
+    wait
+    cat "$BATS_TEST_TMPDIR"/err*
+    ips=$(for i in $(seq 20); do state "c$i" .NetworkSettings.Networks.crowd.IPAddress; done)
+    assert_equal 20 "$(sort -u <<<"$ips" | grep -c "^$NET_A\.")"
+    assert_equal 20 "$(koker-net inspect crowd | jq '.[0].Containers | length')"
+    run_koker 125 koker-net rm crowd
+    assert_stderr_match "has active endpoints"
+    run_koker 0 koker-net prune -f
+    [[ -f $KOKER_ROOT/networks/crowd.json ]]
+    koker-rm -f $(koker-ps -a -q) >/dev/null
+    run_koker 0 koker-net rm crowd
+    assert_equal "" "$(resolvers)"
+}
+
+@test "kill -9 of koker-run while it starts, or of a running one and its container: prune leaves nothing" {
+    local i pid
+    mknet a fragile
+    for i in 1 2 3 4 5 6; do
+        koker-run --name "k$i" --network fragile one sleep 300 >/dev/null 2>&1 &
+        pid=$!
+        sleep "0.0$((i * 3))"
+        kill -9 "$pid" 2>/dev/null || true
+        wait "$pid" || true
+    done
+    # one that got to run: its koker-run and its container killed
+    koker-run --name alive --network fragile one sleep 300 >/dev/null 2>&1 &
+    pid=$!
+    for i in $(seq 50); do
+        [[ $(state alive .State.Running 2>/dev/null) == true ]] && break
+        sleep 0.1
+    done
+    cpid=$(state alive .State.Pid)
+    kill -9 "$pid" "$cpid"
+    wait "$pid" || true
+    run_koker 0 koker-rm -f $(koker-ps -a -q)
+    run_koker 0 koker-net prune -f
+    assert_match fragile
+    assert_equal "" "$(ip -o link show master "$BR_A" 2>/dev/null)"
+    [[ ! -e $KOKER_ROOT/net/$BR_A ]]
+    assert_equal "" "$({ iptables -w -S; iptables -w -t nat -S; } | grep -w "$BR_A")"
+    wait_no_resolvers
+}
