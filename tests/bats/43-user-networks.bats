@@ -299,3 +299,15 @@ wait_no_resolvers() {
     assert_equal "" "$({ iptables -w -S; iptables -w -t nat -S; } | grep -w "$BR_A")"
     wait_no_resolvers
 }
+
+@test "README's example: a busybox httpd and a client that reaches it by name" {
+    koker network create app >/dev/null
+    koker_cleanup_later link "$(koker-net inspect app | jq -r '.[0].Options["com.docker.network.bridge.name"]')"
+    koker run -d --name web --network app one \
+        sh -c 'echo "hello from web" >/tmp/index.html; exec httpd -f -p 80 -h /tmp' >/dev/null
+    run_koker 0 koker run --rm --network app one \
+        sh -c 'for i in $(seq 50); do wget -q -O- http://web/ && exit 0; sleep 0.1; done; exit 1'
+    assert_equal "hello from web" "$output"
+    run_koker 0 koker rm -f web
+    run_koker 0 koker network rm app
+}
