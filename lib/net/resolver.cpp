@@ -302,6 +302,11 @@ void ensure_resolver(const std::string &root, const NetworkRecord &r) {
       int null = ::open("/dev/null", O_RDWR);
       ::dup2(null, 0);
       ::dup2(null, 1);
+      // Nothing else of the caller's: a pipe a shell reads to its end (a command
+      // substitution, Bats' fd 3) must not stay open for the resolver's life.
+      for (int fd = 3; fd < 1024; ++fd)
+        if (fd != wr.get())
+          ::close(fd);
       leave_private_mount_namespace();
       ::fcntl(wr.get(), F_SETFD, 0);
       std::string fd_text = std::to_string(wr.get());

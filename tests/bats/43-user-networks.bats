@@ -200,7 +200,7 @@ wait_no_resolvers() {
     # NET_RAW: busybox ping, as root, opens a raw socket
     idle hopper --network first-net --cap-add NET_RAW >/dev/null
     idle target --network second-net --network-alias tgt >/dev/null
-    target_ip=$(state target .NetworkSettings.Networks[\"second-net\"].IPAddress)
+    target_ip=$(state target '.NetworkSettings.Networks["second-net"].IPAddress')
     run_koker 1 koker-exec hopper ping -c1 -W1 "$target_ip"
     run_koker 0 koker-net connect --ip "$NET_B.99" --alias hop second-net hopper
     run_koker 0 koker-exec hopper ip -4 -o addr show eth1
@@ -266,7 +266,7 @@ wait_no_resolvers() {
     assert_stderr_match "has active endpoints"
     run_koker 0 koker-net prune -f
     [[ -f $KOKER_ROOT/networks/crowd.json ]]
-    koker-rm -f $(koker-ps -a -q) >/dev/null
+    koker-ps -a -q | xargs koker-rm -f >/dev/null
     run_koker 0 koker-net rm crowd
     assert_equal "" "$(resolvers)"
 }
@@ -291,7 +291,7 @@ wait_no_resolvers() {
     cpid=$(state alive .State.Pid)
     kill -9 "$pid" "$cpid"
     wait "$pid" || true
-    run_koker 0 koker-rm -f $(koker-ps -a -q)
+    koker-ps -a -q | xargs -r koker-rm -f >/dev/null
     run_koker 0 koker-net prune -f
     assert_match fragile
     assert_equal "" "$(ip -o link show master "$BR_A" 2>/dev/null)"
