@@ -396,7 +396,7 @@ static void disconnect_container(const std::string &root, const Args &a) {
 static void detach(const net::Network &n, const Args &a) {
   cli::want_operands(a.words, 1, "CONTAINER");
   container::Record rec = container::get(n.root, a.words[1]);
-  if (rec.ip_address.empty())
+  if (rec.ip_address.empty() && rec.networks.empty())
     fail("container ", rec.id.substr(0, 12), " has no address on a bridge");
   if (container::process_alive(rec.pid, rec.pid_start))
     net::unplug(n.root, rec);
@@ -404,6 +404,8 @@ static void detach(const net::Network &n, const Args &a) {
   container::update(n.root, rec.id, [](container::Record &r) {
     r.ip_address.clear();
     r.publish.clear();
+    for (auto &e : r.networks)
+      e.ip_address.clear();
   });
   out::line(a.words[1]);
 }

@@ -128,6 +128,7 @@ wait_no_resolvers() {
     assert_match "eth1 +inet $NET_B\.[0-9]+/24"
     assert_match "default via $NET_A.1 dev eth0"
     assert_equal "one-net two-net" "$(state both '.NetworkSettings.Networks | keys_unsorted | join(" ")')"
+    assert_equal "one-net,two-net" "$(koker-ps --filter name=both --format '{{.Networks}}')"
     koker-stop -t 1 both >/dev/null
     assert_equal "" "$(find "$KOKER_ROOT/net/$BR_A" "$KOKER_ROOT/net/$BR_B" -maxdepth 1 -name '*.*.*.*')"
 }
