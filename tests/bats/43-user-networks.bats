@@ -76,6 +76,9 @@ wait_no_resolvers() {
 
 @test "run --network NAME: an address on the network, --ip, --hostname, inspect's Networks; released on stop and rm" {
     mknet a front
+    # the bridge has a MAC of its own, which ports coming and going do not change (else the
+    # containers' ARP caches would keep a stale gateway)
+    mac=$(cat "/sys/class/net/$BR_A/address")
     id=$(idle web1 --network front --hostname webhost)
     ip=$(state web1 .NetworkSettings.Networks.front.IPAddress)
     [[ $ip =~ ^$NET_A\.[0-9]+$ ]]
@@ -110,7 +113,9 @@ wait_no_resolvers() {
     [[ ! -e $KOKER_ROOT/net/$BR_A/$NET_A.77 ]]
     koker-start web2 >/dev/null
     assert_equal "$NET_A.77" "$(state web2 .NetworkSettings.Networks.front.IPAddress)"
+    assert_equal "$mac" "$(cat "/sys/class/net/$BR_A/address")"
     koker-rm -f web1 web2 >/dev/null
+    assert_equal "$mac" "$(cat "/sys/class/net/$BR_A/address")"
     assert_equal "" "$(find "$KOKER_ROOT/net/$BR_A" -maxdepth 1 -name '*.*.*.*')"
     assert_equal "" "$(ip -o link show master "$BR_A")"
     # the default bridge network keeps its shape
