@@ -93,8 +93,15 @@ static std::pair<std::string, std::string> key_value(std::string_view kv, const 
 
 static Args parse(int argc, char **argv) {
   enum {
-    OPT_FORMAT = 1, OPT_SUBNET, OPT_GATEWAY, OPT_RANGE, OPT_INTERNAL, OPT_LABEL, OPT_FORCE,
-    OPT_IP, OPT_ALIAS
+    OPT_FORMAT = 1,
+    OPT_SUBNET,
+    OPT_GATEWAY,
+    OPT_RANGE,
+    OPT_INTERNAL,
+    OPT_LABEL,
+    OPT_FORCE,
+    OPT_IP,
+    OPT_ALIAS
   };
   auto opts = cli::long_options({{"publish", required_argument, nullptr, 'p'},
                                  {"format", required_argument, nullptr, OPT_FORMAT},
@@ -255,8 +262,8 @@ static void fill_endpoint(container::Endpoint &e, const net::NetworkRecord &r,
   e.prefix = static_cast<int>(n.subnet.prefix);
   uint32_t ip = *net::parse_ip(l.ip);
   char mac[18];
-  std::snprintf(mac, sizeof mac, "02:42:%02x:%02x:%02x:%02x", (ip >> 24) & 0xff,
-                (ip >> 16) & 0xff, (ip >> 8) & 0xff, ip & 0xff);
+  std::snprintf(mac, sizeof mac, "02:42:%02x:%02x:%02x:%02x", (ip >> 24) & 0xff, (ip >> 16) & 0xff,
+                (ip >> 8) & 0xff, ip & 0xff);
   e.mac = mac;
 }
 
@@ -293,8 +300,8 @@ static void attach(const net::Network &n, const Args &a) {
   for (auto &e : rec.networks) {
     net::NetworkRecord r = need_network(n.root, e.network);
     net::Network un = net::network_of(n.root, r);
-    net::Lease l = join(un, rec.id, static_cast<int>(*pid), cat("eth", index++), ports,
-                        e.requested_ip, undo);
+    net::Lease l =
+        join(un, rec.id, static_cast<int>(*pid), cat("eth", index++), ports, e.requested_ip, undo);
     ports.clear(); // published on the first network only
     fill_endpoint(e, r, un, l);
     if (first.empty())

@@ -24,7 +24,7 @@ std::string header(std::string_view query, int rcode, uint16_t questions, uint16
   std::string out(query.substr(0, 2));
   auto flags = static_cast<unsigned char>(query[2]);
   out += static_cast<char>(0x80 | (flags & 0x79)); // QR, opcode, RD (AA and TC clear)
-  out += static_cast<char>(0x80 | (rcode & 0x0f));  // RA, rcode
+  out += static_cast<char>(0x80 | (rcode & 0x0f)); // RA, rcode
   put16(out, questions);
   put16(out, answers);
   put16(out, 0);

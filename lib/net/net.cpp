@@ -133,8 +133,10 @@ std::vector<Rule> bridge_rules(const Network &n) {
       {"filter", isolation_stage2, false, with({"-o", br}, {"-j", "DROP"})},
   };
   if (n.internal) { // docker's internal network: traffic stays on the bridge
-    isolation.push_back({"filter", isolation_stage1, true, with({"-i", br, "!", "-o", br}, {"-j", "DROP"})});
-    isolation.push_back({"filter", isolation_stage1, true, with({"!", "-i", br, "-o", br}, {"-j", "DROP"})});
+    isolation.push_back(
+        {"filter", isolation_stage1, true, with({"-i", br, "!", "-o", br}, {"-j", "DROP"})});
+    isolation.push_back(
+        {"filter", isolation_stage1, true, with({"!", "-i", br, "-o", br}, {"-j", "DROP"})});
     return isolation;
   }
   std::vector<Rule> rules = {
@@ -152,8 +154,8 @@ std::vector<Rule> bridge_rules(const Network &n) {
 }
 
 namespace {
-const std::vector<std::string> isolation_jump = {"-m", "comment", "--comment", "koker-isolation",
-                                                 "-j", isolation_stage1};
+const std::vector<std::string> isolation_jump = {
+    "-m", "comment", "--comment", "koker-isolation", "-j", isolation_stage1};
 std::string jump_line() { return cat("-A FORWARD ", joined(isolation_jump)); }
 } // namespace
 

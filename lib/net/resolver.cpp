@@ -148,8 +148,8 @@ void handle(const std::string &root, const NetworkRecord &r, const Network &n, i
     std::vector<uint32_t> found;
     if (q->klass == dns::class_in)
       found = resolve_name(root, r, source, q->name);
-    log::debug("dns: ", ip_string(source), " asks ", q->name, " type ", q->type, ": ",
-               found.size(), " address(es) in the table");
+    log::debug("dns: ", ip_string(source), " asks ", q->name, " type ", q->type, ": ", found.size(),
+               " address(es) in the table");
     if (!found.empty()) {
       // A name of the table has no other record: AAAA and the rest get "no data".
       reply = dns::answer(msg, *q, q->type == dns::type_a ? found : std::vector<uint32_t>{},
@@ -182,8 +182,8 @@ void leave_private_mount_namespace() {
 
 } // namespace
 
-std::vector<uint32_t> resolve_name(const std::string &root, const NetworkRecord &r,
-                                   uint32_t source, const std::string &name) {
+std::vector<uint32_t> resolve_name(const std::string &root, const NetworkRecord &r, uint32_t source,
+                                   const std::string &name) {
   Network self = network_of(root, r);
   std::vector<std::string> order = {r.name};
   if (auto q = holder(self, ip_string(source)))
@@ -249,8 +249,8 @@ void serve_resolver(const std::string &root, const NetworkRecord &r, int ready_f
       char buf[4096];
       sockaddr_in from{};
       socklen_t len = sizeof from;
-      ssize_t got = ::recvfrom(sock.get(), buf, sizeof buf, 0,
-                               reinterpret_cast<sockaddr *>(&from), &len);
+      ssize_t got =
+          ::recvfrom(sock.get(), buf, sizeof buf, 0, reinterpret_cast<sockaddr *>(&from), &len);
       if (got > 0)
         try {
           handle(root, r, n, sock.get(), std::string_view(buf, static_cast<size_t>(got)), from);

@@ -26,7 +26,7 @@ void stop_resolver(const Network &n);
 // The addresses name has for a query from source (host order) on network r: the containers
 // called name (or by an alias, or their short ID) on the networks the querying container is
 // on, r's first; on r alone when no container of r sends it. Empty: not a name of the table.
-std::vector<uint32_t> resolve_name(const std::string &root, const NetworkRecord &r,
-                                   uint32_t source, const std::string &name);
+std::vector<uint32_t> resolve_name(const std::string &root, const NetworkRecord &r, uint32_t source,
+                                   const std::string &name);
 
 } // namespace koker::net

@@ -42,9 +42,9 @@ struct MountPoint {
 // A container's place on a user-defined network: docker inspect's
 // NetworkSettings.Networks[<name>], in the order the container joined them (eth0, eth1, ...).
 struct Endpoint {
-  std::string network, network_id; // the network's name and ID
-  std::string requested_ip;        // --ip / connect --ip (IPAMConfig.IPv4Address)
-  std::vector<std::string> aliases; // --network-alias / connect --alias
+  std::string network, network_id;      // the network's name and ID
+  std::string requested_ip;             // --ip / connect --ip (IPAMConfig.IPv4Address)
+  std::vector<std::string> aliases;     // --network-alias / connect --alias
   std::string ip_address, gateway, mac; // while attached
   int prefix = 0;
 };
