@@ -41,8 +41,8 @@
 #                            either goes at exit
 #
 # Networks: koker's bridge gets a bench-only name and subnet, and podman's default network
-# gets the next /24, so no bench touches the host's koker0 or podman0 addresses, and no
-# packet leaves 127.0.0.0/8 and 10.198.0.0/23.
+# gets the next /24 and run.sh's user-defined network the one after, so no bench touches the
+# host's koker0 or podman0 addresses, and no packet leaves 127.0.0.0/8 and 10.198.0.0/22.
 #
 # Two of the suite's helper files are sourced too, with KOKER_TEST_SUITE_DIR set to
 # $BENCH_WORK: tests/bats/helpers.servers.bash for koker_registry_start (pull.sh) and
@@ -61,6 +61,8 @@ BENCH_WORK=
 BENCH_EXIT_CMDS=()
 export KOKER_BRIDGE=${KOKER_BRIDGE:-kbench0} KOKER_SUBNET=${KOKER_SUBNET:-10.198.0.0/24}
 BENCH_PODMAN_SUBNET=${BENCH_PODMAN_SUBNET:-10.198.1.0/24}
+# run.sh's user-defined network (koker-net create): the next /24, its bridge named too.
+BENCH_USER_SUBNET=${BENCH_USER_SUBNET:-10.198.2.0/24} BENCH_USER_BRIDGE=${BENCH_USER_BRIDGE:-kbenchu0}
 
 bench_log() {
     printf 'bench: %s\n' "$*" >&2
@@ -365,6 +367,11 @@ bench_net_guard() {
 # KOKER_NET_STORE names the store whose koker-net state is taken down.
 bench_net_restore() {
     local t c rule
+    # run.sh's user-defined network, its resolver and its rules
+    if [[ -n ${KOKER_NET_STORE:-} && -x $KOKER_BIN/koker-net ]]; then
+        "$KOKER_BIN/koker-net" -q --root "$KOKER_NET_STORE" rm -f bench >/dev/null ||
+            bench_log "koker-net rm bench failed; $BENCH_USER_BRIDGE left"
+    fi
     if [[ -n ${KOKER_NET_STORE:-} && -x $KOKER_BIN/koker-net ]] && ip link show "$KOKER_BRIDGE" >/dev/null 2>&1; then
         "$KOKER_BIN/koker-net" -q --root "$KOKER_NET_STORE" down ||
             bench_log "koker-net down failed; $KOKER_BRIDGE left"

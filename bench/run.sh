@@ -4,7 +4,8 @@
 #
 # bench/run.sh: start-to-exit time of `true` in a busybox container with koker-run, runc run
 # and podman run, with no network and with a bridge (koker-run --network bridge vs podman's
-# default network), and the resident set size of each tool's process while a container runs;
+# default network, and koker-run on a user-defined network vs its default bridge), and the
+# resident set size of each tool's process while a container runs;
 # markdown tables on stdout, progress on stderr.  See bench/README.md.
 #
 #   BENCH_RUNS=20          timed runs per tool, after BENCH_WARMUP=3 untimed ones
@@ -22,7 +23,7 @@ source "${BASH_SOURCE[0]%/*}/targets.sh"
 
 RUNS=${BENCH_RUNS:-20}
 WARMUP=${BENCH_WARMUP:-3}
-TOOLS=(true koker runc podman) # kokerbr and podmanbr join when their bridge works
+TOOLS=(true koker runc podman) # kokerbr, kokeruser and podmanbr join when their bridge works
 
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || bench_die "BENCH_RUNS must be a positive number, not '$RUNS'"
 [[ $WARMUP =~ ^[0-9]+$ ]] || bench_die "BENCH_WARMUP must be a number, not '$WARMUP'"
@@ -98,6 +99,13 @@ run_podman() {
 run_kokerbr() {
     bench_time "$BENCH_WORK/kokerbr.log" "$KOKER_BIN/koker-run" --root "$KOKER_STORE" --rm \
         --network bridge "$IMG" true
+}
+
+# On a user-defined network: its bridge, and its resolver (started by the run's attach when
+# the last run's has ended, as it does within a second of its last container).
+run_kokeruser() {
+    bench_time "$BENCH_WORK/kokeruser.log" "$KOKER_BIN/koker-run" --root "$KOKER_STORE" --rm \
+        --network bench "$IMG" true
 }
 
 run_podmanbr() {
@@ -216,6 +224,18 @@ setup_bridge() {
         bench_log "koker-run --network bridge does not work here: $(head -n 1 "$log")"
         BRIDGE_WHY[kokerbr]=$(head -n 1 "$log")
     fi
+    if [[ -z ${BRIDGE_NA[kokerbr]:-} ]] &&
+        "$KOKER_BIN/koker-net" --root "$KOKER_STORE" create --subnet "$BENCH_USER_SUBNET" \
+            -o com.docker.network.bridge.name="$BENCH_USER_BRIDGE" bench >"$log" 2>&1 &&
+        "$KOKER_BIN/koker-run" --root "$KOKER_STORE" --rm --network bench "$IMG" \
+            ip -o -4 addr show eth0 >"$log" 2>&1 </dev/null; then
+        TOOLS+=(kokeruser)
+        KOKER_USER_ADDR=$(awk '{ print $4 }' "$log")
+        bench_log "koker-run --network bench: eth0 $KOKER_USER_ADDR on $BENCH_USER_BRIDGE"
+    else
+        BRIDGE_NA[kokeruser]="n/a (a user-defined network does not work here)"
+        BRIDGE_WHY[kokeruser]=$(head -n 1 "$log")
+    fi
     if [[ -n $BENCH_NET_HAD_PODMAN0 ]]; then
         BRIDGE_NA[podmanbr]="n/a (podman0 already exists on this host)"
     elif "${PODMAN[@]}" "${PODMAN_RUN_BRIDGE[@]}" ip -o -4 addr show eth0 >"$log" 2>&1 </dev/null; then
@@ -232,7 +252,8 @@ setup_bridge() {
 # What the bridge runs left: veths still on the bridges (the bridges themselves go at exit).
 bridge_leftovers() {
     local n
-    n=$( (ip -o link show master "$KOKER_BRIDGE" 2>/dev/null; ip -o link show master podman0 2>/dev/null) | wc -l)
+    n=$( (ip -o link show master "$KOKER_BRIDGE" 2>/dev/null; ip -o link show master "$BENCH_USER_BRIDGE" 2>/dev/null
+        ip -o link show master podman0 2>/dev/null) | wc -l)
     if ((n == 0)); then echo none; else echo "**$n veths**"; fi
 }
 
@@ -272,7 +293,7 @@ main() {
     done
 
     bench_tool_stats run "${TOOLS[@]}"
-    for tool in kokerbr podmanbr; do
+    for tool in kokerbr kokeruser podmanbr; do
         [[ -z ${BRIDGE_NA[$tool]:-} ]] || bench_summary "run.$tool" "${BRIDGE_NA[$tool]}"
     done
     LEFT=$(bridge_leftovers)
@@ -334,10 +355,12 @@ report_bridge() {
     printf -- '- podman: the same `podman run` as above without `--network none`, so on podman'"'"'s default network "podman" (%s, bridge podman0), moved to subnet %s by containers.conf%s\n' \
         "$("${PODMAN[@]}" info --format '{{.Host.NetworkBackend}}' 2>/dev/null || echo '?') $(dpkg-query -W -f '${Version}' netavark 2>/dev/null)" \
         "$BENCH_PODMAN_SUBNET" "${PODMAN_BR_ADDR:+; a trial container got $PODMAN_BR_ADDR}"
+    printf -- '- koker-run on a user-defined network: `koker-run --rm --network bench ID true`, network `bench` (bridge %s, subnet %s) made by `koker-net create`; each run plugs the container into it and starts the network'"'"'s resolver if the last run'"'"'s has ended%s\n' \
+        "$BENCH_USER_BRIDGE" "$BENCH_USER_SUBNET" "${KOKER_USER_ADDR:+; a trial container got $KOKER_USER_ADDR}"
     printf -- '- same runs as the table above (interleaved with them); veths left on the bridges after the runs: %s\n' "$LEFT"
     printf '\n| command | median | min | max | CPU | |\n'
     printf '|---|---:|---:|---:|---:|---|\n'
-    for tool in kokerbr podmanbr; do
+    for tool in kokerbr kokeruser podmanbr; do
         if [[ -n ${BRIDGE_NA[$tool]:-} ]]; then
             printf '| %s | %s | | | | %s |\n' "$(bridge_name "$tool")" "${BRIDGE_NA[$tool]}" "${BRIDGE_WHY[$tool]:-}"
             continue
@@ -349,6 +372,14 @@ report_bridge() {
             [[ -n ${BRIDGE_NA[podmanbr]:-} ]] ||
                 v+="; $(awk -v a="${med[kokerbr]}" -v b="${med[podmanbr]}" 'BEGIN { printf "%.2f", a / b }') × podman"
         fi
+        if [[ $tool == kokeruser ]]; then
+            v=$(awk -v a="${med[kokeruser]}" -v b="${med[kokerbr]}" 'BEGIN { printf "%.2f", a / b }')
+            if awk -v r="$v" -v t="$TARGET_USER_NET" 'BEGIN { exit !(r <= t) }'; then
+                v="$v × the default bridge; target ≤ $TARGET_USER_NET: met"
+            else
+                v="$v × the default bridge; target ≤ $TARGET_USER_NET: **MISSED**"
+            fi
+        fi
         printf '| %s | %s ms | %s ms | %s ms | %s ms | %s |\n' "$(bridge_name "$tool")" "$(bench_ms "${med[$tool]}")" \
             "$(bench_ms "${min[$tool]}")" "$(bench_ms "${max[$tool]}")" "$(bench_ms "${cpu[$tool]}")" "$v"
     done
@@ -357,6 +388,7 @@ report_bridge() {
 bridge_name() {
     case $1 in
         kokerbr) echo 'koker-run --network bridge' ;;
+        kokeruser) echo 'koker-run --network bench (user-defined)' ;;
         podmanbr) echo 'podman run (default network)' ;;
     esac
 }

@@ -9,6 +9,8 @@
 TARGET_PULL=${BENCH_TARGET:-0.70} # koker-pull's median at most this times podman pull's
 TARGET_RUN_MS=10                  # koker-run --network none: median at most this, in ms
 TARGET_BRIDGE_MS=20               # koker-run --network bridge: median at most this, in ms
+TARGET_USER_NET=1.5               # koker-run --network NAME (a user-defined network, its
+#                                   resolver): median at most this times --network bridge's
 TARGET_RUNC=4                     # koker-run's median at most runc run's divided by this
 TARGET_RUN_RSS_KB=4096            # koker-run's own VmRSS while its container runs: under this
 TARGET_EXEC_MS=5                  # koker-exec: median at most this, in ms

@@ -22,15 +22,17 @@ _koker_images() {
 }
 
 _koker() {
-    local cur=${COMP_WORDS[COMP_CWORD]} i word cmd="" sub=""
+    local cur=${COMP_WORDS[COMP_CWORD]} i word cmd="" sub="" operands=0
     for ((i = 1; i < COMP_CWORD; i++)); do
         word=${COMP_WORDS[i]}
         case $word in
         --root) ((i++)) ;;
+        --ip | --alias) [[ $sub =~ ^(connect|disconnect)$ ]] && ((i++)) ;;
         -*) ;;
         *)
             if [[ -z $cmd ]]; then cmd=$word
-            elif [[ -z $sub && $cmd =~ ^(container|c|image|i|system|volume)$ ]]; then sub=$word
+            elif [[ -z $sub && $cmd =~ ^(container|c|image|i|system|volume|network|net)$ ]]; then sub=$word
+            else ((operands++))
             fi
             ;;
         esac
@@ -51,9 +53,13 @@ _koker() {
         case $sub in ls) cmd=images ;; rm) cmd=rmi ;; *) cmd=$sub ;; esac
         ;;
     network | net)
-        if [[ -z $sub ]]; then COMPREPLY=($(compgen -W "create ls rm inspect prune up attach detach gc down" -- "$cur"))
+        if [[ -z $sub ]]; then COMPREPLY=($(compgen -W "create ls rm inspect prune connect disconnect up attach detach gc down" -- "$cur"))
         elif [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "$(_koker_tool_options net)" -- "$cur"))
         elif [[ $sub =~ ^(rm|inspect)$ ]]; then COMPREPLY=($(compgen -W "$(koker network ls --format '{{.Name}}' 2>/dev/null)" -- "$cur"))
+        elif [[ $sub =~ ^(connect|disconnect)$ ]]; then # NETWORK, then CONTAINER
+            if ((operands == 0)); then COMPREPLY=($(compgen -W "$(koker network ls --format '{{.Name}}' 2>/dev/null)" -- "$cur"))
+            elif ((operands == 1)); then COMPREPLY=($(compgen -W "$(_koker_containers)" -- "$cur"))
+            fi
         fi
         return
         ;;
@@ -75,9 +81,10 @@ _koker() {
         ;;
     esac
     # run flags whose values are words of their own
-    if [[ $cmd == run ]]; then
+    if [[ $cmd == run || $cmd == create ]]; then
         case ${COMP_WORDS[COMP_CWORD - 1]} in
         --pull) COMPREPLY=($(compgen -W "always missing never" -- "$cur")); return ;;
+        --network | --net) COMPREPLY=($(compgen -W "bridge none host $(koker network ls --format '{{.Name}}' 2>/dev/null)" -- "$cur")); return ;;
         --security-opt) COMPREPLY=($(compgen -W "no-new-privileges seccomp=unconfined seccomp=" -- "$cur")); return ;;
         --device) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --stop-signal) COMPREPLY=($(compgen -W "TERM INT QUIT HUP USR1 USR2 KILL" -- "$cur")); return ;;

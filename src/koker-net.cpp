@@ -7,6 +7,9 @@
 #include "base/main.hpp"
 #include "net/net.hpp"
 #include "net/network.hpp"
+#include "net/resolver.hpp"
+#include <algorithm>
+#include <cstdio>
 #include "base/humanize.hpp"
 #include "base/template.hpp"
 #include "base/text.hpp"
@@ -40,6 +43,12 @@ static const char USAGE[] =
     "  inspect NETWORK...          print the networks as a JSON array\n"
     "  rm NETWORK...               remove networks no container uses\n"
     "  prune                       remove every network no container uses\n"
+    "  connect [--ip IP] [--alias NAME] NETWORK CONTAINER\n"
+    "                              put a container on a network too (a running one gets\n"
+    "                              an interface at once: eth1, eth2...)\n"
+    "  disconnect NETWORK CONTAINER  take a container off a network\n"
+    "  dns NETWORK                 the network's resolver (started by the first container\n"
+    "                              on it; ends with the last)\n"
     "\n"
     "Options:\n"
     "  -p, --publish [IP:]HOSTPORT:PORT[/tcp|udp]  attach: publish a port (repeatable)\n"
@@ -53,6 +62,8 @@ static const char USAGE[] =
     "      --label K=V             create: set a label (repeatable)\n"
     "  -o, --opt K=V               create: com.docker.network.bridge.name=NAME names the bridge\n"
     "  -d, --driver bridge         create: the driver (bridge, the only one)\n"
+    "      --ip IP                 connect: the container's address on the network\n"
+    "      --alias NAME            connect: another name there (repeatable)\n"
     "  -f, --filter K=V            networks: name=, id=, label=K[=V], driver= (repeatable)\n"
     "                              rm: -f/--force, a missing network is no error;\n"
     "                              prune: -f/--force, do not ask\n"
@@ -69,6 +80,8 @@ struct Args {
   net::CreateRequest create;
   bool create_flags = false, force = false, names_only = false;
   std::vector<std::string> filters; // -f's values; for rm and prune -f is --force
+  std::string ip;                   // connect --ip
+  std::vector<std::string> aliases; // connect --alias
 };
 
 static std::pair<std::string, std::string> key_value(std::string_view kv, const char *what) {
@@ -79,7 +92,17 @@ static std::pair<std::string, std::string> key_value(std::string_view kv, const 
 }
 
 static Args parse(int argc, char **argv) {
-  enum { OPT_FORMAT = 1, OPT_SUBNET, OPT_GATEWAY, OPT_RANGE, OPT_INTERNAL, OPT_LABEL, OPT_FORCE };
+  enum {
+    OPT_FORMAT = 1,
+    OPT_SUBNET,
+    OPT_GATEWAY,
+    OPT_RANGE,
+    OPT_INTERNAL,
+    OPT_LABEL,
+    OPT_FORCE,
+    OPT_IP,
+    OPT_ALIAS
+  };
   auto opts = cli::long_options({{"publish", required_argument, nullptr, 'p'},
                                  {"format", required_argument, nullptr, OPT_FORMAT},
                                  {"subnet", required_argument, nullptr, OPT_SUBNET},
@@ -90,7 +113,9 @@ static Args parse(int argc, char **argv) {
                                  {"opt", required_argument, nullptr, 'o'},
                                  {"driver", required_argument, nullptr, 'd'},
                                  {"filter", required_argument, nullptr, 'f'},
-                                 {"force", no_argument, nullptr, OPT_FORCE}});
+                                 {"force", no_argument, nullptr, OPT_FORCE},
+                                 {"ip", required_argument, nullptr, OPT_IP},
+                                 {"alias", required_argument, nullptr, OPT_ALIAS}});
   // -f is --filter for networks, --force for rm and prune (docker's): an optional value.
   std::string shorts = std::string(cli::COMMON_SHORT) + "p:o:d:f::";
   Args a;
@@ -143,6 +168,16 @@ static Args parse(int argc, char **argv) {
       }
       break;
     case OPT_FORCE: a.force = true; break;
+    case OPT_IP:
+      if (!net::parse_ip(optarg))
+        cli::usage_error(cat("invalid IPv4 address: ", printable(optarg)));
+      a.ip = optarg;
+      break;
+    case OPT_ALIAS:
+      if (!text::is_hostname(optarg))
+        cli::usage_error(cat("invalid alias ", printable(optarg)));
+      a.aliases.emplace_back(optarg);
+      break;
     case 'p':
       try {
         a.ports.push_back(net::parse_port(optarg));
@@ -204,7 +239,44 @@ static void list(const std::string &root, const net::Network &n, const std::stri
   }
 }
 
-// attach CONTAINER PID: reserve, plug, record; the reservation is undone if plugging fails.
+// Puts the container whose first process is pid on n as interface ifname: the lease (want_ip
+// if given), the veth, the address. The rollback takes them away again.
+static net::Lease join(const net::Network &n, const std::string &id, int pid,
+                       const std::string &ifname, const std::vector<net::Port> &ports,
+                       const std::string &want_ip, sys::Rollback &undo) {
+  net::Lease l = net::reserve(n, id, ports, want_ip);
+  undo.add("release " + l.ip, [n, l] {
+    net::delete_veth(l.veth);
+    net::release(n, l);
+  });
+  net::connect(n, l, pid, ifname);
+  return l;
+}
+
+// The endpoint's addresses once joined, as inspect shows them.
+static void fill_endpoint(container::Endpoint &e, const net::NetworkRecord &r,
+                          const net::Network &n, const net::Lease &l) {
+  e.network_id = r.id;
+  e.ip_address = l.ip;
+  e.gateway = r.gateway;
+  e.prefix = static_cast<int>(n.subnet.prefix);
+  uint32_t ip = *net::parse_ip(l.ip);
+  char mac[18];
+  std::snprintf(mac, sizeof mac, "02:42:%02x:%02x:%02x:%02x", (ip >> 24) & 0xff, (ip >> 16) & 0xff,
+                (ip >> 8) & 0xff, ip & 0xff);
+  e.mac = mac;
+}
+
+static net::NetworkRecord need_network(const std::string &root, const std::string &name) {
+  auto r = net::find_network(root, name);
+  if (!r)
+    fail("network ", name, " not found");
+  return *r;
+}
+
+// attach CONTAINER PID: the container's networks in order, eth0 first (the default bridge
+// for network mode "bridge", then each user-defined network), each reserved and plugged; the
+// record gets the addresses; all undone if one fails. Prints the first address.
 static void attach(const net::Network &n, const Args &a) {
   cli::want_operands(a.words, 2, a.words.size() < 2 ? "CONTAINER" : "PID");
   auto pid = sys::parse_uint(a.words[2]);
@@ -214,29 +286,124 @@ static void attach(const net::Network &n, const Args &a) {
   if (!rec.ip_address.empty())
     fail("container ", rec.id.substr(0, 12), " is attached already (", rec.ip_address,
          "): detach it first");
-  net::Lease l = net::reserve(n, rec.id, a.ports);
+  bool user = rec.network_mode != "bridge" && !rec.networks.empty();
   sys::Rollback undo;
-  undo.add("release " + l.ip, [&] {
-    net::delete_veth(l.veth);
-    net::release(n, l);
-  });
-  net::connect(n, l, static_cast<int>(*pid));
+  std::vector<net::Port> ports = a.ports;
+  std::string first;
+  int index = 0;
+  if (!user) {
+    first = join(n, rec.id, static_cast<int>(*pid), "eth0", ports, "", undo).ip;
+    ports.clear();
+    index = 1;
+  }
+  std::vector<net::NetworkRecord> joined;
+  for (auto &e : rec.networks) {
+    net::NetworkRecord r = need_network(n.root, e.network);
+    net::Network un = net::network_of(n.root, r);
+    net::Lease l =
+        join(un, rec.id, static_cast<int>(*pid), cat("eth", index++), ports, e.requested_ip, undo);
+    ports.clear(); // published on the first network only
+    fill_endpoint(e, r, un, l);
+    if (first.empty())
+      first = l.ip;
+    joined.push_back(r);
+  }
   container::update(n.root, rec.id, [&](container::Record &r) {
-    r.network_mode = "bridge";
-    r.ip_address = l.ip;
+    r.ip_address = first;
+    r.networks = rec.networks;
     r.publish.clear();
-    for (const auto &p : l.ports)
+    for (const auto &p : a.ports)
       r.publish.push_back(net::port_string(p));
   });
   undo.dismiss();
-  out::line(l.ip);
+  for (const auto &r : joined)
+    net::ensure_resolver(n.root, r);
+  out::line(first);
+}
+
+// connect [--ip IP] [--alias A]... NETWORK CONTAINER: a running container gets one more
+// interface (the next free ethN) on the network; a stopped one joins it at its next start.
+static void connect_container(const std::string &root, const Args &a) {
+  cli::want_operands(a.words, 2, a.words.size() < 2 ? "NETWORK" : "CONTAINER");
+  if (a.words[1] == "bridge" || a.words[1] == "host" || a.words[1] == "none")
+    fail("koker connects containers to user-defined networks only, not to ", a.words[1]);
+  net::NetworkRecord r = need_network(root, a.words[1]);
+  container::Record rec = container::get(root, a.words[2]);
+  if (rec.network_mode == "host" || rec.network_mode == "none")
+    fail("container ", rec.id.substr(0, 12), " has network mode ", rec.network_mode,
+         ": it cannot be connected to a network");
+  for (const auto &e : rec.networks)
+    if (e.network == r.name)
+      fail("endpoint with name ", rec.name, " already exists in network ", r.name);
+  container::Endpoint e;
+  e.network = r.name;
+  e.network_id = r.id;
+  e.requested_ip = a.ip;
+  e.aliases = a.aliases;
+  sys::Rollback undo;
+  bool running = rec.status == "running" && container::process_alive(rec.pid, rec.pid_start);
+  if (running) {
+    net::Network n = net::network_of(root, r);
+    net::Lease l = join(n, rec.id, rec.pid, net::free_ifname(rec.pid), {}, a.ip, undo);
+    fill_endpoint(e, r, n, l);
+  }
+  bool gone = false;
+  container::update(root, rec.id, [&](container::Record &now) {
+    if ((gone = std::any_of(now.networks.begin(), now.networks.end(),
+                            [&](const container::Endpoint &x) { return x.network == r.name; })))
+      return;
+    now.networks.push_back(e);
+    if (now.ip_address.empty())
+      now.ip_address = e.ip_address;
+  });
+  if (gone)
+    fail("endpoint with name ", rec.name, " already exists in network ", r.name);
+  undo.dismiss();
+  if (running)
+    net::ensure_resolver(root, r);
+}
+
+// disconnect NETWORK CONTAINER: the interface and the address on that network go (at once for
+// a running container), and the network from its record.
+static void disconnect_container(const std::string &root, const Args &a) {
+  cli::want_operands(a.words, 2, a.words.size() < 2 ? "NETWORK" : "CONTAINER");
+  if (a.words[1] == "bridge" || a.words[1] == "host" || a.words[1] == "none")
+    fail("koker disconnects containers from user-defined networks only, not from ", a.words[1]);
+  net::NetworkRecord r = need_network(root, a.words[1]);
+  container::Record rec = container::get(root, a.words[2]);
+  auto it = std::find_if(rec.networks.begin(), rec.networks.end(),
+                         [&](const container::Endpoint &x) { return x.network == r.name; });
+  if (it == rec.networks.end())
+    fail("container ", rec.id.substr(0, 12), " is not connected to network ", r.name);
+  if (rec.networks.size() == 1 && rec.network_mode != "bridge")
+    fail("container ", rec.id.substr(0, 12), " is on network ", r.name,
+         " only: koker keeps a container on one network at least");
+  net::Network n = net::network_of(root, r);
+  if (auto held = net::lease_on(n, rec.id)) {
+    if (container::process_alive(rec.pid, rec.pid_start))
+      net::delete_veth(held->veth);
+    net::release(n, *held);
+  }
+  container::update(root, rec.id, [&](container::Record &now) {
+    std::string was;
+    for (auto i = now.networks.begin(); i != now.networks.end(); ++i)
+      if (i->network == r.name) {
+        was = i->ip_address;
+        now.networks.erase(i);
+        break;
+      }
+    if (!was.empty() && now.ip_address == was)
+      now.ip_address = now.networks.empty() ? "" : now.networks[0].ip_address;
+    if (now.network_mode == r.name && !now.networks.empty())
+      now.network_mode = now.networks[0].network;
+  });
 }
 
 // detach CONTAINER: off the bridge (if it still runs), its address and ports released.
 static void detach(const net::Network &n, const Args &a) {
   cli::want_operands(a.words, 1, "CONTAINER");
   container::Record rec = container::get(n.root, a.words[1]);
-  if (rec.ip_address.empty())
+  if (rec.ip_address.empty() && rec.networks.empty())
     fail("container ", rec.id.substr(0, 12), " has no address on a bridge");
   if (container::process_alive(rec.pid, rec.pid_start))
     net::unplug(n.root, rec);
@@ -244,6 +411,8 @@ static void detach(const net::Network &n, const Args &a) {
   container::update(n.root, rec.id, [](container::Record &r) {
     r.ip_address.clear();
     r.publish.clear();
+    for (auto &e : r.networks)
+      e.ip_address.clear();
   });
   out::line(a.words[1]);
 }
@@ -261,6 +430,10 @@ static void gc(const std::string &root, bool print = true) {
   for (const auto &id : net::gc(root))
     if (print)
       out::line(id);
+  // A resolver killed while its network is in use comes back.
+  for (const auto &r : net::list_networks(root))
+    if (net::network_in_use(net::network_of(root, r)))
+      net::ensure_resolver(root, r);
 }
 
 // ---------------------------------------------------------------- user-defined networks
@@ -460,7 +633,9 @@ static void check_command(const Args &a) {
     cli::usage_error(e.what());
   }
   bool user_cmd = cmd == "create" || cmd == "networks" || cmd == "inspect" || cmd == "rm" ||
-                  cmd == "prune";
+                  cmd == "prune" || cmd == "connect" || cmd == "disconnect" || cmd == "dns";
+  if ((!a.ip.empty() || !a.aliases.empty()) && cmd != "connect")
+    cli::usage_error("--ip and --alias apply to connect only");
   if (!a.format.empty() && cmd != "ls" && cmd != "networks")
     cli::usage_error("--format applies to ls and networks only");
   if (!a.format.empty() && cmd == "ls")
@@ -479,6 +654,10 @@ static void check_command(const Args &a) {
     cli::want_operands(a.words, 1, "NAME");
   else if ((cmd == "rm" || cmd == "inspect") && a.words.size() < 2)
     cli::usage_error("NETWORK is missing");
+  else if (cmd == "connect" || cmd == "disconnect")
+    cli::want_operands(a.words, 2, a.words.size() < 2 ? "NETWORK" : "CONTAINER");
+  else if (cmd == "dns")
+    cli::want_operands(a.words, 1, "NETWORK");
   else if (cmd != "attach" && cmd != "detach" && cmd != "rm" && cmd != "inspect")
     cli::want_operands(a.words, 0, "");
   if (::geteuid() != 0 && cmd != "ls" && cmd != "networks" && cmd != "inspect")
@@ -517,6 +696,17 @@ static int net_main(int argc, char **argv) {
     return remove(root, a);
   else if (cmd == "prune")
     return prune(root, a);
+  else if (cmd == "connect")
+    connect_container(n.root, a);
+  else if (cmd == "disconnect")
+    disconnect_container(n.root, a);
+  else if (cmd == "dns") {
+    // Run by ensure_resolver, in the background; the pipe it waits on.
+    auto fd = sys::parse_uint(sys::env("KOKER_DNS_READY_FD", ""));
+    ::unsetenv("KOKER_DNS_READY_FD");
+    net::serve_resolver(n.root, need_network(n.root, a.words[1]),
+                        fd && *fd < 1024 ? static_cast<int>(*fd) : -1);
+  }
   return 0;
 }
 

@@ -190,7 +190,11 @@ static json::Value row_of(const container::Record &r, bool no_trunc) {
   v.set("Names", r.name);
   v.set("Labels", labels_text(r));
   v.set("Mounts", "");
-  v.set("Networks", r.network_mode);
+  // docker: the networks the container is on, comma-separated
+  std::string networks = r.networks.empty() || r.network_mode == "bridge" ? r.network_mode : "";
+  for (const auto &e : r.networks)
+    networks += (networks.empty() ? "" : ",") + e.network;
+  v.set("Networks", networks);
   return v;
 }
 

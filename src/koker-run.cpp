@@ -32,7 +32,7 @@ void after_clone(const std::string &root, const create::Options &o, const create
   launch::set_running(rec, pid);
   container::reserve_exit_file(root, rec.id);
   create::commit_record(root, rec);
-  if (o.network == "bridge") {
+  if (o.network != "none" && o.network != "host") { // the default bridge or user networks
     rec.ip_address = net::attach_with_tool(rec, pid);
     undo.add("release " + rec.ip_address, [root, &rec] { net::release_container(root, rec); });
     create::write_hosts(container::dir_of(root, rec.id), rec);

@@ -6,6 +6,7 @@
 #include "base/sys.hpp"
 #include "base/text.hpp"
 #include "net/net.hpp"
+#include "net/network.hpp"
 #include "image/image.hpp"
 #include "runtime/caps.hpp"
 #include "runtime/lifecycle.hpp"
@@ -34,7 +35,10 @@ namespace koker::run {
     "      --mount type=volume|bind|tmpfs,source=S,target=PATH[,readonly]  mount as docker's\n" \
     "                               --mount (volume-nocopy, tmpfs-size=, tmpfs-mode=)\n" \
     "      --tmpfs PATH[:size=S,mode=M]  mount a tmpfs on PATH\n" \
-    "      --network bridge|none|host  the network (default bridge)\n" \
+    "      --network NETWORK        bridge (the default), none, host, or a network of koker-net\n" \
+    "                               create (repeatable: one interface on each)\n" \
+    "      --ip IP                  the address on the first user-defined network\n" \
+    "      --network-alias NAME     another name on the first user-defined network (repeatable)\n" \
     "      --mem MIB                memory limit in MiB\n" \
     "  -m, --memory SIZE            memory limit (b, k, m, g)\n" \
     "      --swap MIB               swap allowed on top of memory\n" \
@@ -107,7 +111,9 @@ enum {
   // issue 16 point 2
   OPT_MOUNT, OPT_TMPFS,
   // restart policies
-  OPT_RESTART
+  OPT_RESTART,
+  // user-defined networks (issue 19)
+  OPT_IP, OPT_NETWORK_ALIAS
 };
 
 // Runs parse on a flag's value; its Error becomes a usage error naming the flag and value.
@@ -274,7 +280,11 @@ void read_options(int argc, char **argv, create::Options &o, LimitValues &lv) {
       {"mount", required_argument, nullptr, OPT_MOUNT},
       {"tmpfs", required_argument, nullptr, OPT_TMPFS},
       // restart policies
-      {"restart", required_argument, nullptr, OPT_RESTART}});
+      {"restart", required_argument, nullptr, OPT_RESTART},
+      // user-defined networks (issue 19)
+      {"ip", required_argument, nullptr, OPT_IP},
+      {"network-alias", required_argument, nullptr, OPT_NETWORK_ALIAS},
+      {"net-alias", required_argument, nullptr, OPT_NETWORK_ALIAS}});
   std::string shorts = std::string(cli::COMMON_SHORT) + "de:w:u:itp:v:m:Pl:";
   for (int c; (c = getopt_long(argc, argv, shorts.c_str(), longs.data(), nullptr)) != -1;) {
     if (cli::handle_common(c, optarg))
@@ -307,7 +317,9 @@ void read_options(int argc, char **argv, create::Options &o, LimitValues &lv) {
     case OPT_TMPFS:
       add_mount(o, c, optarg);
       break;
-    case OPT_NETWORK: o.network = optarg; break;
+    case OPT_NETWORK: o.networks.push_back(optarg); break;
+    case OPT_IP: o.ip = optarg; break;
+    case OPT_NETWORK_ALIAS: o.network_aliases.push_back(optarg); break;
     case OPT_MEM: lv.mem_mib = optarg; break;
     case 'm': lv.memory = optarg; break;
     case OPT_SWAP: lv.swap_mib = optarg; break;
@@ -396,14 +408,51 @@ cgroup::Limits parse_limits(const LimitValues &lv) {
   return l;
 }
 
+// --network (repeated), --ip, --network-alias: docker's rules. o.network becomes the mode:
+// bridge, none, host, or the first user-defined network's name.
+void check_networks(create::Options &o) {
+  if (o.networks.empty())
+    o.networks.push_back("bridge");
+  bool user = false, builtin = false;
+  for (const auto &name : o.networks) {
+    bool is_builtin = name == "bridge" || name == "none" || name == "host" || name == "default";
+    builtin |= is_builtin;
+    user |= !is_builtin;
+    if (!is_builtin && !text::is_name(name))
+      cli::usage_error(cat("invalid network name ", printable(name)));
+  }
+  if (o.networks.size() > 1 && builtin)
+    cli::usage_error("conflicting options: cannot attach both user-defined and non-user-defined "
+                     "network-modes");
+  for (size_t i = 0; i < o.networks.size(); ++i)
+    for (size_t j = 0; j < i; ++j)
+      if (o.networks[i] == o.networks[j])
+        cli::usage_error(cat("network ", o.networks[i], " is given twice"));
+  o.network = o.networks[0] == "default" ? "bridge" : o.networks[0];
+  if (!user && !o.ip.empty())
+    cli::usage_error("user specified IP address is supported on user defined networks only");
+  if (!user && !o.network_aliases.empty())
+    cli::usage_error("network-scoped alias is supported only for containers in user defined "
+                     "networks");
+  if (!o.ip.empty() && !net::parse_ip(o.ip))
+    cli::usage_error(cat("invalid IPv4 address: ", printable(o.ip)));
+  for (const auto &a : o.network_aliases)
+    if (!text::is_hostname(a))
+      cli::usage_error(cat("invalid network alias ", printable(a)));
+  if (user)
+    for (const auto &name : o.networks)
+      if (!net::find_network(store_root(), name))
+        fail("network ", name, " not found");
+}
+
 // Every combination checked before anything touches the host.
-void check_options(const create::Options &o) {
+void check_options(create::Options &o) {
   if (!o.name.empty() && !container::valid_name(o.name))
     cli::usage_error(cat("invalid container name ", printable(o.name),
                          ": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"));
-  if (o.network != "bridge" && o.network != "none" && o.network != "host")
-    cli::usage_error(cat("unknown network ", printable(o.network), " (bridge, none or host)"));
-  if (o.network != "bridge" && !o.publish.empty())
+  check_networks(o);
+  bool bridged = o.network != "none" && o.network != "host";
+  if (!bridged && !o.publish.empty())
     cli::usage_error("--publish needs the bridge network");
   std::vector<net::Port> ports;
   for (const auto &p : o.publish)
@@ -432,7 +481,7 @@ void check_options(const create::Options &o) {
     cli::usage_error("--log-opt max-file needs max-size beside it");
   if (o.auto_remove && o.restart_policy != "no") // docker's rule
     cli::usage_error("--restart and --rm conflict: a container removed when it exits is not restarted");
-  if (o.publish_all && o.network != "bridge")
+  if (o.publish_all && !bridged)
     cli::usage_error("--publish-all needs the bridge network");
   for (const auto &[key, value] : o.sysctls)
     if (o.network == "host")

@@ -141,7 +141,9 @@ void up(const Network &n) {
     std::string line = cat(r.insert ? "-I " : "-A ", r.chain, " ", joined(r.spec), "\n");
     (std::string_view(r.table) == "nat" ? nat : filter) += line;
   }
+  ensure_isolation_chains();
   restore_tables(nat, filter);
+  ensure_isolation_chains(); // the jump above the ACCEPTs just inserted
   // Last: the alias marks the bridge complete, so the next run takes the fast path.
   netlink::set_alias(s, *link, format_alias(n, forward));
 }
@@ -178,10 +180,12 @@ void down(const Network &n) {
   bool chain = iptables({"-t", "nat", "-S", n.chain()}).status == 0;
   if (chain)
     nat += cat("-F ", n.chain(), "\n-X ", n.chain(), "\n");
-  for (const auto &rule : list_rules("filter", "FORWARD"))
-    if (is_bridge_rule(n, rule))
-      filter += "-D" + rule.substr(2) + "\n";
+  for (const char *filter_chain : {"FORWARD", isolation_stage1, isolation_stage2})
+    for (const auto &rule : list_rules("filter", filter_chain))
+      if (is_bridge_rule(n, rule))
+        filter += "-D" + rule.substr(2) + "\n";
   restore_tables(nat, filter);
+  remove_isolation_chains_if_unused();
   bool ours = link && link->kind == "bridge" && (a.koker || link->alias.empty());
   if (link && !ours)
     fail("bridge ", n.bridge, " was not made by koker: not removing it");
@@ -206,8 +210,18 @@ void down(const Network &n) {
 
 // ---------------------------------------------------------------- containers
 
-Lease reserve(const Network &n, std::string_view id, const std::vector<Port> &ports) {
+Lease reserve(const Network &n, std::string_view id, const std::vector<Port> &ports,
+              std::string_view want_ip) {
   check_distinct_host_ports(ports);
+  std::optional<uint32_t> want;
+  if (!want_ip.empty()) {
+    want = parse_ip(want_ip);
+    if (!want)
+      fail("invalid IPv4 address ", printable(want_ip));
+    if (*want <= n.subnet.network || *want >= n.subnet.broadcast() || *want == n.gw())
+      fail("invalid address ", want_ip, ": it does not belong to any of this network's subnets (",
+           n.subnet.str(), ")");
+  }
   sys::mkdir_p(n.root + "/net", 0700);
   sys::mkdir_p(n.dir(), 0700);
   sys::FileLock lock(n.dir() + "/lock", sys::FileLock::Mode::exclusive);
@@ -239,6 +253,10 @@ Lease reserve(const Network &n, std::string_view id, const std::vector<Port> &po
   if (auto prev = sys::read_file_if_exists(last_path, 64))
     if (auto ip = parse_ip(text::trim(*prev)); ip && *ip >= first && *ip < last)
       start = *ip + 1;
+  if (want) { // one address only: the first, count 1
+    first = start = *want;
+    count = 1;
+  }
   for (int attempt = 0; attempt < 2 && l.ip.empty(); ++attempt) {
     for (uint32_t i = 0; i < count; ++i) {
       uint32_t ip = first + (start - first + i) % count;
@@ -258,13 +276,16 @@ Lease reserve(const Network &n, std::string_view id, const std::vector<Port> &po
       lock.relock(sys::FileLock::Mode::exclusive);
     }
   }
+  if (l.ip.empty() && want)
+    fail("address ", want_ip, " is already in use on bridge ", n.bridge);
   if (l.ip.empty())
     fail("no free address on bridge ", n.bridge, ": all ",
          count - (n.gw() >= first && n.gw() <= last ? 1 : 0), " addresses of ", n.subnet.str(),
          " are in use");
   sys::Rollback undo;
   undo.add("unlink " + lease_path(n, l.ip), [&] { unlink_if_owned(lease_path(n, l.ip), l.id); });
-  sys::write_file_atomic(last_path, l.ip + "\n", 0600, false);
+  if (!want) // an address asked for does not move the round-robin
+    sys::write_file_atomic(last_path, l.ip + "\n", 0600, false);
   if (!ports.empty())
     sys::mkdir_p(n.dir() + "/ports", 0700);
   for (const auto &p : ports) {
@@ -281,7 +302,7 @@ Lease reserve(const Network &n, std::string_view id, const std::vector<Port> &po
   return l;
 }
 
-void connect(const Network &n, const Lease &l, int pid) {
+void connect(const Network &n, const Lease &l, int pid, const std::string &ifname) {
   std::string ns_path = cat("/proc/", pid, "/ns/net");
   Fd ns(::open(ns_path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!ns)
@@ -301,15 +322,17 @@ void connect(const Network &n, const Lease &l, int pid) {
   uint32_t ip = *parse_ip(l.ip);
   uint8_t mac[6] = {0x02, 0x42, uint8_t(ip >> 24), uint8_t(ip >> 16), uint8_t(ip >> 8), uint8_t(ip)};
   bool user = n.gateway != 0; // a user-defined network (the default bridge keeps its MACs)
-  if (!netlink::add_veth(host, l.veth, *bridge, "eth0", ns.get(), user ? mac : nullptr))
+  if (!netlink::add_veth(host, l.veth, *bridge, ifname, ns.get(), user ? mac : nullptr))
     fail("unable to create veth ", l.veth, ": a link of that name exists already");
   netlink::Socket inside(ns.get());
-  netlink::set_up(inside, "eth0");
-  auto eth0 = netlink::get_link(inside, "eth0");
-  if (!eth0)
-    fail("eth0 did not appear in the container's network namespace");
-  netlink::add_address(inside, *eth0, ip, n.subnet.prefix);
-  if (!n.internal) // an internal network has no way out
+  netlink::set_up(inside, ifname);
+  auto dev = netlink::get_link(inside, ifname);
+  if (!dev)
+    fail(ifname, " did not appear in the container's network namespace");
+  netlink::add_address(inside, *dev, ip, n.subnet.prefix);
+  // An internal network has no way out; a second network adds no default route (docker: the
+  // first network's gateway stays the container's).
+  if (!n.internal && ifname == "eth0")
     netlink::add_default_route(inside, n.gw());
   if (!l.ports.empty()) {
     std::string nat;
@@ -317,6 +340,17 @@ void connect(const Network &n, const Lease &l, int pid) {
       nat += port_rule(n, l, p) + "\n";
     restore_tables(nat, "");
   }
+}
+
+std::string free_ifname(int pid) {
+  std::string ns_path = cat("/proc/", pid, "/ns/net");
+  Fd ns(::open(ns_path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!ns)
+    sys_fail("unable to open ", ns_path);
+  netlink::Socket inside(ns.get());
+  for (int i = 0;; ++i)
+    if (!netlink::get_link(inside, cat("eth", i)))
+      return cat("eth", i);
 }
 
 void delete_veth(const std::string &name) {

@@ -35,6 +35,15 @@ void iptables_restore(const std::string &batch);
 void restore_tables(const std::string &nat, const std::string &filter);
 std::vector<std::string> list_rules(const std::string &table, const std::string &chain);
 
+// docker's DOCKER-ISOLATION-STAGE-1/2, koker's: FORWARD jumps to stage 1 first of all.
+constexpr const char *isolation_stage1 = "KOKER-ISOLATION-STAGE-1";
+constexpr const char *isolation_stage2 = "KOKER-ISOLATION-STAGE-2";
+// Makes the chains if missing and puts FORWARD's jump to stage 1 at its top (again: the
+// ACCEPTs of a bridge made since are inserted above it). Under the host lock.
+void ensure_isolation_chains();
+// Removes the chains and the jump when no bridge has a rule left in them. Under the host lock.
+void remove_isolation_chains_if_unused();
+
 struct Rule {
   const char *table, *chain;
   bool insert; // at the top (FORWARD: before any DROP another tool added)

@@ -124,14 +124,19 @@ std::vector<Rule> bridge_rules(const Network &n) {
     spec.insert(spec.end(), target.begin(), target.end());
     return spec;
   };
-  std::vector<Rule> isolation;
-  for (const auto &other : n.isolate_from) {
-    isolation.push_back({"filter", "FORWARD", true, with({"-i", br, "-o", other}, {"-j", "DROP"})});
-    isolation.push_back({"filter", "FORWARD", true, with({"-i", other, "-o", br}, {"-j", "DROP"})});
-  }
+  // docker's isolation, in chains of koker's own: what leaves a koker bridge for another
+  // goes to stage 2, which drops it when it enters one; each bridge adds one rule to each
+  // chain, and its down removes them.
+  std::vector<Rule> isolation = {
+      {"filter", isolation_stage1, false,
+       with({"-i", br, "!", "-o", br}, {"-j", isolation_stage2})},
+      {"filter", isolation_stage2, false, with({"-o", br}, {"-j", "DROP"})},
+  };
   if (n.internal) { // docker's internal network: traffic stays on the bridge
-    isolation.push_back({"filter", "FORWARD", true, with({"-i", br, "!", "-o", br}, {"-j", "DROP"})});
-    isolation.push_back({"filter", "FORWARD", true, with({"!", "-i", br, "-o", br}, {"-j", "DROP"})});
+    isolation.push_back(
+        {"filter", isolation_stage1, true, with({"-i", br, "!", "-o", br}, {"-j", "DROP"})});
+    isolation.push_back(
+        {"filter", isolation_stage1, true, with({"!", "-i", br, "-o", br}, {"-j", "DROP"})});
     return isolation;
   }
   std::vector<Rule> rules = {
@@ -144,9 +149,46 @@ std::vector<Rule> bridge_rules(const Network &n) {
       {"filter", "FORWARD", true, with({"-i", br}, {"-j", "ACCEPT"})},
       {"filter", "FORWARD", true, with({"-o", br}, {"-j", "ACCEPT"})},
   };
-  // Inserted last, so at the top: before the ACCEPTs.
   rules.insert(rules.end(), isolation.begin(), isolation.end());
   return rules;
+}
+
+namespace {
+const std::vector<std::string> isolation_jump = {
+    "-m", "comment", "--comment", "koker-isolation", "-j", isolation_stage1};
+std::string jump_line() { return cat("-A FORWARD ", joined(isolation_jump)); }
+} // namespace
+
+void ensure_isolation_chains() {
+  for (const char *chain : {isolation_stage1, isolation_stage2}) {
+    Output o = iptables({"-N", chain});
+    if (o.status != 0 && o.err.find("exists") == std::string::npos)
+      fail("unable to create the iptables chain ", chain, ": ", text::trim(o.err));
+  }
+  auto forward = list_rules("filter", "FORWARD");
+  if (!forward.empty() && forward[0] == jump_line() &&
+      std::count(forward.begin(), forward.end(), jump_line()) == 1)
+    return;
+  std::string batch;
+  for (const auto &rule : forward)
+    if (rule == jump_line())
+      batch += "-D" + rule.substr(2) + "\n";
+  batch += cat("-I FORWARD ", joined(isolation_jump), "\n");
+  restore_tables("", batch);
+}
+
+void remove_isolation_chains_if_unused() {
+  if (!list_rules("filter", isolation_stage1).empty() ||
+      !list_rules("filter", isolation_stage2).empty())
+    return;
+  std::string batch;
+  for (const auto &rule : list_rules("filter", "FORWARD"))
+    if (rule == jump_line())
+      batch += "-D" + rule.substr(2) + "\n";
+  for (const char *chain : {isolation_stage1, isolation_stage2})
+    if (iptables({"-S", chain}).status == 0)
+      batch += cat("-X ", chain, "\n");
+  restore_tables("", batch);
 }
 
 // A bridge-level rule of this bridge, in iptables -S form.
@@ -424,16 +466,40 @@ std::vector<std::pair<Network, Lease>> container_leases(const std::string &root,
                                                         const container::Record &rec) {
   std::vector<std::pair<Network, Lease>> out;
   std::string dir = root + "/net";
-  if (rec.ip_address.empty() || !parse_ip(rec.ip_address) || !sys::exists(dir))
+  // Its addresses: the first network's, and every user-defined network's.
+  std::vector<std::string> ips;
+  if (parse_ip(rec.ip_address))
+    ips.push_back(rec.ip_address);
+  auto add = [&](const container::Record &r) {
+    for (const auto &e : r.networks)
+      if (parse_ip(e.ip_address) && std::find(ips.begin(), ips.end(), e.ip_address) == ips.end())
+        ips.push_back(e.ip_address);
+  };
+  add(rec);
+  // koker-net attach and connect record the addresses after the caller read rec.
+  if (rec.network_mode != "none" && rec.network_mode != "host")
+    try {
+      if (auto now = container::load(root, rec.id))
+        add(*now);
+    } catch (const Error &) {
+    }
+  if (ips.empty() || !sys::exists(dir))
     return out;
   for (const auto &bridge : sys::list_dir(dir)) {
     Network n;
     n.root = root;
     n.bridge = bridge;
-    if (auto r = read_lease(n, rec.ip_address); r && r->lease.id == rec.id)
-      out.emplace_back(n, r->lease);
+    for (const auto &ip : ips)
+      if (auto r = read_lease(n, ip); r && r->lease.id == rec.id)
+        out.emplace_back(n, r->lease);
   }
   return out;
+}
+
+std::optional<Lease> lease_on(const Network &n, std::string_view id) {
+  if (auto r = lease_of(n, id))
+    return r->lease;
+  return std::nullopt;
 }
 
 std::vector<Lease> leases(const Network &n) {

@@ -33,9 +33,6 @@ struct Network {
   // the gateway, the whole subnet for containers, a route out.
   uint32_t gateway = 0, range_first = 0, range_last = 0;
   bool internal = false;
-  // The bridges of the other networks: forwarding between this one and each is dropped
-  // (docker's isolation), by rules naming both, so either's removal takes them away.
-  std::vector<std::string> isolate_from;
   std::string dir() const { return root + "/net/" + bridge; }
   std::string chain() const { return "KOKER-" + bridge; }
   uint32_t gw() const { return gateway ? gateway : subnet.gateway(); }
@@ -56,11 +53,15 @@ void up(const Network &n);
 // The cheap check koker-run makes first (one netlink request), then up() only if needed;
 // then reserves an address, a veth name and the host ports for container id under the
 // network's lock. Throws when the subnet is full or a port is taken, leaving nothing.
-Lease reserve(const Network &n, std::string_view id, const std::vector<Port> &ports);
+// want_ip, when given, is the only address to take (--ip): an Error if another holds it or
+// it lies outside the subnet.
+Lease reserve(const Network &n, std::string_view id, const std::vector<Port> &ports,
+              std::string_view want_ip = {});
 // Plugs the container whose first process is pid: the veth pair (eth0 inside, up, with the
 // address and a default route via the gateway) and DNAT rules for the ports. The rest of
 // the container's network set-up (lo up, ping_group_range) is its init's (runtime/oci_init.hpp).
-void connect(const Network &n, const Lease &l, int pid);
+// ifname is the interface's name inside (eth0, eth1 for a second network).
+void connect(const Network &n, const Lease &l, int pid, const std::string &ifname = "eth0");
 // Undoes reserve: the rules, the port files, the address file (the veth: delete_veth). Safe
 // to repeat; reports failures as warnings, never throws.
 void release(const Network &n, const Lease &l);
@@ -75,6 +76,11 @@ std::vector<std::pair<Network, Lease>> container_leases(const std::string &root,
 void delete_veth(const std::string &name);
 // delete_veth() for every lease of rec: off the bridge while it still runs.
 void unplug(const std::string &root, const container::Record &rec);
+
+// The lease container id holds on n, if any.
+std::optional<Lease> lease_on(const Network &n, std::string_view id);
+// The first of eth0, eth1, ... that the network namespace of process pid has not.
+std::string free_ifname(int pid);
 
 // The leases on the network, as recorded.
 std::vector<Lease> leases(const Network &n);

@@ -3,6 +3,7 @@
 #include "net/address.hpp"
 #include "base/error.hpp"
 #include "base/log.hpp"
+#include "base/sys.hpp"
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <libmnl/libmnl.h>
@@ -200,10 +201,20 @@ std::vector<Link> list_links(Socket &s) {
 }
 
 bool add_bridge(Socket &s, std::string_view name) {
-  log::debug("netlink RTM_NEWLINK ", name, " type bridge");
+  // A MAC of its own, as docker gives its bridges: without one the bridge takes the lowest of
+  // its ports', and changes it as veths come and go, while the containers' ARP caches keep
+  // the old one for the gateway (their queries to the network's resolver then go astray).
+  std::string hex = sys::random_hex(3);
+  uint8_t mac[6] = {0x02, 0x42, 0, 0, 0, 0};
+  for (size_t i = 0; i < 3; ++i)
+    mac[3 + i] = static_cast<uint8_t>(std::stoi(hex.substr(2 * i, 2), nullptr, 16));
+  mac[2] = 0xb0; // "koker bridge": apart from the 02:42:<IPv4> of containers' interfaces
+  log::debug("netlink RTM_NEWLINK ", name, " type bridge address 02:42:b0:", hex.substr(0, 2), ":",
+             hex.substr(2, 2), ":", hex.substr(4, 2));
   Request r(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
   r.extra<ifinfomsg>()->ifi_family = AF_UNSPEC;
   mnl_attr_put_strz(r.nlh, IFLA_IFNAME, std::string(name).c_str());
+  mnl_attr_put(r.nlh, IFLA_ADDRESS, 6, mac);
   nlattr *info = mnl_attr_nest_start(r.nlh, IFLA_LINKINFO);
   mnl_attr_put_strz(r.nlh, IFLA_INFO_KIND, "bridge");
   mnl_attr_nest_end(r.nlh, info);

@@ -137,10 +137,6 @@ Network network_of(const std::string &root, const NetworkRecord &r) {
     n.range_last = std::min(range.broadcast(), n.subnet.broadcast() - 1);
   }
   n.internal = r.internal;
-  for (const auto &other : list_networks(root))
-    if (other.name != r.name)
-      n.isolate_from.push_back(other.bridge);
-  n.isolate_from.push_back(sys::env("KOKER_BRIDGE", "koker0"));
   return n;
 }
 

@@ -29,8 +29,7 @@ std::vector<NetworkRecord> list_networks(const std::string &root);
 // The network called name, or whose ID is or starts with name (docker's lookup); nothing if
 // none.
 std::optional<NetworkRecord> find_network(const std::string &root, std::string_view name);
-// The bridge network the record describes, ready for up/reserve/down (isolated from every
-// other network of the store and from the default bridge).
+// The bridge network the record describes, ready for up/reserve/down.
 Network network_of(const std::string &root, const NetworkRecord &r);
 
 // Writes the record atomically (the caller holds the lock).

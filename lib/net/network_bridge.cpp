@@ -8,6 +8,7 @@
 #include "net/detail.hpp"
 #include "net/netlink.hpp"
 #include "net/network.hpp"
+#include "net/resolver.hpp"
 #include <arpa/inet.h>
 #include <cstdlib>
 #include <ifaddrs.h>
@@ -182,6 +183,7 @@ void remove_network(const std::string &root, const NetworkRecord &r) {
   if (network_in_use(n))
     fail("error while removing network: network ", r.name, " id ", r.id,
          " has active endpoints");
+  stop_resolver(n);
   down(n);
   std::string path = cat(root, "/networks/", r.name, ".json");
   log::debug("unlink ", path);

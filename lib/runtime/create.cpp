@@ -9,6 +9,7 @@
 #include "image/resolve.hpp"
 #include "net/address.hpp"
 #include "net/net.hpp"
+#include "net/network.hpp"
 #include "runtime/caps.hpp"
 #include "runtime/copy_up.hpp"
 #include "runtime/lifecycle.hpp"
@@ -206,6 +207,20 @@ container::Record make_record(const Options &o, const store::ImageRecord &img,
   if (!has_path)
     r.env.insert(r.env.begin(), "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
   r.network_mode = o.network;
+  if (o.network != "bridge" && o.network != "none" && o.network != "host")
+    for (const auto &name : o.networks) {
+      auto found = net::find_network(store_root(), name);
+      if (!found)
+        fail("network ", name, " not found");
+      container::Endpoint e;
+      e.network = found->name;
+      e.network_id = found->id;
+      if (r.networks.empty()) { // docker: --ip and --network-alias are the first network's
+        e.requested_ip = o.ip;
+        e.aliases = o.network_aliases;
+      }
+      r.networks.push_back(std::move(e));
+    }
   r.hostname = !o.hostname.empty() ? o.hostname
                : o.network == "host" ? sys::read_file("/proc/sys/kernel/hostname", 256)
                                      : r.id.substr(0, 12);
@@ -304,20 +319,29 @@ std::string hosts_text(const container::Record &rec) {
 
 // docker's resolv.conf: the host's, its nameservers replaced by --dns and its search line by
 // --dns-search ("." alone: none), its options kept.
+// On a user-defined network the only nameserver is the network's resolver on its gateway
+// (net/dns.hpp), which forwards what it does not know to --dns or the host's nameservers.
 std::string resolv_conf_text(const container::Record &rec) {
   std::string host = host_resolv_conf();
-  if (rec.dns.empty() && rec.dns_search.empty())
+  std::vector<std::string> servers = rec.dns;
+  if (!rec.networks.empty()) {
+    auto n = net::find_network(store_root(), rec.networks[0].network);
+    if (!n)
+      fail("network ", rec.networks[0].network, " not found");
+    servers = {n->gateway};
+  }
+  if (servers.empty() && rec.dns_search.empty())
     return host;
   std::string out;
   for (const auto &line : text::split(host, '\n')) {
     auto words = text::fields(line, ' ');
     bool server = !words.empty() && words[0] == "nameserver";
     bool search = !words.empty() && (words[0] == "search" || words[0] == "domain");
-    if ((server && !rec.dns.empty()) || (search && !rec.dns_search.empty()) || line.empty())
+    if ((server && !servers.empty()) || (search && !rec.dns_search.empty()) || line.empty())
       continue;
     out += line + "\n";
   }
-  for (const auto &ip : rec.dns)
+  for (const auto &ip : servers)
     out += "nameserver " + ip + "\n";
   std::string search;
   for (const auto &d : rec.dns_search)

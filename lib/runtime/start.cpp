@@ -35,7 +35,7 @@ void on_clone(const std::string &root, container::Record &rec, sys::Rollback &un
   });
   if (stopped)
     fail("container ", rec.id.substr(0, 12), " was stopped while it restarted");
-  if (rec.network_mode == "bridge") {
+  if (rec.network_mode != "none" && rec.network_mode != "host") {
     rec.ip_address = net::attach_with_tool(rec, pid);
     undo.add("release " + rec.ip_address, [root, &rec] { net::release_container(root, rec); });
     container::update(root, rec.id, [&](container::Record &r) { r.ip_address = rec.ip_address; });

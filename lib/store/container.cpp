@@ -133,6 +133,37 @@ json::Value Record::to_json() const {
   v.set("HasBeenManuallyStopped", manually_stopped);
   json::Value &net = v.set("NetworkSettings", json::Value::object());
   net.set("IPAddress", ip_address);
+  json::Value &nets = net.set("Networks", json::Value::object());
+  auto endpoint = [](const Endpoint &e) {
+    json::Value j = json::Value::object();
+    if (e.requested_ip.empty()) {
+      j.set("IPAMConfig", json::Value());
+    } else {
+      json::Value &ipam = j.set("IPAMConfig", json::Value::object());
+      ipam.set("IPv4Address", e.requested_ip);
+    }
+    j.set("Links", json::Value());
+    j.set("Aliases", e.aliases.empty() ? json::Value() : json::string_array(e.aliases));
+    j.set("NetworkID", e.network_id);
+    j.set("EndpointID", "");
+    j.set("Gateway", e.gateway);
+    j.set("IPAddress", e.ip_address);
+    j.set("IPPrefixLen", e.prefix);
+    j.set("IPv6Gateway", "");
+    j.set("GlobalIPv6Address", "");
+    j.set("GlobalIPv6PrefixLen", 0);
+    j.set("MacAddress", e.mac);
+    j.set("DriverOpts", json::Value());
+    return j;
+  };
+  for (const auto &e : networks)
+    nets.set(e.network, endpoint(e));
+  if (networks.empty() && network_mode == "bridge") { // the default network: its address only
+    Endpoint e;
+    e.network = "bridge";
+    e.ip_address = ip_address;
+    nets.set("bridge", endpoint(e));
+  }
   // docker's shape: {"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}]}, from publish's
   // "0.0.0.0:8080->80/tcp".
   std::vector<std::pair<std::string, json::Value>> ports; // in publish's order
@@ -246,7 +277,26 @@ Record Record::from_json(const json::Value &v, std::string_view what) {
   r.log_max_size = sys::parse_uint(log_opts.string("max-size", "0")).value_or(0);
   r.log_max_files = static_cast<unsigned>(
       std::min<uint64_t>(sys::parse_uint(log_opts.string("max-file", "1")).value_or(1), 100));
-  r.ip_address = f.object("NetworkSettings").string("IPAddress");
+  json::Fields settings = f.object("NetworkSettings");
+  r.ip_address = settings.string("IPAddress");
+  if (const json::Value *map = settings.find("Networks"); map && map->is_object())
+    for (const auto &[name, value] : map->members()) {
+      if (name == "bridge" && r.network_mode == "bridge")
+        continue; // the default network, shown from IPAddress
+      json::Fields e = settings.element(value, cat("NetworkSettings.Networks.", name));
+      Endpoint ep;
+      ep.network = name;
+      ep.network_id = e.string("NetworkID");
+      if (const json::Value *ipam = e.find("IPAMConfig"); ipam && ipam->is_object())
+        ep.requested_ip = e.object("IPAMConfig").string("IPv4Address");
+      if (const json::Value *a = e.find("Aliases"); a && a->is_array())
+        ep.aliases = e.strings("Aliases");
+      ep.ip_address = e.string("IPAddress");
+      ep.gateway = e.string("Gateway");
+      ep.mac = e.string("MacAddress");
+      ep.prefix = static_cast<int>(e.integer("IPPrefixLen"));
+      r.networks.push_back(std::move(ep));
+    }
   // Mounts (issue 16.2)
   if (const json::Value *list = f.find("Mounts"); list && list->is_array()) {
     json::Fields tmpfs = host.object("Tmpfs");

@@ -39,6 +39,16 @@ struct MountPoint {
   bool nocopy = false;     // volume-nocopy: no copy of the image's content into it
 };
 
+// A container's place on a user-defined network: docker inspect's
+// NetworkSettings.Networks[<name>], in the order the container joined them (eth0, eth1, ...).
+struct Endpoint {
+  std::string network, network_id;      // the network's name and ID
+  std::string requested_ip;             // --ip / connect --ip (IPAMConfig.IPv4Address)
+  std::vector<std::string> aliases;     // --network-alias / connect --alias
+  std::string ip_address, gateway, mac; // while attached
+  int prefix = 0;
+};
+
 struct Record {
   std::string id, name, created;
   std::string image_id, image; // the image's ID and the name the user gave
@@ -86,8 +96,10 @@ struct Record {
   int exit_code = 0;
   bool oom_killed = false;
   std::string started_at, finished_at, error;
-  // NetworkSettings
+  // NetworkSettings: the address on the first network; the user-defined networks joined
+  // (network_mode is then the first one's name, as docker's)
   std::string ip_address;
+  std::vector<Endpoint> networks;
   // Mounts (issue 16.2), sorted so that a mount comes after those it lies within
   std::vector<MountPoint> mounts;
 

@@ -286,7 +286,7 @@ etc_symlink() { mv "$1/etc" "$1/real-etc"; ln -s real-etc "$1/etc"; }
 @test "koker-run: bad input is a usage error or 125 with one line, and leaves no container behind" {
     run_koker 125 koker-run --rm --network none no-such-image-here true
     run_koker 125 koker-run --network bogus one true
-    assert_stderr_match "unknown network"
+    assert_stderr_match "network bogus not found"
     run_koker 125 koker-run --name 'bad/name' one true
     assert_stderr_match "invalid container name"
     run_koker 125 koker-run --network none

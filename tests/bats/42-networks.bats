@@ -111,7 +111,7 @@ net_field() { # NETWORK JQ: a field of koker-net inspect
         "$(net_field inner '| "\(.IPAM.Config[0].Gateway) \(.IPAM.Config[0].IPRange) \(.Internal)"')"
     ip -o -4 addr show dev "$BR_A" | grep -q "10.186.$N.254/24"
     # internal: forwarding off the bridge is dropped, nothing is masqueraded
-    iptables -w -S FORWARD | grep -- "-i $BR_A ! -o $BR_A" | grep -q DROP
+    iptables -w -S KOKER-ISOLATION-STAGE-1 | grep -- "-i $BR_A ! -o $BR_A" | grep -q DROP
     assert_equal "" "$(iptables -w -t nat -S POSTROUTING | grep -w "$BR_A")"
 
     run_koker 125 koker-net create -o com.docker.network.bridge.name="kn19c$N" inner
@@ -157,10 +157,16 @@ net_field() { # NETWORK JQ: a field of koker-net inspect
 @test "isolation: each network drops forwarding to and from the others" {
     run_koker 0 koker-net create --subnet "10.186.$N.0/25" -o com.docker.network.bridge.name="$BR_A" i1
     run_koker 0 koker-net create --subnet "10.186.$N.128/25" -o com.docker.network.bridge.name="$BR_B" i2
-    iptables -w -S FORWARD | grep -- "-i $BR_B -o $BR_A" | grep -q DROP
-    iptables -w -S FORWARD | grep -- "-i $BR_A -o $BR_B" | grep -q DROP
+    # docker's two stages, in chains of koker's own: leaving a bridge for another, then
+    # entering one
+    [[ $(iptables -w -S FORWARD | grep -m1 -- '-A FORWARD') == *"-j KOKER-ISOLATION-STAGE-1"* ]]
+    iptables -w -S KOKER-ISOLATION-STAGE-1 | grep -- "-i $BR_A ! -o $BR_A" | grep -q KOKER-ISOLATION-STAGE-2
+    iptables -w -S KOKER-ISOLATION-STAGE-1 | grep -- "-i $BR_B ! -o $BR_B" | grep -q KOKER-ISOLATION-STAGE-2
+    iptables -w -S KOKER-ISOLATION-STAGE-2 | grep -- "-o $BR_A" | grep -q DROP
+    iptables -w -S KOKER-ISOLATION-STAGE-2 | grep -- "-o $BR_B" | grep -q DROP
     run_koker 0 koker-net rm i1
     assert_equal "" "$(rules_of "$BR_A")"
+    iptables -w -S KOKER-ISOLATION-STAGE-2 | grep -q -- "-o $BR_B"
 }
 
 @test "kill -9 of koker-net create mid-way leaves nothing after prune" {

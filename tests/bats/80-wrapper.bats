@@ -101,11 +101,15 @@ teardown() { koker_teardown; }
         COMP_WORDS=(koker con); COMP_CWORD=1; _koker; echo \"\${COMPREPLY[*]}\"
         COMP_WORDS=(koker image ''); COMP_CWORD=2; _koker; echo \"\${COMPREPLY[*]}\"
         COMP_WORDS=(koker run --det); COMP_CWORD=2; _koker; echo \"\${COMPREPLY[*]}\"
+        COMP_WORDS=(koker network dis); COMP_CWORD=2; _koker; echo \"\${COMPREPLY[*]}\"
+        COMP_WORDS=(koker run --network no); COMP_CWORD=3; _koker; echo \"\${COMPREPLY[*]}\"
         complete -p koker"
     assert_equal 0 "$status"
     assert_match "^container"
     assert_match "pull ls rm inspect import"
     assert_match "--detach"
+    assert_match $'\ndisconnect\n'
+    assert_match $'\nnone\n'
     assert_match "complete -F _koker koker"
 }
 
