@@ -8,8 +8,9 @@
 #   KOKER_TEST_VERBOSE   1: also copy run_koker's log to the TAP stream (fd 3)
 #
 # setup/teardown: each test gets KOKER_ROOT=$BATS_TEST_TMPDIR/root (not created) and
-# HOME=$BATS_TEST_TMPDIR/home (so no ~/.docker/config.json leaks in), and loses inherited
-# DOCKER_CONFIG, KOKER_REGISTRY_MIRROR, KOKER_INSECURE_REGISTRIES, KOKER_DEBUG and KOKER_QUIET.
+# HOME=$BATS_TEST_TMPDIR/home (so no ~/.docker/config.json leaks in), KOKER_REGISTRY_MIRROR
+# http://127.0.0.1:9 (a closed port: no Docker Hub name is ever looked up outside), and loses
+# inherited DOCKER_CONFIG, KOKER_INSECURE_REGISTRIES, KOKER_DEBUG and KOKER_QUIET.
 # A file that needs its own setup/teardown defines them and calls koker_setup/koker_teardown.
 # teardown removes, even after a failure: processes in $BATS_TEST_TMPDIR/pids, leftover
 # containers (koker-ps -a -q | koker-rm -f, when the tools are built), the bridges the store
@@ -50,7 +51,10 @@ koker_setup() {
     export KOKER_BRIDGE=${KOKER_TEST_BRIDGE:-ktest0} KOKER_SUBNET=${KOKER_TEST_SUBNET:-10.197.0.0/16}
     export HOME=$BATS_TEST_TMPDIR/home
     mkdir -p "$HOME"
-    unset DOCKER_CONFIG KOKER_REGISTRY_MIRROR KOKER_INSECURE_REGISTRIES KOKER_DEBUG KOKER_QUIET
+    unset DOCKER_CONFIG KOKER_INSECURE_REGISTRIES KOKER_DEBUG KOKER_QUIET
+    # Docker Hub names never leave the host: a test that wants the Hub-like front sets the
+    # mirror to it; every other one (an unknown image, say) meets a closed local port.
+    export KOKER_REGISTRY_MIRROR=http://127.0.0.1:9
 }
 
 koker_teardown() {
