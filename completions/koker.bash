@@ -49,7 +49,7 @@ _koker() {
         cmd=$sub
         ;;
     image | i)
-        [[ -z $sub ]] && { COMPREPLY=($(compgen -W "pull ls rm inspect import tag history save load push build" -- "$cur")); return; }
+        [[ -z $sub ]] && { COMPREPLY=($(compgen -W "pull ls rm inspect import tag history save load push build prune" -- "$cur")); return; }
         case $sub in ls) cmd=images ;; rm) cmd=rmi ;; *) cmd=$sub ;; esac
         ;;
     network | net)

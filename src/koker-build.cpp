@@ -8,7 +8,6 @@
 #include "image/commit.hpp"
 #include "image/sources.hpp"
 #include "store/store.hpp"
-#include <climits>
 #include <cstdlib>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -53,9 +52,9 @@ bool is_dir(const std::string &p) {
 }
 
 // The Dockerfile: -f's file (relative to the working directory, as docker's), else the
-// context's Dockerfile, else its Containerfile. Returns its text and sets name and rel.
+// context's Dockerfile, else its Containerfile. Returns its text and sets name (for messages).
 std::string read_dockerfile(const std::string &file, const std::string &context, bool stdin_used,
-                            std::string &name, std::string &rel) {
+                            std::string &name) {
   std::string path = file;
   if (file == "-") {
     if (stdin_used)
@@ -74,15 +73,6 @@ std::string read_dockerfile(const std::string &file, const std::string &context,
   if (!text)
     fail("unable to read the Dockerfile: ", path, ": no such file");
   name = file.empty() ? path.substr(path.rfind('/') + 1) : file;
-  // The Dockerfile's path inside the context, which .dockerignore never excludes.
-  if (!context.empty()) {
-    char buf_ctx[PATH_MAX], buf_file[PATH_MAX];
-    if (::realpath(context.c_str(), buf_ctx) && ::realpath(path.c_str(), buf_file)) {
-      std::string c = buf_ctx, f = buf_file;
-      if (f.compare(0, c.size() + 1, c + "/") == 0)
-        rel = f.substr(c.size() + 1);
-    }
-  }
   return *text;
 }
 
@@ -166,7 +156,7 @@ int build_main(int argc, char **argv) {
   }
   o.dockerfile_text =
       read_dockerfile(context == "-" && file.empty() ? "-" : file, o.context, false,
-                      o.dockerfile_name, o.dockerfile_rel);
+                      o.dockerfile_name);
   o.quiet = !log::info_on();
   o.epoch = commit::source_date_epoch();
   store::Store store(store_root());

@@ -35,6 +35,7 @@ static const char USAGE[] =
     "  prune [-a] [-f] [--volumes]\n"
     "                            remove stopped containers and dangling images (-a: every\n"
     "                            image no container uses); asks first unless -f\n"
+    "  prune-images [-a] [-f]    the images part of prune alone (koker image prune)\n"
     "  info [--format TEMPLATE]  the host, the store and the containers in it\n"
     "  version [--format TEMPLATE]  koker's version, as client and engine\n"
     "\n"
@@ -182,11 +183,13 @@ int df(const store::Store &store, const std::string &format) {
 // ---- prune ----
 
 // docker asks on the terminal; without one, only -f says yes (a script must mean it).
-void confirm(bool all, bool volumes) {
+void confirm(bool all, bool volumes, bool images_only) {
   if (!::isatty(STDIN_FILENO))
-    cli::usage_error("system prune asks for confirmation and stdin is not a terminal: "
+    cli::usage_error("prune asks for confirmation and stdin is not a terminal: "
                      "give -f (nothing was removed)");
-  std::string msg = "WARNING! This will remove:\n  - all stopped containers\n";
+  std::string msg = "WARNING! This will remove:\n";
+  if (!images_only)
+    msg += "  - all stopped containers\n";
   if (volumes)
     msg += "  - all anonymous volumes not used by at least one container\n";
   msg += all ? "  - all images without at least one container associated to them\n"
@@ -217,15 +220,10 @@ uint64_t prune_volumes(const std::string &root, std::string &report) {
   return gone.bytes;
 }
 
-int prune(const store::Store &store, bool all, bool force, bool volumes) {
-  if (!force)
-    confirm(all, volumes);
-  const std::string &root = store.root();
+// Stopped containers, each removed as koker-rm removes it (a container that started in the
+// meantime is refused there, and kept), listed under "Deleted Containers:".
+uint64_t prune_containers(const std::string &root, std::string &report) {
   uint64_t reclaimed = 0;
-  std::string report;
-
-  // Stopped containers, each removed as koker-rm removes it (a container that started in the
-  // meantime is refused there, and kept).
   std::vector<std::string> deleted_containers;
   for (const auto &r : container::list(root)) {
     auto now = lifecycle::settle(root, r);
@@ -247,6 +245,18 @@ int prune(const store::Store &store, bool all, bool force, bool volumes) {
       report += id + "\n";
     report += "\n";
   }
+  return reclaimed;
+}
+
+// images_only: docker image prune (the images part alone).
+int prune(const store::Store &store, bool all, bool force, bool volumes, bool images_only) {
+  if (!force)
+    confirm(all, volumes, images_only);
+  const std::string &root = store.root();
+  uint64_t reclaimed = 0;
+  std::string report;
+  if (!images_only)
+    reclaimed += prune_containers(root, report);
 
   if (volumes)
     reclaimed += prune_volumes(root, report);
@@ -511,21 +521,24 @@ static int system_main(int argc, char **argv) {
   if (words.empty())
     cli::usage_error("COMMAND is missing (df, prune, info or version)");
   const std::string &cmd = words[0];
-  if (cmd != "df" && cmd != "prune" && cmd != "info" && cmd != "version")
+  bool prune_cmd = cmd == "prune" || cmd == "prune-images";
+  if (cmd != "df" && !prune_cmd && cmd != "info" && cmd != "version")
     cli::usage_error(cat("unknown command ", printable(cmd), " (df, prune, info or version)"));
   cli::want_operands(words, 0, "");
   // Each option where it belongs, one rule a line.
-  if ((all || force || volumes) && cmd != "prune")
+  if ((all || force || volumes) && !prune_cmd)
     cli::usage_error(cat("-a, -f and --volumes are options of prune, not of ", cmd));
-  if (format_given && cmd == "prune")
+  if (volumes && cmd == "prune-images")
+    cli::usage_error("image prune takes no --volumes");
+  if (format_given && prune_cmd)
     cli::usage_error("prune takes no --format");
   if (cmd == "version")
     return show(version_doc(), format, version_text(version_doc()));
   store::Store store(store_root());
   if (cmd == "df")
     return df(store, format);
-  if (cmd == "prune")
-    return prune(store, all, force, volumes);
+  if (prune_cmd)
+    return prune(store, all, force, volumes, cmd == "prune-images");
   json::Value doc = info_doc(store);
   return show(doc, format, info_text(doc));
 }

@@ -66,6 +66,10 @@ json::Value scratch_doc() {
 
 std::string short_id(const std::string &id) { return id.substr(7, 12); }
 
+// moby's and buildah's default PATH for Linux images.
+constexpr const char DEFAULT_PATH[] =
+    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
 class Builder {
 public:
   Builder(store::Store &store, const Options &o) : m_store(store), m_o(o) {}
@@ -88,7 +92,7 @@ public:
     build_run::catch_interrupts();
     mounts::enter_private_namespace("the build's workspaces are mounted for this process only");
     m_lock.emplace(m_store.lock_for_pull()); // tmp/ is ours, no clean-up runs meanwhile
-    build_context::Context ctx(m_o.context, {m_o.dockerfile_rel});
+    build_context::Context ctx(m_o.context);
     m_ctx = &ctx;
 
     for (int s : needed) {
@@ -212,7 +216,7 @@ private:
     std::string words = build_config::apply(doc, ins, vars, m_o.dockerfile_name);
     if (ins.keyword == "ARG")
       for (const auto &p : ins.pairs)
-        m_consumed.insert(dockerfile::expand(p.key, vars.scope.lookup()));
+        m_consumed.insert(dockerfile::expand(p.key, vars.scope.lookup(), vars.scope.escape()));
     std::string created_by = nop(s, words);
     std::string key = key_of(s, created_by);
     if (from_cache(s, key))
@@ -286,10 +290,11 @@ private:
 
   void copy_step(State &s, const dockerfile::Instruction &ins, build_config::StageVars &vars) {
     dockerfile::Env env = vars.scope.lookup();
+    char esc = vars.scope.escape();
     std::vector<std::string> words;
     for (const auto &a : ins.args)
-      for (auto &w : ins.json ? std::vector<std::string>{dockerfile::expand(a, env)}
-                              : dockerfile::expand_words(a, env))
+      for (auto &w : ins.json ? std::vector<std::string>{dockerfile::expand(a, env, esc)}
+                              : dockerfile::expand_words(a, env, esc))
         words.push_back(std::move(w));
     if (words.size() < 2)
       fail(ins.keyword, " requires at least two arguments");
@@ -307,9 +312,9 @@ private:
     if (slash && dest != "/")
       dest += "/";
 
-    std::string from = ins.flag("from") ? dockerfile::expand(*ins.flag("from"), env) : "";
-    std::string chown = ins.flag("chown") ? dockerfile::expand(*ins.flag("chown"), env) : "";
-    std::string chmod_text = ins.flag("chmod") ? dockerfile::expand(*ins.flag("chmod"), env) : "";
+    std::string from = ins.flag("from") ? dockerfile::expand(*ins.flag("from"), env, esc) : "";
+    std::string chown = ins.flag("chown") ? dockerfile::expand(*ins.flag("chown"), env, esc) : "";
+    std::string chmod_text = ins.flag("chmod") ? dockerfile::expand(*ins.flag("chmod"), env, esc) : "";
     std::optional<mode_t> chmod;
     if (!chmod_text.empty() && !(chmod = build_copy::parse_chmod(chmod_text)))
       fail("invalid --chmod=", printable(chmod_text), ": expected an octal mode");
@@ -323,8 +328,7 @@ private:
     if (!from.empty()) {
       store::ImageRecord src = from_image(from);
       other = std::make_unique<build_workspace::Workspace>(m_store, src);
-      other_ctx = std::make_unique<build_context::Context>(other->root_path(),
-                                                           std::vector<std::string>{}, false);
+      other_ctx = std::make_unique<build_context::Context>(other->root_path(), false);
       ctx = other_ctx.get();
     }
     std::vector<std::string> sources;
@@ -355,6 +359,7 @@ private:
     r.sources = sources;
     r.dest = dest;
     r.chown = chown;
+    r.keep_owners = !from.empty() && chown.empty();
     r.chmod = chmod;
     build_copy::copy(ws, r);
     commit::Layer layer = ws.store_layer(m_o.epoch);
@@ -389,6 +394,14 @@ private:
       if (!body)
         fail("unable to read the config of image ", s.image.id);
       s.doc = child_doc(json::parse(*body, "image config " + s.image.id));
+    }
+    // docker and buildah: a stage whose image has no PATH gets the default one
+    json::Value *config = s.doc.find("config");
+    std::vector<std::string> env = json::string_list(config->find("Env"));
+    if (std::none_of(env.begin(), env.end(),
+                     [](const std::string &e) { return e.compare(0, 5, "PATH=") == 0; })) {
+      env.push_back(DEFAULT_PATH);
+      config->set("Env", json::string_array(env));
     }
     if (!s.image.id.empty())
       say(" ---> ", short_id(s.image.id));

@@ -21,7 +21,6 @@ struct Options {
   std::string context;          // the context directory; "" for none (Dockerfile on stdin)
   std::string dockerfile_text;
   std::string dockerfile_name;  // for messages: "Dockerfile", "app/Containerfile"
-  std::string dockerfile_rel;   // its path in the context ("" when outside): never ignored
   std::vector<std::string> tags; // normalised NAME:TAG
   dockerfile::Env build_args;
   std::string target;

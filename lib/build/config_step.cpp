@@ -107,7 +107,7 @@ std::string apply(json::Value &doc, const dockerfile::Instruction &ins, StageVar
                   const std::string &file_name) {
   json::Value &config = config_of(doc);
   const std::string &k = ins.keyword;
-  char esc = '\\';
+  char esc = vars.scope.escape();
   dockerfile::Env env = vars.scope.lookup();
   if (k == "ENV") {
     vars.scope.apply_env(ins.pairs);

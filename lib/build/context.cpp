@@ -30,12 +30,10 @@ bool has_wildcard(const std::string &s) { return s.find_first_of("*?[") != std::
 
 } // namespace
 
-Context::Context(std::string dir, const std::vector<std::string> &always, bool use_ignore)
-    : m_dir(std::move(dir)), m_ignore(use_ignore ? read_ignore(m_dir) : std::vector<std::string>{}, [&] {
-        std::vector<std::string> a = always;
-        a.push_back(".dockerignore");
-        return a;
-      }()) {}
+Context::Context(std::string dir, bool use_ignore)
+    : m_dir(std::move(dir)),
+      m_ignore(use_ignore ? read_ignore(m_dir) : std::vector<std::string>{},
+               std::vector<std::string>{}) {}
 
 bool Context::excluded(const std::string &rel) const {
   return !rel.empty() && m_ignore.excluded(rel);

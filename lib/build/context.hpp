@@ -15,9 +15,11 @@ namespace koker::build_context {
 class Context {
 public:
   // dir "" is no context (`koker build -` with a Dockerfile on stdin): every COPY fails.
-  // always: context paths .dockerignore never excludes (the Dockerfile, .dockerignore).
-  // read_ignore false: another stage's or image's root (COPY --from), which has no .dockerignore.
-  Context(std::string dir, const std::vector<std::string> &always, bool read_ignore = true);
+  // read_ignore false: another stage's or image's root (COPY --from), which has no
+  // .dockerignore. The Dockerfile and .dockerignore are read whatever .dockerignore says,
+  // but COPY sees them only when it does not list them (moby's classic builder drops them
+  // from the context then, BuildKit never sends them).
+  explicit Context(std::string dir, bool read_ignore = true);
   bool empty() const { return m_dir.empty(); }
   const std::string &dir() const { return m_dir; }
 

@@ -150,8 +150,10 @@ void copy_one(int root_fd, const Request &r, const std::string &rel, bool many, 
       }
     } else {
       archive::CopyOptions o;
-      o.uid = owner.uid;
-      o.gid = owner.gid;
+      if (!r.keep_owners) {
+        o.uid = owner.uid;
+        o.gid = owner.gid;
+      }
       o.chmod = r.chmod;
       // .dockerignore: entries named in the stream as top/sub (or sub for a directory's
       // contents), which are rel/sub in the context.

@@ -24,6 +24,7 @@ struct Request {
   std::vector<std::string> sources;             // context paths (Context::sources)
   std::string dest;                              // absolute; a trailing "/" kept
   std::string chown;                             // --chown as given, "" for root
+  bool keep_owners = false; // COPY --from without --chown: the source's owners, as buildah
   std::optional<mode_t> chmod;
 };
 

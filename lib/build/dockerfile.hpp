@@ -122,6 +122,7 @@ public:
   void declare(const KeyValue &arg);
   void set_env(const std::string &name, const std::string &value) { m_env[name] = value; }
   const Env &env() const { return m_env; }
+  char escape() const { return m_escape; } // the Dockerfile's escape character
   const Env &args() const { return m_args; }
   // The variables substitution sees: the stage's ARGs, overridden by its ENV.
   Env lookup() const;

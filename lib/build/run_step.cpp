@@ -59,14 +59,26 @@ int run(const Request &r) {
     ::execv(exe.c_str(), argv.data());
     ::_exit(127);
   }
+  // Interrupted: koker-run is asked to stop its container (SIGTERM, which it relays); a
+  // command that ignores it (a shell as PID 1 does) is killed 2 s later with koker-run,
+  // which takes its container with it (the parent-death signal).
   int status = 0;
-  bool told = false;
-  while (::waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR)
+  int waited_ms = -1;
+  for (;;) {
+    pid_t done = ::waitpid(pid, &status, waited_ms < 0 ? 0 : WNOHANG);
+    if (done == pid)
+      break;
+    if (done < 0 && errno != EINTR)
       sys_fail("unable to wait for koker-run");
-    if (g_signal && !told) { // koker-run stops its container and records its end
+    if (g_signal && waited_ms < 0) {
+      log::debug("interrupted: stop koker-run ", pid, " (SIGTERM, SIGKILL after 2 s)");
       ::kill(pid, SIGTERM);
-      told = true;
+      waited_ms = 0;
+    } else if (waited_ms >= 0) {
+      ::usleep(50 * 1000);
+      waited_ms += 50;
+      if (waited_ms == 2000)
+        ::kill(pid, SIGKILL);
     }
   }
   if (WIFSIGNALED(status))

@@ -787,8 +787,10 @@ private:
     archive_entry_copy_stat(e.get(), &st);
     archive_entry_copy_pathname(e.get(), rel.c_str());
     if (m_copy) { // COPY --chown/--chmod: the image's owner, not the context's
-      archive_entry_set_uid(e.get(), m_copy->uid);
-      archive_entry_set_gid(e.get(), m_copy->gid);
+      if (m_copy->uid)
+        archive_entry_set_uid(e.get(), *m_copy->uid);
+      if (m_copy->gid)
+        archive_entry_set_gid(e.get(), *m_copy->gid);
       if (m_copy->chmod && !S_ISLNK(st.st_mode))
         archive_entry_set_perm(e.get(), *m_copy->chmod);
     }

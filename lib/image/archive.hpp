@@ -62,12 +62,12 @@ LayerInfo pack_upper(const std::string &upper, int fd, const UpperOptions &optio
 // below it landing as rebase.to (docker's RebaseArchiveEntries), numeric owners kept only
 // with keep_owners (cp -a), else the files belong to the caller.
 void pack_path(const std::string &path, const std::string &top, bool follow, int fd);
-// koker-build's COPY and ADD: pack_path with every entry owned by uid:gid, its permission
-// bits replaced by chmod when set, and the entries skip names (by their name in the stream:
+// koker-build's COPY and ADD: pack_path with every entry owned by uid:gid (when set: COPY
+// --from without --chown keeps the owners), its permission bits replaced by chmod when set, and the entries skip names (by their name in the stream:
 // top, "top/sub", or "sub" for top "") left out with all below them (.dockerignore).
 struct CopyOptions {
-  uid_t uid = 0;
-  gid_t gid = 0;
+  std::optional<uid_t> uid;
+  std::optional<gid_t> gid;
   std::optional<mode_t> chmod;
   std::function<bool(const std::string &)> skip;
 };

@@ -108,7 +108,7 @@ TEST("build: the context as COPY sees it (.dockerignore, globs, symlinks, checks
   write(dir + "/.dockerignore", "*.log\n");
   CHECK(::symlink("src/deep", (dir + "/link").c_str()) == 0);
   CHECK(::symlink("/etc", (dir + "/abs").c_str()) == 0);
-  build_context::Context ctx(dir, {"Dockerfile"});
+  build_context::Context ctx(dir);
   CHECK(ctx.excluded("top.log") && !ctx.excluded("src/x.log")); // *.log: the root only
   CHECK(ctx.sources("*.txt") == (std::vector<std::string>{"a.txt"}));
   CHECK(ctx.sources("src/*") == (std::vector<std::string>{"src/deep", "src/x.log"}));
