@@ -47,6 +47,7 @@ TOOLS += create start restart wait attach # issue 16 point 1
 TOOLS += save load # issue 17 point 5: image archives
 TOOLS += commit tag history # issue 17 points 1 and 2
 TOOLS += push login logout # issue 17 points 3 and 4
+TOOLS += build # issue 18: Dockerfiles
 koker-pull_LIBS    := libcurl libarchive libcrypto
 koker-images_LIBS  :=
 koker-rmi_LIBS     :=
@@ -77,6 +78,7 @@ koker-save_LIBS    := libarchive libcrypto
 koker-load_LIBS    := libcurl libarchive libcrypto
 # Issue 17's commit (it packs and unpacks layers with libarchive), tag and history.
 koker-commit_LIBS  := libarchive libcrypto
+koker-build_LIBS   := libarchive libcrypto
 koker-tag_LIBS     :=
 koker-history_LIBS :=
 # Issue 17's push, login and logout talk to registries (libcurl); push recompresses layers.

@@ -36,7 +36,7 @@ _koker() {
         esac
     done
     if [[ -z $cmd ]]; then
-        COMPREPLY=($(compgen -W "container c image i network net volume cgroup cg run exec ps pull images rmi rm logs stop kill inspect import stats cp diff export top port rename pause unpause update create start restart wait attach commit tag history system info version help -D --debug -q --quiet -v --version -h --help --root" -- "$cur"))
+        COMPREPLY=($(compgen -W "container c image i network net volume cgroup cg run exec ps pull images rmi rm logs stop kill inspect import stats cp diff export top port rename pause unpause update create start restart wait attach commit tag history build system info version help -D --debug -q --quiet -v --version -h --help --root" -- "$cur"))
         COMPREPLY+=($(compgen -W "save load" -- "$cur"))
         COMPREPLY+=($(compgen -W "push login logout" -- "$cur"))
         return
@@ -47,7 +47,7 @@ _koker() {
         cmd=$sub
         ;;
     image | i)
-        [[ -z $sub ]] && { COMPREPLY=($(compgen -W "pull ls rm inspect import tag history save load push" -- "$cur")); return; }
+        [[ -z $sub ]] && { COMPREPLY=($(compgen -W "pull ls rm inspect import tag history save load push build" -- "$cur")); return; }
         case $sub in ls) cmd=images ;; rm) cmd=rmi ;; *) cmd=$sub ;; esac
         ;;
     network | net)
@@ -104,6 +104,17 @@ _koker() {
     if [[ $cmd == push && ${COMP_WORDS[COMP_CWORD - 1]} == --compression ]]; then
         COMPREPLY=($(compgen -W "gzip zstd" -- "$cur"))
         return
+    fi
+    # build (issue 18): the Dockerfile, RUN's network, the context directory
+    if [[ $cmd == build ]]; then
+        case ${COMP_WORDS[COMP_CWORD - 1]} in
+        -f | --file | --iidfile) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --network) COMPREPLY=($(compgen -W "bridge none host" -- "$cur")); return ;;
+        esac
+        if [[ $cur != -* ]]; then
+            COMPREPLY=($(compgen -d -- "$cur"))
+            return
+        fi
     fi
     if [[ $cur == -* ]]; then
         COMPREPLY=($(compgen -W "$(_koker_tool_options "$cmd")" -- "$cur"))

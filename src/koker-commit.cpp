@@ -15,7 +15,7 @@
 #include "runtime/run_spec.hpp"
 #include "store/container.hpp"
 #include "store/store.hpp"
-#include "runtime/layer_stack.hpp"
+#include "runtime/container_diff.hpp"
 #include <algorithm>
 #include <climits>
 #include <csignal>
@@ -46,42 +46,6 @@ static const char USAGE[] =
 
 namespace {
 
-// koker's own files in the upper layer, which are no change of the container's: the mount
-// points it made where the image has none (/dev, /proc, /sys, the /etc files it binds, the
-// --init binary), and their directories when nothing else is in them.
-std::vector<std::string> runtime_artefacts(const store::Store &store, const store::ImageRecord &img,
-                                           const std::string &upper) {
-  std::vector<std::string> dirs; // the image's own layers: not the init layer koker adds
-  for (auto it = img.layers.rbegin(); it != img.layers.rend(); ++it)
-    dirs.push_back(store.layer_dir(*it) + "/diff");
-  layer_stack::Stack image(dirs);
-  const std::vector<std::string> made = {"dev",
-                                         "proc",
-                                         "sys",
-                                         "etc/hosts",
-                                         "etc/hostname",
-                                         "etc/resolv.conf",
-                                         std::string(run_spec::INIT_IN_CONTAINER).substr(1)};
-  std::vector<std::string> skip;
-  for (const auto &rel : made) {
-    struct stat st;
-    if (::lstat(cat(upper, "/", rel).c_str(), &st) == 0 && !image.shows(rel))
-      skip.push_back(rel);
-  }
-  for (const char *dir : {"etc", "sbin"}) {
-    struct stat st;
-    if (image.shows(dir) || ::lstat(cat(upper, "/", dir).c_str(), &st) != 0 ||
-        !S_ISDIR(st.st_mode))
-      continue;
-    bool only_ours = true;
-    for (const auto &n : sys::list_dir(cat(upper, "/", dir)))
-      only_ours = only_ours && std::find(skip.begin(), skip.end(), cat(dir, "/", n)) != skip.end();
-    if (only_ours)
-      skip.push_back(dir);
-  }
-  return skip;
-}
-
 // docker commit's Config: the container's, less the HOSTNAME koker-run set from its hostname.
 commit::Settings settings_of(const container::Record &rec) {
   commit::Settings s;
@@ -103,16 +67,6 @@ commit::Settings settings_of(const container::Record &rec) {
     if (m.type == "volume" && m.anonymous)
       s.volumes.push_back(m.destination);
   return s;
-}
-
-std::optional<int64_t> source_date_epoch() {
-  std::string v = sys::env("SOURCE_DATE_EPOCH");
-  if (v.empty())
-    return std::nullopt;
-  auto n = sys::parse_uint(v);
-  if (!n || *n > uint64_t(INT64_MAX))
-    fail("invalid SOURCE_DATE_EPOCH ", printable(v), ": expected seconds since the epoch");
-  return static_cast<int64_t>(*n);
 }
 
 } // namespace
@@ -149,7 +103,7 @@ static int commit_main(int argc, char **argv) {
   if (argc - optind < 1 || argc - optind > 2)
     cli::usage_error("expected CONTAINER and at most one REPOSITORY[:TAG]");
   std::string tag = argc - optind == 2 ? sources::normalise_tag(argv[optind + 1]) : "";
-  std::optional<int64_t> epoch = source_date_epoch();
+  std::optional<int64_t> epoch = commit::source_date_epoch();
   { // every change is checked before anything is read or frozen
     json::Value scratch = json::Value::object();
     bool cmd_set = false;
@@ -170,74 +124,24 @@ static int commit_main(int argc, char **argv) {
   if (img->layers.size() + 1 > image::max_layers)
     fail("unable to commit container ", rec.name, ": its image has ", img->layers.size(),
          " layers, and a container runs at most ", image::max_layers);
-  std::string upper = container::dir_of(root, rec.id) + "/upper";
-  archive::UpperOptions pack;
-  pack.skip = runtime_artefacts(store, *img, upper);
-  pack.clamp_mtime = epoch;
-
   // The layer goes through a pipe to the unpacker: should it fail first, the writer gets
   // EPIPE (and the unpacker's error is reported), not a SIGPIPE that kills it.
   ::signal(SIGPIPE, SIG_IGN);
   auto lock = store.lock_for_pull(); // tmp/ is ours and no clean-up runs until we are done
-  commit::Layer layer;
-  {
-    std::optional<freeze::Guard> frozen;
-    if (pause)
-      frozen.emplace(root, rec);
-    layer = commit::store_layer(store, upper, pack);
-  } // thawed here, or by the guard's watchdog should we be killed
+  commit::Layer layer = container_diff::store(store, rec, *img, epoch, pause);
   bool empty = layer.entries == 0;
 
   commit::History h;
-  h.created = epoch ? sys::rfc3339({static_cast<time_t>(*epoch), 0}) : sys::now_rfc3339();
-  if (epoch) // whole seconds as Go's RFC3339Nano writes them, as buildah --timestamp does
-    h.created = h.created.substr(0, h.created.size() - 11) + "Z";
+  h.created = commit::created_time(epoch);
   h.author = author;
   h.comment = message;
   for (const auto &a : rec.cmd) // docker: the container's Cmd joined by blanks
     h.created_by += (h.created_by.empty() ? "" : " ") + a;
   h.empty_layer = empty;
   std::string config = commit::make_config(base, settings_of(rec), changes, layer.diff_id, h);
-  std::string config_digest = digest::sha256(config);
-  log::debug("config ", config_digest, " (", config.size(), " bytes)");
-  store.put_blob(config_digest, config);
-
-  store::ImageRecord out;
-  out.id = config_digest;
-  if (!tag.empty())
-    out.repo_tags = {tag};
-  out.layers = img->layers;
-  out.layer_blobs = img->layer_blobs;
-  if (!empty) {
-    out.layers.push_back(layer.diff_id);
-    out.layer_blobs.push_back(layer.diff_id);
-  }
-  auto base_manifest = img->manifest_digest.empty()
-                           ? std::nullopt
-                           : store.read_blob(img->manifest_digest, image::max_manifest_size);
-  if (img->layer_blobs.size() == img->layers.size() && base_manifest) {
-    std::string manifest =
-        commit::make_manifest(*base_manifest, img->manifest_media_type, config_digest,
-                              config.size(), empty ? std::nullopt : std::optional(layer));
-    out.manifest_digest = digest::sha256(manifest);
-    out.manifest_media_type = img->manifest_media_type == image::media::docker_manifest
-                                  ? image::media::docker_manifest
-                                  : image::media::oci_manifest;
-    log::debug("manifest ", out.manifest_digest, " (", out.manifest_media_type, ")");
-    store.put_blob(out.manifest_digest, manifest);
-  } else {
-    // An image stored by a koker older than push and save: its layers' blobs are not kept,
-    // so the new image runs here but cannot leave the store.
-    out.layer_blobs.clear();
-    log::warn("image ", img->id.substr(7, 12), " was stored by an older koker: the new image ",
-              "runs, but push and save need its base image pulled again");
-  }
-  for (const auto &l : out.layers)
-    out.size += store.layer_size(l);
-  out.created = h.created;
-  out.pulled = sys::now_rfc3339();
-  store.add_image(out);
-  log::debug("image ", out.id, " registered in ", root, "/images.json");
+  store::ImageRecord out = commit::register_image(
+      store, *img, config, empty ? std::nullopt : std::optional(layer), h.created,
+      tag.empty() ? std::vector<std::string>{} : std::vector<std::string>{tag});
   out::line(out.id);
   return 0;
 }

@@ -20,6 +20,7 @@ static const char USAGE[] =
     "Options:\n"
     "      --format FORMAT      table (default), json (one JSON array), a Go template\n"
     "                           ('{{.Repository}}:{{.Tag}}'), or table TEMPLATE for a header\n"
+    "  -a, --all                also the intermediate images of builds (untagged parents)\n"
     "      --no-trunc           full image IDs\n"
     "  -q, --quiet              print image IDs only\n"
     "  -D, --debug              trace every step on stderr\n"
@@ -72,10 +73,16 @@ static json::Value headers() {
 static int images_main(int argc, char **argv) {
   enum { OPT_FORMAT = 1, OPT_NO_TRUNC };
   auto opts = cli::long_options({{"format", required_argument, nullptr, OPT_FORMAT},
-                                 {"no-trunc", no_argument, nullptr, OPT_NO_TRUNC}});
+                                 {"no-trunc", no_argument, nullptr, OPT_NO_TRUNC},
+                                 {"all", no_argument, nullptr, 'a'}});
   std::string format = "table";
-  bool ids_only = false, no_trunc = false;
-  for (int c; (c = getopt_long(argc, argv, cli::COMMON_SHORT_ANYWHERE, opts.data(), nullptr)) != -1;) {
+  bool ids_only = false, no_trunc = false, all = false;
+  std::string shorts = std::string(cli::COMMON_SHORT_ANYWHERE) + "a";
+  for (int c; (c = getopt_long(argc, argv, shorts.c_str(), opts.data(), nullptr)) != -1;) {
+    if (c == 'a') {
+      all = true;
+      continue;
+    }
     if (c == 'q') {
       ids_only = true; // docker's -q: IDs only
       continue;
@@ -99,9 +106,17 @@ static int images_main(int argc, char **argv) {
   std::stable_sort(images.begin(), images.end(), [](const auto &a, const auto &b) {
     return a.created > b.created;
   });
+  // docker's intermediate images (koker-build's steps): untagged, and another image's parent.
+  // Shown with -a only.
+  std::set<std::string> parents;
+  for (const auto &img : images)
+    if (!img.parent.empty())
+      parents.insert(img.parent);
   std::vector<Row> rows;
   for (const auto &img : images) {
     std::string id = img.id.substr(7, 12);
+    if (img.repo_tags.empty() && parents.count(img.id) && !all)
+      continue;
     if (img.repo_tags.empty())
       rows.push_back({"<none>", "<none>", id, &img});
     for (const auto &t : img.repo_tags) {

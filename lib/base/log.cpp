@@ -33,5 +33,6 @@ void log::write_line(std::string_view level, std::string_view text) {
 
 void out::line(std::string_view text) { write_all(1, cat(text, '\n')); }
 void out::text(std::string_view text) { write_all(1, text); }
+void out::progress_line(std::string_view text) { write_all(2, cat(text, '\n')); }
 
 } // namespace koker

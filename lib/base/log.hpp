@@ -41,4 +41,6 @@ namespace koker::out {
 void line(std::string_view text);
 // Writes text as it is to stdout.
 void text(std::string_view text);
+// Writes one line to stderr as it is, no "PROG: level:" before it (koker-build's steps).
+void progress_line(std::string_view text);
 } // namespace koker::out

@@ -91,6 +91,17 @@ inline std::vector<std::string> fields(std::string_view s, char sep) {
   return out;
 }
 
+// The parts with sep between them: join({"a", "b"}, "/") gives "a/b".
+inline std::string join(const std::vector<std::string> &parts, std::string_view sep) {
+  std::string out;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (i)
+      out += sep;
+    out += parts[i];
+  }
+  return out;
+}
+
 // s without leading and trailing blanks (space, tab, CR, LF).
 inline std::string_view trim(std::string_view s) {
   auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };

@@ -155,6 +155,7 @@ struct Mode {
   std::string rebase_from = {}, rebase_to = {};
   bool owners = false;
   bool copy = false; // koker-cp, in a chrooted child: "/" is the container's root
+  bool added = false; // koker-build's ADD: bzip2 and xz too
 };
 
 // The uncompressed tar stream: decompressed by an outer archive_read (gzip, zstd or none,
@@ -310,6 +311,12 @@ private:
     if (!m_outer)
       fail("unable to extract ", m_mode.what, ": out of memory");
     check_codecs(m_outer.get(), m_mode.what);
+    if (m_mode.added) { // ADD's archives: as gzip and zstd, never an external program
+      if (!archive_bzlib_version() || !archive_liblzma_version() ||
+          archive_read_support_filter_bzip2(m_outer.get()) != ARCHIVE_OK ||
+          archive_read_support_filter_xz(m_outer.get()) != ARCHIVE_OK)
+        fail("unable to extract ", m_mode.what, ": libarchive lacks built-in bzip2 or xz support");
+    }
     archive_read_support_format_raw(m_outer.get());
     m_input.fd = m_fd;
     m_input.buf.reset(new char[BLOCK]);
@@ -655,8 +662,9 @@ bool open_tar(Writer &w, Sink &sink) {
 
 class Packer {
 public:
-  Packer(const std::string &dir, int fd, const UpperOptions *upper = nullptr)
-      : m_dir(dir), m_upper(upper) {
+  Packer(const std::string &dir, int fd, const UpperOptions *upper = nullptr,
+         const CopyOptions *copy = nullptr)
+      : m_dir(dir), m_upper(upper), m_copy(copy) {
     m_sink.fd = fd;
     m_sink.also_fd = upper ? upper->also_fd : -1;
   }
@@ -764,6 +772,10 @@ private:
     check(::fstatat(dfd, n.c_str(), &st, AT_SYMLINK_NOFOLLOW), "unable to stat ", path);
     if (S_ISSOCK(st.st_mode))
       return; // tar cannot hold sockets, and a socket is no image content
+    if (m_copy && m_copy->skip && m_copy->skip(rel)) {
+      log::debug("leave out ", path, ": excluded by .dockerignore");
+      return;
+    }
     if (m_upper &&
         std::find(m_upper->skip.begin(), m_upper->skip.end(), rel) != m_upper->skip.end()) {
       log::debug("leave out ", path, ": koker's runtime file, not the container's change");
@@ -774,6 +786,12 @@ private:
       fail("unable to pack ", m_dir, ": out of memory");
     archive_entry_copy_stat(e.get(), &st);
     archive_entry_copy_pathname(e.get(), rel.c_str());
+    if (m_copy) { // COPY --chown/--chmod: the image's owner, not the context's
+      archive_entry_set_uid(e.get(), m_copy->uid);
+      archive_entry_set_gid(e.get(), m_copy->gid);
+      if (m_copy->chmod && !S_ISLNK(st.st_mode))
+        archive_entry_set_perm(e.get(), *m_copy->chmod);
+    }
     // Reproducible headers: no atime/ctime, numeric owners only (no uname/gname).
     archive_entry_unset_atime(e.get());
     archive_entry_unset_ctime(e.get());
@@ -903,6 +921,7 @@ private:
   LayerInfo m_info;
   std::map<std::pair<dev_t, ino_t>, std::string> m_links;
   const UpperOptions *m_upper;
+  const CopyOptions *m_copy;
 };
 
 } // namespace
@@ -1033,6 +1052,25 @@ LayerInfo pack_upper(const std::string &upper, int fd, const UpperOptions &optio
 
 void pack_path(const std::string &path, const std::string &top, bool follow, int fd) {
   Packer(path, fd).run_path(path, top, follow);
+}
+
+void pack_path(const std::string &path, const std::string &top, bool follow, int fd,
+               const CopyOptions &options) {
+  Packer(path, fd, nullptr, &options).run_path(path, top, follow);
+}
+
+void extract_added(int fd, const std::string &dir, const Limits &limits) {
+  Mode mode{"archive", false};
+  mode.owners = true;
+  mode.copy = true;
+  mode.added = true;
+  Extractor(fd, dir, limits, mode).run();
+}
+
+bool looks_like_archive(std::string_view head) {
+  auto starts = [&](std::string_view magic) { return head.substr(0, magic.size()) == magic; };
+  return starts("\x1f\x8b") || starts("BZh") || starts(std::string_view("\xfd" "7zXZ\0", 6)) ||
+         starts("\x28\xb5\x2f\xfd") || (head.size() >= 262 && head.substr(257, 5) == "ustar");
 }
 
 void extract_copy(int fd, const std::string &dir, const Limits &limits, const Rebase &rebase,

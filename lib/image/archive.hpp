@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 #include <cstdint>
+#include <functional>
+#include <sys/types.h>
 #include <memory>
 #include <optional>
 #include <string>
@@ -60,11 +62,28 @@ LayerInfo pack_upper(const std::string &upper, int fd, const UpperOptions &optio
 // below it landing as rebase.to (docker's RebaseArchiveEntries), numeric owners kept only
 // with keep_owners (cp -a), else the files belong to the caller.
 void pack_path(const std::string &path, const std::string &top, bool follow, int fd);
+// koker-build's COPY and ADD: pack_path with every entry owned by uid:gid, its permission
+// bits replaced by chmod when set, and the entries skip names (by their name in the stream:
+// top, "top/sub", or "sub" for top "") left out with all below them (.dockerignore).
+struct CopyOptions {
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::optional<mode_t> chmod;
+  std::function<bool(const std::string &)> skip;
+};
+void pack_path(const std::string &path, const std::string &top, bool follow, int fd,
+               const CopyOptions &options);
 struct Rebase {
   std::string from, to;
 };
 void extract_copy(int fd, const std::string &dir, const Limits &limits, const Rebase &rebase,
                   bool keep_owners);
+// koker-build's ADD of a local archive: a tar, plain or compressed with gzip, bzip2, xz or
+// zstd (told by its content), unpacked into dir as extract_copy does with owners kept.
+void extract_added(int fd, const std::string &dir, const Limits &limits);
+// Whether the first bytes of a file (at least 512 of them, or all it has) start an archive
+// ADD unpacks: a compression's magic number, or a tar header ("ustar" at 257).
+bool looks_like_archive(std::string_view head);
 
 // A tar stream written entry by entry (koker-save's image archives), by the writer pack_dir
 // uses: every entry owned by 0:0 with no user or group name, mode 0755 or 0644, the given

@@ -7,6 +7,7 @@
 #include "base/text.hpp"
 #include "image/image.hpp"
 #include <algorithm>
+#include <climits>
 #include <cctype>
 #include <exception>
 #include <fcntl.h>
@@ -129,6 +130,11 @@ std::vector<std::pair<std::string, std::string>> pairs(std::string_view instruct
   return out;
 }
 
+
+
+
+} // namespace
+
 void set_env(json::Value &config, const std::string &key, const std::string &value) {
   std::vector<std::string> env = json::string_list(config.find("Env"));
   std::string entry = cat(key, "=", value);
@@ -166,7 +172,22 @@ std::string join_workdir(const std::string &current, const std::string &dir) {
   return clean.empty() ? "/" : clean;
 }
 
-} // namespace
+std::optional<int64_t> source_date_epoch() {
+  std::string v = sys::env("SOURCE_DATE_EPOCH");
+  if (v.empty())
+    return std::nullopt;
+  auto n = sys::parse_uint(v);
+  if (!n || *n > uint64_t(INT64_MAX))
+    fail("invalid SOURCE_DATE_EPOCH ", printable(v), ": expected seconds since the epoch");
+  return static_cast<int64_t>(*n);
+}
+
+std::string created_time(std::optional<int64_t> epoch) {
+  if (!epoch)
+    return sys::now_rfc3339();
+  std::string t = sys::rfc3339({static_cast<time_t>(*epoch), 0});
+  return t.substr(0, t.size() - 11) + "Z";
+}
 
 void apply_change(json::Value &config, std::string_view instruction, bool &cmd_set) {
   std::string line = trim(instruction);
@@ -389,6 +410,61 @@ std::string make_manifest(std::string_view base_manifest, std::string_view media
   }
   doc.set("layers", std::move(layers));
   return doc.dump();
+}
+
+} // namespace koker::commit
+
+namespace koker::commit {
+
+store::ImageRecord register_image(const store::Store &store, const store::ImageRecord &base,
+                                  const std::string &config, const std::optional<Layer> &layer,
+                                  const std::string &created,
+                                  const std::vector<std::string> &tags,
+                                  const std::string &build_key) {
+  std::string config_digest = digest::sha256(config);
+  log::debug("config ", config_digest, " (", config.size(), " bytes)");
+  store.put_blob(config_digest, config);
+  store::ImageRecord out;
+  out.id = config_digest;
+  out.repo_tags = tags;
+  out.layers = base.layers;
+  out.layer_blobs = base.layer_blobs;
+  if (layer) {
+    out.layers.push_back(layer->diff_id);
+    out.layer_blobs.push_back(layer->diff_id);
+  }
+  bool scratch = base.id.empty();
+  auto base_manifest = base.manifest_digest.empty()
+                           ? std::nullopt
+                           : store.read_blob(base.manifest_digest, image::max_manifest_size);
+  if (scratch || (base.layer_blobs.size() == base.layers.size() && base_manifest)) {
+    // FROM scratch: docker build's own family, Docker v2 schema 2
+    std::string media_type = scratch ? std::string(image::media::docker_manifest)
+                                     : base.manifest_media_type;
+    std::string manifest = make_manifest(scratch ? "{}" : *base_manifest, media_type,
+                                         config_digest, config.size(), layer);
+    out.manifest_digest = digest::sha256(manifest);
+    out.manifest_media_type = media_type == image::media::docker_manifest
+                                  ? image::media::docker_manifest
+                                  : image::media::oci_manifest;
+    log::debug("manifest ", out.manifest_digest, " (", out.manifest_media_type, ")");
+    store.put_blob(out.manifest_digest, manifest);
+  } else {
+    // An image stored by a koker older than push and save: its layers' blobs are not kept,
+    // so the new image runs here but cannot leave the store.
+    out.layer_blobs.clear();
+    log::warn("image ", base.id.substr(7, 12), " was stored by an older koker: the new image ",
+              "runs, but push and save need its base image pulled again");
+  }
+  for (const auto &l : out.layers)
+    out.size += store.layer_size(l);
+  out.created = created;
+  out.pulled = sys::now_rfc3339();
+  out.parent = base.id;
+  out.build_key = build_key;
+  store.add_image(out);
+  log::debug("image ", out.id, " registered in ", store.root(), "/images.json");
+  return out;
 }
 
 } // namespace koker::commit

@@ -28,6 +28,19 @@ struct Settings {
 // Throws Error naming the instruction for RUN and anything else, or bad syntax.
 void apply_change(json::Value &config, std::string_view instruction, bool &cmd_set);
 
+// Config edits koker-build's instructions share with --change: ENV's key=value in Env (replaced
+// in place when set), EXPOSE's "80" -> "80/tcp" (Error naming instruction for a bad port), and
+// WORKDIR dir against the current one (cleaned, absolute).
+void set_env(json::Value &config, const std::string &key, const std::string &value);
+std::string port_key(std::string_view instruction, const std::string &port);
+std::string join_workdir(const std::string &current, const std::string &dir);
+
+// SOURCE_DATE_EPOCH (reproducible-builds.org), when set: Error for one that is not seconds.
+std::optional<int64_t> source_date_epoch();
+// An image's "created": the epoch in whole seconds as Go's RFC3339Nano writes them (as buildah
+// --timestamp does), else now.
+std::string created_time(std::optional<int64_t> epoch);
+
 struct History {
   std::string created, created_by, author, comment;
   bool empty_layer = false;
@@ -63,5 +76,16 @@ Layer store_layer(const store::Store &store, const std::string &upper,
 std::string make_manifest(std::string_view base_manifest, std::string_view media_type,
                           std::string_view config_digest, uint64_t config_size,
                           const std::optional<Layer> &layer);
+
+// A new image in the store: config (its blob), the manifest over base's layers and layer on top
+// (base's family; Docker v2s2 for an image with no base), and its record with tags, parent and
+// build_key (store::ImageRecord), created as the config says. base may be an empty record (FROM
+// scratch). An image whose base was stored by a koker older than push gets no manifest (it
+// runs, but push and save need its base pulled again): a warning says so.
+store::ImageRecord register_image(const store::Store &store, const store::ImageRecord &base,
+                                  const std::string &config, const std::optional<Layer> &layer,
+                                  const std::string &created,
+                                  const std::vector<std::string> &tags,
+                                  const std::string &build_key = "");
 
 } // namespace koker::commit

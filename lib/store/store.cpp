@@ -160,6 +160,8 @@ std::vector<ImageRecord> Store::load_index() const {
     r.size = static_cast<uint64_t>(f.integer("Size"));
     r.created = f.string("Created");
     r.pulled = f.string("Pulled");
+    r.parent = f.string("Parent");
+    r.build_key = f.string("BuildKey");
     if (!digest::is_valid(r.id))
       fail("unable to read ", m_root, "/images.json: bad image ID");
     for (const auto &b : r.layer_blobs)
@@ -184,6 +186,10 @@ void Store::save_index(const std::vector<ImageRecord> &images) const {
     v.set("Size", json::Value(r.size));
     v.set("Created", r.created);
     v.set("Pulled", r.pulled);
+    if (!r.parent.empty())
+      v.set("Parent", r.parent);
+    if (!r.build_key.empty())
+      v.set("BuildKey", r.build_key);
     list.push(std::move(v));
   }
   json::Value doc = json::Value::object();
@@ -215,6 +221,10 @@ void Store::add_image(const ImageRecord &rec) const {
     it->manifest_digest = rec.manifest_digest;
     it->manifest_media_type = rec.manifest_media_type;
     it->layer_blobs = rec.layer_blobs;
+    if (it->build_key.empty()) {
+      it->build_key = rec.build_key;
+      it->parent = rec.parent;
+    }
   }
   save_index(images);
 }

@@ -36,6 +36,11 @@ struct ImageRecord {
   uint64_t size = 0;                     // unpacked bytes of all layers
   std::string created;                   // the config's "created"
   std::string pulled;                    // when it entered the store
+  // koker-build's steps (docker's classic builder): the image a step was built on, and the
+  // step's cache key (runtime/build_cache: parent, instruction, sources). An untagged image
+  // that is another's parent is an intermediate one, hidden by `images` without -a.
+  std::string parent;
+  std::string build_key;
 };
 
 struct RemoveResult {
