@@ -121,10 +121,12 @@ EOF
     grep -qx 'STEP 4/4: CMD \["sh"\]' <<<"$stderr"
     # the RUN's output comes between its STEP line and the next one
     assert_equal output-of-run "$(sed -n '/^STEP 3\/4/,/^STEP 4\/4/p' <<<"$stderr" | grep -x output-of-run)"
-    # one ID line per step after FROM, each an image of the store; the last is the result
+    # one ID line per step (FROM's is the base's, as docker's), each an image of the store;
+    # the last is the result
     mapfile -t steps < <(sed -n 's/^ ---> \([0-9a-f]\{12\}\)$/\1/p' <<<"$stderr")
-    assert_equal 3 "${#steps[@]}" "one ' ---> ID' line per step"
-    assert_equal "${ID:7:12}" "${steps[2]}"
+    assert_equal 4 "${#steps[@]}" "one ' ---> ID' line per step"
+    assert_equal "${BASE_ID:7:12}" "${steps[0]}"
+    assert_equal "${ID:7:12}" "${steps[3]}"
     for s in "${steps[@]}"; do all_images | grep -q "^sha256:$s"; done
     grep -qx "Successfully built ${ID:7:12}" <<<"$stderr"
     grep -qx 'Successfully tagged mine:v1' <<<"$stderr"
@@ -203,7 +205,8 @@ EOF
     koker-pull -q "$name" >/dev/null
     # the registry's image changes under the same name: three has /hello
     koker_skopeo copy -q --dest-tls-verify=false "oci:$KOKER_TEST_FIXTURES/three:latest" "docker://$name"
-    printf 'FROM %s\nRUN test -e /hello && echo new >/which || echo old >/which\n' "$name" | dockerfile
+    # (USER 0: three's user is koker, who cannot write to /)
+    printf 'FROM %s\nUSER 0\nRUN test -e /hello && echo new >/which || echo old >/which\n' "$name" | dockerfile
     kbuild -q "$ctx"
     assert_equal old "$(in_image "$ID" cat /which)"
     kbuild -q --pull "$ctx"
@@ -222,11 +225,11 @@ lo" "$(in_image "$ID" cat /nets)" "the default is the bridge"
     kbuild -q --no-cache --network bridge "$ctx"
     assert_equal "eth0
 lo" "$(in_image "$ID" cat /nets)"
-    # the host's interfaces: one made for the test is among them
-    ip link add kbt45dummy type dummy
-    koker_cleanup_later link kbt45dummy
+    # the host's interfaces: one made for the test is among them (a veth: no dummy module here)
+    ip link add kbt45a type veth peer name kbt45b
+    koker_cleanup_later link kbt45a
     kbuild -q --no-cache --network host "$ctx"
-    in_image "$ID" cat /nets | grep -qx kbt45dummy
+    in_image "$ID" cat /nets | grep -qx kbt45a
     kbuild 125 --network bogus "$ctx"
     assert_stderr_match bogus
 }
@@ -292,7 +295,8 @@ EOF
     printf 'FROM %s\nRUN echo fine\nRUNN echo typo\n' "$BASE" | dockerfile
     kbuild 125 -t nope "$ctx"
     assert_equal 1 "${#stderr_lines[@]}" "one line of error"
-    assert_stderr_match '^Dockerfile:3: .*RUNN'
+    # (koker's tools put their name first: "koker-build: fatal: Dockerfile:3: ...")
+    assert_stderr_match '(^|: )Dockerfile:3: .*RUNN'
     refute_stderr_match 'STEP'
     assert_equal "$before" "$(all_images)" "an image was made before the parse error"
     assert_clean nope:latest
@@ -465,14 +469,15 @@ EOF
     kbuild -q "$ctx"
     run_koker 0 koker-run --rm --network none "$ID" \
         stat -c '%n %a %u:%g' /plain /numeric /named /named/g /useronly /chmod /both /both/g
-    # without --chown the owner is root (docker), the mode is kept
+    # without --chown the owner is root (docker), the mode is kept; --chmod of a directory's
+    # contents leaves the destination directory's mode alone (buildah 1.28 alike)
     assert_equal "/plain 600 0:0
 /numeric 600 1000:2000
 /named 755 1000:2000
 /named/g 644 1000:2000
 /useronly 600 1000:1000
 /chmod 741 0:0
-/both 750 1000:1000
+/both 755 1000:1000
 /both/g 750 1000:1000" "$output"
     # a name the stage does not know
     printf 'FROM %s\nCOPY --chown=nosuchuser f /f\n' "$BASE" | dockerfile
@@ -529,7 +534,7 @@ EOF
     c=$(config "$ID")
     assert_equal '["/bin/sh","-c"]' "$(jq -c .Entrypoint <<<"$c")"
     assert_equal '["echo from-cmd"]' "$(jq -c .Cmd <<<"$c")"
-    assert_equal '{"53/udp":{},"8080/tcp":{},"80/tcp":{}}' "$(jq -cS .ExposedPorts <<<"$c")"
+    assert_equal '{"53/udp":{},"80/tcp":{},"8080/tcp":{}}' "$(jq -cS .ExposedPorts <<<"$c")"
     jq -e '.Volumes | keys == ["/andmore", "/data", "/more", "/other"]' <<<"$c" >/dev/null
     assert_equal '"SIGUSR1"' "$(jq -c .StopSignal <<<"$c")"
     assert_equal '{"Interval":5000000000,"Retries":4,"StartPeriod":1000000000,"Test":["CMD-SHELL","test -e /ok"],"Timeout":2000000000}' \
@@ -576,8 +581,8 @@ two
 hello from layer 3
 one
 L" "$output"
-    # only the last stage's layers are in the image: base + 4 COPY
-    assert_equal $(($(blob_config "$BASE_ID" | jq '.rootfs.diff_ids | length') + 4)) \
+    # only the last stage's layers are in the image: base + 3 COPY
+    assert_equal $(($(blob_config "$BASE_ID" | jq '.rootfs.diff_ids | length') + 3)) \
         "$(blob_config "$ID" | jq '.rootfs.diff_ids | length')"
     # FROM an earlier stage
     printf 'FROM %s AS a\nRUN echo a >/a\nFROM a\nRUN cat /a >/b\n' "$BASE" | dockerfile
@@ -787,8 +792,9 @@ x" "$output"
 
 @test "koker build: a second build reuses every step, with ' ---> Using cache' and the same IDs" {
     echo f >"$ctx/f"
-    printf 'FROM %s\nARG V=1\nRUN echo run-$V >/v\nCOPY f /f\nENV E=1\n' "$BASE" | dockerfile
+    printf 'FROM %s\nARG V=1\nRUN echo run-$V | tee /v\nCOPY f /f\nENV E=1\n' "$BASE" | dockerfile
     kbuild "$ctx"
+    grep -qx run-1 <<<"$stderr"
     first=$ID
     steps1=$(grep '^ ---> [0-9a-f]' <<<"$stderr")
     assert_equal "" "$(cached_steps)"
@@ -797,7 +803,7 @@ x" "$output"
     assert_equal "$first" "$ID"
     assert_equal "2 3 4 5" "$(cached_steps)"
     # the RUN did not run again
-    run ! grep -q '^run-' <<<"$stderr"
+    run ! grep -qx run-1 <<<"$stderr"
     assert_equal "$steps1" "$(grep '^ ---> [0-9a-f]' <<<"$stderr")"
     assert_equal "$images" "$(all_images)" "a cached build made new images"
     # --no-cache builds every step
@@ -852,7 +858,6 @@ x" "$output"
     # the RUN and everything after it run again (docker's classic builder reuses the ARG step)
     [[ $(cached_steps) == "" || $(cached_steps) == 2 ]]
     assert_equal run-2 "$(in_image "$ID" cat /v)"
-    grep -qx run-2 <<<"$stderr"
     # --chown changes the key of the COPY
     printf 'FROM %s\nARG V=1\nRUN echo run-$V >/v\nCOPY --chown=1000 f /f\n' "$BASE" | dockerfile
     kbuild "$ctx"
@@ -926,7 +931,7 @@ x" "$output"
 @test "koker build: an unknown instruction, a cycle in COPY --from: 125, nothing built" {
     printf 'FROM %s\nRUN true\nFROBNICATE x\n' "$BASE" | dockerfile
     kbuild 125 -t nope "$ctx"
-    grep -q '^Dockerfile:3: .*FROBNICATE' <<<"$stderr"
+    grep -Eq '(^|: )Dockerfile:3: .*FROBNICATE' <<<"$stderr"
     assert_equal "$BASE_ID" "$(all_images)"
     dockerfile <<EOF
 FROM $BASE AS a
