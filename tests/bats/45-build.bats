@@ -1005,6 +1005,16 @@ assert_interrupted_clean() {
 @test "koker build: Ctrl-C (SIGINT to the process group) mid-RUN: the same, and a failure" {
     start_slow_build
     kill -INT -- "-$BUILD_PID"
+    # the build must end by itself (30 s at most), failing
+    local _
+    for _ in $(seq 300); do
+        kill -0 "$BUILD_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$BUILD_PID" 2>/dev/null; then
+        kill -KILL -- "-$BUILD_PID"
+        _koker_fail "koker build still runs 30 s after SIGINT" "it stops" "$(ps -o pid,args -g "$BUILD_PID")"
+    fi
     rc=0
     wait "$BUILD_PID" || rc=$?
     ((rc != 0))
