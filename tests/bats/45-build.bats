@@ -1012,8 +1012,9 @@ assert_interrupted_clean() {
         sleep 0.1
     done
     if kill -0 "$BUILD_PID" 2>/dev/null; then
+        left=$(ps -o pid,args -g "$BUILD_PID")
         kill -KILL -- "-$BUILD_PID"
-        _koker_fail "koker build still runs 30 s after SIGINT" "it stops" "$(ps -o pid,args -g "$BUILD_PID")"
+        _koker_fail "koker build still runs 30 s after SIGINT" "it stops" "$left"
     fi
     rc=0
     wait "$BUILD_PID" || rc=$?
