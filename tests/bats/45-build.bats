@@ -1067,9 +1067,6 @@ CMD ["echo hi"]
 EOF
     kbuild -q --build-arg GREETING=hey "$ctx"
     bid=$(buildah_bud --build-arg GREETING=hey "$ctx")
-    # the config
-    assert_equal "$(buildah_config "$bid" | jq -cS "$ORACLE_FIELDS")" \
-        "$(config "$ID" | jq -cS "$ORACLE_FIELDS")"
     # the file system
     koker_rootfs "$ID" "$BATS_TEST_TMPDIR/koker-fs"
     buildah_rootfs "$bid" "$BATS_TEST_TMPDIR/buildah-fs"
@@ -1082,6 +1079,9 @@ EOF
     # and the same bytes
     diff -r "$BATS_TEST_TMPDIR/buildah-fs/app" "$BATS_TEST_TMPDIR/koker-fs/app" >&2
     diff -r "$BATS_TEST_TMPDIR/buildah-fs/from-build" "$BATS_TEST_TMPDIR/koker-fs/from-build" >&2
+    # the config (docker, as buildah, adds the default PATH when the base has none)
+    assert_equal "$(buildah_config "$bid" | jq -cS "$ORACLE_FIELDS")" \
+        "$(config "$ID" | jq -cS "$ORACLE_FIELDS")"
 }
 
 @test "koker build and buildah bud: the compiler project gives the same program" {
