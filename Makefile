@@ -107,13 +107,15 @@ TOOL_BIN := $(addprefix bin/koker-,$(TOOLS))
 UNIT_SRC := $(wildcard tests/unit/*.cpp)
 UNIT_BIN := tests/unit/run-unit
 
-# Packages: what building needs, and what the tests and the demo need on top.
+# Packages: what building needs, and what the tests and the demo need on top (buildah is
+# 45-build's oracle; tcc and musl-dev make its compiler fixture, koker_make_tcc_rootfs).
 BUILD_PKGS := g++ make pkg-config libcurl4-openssl-dev libarchive-dev libssl-dev libjsmn-dev \
               libseccomp-dev libmnl-dev
 # What koker needs at run time beyond its libraries (koker-net adds rules with iptables).
 RUN_PKGS   := iptables
 TEST_PKGS  := bats docker-registry umoci skopeo busybox-static python3 openssl zstd jq curl \
-              shellcheck mandoc iproute2 util-linux podman containerd runc golang-go
+              shellcheck mandoc iproute2 util-linux podman containerd runc golang-go \
+              buildah tcc musl-dev bzip2 xz-utils
 
 .PHONY: all check unit lint demo deps deps-test install uninstall clean fmt bench oci-validate
 all: $(TOOL_BIN)

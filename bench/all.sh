@@ -3,14 +3,14 @@
 # SPDX-License-Identifier: MIT
 #
 # bench/all.sh: every benchmark in one run (`make bench`): bench/pull.sh, run.sh, exec.sh,
-# scale.sh and oci.sh, one after another, each on its own fresh store.  Prints a markdown summary table
+# scale.sh, oci.sh and build.sh, one after another, each on its own fresh store.  Prints a markdown summary table
 # of medians, ratios and targets, with the machine, followed by each part's tables, and
 # writes the same to bench/RESULTS.md when every part ran and succeeded.  Progress goes to
 # stderr.  See bench/README.md.
 #
 #   BENCH_PULL_RUNS=5      timed pulls per tool
 #   BENCH_RUNS=20          timed runs per tool for run.sh and exec.sh, calls for scale.sh
-#   BENCH_PARTS="pull run exec scale oci"   the parts to run (RESULTS.md needs all five)
+#   BENCH_PARTS="pull run exec scale oci build"   the parts to run (RESULTS.md needs all six)
 #   BENCH_RESULTS=bench/RESULTS.md      where the results go
 #   BENCH_QUIET=LOAD       before each part, wait (up to BENCH_QUIET_WAIT=600 s) for the 1-minute
 #                          load average to drop below LOAD: the VM is shared with builds
@@ -27,7 +27,8 @@ source "${BASH_SOURCE[0]%/*}/targets.sh"
 
 PULL_RUNS=${BENCH_PULL_RUNS:-5}
 RUNS=${BENCH_RUNS:-20}
-read -r -a PARTS <<<"${BENCH_PARTS:-pull run exec scale oci}"
+ALL_PARTS="pull run exec scale oci build"
+read -r -a PARTS <<<"${BENCH_PARTS:-$ALL_PARTS}"
 RESULTS=${BENCH_RESULTS:-$BENCH_TOP/bench/RESULTS.md}
 
 declare -A S=() # the parts' summaries: key -> value
@@ -149,6 +150,16 @@ summary() {
                 "$(ms_cpu oci.kokerrun)" "${S[oci.kokerbase]:-?}"
         fi
     fi
+    if [[ -n ${S[build.koker-uncached]:-} ]]; then
+        printf '| `koker build` of 3 steps (RUN, COPY, ENV) on busybox, `--no-cache` (buildah bud --layers --no-cache: %s) | %s | | | | | ≤ %s × buildah: %s (%s) |\n' \
+            "$(ms "${S[build.buildah-uncached]:-}")" "$(ms_cpu build.koker-uncached)" "$TARGET_BUILD_UNCACHED" \
+            "$(if is_num "${S[build.buildah-uncached]:-}"; then verdict "${S[build.koker-uncached]} <= $TARGET_BUILD_UNCACHED * ${S[build.buildah-uncached]}"; else echo '**MISSED**'; fi)" \
+            "$(ratio "${S[build.koker-uncached]}" "${S[build.buildah-uncached]:-}")"
+        printf '| the same build, every step cached (buildah: %s) | %s | | | | | ≤ %s × buildah: %s (%s) |\n' \
+            "$(ms "${S[build.buildah-cached]:-}")" "$(ms_cpu build.koker-cached)" "$TARGET_BUILD_CACHED" \
+            "$(if is_num "${S[build.buildah-cached]:-}"; then verdict "${S[build.koker-cached]} <= $TARGET_BUILD_CACHED * ${S[build.buildah-cached]}"; else echo '**MISSED**'; fi)" \
+            "$(ratio "${S[build.koker-cached]}" "${S[build.buildah-cached]:-}")"
+    fi
     if [[ -n ${S[scale.seq]:-} ]]; then
         local n=${BENCH_SCALE_N:-200} par=${BENCH_SCALE_PAR:-50}
         printf '| %s containers started one after another, then %s at once: failures | %s, %s | | | | | none: %s |\n' \
@@ -221,10 +232,11 @@ main() {
             "$(. /etc/os-release && echo "$PRETTY_NAME")" \
             "$(if [[ -f /sys/fs/cgroup/cgroup.controllers ]]; then echo v2; else echo 'v1 (hybrid)'; fi)" \
             "$attach"
-        printf -- '- peers from Debian: runc %s, podman %s (with runc, conmon %s, netavark %s), skopeo %s\n' \
+        printf -- '- peers from Debian: runc %s, podman %s (with runc, conmon %s, netavark %s), skopeo %s, buildah %s\n' \
             "$(dpkg-query -W -f '${Version}' runc 2>/dev/null)" "$(dpkg-query -W -f '${Version}' podman 2>/dev/null)" \
             "$(dpkg-query -W -f '${Version}' conmon 2>/dev/null)" "$(dpkg-query -W -f '${Version}' netavark 2>/dev/null)" \
-            "$(dpkg-query -W -f '${Version}' skopeo 2>/dev/null)"
+            "$(dpkg-query -W -f '${Version}' skopeo 2>/dev/null)" \
+            "$(dpkg-query -W -f '${Version}' buildah 2>/dev/null)"
         printf -- '- runs: %s pulls per tool; %s runs/execs per tool, round-robin after warm-up; medians\n' "$PULL_RUNS" "$RUNS"
         printf -- '- crun: %s\n' "$(if command -v crun >/dev/null; then crun --version | head -n 1; else echo 'not installed'; fi)"
         printf -- '- started %s (load average %s), finished %s (load average %s)\n' "$started" "$load0" \
@@ -243,7 +255,7 @@ main() {
         bench_log "failed: ${failed[*]}; $RESULTS left as it was"
         exit 1
     fi
-    if [[ ${PARTS[*]} == "pull run exec scale oci" ]]; then
+    if [[ ${PARTS[*]} == "$ALL_PARTS" ]]; then
         cp "$BENCH_WORK/RESULTS.md" "$RESULTS"
         bench_log "wrote $RESULTS"
     else

@@ -25,3 +25,7 @@ TARGET_PS_MS=50                   # koker-ps with BENCH_SCALE_N (200) containers
 #                                   this, in ms; and no container failed to start
 TARGET_COMMIT=0.5                 # commit.sh: koker-commit of 50 MB of changes, at most this
 #                                   times podman commit's
+TARGET_BUILD_UNCACHED=0.5         # build.sh: koker build --no-cache of 3 steps (RUN, COPY, ENV),
+#                                   at most this times buildah bud --layers --no-cache
+TARGET_BUILD_CACHED=0.2           # build.sh: the same build fully cached, at most this times
+#                                   buildah's

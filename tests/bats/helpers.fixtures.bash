@@ -39,6 +39,9 @@
 # Functions:
 #   koker_skopeo ARGS...                   skopeo --insecure-policy ARGS...
 #   koker_make_rootfs DIR                  a minimal busybox root filesystem in DIR
+#   koker_make_tcc_rootfs DIR              the same with a C compiler: `tcc -static` links
+#                                          with musl (45-build's compiler project)
+#   koker_tcc_layout LAYOUT                an OCI layout of it, tagged latest (Cmd sh)
 #   koker_umoci_unpack IMAGE BUNDLE        umoci unpack, quietly
 #   koker_layout_tag_digest LAYOUT TAG     the manifest digest of TAG in LAYOUT
 #   koker_layout_add_index LAYOUT TAG ARCH[:VARIANT]...   an image index of the ARCH images
@@ -79,6 +82,48 @@ EOF
     chmod 0700 "$root/root"
     chmod 1777 "$root/tmp"
     chown 1000:1000 "$root/home/koker"
+}
+
+# koker_make_tcc_rootfs DIR: koker_make_rootfs plus Debian's tcc and musl, laid out where
+# tcc looks by default, so that `tcc -static -o hello hello.c` in a container of it makes a
+# static binary that runs anywhere, even FROM scratch.  tcc cannot link glibc statically (it
+# knows no TLS relocations), hence musl's headers, crt files and libc.a in place of glibc's;
+# tcc itself still runs with the host's glibc, copied in under /lib.  About 9 MB.
+koker_make_tcc_rootfs() {
+    local root=$1 lib musl=/usr/lib/x86_64-linux-musl tccdir=/usr/lib/x86_64-linux-gnu/tcc
+    [[ -x /usr/bin/tcc && -f $musl/libc.a && -d /usr/include/x86_64-linux-musl ]] || {
+        echo "koker_make_tcc_rootfs: needs tcc and musl-dev (make deps-test)" >&2
+        return 1
+    }
+    koker_make_rootfs "$root"
+    mkdir -p "$root/usr/include" "$root/usr/lib/x86_64-linux-gnu" "$root/lib64"
+    cp /usr/bin/tcc "$root/usr/bin/tcc"
+    # tcc's shared libraries (ld.so included), each at the path ldd resolved it to.
+    for lib in $(ldd /usr/bin/tcc | grep -o '/[^ ]*'); do
+        mkdir -p "$root${lib%/*}"
+        cp -L "$lib" "$root$lib"
+    done
+    cp -a "$tccdir" "$root$tccdir"
+    cp -a /usr/include/x86_64-linux-musl/. "$root/usr/include/"
+    cp -a "$musl"/{crt1.o,crti.o,crtn.o,libc.a} "$root/usr/lib/x86_64-linux-gnu/"
+}
+
+# koker_tcc_layout LAYOUT: an OCI layout of koker_make_tcc_rootfs, tagged latest.
+koker_tcc_layout() {
+    local layout=$1 work
+    work=$(mktemp -d "${TMPDIR:-/tmp}/koker-tcc.XXXXXX")
+    if koker_make_tcc_rootfs "$work/rootfs-src" &&
+        umoci init --layout "$layout" &&
+        umoci new --image "$layout:latest" &&
+        koker_umoci_unpack "$layout:latest" "$work/bundle" &&
+        cp -a "$work/rootfs-src/." "$work/bundle/rootfs/" &&
+        umoci repack --image "$layout:latest" "$work/bundle" &&
+        umoci config --image "$layout:latest" --os linux --architecture amd64 --config.cmd sh; then
+        rm -rf "$work"
+        return 0
+    fi
+    rm -rf "$work"
+    return 1
 }
 
 # koker_umoci_unpack IMAGE BUNDLE: unpack IMAGE into BUNDLE, quietly (the caller then edits
