@@ -29,6 +29,8 @@ public:
   std::vector<std::string> sources(const std::string &src) const;
   // Whether .dockerignore leaves rel (relative to the context) out.
   bool excluded(const std::string &rel) const;
+  // For an excluded directory: whether an exception could re-include something below it.
+  bool descend_excluded(const std::string &rel) const { return m_ignore.must_descend(rel); }
   // "file:<hex>" or "dir:<hex>": the content of rel (and all below it that is not ignored).
   std::string checksum(const std::string &rel) const;
   // The host path of rel.

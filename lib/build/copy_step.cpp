@@ -160,11 +160,17 @@ void copy_one(int root_fd, const Request &r, const std::string &rel, bool many, 
       const build_context::Context *ctx = r.from;
       std::string prefix = rel;
       bool contents = dir;
-      o.skip = [ctx, prefix, contents, name](const std::string &entry) {
+      auto in_context = [prefix, contents, name](const std::string &entry) {
         std::string sub = contents ? entry : entry.substr(std::min(entry.size(), name.size() + 1));
+        return prefix.empty() ? sub : prefix + "/" + sub;
+      };
+      o.skip = [ctx, in_context, contents, name](const std::string &entry) {
         if (!contents && entry == name)
           return false;
-        return ctx->excluded(prefix.empty() ? sub : prefix + "/" + sub);
+        return ctx->excluded(in_context(entry));
+      };
+      o.descend = [ctx, in_context](const std::string &entry) {
+        return ctx->descend_excluded(in_context(entry));
       };
       archive::pack_path(host, dir ? "" : name, false, wr.get(), o);
     }

@@ -774,6 +774,12 @@ private:
       return; // tar cannot hold sockets, and a socket is no image content
     if (m_copy && m_copy->skip && m_copy->skip(rel)) {
       log::debug("leave out ", path, ": excluded by .dockerignore");
+      if (recurse && S_ISDIR(st.st_mode) && m_copy->descend && m_copy->descend(rel)) {
+        Fd sub(::openat(dfd, n.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (!sub)
+          sys_fail("unable to open ", path);
+        walk(sub.get(), rel); // an exception may re-include something below
+      }
       return;
     }
     if (m_upper &&

@@ -70,6 +70,9 @@ struct CopyOptions {
   std::optional<gid_t> gid;
   std::optional<mode_t> chmod;
   std::function<bool(const std::string &)> skip;
+  // For a skipped directory: whether what is below it is still walked (an exception of
+  // .dockerignore may re-include a file there); its own entry stays out.
+  std::function<bool(const std::string &)> descend;
 };
 void pack_path(const std::string &path, const std::string &top, bool follow, int fd,
                const CopyOptions &options);
