@@ -112,6 +112,10 @@ void up(const Network &n) {
       fail("bridge ", n.bridge, " vanished while it was being made");
   }
   netlink::add_address(s, *link, n.gw(), n.subnet.prefix);
+  if (n.subnet6) {
+    write_sysctl(cat("/proc/sys/net/ipv6/conf/", n.bridge, "/disable_ipv6"), "0");
+    netlink::add_address6(s, *link, n.subnet6->gateway(), n.subnet6->prefix);
+  }
   write_sysctl(cat("/proc/sys/net/ipv4/conf/", n.bridge, "/route_localnet"), "1");
   netlink::set_up(s, n.bridge);
 
@@ -330,10 +334,15 @@ void connect(const Network &n, const Lease &l, int pid, const std::string &ifnam
   if (!dev)
     fail(ifname, " did not appear in the container's network namespace");
   netlink::add_address(inside, *dev, ip, n.subnet.prefix);
+  if (n.subnet6)
+    netlink::add_address6(inside, *dev, *parse_ip6(ip6_of(n, l.ip)), n.subnet6->prefix);
   // An internal network has no way out; a second network adds no default route (docker: the
   // first network's gateway stays the container's).
-  if (!n.internal && ifname == "eth0")
+  if (!n.internal && ifname == "eth0") {
     netlink::add_default_route(inside, n.gw());
+    if (n.subnet6)
+      netlink::add_default_route6(inside, *dev, n.subnet6->gateway());
+  }
   if (!l.ports.empty()) {
     std::string nat;
     for (const auto &p : l.ports)

@@ -427,7 +427,12 @@ Network from_env(const std::string &root) {
   return n;
 }
 
-// ---------------------------------------------------------------- up and down
+std::string ip6_of(const Network &n, const std::string &ip4) {
+  auto ip = parse_ip(ip4);
+  if (!n.subnet6 || !ip)
+    return "";
+  return ip6_string(n.subnet6->at(*ip - n.subnet.network));
+}
 
 // ---------------------------------------------------------------- containers
 
