@@ -96,3 +96,46 @@ state() { # CONTAINER JQ: a field of koker-inspect's object
     koker-rm -f web client >/dev/null
     run_koker 0 koker-net rm six
 }
+
+rules6_of() { # BRIDGE: the IPv6 rules koker made for it, in every table
+    { ip6tables -w -S; ip6tables -w -t nat -S; } | grep -w -e "$1" | grep -- '--comment koker' || true
+}
+
+@test "ip6tables: NAT66 masquerade, forwarding and isolation with the network, gone with it; IPv6 forwarding kept" {
+    command -v ip6tables >/dev/null || skip "requires ip6tables"
+    forward6=$(cat /proc/sys/net/ipv6/conf/all/forwarding)
+    mknet six --ipv6
+    subnet6=$(koker-net inspect six | jq -r '.[0].IPAM.Config[1].Subnet')
+    ip6tables -w -t nat -S POSTROUTING | grep -- "-s $subnet6" | grep -- "! -o $BR_A" | grep -q MASQUERADE ||
+        flunk "no masquerade of $subnet6"
+    ip6tables -w -S FORWARD | grep -- "-i $BR_A" | grep -q ACCEPT || flunk "no FORWARD accept for $BR_A"
+    ip6tables -w -S KOKER-ISOLATION-STAGE-2 | grep -- "-o $BR_A" | grep -q DROP || flunk "no isolation for $BR_A"
+    assert_equal 1 "$(cat /proc/sys/net/ipv6/conf/all/forwarding)" "IPv6 forwarding"
+    # a second network's rules are its own: the first's rm leaves them
+    koker-net create --subnet "10.220.$((N + 100)).0/24" --ipv6 -o com.docker.network.bridge.name="kn44b$N" other >/dev/null
+    koker_cleanup_later link "kn44b$N"
+    run_koker 0 koker-net rm six
+    assert_equal "" "$(rules6_of "$BR_A")"
+    [[ -n $(rules6_of "kn44b$N") ]] || flunk "the other network's rules went too"
+    run_koker 0 koker-net rm other
+    assert_equal "" "$(rules6_of "kn44b$N")"
+    if ! ip -d link show type bridge | grep -q 'alias koker '; then
+        assert_equal "$forward6" "$(cat /proc/sys/net/ipv6/conf/all/forwarding)" "IPv6 forwarding restored"
+    fi
+}
+
+@test "kill -9 of koker-net create --ipv6 mid-way leaves no IPv6 rule after prune" {
+    command -v ip6tables >/dev/null || skip "requires ip6tables"
+    local i
+    for i in 1 2 3 4 5; do
+        koker-net create --ipv6 --subnet "10.220.$N.0/24" -o com.docker.network.bridge.name="$BR_A" k$i >/dev/null 2>&1 &
+        pid=$!
+        sleep "0.0$((i * 3))"
+        kill -9 "$pid" 2>/dev/null || true
+        wait "$pid" || true
+        run_koker 0 koker-net prune -f
+        if ip link show "$BR_A" >/dev/null 2>&1; then flunk "bridge $BR_A is still there"; fi
+        assert_equal "" "$(rules6_of "$BR_A")"
+        assert_equal "" "$(find "$KOKER_ROOT/networks" -name '*.json')"
+    done
+}
