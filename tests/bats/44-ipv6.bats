@@ -139,3 +139,18 @@ rules6_of() { # BRIDGE: the IPv6 rules koker made for it, in every table
         assert_equal "" "$(find "$KOKER_ROOT/networks" -name '*.json')"
     done
 }
+
+@test "isolation over IPv6: containers on two --ipv6 networks do not reach each other" {
+    mknet six --ipv6
+    koker-net create --subnet "10.220.$((N + 100)).0/24" --ipv6 -o com.docker.network.bridge.name="kn44b$N" other >/dev/null
+    koker_cleanup_later link "kn44b$N"
+    koker-run -d --name a1 --network six --cap-add NET_RAW one sleep 300 >/dev/null
+    koker-run -d --name a2 --network six --cap-add NET_RAW one sleep 300 >/dev/null
+    koker-run -d --name b1 --network other --cap-add NET_RAW one sleep 300 >/dev/null
+    a2=$(state a2 .NetworkSettings.Networks.six.GlobalIPv6Address)
+    b1=$(state b1 .NetworkSettings.Networks.other.GlobalIPv6Address)
+    run_koker 0 koker-exec a1 ping -6 -c1 -W2 "$a2"
+    run_koker 1 koker-exec a1 ping -6 -c1 -W1 "$b1"
+    koker-rm -f a1 a2 b1 >/dev/null
+    run_koker 0 koker-net rm six other
+}
