@@ -146,7 +146,9 @@ static Args parse(int argc, char **argv) {
     case OPT_SUBNET: // docker's --subnet, once for each family
       (std::strchr(optarg, ':') ? a.create.subnet6 : a.create.subnet) = optarg;
       break;
-    case OPT_IPV6: a.create.ipv6 = true; break;
+    case OPT_IPV6:
+      a.create.ipv6 = true;
+      break;
     case OPT_GATEWAY: a.create.gateway = optarg; break;
     case OPT_RANGE: a.create.ip_range = optarg; break;
     case OPT_INTERNAL: a.create.internal = true; break;

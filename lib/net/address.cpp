@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: MIT
 #include "net/address.hpp"
 #include "base/error.hpp"
-#include "base/sys.hpp"
-#include "base/text.hpp"
 #include "base/fd.hpp"
 #include "base/log.hpp"
+#include "base/sys.hpp"
+#include "base/text.hpp"
+#include <algorithm>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
-#include <algorithm>
 #include <vector>
 
 namespace koker::net {

@@ -253,8 +253,7 @@ void down(const Network &n) {
       write_sysctl(ip_forward, "0");
     ::unlink(forward_file);
     // IPv6 forwarding likewise, back to the host's value with the last koker bridge.
-    std::string forward6_was(
-        text::trim(sys::read_file_if_exists(forward6_file, 16).value_or("")));
+    std::string forward6_was(text::trim(sys::read_file_if_exists(forward6_file, 16).value_or("")));
     if (forward6_was == "0" && read_sysctl(forward6) != "0")
       write_sysctl(forward6, "0");
     ::unlink(forward6_file);

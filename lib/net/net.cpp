@@ -89,8 +89,7 @@ void restore_tables(const std::string &nat, const std::string &filter, bool v6) 
 
 // The rules of chain in table, as iptables -S prints them ("-A CHAIN ..."); none when the
 // chain does not exist.
-std::vector<std::string> list_rules(const std::string &table, const std::string &chain,
-                                    bool v6) {
+std::vector<std::string> list_rules(const std::string &table, const std::string &chain, bool v6) {
   std::vector<std::string> args = {"-t", table, "-S"};
   if (!chain.empty())
     args.push_back(chain);
@@ -159,17 +158,18 @@ std::vector<Rule> bridge_rules(const Network &n) {
 std::vector<Rule> bridge_rules6(const Network &n) {
   // The IPv4 set less what IPv6 has not: no published-port chain (no route_localnet; see
   // docs/networking.md), masquerade of the /64 only. Isolation and internal as for IPv4.
-  Network v4 = n;
   std::vector<Rule> rules;
-  for (auto &r : bridge_rules(v4)) {
+  for (auto &r : bridge_rules(n)) {
     bool isolation = std::string_view(r.chain).rfind("KOKER-ISOLATION", 0) == 0;
     if (isolation || std::string_view(r.chain) == "FORWARD")
       rules.push_back(r);
   }
-  if (!n.internal && n.subnet6)
-    rules.push_back({"nat", "POSTROUTING", false,
-                     {"-s", n.subnet6->str(), "!", "-o", n.bridge, "-m", "comment", "--comment",
-                      "koker", "-j", "MASQUERADE"}});
+  if (!n.internal && n.subnet6) {
+    std::vector<std::string> spec = {"-s", n.subnet6->str(), "!", "-o", n.bridge, "-m"};
+    for (const char *w : {"comment", "--comment", "koker", "-j", "MASQUERADE"})
+      spec.emplace_back(w);
+    rules.push_back({"nat", "POSTROUTING", false, spec});
+  }
   return rules;
 }
 

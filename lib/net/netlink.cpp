@@ -349,8 +349,7 @@ void add_default_route6(Socket &s, const Link &dev, const std::array<uint8_t, 16
   rtm->rtm_type = RTN_UNICAST;
   mnl_attr_put(r.nlh, RTA_GATEWAY, 16, gateway.data());
   mnl_attr_put_u32(r.nlh, RTA_OIF, static_cast<uint32_t>(dev.index));
-  expect_ok(s.request(r.nlh),
-            cat("add the IPv6 default route via ", net::ip6_string(gateway)));
+  expect_ok(s.request(r.nlh), cat("add the IPv6 default route via ", net::ip6_string(gateway)));
 }
 
 } // namespace koker::netlink

@@ -68,11 +68,8 @@ void add_address(Socket &s, const Link &dev, uint32_t addr, unsigned prefix);
 void add_default_route(Socket &s, uint32_t gateway);
 // ip -6 addr add ADDR/PREFIX dev DEV nodad: usable at once (no duplicate address detection:
 // koker's leases make it unique); an address already there is fine.
-void add_address6(Socket &s, const Link &dev, const std::array<uint8_t, 16> &addr,
-                  unsigned prefix);
+void add_address6(Socket &s, const Link &dev, const std::array<uint8_t, 16> &addr, unsigned prefix);
 // ip -6 route add default via GATEWAY dev DEV
 void add_default_route6(Socket &s, const Link &dev, const std::array<uint8_t, 16> &gateway);
-
-
 
 } // namespace koker::netlink

@@ -163,7 +163,8 @@ Subnet6 pick_subnet6(const std::string &root) {
       return s;
   }
   fail("could not find an available, non-overlapping IPv6 address pool to assign to the "
-       "network (KOKER_NETWORK_POOL6 ", pool.str(), " is used up)");
+       "network (KOKER_NETWORK_POOL6 ",
+       pool.str(), " is used up)");
 }
 
 } // namespace
