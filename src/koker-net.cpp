@@ -55,7 +55,10 @@ static const char USAGE[] =
     "      --format table|json     ls: a table (default) or one JSON array; networks: a Go\n"
     "                              template too\n"
     "      --subnet CIDR           create: the subnet (default: a free one from\n"
-    "                              KOKER_NETWORK_POOL, in KOKER_NETWORK_POOL_SIZE networks)\n"
+    "                              KOKER_NETWORK_POOL, in KOKER_NETWORK_POOL_SIZE networks);\n"
+    "                              an IPv6 CIDR is the --ipv6 subnet\n"
+    "      --ipv6                  create: an IPv6 subnet too (default: a free /64 of the\n"
+    "                              host's ULA /48, KOKER_NETWORK_POOL6)\n"
     "      --gateway IP            create: the bridge's address (default the first one)\n"
     "      --ip-range CIDR         create: where containers' addresses come from\n"
     "      --internal              create: no route out of the network\n"
@@ -98,6 +101,7 @@ static Args parse(int argc, char **argv) {
     OPT_GATEWAY,
     OPT_RANGE,
     OPT_INTERNAL,
+    OPT_IPV6,
     OPT_LABEL,
     OPT_FORCE,
     OPT_IP,
@@ -109,6 +113,7 @@ static Args parse(int argc, char **argv) {
                                  {"gateway", required_argument, nullptr, OPT_GATEWAY},
                                  {"ip-range", required_argument, nullptr, OPT_RANGE},
                                  {"internal", no_argument, nullptr, OPT_INTERNAL},
+                                 {"ipv6", no_argument, nullptr, OPT_IPV6},
                                  {"label", required_argument, nullptr, OPT_LABEL},
                                  {"opt", required_argument, nullptr, 'o'},
                                  {"driver", required_argument, nullptr, 'd'},
@@ -138,7 +143,12 @@ static Args parse(int argc, char **argv) {
     if (c >= OPT_SUBNET && c <= OPT_LABEL)
       a.create_flags = true;
     switch (c) {
-    case OPT_SUBNET: a.create.subnet = optarg; break;
+    case OPT_SUBNET: // docker's --subnet, once for each family
+      (std::strchr(optarg, ':') ? a.create.subnet6 : a.create.subnet) = optarg;
+      break;
+    case OPT_IPV6:
+      a.create.ipv6 = true;
+      break;
     case OPT_GATEWAY: a.create.gateway = optarg; break;
     case OPT_RANGE: a.create.ip_range = optarg; break;
     case OPT_INTERNAL: a.create.internal = true; break;
@@ -260,6 +270,9 @@ static void fill_endpoint(container::Endpoint &e, const net::NetworkRecord &r,
   e.ip_address = l.ip;
   e.gateway = r.gateway;
   e.prefix = static_cast<int>(n.subnet.prefix);
+  e.ip6_address = net::ip6_of(n, l.ip);
+  e.gateway6 = r.gateway6;
+  e.prefix6 = n.subnet6 ? static_cast<int>(n.subnet6->prefix) : 0;
   uint32_t ip = *net::parse_ip(l.ip);
   char mac[18];
   std::snprintf(mac, sizeof mac, "02:42:%02x:%02x:%02x:%02x", (ip >> 24) & 0xff, (ip >> 16) & 0xff,
@@ -641,8 +654,8 @@ static void check_command(const Args &a) {
   if (!a.format.empty() && cmd == "ls")
     cli::check_format(a.format);
   if (a.create_flags && cmd != "create")
-    cli::usage_error("--subnet, --gateway, --ip-range, --internal, --label, --opt and --driver "
-                     "apply to create only");
+    cli::usage_error("--subnet, --gateway, --ip-range, --internal, --ipv6, --label, --opt and "
+                     "--driver apply to create only");
   if (!a.filters.empty() && cmd != "networks")
     cli::usage_error("--filter applies to networks (network ls) only");
   if (a.force && cmd != "rm" && cmd != "prune")

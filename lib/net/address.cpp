@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: MIT
 #include "net/address.hpp"
 #include "base/error.hpp"
-#include "base/sys.hpp"
-#include "base/text.hpp"
 #include "base/fd.hpp"
 #include "base/log.hpp"
+#include "base/sys.hpp"
+#include "base/text.hpp"
+#include <algorithm>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -43,6 +44,61 @@ Subnet parse_subnet(std::string_view text) {
     fail("invalid subnet ", printable(text), ": host bits are set (did you mean ",
          Subnet{*addr & (~uint32_t(0) << (32 - s.prefix)), s.prefix}.str(), "?)");
   return s;
+}
+
+std::array<uint8_t, 16> Subnet6::at(uint64_t offset) const {
+  std::array<uint8_t, 16> a = network;
+  for (int i = 15; i >= 8 && offset; --i, offset >>= 8)
+    a[static_cast<size_t>(i)] |= static_cast<uint8_t>(offset & 0xff);
+  return a;
+}
+
+std::string Subnet6::str() const { return cat(ip6_string(network), "/", prefix); }
+
+std::optional<std::array<uint8_t, 16>> parse_ip6(std::string_view text) {
+  std::string s(text);
+  std::array<uint8_t, 16> a;
+  if (s.size() > 45 || ::inet_pton(AF_INET6, s.c_str(), a.data()) != 1)
+    return std::nullopt;
+  return a;
+}
+
+std::string ip6_string(const std::array<uint8_t, 16> &addr) {
+  char text[INET6_ADDRSTRLEN];
+  return ::inet_ntop(AF_INET6, addr.data(), text, sizeof text) ? text : "?";
+}
+
+namespace {
+bool same_prefix(const std::array<uint8_t, 16> &a, const std::array<uint8_t, 16> &b,
+                 unsigned prefix) {
+  for (unsigned bit = 0; bit < prefix; ++bit)
+    if (((a[bit / 8] ^ b[bit / 8]) >> (7 - bit % 8)) & 1)
+      return false;
+  return true;
+}
+} // namespace
+
+Subnet6 parse_subnet6(std::string_view text) {
+  size_t slash = text.find('/');
+  auto addr = parse_ip6(text.substr(0, slash));
+  auto prefix =
+      slash == std::string_view::npos ? std::nullopt : sys::parse_uint(text.substr(slash + 1));
+  if (!addr || !prefix)
+    fail("invalid subnet ", printable(text), " (want an IPv6 CIDR such as fd00:1:2:3::/64)");
+  if (*prefix < 48 || *prefix > 120)
+    fail("invalid subnet ", printable(text), ": the prefix must be from /48 to /120");
+  Subnet6 s{*addr, static_cast<unsigned>(*prefix)};
+  std::array<uint8_t, 16> masked{};
+  for (unsigned bit = 0; bit < s.prefix; ++bit)
+    masked[bit / 8] |= static_cast<uint8_t>(s.network[bit / 8] & (0x80 >> (bit % 8)));
+  if (masked != s.network)
+    fail("invalid subnet ", printable(text), ": host bits are set (did you mean ",
+         Subnet6{masked, s.prefix}.str(), "?)");
+  return s;
+}
+
+bool overlaps6(const Subnet6 &a, const Subnet6 &b) {
+  return same_prefix(a.network, b.network, std::min(a.prefix, b.prefix));
 }
 
 Port parse_port(std::string_view spec) {

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #pragma once
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -27,6 +28,24 @@ struct Subnet {
 Subnet parse_subnet(std::string_view text);
 // A dotted IPv4 address; nothing if text is not one.
 std::optional<uint32_t> parse_ip(std::string_view text);
+
+// An IPv6 subnet (a ULA /64 of a network created with --ipv6): its prefix and length; the
+// address at offset k is the prefix with k in its low bits.
+struct Subnet6 {
+  std::array<uint8_t, 16> network{};
+  unsigned prefix = 0;
+  std::array<uint8_t, 16> at(uint64_t offset) const;
+  std::array<uint8_t, 16> gateway() const { return at(1); }
+  std::string str() const;
+};
+// An IPv6 address (inet_pton); nothing if text is not one.
+std::optional<std::array<uint8_t, 16>> parse_ip6(std::string_view text);
+// "fd00::2" (inet_ntop).
+std::string ip6_string(const std::array<uint8_t, 16> &addr);
+// "fd12:3456:789a:1::/64" (prefix 48 to 120, host bits zero); throws Error otherwise.
+Subnet6 parse_subnet6(std::string_view text);
+// True when a and b share addresses.
+bool overlaps6(const Subnet6 &a, const Subnet6 &b);
 
 struct Port {
   std::string host_ip = "0.0.0.0";

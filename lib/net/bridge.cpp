@@ -17,6 +17,48 @@ namespace koker::net {
 using namespace detail;
 
 namespace {
+const char *forward6 = "/proc/sys/net/ipv6/conf/all/forwarding";
+
+// The IPv6 half of up(): forwarding on (its value kept, as ip_forward's), the rules of
+// bridge_rules6 in ip6tables, each unless there already. Under the host lock.
+void up6(const Network &n) {
+  std::string now = read_sysctl(forward6);
+  if (now != "1") {
+    if (!sys::exists(forward6_file))
+      sys::write_file_atomic(forward6_file, now + "\n", 0600);
+    write_sysctl(forward6, "1");
+  }
+  std::string nat, filter;
+  for (const auto &r : bridge_rules6(n)) {
+    std::vector<std::string> args = {"-t", r.table, "-C", r.chain};
+    args.insert(args.end(), r.spec.begin(), r.spec.end());
+    if (iptables(args, true).status == 0)
+      continue;
+    std::string line = cat(r.insert ? "-I " : "-A ", r.chain, " ", joined(r.spec), "\n");
+    (std::string_view(r.table) == "nat" ? nat : filter) += line;
+  }
+  ensure_isolation_chains(true);
+  restore_tables(nat, filter, true);
+  ensure_isolation_chains(true);
+}
+
+// The IPv6 half of down(): the bridge's rules in ip6tables, whether or not the record still
+// says IPv6 (a kill -9 may have left them). Nothing when ip6tables is missing.
+void down6(const Network &n) {
+  if (iptables({"-S", "FORWARD"}, true).status != 0)
+    return;
+  std::string nat, filter;
+  for (const auto &rule : list_rules("nat", "POSTROUTING", true))
+    if (is_bridge_rule(n, rule))
+      nat += "-D" + rule.substr(2) + "\n";
+  for (const char *filter_chain : {"FORWARD", isolation_stage1, isolation_stage2})
+    for (const auto &rule : list_rules("filter", filter_chain, true))
+      if (is_bridge_rule(n, rule))
+        filter += "-D" + rule.substr(2) + "\n";
+  restore_tables(nat, filter, true);
+  remove_isolation_chains_if_unused(true);
+}
+
 // A fast check: the bridge exists, koker finished making it, on this subnet, for this store.
 bool is_up(const Network &n, netlink::Socket &s) {
   auto link = netlink::get_link(s, n.bridge);
@@ -112,6 +154,10 @@ void up(const Network &n) {
       fail("bridge ", n.bridge, " vanished while it was being made");
   }
   netlink::add_address(s, *link, n.gw(), n.subnet.prefix);
+  if (n.subnet6) {
+    write_sysctl(cat("/proc/sys/net/ipv6/conf/", n.bridge, "/disable_ipv6"), "0");
+    netlink::add_address6(s, *link, n.subnet6->gateway(), n.subnet6->prefix);
+  }
   write_sysctl(cat("/proc/sys/net/ipv4/conf/", n.bridge, "/route_localnet"), "1");
   netlink::set_up(s, n.bridge);
 
@@ -144,6 +190,8 @@ void up(const Network &n) {
   ensure_isolation_chains();
   restore_tables(nat, filter);
   ensure_isolation_chains(); // the jump above the ACCEPTs just inserted
+  if (n.subnet6)
+    up6(n);
   // Last: the alias marks the bridge complete, so the next run takes the fast path.
   netlink::set_alias(s, *link, format_alias(n, forward));
 }
@@ -186,6 +234,7 @@ void down(const Network &n) {
         filter += "-D" + rule.substr(2) + "\n";
   restore_tables(nat, filter);
   remove_isolation_chains_if_unused();
+  down6(n);
   bool ours = link && link->kind == "bridge" && (a.koker || link->alias.empty());
   if (link && !ours)
     fail("bridge ", n.bridge, " was not made by koker: not removing it");
@@ -203,6 +252,11 @@ void down(const Network &n) {
     if (forward == "0" && read_sysctl(ip_forward) != "0")
       write_sysctl(ip_forward, "0");
     ::unlink(forward_file);
+    // IPv6 forwarding likewise, back to the host's value with the last koker bridge.
+    std::string forward6_was(text::trim(sys::read_file_if_exists(forward6_file, 16).value_or("")));
+    if (forward6_was == "0" && read_sysctl(forward6) != "0")
+      write_sysctl(forward6, "0");
+    ::unlink(forward6_file);
   }
   log::debug("rm -rf ", n.dir());
   sys::rm_rf(n.dir());
@@ -330,10 +384,15 @@ void connect(const Network &n, const Lease &l, int pid, const std::string &ifnam
   if (!dev)
     fail(ifname, " did not appear in the container's network namespace");
   netlink::add_address(inside, *dev, ip, n.subnet.prefix);
+  if (n.subnet6)
+    netlink::add_address6(inside, *dev, *parse_ip6(ip6_of(n, l.ip)), n.subnet6->prefix);
   // An internal network has no way out; a second network adds no default route (docker: the
   // first network's gateway stays the container's).
-  if (!n.internal && ifname == "eth0")
+  if (!n.internal && ifname == "eth0") {
     netlink::add_default_route(inside, n.gw());
+    if (n.subnet6)
+      netlink::add_default_route6(inside, *dev, n.subnet6->gateway());
+  }
   if (!l.ports.empty()) {
     std::string nat;
     for (const auto &p : l.ports)

@@ -19,6 +19,9 @@ constexpr const char *host_lock_dir = "/run/koker";
 // ip_forward as it was before the first koker bridge set it to 1, for the last one's down.
 constexpr const char *forward_file = "/run/koker/ip_forward";
 constexpr const char *host_lock = "/run/koker/net.lock";
+// net.ipv6.conf.all.forwarding as it was before the first network with IPv6 set it to 1, for
+// the last koker bridge's down.
+constexpr const char *forward6_file = "/run/koker/ipv6_forwarding";
 
 std::string canonical(const std::string &root);
 bool valid_bridge_name(std::string_view name);
@@ -29,20 +32,23 @@ using Output = sys::Ran;
 // shell; its exit status and output.
 Output spawn(const char *tool, const std::vector<std::string> &args, std::string_view input = {});
 std::string joined(const std::vector<std::string> &words);
-Output iptables(const std::vector<std::string> &args);
-void iptables_restore(const std::string &batch);
+// v6: ip6tables and ip6tables-restore, for a network's IPv6 subnet (the same rules, chains
+// and comments as the IPv4 ones, in the IPv6 tables).
+Output iptables(const std::vector<std::string> &args, bool v6 = false);
+void iptables_restore(const std::string &batch, bool v6 = false);
 // iptables_restore() of the nat and the filter lines given, each table only when it has some.
-void restore_tables(const std::string &nat, const std::string &filter);
-std::vector<std::string> list_rules(const std::string &table, const std::string &chain);
+void restore_tables(const std::string &nat, const std::string &filter, bool v6 = false);
+std::vector<std::string> list_rules(const std::string &table, const std::string &chain,
+                                    bool v6 = false);
 
 // docker's DOCKER-ISOLATION-STAGE-1/2, koker's: FORWARD jumps to stage 1 first of all.
 constexpr const char *isolation_stage1 = "KOKER-ISOLATION-STAGE-1";
 constexpr const char *isolation_stage2 = "KOKER-ISOLATION-STAGE-2";
 // Makes the chains if missing and puts FORWARD's jump to stage 1 at its top (again: the
 // ACCEPTs of a bridge made since are inserted above it). Under the host lock.
-void ensure_isolation_chains();
+void ensure_isolation_chains(bool v6 = false);
 // Removes the chains and the jump when no bridge has a rule left in them. Under the host lock.
-void remove_isolation_chains_if_unused();
+void remove_isolation_chains_if_unused(bool v6 = false);
 
 struct Rule {
   const char *table, *chain;
@@ -51,6 +57,8 @@ struct Rule {
 };
 
 std::vector<Rule> bridge_rules(const Network &n);
+// The bridge's IPv6 rules (n.subnet6): NAT66 masquerade out, forwarding, isolation.
+std::vector<Rule> bridge_rules6(const Network &n);
 bool is_bridge_rule(const Network &n, const std::string &rule);
 std::string port_rule(const Network &n, const Lease &l, const Port &p);
 // Deletes the nat rules of the containers in ids (all but those in keep when ids is empty).

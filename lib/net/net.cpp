@@ -62,36 +62,38 @@ std::string joined(const std::vector<std::string> &words) {
   return s;
 }
 
-Output iptables(const std::vector<std::string> &args) {
-  log::debug("iptables -w ", joined(args));
-  return spawn("iptables", args);
+Output iptables(const std::vector<std::string> &args, bool v6) {
+  const char *tool = v6 ? "ip6tables" : "iptables";
+  log::debug(tool, " -w ", joined(args));
+  return spawn(tool, args);
 }
 
 // Applies a batch ("*nat\n-A ...\nCOMMIT\n") in one process, atomically per table.
-void iptables_restore(const std::string &batch) {
-  log::debug("iptables-restore -w --noflush <<EOF\n", batch, "EOF");
-  Output o = spawn("iptables-restore", {"--noflush"}, batch);
+void iptables_restore(const std::string &batch, bool v6) {
+  const char *tool = v6 ? "ip6tables-restore" : "iptables-restore";
+  log::debug(tool, " -w --noflush <<EOF\n", batch, "EOF");
+  Output o = spawn(tool, {"--noflush"}, batch);
   if (o.status != 0)
-    fail("iptables-restore failed: ", text::trim(o.err));
+    fail(tool, " failed: ", text::trim(o.err));
 }
 
-void restore_tables(const std::string &nat, const std::string &filter) {
+void restore_tables(const std::string &nat, const std::string &filter, bool v6) {
   std::string batch;
   if (!nat.empty())
     batch += "*nat\n" + nat + "COMMIT\n";
   if (!filter.empty())
     batch += "*filter\n" + filter + "COMMIT\n";
   if (!batch.empty())
-    iptables_restore(batch);
+    iptables_restore(batch, v6);
 }
 
 // The rules of chain in table, as iptables -S prints them ("-A CHAIN ..."); none when the
 // chain does not exist.
-std::vector<std::string> list_rules(const std::string &table, const std::string &chain) {
+std::vector<std::string> list_rules(const std::string &table, const std::string &chain, bool v6) {
   std::vector<std::string> args = {"-t", table, "-S"};
   if (!chain.empty())
     args.push_back(chain);
-  Output o = iptables(args);
+  Output o = iptables(args, v6);
   std::vector<std::string> rules;
   if (o.status != 0)
     return rules;
@@ -153,19 +155,37 @@ std::vector<Rule> bridge_rules(const Network &n) {
   return rules;
 }
 
+std::vector<Rule> bridge_rules6(const Network &n) {
+  // The IPv4 set less what IPv6 has not: no published-port chain (no route_localnet; see
+  // docs/networking.md), masquerade of the /64 only. Isolation and internal as for IPv4.
+  std::vector<Rule> rules;
+  for (auto &r : bridge_rules(n)) {
+    bool isolation = std::string_view(r.chain).rfind("KOKER-ISOLATION", 0) == 0;
+    if (isolation || std::string_view(r.chain) == "FORWARD")
+      rules.push_back(r);
+  }
+  if (!n.internal && n.subnet6) {
+    std::vector<std::string> spec = {"-s", n.subnet6->str(), "!", "-o", n.bridge, "-m"};
+    for (const char *w : {"comment", "--comment", "koker", "-j", "MASQUERADE"})
+      spec.emplace_back(w);
+    rules.push_back({"nat", "POSTROUTING", false, spec});
+  }
+  return rules;
+}
+
 namespace {
 const std::vector<std::string> isolation_jump = {
     "-m", "comment", "--comment", "koker-isolation", "-j", isolation_stage1};
 std::string jump_line() { return cat("-A FORWARD ", joined(isolation_jump)); }
 } // namespace
 
-void ensure_isolation_chains() {
+void ensure_isolation_chains(bool v6) {
   for (const char *chain : {isolation_stage1, isolation_stage2}) {
-    Output o = iptables({"-N", chain});
+    Output o = iptables({"-N", chain}, v6);
     if (o.status != 0 && o.err.find("exists") == std::string::npos)
       fail("unable to create the iptables chain ", chain, ": ", text::trim(o.err));
   }
-  auto forward = list_rules("filter", "FORWARD");
+  auto forward = list_rules("filter", "FORWARD", v6);
   if (!forward.empty() && forward[0] == jump_line() &&
       std::count(forward.begin(), forward.end(), jump_line()) == 1)
     return;
@@ -174,21 +194,21 @@ void ensure_isolation_chains() {
     if (rule == jump_line())
       batch += "-D" + rule.substr(2) + "\n";
   batch += cat("-I FORWARD ", joined(isolation_jump), "\n");
-  restore_tables("", batch);
+  restore_tables("", batch, v6);
 }
 
-void remove_isolation_chains_if_unused() {
-  if (!list_rules("filter", isolation_stage1).empty() ||
-      !list_rules("filter", isolation_stage2).empty())
+void remove_isolation_chains_if_unused(bool v6) {
+  if (!list_rules("filter", isolation_stage1, v6).empty() ||
+      !list_rules("filter", isolation_stage2, v6).empty())
     return;
   std::string batch;
-  for (const auto &rule : list_rules("filter", "FORWARD"))
+  for (const auto &rule : list_rules("filter", "FORWARD", v6))
     if (rule == jump_line())
       batch += "-D" + rule.substr(2) + "\n";
   for (const char *chain : {isolation_stage1, isolation_stage2})
-    if (iptables({"-S", chain}).status == 0)
+    if (iptables({"-S", chain}, v6).status == 0)
       batch += cat("-X ", chain, "\n");
-  restore_tables("", batch);
+  restore_tables("", batch, v6);
 }
 
 // A bridge-level rule of this bridge, in iptables -S form.
@@ -427,7 +447,12 @@ Network from_env(const std::string &root) {
   return n;
 }
 
-// ---------------------------------------------------------------- up and down
+std::string ip6_of(const Network &n, const std::string &ip4) {
+  auto ip = parse_ip(ip4);
+  if (!n.subnet6 || !ip)
+    return "";
+  return ip6_string(n.subnet6->at(*ip - n.subnet.network));
+}
 
 // ---------------------------------------------------------------- containers
 

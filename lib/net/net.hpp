@@ -33,10 +33,16 @@ struct Network {
   // the gateway, the whole subnet for containers, a route out.
   uint32_t gateway = 0, range_first = 0, range_last = 0;
   bool internal = false;
+  // An IPv6 subnet as well (network create --ipv6): a container's address there is the one at
+  // its IPv4 address's offset in subnet (ip6_of), so the IPv4 lease holds both.
+  std::optional<Subnet6> subnet6;
   std::string dir() const { return root + "/net/" + bridge; }
   std::string chain() const { return "KOKER-" + bridge; }
   uint32_t gw() const { return gateway ? gateway : subnet.gateway(); }
 };
+// The IPv6 address going with IPv4 address ip4 on n; empty when n has no IPv6 subnet.
+std::string ip6_of(const Network &n, const std::string &ip4);
+
 // From the environment; throws Error for a bad bridge name or subnet.
 Network from_env(const std::string &root);
 

@@ -319,4 +319,37 @@ void add_default_route(Socket &s, uint32_t gateway) {
   expect_ok(s.request(r.nlh), cat("add the default route via ", net::ip_string(gateway)));
 }
 
+void add_address6(Socket &s, const Link &dev, const std::array<uint8_t, 16> &addr,
+                  unsigned prefix) {
+  log::debug("netlink RTM_NEWADDR ", net::ip6_string(addr), "/", prefix, " dev ", dev.name,
+             " nodad");
+  Request r(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL);
+  auto *ifa = r.extra<ifaddrmsg>();
+  ifa->ifa_family = AF_INET6;
+  ifa->ifa_prefixlen = static_cast<unsigned char>(prefix);
+  ifa->ifa_flags = IFA_F_NODAD;
+  ifa->ifa_scope = RT_SCOPE_UNIVERSE;
+  ifa->ifa_index = static_cast<unsigned>(dev.index);
+  mnl_attr_put(r.nlh, IFA_LOCAL, 16, addr.data());
+  mnl_attr_put(r.nlh, IFA_ADDRESS, 16, addr.data());
+  mnl_attr_put_u32(r.nlh, IFA_FLAGS, IFA_F_NODAD);
+  int rc = s.request(r.nlh);
+  if (rc != -EEXIST)
+    expect_ok(rc, cat("add address ", net::ip6_string(addr), "/", prefix));
+}
+
+void add_default_route6(Socket &s, const Link &dev, const std::array<uint8_t, 16> &gateway) {
+  log::debug("netlink RTM_NEWROUTE -6 default via ", net::ip6_string(gateway), " dev ", dev.name);
+  Request r(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL);
+  auto *rtm = r.extra<rtmsg>();
+  rtm->rtm_family = AF_INET6;
+  rtm->rtm_table = RT_TABLE_MAIN;
+  rtm->rtm_protocol = RTPROT_BOOT;
+  rtm->rtm_scope = RT_SCOPE_UNIVERSE;
+  rtm->rtm_type = RTN_UNICAST;
+  mnl_attr_put(r.nlh, RTA_GATEWAY, 16, gateway.data());
+  mnl_attr_put_u32(r.nlh, RTA_OIF, static_cast<uint32_t>(dev.index));
+  expect_ok(s.request(r.nlh), cat("add the IPv6 default route via ", net::ip6_string(gateway)));
+}
+
 } // namespace koker::netlink

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 #include "base/fd.hpp"
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -65,7 +66,10 @@ void set_alias(Socket &s, const Link &dev, std::string_view alias);
 void add_address(Socket &s, const Link &dev, uint32_t addr, unsigned prefix);
 // ip route add default via GATEWAY
 void add_default_route(Socket &s, uint32_t gateway);
-
-
+// ip -6 addr add ADDR/PREFIX dev DEV nodad: usable at once (no duplicate address detection:
+// koker's leases make it unique); an address already there is fine.
+void add_address6(Socket &s, const Link &dev, const std::array<uint8_t, 16> &addr, unsigned prefix);
+// ip -6 route add default via GATEWAY dev DEV
+void add_default_route6(Socket &s, const Link &dev, const std::array<uint8_t, 16> &gateway);
 
 } // namespace koker::netlink

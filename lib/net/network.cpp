@@ -49,6 +49,8 @@ std::optional<NetworkRecord> read_record(const std::string &path) {
   r.subnet = f.string("Subnet");
   r.gateway = f.string("Gateway");
   r.ip_range = f.string("IPRange");
+  r.subnet6 = f.string("Subnet6", "");
+  r.gateway6 = f.string("Gateway6", "");
   r.internal = f.boolean("Internal");
   r.labels = string_map(f.find("Labels"));
   r.options = string_map(f.find("Options"));
@@ -74,7 +76,8 @@ json::Value containers_json(const std::string &root, const Network &n) {
     v.set("EndpointID", "");
     v.set("MacAddress", n.gateway ? mac : "");
     v.set("IPv4Address", cat(l.ip, "/", n.subnet.prefix));
-    v.set("IPv6Address", "");
+    std::string ip6 = ip6_of(n, l.ip);
+    v.set("IPv6Address", ip6.empty() ? "" : cat(ip6, "/", n.subnet6->prefix));
     c.set(l.id, std::move(v));
   }
   return c;
@@ -137,6 +140,8 @@ Network network_of(const std::string &root, const NetworkRecord &r) {
     n.range_last = std::min(range.broadcast(), n.subnet.broadcast() - 1);
   }
   n.internal = r.internal;
+  if (!r.subnet6.empty())
+    n.subnet6 = parse_subnet6(r.subnet6);
   return n;
 }
 
@@ -169,6 +174,10 @@ void write_network_record(const std::string &root, const NetworkRecord &r) {
   v.set("Subnet", r.subnet);
   v.set("Gateway", r.gateway);
   v.set("IPRange", r.ip_range);
+  if (!r.subnet6.empty()) {
+    v.set("Subnet6", r.subnet6);
+    v.set("Gateway6", r.gateway6);
+  }
   v.set("Internal", r.internal);
   v.set("Labels", map_json(r.labels));
   v.set("Options", map_json(r.options));
@@ -187,7 +196,7 @@ json::Value network_json(const std::string &root, const NetworkRecord *r) {
   v.set("Created", r->created);
   v.set("Scope", "local");
   v.set("Driver", "bridge");
-  v.set("EnableIPv6", false);
+  v.set("EnableIPv6", !r->subnet6.empty());
   json::Value ipam = json::Value::object();
   ipam.set("Driver", "default");
   ipam.set("Options", json::Value::object());
@@ -198,6 +207,12 @@ json::Value network_json(const std::string &root, const NetworkRecord *r) {
   config.set("Gateway", r->gateway);
   json::Value configs = json::Value::array();
   configs.push(std::move(config));
+  if (!r->subnet6.empty()) {
+    json::Value config6 = json::Value::object();
+    config6.set("Subnet", r->subnet6);
+    config6.set("Gateway", r->gateway6);
+    configs.push(std::move(config6));
+  }
   ipam.set("Config", std::move(configs));
   v.set("IPAM", std::move(ipam));
   v.set("Internal", r->internal);

@@ -18,6 +18,7 @@ namespace koker::net {
 
 struct NetworkRecord {
   std::string name, id, created, bridge, subnet, gateway, ip_range;
+  std::string subnet6, gateway6; // --ipv6: empty without
   bool internal = false;
   std::map<std::string, std::string> labels, options;
 };
@@ -41,13 +42,16 @@ bool network_in_use(const Network &n);
 
 struct CreateRequest {
   std::string name, subnet, gateway, ip_range, bridge;
-  bool internal = false;
+  std::string subnet6; // --subnet with an IPv6 CIDR
+  bool ipv6 = false, internal = false;
   std::map<std::string, std::string> labels, options;
 };
 // Records the network and makes its bridge (under the lock; a failure leaves neither). A
 // subnet not given comes from the pool KOKER_NETWORK_POOL (default 172.16.0.0/12) in
 // networks of KOKER_NETWORK_POOL_SIZE bits (default 16), avoiding every route and address of
-// the host and every other network.
+// the host and every other network. With ipv6, a /64 of subnet6 or, when none is given, of
+// the host's ULA /48 (KOKER_NETWORK_POOL6, else one drawn at random once and kept in
+// KOKER_ROOT/networks/.pool6) that no route of the host and no other network uses.
 NetworkRecord create_network(const std::string &root, const CreateRequest &req);
 // Removes the network's bridge, rules and record; docker's "has active endpoints" error
 // while a container uses it.

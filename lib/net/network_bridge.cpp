@@ -98,6 +98,75 @@ Subnet pick_subnet(const std::string &root) {
        "assign to the network (KOKER_NETWORK_POOL ", pool.str(), " is used up)");
 }
 
+// The host's IPv6 routes (but the default one), from /proc/net/ipv6_route: every address
+// the host has lies in one of them too.
+std::vector<Subnet6> host_subnets6() {
+  std::vector<Subnet6> used;
+  log::debug("read /proc/net/ipv6_route (the host's IPv6 routes)");
+  auto routes = sys::read_file_if_exists("/proc/net/ipv6_route", 1 << 20);
+  if (!routes)
+    return used;
+  for (const auto &line : text::split(*routes, '\n')) {
+    auto w = text::split(line, ' ');
+    if (w.size() < 2 || w[0].size() != 32)
+      continue;
+    Subnet6 s;
+    for (size_t i = 0; i < 16; ++i)
+      s.network[i] = static_cast<uint8_t>(std::strtoul(w[0].substr(2 * i, 2).c_str(), nullptr, 16));
+    s.prefix = static_cast<unsigned>(std::strtoul(w[1].c_str(), nullptr, 16));
+    if (s.prefix > 0)
+      used.push_back(s);
+  }
+  return used;
+}
+
+// The host's ULA /48 for networks: KOKER_NETWORK_POOL6, else fd and 40 random bits (RFC 4193)
+// drawn once and kept with the store's networks.
+Subnet6 pool6(const std::string &root) {
+  std::string text = sys::env("KOKER_NETWORK_POOL6", "");
+  std::string kept = root + "/networks/.pool6";
+  if (text.empty()) {
+    if (auto t = sys::read_file_if_exists(kept, 128))
+      text = text::trim(*t);
+  }
+  if (text.empty()) {
+    std::string hex = sys::random_hex(10);
+    text = cat("fd", hex.substr(0, 2), ":", hex.substr(2, 4), ":", hex.substr(6, 4), "::/48");
+    sys::write_file_atomic(kept, text + "\n", 0600);
+  }
+  try {
+    return parse_subnet6(text);
+  } catch (const Error &e) {
+    fail("invalid KOKER_NETWORK_POOL6: ", e.what());
+  }
+}
+
+// A /64 of the pool that neither a route of the host nor another network uses.
+Subnet6 pick_subnet6(const std::string &root) {
+  Subnet6 pool = pool6(root);
+  if (pool.prefix > 64)
+    fail("invalid KOKER_NETWORK_POOL6 ", pool.str(), ": at most /64");
+  std::vector<Subnet6> taken = host_subnets6();
+  for (const auto &r : list_networks(root))
+    if (!r.subnet6.empty())
+      taken.push_back(parse_subnet6(r.subnet6));
+  uint64_t count = uint64_t(1) << std::min(64 - pool.prefix, 16u);
+  for (uint64_t i = 0; i < count; ++i) {
+    Subnet6 s = pool;
+    s.prefix = 64;
+    for (int b = 7; b >= 0 && (i >> (8 * (7 - b))); --b)
+      s.network[static_cast<size_t>(b)] |= static_cast<uint8_t>(i >> (8 * (7 - b)));
+    bool free = true;
+    for (const auto &t : taken)
+      free = free && !overlaps6(s, t);
+    if (free)
+      return s;
+  }
+  fail("could not find an available, non-overlapping IPv6 address pool to assign to the "
+       "network (KOKER_NETWORK_POOL6 ",
+       pool.str(), " is used up)");
+}
+
 } // namespace
 
 NetworkRecord create_network(const std::string &root, const CreateRequest &req) {
@@ -157,6 +226,23 @@ NetworkRecord create_network(const std::string &root, const CreateRequest &req) 
     if (range.prefix < subnet.prefix || !overlaps(range, subnet))
       fail("no matching subnet for range ", req.ip_range, " (", r.subnet, ")");
     r.ip_range = range.str();
+  }
+
+  if (!req.subnet6.empty() && !req.ipv6)
+    fail("an IPv6 --subnet needs --ipv6");
+  if (req.ipv6) {
+    Subnet6 s6;
+    if (req.subnet6.empty()) {
+      s6 = pick_subnet6(root);
+    } else {
+      s6 = parse_subnet6(req.subnet6);
+      for (const auto &other : list_networks(root))
+        if (!other.subnet6.empty() && overlaps6(s6, parse_subnet6(other.subnet6)))
+          fail("invalid pool request: Pool overlaps with other one on this address space (",
+               other.subnet6, " of network ", other.name, ")");
+    }
+    r.subnet6 = s6.str();
+    r.gateway6 = ip6_string(s6.gateway());
   }
 
   // The record first: a kill -9 after it leaves a network rm and prune remove whole; none

@@ -149,9 +149,9 @@ json::Value Record::to_json() const {
     j.set("Gateway", e.gateway);
     j.set("IPAddress", e.ip_address);
     j.set("IPPrefixLen", e.prefix);
-    j.set("IPv6Gateway", "");
-    j.set("GlobalIPv6Address", "");
-    j.set("GlobalIPv6PrefixLen", 0);
+    j.set("IPv6Gateway", e.gateway6);
+    j.set("GlobalIPv6Address", e.ip6_address);
+    j.set("GlobalIPv6PrefixLen", e.prefix6);
     j.set("MacAddress", e.mac);
     j.set("DriverOpts", json::Value());
     return j;
@@ -295,6 +295,9 @@ Record Record::from_json(const json::Value &v, std::string_view what) {
       ep.gateway = e.string("Gateway");
       ep.mac = e.string("MacAddress");
       ep.prefix = static_cast<int>(e.integer("IPPrefixLen"));
+      ep.ip6_address = e.string("GlobalIPv6Address");
+      ep.gateway6 = e.string("IPv6Gateway");
+      ep.prefix6 = static_cast<int>(e.integer("GlobalIPv6PrefixLen"));
       r.networks.push_back(std::move(ep));
     }
   // Mounts (issue 16.2)

@@ -47,6 +47,8 @@ struct Endpoint {
   std::vector<std::string> aliases;     // --network-alias / connect --alias
   std::string ip_address, gateway, mac; // while attached
   int prefix = 0;
+  std::string ip6_address, gateway6; // on a network with IPv6, while attached
+  int prefix6 = 0;
 };
 
 struct Record {

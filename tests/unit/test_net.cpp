@@ -32,6 +32,21 @@ TEST("net: subnets are IPv4 CIDRs from /8 to /29 with no host bits") {
   CHECK(!net::parse_ip(""));
 }
 
+TEST("net: IPv6 subnets: /48 to /120, no host bits; addresses at an offset; overlaps") {
+  auto s = net::parse_subnet6("fd44:4b4f:4b45:7::/64");
+  CHECK(s.str() == "fd44:4b4f:4b45:7::/64");
+  CHECK(net::ip6_string(s.gateway()) == "fd44:4b4f:4b45:7::1");
+  CHECK(net::ip6_string(s.at(0x1234)) == "fd44:4b4f:4b45:7::1234");
+  CHECK(net::ip6_string(s.at(0x10002)) == "fd44:4b4f:4b45:7::1:2");
+  CHECK(net::overlaps6(s, net::parse_subnet6("fd44:4b4f:4b45::/48")));
+  CHECK(!net::overlaps6(s, net::parse_subnet6("fd44:4b4f:4b45:8::/64")));
+  CHECK(throws([] { net::parse_subnet6("fd44:4b4f:4b45:7::1/64"); }));
+  CHECK(throws([] { net::parse_subnet6("fd44::/47"); }));
+  CHECK(throws([] { net::parse_subnet6("fd44::/121"); }));
+  CHECK(throws([] { net::parse_subnet6("10.0.0.0/24"); }));
+  CHECK(!net::parse_ip6("fd44::g"));
+}
+
 TEST("net: -p specs parse as docker's and print in docker's form") {
   CHECK(net::port_string(net::parse_port("8080:80")) == "0.0.0.0:8080->80/tcp");
   CHECK(net::port_string(net::parse_port("127.0.0.1:53:5353/udp")) == "127.0.0.1:53->5353/udp");
