@@ -57,7 +57,7 @@ chart_start() {
     has "$f" koker runc podman || skipped "run.sh left no samples of koker, runc and podman (did it run and succeed?)"
     for tool in true koker runc podman; do
         awk -v t="$tool" '$1 == t { print $2 / 1e6 }' "$f" | sort -n |
-            awk '{ v[NR] = $1 } END { for (i = 1; i <= NR; i++) printf "%s %.4f\n", v[i], (i - 0.5) / NR }' \
+            awk '{ v[NR] = $1 } END { if (NR) printf "%s 0\n", v[1]; for (i = 1; i <= NR; i++) printf "%s %.4f\n", v[i], i / NR }' \
                 >"$WORK/start-$tool.dat"
     done
     gnuplot <<EOF
@@ -89,13 +89,13 @@ chart_scale() {
     # One block per round (blank lines between), so gnuplot draws a line per round.
     awk 'NR > 1 && $1 != r { print ""; print "" } { r = $1; print $2, $3 / 1024 }' "$mem" >"$WORK/scale-mem.dat"
     gnuplot <<EOF
-$TERMINAL
+${TERMINAL/800,440/800,600}
 set output '$OUT/scale.svg'
 set multiplot layout 2,1 title 'koker at scale: detached \`sleep\` containers started one after another (scale.sh)'
 set grid
 set xlabel 'containers running'
 set ylabel 'start time (ms)'
-set key top left
+set key below
 set yrange [0:*]
 plot '$WORK/scale-starts.dat' using 1:2 with points pt 7 ps 0.3 lc rgb '#1f77b4' title 'koker-run -d, each start ($rounds rounds)'
 set ylabel 'MemAvailable drop (MiB)'
@@ -128,7 +128,7 @@ set style data histograms
 set style histogram rowstacked
 set style fill solid 0.8 border -1
 set boxwidth 0.6
-set key top right
+set key below
 plot '$WORK/pull.dat' using 2:xtic(1) lc rgb '#7f7f7f' title 'whole pull', \
      '' using 3 lc rgb '#1f77b4' title 'download and verify (skopeo copy to dir:)', \
      '' using 4 lc rgb '#ff7f0e' title 'decompress (gzip -dc)', \
