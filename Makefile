@@ -116,6 +116,8 @@ RUN_PKGS   := iptables
 TEST_PKGS  := bats docker-registry umoci skopeo busybox-static python3 openssl zstd jq curl \
               shellcheck mandoc iproute2 util-linux podman containerd runc golang-go \
               buildah tcc musl-dev bzip2 xz-utils
+# What `make bench` needs on top of the tests' packages: gnuplot draws bench/charts/*.svg.
+BENCH_PKGS := gnuplot-nox
 
 .PHONY: all check unit lint demo deps deps-test install uninstall clean fmt bench oci-validate
 all: $(TOOL_BIN)
@@ -176,6 +178,7 @@ deps-test:
 	@sh tests/install-deps.sh $(BUILD_PKGS) $(RUN_PKGS) $(TEST_PKGS)
 
 bench: all
+	@sh tests/install-deps.sh $(BENCH_PKGS)
 	sh bench/all.sh
 
 # The runtime-spec's conformance suite (opencontainers/runtime-tools validation, built offline

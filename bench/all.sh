@@ -5,8 +5,9 @@
 # bench/all.sh: every benchmark in one run (`make bench`): bench/pull.sh, run.sh, exec.sh,
 # scale.sh, oci.sh and build.sh, one after another, each on its own fresh store.  Prints a markdown summary table
 # of medians, ratios and targets, with the machine, followed by each part's tables, and
-# writes the same to bench/RESULTS.md when every part ran and succeeded.  Progress goes to
-# stderr.  See bench/README.md.
+# writes the same to bench/RESULTS.md when every part ran and succeeded, with the SVG charts of
+# bench/charts.sh (gnuplot) beside the tables in bench/charts/.  Progress goes to stderr.  See
+# bench/README.md.
 #
 #   BENCH_PULL_RUNS=5      timed pulls per tool
 #   BENCH_RUNS=20          timed runs per tool for run.sh and exec.sh, calls for scale.sh
@@ -184,6 +185,24 @@ summary() {
     fi
 }
 
+# ---------------------------------------------------------------- charts
+
+# part_chart PART: the chart drawn from PART's samples, below its tables (markdown), if PART
+# has one; a chart that cannot be drawn leaves a note instead.
+part_chart() {
+    local chart
+    case $1 in
+        run) chart=start ;;
+        scale) chart=scale ;;
+        pull) chart=pull ;;
+        *) return 0 ;;
+    esac
+    if ! bash "$BENCH_TOP/bench/charts.sh" "$BENCH_DATA" "$BENCH_WORK/charts" "$chart" 2>"$BENCH_WORK/chart-$chart.log"; then
+        rm -f "$BENCH_WORK/charts/$chart.svg"
+        printf '\n_Chart %s not drawn: gnuplot failed (%s)._\n' "$chart" "$(grep -m 1 . "$BENCH_WORK/chart-$chart.log" || echo 'no message')"
+    fi
+}
+
 # ---------------------------------------------------------------- main
 
 # shellcheck disable=SC2016 # backquotes are markdown code spans here, not expansions
@@ -202,6 +221,9 @@ main() {
     # Every part runs the same copy of the tools.
     export BENCH_ALL=1 BENCH_SUMMARY=$BENCH_WORK/summary BENCH_KOKER_BIN=$KOKER_BIN
     : >"$BENCH_SUMMARY"
+    # The parts' raw samples, which bench/charts.sh draws into $BENCH_WORK/charts.
+    export BENCH_DATA=$BENCH_WORK/data
+    mkdir -p "$BENCH_DATA"
 
     for part in "${PARTS[@]}"; do
         wait_quiet
@@ -247,6 +269,7 @@ main() {
         for part in "${out[@]}"; do
             printf '\n'
             sed 's/^## /### /' "$BENCH_WORK/$part.md"
+            part_chart "$part"
         done
     } >"$BENCH_WORK/RESULTS.md"
 
@@ -257,6 +280,12 @@ main() {
     fi
     if [[ ${PARTS[*]} == "$ALL_PARTS" ]]; then
         cp "$BENCH_WORK/RESULTS.md" "$RESULTS"
+        # The charts RESULTS.md links to, and no older ones beside them.
+        rm -f "${RESULTS%/*}"/charts/*.svg
+        if compgen -G "$BENCH_WORK/charts/*.svg" >/dev/null; then
+            mkdir -p "${RESULTS%/*}/charts"
+            cp "$BENCH_WORK"/charts/*.svg "${RESULTS%/*}/charts/"
+        fi
         bench_log "wrote $RESULTS"
     else
         bench_log "BENCH_PARTS=${PARTS[*]}: $RESULTS left as it was"

@@ -309,6 +309,15 @@ bench_summary() {
     printf '%s %s\n' "$1" "$2" >>"$BENCH_SUMMARY"
 }
 
+# bench_data FILE LINE...: append LINEs to $BENCH_DATA/FILE, the raw samples bench/charts.sh
+# draws (bench/all.sh sets BENCH_DATA; a part run alone keeps none).
+bench_data() {
+    [[ -n ${BENCH_DATA:-} ]] || return 0
+    local file=$BENCH_DATA/$1
+    shift
+    printf '%s\n' "$@" >>"$file"
+}
+
 smaps_kb() {
     awk -v f="$2:" '$1 == f { print $2; found = 1 } END { exit !found }' "/proc/$1/smaps_rollup"
 }

@@ -121,6 +121,37 @@ pull_skopeo() {
     rm -rf --one-file-system "$dir"
 }
 
+# The parts of a pull measured apart, for the table and bench/charts.sh's split: download and
+# verify is skopeo's copy above; decompress is `gzip -dc` of the layer blobs to /dev/null (one
+# thread, zlib's inflate, as koker-pull's libarchive uses); write is `tar -x` of the layers,
+# decompressed beforehand (untimed), each into its own empty directory on the stores' file
+# system, as koker-pull unpacks them.  Sets BENCH_NS.
+stage_parts() {
+    local i=0 blob
+    mkdir -p "$BENCH_SCRATCH/parts"
+    LAYER_BLOBS=() LAYER_TARS=()
+    for blob in $(jq -r '.layers[].digest | ltrimstr("sha256:")' "$LAYOUT/blobs/sha256/$1"); do
+        i=$((i + 1))
+        LAYER_BLOBS+=("$LAYOUT/blobs/sha256/$blob")
+        LAYER_TARS+=("$BENCH_SCRATCH/parts/$i.tar")
+        gzip -dc "$LAYOUT/blobs/sha256/$blob" >"$BENCH_SCRATCH/parts/$i.tar"
+    done
+}
+
+part_gunzip() {
+    # shellcheck disable=SC2016 # expanded by the inner bash
+    bench_time "$BENCH_WORK/gunzip.log" bash -c 'for f; do gzip -dc "$f"; done >/dev/null' _ "${LAYER_BLOBS[@]}"
+}
+
+part_untar() {
+    local dir=$BENCH_SCRATCH/run-untar-$1
+    mkdir -p "$dir"
+    # shellcheck disable=SC2016 # expanded by the inner bash
+    bench_time "$BENCH_WORK/untar.log" bash -c 'd=$1; shift; i=0
+        for f; do i=$((i + 1)); mkdir "$d/$i" && tar -C "$d/$i" -xf "$f" || exit 1; done' _ "$dir" "${LAYER_TARS[@]}"
+    rm -rf --one-file-system "$dir"
+}
+
 # What a failed run left: podman's overlay mounts first, then the stores.
 remove_runs() {
     local dir
@@ -172,8 +203,28 @@ main() {
         done
     done
 
+    local manifest
+    manifest=$(jq -r '.manifests[]
+        | select(.annotations["org.opencontainers.image.ref.name"] == "bookworm")
+        | .digest | ltrimstr("sha256:")' "$LAYOUT/index.json")
+    bench_log "the parts apart: gzip -dc and tar -x of the layers"
+    stage_parts "$manifest"
+    samples[gunzip]="" samples[untar]=""
+    part_untar w
+    for ((i = 1; i <= RUNS; i++)); do
+        for tool in gunzip untar; do
+            "part_$tool" "$i"
+            samples[$tool]+=" $BENCH_NS"
+        done
+    done
+    rm -rf --one-file-system "$BENCH_SCRATCH/parts"
+    local ns
+    for tool in koker podman skopeo gunzip untar; do
+        for ns in ${samples[$tool]}; do bench_data pull-samples "$tool $ns"; done
+    done
+
     local -A med min max
-    for tool in koker podman skopeo; do
+    for tool in koker podman skopeo gunzip untar; do
         # shellcheck disable=SC2086 # the samples are words
         med[$tool]=$(bench_median ${samples[$tool]})
         # shellcheck disable=SC2086
@@ -182,16 +233,13 @@ main() {
         max[$tool]=$(printf '%s\n' ${samples[$tool]} | sort -n | tail -n 1)
     done
 
-    local r verdict manifest compressed layers
+    local r verdict compressed layers
     r=$(ratio "${med[koker]}" "${med[podman]}")
     if awk -v r="$r" -v t="$TARGET_PULL" 'BEGIN { exit !(r <= t) }'; then
         verdict="met"
     else
         verdict="**MISSED**"
     fi
-    manifest=$(jq -r '.manifests[]
-        | select(.annotations["org.opencontainers.image.ref.name"] == "bookworm")
-        | .digest | ltrimstr("sha256:")' "$LAYOUT/index.json")
     compressed=$(jq '.layers | map(.size) | add' "$LAYOUT/blobs/sha256/$manifest")
     layers=$(jq '.layers | length' "$LAYOUT/blobs/sha256/$manifest")
 
@@ -219,6 +267,12 @@ main() {
     printf '| skopeo copy to dir: | download and verify only (a floor) | %s | %s | %s | %s |\n' \
         "$(seconds "${med[skopeo]}")" "$(seconds "${min[skopeo]}")" "$(seconds "${max[skopeo]}")" \
         "$(ratio "${med[skopeo]}" "${med[podman]}")"
+    printf '| gzip -dc of the layers to /dev/null | decompress only (one thread, zlib) | %s | %s | %s | %s |\n' \
+        "$(seconds "${med[gunzip]}")" "$(seconds "${min[gunzip]}")" "$(seconds "${max[gunzip]}")" \
+        "$(ratio "${med[gunzip]}" "${med[podman]}")"
+    printf '| tar -x of the decompressed layers | write only (each layer into an empty directory, no fsync) | %s | %s | %s | %s |\n' \
+        "$(seconds "${med[untar]}")" "$(seconds "${min[untar]}")" "$(seconds "${max[untar]}")" \
+        "$(ratio "${med[untar]}" "${med[podman]}")"
 }
 
 main "$@"

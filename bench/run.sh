@@ -293,6 +293,11 @@ main() {
     done
 
     bench_tool_stats run "${TOOLS[@]}"
+    # Every timed run, for bench/charts.sh's distributions: TOOL NS.
+    local ns
+    for tool in "${TOOLS[@]}"; do
+        for ns in ${samples[$tool]}; do bench_data run-samples "$tool $ns"; done
+    done
     for tool in kokerbr kokeruser podmanbr; do
         [[ -z ${BRIDGE_NA[$tool]:-} ]] || bench_summary "run.$tool" "${BRIDGE_NA[$tool]}"
     done

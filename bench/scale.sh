@@ -59,6 +59,15 @@ mem_available_kb() {
     awk '$1 == "MemAvailable:" { print $2 }' /proc/meminfo
 }
 
+# MEM_AVAILABLE: MemAvailable in KiB, read with builtins only (no fork inside a timed loop).
+mem_available_now() {
+    local k v _
+    while read -r k v _; do
+        [[ $k == MemAvailable: ]] && break
+    done </proc/meminfo
+    MEM_AVAILABLE=$v
+}
+
 # container_mem FILE: for the containers FILE lists, in KiB per container, `A B C`: the
 # median RssAnon of their supervisors, the mean Pss of their supervisors, and the mean memory
 # charged to their memory cgroups (v1 memory.usage_in_bytes or v2 memory.current).
@@ -117,16 +126,26 @@ declare -A r_rmerr r_prmerr r_anon r_pss r_cg r_seq r_each r_fail r_mem r_ps r_p
 round() {
     local r=$1
     local idfile=$BENCH_WORK/ids-$r pids=() i t0 t1 id fail=0 m0 m1 s=() running
+    local step=$(((N + 19) / 20))
     : >"$idfile"
     bench_log "round $r: $N containers one after another"
     m0=$(mem_available_kb)
+    bench_data scale-mem "$r 0 0"
     t0=${EPOCHREALTIME/[.,]/}
     for ((i = 0; i < N; i++)); do
         if bench_time "$BENCH_WORK/run.log" koker -d --network none "$IMG" sleep 300; then
             head -n 1 "$BENCH_WORK/run.log" >>"$idfile"
             s+=("$BENCH_NS")
+            # For bench/charts.sh: ROUND RUNNING NS, the start of the RUNNING-th container.
+            bench_data scale-starts "$r $((${#s[@]})) $BENCH_NS"
         else
             ((fail += 1))
+        fi
+        # ROUND RUNNING KB: MemAvailable's drop since the round began, 20 times a round
+        # (untimed: between two starts).
+        if [[ -n ${BENCH_DATA:-} ]] && (((i + 1) % step == 0 || i + 1 == N)); then
+            mem_available_now
+            bench_data scale-mem "$r ${#s[@]} $((m0 - MEM_AVAILABLE))"
         fi
     done
     t1=${EPOCHREALTIME/[.,]/}
