@@ -162,11 +162,19 @@ summary() {
             "$(ratio "${S[build.koker-cached]}" "${S[build.buildah-cached]:-}")"
     fi
     if [[ -n ${S[scale.seq]:-} ]]; then
-        local n=${BENCH_SCALE_N:-200} par=${BENCH_SCALE_PAR:-50}
-        printf '| %s containers started one after another, then %s at once: failures | %s, %s | | | | | none: %s |\n' \
-            "$n" "$par" "${S[scale.fail]}" "${S[scale.pfail]}" "$(verdict "${S[scale.fail]} + ${S[scale.pfail]} == 0")"
-        printf '| `koker-ps` with %s containers running | %s | | | | | < %s ms: %s |\n' \
-            "$n" "$(ms "${S[scale.ps]}")" "$TARGET_PS_MS" "$(at_most "${S[scale.ps]}" "$TARGET_PS_MS * 1000000 - 1")"
+        local n=${BENCH_SCALE_N:-1000} par=${BENCH_SCALE_PAR:-50} k net
+        for k in scale scale.bridge; do
+            [[ -n ${S[$k.seq]:-} ]] || continue
+            if [[ $k == scale ]]; then net=none; else net=bridge; fi
+            printf '| %s containers (`--network %s`) started one after another, then %s at once: failures | %s, %s | | | | | none: %s |\n' \
+                "$n" "$net" "$par" "${S[$k.fail]}" "${S[$k.pfail]}" "$(verdict "${S[$k.fail]} + ${S[$k.pfail]} == 0")"
+            printf '| ... the start of the last of them against the first (medians of 50) | %s | | | | | ≤ %s: %s |\n' \
+                "${S[$k.growth]}" "$TARGET_SCALE_GROWTH" "$(verdict "${S[$k.growth]} <= $TARGET_SCALE_GROWTH")"
+            printf '| `koker-ps` with %s containers running (`--network %s`) | %s | | | | | < %s ms: %s |\n' \
+                "$n" "$net" "$(ms "${S[$k.ps]}")" "$TARGET_PS_MS" "$(at_most "${S[$k.ps]}" "$TARGET_PS_MS * 1000000 - 1")"
+            printf '| `koker-inspect NAME` with %s containers running (`--network %s`) | %s | | | | | < %s ms: %s |\n' \
+                "$n" "$net" "$(ms "${S[$k.name]}")" "$TARGET_INSPECT_MS" "$(at_most "${S[$k.name]}" "$TARGET_INSPECT_MS * 1000000 - 1")"
+        done
     fi
 
     if [[ -n ${S[scale.seq]:-} ]]; then

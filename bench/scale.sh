@@ -2,15 +2,19 @@
 # shellcheck source-path=SCRIPTDIR
 # SPDX-License-Identifier: MIT
 #
-# bench/scale.sh: many koker containers at once.  Each round starts BENCH_SCALE_N (200)
-# detached `sleep 300` containers one after another, times koker-ps and koker-inspect with
+# bench/scale.sh: many koker containers at once (issue 21.4).  Each round starts
+# BENCH_SCALE_N (1000) detached `sleep 300` containers one after another, compares the
+# start time of the last ones with the first ones', times koker-ps and koker-inspect with
 # them all running, removes them with one `koker-rm -f`, checks that nothing is left, then
-# does the same with BENCH_SCALE_PAR (50) containers started at once.  Markdown tables on
-# stdout, progress on stderr.  See bench/README.md.
+# does the same with BENCH_SCALE_PAR (50) containers started at once.  The rounds run with
+# --network none, then again on the bridge.  Markdown tables on stdout, progress on stderr.
+# See bench/README.md.
 #
-#   BENCH_SCALE_ROUNDS=3   rounds; every figure is the median over them
-#   BENCH_SCALE_N=200      containers started one after another
+#   BENCH_SCALE_ROUNDS=3   rounds per network; every figure is the median over them
+#   BENCH_SCALE_N=1000     containers started one after another
 #   BENCH_SCALE_PAR=50     containers started at once
+#   BENCH_SCALE_NETS="none bridge"   the networks, each its own rounds and table
+#   BENCH_SCALE_SUBNET=10.198.16.0/20   the bench bridge's subnet: room for 4093 containers
 #   BENCH_RUNS=20          timed koker-ps and koker-inspect calls per round
 #   BENCH_SCRATCH=DIR      put the store in DIR instead of a fresh loop-mounted ext4
 #   BENCH_KEEP=1           keep the temp dir (logs)
@@ -25,12 +29,21 @@ source "${BASH_SOURCE[0]%/*}/lib.sh"
 source "${BASH_SOURCE[0]%/*}/targets.sh"
 
 ROUNDS=${BENCH_SCALE_ROUNDS:-3}
-N=${BENCH_SCALE_N:-200}
+N=${BENCH_SCALE_N:-1000}
 PAR=${BENCH_SCALE_PAR:-50}
 RUNS=${BENCH_RUNS:-20}
+read -r -a NETS <<<"${BENCH_SCALE_NETS:-none bridge}"
+# lib.sh's /24 for the other parts holds 253 containers; a Linux bridge takes 1023 ports.
+export KOKER_SUBNET=${BENCH_SCALE_SUBNET:-10.198.16.0/20}
+# How many starts at each end of a round are compared: the median of the last EDGE against
+# the median of the first EDGE (one start alone is too noisy to compare).
+EDGE=$((N >= 500 ? 50 : (N + 9) / 10))
 
 for v in ROUNDS N PAR RUNS; do
     [[ ${!v} =~ ^[1-9][0-9]*$ ]] || bench_die "$v must be a positive number, not '${!v}'"
+done
+for v in "${NETS[@]}"; do
+    [[ $v == none || $v == bridge ]] || bench_die "BENCH_SCALE_NETS: none or bridge, not '$v'"
 done
 
 # ---------------------------------------------------------------- set-up and clean-up
@@ -121,23 +134,24 @@ leftovers() {
 # ---------------------------------------------------------------- one round
 
 # round R: sets the globals r_*[R] (read through namerefs by med_of and all_of).
-declare -A r_rmerr r_prmerr r_anon r_pss r_cg r_seq r_each r_fail r_mem r_ps r_psa r_insp r_name r_rm r_left r_par r_pfail r_pmem r_prm r_pleft r_procs
+ROUND_VARS="rmerr prmerr anon pss cg seq each first last fail mem ps psa insp name rm left par pfail pmem prm pleft procs"
+declare -A r_rmerr r_prmerr r_anon r_pss r_cg r_seq r_each r_first r_last r_fail r_mem r_ps r_psa r_insp r_name r_rm r_left r_par r_pfail r_pmem r_prm r_pleft r_procs
 # shellcheck disable=SC2034
 round() {
     local r=$1
     local idfile=$BENCH_WORK/ids-$r pids=() i t0 t1 id fail=0 m0 m1 s=() running
     local step=$(((N + 19) / 20))
     : >"$idfile"
-    bench_log "round $r: $N containers one after another"
+    bench_log "round $r: $N containers one after another, --network $NET"
     m0=$(mem_available_kb)
-    bench_data scale-mem "$r 0 0"
+    bench_data "scale-mem$DATA_SUFFIX" "$r 0 0"
     t0=${EPOCHREALTIME/[.,]/}
     for ((i = 0; i < N; i++)); do
-        if bench_time "$BENCH_WORK/run.log" koker -d --network none "$IMG" sleep 300; then
+        if bench_time "$BENCH_WORK/run.log" koker -d --network "$NET" "$IMG" sleep 300; then
             head -n 1 "$BENCH_WORK/run.log" >>"$idfile"
             s+=("$BENCH_NS")
             # For bench/charts.sh: ROUND RUNNING NS, the start of the RUNNING-th container.
-            bench_data scale-starts "$r $((${#s[@]})) $BENCH_NS"
+            bench_data "scale-starts$DATA_SUFFIX" "$r $((${#s[@]})) $BENCH_NS"
         else
             ((fail += 1))
         fi
@@ -145,12 +159,15 @@ round() {
         # (untimed: between two starts).
         if [[ -n ${BENCH_DATA:-} ]] && (((i + 1) % step == 0 || i + 1 == N)); then
             mem_available_now
-            bench_data scale-mem "$r ${#s[@]} $((m0 - MEM_AVAILABLE))"
+            bench_data "scale-mem$DATA_SUFFIX" "$r ${#s[@]} $((m0 - MEM_AVAILABLE))"
         fi
     done
     t1=${EPOCHREALTIME/[.,]/}
     r_seq[$r]=$(((t1 - t0) * 1000))
     r_each[$r]=$(bench_median "${s[@]}")
+    local edge=$((${#s[@]} < EDGE ? ${#s[@]} : EDGE))
+    r_first[$r]=$(bench_median "${s[@]:0:edge}")
+    r_last[$r]=$(bench_median "${s[@]:${#s[@]}-edge}")
     r_fail[$r]=$fail
     sleep 1 # let the supervisors settle
     m1=$(mem_available_kb)
@@ -183,7 +200,7 @@ round() {
     m0=$(mem_available_kb)
     t0=${EPOCHREALTIME/[.,]/}
     for ((i = 0; i < PAR; i++)); do
-        koker -d --network none "$IMG" sleep 300 >"$BENCH_WORK/par-$i.log" 2>&1 &
+        koker -d --network "$NET" "$IMG" sleep 300 >"$BENCH_WORK/par-$i.log" 2>&1 &
         pids+=($!)
     done
     fail=0
@@ -258,47 +275,79 @@ rm_errors() {
     if ((n == 0)); then echo none; else echo "**$n of $((2 * ROUNDS)) failed**: $first"; fi
 }
 
+# reset_rounds: empty every r_* array before a network's rounds.
+reset_rounds() {
+    local v
+    for v in $ROUND_VARS; do
+        unset "r_$v"
+        declare -gA "r_$v=()"
+    done
+}
+
+# growth: the median over the rounds of (last EDGE starts' median / first EDGE's), "1.07".
+growth() {
+    local r g=()
+    for ((r = 1; r <= ROUNDS; r++)); do
+        g+=("$(awk -v a="${r_last[$r]}" -v b="${r_first[$r]}" 'BEGIN { printf "%d\n", b ? 1000 * a / b : 0 }')")
+    done
+    awk -v m="$(bench_median "${g[@]}")" 'BEGIN { printf "%.2f\n", m / 1000 }'
+}
+
 # ---------------------------------------------------------------- main
 
 main() {
     [[ $(id -u) == 0 ]] || bench_die "run as root (namespaces, cgroups, mounts)"
     bench_deps busybox-static jq e2fsprogs mount iproute2
     local t
-    for t in koker-run koker-ps koker-inspect koker-rm koker-pull; do
+    for t in koker-run koker-ps koker-inspect koker-rm koker-pull koker-net; do
         [[ -x $BENCH_TOP/bin/$t ]] || bench_die "no $BENCH_TOP/bin/$t: run make all"
     done
     bench_workdir scale
     bench_cgroups_guard
-    bench_scratch 2G
+    bench_scratch 4G
+    # Before remove_all: the exit steps run last first, so the containers go before the bridge.
+    [[ " ${NETS[*]} " != *" bridge "* ]] || bench_net_guard
     bench_on_exit remove_all
     setup
+    KOKER_NET_STORE=$STORE
 
-    local r
-    for ((r = 1; r <= ROUNDS; r++)); do round "$r"; done
-
-    local k
-    for k in seq each fail mem anon pss cg ps psa insp name rm par pfail pmem prm; do
-        bench_summary "scale.$k" "$(med_of "r_$k")"
+    local r k
+    for NET in "${NETS[@]}"; do
+        # none keeps the keys all.sh has always read; the bridge's are scale.bridge.*
+        if [[ $NET == none ]]; then KEY=scale DATA_SUFFIX=; else KEY=scale.$NET DATA_SUFFIX=-$NET; fi
+        reset_rounds
+        for ((r = 1; r <= ROUNDS; r++)); do round "$r"; done
+        for k in seq each first last fail mem anon pss cg ps psa insp name rm par pfail pmem prm; do
+            bench_summary "$KEY.$k" "$(med_of "r_$k")"
+        done
+        bench_summary "$KEY.growth" "$(growth)"
+        bench_summary "$KEY.left" "$(all_of r_left)"
+        bench_summary "$KEY.pleft" "$(all_of r_pleft)"
+        bench_summary "$KEY.rmerr" "$(rm_errors)"
+        report
     done
-    bench_summary scale.left "$(all_of r_left)"
-    bench_summary scale.pleft "$(all_of r_pleft)"
-    bench_summary scale.rmerr "$(rm_errors)"
-    report
+}
+
+# verdict_ms NS LIMIT_MS: met if NS is under LIMIT_MS milliseconds, else **MISSED**.
+verdict_ms() {
+    if (($1 < $2 * 1000000)); then echo met; else echo "**MISSED**"; fi
 }
 
 # shellcheck disable=SC2016 # backquotes are markdown code spans here, not expansions
 report() {
-    local v_ps v_fail ps fails=0 f
-    ps=$(med_of r_ps)
+    local v_fail v_growth fails=0 f g
     for f in "${r_fail[@]}" "${r_pfail[@]}"; do fails=$((fails + f)); done
-    if ((ps < TARGET_PS_MS * 1000000)); then v_ps=met; else v_ps="**MISSED**"; fi
     if ((fails == 0)); then v_fail=met; else v_fail="**MISSED**"; fi
+    g=$(growth)
+    if awk -v g="$g" -v t="$TARGET_SCALE_GROWTH" 'BEGIN { exit !(g <= t) }'; then v_growth=met; else v_growth="**MISSED**"; fi
 
-    printf '## %s containers\n\n' "$N"
-    printf -- '- %s rounds; each starts %s `koker-run -d --network none IMG sleep 300` one after another, times `koker-ps` and `koker-inspect` (%s calls each) with them running, removes them with one `koker-rm -f ID...`, then starts %s at once (background jobs) and removes them\n' \
-        "$ROUNDS" "$N" "$RUNS" "$PAR"
+    printf '## %s containers, `--network %s`\n\n' "$N" "$NET"
+    printf -- '- %s rounds; each starts %s `koker-run -d --network %s IMG sleep 300` one after another, times `koker-ps` and `koker-inspect` (%s calls each) with them running, removes them with one `koker-rm -f ID...`, then starts %s at once (background jobs) and removes them\n' \
+        "$ROUNDS" "$N" "$NET" "$RUNS" "$PAR"
+    [[ $NET == none ]] || printf -- '- the bridge: %s, %s (one port and one veth a container)\n' "$KOKER_BRIDGE" "$KOKER_SUBNET"
     printf -- '- every figure is the median over the rounds (the %s sequential starts took %s s)\n' \
         "$N" "$(all_of r_seq | awk -F', ' '{ for (i = 1; i <= NF; i++) printf "%s%.2f", (i > 1 ? ", " : ""), $i / 1e9 }')"
+    printf -- '- growth: the median start time of the last %s containers over that of the first %s, in each round\n' "$EDGE" "$EDGE"
     printf -- '- memory with %s running: the supervisors'"'"' RssAnon (median) and Pss (mean), the memory charged to the containers'"'"' memory cgroups (mean: the `sleep`, its page tables and kernel objects), and the drop of MemAvailable per container (everything, the kernel'"'"'s part included, but noisy: other work on the host moves it too); processes on the host then: %s\n' \
         "$N" "$(med_of r_procs)"
     printf -- '- left behind after the removal: cgroup dirs /sys/fs/cgroup/*/koker/ID, veths veth+ID, mounts naming the store, container dirs, processes running koker on the store\n'
@@ -307,17 +356,19 @@ report() {
     printf '|---|---:|---|\n'
     printf '| %s × `koker-run -d`, one after another | %s | %s ms each; failures in each round: %s (target: none: %s) |\n' \
         "$N" "$(seconds "$(med_of r_seq)")" "$(bench_ms "$(med_of r_each)")" "$(all_of r_fail)" "$v_fail"
+    printf '| start of the last %s against the first %s | %s ms / %s ms | %s (target ≤ %s: %s) |\n' \
+        "$EDGE" "$EDGE" "$(bench_ms "$(med_of r_last)")" "$(bench_ms "$(med_of r_first)")" "$g" "$TARGET_SCALE_GROWTH" "$v_growth"
     printf '| memory per running container: supervisor RssAnon / Pss, cgroup charge, MemAvailable drop / %s | %s / %s / %s / %s KiB | |\n' \
         "$N" "$(med_of r_anon)" "$(med_of r_pss)" "$(med_of r_cg)" "$(med_of r_mem)"
-    printf '| `koker-ps` with %s running | %s ms | target < %s ms: %s |\n' "$N" "$(bench_ms "$ps")" "$TARGET_PS_MS" "$v_ps"
+    printf '| `koker-ps` with %s running | %s ms | target < %s ms: %s |\n' "$N" "$(bench_ms "$(med_of r_ps)")" "$TARGET_PS_MS" "$(verdict_ms "$(med_of r_ps)" "$TARGET_PS_MS")"
     printf '| `koker-ps -a` with %s running | %s ms | |\n' "$N" "$(bench_ms "$(med_of r_psa)")"
     printf '| `koker-inspect ID` with %s running | %s ms | |\n' "$N" "$(bench_ms "$(med_of r_insp)")"
-    printf '| `koker-inspect NAME` with %s running | %s ms | |\n' "$N" "$(bench_ms "$(med_of r_name)")"
+    printf '| `koker-inspect NAME` with %s running | %s ms | target < %s ms: %s |\n' "$N" "$(bench_ms "$(med_of r_name)")" "$TARGET_INSPECT_MS" "$(verdict_ms "$(med_of r_name)" "$TARGET_INSPECT_MS")"
     printf '| `koker-rm -f` of all %s | %s | left behind: %s |\n' "$N" "$(seconds "$(med_of r_rm)")" "$(all_of r_left)"
     printf '| `koker-rm -f` errors (the rest was then removed by a second call) | %s | |\n' "$(rm_errors)"
     printf '| %s × `koker-run -d` at once | %s | failures in each round: %s |\n' "$PAR" "$(seconds "$(med_of r_par)")" "$(all_of r_pfail)"
     printf '| memory per running container (MemAvailable drop / %s) | %s KiB | |\n' "$PAR" "$(med_of r_pmem)"
-    printf '| `koker-rm -f` of all %s | %s | left behind: %s |\n' "$PAR" "$(seconds "$(med_of r_prm)")" "$(all_of r_pleft)"
+    printf '| `koker-rm -f` of all %s | %s | left behind: %s |\n\n' "$PAR" "$(seconds "$(med_of r_prm)")" "$(all_of r_pleft)"
 }
 
 main "$@"

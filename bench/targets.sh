@@ -21,8 +21,11 @@ TARGET_OCI_RUNC=0.25              # oci.sh: `koker-oci run` of a bundle, at most
 TARGET_PODMAN_OCI=1               # oci.sh: podman --runtime koker-oci, under this times with runc
 TARGET_BASE=1.05                  # oci.sh: koker-run at most this times the earlier build's
 #                                   (KOKER_BENCH_BASE): "not slower", with 5 % for noise
-TARGET_PS_MS=50                   # koker-ps with BENCH_SCALE_N (200) containers running: under
+TARGET_PS_MS=50                   # koker-ps with BENCH_SCALE_N (1000) containers running: under
 #                                   this, in ms; and no container failed to start
+TARGET_INSPECT_MS=5               # koker-inspect NAME with them running: under this, in ms
+TARGET_SCALE_GROWTH=1.5           # the start of the last of them at most this times the first's
+#                                   (medians of the last and first 50)
 TARGET_COMMIT=0.5                 # commit.sh: koker-commit of 50 MB of changes, at most this
 #                                   times podman commit's
 TARGET_BUILD_UNCACHED=0.5         # build.sh: koker build --no-cache of 3 steps (RUN, COPY, ENV),
