@@ -21,9 +21,8 @@
 
 namespace koker::sys {
 
-std::string read_fd(int fd, size_t max, std::string_view what) {
-  std::string data;
-  char buf[65536];
+void read_chunks(int fd, std::string_view what, const std::function<void(std::string_view)> &fn) {
+  char buf[64 << 10];
   for (;;) {
     ssize_t n = ::read(fd, buf, sizeof buf);
     if (n < 0 && errno == EINTR)
@@ -31,11 +30,19 @@ std::string read_fd(int fd, size_t max, std::string_view what) {
     if (n < 0)
       sys_fail("unable to read ", what);
     if (n == 0)
-      return data;
-    if (data.size() + static_cast<size_t>(n) > max)
-      fail("unable to read ", what, ": more than ", max, " bytes");
-    data.append(buf, static_cast<size_t>(n));
+      return;
+    fn(std::string_view(buf, static_cast<size_t>(n)));
   }
+}
+
+std::string read_fd(int fd, size_t max, std::string_view what) {
+  std::string data;
+  read_chunks(fd, what, [&](std::string_view chunk) {
+    if (data.size() + chunk.size() > max)
+      fail("unable to read ", what, ": more than ", max, " bytes");
+    data += chunk;
+  });
+  return data;
 }
 
 std::optional<std::string> read_file_if_exists(const std::string &path, size_t max) {

@@ -19,6 +19,9 @@ void unmount(const std::string &path);
 std::string read_file(const std::string &path, size_t max = 16 << 20);
 // Like read_file, but returns nothing when the file does not exist.
 std::optional<std::string> read_file_if_exists(const std::string &path, size_t max = 16 << 20);
+// Reads fd to its end in 64 KiB chunks, handing each to fn, retrying on EINTR; throws with what
+// on a read error. The one read loop behind read_fd, checksums and copies.
+void read_chunks(int fd, std::string_view what, const std::function<void(std::string_view)> &fn);
 // Reads everything from fd, up to max bytes; throws past it or on an error, naming what (the
 // file's path, or what the descriptor is).
 std::string read_fd(int fd, size_t max, std::string_view what);

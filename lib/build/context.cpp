@@ -141,14 +141,7 @@ std::string Context::checksum(const std::string &rel) const {
       Fd fd(::open(p.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
       if (!fd)
         sys_fail("unable to read ", p);
-      char buf[65536];
-      for (ssize_t n; (n = ::read(fd.get(), buf, sizeof buf)) != 0;) {
-        if (n < 0 && errno == EINTR)
-          continue;
-        if (n < 0)
-          sys_fail("unable to read ", p);
-        h.update(buf, static_cast<size_t>(n));
-      }
+      sys::read_chunks(fd.get(), p, [&](std::string_view chunk) { h.update(chunk); });
     }
     h.update(std::string_view("\0", 1));
   }

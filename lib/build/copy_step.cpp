@@ -140,14 +140,9 @@ void copy_one(int root_fd, const Request &r, const std::string &rel, bool many, 
       Fd f(::open(host.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
       if (!f)
         sys_fail("unable to read ", host);
-      char buf[65536];
-      for (ssize_t n; (n = ::read(f.get(), buf, sizeof buf)) != 0;) {
-        if (n < 0 && errno == EINTR)
-          continue;
-        if (n < 0)
-          sys_fail("unable to read ", host);
-        sys::write_fd(wr.get(), std::string_view(buf, static_cast<size_t>(n)), "a pipe");
-      }
+      sys::read_chunks(f.get(), host, [&](std::string_view chunk) {
+        sys::write_fd(wr.get(), chunk, "a pipe");
+      });
     } else {
       archive::CopyOptions o;
       if (!r.keep_owners) {

@@ -120,17 +120,8 @@ void copy_file(int from, int to, const std::string &shown) {
       sys_fail("unable to copy ", shown);
     break;
   }
-  char buf[64 << 10];
-  for (;;) { // read/write: the file systems differ or copy_file_range does not apply
-    ssize_t n = ::read(from, buf, sizeof buf);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0)
-      sys_fail("unable to read ", shown);
-    if (n == 0)
-      return;
-    sys::write_fd(to, std::string_view(buf, static_cast<size_t>(n)), shown);
-  }
+  // read/write: the file systems differ or copy_file_range does not apply
+  sys::read_chunks(from, shown, [&](std::string_view chunk) { sys::write_fd(to, chunk, shown); });
 }
 
 // A listing of the directory open as dir, on a descriptor of its own (dir stays open).
