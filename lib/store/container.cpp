@@ -2,11 +2,13 @@
 #include "store/container.hpp"
 #include "base/error.hpp"
 #include "base/log.hpp"
+#include "base/parallel.hpp"
 #include "base/sys.hpp"
 #include "base/text.hpp"
 #include <algorithm>
 #include <cstring>
 #include <fcntl.h>
+#include <thread>
 #include <unistd.h>
 
 namespace koker::container {
@@ -354,17 +356,29 @@ std::vector<Record> list(const std::string &root) {
   std::string dir = root + "/containers";
   if (!sys::exists(dir))
     return out;
-  for (const auto &name : sys::list_dir(dir)) {
-    if (!valid_id(name))
-      continue;
+  std::vector<std::string> ids;
+  for (auto &name : sys::list_dir(dir))
+    if (valid_id(name))
+      ids.push_back(std::move(name));
+  // Each record is a file to open, read and parse (some 40 us): with 1000 containers, most of
+  // what `koker-ps` does. Spread over the cores; a few records are not worth a thread.
+  std::vector<std::optional<Record>> loaded(ids.size());
+  std::vector<std::string> errors(ids.size());
+  size_t threads = ids.size() < 64 ? 1 : std::max(1u, std::min(4u, std::thread::hardware_concurrency()));
+  parallel::for_each(ids.size(), threads, [&](size_t i, const std::atomic<bool> &) {
     try {
-      if (auto r = load(root, name))
-        out.push_back(std::move(*r));
+      loaded[i] = load(root, ids[i]);
     } catch (const Error &e) {
-      // One bad record must not hide all the others: say so, and go on.
-      log::warn("skipping container ", name.substr(0, 12), ": ", e.what(),
-                " (koker-rm -f removes it)");
+      errors[i] = e.what();
     }
+  });
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (loaded[i])
+      out.push_back(std::move(*loaded[i]));
+    else if (!errors[i].empty())
+      // One bad record must not hide all the others: say so, and go on.
+      log::warn("skipping container ", ids[i].substr(0, 12), ": ", errors[i],
+                " (koker-rm -f removes it)");
   }
   return out;
 }
