@@ -7,6 +7,7 @@
 #include "base/text.hpp"
 #include "net/net.hpp"
 #include "net/network.hpp"
+#include "net/usermode.hpp"
 #include "image/image.hpp"
 #include "runtime/caps.hpp"
 #include "runtime/lifecycle.hpp"
@@ -409,13 +410,15 @@ cgroup::Limits parse_limits(const LimitValues &lv) {
 }
 
 // --network (repeated), --ip, --network-alias: docker's rules. o.network becomes the mode:
-// bridge, none, host, or the first user-defined network's name.
+// bridge, none, host, slirp4netns[:OPTIONS], pasta[:OPTIONS], or the first user-defined
+// network's name.
 void check_networks(create::Options &o) {
   if (o.networks.empty())
     o.networks.push_back("bridge");
   bool user = false, builtin = false;
   for (const auto &name : o.networks) {
-    bool is_builtin = name == "bridge" || name == "none" || name == "host" || name == "default";
+    bool is_builtin = name == "bridge" || name == "none" || name == "host" || name == "default" ||
+                      net::usermode::is_usermode(name);
     builtin |= is_builtin;
     user |= !is_builtin;
     if (!is_builtin && !text::is_name(name))
@@ -443,6 +446,14 @@ void check_networks(create::Options &o) {
     for (const auto &name : o.networks)
       if (!net::find_network(store_root(), name))
         fail("network ", name, " not found");
+  if (net::usermode::is_usermode(o.network)) {
+    try {
+      net::usermode::parse(o.network);
+    } catch (const Error &e) {
+      cli::usage_error(e.what());
+    }
+    net::usermode::check_tun(); // now, rather than once the container is made
+  }
 }
 
 // Every combination checked before anything touches the host.
