@@ -1,8 +1,8 @@
 #!/usr/bin/env bats
 # User-mode networking (issue 20.4): --network slirp4netns and --network pasta, as root.
-# Traffic stays on the host: the container reaches a busybox httpd the test starts on a dummy
-# link of its own (kt<ID>47d, 10.<OCTET>.250.1/32; slirp4netns's --disable-host-loopback keeps
-# containers off the host's 127.0.0.1), and the host reaches published ports on 127.0.0.1.
+# Traffic stays on the host: the container reaches a busybox httpd the test starts on a veth
+# pair of its own (kt<ID>47a/b, 10.<OCTET>.250.1/30; slirp4netns's --disable-host-loopback
+# keeps containers off the host's 127.0.0.1), and the host reaches published ports on 127.0.0.1.
 # Each test checks that the helper process is gone once the container is.
 
 # shellcheck disable=SC2030,SC2031
@@ -13,30 +13,33 @@ setup() {
     requires root netns
     command -v slirp4netns >/dev/null || skip "requires slirp4netns"
     command -v pasta >/dev/null || skip "requires pasta (the passt package)"
-    PORT=$((${KOKER_TEST_PORT_BASE:-40100} + 470 + 2 * BATS_TEST_NUMBER))
+    # PORT and PORT+1 for containers, HOST_PORT for the host's server
+    PORT=$((${KOKER_TEST_PORT_BASE:-40100} + 470 + 3 * BATS_TEST_NUMBER))
+    HOST_PORT=$((PORT + 2))
     HOST_IP=10.${KOKER_TEST_NET_OCTET:-199}.250.1
-    DUMMY=kt${KOKER_TEST_NET_ID:-}47d
+    VETH=kt${KOKER_TEST_NET_ID:-}47a
     koker-pull -q --tag one "oci:$KOKER_TEST_FIXTURES/one:latest" >/dev/null
 }
 
 teardown() {
     koker_teardown # koker-rm -f of every container, the pids and links registered
-    if ip link delete "$DUMMY" 2>/dev/null; then
-        echo "# teardown: $DUMMY was left" >&2
+    if ip link delete "$VETH" 2>/dev/null; then
+        echo "# teardown: $VETH was left" >&2
     fi
     return 0
 }
 
-# host_server: a busybox httpd on $HOST_IP:$PORT, on a dummy link the test owns, serving
-# "hello from the host".
+# host_server: a busybox httpd on $HOST_IP:$HOST_PORT, an address of a veth pair the test owns
+# (both ends on the host: only its address matters), serving "hello from the host".
 host_server() {
-    ip link add "$DUMMY" type dummy
-    koker_cleanup_later link "$DUMMY"
-    ip addr add "$HOST_IP/32" dev "$DUMMY"
-    ip link set "$DUMMY" up
+    ip link add "$VETH" type veth peer name "${VETH%a}b"
+    koker_cleanup_later link "$VETH"
+    ip addr add "$HOST_IP/30" dev "$VETH"
+    ip link set "${VETH%a}b" up
+    ip link set "$VETH" up
     mkdir -p "$BATS_TEST_TMPDIR/www"
     echo "hello from the host" >"$BATS_TEST_TMPDIR/www/index.html"
-    busybox httpd -f -p "$HOST_IP:$PORT" -h "$BATS_TEST_TMPDIR/www" </dev/null >/dev/null 2>&1 3>&- &
+    busybox httpd -f -p "$HOST_IP:$HOST_PORT" -h "$BATS_TEST_TMPDIR/www" </dev/null >/dev/null 2>&1 3>&- &
     koker_cleanup_later pid $!
 }
 
@@ -85,7 +88,7 @@ assert_gone() {
 @test "slirp4netns: tap0 at 10.0.2.100, DNS 10.0.2.3, the host's server reached; the helper ends with the container" {
     host_server
     run_koker 0 koker-run -D --rm --network slirp4netns one sh -c \
-        "ip -4 -o addr show tap0; ip route; cat /etc/resolv.conf; $(fetch_cmd "http://$HOST_IP:$PORT/")"
+        "ip -4 -o addr show tap0; ip route; cat /etc/resolv.conf; $(fetch_cmd "http://$HOST_IP:$HOST_PORT/")"
     assert_match "inet 10\.0\.2\.100/24 "
     assert_match "default via 10\.0\.2\.2 dev tap0"
     assert_match "nameserver 10\.0\.2\.3"
@@ -100,7 +103,7 @@ assert_gone() {
     host_server
     host_addr=$(ip -4 -o route get 1.1.1.1 2>/dev/null | sed -n 's/.* src \([0-9.]*\).*/\1/p')
     run_koker 0 koker-run -D --rm --network pasta one sh -c \
-        "ip -4 -o addr; cat /etc/resolv.conf; $(fetch_cmd "http://$HOST_IP:$PORT/")"
+        "ip -4 -o addr; cat /etc/resolv.conf; $(fetch_cmd "http://$HOST_IP:$HOST_PORT/")"
     [[ -z $host_addr ]] || assert_match "inet $host_addr/"
     assert_match "nameserver 169\.254\.1\.1"
     assert_match "hello from the host"
@@ -183,7 +186,7 @@ assert_gone() {
     requires userns
     # An unprivileged user meets the 0600 node of this host as the check sees it.
     [[ $(stat -c %a /dev/net/tun) != 666 ]] || skip "/dev/net/tun is 0666 here"
-    run_koker 125 setpriv --reuid=65534 --regid=65534 --clear-groups \
+    run_koker 125 "$(command -v setpriv)" --reuid=65534 --regid=65534 --clear-groups \
         "$KOKER_BINDIR/koker-run" --network slirp4netns one true
     assert_equal 1 "${#stderr_lines[@]}"
     assert_stderr_match "cannot open /dev/net/tun \(mode 0600\): user-mode networking needs it readable and writable; on Debian udev makes it 0666"
