@@ -36,7 +36,8 @@ namespace koker::run {
     "      --mount type=volume|bind|tmpfs,source=S,target=PATH[,readonly]  mount as docker's\n" \
     "                               --mount (volume-nocopy, tmpfs-size=, tmpfs-mode=)\n" \
     "      --tmpfs PATH[:size=S,mode=M]  mount a tmpfs on PATH\n" \
-    "      --network NETWORK        bridge (the default), none, host, or a network of koker-net\n" \
+    "      --network NETWORK        bridge (the default), none, host, slirp4netns[:OPTIONS],\n" \
+    "                               pasta[:OPTIONS] (user-mode), or a network of koker-net\n" \
     "                               create (repeatable: one interface on each)\n" \
     "      --ip IP                  the address on the first user-defined network\n" \
     "      --network-alias NAME     another name on the first user-defined network (repeatable)\n" \

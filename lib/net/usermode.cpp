@@ -259,7 +259,7 @@ Spec parse(std::string_view network) {
   return s;
 }
 
-Mode default_mode() { return on_path("pasta") ? Mode::pasta : Mode::slirp4netns; }
+Mode default_mode() { return on_path("slirp4netns") || !on_path("pasta") ? Mode::slirp4netns : Mode::pasta; }
 
 void check_tun() {
   Fd tun(::open(tun_path, O_RDWR | O_CLOEXEC));

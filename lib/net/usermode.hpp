@@ -44,7 +44,8 @@ bool is_usermode(std::string_view network);
 Spec parse(std::string_view network);
 
 // The mode a container of an unprivileged user gets by default (the rootless work calls this
-// where root gets "bridge"): pasta when it is installed, else slirp4netns. Why: docs/networking.md.
+// where root gets "bridge"): slirp4netns when it is installed, else pasta. Why (start cost,
+// privileges as root, Debian 12's versions): docs/networking.md, "User-mode networking".
 Mode default_mode();
 
 // Throws Error with one clear line when this process cannot open /dev/net/tun for reading and
