@@ -165,7 +165,7 @@ assert_gone() {
     done
 }
 
-@test "slirp4netns and pasta: a bad option is one line and 125; connect refuses the container" {
+@test "slirp4netns and pasta: a bad option is one line and 125; good ones reach the helper" {
     run_koker 125 koker-run --network slirp4netns:mtu=x one true
     assert_equal 1 "${#stderr_lines[@]}"
     assert_stderr_match "invalid slirp4netns option mtu=x: an MTU from 68 to 65521"
