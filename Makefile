@@ -112,7 +112,7 @@ UNIT_BIN := tests/unit/run-unit
 BUILD_PKGS := g++ make pkg-config libcurl4-openssl-dev libarchive-dev libssl-dev libjsmn-dev \
               libseccomp-dev libmnl-dev
 # What koker needs at run time beyond its libraries (koker-net adds rules with iptables).
-RUN_PKGS   := iptables
+RUN_PKGS   := iptables slirp4netns passt
 TEST_PKGS  := bats docker-registry umoci skopeo busybox-static python3 openssl zstd jq curl \
               shellcheck mandoc iproute2 util-linux podman containerd runc golang-go \
               buildah tcc musl-dev bzip2 xz-utils

@@ -84,7 +84,7 @@ _koker() {
     if [[ $cmd == run || $cmd == create ]]; then
         case ${COMP_WORDS[COMP_CWORD - 1]} in
         --pull) COMPREPLY=($(compgen -W "always missing never" -- "$cur")); return ;;
-        --network | --net) COMPREPLY=($(compgen -W "bridge none host $(koker network ls --format '{{.Name}}' 2>/dev/null)" -- "$cur")); return ;;
+        --network | --net) COMPREPLY=($(compgen -W "bridge none host slirp4netns pasta $(koker network ls --format '{{.Name}}' 2>/dev/null)" -- "$cur")); return ;;
         --security-opt) COMPREPLY=($(compgen -W "no-new-privileges seccomp=unconfined seccomp=" -- "$cur")); return ;;
         --device) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --stop-signal) COMPREPLY=($(compgen -W "TERM INT QUIT HUP USR1 USR2 KILL" -- "$cur")); return ;;

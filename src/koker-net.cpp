@@ -7,6 +7,7 @@
 #include "base/main.hpp"
 #include "net/net.hpp"
 #include "net/network.hpp"
+#include "net/usermode.hpp"
 #include "net/resolver.hpp"
 #include <algorithm>
 #include <cstdio>
@@ -342,7 +343,8 @@ static void connect_container(const std::string &root, const Args &a) {
     fail("koker connects containers to user-defined networks only, not to ", a.words[1]);
   net::NetworkRecord r = need_network(root, a.words[1]);
   container::Record rec = container::get(root, a.words[2]);
-  if (rec.network_mode == "host" || rec.network_mode == "none")
+  if (rec.network_mode == "host" || rec.network_mode == "none" ||
+      net::usermode::is_usermode(rec.network_mode))
     fail("container ", rec.id.substr(0, 12), " has network mode ", rec.network_mode,
          ": it cannot be connected to a network");
   for (const auto &e : rec.networks)

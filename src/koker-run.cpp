@@ -5,11 +5,10 @@
 #include "base/main.hpp"
 #include "base/sys.hpp"
 #include "image/image.hpp"
-#include "net/attach.hpp"
-#include "net/net.hpp"
 #include "run_options.hpp"
 #include "runtime/create.hpp"
 #include "runtime/launch.hpp"
+#include "runtime/start.hpp"
 #include "runtime/supervisor.hpp"
 #include "store/container.hpp"
 #include "store/store.hpp"
@@ -32,11 +31,7 @@ void after_clone(const std::string &root, const create::Options &o, const create
   launch::set_running(rec, pid);
   container::reserve_exit_file(root, rec.id);
   create::commit_record(root, rec);
-  if (o.network != "none" && o.network != "host") { // the default bridge or user networks
-    rec.ip_address = net::attach_with_tool(rec, pid);
-    undo.add("release " + rec.ip_address, [root, &rec] { net::release_container(root, rec); });
-    create::write_hosts(container::dir_of(root, rec.id), rec);
-  }
+  start::start_network(root, rec, undo, pid);
   if (!o.cidfile.empty())
     create::write_cidfile(o.cidfile, rec.id);
 }

@@ -7,6 +7,7 @@
 #include "base/text.hpp"
 #include "net/net.hpp"
 #include "net/network.hpp"
+#include "net/usermode.hpp"
 #include "image/image.hpp"
 #include "runtime/caps.hpp"
 #include "runtime/lifecycle.hpp"
@@ -35,7 +36,8 @@ namespace koker::run {
     "      --mount type=volume|bind|tmpfs,source=S,target=PATH[,readonly]  mount as docker's\n" \
     "                               --mount (volume-nocopy, tmpfs-size=, tmpfs-mode=)\n" \
     "      --tmpfs PATH[:size=S,mode=M]  mount a tmpfs on PATH\n" \
-    "      --network NETWORK        bridge (the default), none, host, or a network of koker-net\n" \
+    "      --network NETWORK        bridge (the default), none, host, slirp4netns[:OPTIONS],\n" \
+    "                               pasta[:OPTIONS] (user-mode), or a network of koker-net\n" \
     "                               create (repeatable: one interface on each)\n" \
     "      --ip IP                  the address on the first user-defined network\n" \
     "      --network-alias NAME     another name on the first user-defined network (repeatable)\n" \
@@ -409,13 +411,15 @@ cgroup::Limits parse_limits(const LimitValues &lv) {
 }
 
 // --network (repeated), --ip, --network-alias: docker's rules. o.network becomes the mode:
-// bridge, none, host, or the first user-defined network's name.
+// bridge, none, host, slirp4netns[:OPTIONS], pasta[:OPTIONS], or the first user-defined
+// network's name.
 void check_networks(create::Options &o) {
   if (o.networks.empty())
     o.networks.push_back("bridge");
   bool user = false, builtin = false;
   for (const auto &name : o.networks) {
-    bool is_builtin = name == "bridge" || name == "none" || name == "host" || name == "default";
+    bool is_builtin = name == "bridge" || name == "none" || name == "host" || name == "default" ||
+                      net::usermode::is_usermode(name);
     builtin |= is_builtin;
     user |= !is_builtin;
     if (!is_builtin && !text::is_name(name))
@@ -443,6 +447,14 @@ void check_networks(create::Options &o) {
     for (const auto &name : o.networks)
       if (!net::find_network(store_root(), name))
         fail("network ", name, " not found");
+  if (net::usermode::is_usermode(o.network)) {
+    try {
+      net::usermode::parse(o.network);
+    } catch (const Error &e) {
+      cli::usage_error(e.what());
+    }
+    net::usermode::check_tun(); // now, rather than once the container is made
+  }
 }
 
 // Every combination checked before anything touches the host.

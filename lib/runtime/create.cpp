@@ -10,6 +10,7 @@
 #include "net/address.hpp"
 #include "net/net.hpp"
 #include "net/network.hpp"
+#include "net/usermode.hpp"
 #include "runtime/caps.hpp"
 #include "runtime/copy_up.hpp"
 #include "runtime/lifecycle.hpp"
@@ -207,7 +208,8 @@ container::Record make_record(const Options &o, const store::ImageRecord &img,
   if (!has_path)
     r.env.insert(r.env.begin(), "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
   r.network_mode = o.network;
-  if (o.network != "bridge" && o.network != "none" && o.network != "host")
+  if (o.network != "bridge" && o.network != "none" && o.network != "host" &&
+      !net::usermode::is_usermode(o.network))
     for (const auto &name : o.networks) {
       auto found = net::find_network(store_root(), name);
       if (!found)
@@ -324,6 +326,9 @@ std::string hosts_text(const container::Record &rec) {
 std::string resolv_conf_text(const container::Record &rec) {
   std::string host = host_resolv_conf();
   std::vector<std::string> servers = rec.dns;
+  // A user-mode helper's DNS forwarder, unless --dns names servers (reached through it).
+  if (servers.empty() && net::usermode::is_usermode(rec.network_mode))
+    servers = {net::usermode::nameserver(net::usermode::parse(rec.network_mode))};
   if (!rec.networks.empty()) {
     auto n = net::find_network(store_root(), rec.networks[0].network);
     if (!n)

@@ -4,6 +4,7 @@
 #include "base/log.hpp"
 #include "net/attach.hpp"
 #include "net/net.hpp"
+#include "net/usermode.hpp"
 #include "runtime/create.hpp"
 #include "runtime/lifecycle.hpp"
 #include "runtime/supervisor.hpp"
@@ -35,12 +36,40 @@ void on_clone(const std::string &root, container::Record &rec, sys::Rollback &un
   });
   if (stopped)
     fail("container ", rec.id.substr(0, 12), " was stopped while it restarted");
-  if (rec.network_mode != "none" && rec.network_mode != "host") {
+  start_network(root, rec, undo, pid);
+  if (!rec.ip_address.empty())
+    container::update(root, rec.id, [&](container::Record &r) { r.ip_address = rec.ip_address; });
+}
+
+namespace {
+// The helper of the container this process runs (stop_network).
+std::optional<net::usermode::Helper> running_helper;
+} // namespace
+
+void start_network(const std::string &root, container::Record &rec, sys::Rollback &undo, pid_t pid) {
+  if (rec.network_mode == "none" || rec.network_mode == "host")
+    return;
+  std::string dir = container::dir_of(root, rec.id);
+  if (net::usermode::is_usermode(rec.network_mode)) {
+    net::usermode::Spec spec = net::usermode::parse(rec.network_mode);
+    std::vector<net::Port> ports;
+    for (const auto &p : rec.publish)
+      ports.push_back(net::parse_port(p));
+    stop_network(); // a restart's: the last run's helper holds the host ports
+    running_helper = net::usermode::start(spec, pid, ports, dir);
+    undo.add(cat("stop ", net::usermode::name(spec.mode)), [] { stop_network(); });
+    rec.ip_address = net::usermode::container_address(spec);
+  } else { // the default bridge or user networks
     rec.ip_address = net::attach_with_tool(rec, pid);
     undo.add("release " + rec.ip_address, [root, &rec] { net::release_container(root, rec); });
-    container::update(root, rec.id, [&](container::Record &r) { r.ip_address = rec.ip_address; });
-    create::write_hosts(dir, rec);
   }
+  create::write_hosts(dir, rec);
+}
+
+void stop_network() {
+  if (running_helper)
+    running_helper->stop();
+  running_helper.reset();
 }
 
 launch::Request request(const container::Record &rec) {

@@ -21,6 +21,16 @@ namespace koker::start {
 // business running it).
 void on_clone(const std::string &root, container::Record &rec, sys::Rollback &undo, pid_t pid);
 
+// The container's network once its first process pid exists, for koker-run and on_clone: the
+// bridge's veth, address and port rules (koker-net attach), or for --network slirp4netns or
+// pasta a helper (net/usermode.hpp) this process keeps until stop_network(); the address
+// named in /etc/hosts. Undo steps go to undo. Nothing for none and host.
+void start_network(const std::string &root, container::Record &rec, sys::Rollback &undo, pid_t pid);
+// Stops the user-mode helper start_network() started in this process, if any: once the
+// container exited (runtime/supervisor.cpp), before it may start again. One container a
+// process (koker-run, or its -d supervisor), so one helper.
+void stop_network();
+
 // The cgroup and limits rec's record keeps, for launch::start.
 launch::Request request(const container::Record &rec);
 

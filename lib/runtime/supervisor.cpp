@@ -62,6 +62,7 @@ int run_and_keep(const std::string &root, container::Record &rec, const launch::
         runner.started(s);
       code = launch::finish(root, rec, s, runner.interactive, runner.sink,
                             rec.restart_policy == "no" ? nullptr : &again, runner.server);
+      start::stop_network(); // a user-mode helper goes with the run it served
       if (runner.server) // after the record: an attacher that reads it finds the code
         runner.server->end_run(code);
     } catch (const Error &e) {
