@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "image/archive.hpp"
+#include "base/clock.hpp"
 #include "base/digest.hpp"
 #include "base/error.hpp"
 #include "base/fd.hpp"
@@ -19,6 +20,7 @@
 #include <locale.h>
 #include <map>
 #include <memory>
+#include <sched.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
@@ -94,6 +96,35 @@ public:
 private:
   locale_t m_loc;
   locale_t m_old = LC_GLOBAL_LOCALE;
+};
+
+// The extraction root as this thread's working directory, in a file-system context of its own
+// (unshare(CLONE_FS): cwd and umask private to the thread, as runc's and Go's per-thread
+// chdir do), so libarchive gets names relative to it. Its SECURE_SYMLINKS check then walks
+// only an entry's own components, not the store's path above them: that walk was most of
+// the syscalls of a pull (an openat, an fstatat and a close per component and entry; issue
+// 21). The old directory is restored at the end. active() is false when unshare or fchdir
+// failed: names stay absolute then.
+class ThreadWorkDir {
+public:
+  explicit ThreadWorkDir(int dir_fd) {
+    if (::unshare(CLONE_FS) < 0)
+      return;
+    m_old.reset(::open(".", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (m_old && ::fchdir(dir_fd) == 0)
+      m_active = true;
+  }
+  ~ThreadWorkDir() {
+    if (m_active && ::fchdir(m_old.get()) < 0)
+      log::debug("unable to return to the working directory: ", std::strerror(errno));
+  }
+  ThreadWorkDir(const ThreadWorkDir &) = delete;
+  ThreadWorkDir &operator=(const ThreadWorkDir &) = delete;
+  bool active() const { return m_active; }
+
+private:
+  Fd m_old;
+  bool m_active = false;
 };
 
 struct Cleaned {
@@ -215,6 +246,7 @@ struct Input {
   int fd = -1;
   std::unique_ptr<char[]> buf;
   uint64_t bytes = 0;
+  uint64_t wait_ns = 0; // in read(2): the pull's split of a layer's time (LayerInfo)
   std::string error;
   int err = 0;
 };
@@ -222,7 +254,9 @@ struct Input {
 la_ssize_t fd_callback(struct archive *a, void *data, const void **buf) {
   auto *in = static_cast<Input *>(data);
   for (;;) {
+    uint64_t t0 = clock::monotonic_ns();
     ssize_t n = ::read(in->fd, in->buf.get(), BLOCK);
+    in->wait_ns += clock::monotonic_ns() - t0;
     if (n < 0 && errno == EINTR)
       continue;
     if (n < 0) {
@@ -279,6 +313,17 @@ public:
     m_stream.max_bytes = m_limits.max_bytes;
     log::debug("extract ", m_mode.what, " into ", m_root, " (filters: ", filters(), ")");
     open_inner();
+    // koker-cp extracts in a chrooted child, where "/" is the container's: paths stay absolute.
+    std::optional<ThreadWorkDir> here;
+    if (!m_mode.copy)
+      here.emplace(m_root_fd.get());
+    m_relative = here && here->active();
+    // Freed before the working directory goes back, even on a failure: archive_write_free
+    // closes the writer, which applies its deferred directory fix-ups by the same names.
+    struct FreeDisk {
+      Writer &w;
+      ~FreeDisk() { w.reset(); }
+    } free_disk{m_disk};
     open_disk();
     archive_entry *e = nullptr;
     for (;;) {
@@ -297,6 +342,7 @@ public:
       throw Error(cat("unable to extract ", m_mode.what, ": ", describe(m_disk.get())), 125,
                   archive_sys_errno(m_disk.get()));
     drain();
+    m_info.input_wait_ns = m_input.wait_ns;
     if (m_mode.layer)
       m_info.diff_id = hash.finish();
     log::debug("extracted ", m_info.entries, " entries, ", m_info.size, " bytes of content (",
@@ -361,8 +407,8 @@ private:
     ::umask(old);
     if (!m_disk)
       fail("unable to extract ", m_mode.what, ": out of memory");
-    // Paths are absolute under m_root (there is no dirfd API, and chdir would be process-wide),
-    // so NOABSOLUTEPATHS cannot be used: normalise_path already made every name relative.
+    // Paths are relative to m_root, this thread's working directory (ThreadWorkDir), or else
+    // absolute under it (there is no dirfd API); normalise_path made every name relative.
     // No UNLINK: with it libarchive silently deletes a symlink met mid-path instead of refusing.
     int flags = ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
                 ARCHIVE_EXTRACT_SECURE_SYMLINKS;
@@ -370,6 +416,8 @@ private:
       flags |= ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_XATTR;
     if (m_mode.owners)
       flags |= ARCHIVE_EXTRACT_OWNER;
+    if (m_relative)
+      flags |= ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS;
     archive_write_disk_set_options(m_disk.get(), flags);
   }
 
@@ -399,13 +447,14 @@ private:
     path = m_mode.rebase_to.empty() && !rest.empty() ? rest.substr(1) : m_mode.rebase_to + rest;
   }
 
-  // The absolute path libarchive writes to; refuse what would need its chdir-based
-  // "deep directory" code (process-wide, and unused by real images).
+  // The name libarchive writes to (relative to the working directory or absolute, see
+  // m_relative); refuse what would need its chdir-based "deep directory" code (unused by
+  // real images).
   std::string under_root(std::string_view name, const std::string &rel) {
     std::string abs = cat(m_root, "/", rel);
     if (abs.size() >= PATH_MAX)
       fail_entry(name, "path too long");
-    return abs;
+    return m_relative ? rel : abs;
   }
 
   void extract_entry(archive_entry *e) {
@@ -608,6 +657,7 @@ private:
   Mode m_mode;
   std::string m_root;
   Fd m_root_fd;
+  bool m_relative = false; // names are given relative to m_root (ThreadWorkDir)
   // Declared in pipeline order, so they are freed from the disk writer back to the input.
   Input m_input;
   Reader m_outer;
