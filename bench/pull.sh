@@ -167,7 +167,7 @@ pull_skopeo() {
 # overlap, so they add up to more than the pull).  Prints "D I W" in ns, nothing if absent.
 koker_split() {
     sed -n 's/.*: timing: download \([0-9.]*\) s, decompress \([0-9.]*\) s, write \([0-9.]*\) s.*/\1 \2 \3/p' "$1" |
-        awk '{ d += $1; i += $2; w += $3; n++ } END { if (n) printf "%d %d %d\n", d * 1e9, i * 1e9, w * 1e9 }'
+        awk '{ d += $1; i += $2; w += $3; n++ } END { if (n) printf "%.0f %.0f %.0f\n", d * 1e9, i * 1e9, w * 1e9 }'
 }
 
 # The parts of a pull measured apart, for the table and bench/charts.sh's split: download and
@@ -358,11 +358,11 @@ main() {
     printf '\n| part | how it is measured | median | min | max | / koker-pull |\n'
     printf '|---|---|---:|---:|---:|---:|\n'
     if [[ -n ${med[kdownload]:-} ]]; then
-        row kdownload "koker-pull: download and verify" "first to last byte of the blob, sha256 of the compressed stream, blob file written"
+        row kdownload "koker-pull: download and verify" "first to last byte of the blob, less the time in the two stages below: receiving, sha256 of the compressed stream, the blob file written"
         printf '| %s |\n' "$(ratio "${med[kdownload]}" "${med[koker1]}")"
-        row kdecompress "koker-pull: decompress" "CPU time of the inflating thread (ISA-L), sha256 of the tar stream included"
+        row kdecompress "koker-pull: decompress" "time in ISA-L's isal_inflate, on the downloading thread"
         printf '| %s |\n' "$(ratio "${med[kdecompress]}" "${med[koker1]}")"
-        row kwrite "koker-pull: write" "wall time of the tar reading and the file creation, waits for input excluded"
+        row kwrite "koker-pull: write" "the unpacking thread's time less its waits for input: reading the tar, its sha256 (diff_id), creating the files (libarchive)"
         printf '| %s |\n' "$(ratio "${med[kwrite]}" "${med[koker1]}")"
     fi
     row gunzip "gzip -dc of the layer to /dev/null" "decompress only (one thread, zlib)"

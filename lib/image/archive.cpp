@@ -8,6 +8,7 @@
 #include "base/sys.hpp"
 #include "base/text.hpp"
 #include "image/overlay_marks.hpp"
+#include "image/parallel_writes.hpp"
 #include <algorithm>
 #include <archive.h>
 #include <archive_entry.h>
@@ -32,6 +33,8 @@ namespace {
 
 // Large blocks keep syscalls and libarchive's per-block work low on big layers.
 constexpr size_t BLOCK = 1 << 20;
+// Threads writing a layer's regular files beside the one parsing it (ParallelWrites).
+constexpr size_t writer_threads = 2;
 
 struct ReadFree {
   void operator()(struct archive *a) const { archive_read_free(a); }
@@ -324,6 +327,11 @@ public:
       Writer &w;
       ~FreeDisk() { w.reset(); }
     } free_disk{m_disk};
+    // The file-writing threads stop before either: they write by relative names too.
+    struct StopWrites {
+      std::optional<ParallelWrites> &w;
+      ~StopWrites() { w.reset(); }
+    } stop_writes{m_writes};
     open_disk();
     archive_entry *e = nullptr;
     for (;;) {
@@ -337,6 +345,8 @@ public:
              " entries (KOKER_MAX_LAYER_ENTRIES)");
       extract_entry(e);
     }
+    if (m_writes)
+      m_writes->barrier();
     apply_opaque();
     if (archive_write_close(m_disk.get()) != ARCHIVE_OK)
       throw Error(cat("unable to extract ", m_mode.what, ": ", describe(m_disk.get())), 125,
@@ -400,12 +410,20 @@ private:
   }
 
   void open_disk() {
+    m_disk.reset(new_disk_writer());
+    // A layer's regular files are written by two more threads (issue 21), when names are
+    // relative: the workers share this thread's working directory.
+    if (m_mode.layer && m_relative)
+      m_writes.emplace(writer_threads, [this] { return new_disk_writer(); }, m_mode.what);
+  }
+
+  struct archive *new_disk_writer() {
     // archive_write_disk_new() samples the umask; directories it creates for entries that have
     // none of their own get 0755 & ~umask. Use 022, as runc does, not whatever koker inherited.
     mode_t old = ::umask(022);
-    m_disk.reset(archive_write_disk_new());
+    struct archive *w = archive_write_disk_new();
     ::umask(old);
-    if (!m_disk)
+    if (!w)
       fail("unable to extract ", m_mode.what, ": out of memory");
     // Paths are relative to m_root, this thread's working directory (ThreadWorkDir), or else
     // absolute under it (there is no dirfd API); normalise_path made every name relative.
@@ -418,7 +436,8 @@ private:
       flags |= ARCHIVE_EXTRACT_OWNER;
     if (m_relative)
       flags |= ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS;
-    archive_write_disk_set_options(m_disk.get(), flags);
+    archive_write_disk_set_options(w, flags);
+    return w;
   }
 
   [[noreturn]] void fail_outer() {
@@ -466,6 +485,10 @@ private:
     rebase(c.path);
     if (c.path.empty())
       return; // the root itself ("./"): dir is the caller's, keep its metadata
+    // A whiteout's target and a hard link's must be on disk as a sequential unpack leaves
+    // them: the queued files first (rare entries).
+    if (m_writes && (name.find(WH_PREFIX) != std::string::npos || archive_entry_hardlink(e)))
+      m_writes->barrier();
     if (m_mode.layer && !convert_whiteout(e, name, c.path))
       return;
 
@@ -481,6 +504,15 @@ private:
     archive_entry_acl_clear(e);
     archive_entry_copy_pathname(e, under_root(name, c.path).c_str());
 
+    if (m_writes) {
+      if (m_writes->conflicts(c.path, type == AE_IFDIR))
+        m_writes->barrier();
+      if (type == AE_IFREG && !archive_entry_hardlink(e) && archive_entry_size(e) >= 0 &&
+          uint64_t(archive_entry_size(e)) <= ParallelWrites::max_file) {
+        m_writes->submit(e, read_content(name, uint64_t(archive_entry_size(e))), c.path, name);
+        return;
+      }
+    }
     if (archive_write_header(m_disk.get(), e) != ARCHIVE_OK)
       fail_disk(name);
     if (type == AE_IFREG && archive_entry_size(e) > 0)
@@ -600,6 +632,31 @@ private:
       archive_entry_xattr_add_entry(e, n.c_str(), v.data(), v.size());
   }
 
+  // A regular file's content in memory, for a writer thread: holes of a sparse entry as
+  // zeros, up to its size.
+  std::string read_content(const std::string &name, uint64_t size) {
+    std::string data;
+    data.reserve(size_t(size));
+    for (;;) {
+      const void *buf = nullptr;
+      size_t n = 0;
+      la_int64_t offset = 0;
+      int r = archive_read_data_block(m_in.get(), &buf, &n, &offset);
+      if (r == ARCHIVE_EOF)
+        break;
+      if (r != ARCHIVE_OK)
+        fail_read();
+      if (offset < 0 || uint64_t(offset) + n > size)
+        fail_entry(name, "data past the entry's size");
+      if (uint64_t(offset) > data.size())
+        data.resize(size_t(offset));
+      data.replace(size_t(offset), n, static_cast<const char *>(buf), n);
+      m_info.size += n;
+    }
+    data.resize(size_t(size));
+    return data;
+  }
+
   void copy_data(const std::string &name) {
     for (;;) {
       const void *buf = nullptr;
@@ -664,6 +721,7 @@ private:
   Stream m_stream;
   Reader m_in;
   Writer m_disk;
+  std::optional<ParallelWrites> m_writes; // a layer's regular files, on writer_threads
   LayerInfo m_info;
   std::vector<std::string> m_opaque;
 };

@@ -72,11 +72,12 @@ mount_image() {
         rm -rf "$dir/img"
         mkimage "$dir/img" latest --layer "$dir/$layer" >/dev/null
         run_koker 0 koker-pull "oci:$dir/img:latest"
-        run_koker 0 koker-inspect "$output"
+        id=$output
+        run_koker 0 koker-inspect "$id"
         lower=$(jq -r '.[0].GraphDriver.Data.LowerDir' <<<"$output")
         cmp "$dir/tree/d/b" "$lower/d/b"
         assert_equal first "$(cat "$lower/a")"
-        run_koker 0 koker-rmi -f "oci:$dir/img:latest"
+        run_koker 0 koker-rmi -f "$id"
     done
 }
 
@@ -351,4 +352,36 @@ mount_image() {
     assert_stderr_match "No space left on device"
     [ -z "$(ls -A "$BATS_TEST_TMPDIR/small/root/tmp")" ]
     [ -z "$(ls -A "$BATS_TEST_TMPDIR/small/root/layers")" ]
+}
+
+@test "koker-pull: a name written twice in a layer keeps its last entry (files are written on several threads)" {
+    local dir=$BATS_TEST_TMPDIR/dup
+    mkdir -p "$dir"
+    python3 - "$dir/layer.tar" <<'EOF'
+import io, sys, tarfile
+with tarfile.open(sys.argv[1], "w", format=tarfile.PAX_FORMAT) as t:
+    def add(name, data=None, kind=tarfile.REGTYPE, link=""):
+        ti = tarfile.TarInfo(name)
+        ti.type, ti.linkname, ti.mode = kind, link, 0o755 if kind == tarfile.DIRTYPE else 0o644
+        if data is not None:
+            ti.size = len(data)
+        t.addfile(ti, io.BytesIO(data) if data is not None else None)
+    add("d", kind=tarfile.DIRTYPE)
+    for i in range(200):
+        add(f"d/f{i}", b"first %d\n" % i)
+    add("d/f7", b"second\n")
+    add("d/l", kind=tarfile.SYMTYPE, link="f8")
+    add("d/f9", b"x" * 100000)
+    add("d/h", kind=tarfile.LNKTYPE, link="d/f9")
+EOF
+    gzip -n "$dir/layer.tar"
+    mkimage "$dir/img" latest --layer "$dir/layer.tar.gz" >/dev/null
+    run_koker 0 koker-pull "oci:$dir/img:latest"
+    run_koker 0 koker-inspect "$output"
+    lower=$(jq -r '.[0].GraphDriver.Data.LowerDir' <<<"$output")
+    assert_equal second "$(cat "$lower/d/f7")"
+    assert_equal "first 199" "$(cat "$lower/d/f199")"
+    assert_equal "first 8" "$(cat "$lower/d/l")"
+    assert_equal 2 "$(stat -c %h "$lower/d/f9")"
+    assert_equal 201 "$(find "$lower/d" -type f | wc -l)"
 }
