@@ -142,7 +142,7 @@ set key below
 plot '$WORK/pull.dat' using 2:xtic(1) lc rgb '#7f7f7f' title 'whole pull', \
      '' using 3 lc rgb '#1f77b4' title 'download and verify (koker; apart: skopeo copy to dir:)', \
      '' using 4 lc rgb '#ff7f0e' title 'decompress (koker: ISA-L; apart: $label)', \
-     '' using 5 lc rgb '#2ca02c' title 'write (koker: tar, diff_id, files; apart: tar -x)'
+     '' using 5 lc rgb '#2ca02c' title 'write (koker: tar read and hashed, files; apart: tar -x)'
 EOF
     printf '\n![Pull time of the one-layer image: koker-pull and podman pull, koker-pull split into download, decompress and write, and the parts measured apart](charts/pull.svg)\n'
 }

@@ -362,7 +362,7 @@ main() {
         printf '| %s |\n' "$(ratio "${med[kdownload]}" "${med[koker1]}")"
         row kdecompress "koker-pull: decompress" "time in ISA-L's isal_inflate, on the downloading thread"
         printf '| %s |\n' "$(ratio "${med[kdecompress]}" "${med[koker1]}")"
-        row kwrite "koker-pull: write" "the unpacking thread's time less its waits for input: reading the tar, its sha256 (diff_id), creating the files (libarchive)"
+        row kwrite "koker-pull: write" "the parsing thread's time less its waits for input: reading the tar, its sha256 (diff_id), handing regular files to two writing threads (and waiting for them when they lag), writing the other entries (libarchive)"
         printf '| %s |\n' "$(ratio "${med[kwrite]}" "${med[koker1]}")"
     fi
     row gunzip "gzip -dc of the layer to /dev/null" "decompress only (one thread, zlib)"
