@@ -6,6 +6,7 @@
 #include <archive_entry.h>
 #include <clocale>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <exception>
 #include <locale.h>
@@ -60,12 +61,18 @@ struct ParallelWrites::Impl {
   }
 
   void write(struct archive *w, const Job &j) {
+    // As the unpacker's own messages: libarchive's text, with strerror when a system call
+    // failed ("Write failed" alone would hide ENOSPC).
     auto failed = [&] {
       const char *s = archive_error_string(w);
+      std::string msg = s ? s : "unknown error";
       int e = archive_errno(w);
+      bool sys_errno = e > 0 && e != EILSEQ && e != EINVAL; // not libarchive's private codes
+      if (sys_errno && msg.find(std::strerror(e)) == std::string::npos)
+        msg = cat(msg, ": ", std::strerror(e));
       throw Error(cat("unable to extract ", what, " entry ", printable(j.shown), ": ",
-                      printable(s ? s : "unknown error", 400)),
-                  125, e > 0 && e != EILSEQ && e != EINVAL ? e : 0);
+                      printable(msg, 400)),
+                  125, sys_errno ? e : 0);
     };
     if (archive_write_header(w, j.entry) != ARCHIVE_OK)
       failed();
