@@ -106,6 +106,16 @@ summary() {
             "${S[pull.image]:-?}" "$(s "${S[pull.koker]}")" "$(s "${S[pull.podman]:-}")" \
             "$(s "${S[pull.skopeo]:-}")" "$v" "$TARGET_PULL" "$(if [[ -n $v ]]; then verdict "$v <= $TARGET_PULL"; else echo '**MISSED**'; fi)"
     fi
+    if [[ -n ${S[pull1.koker]:-} ]]; then
+        local v1 vs
+        v1=$(ratio "${S[pull1.koker]}" "${S[pull1.podman]:-}")
+        vs=$(ratio "${S[pull1.koker]}" "${S[pull1.skopeo]:-}")
+        printf '| pull into an empty store: %s | %s | | %s | %s | %s | ≤ %s × podman: %s; ≤ %s × skopeo: %s (%s) |\n' \
+            "${S[pull1.image]:-?}" "$(s "${S[pull1.koker]}")" "$(s "${S[pull1.podman]:-}")" \
+            "$(s "${S[pull1.skopeo]:-}")" "$v1" "$TARGET_PULL_ONE" \
+            "$(if [[ -n $v1 ]]; then verdict "$v1 <= $TARGET_PULL_ONE"; else echo '**MISSED**'; fi)" \
+            "$TARGET_PULL_SKOPEO" "$(if [[ -n $vs ]]; then verdict "$vs <= $TARGET_PULL_SKOPEO"; else echo '**MISSED**'; fi)" "$vs"
+    fi
     if [[ -n ${S[run.koker]:-} ]]; then
         k_run=${S[run.koker]}
         printf '| start to exit of `true`, `--network none` (host `/bin/true`: %s) | %s | %s | %s | | %s | ≤ %s ms: %s |\n' \

@@ -12,8 +12,9 @@
 #           and of the host's /bin/true, as distributions (run.sh's run-samples: TOOL NS)
 #   scale   start time of each container and MemAvailable's drop against the number running
 #           (scale.sh's scale-starts: ROUND RUNNING NS, scale-mem: ROUND RUNNING KB)
-#   pull    a pull's time split into download, decompress and write (pull.sh's pull-samples:
-#           TOOL NS, TOOL one of koker podman skopeo gunzip untar)
+#   pull    the one-layer pull's time split into download, decompress and write (pull.sh's
+#           pull-samples: KEY NS, KEY one of koker1 podman1 skopeo1, kdownload kdecompress
+#           kwrite (koker-pull's own split), gunzip igzip untar (the parts apart))
 
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -euo pipefail
@@ -105,22 +106,31 @@ EOF
     printf '\n![koker at scale: start time of each container and memory against the number of running containers](charts/scale.svg)\n'
 }
 
-# pull: the median pull of koker and podman as whole bars, beside a stacked bar of the parts
-# measured apart: download and verify (skopeo), decompress (gzip -dc), write (tar -x).
+# pull: the one-layer image's median pull of koker and podman as whole bars, beside two stacked
+# bars: koker-pull's own split (the busy time of each stage, from its -D timing line; the
+# stages overlap, so the stack is taller than the pull) and the parts measured apart by other
+# tools: download and verify (skopeo), decompress (igzip, else gzip -dc), write (tar -x).
 chart_pull() {
-    local f=$DATA/pull-samples koker podman skopeo gunzip untar
-    has "$f" koker podman skopeo gunzip untar || skipped "pull.sh left no samples of every tool and part (did it run and succeed?)"
-    koker=$(median_of "$f" koker) podman=$(median_of "$f" podman) skopeo=$(median_of "$f" skopeo)
-    gunzip=$(median_of "$f" gunzip) untar=$(median_of "$f" untar)
+    local f=$DATA/pull-samples koker podman skopeo inflate untar split=0 kd=0 ki=0 kw=0 tool=gunzip label='gzip -dc'
+    has "$f" koker1 podman1 skopeo1 gunzip untar || skipped "pull.sh left no samples of every tool and part (did it run and succeed?)"
+    koker=$(median_of "$f" koker1) podman=$(median_of "$f" podman1) skopeo=$(median_of "$f" skopeo1)
+    if has "$f" igzip; then
+        tool=igzip label='igzip -dc, ISA-L'
+    fi
+    inflate=$(median_of "$f" "$tool") untar=$(median_of "$f" untar)
+    if has "$f" kdownload kdecompress kwrite; then
+        split=1 kd=$(median_of "$f" kdownload) ki=$(median_of "$f" kdecompress) kw=$(median_of "$f" kwrite)
+    fi
     {
         printf '"koker-pull" %s 0 0 0\n' "$koker"
         printf '"podman pull" %s 0 0 0\n' "$podman"
-        printf '"the parts, apart" 0 %s %s %s\n' "$skopeo" "$gunzip" "$untar"
+        ((split == 0)) || printf '"koker-pull, busy time per stage" 0 %s %s %s\n' "$kd" "$ki" "$kw"
+        printf '"the parts, apart" 0 %s %s %s\n' "$skopeo" "$inflate" "$untar"
     } >"$WORK/pull.dat"
     gnuplot <<EOF
 $TERMINAL
 set output '$OUT/pull.svg'
-set title 'Pull into an empty store, medians (pull.sh)'
+set title 'Pull of the one-layer image into an empty store, medians (pull.sh)'
 set ylabel 'seconds'
 set yrange [0:*]
 set grid ytics
@@ -130,11 +140,11 @@ set style fill solid 0.8 border -1
 set boxwidth 0.6
 set key below
 plot '$WORK/pull.dat' using 2:xtic(1) lc rgb '#7f7f7f' title 'whole pull', \
-     '' using 3 lc rgb '#1f77b4' title 'download and verify (skopeo copy to dir:)', \
-     '' using 4 lc rgb '#ff7f0e' title 'decompress (gzip -dc)', \
-     '' using 5 lc rgb '#2ca02c' title 'write (tar -x, no fsync)'
+     '' using 3 lc rgb '#1f77b4' title 'download and verify (koker; apart: skopeo copy to dir:)', \
+     '' using 4 lc rgb '#ff7f0e' title 'decompress (koker: ISA-L; apart: $label)', \
+     '' using 5 lc rgb '#2ca02c' title 'write (koker: tar read and hashed, files; apart: tar -x)'
 EOF
-    printf '\n![Pull time: koker-pull and podman pull beside the parts measured apart: download, decompress, write](charts/pull.svg)\n'
+    printf '\n![Pull time of the one-layer image: koker-pull and podman pull, koker-pull split into download, decompress and write, and the parts measured apart](charts/pull.svg)\n'
 }
 
 command -v gnuplot >/dev/null || skipped "gnuplot is not installed (make bench installs gnuplot-nox)"

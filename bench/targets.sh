@@ -7,6 +7,9 @@
 
 # shellcheck disable=SC2034 # read by the scripts that source this file
 TARGET_PULL=${BENCH_TARGET:-0.70} # koker-pull's median at most this times podman pull's
+TARGET_PULL_ONE=0.5               # pull.sh, the one-layer image: koker-pull at most this times
+#                                   podman pull's (issue 21 point 3)
+TARGET_PULL_SKOPEO=3              # ... and at most this times skopeo's download and verify
 TARGET_RUN_MS=10                  # koker-run --network none: median at most this, in ms
 TARGET_BRIDGE_MS=20               # koker-run --network bridge: median at most this, in ms
 TARGET_USER_NET=1.5               # koker-run --network NAME (a user-defined network, its

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "image/archive.hpp"
+#include "base/clock.hpp"
 #include "base/digest.hpp"
 #include "base/error.hpp"
 #include "base/fd.hpp"
@@ -7,6 +8,7 @@
 #include "base/sys.hpp"
 #include "base/text.hpp"
 #include "image/overlay_marks.hpp"
+#include "image/parallel_writes.hpp"
 #include <algorithm>
 #include <archive.h>
 #include <archive_entry.h>
@@ -19,6 +21,7 @@
 #include <locale.h>
 #include <map>
 #include <memory>
+#include <sched.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
@@ -30,6 +33,8 @@ namespace {
 
 // Large blocks keep syscalls and libarchive's per-block work low on big layers.
 constexpr size_t BLOCK = 1 << 20;
+// Threads writing a layer's regular files beside the one parsing it (ParallelWrites).
+constexpr size_t writer_threads = 2;
 
 struct ReadFree {
   void operator()(struct archive *a) const { archive_read_free(a); }
@@ -94,6 +99,35 @@ public:
 private:
   locale_t m_loc;
   locale_t m_old = LC_GLOBAL_LOCALE;
+};
+
+// The extraction root as this thread's working directory, in a file-system context of its own
+// (unshare(CLONE_FS): cwd and umask private to the thread, as runc's and Go's per-thread
+// chdir do), so libarchive gets names relative to it. Its SECURE_SYMLINKS check then walks
+// only an entry's own components, not the store's path above them: that walk was most of
+// the syscalls of a pull (an openat, an fstatat and a close per component and entry; issue
+// 21). The old directory is restored at the end. active() is false when unshare or fchdir
+// failed: names stay absolute then.
+class ThreadWorkDir {
+public:
+  explicit ThreadWorkDir(int dir_fd) {
+    if (::unshare(CLONE_FS) < 0)
+      return;
+    m_old.reset(::open(".", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (m_old && ::fchdir(dir_fd) == 0)
+      m_active = true;
+  }
+  ~ThreadWorkDir() {
+    if (m_active && ::fchdir(m_old.get()) < 0)
+      log::debug("unable to return to the working directory: ", std::strerror(errno));
+  }
+  ThreadWorkDir(const ThreadWorkDir &) = delete;
+  ThreadWorkDir &operator=(const ThreadWorkDir &) = delete;
+  bool active() const { return m_active; }
+
+private:
+  Fd m_old;
+  bool m_active = false;
 };
 
 struct Cleaned {
@@ -215,6 +249,7 @@ struct Input {
   int fd = -1;
   std::unique_ptr<char[]> buf;
   uint64_t bytes = 0;
+  uint64_t wait_ns = 0; // in read(2): the pull's split of a layer's time (LayerInfo)
   std::string error;
   int err = 0;
 };
@@ -222,7 +257,9 @@ struct Input {
 la_ssize_t fd_callback(struct archive *a, void *data, const void **buf) {
   auto *in = static_cast<Input *>(data);
   for (;;) {
+    uint64_t t0 = clock::monotonic_ns();
     ssize_t n = ::read(in->fd, in->buf.get(), BLOCK);
+    in->wait_ns += clock::monotonic_ns() - t0;
     if (n < 0 && errno == EINTR)
       continue;
     if (n < 0) {
@@ -279,6 +316,22 @@ public:
     m_stream.max_bytes = m_limits.max_bytes;
     log::debug("extract ", m_mode.what, " into ", m_root, " (filters: ", filters(), ")");
     open_inner();
+    // koker-cp extracts in a chrooted child, where "/" is the container's: paths stay absolute.
+    std::optional<ThreadWorkDir> here;
+    if (!m_mode.copy)
+      here.emplace(m_root_fd.get());
+    m_relative = here && here->active();
+    // Freed before the working directory goes back, even on a failure: archive_write_free
+    // closes the writer, which applies its deferred directory fix-ups by the same names.
+    struct FreeDisk {
+      Writer &w;
+      ~FreeDisk() { w.reset(); }
+    } free_disk{m_disk};
+    // The file-writing threads stop before either: they write by relative names too.
+    struct StopWrites {
+      std::optional<ParallelWrites> &w;
+      ~StopWrites() { w.reset(); }
+    } stop_writes{m_writes};
     open_disk();
     archive_entry *e = nullptr;
     for (;;) {
@@ -292,11 +345,14 @@ public:
              " entries (KOKER_MAX_LAYER_ENTRIES)");
       extract_entry(e);
     }
+    if (m_writes)
+      m_writes->barrier();
     apply_opaque();
     if (archive_write_close(m_disk.get()) != ARCHIVE_OK)
       throw Error(cat("unable to extract ", m_mode.what, ": ", describe(m_disk.get())), 125,
                   archive_sys_errno(m_disk.get()));
     drain();
+    m_info.input_wait_ns = m_input.wait_ns;
     if (m_mode.layer)
       m_info.diff_id = hash.finish();
     log::debug("extracted ", m_info.entries, " entries, ", m_info.size, " bytes of content (",
@@ -354,15 +410,23 @@ private:
   }
 
   void open_disk() {
+    m_disk.reset(new_disk_writer());
+    // A layer's regular files are written by two more threads (issue 21), when names are
+    // relative: the workers share this thread's working directory.
+    if (m_mode.layer && m_relative)
+      m_writes.emplace(writer_threads, [this] { return new_disk_writer(); }, m_mode.what);
+  }
+
+  struct archive *new_disk_writer() {
     // archive_write_disk_new() samples the umask; directories it creates for entries that have
     // none of their own get 0755 & ~umask. Use 022, as runc does, not whatever koker inherited.
     mode_t old = ::umask(022);
-    m_disk.reset(archive_write_disk_new());
+    struct archive *w = archive_write_disk_new();
     ::umask(old);
-    if (!m_disk)
+    if (!w)
       fail("unable to extract ", m_mode.what, ": out of memory");
-    // Paths are absolute under m_root (there is no dirfd API, and chdir would be process-wide),
-    // so NOABSOLUTEPATHS cannot be used: normalise_path already made every name relative.
+    // Paths are relative to m_root, this thread's working directory (ThreadWorkDir), or else
+    // absolute under it (there is no dirfd API); normalise_path made every name relative.
     // No UNLINK: with it libarchive silently deletes a symlink met mid-path instead of refusing.
     int flags = ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
                 ARCHIVE_EXTRACT_SECURE_SYMLINKS;
@@ -370,7 +434,10 @@ private:
       flags |= ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_XATTR;
     if (m_mode.owners)
       flags |= ARCHIVE_EXTRACT_OWNER;
-    archive_write_disk_set_options(m_disk.get(), flags);
+    if (m_relative)
+      flags |= ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS;
+    archive_write_disk_set_options(w, flags);
+    return w;
   }
 
   [[noreturn]] void fail_outer() {
@@ -399,13 +466,14 @@ private:
     path = m_mode.rebase_to.empty() && !rest.empty() ? rest.substr(1) : m_mode.rebase_to + rest;
   }
 
-  // The absolute path libarchive writes to; refuse what would need its chdir-based
-  // "deep directory" code (process-wide, and unused by real images).
+  // The name libarchive writes to (relative to the working directory or absolute, see
+  // m_relative); refuse what would need its chdir-based "deep directory" code (unused by
+  // real images).
   std::string under_root(std::string_view name, const std::string &rel) {
     std::string abs = cat(m_root, "/", rel);
     if (abs.size() >= PATH_MAX)
       fail_entry(name, "path too long");
-    return abs;
+    return m_relative ? rel : abs;
   }
 
   void extract_entry(archive_entry *e) {
@@ -417,6 +485,10 @@ private:
     rebase(c.path);
     if (c.path.empty())
       return; // the root itself ("./"): dir is the caller's, keep its metadata
+    // A whiteout's target and a hard link's must be on disk as a sequential unpack leaves
+    // them: the queued files first (rare entries).
+    if (m_writes && (name.find(WH_PREFIX) != std::string::npos || archive_entry_hardlink(e)))
+      m_writes->barrier();
     if (m_mode.layer && !convert_whiteout(e, name, c.path))
       return;
 
@@ -432,6 +504,15 @@ private:
     archive_entry_acl_clear(e);
     archive_entry_copy_pathname(e, under_root(name, c.path).c_str());
 
+    if (m_writes) {
+      if (m_writes->conflicts(c.path, type == AE_IFDIR))
+        m_writes->barrier();
+      if (type == AE_IFREG && !archive_entry_hardlink(e) && archive_entry_size(e) >= 0 &&
+          uint64_t(archive_entry_size(e)) <= ParallelWrites::max_file) {
+        m_writes->submit(e, read_content(name, uint64_t(archive_entry_size(e))), c.path, name);
+        return;
+      }
+    }
     if (archive_write_header(m_disk.get(), e) != ARCHIVE_OK)
       fail_disk(name);
     if (type == AE_IFREG && archive_entry_size(e) > 0)
@@ -551,6 +632,31 @@ private:
       archive_entry_xattr_add_entry(e, n.c_str(), v.data(), v.size());
   }
 
+  // A regular file's content in memory, for a writer thread: holes of a sparse entry as
+  // zeros, up to its size.
+  std::string read_content(const std::string &name, uint64_t size) {
+    std::string data;
+    data.reserve(size_t(size));
+    for (;;) {
+      const void *buf = nullptr;
+      size_t n = 0;
+      la_int64_t offset = 0;
+      int r = archive_read_data_block(m_in.get(), &buf, &n, &offset);
+      if (r == ARCHIVE_EOF)
+        break;
+      if (r != ARCHIVE_OK)
+        fail_read();
+      if (offset < 0 || uint64_t(offset) + n > size)
+        fail_entry(name, "data past the entry's size");
+      if (uint64_t(offset) > data.size())
+        data.resize(size_t(offset));
+      data.replace(size_t(offset), n, static_cast<const char *>(buf), n);
+      m_info.size += n;
+    }
+    data.resize(size_t(size));
+    return data;
+  }
+
   void copy_data(const std::string &name) {
     for (;;) {
       const void *buf = nullptr;
@@ -608,12 +714,14 @@ private:
   Mode m_mode;
   std::string m_root;
   Fd m_root_fd;
+  bool m_relative = false; // names are given relative to m_root (ThreadWorkDir)
   // Declared in pipeline order, so they are freed from the disk writer back to the input.
   Input m_input;
   Reader m_outer;
   Stream m_stream;
   Reader m_in;
   Writer m_disk;
+  std::optional<ParallelWrites> m_writes; // a layer's regular files, on writer_threads
   LayerInfo m_info;
   std::vector<std::string> m_opaque;
 };

@@ -24,6 +24,7 @@ struct LayerInfo {
   std::string diff_id; // "sha256:<hex>" of the uncompressed tar stream
   uint64_t size = 0;   // bytes of file content unpacked
   uint64_t entries = 0;
+  uint64_t input_wait_ns = 0; // time spent in read(2) of the input (waiting for its writer)
 };
 
 // Unpacks a layer (tar, plain, gzip or zstd: nothing else, no external programs) read from

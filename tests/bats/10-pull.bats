@@ -54,6 +54,31 @@ mount_image() {
     assert_stderr_match "debug: GET http://$KOKER_TEST_REGISTRY/v2/koker/one/manifests/latest -> 200"
     assert_stderr_match "debug: unpack sha256:"
     assert_stderr_match "debug: verified layer sha256:[0-9a-f]{64}: diff_id sha256:"
+    # The split bench/pull.sh reads; the fixture's layers are gzip, inflated by ISA-L.
+    assert_stderr_match "debug: layer sha256:[0-9a-f]{64}: timing: download [0-9.]+ s, decompress [0-9.]+ s, write [0-9.]+ s \(gzip inflated by ISA-L\)"
+}
+
+@test "koker-pull: a gzip layer of two members, or with zeros after its end, unpacks whole" {
+    local dir=$BATS_TEST_TMPDIR/gz
+    mkdir -p "$dir/tree/d"
+    printf 'first\n' >"$dir/tree/a"
+    head -c 300000 /dev/urandom >"$dir/tree/d/b"
+    tar -C "$dir/tree" --numeric-owner -cf "$dir/layer.tar" a d
+    # Two members, split inside a file's data, as pigz or a concatenation writes them.
+    head -c 100000 "$dir/layer.tar" | gzip -n >"$dir/two.gz"
+    tail -c +100001 "$dir/layer.tar" | gzip -n >>"$dir/two.gz"
+    { gzip -nc "$dir/layer.tar"; head -c 4096 /dev/zero; } >"$dir/padded.gz"
+    for layer in two.gz padded.gz; do
+        rm -rf "$dir/img"
+        mkimage "$dir/img" latest --layer "$dir/$layer" >/dev/null
+        run_koker 0 koker-pull "oci:$dir/img:latest"
+        id=$output
+        run_koker 0 koker-inspect "$id"
+        lower=$(jq -r '.[0].GraphDriver.Data.LowerDir' <<<"$output")
+        cmp "$dir/tree/d/b" "$lower/d/b"
+        assert_equal first "$(cat "$lower/a")"
+        run_koker 0 koker-rmi -f "$id"
+    done
 }
 
 @test "koker-pull: three layers with whiteouts, an opaque dir and the image config" {
@@ -327,4 +352,36 @@ mount_image() {
     assert_stderr_match "No space left on device"
     [ -z "$(ls -A "$BATS_TEST_TMPDIR/small/root/tmp")" ]
     [ -z "$(ls -A "$BATS_TEST_TMPDIR/small/root/layers")" ]
+}
+
+@test "koker-pull: a name written twice in a layer keeps its last entry (files are written on several threads)" {
+    local dir=$BATS_TEST_TMPDIR/dup
+    mkdir -p "$dir"
+    python3 - "$dir/layer.tar" <<'EOF'
+import io, sys, tarfile
+with tarfile.open(sys.argv[1], "w", format=tarfile.PAX_FORMAT) as t:
+    def add(name, data=None, kind=tarfile.REGTYPE, link=""):
+        ti = tarfile.TarInfo(name)
+        ti.type, ti.linkname, ti.mode = kind, link, 0o755 if kind == tarfile.DIRTYPE else 0o644
+        if data is not None:
+            ti.size = len(data)
+        t.addfile(ti, io.BytesIO(data) if data is not None else None)
+    add("d", kind=tarfile.DIRTYPE)
+    for i in range(200):
+        add(f"d/f{i}", b"first %d\n" % i)
+    add("d/f7", b"second\n")
+    add("d/l", kind=tarfile.SYMTYPE, link="f8")
+    add("d/f9", b"x" * 100000)
+    add("d/h", kind=tarfile.LNKTYPE, link="d/f9")
+EOF
+    gzip -n "$dir/layer.tar"
+    mkimage "$dir/img" latest --layer "$dir/layer.tar.gz" >/dev/null
+    run_koker 0 koker-pull "oci:$dir/img:latest"
+    run_koker 0 koker-inspect "$output"
+    lower=$(jq -r '.[0].GraphDriver.Data.LowerDir' <<<"$output")
+    assert_equal second "$(cat "$lower/d/f7")"
+    assert_equal "first 199" "$(cat "$lower/d/f199")"
+    assert_equal "first 8" "$(cat "$lower/d/l")"
+    assert_equal 2 "$(stat -c %h "$lower/d/f9")"
+    assert_equal 201 "$(find "$lower/d" -type f | wc -l)"
 }
