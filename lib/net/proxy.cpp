@@ -31,6 +31,16 @@ std::string record_path(const Network &n, const std::string &id) {
   return cat(n.dir(), "/proxy-", id);
 }
 
+// process_alive, but a zombie is gone: its sockets are closed, and init may take its time
+// to reap it.
+bool running(int pid, uint64_t start) {
+  if (!container::process_alive(pid, start))
+    return false;
+  auto stat = sys::read_file_if_exists(cat("/proc/", pid, "/stat"), 4096);
+  size_t paren = stat ? stat->rfind(')') : std::string::npos;
+  return paren == std::string::npos || paren + 2 >= stat->size() || (*stat)[paren + 2] != 'Z';
+}
+
 // Copies a to b and b to a until both directions have ended (each end's EOF passed on as a
 // shutdown of the other's writing side).
 void relay(int a, int b) {
@@ -190,11 +200,11 @@ void stop_proxy(const Network &n, const std::string &id) {
     auto w = text::split(std::string(text::trim(*text)), ' ');
     int pid = static_cast<int>(sys::parse_uint(w[0]).value_or(0));
     uint64_t start = w.size() > 1 ? sys::parse_uint(w[1]).value_or(0) : 0;
-    if (pid > 0 && container::process_alive(pid, start)) {
+    if (pid > 0 && running(pid, start)) {
       log::debug("kill -TERM ", pid, " (the [::1] proxy of container ", id.substr(0, 12), ")");
       ::kill(pid, SIGTERM);
       // Its listening sockets close with it: the port is free for the next start.
-      for (int i = 0; i < 200 && container::process_alive(pid, start); ++i)
+      for (int i = 0; i < 200 && running(pid, start); ++i)
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     log::debug("unlink ", path);
