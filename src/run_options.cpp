@@ -38,7 +38,7 @@ namespace koker::run {
     "      --network NETWORK        bridge (the default), none, host, or a network of koker-net\n" \
     "                               create (repeatable: one interface on each)\n" \
     "      --ip IP                  the address on the first user-defined network\n" \
-    "      --ip6 IP                 its IPv6 address there (a network created with --ipv6)\n" \
+    "      --ip6 IP                 its IPv6 address there (on a network with IPv6)\n" \
     "      --network-alias NAME     another name on the first user-defined network (repeatable)\n" \
     "      --mem MIB                memory limit in MiB\n" \
     "  -m, --memory SIZE            memory limit (b, k, m, g)\n" \

@@ -73,10 +73,10 @@ state() { # CONTAINER JQ: a field of koker-inspect's object
     run_koker 125 koker-net create --ipv6 --subnet "$other6" -o com.docker.network.bridge.name="kn${KOKER_TEST_NET_ID:-}44c$N" third
     assert_stderr_match "overlaps"
     run_koker 0 koker-net rm other
-    run_koker 0 koker-net create --ipv6 --subnet $V6P:44::/64 \
+    run_koker 0 koker-net create --ipv6 --subnet "$V6P:44::/64" \
         --subnet "10.$O.$((N + 100)).0/24" -o com.docker.network.bridge.name="$BR_B" other
-    assert_equal $V6P:44::/64 "$(koker-net inspect other | jq -r '.[0].IPAM.Config[1].Subnet')"
-    run_koker 125 koker-net create --subnet $V6P:45::/64 -o com.docker.network.bridge.name="kn${KOKER_TEST_NET_ID:-}44c$N" third
+    assert_equal "$V6P:44::/64" "$(koker-net inspect other | jq -r '.[0].IPAM.Config[1].Subnet')"
+    run_koker 125 koker-net create --subnet "$V6P:45::/64" -o com.docker.network.bridge.name="kn${KOKER_TEST_NET_ID:-}44c$N" third
     assert_stderr_match "needs --ipv6"
     run_koker 0 koker-net rm other
     run_koker 0 koker-net rm six
