@@ -66,8 +66,10 @@ std::string port_rule(const Network &n, const Lease &l, const Port &p);
 std::string port_rule6(const Network &n, const Lease &l, const Port &p);
 // Deletes the nat rules of the containers in ids (all but those in keep when ids is empty),
 // in iptables and ip6tables.
+// v6 false: iptables only (a container without IPv6 address or port has no ip6tables rule,
+// and the ip6tables call would cost every stop).
 void remove_container_rules(const Network &n, const std::vector<std::string> &ids,
-                            const std::vector<std::string> &keep = {});
+                            const std::vector<std::string> &keep = {}, bool v6 = true);
 
 struct Alias {
   bool koker = false;

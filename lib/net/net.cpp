@@ -249,8 +249,10 @@ std::string port_rule6(const Network &n, const Lease &l, const Port &p) {
 // Deletes the rules tagged koker:<id> in the bridge's chain; ids empty: those of any container
 // not in keep.
 void remove_container_rules(const Network &n, const std::vector<std::string> &ids,
-                            const std::vector<std::string> &keep) {
+                            const std::vector<std::string> &keep, bool with_v6) {
   for (bool v6 : {false, true}) {
+  if (v6 && !with_v6)
+    break;
   // ip6tables has the chain only on a network with IPv6 (a missing one lists nothing).
   std::string batch;
   for (const auto &rule : list_rules("nat", n.chain(), v6)) {
@@ -512,7 +514,9 @@ void release(const Network &n, const Lease &l) {
   stop_proxy(n, l.id); // before the port files: its [::1] ports are free once they go
   try {
     if (!l.ports.empty()) {
-      remove_container_rules(n, {l.id});
+      bool v6 = !l.ip6.empty() || std::any_of(l.ports.begin(), l.ports.end(),
+                                              [](const Port &p) { return p.v6(); });
+      remove_container_rules(n, {l.id}, {}, v6);
       for (const auto &p : l.ports)
         unlink_if_owned(port_path(n, p), l.id);
     }
