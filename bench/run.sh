@@ -142,10 +142,9 @@ is_below() {
 # conmon daemonises, so it is found by its command line, which names our runroot.
 find_conmon() {
     local p
-    for p in /proc/[0-9]*; do
-        [[ $(cat "$p/comm" 2>/dev/null) == conmon ]] || continue
-        tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -qF "$BENCH_PODMAN_RUN" || continue
-        printf '%s\n' "${p#/proc/}"
+    for p in $(pgrep -x conmon); do # as wait_for_sleep: one pgrep, not a scan of /proc
+        tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qF "$BENCH_PODMAN_RUN" || continue
+        printf '%s\n' "$p"
         return 0
     done
     return 1
