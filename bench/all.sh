@@ -125,6 +125,11 @@ summary() {
         printf '| start to exit of `true`, bridge network (podman: its default network, netavark) | %s | | %s | | %s | ≤ %s ms: %s |\n' \
             "$(ms_cpu run.kokerbr)" "$(ms "${S[run.podmanbr]:-}")" "$(ratio "$k_br" "${S[run.podmanbr]:-}")" \
             "$TARGET_BRIDGE_MS" "$(at_most "$k_br" "$TARGET_BRIDGE_MS * 1000000")"
+        # The user-defined network against the default bridge, both koker's, in the same run.
+        v=$(ratio "${S[run.kokeruser]:-}" "$k_br")
+        printf '| start to exit of `true`, user-defined network (its bridge and resolver) | %s | | | | | ≤ %s × the default bridge: %s |\n' \
+            "$(ms_cpu run.kokeruser)" "$TARGET_USER_NET" \
+            "$(if [[ -n $v ]]; then printf '%s × → %s' "$v" "$(verdict "$v <= $TARGET_USER_NET")"; else echo '**MISSED** (not measured)'; fi)"
     fi
     if [[ -n ${S[exec.koker]:-} ]]; then
         k_exec=${S[exec.koker]}

@@ -118,9 +118,10 @@ run_podmanbr() {
 wait_for_sleep() {
     local pid=$1 i p
     for ((i = 0; i < 500; i++)); do
-        for p in /proc/[0-9]*; do
-            [[ $(cat "$p/comm" 2>/dev/null) == sleep ]] || continue
-            is_below "${p#/proc/}" "$pid" && return 0
+        # One pgrep a try, not a cat of every /proc/*/comm: on a loaded host that scan took
+        # longer than the container's `sleep 5` lives, and the wait never ended.
+        for p in $(pgrep -x sleep); do
+            is_below "$p" "$pid" && return 0
         done
         sleep 0.01
     done
@@ -141,10 +142,9 @@ is_below() {
 # conmon daemonises, so it is found by its command line, which names our runroot.
 find_conmon() {
     local p
-    for p in /proc/[0-9]*; do
-        [[ $(cat "$p/comm" 2>/dev/null) == conmon ]] || continue
-        tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -qF "$BENCH_PODMAN_RUN" || continue
-        printf '%s\n' "${p#/proc/}"
+    for p in $(pgrep -x conmon); do # as wait_for_sleep: one pgrep, not a scan of /proc
+        tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qF "$BENCH_PODMAN_RUN" || continue
+        printf '%s\n' "$p"
         return 0
     done
     return 1

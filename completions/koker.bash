@@ -27,7 +27,7 @@ _koker() {
         word=${COMP_WORDS[i]}
         case $word in
         --root) ((i++)) ;;
-        --ip | --alias) [[ $sub =~ ^(connect|disconnect)$ ]] && ((i++)) ;;
+        --ip | --ip6 | --alias) [[ $sub =~ ^(connect|disconnect)$ ]] && ((i++)) ;;
         -*) ;;
         *)
             if [[ -z $cmd ]]; then cmd=$word

@@ -7,6 +7,7 @@
 #include "base/main.hpp"
 #include "net/net.hpp"
 #include "net/network.hpp"
+#include "net/proxy.hpp"
 #include "net/usermode.hpp"
 #include "net/resolver.hpp"
 #include <algorithm>
@@ -31,6 +32,9 @@ static const char USAGE[] =
     "\n"
     "Commands:\n"
     "  up                          make the bridge, its address, NAT and forwarding\n"
+    "  up --ipv6[=false] [--subnet V6CIDR]\n"
+    "                              turn IPv6 on (off) for the bridge, kept in the store: a\n"
+    "                              /64 of KOKER_NETWORK_POOL6, or the one given\n"
     "  attach CONTAINER PID        give the network namespace of process PID an eth0 on the\n"
     "                              bridge, an address and a default route; print the address\n"
     "  detach CONTAINER            take the container off the bridge; free its address\n"
@@ -44,10 +48,11 @@ static const char USAGE[] =
     "  inspect NETWORK...          print the networks as a JSON array\n"
     "  rm NETWORK...               remove networks no container uses\n"
     "  prune                       remove every network no container uses\n"
-    "  connect [--ip IP] [--alias NAME] NETWORK CONTAINER\n"
+    "  connect [--ip IP] [--ip6 IP] [--alias NAME] NETWORK CONTAINER\n"
     "                              put a container on a network too (a running one gets\n"
     "                              an interface at once: eth1, eth2...)\n"
     "  disconnect NETWORK CONTAINER  take a container off a network\n"
+    "  proxy ...                   a container's [::1] ports (started by attach; internal)\n"
     "  dns NETWORK                 the network's resolver (started by the first container\n"
     "                              on it; ends with the last)\n"
     "\n"
@@ -58,8 +63,8 @@ static const char USAGE[] =
     "      --subnet CIDR           create: the subnet (default: a free one from\n"
     "                              KOKER_NETWORK_POOL, in KOKER_NETWORK_POOL_SIZE networks);\n"
     "                              an IPv6 CIDR is the --ipv6 subnet\n"
-    "      --ipv6                  create: an IPv6 subnet too (default: a free /64 of the\n"
-    "                              host's ULA /48, KOKER_NETWORK_POOL6)\n"
+    "      --ipv6[=true|false]     create, up: an IPv6 subnet too (default: a free /64 of\n"
+    "                              the host's ULA /48, KOKER_NETWORK_POOL6)\n"
     "      --gateway IP            create: the bridge's address (default the first one)\n"
     "      --ip-range CIDR         create: where containers' addresses come from\n"
     "      --internal              create: no route out of the network\n"
@@ -67,6 +72,7 @@ static const char USAGE[] =
     "  -o, --opt K=V               create: com.docker.network.bridge.name=NAME names the bridge\n"
     "  -d, --driver bridge         create: the driver (bridge, the only one)\n"
     "      --ip IP                 connect: the container's address on the network\n"
+    "      --ip6 IP                connect: its IPv6 address there (an --ipv6 network)\n"
     "      --alias NAME            connect: another name there (repeatable)\n"
     "  -f, --filter K=V            networks: name=, id=, label=K[=V], driver= (repeatable)\n"
     "                              rm: -f/--force, a missing network is no error;\n"
@@ -85,6 +91,8 @@ struct Args {
   bool create_flags = false, force = false, names_only = false;
   std::vector<std::string> filters; // -f's values; for rm and prune -f is --force
   std::string ip;                   // connect --ip
+  std::string ip6;                  // connect --ip6
+  std::string ipv6;                 // up --ipv6[=true|false]: "true", "false" or not given
   std::vector<std::string> aliases; // connect --alias
 };
 
@@ -106,6 +114,7 @@ static Args parse(int argc, char **argv) {
     OPT_LABEL,
     OPT_FORCE,
     OPT_IP,
+    OPT_IP6,
     OPT_ALIAS
   };
   auto opts = cli::long_options({{"publish", required_argument, nullptr, 'p'},
@@ -114,13 +123,14 @@ static Args parse(int argc, char **argv) {
                                  {"gateway", required_argument, nullptr, OPT_GATEWAY},
                                  {"ip-range", required_argument, nullptr, OPT_RANGE},
                                  {"internal", no_argument, nullptr, OPT_INTERNAL},
-                                 {"ipv6", no_argument, nullptr, OPT_IPV6},
+                                 {"ipv6", optional_argument, nullptr, OPT_IPV6},
                                  {"label", required_argument, nullptr, OPT_LABEL},
                                  {"opt", required_argument, nullptr, 'o'},
                                  {"driver", required_argument, nullptr, 'd'},
                                  {"filter", required_argument, nullptr, 'f'},
                                  {"force", no_argument, nullptr, OPT_FORCE},
                                  {"ip", required_argument, nullptr, OPT_IP},
+                                 {"ip6", required_argument, nullptr, OPT_IP6},
                                  {"alias", required_argument, nullptr, OPT_ALIAS}});
   // -f is --filter for networks, --force for rm and prune (docker's): an optional value.
   std::string shorts = std::string(cli::COMMON_SHORT) + "p:o:d:f::";
@@ -147,8 +157,11 @@ static Args parse(int argc, char **argv) {
     case OPT_SUBNET: // docker's --subnet, once for each family
       (std::strchr(optarg, ':') ? a.create.subnet6 : a.create.subnet) = optarg;
       break;
-    case OPT_IPV6:
-      a.create.ipv6 = true;
+    case OPT_IPV6: // docker's boolean flag: --ipv6, --ipv6=true, --ipv6=false
+      if (optarg && std::strcmp(optarg, "true") != 0 && std::strcmp(optarg, "false") != 0)
+        cli::usage_error(cat("invalid --ipv6 value ", printable(optarg), " (true or false)"));
+      a.ipv6 = optarg ? optarg : "true";
+      a.create.ipv6 = a.ipv6 == "true";
       break;
     case OPT_GATEWAY: a.create.gateway = optarg; break;
     case OPT_RANGE: a.create.ip_range = optarg; break;
@@ -183,6 +196,11 @@ static Args parse(int argc, char **argv) {
       if (!net::parse_ip(optarg))
         cli::usage_error(cat("invalid IPv4 address: ", printable(optarg)));
       a.ip = optarg;
+      break;
+    case OPT_IP6:
+      if (!net::parse_ip6(optarg))
+        cli::usage_error(cat("invalid IPv6 address: ", printable(optarg)));
+      a.ip6 = optarg;
       break;
     case OPT_ALIAS:
       if (!text::is_hostname(optarg))
@@ -254,13 +272,16 @@ static void list(const std::string &root, const net::Network &n, const std::stri
 // if given), the veth, the address. The rollback takes them away again.
 static net::Lease join(const net::Network &n, const std::string &id, int pid,
                        const std::string &ifname, const std::vector<net::Port> &ports,
-                       const std::string &want_ip, sys::Rollback &undo) {
-  net::Lease l = net::reserve(n, id, ports, want_ip);
+                       const std::string &want_ip, const std::string &want_ip6,
+                       sys::Rollback &undo) {
+  net::Lease l = net::reserve(n, id, ports, want_ip, want_ip6);
   undo.add("release " + l.ip, [n, l] {
     net::delete_veth(l.veth);
     net::release(n, l);
   });
   net::connect(n, l, pid, ifname);
+  // [::1] has no DNAT to a container: a proxy of koker-net's own (net/proxy.hpp).
+  net::start_proxy(n, l, pid);
   return l;
 }
 
@@ -271,7 +292,7 @@ static void fill_endpoint(container::Endpoint &e, const net::NetworkRecord &r,
   e.ip_address = l.ip;
   e.gateway = r.gateway;
   e.prefix = static_cast<int>(n.subnet.prefix);
-  e.ip6_address = net::ip6_of(n, l.ip);
+  e.ip6_address = l.ip6;
   e.gateway6 = r.gateway6;
   e.prefix6 = n.subnet6 ? static_cast<int>(n.subnet6->prefix) : 0;
   uint32_t ip = *net::parse_ip(l.ip);
@@ -303,10 +324,12 @@ static void attach(const net::Network &n, const Args &a) {
   bool user = rec.network_mode != "bridge" && !rec.networks.empty();
   sys::Rollback undo;
   std::vector<net::Port> ports = a.ports;
-  std::string first;
+  std::string first, first6;
   int index = 0;
   if (!user) {
-    first = join(n, rec.id, static_cast<int>(*pid), "eth0", ports, "", undo).ip;
+    net::Lease l = join(n, rec.id, static_cast<int>(*pid), "eth0", ports, "", "", undo);
+    first = l.ip;
+    first6 = l.ip6;
     ports.clear();
     index = 1;
   }
@@ -315,7 +338,8 @@ static void attach(const net::Network &n, const Args &a) {
     net::NetworkRecord r = need_network(n.root, e.network);
     net::Network un = net::network_of(n.root, r);
     net::Lease l =
-        join(un, rec.id, static_cast<int>(*pid), cat("eth", index++), ports, e.requested_ip, undo);
+        join(un, rec.id, static_cast<int>(*pid), cat("eth", index++), ports, e.requested_ip,
+             e.requested_ip6, undo);
     ports.clear(); // published on the first network only
     fill_endpoint(e, r, un, l);
     if (first.empty())
@@ -324,6 +348,7 @@ static void attach(const net::Network &n, const Args &a) {
   }
   container::update(n.root, rec.id, [&](container::Record &r) {
     r.ip_address = first;
+    r.ip6_address = first6; // the default bridge's (user networks' are in networks)
     r.networks = rec.networks;
     r.publish.clear();
     for (const auto &p : a.ports)
@@ -354,12 +379,13 @@ static void connect_container(const std::string &root, const Args &a) {
   e.network = r.name;
   e.network_id = r.id;
   e.requested_ip = a.ip;
+  e.requested_ip6 = a.ip6;
   e.aliases = a.aliases;
   sys::Rollback undo;
   bool running = rec.status == "running" && container::process_alive(rec.pid, rec.pid_start);
   if (running) {
     net::Network n = net::network_of(root, r);
-    net::Lease l = join(n, rec.id, rec.pid, net::free_ifname(rec.pid), {}, a.ip, undo);
+    net::Lease l = join(n, rec.id, rec.pid, net::free_ifname(rec.pid), {}, a.ip, a.ip6, undo);
     fill_endpoint(e, r, n, l);
   }
   bool gone = false;
@@ -425,6 +451,7 @@ static void detach(const net::Network &n, const Args &a) {
   net::release_container(n.root, rec);
   container::update(n.root, rec.id, [](container::Record &r) {
     r.ip_address.clear();
+    r.ip6_address.clear();
     r.publish.clear();
     for (auto &e : r.networks)
       e.ip_address.clear();
@@ -462,7 +489,8 @@ static json::Value network_row(const std::string &root, const net::NetworkRecord
   v.set("Name", full.get_string("Name"));
   v.set("Driver", "bridge");
   v.set("Scope", "local");
-  v.set("IPv6", "false");
+  const json::Value *ipv6 = full.find("EnableIPv6");
+  v.set("IPv6", ipv6 && ipv6->type() == json::Value::Type::boolean && ipv6->as_bool() ? "true" : "false");
   v.set("Internal", rec && rec->internal ? "true" : "false");
   std::string labels;
   if (rec)
@@ -647,15 +675,23 @@ static void check_command(const Args &a) {
   } catch (const Error &e) {
     cli::usage_error(e.what());
   }
-  bool user_cmd = cmd == "create" || cmd == "networks" || cmd == "inspect" || cmd == "rm" ||
+  bool user_cmd = cmd == "proxy" || cmd == "create" || cmd == "networks" || cmd == "inspect" || cmd == "rm" ||
                   cmd == "prune" || cmd == "connect" || cmd == "disconnect" || cmd == "dns";
-  if ((!a.ip.empty() || !a.aliases.empty()) && cmd != "connect")
-    cli::usage_error("--ip and --alias apply to connect only");
+  if ((!a.ip.empty() || !a.ip6.empty() || !a.aliases.empty()) && cmd != "connect")
+    cli::usage_error("--ip, --ip6 and --alias apply to connect only");
   if (!a.format.empty() && cmd != "ls" && cmd != "networks")
     cli::usage_error("--format applies to ls and networks only");
   if (!a.format.empty() && cmd == "ls")
     cli::check_format(a.format);
-  if (a.create_flags && cmd != "create")
+  // up takes --ipv6 and an IPv6 --subnet: the default bridge's IPv6 opt-in.
+  bool up6_flags = !a.ipv6.empty() && a.create.subnet.empty() && a.create.gateway.empty() &&
+                   a.create.ip_range.empty() && !a.create.internal && a.create.labels.empty() &&
+                   a.create.options.empty();
+  if (cmd == "up" && a.create_flags && !up6_flags)
+    cli::usage_error("up takes --ipv6 and an IPv6 --subnet only");
+  if (cmd == "up" && !a.create.subnet6.empty() && a.ipv6 != "true")
+    cli::usage_error("an IPv6 --subnet needs --ipv6");
+  if (a.create_flags && cmd != "create" && cmd != "up")
     cli::usage_error("--subnet, --gateway, --ip-range, --internal, --ipv6, --label, --opt and "
                      "--driver apply to create only");
   if (!a.filters.empty() && cmd != "networks")
@@ -673,6 +709,10 @@ static void check_command(const Args &a) {
     cli::want_operands(a.words, 2, a.words.size() < 2 ? "NETWORK" : "CONTAINER");
   else if (cmd == "dns")
     cli::want_operands(a.words, 1, "NETWORK");
+  else if (cmd == "proxy" && a.words.size() < 5)
+    cli::usage_error("proxy RECORD PID TARGET FD:PORT... (started by attach)");
+  else if (cmd == "proxy")
+    ;
   else if (cmd != "attach" && cmd != "detach" && cmd != "rm" && cmd != "inspect")
     cli::want_operands(a.words, 0, "");
   if (::geteuid() != 0 && cmd != "ls" && cmd != "networks" && cmd != "inspect")
@@ -686,7 +726,9 @@ static int net_main(int argc, char **argv) {
   std::string root = store_root();
   sys::mkdir_p(root, 0700);
   net::Network n = net::from_env(root);
-  if (cmd == "up")
+  if (cmd == "up" && !a.ipv6.empty())
+    net::set_bridge_ipv6(n, a.ipv6 == "true", a.create.subnet6);
+  else if (cmd == "up")
     net::up(n);
   else if (cmd == "down")
     net::down(n);
@@ -715,6 +757,25 @@ static int net_main(int argc, char **argv) {
     connect_container(n.root, a);
   else if (cmd == "disconnect")
     disconnect_container(n.root, a);
+  else if (cmd == "proxy") {
+    // Run by start_proxy (attach), in the background: proxy RECORD PID TARGET FD:PORT...
+    auto fd = sys::parse_uint(sys::env("KOKER_PROXY_READY_FD", ""));
+    ::unsetenv("KOKER_PROXY_READY_FD");
+    auto pid = sys::parse_uint(a.words[2]);
+    std::vector<std::pair<int, uint16_t>> listeners;
+    for (size_t i = 4; i < a.words.size(); ++i) {
+      auto w = text::split(a.words[i], ':');
+      auto lfd = sys::parse_uint(w[0]);
+      auto port = w.size() == 2 ? sys::parse_uint(w[1]) : std::nullopt;
+      if (!lfd || !port || *lfd > 1023 || *port == 0 || *port > 65535)
+        cli::usage_error(cat("not FD:PORT: ", printable(a.words[i])));
+      listeners.emplace_back(static_cast<int>(*lfd), static_cast<uint16_t>(*port));
+    }
+    if (!pid || *pid == 0 || *pid > 0x7fffffff)
+      cli::usage_error(cat("not a process id: ", printable(a.words[2])));
+    net::serve_proxy(a.words[1], static_cast<int>(*pid), a.words[3], listeners,
+                     fd && *fd < 1024 ? static_cast<int>(*fd) : -1);
+  }
   else if (cmd == "dns") {
     // Run by ensure_resolver, in the background; the pipe it waits on.
     auto fd = sys::parse_uint(sys::env("KOKER_DNS_READY_FD", ""));

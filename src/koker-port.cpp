@@ -53,7 +53,7 @@ static int port_main(int argc, char **argv) {
   });
   std::string out;
   for (const auto &p : ports) {
-    std::string host = cat(p.host_ip, ":", p.host_port);
+    std::string host = p.v6() ? cat("[", p.host_ip, "]:", p.host_port) : cat(p.host_ip, ":", p.host_port);
     if (!want)
       out += cat(p.port, "/", p.proto, " -> ", host, "\n");
     else if (want->first == p.port && want->second == p.proto)

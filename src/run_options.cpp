@@ -40,6 +40,7 @@ namespace koker::run {
     "                               pasta[:OPTIONS] (user-mode), or a network of koker-net\n" \
     "                               create (repeatable: one interface on each)\n" \
     "      --ip IP                  the address on the first user-defined network\n" \
+    "      --ip6 IP                 its IPv6 address there (on a network with IPv6)\n" \
     "      --network-alias NAME     another name on the first user-defined network (repeatable)\n" \
     "      --mem MIB                memory limit in MiB\n" \
     "  -m, --memory SIZE            memory limit (b, k, m, g)\n" \
@@ -115,7 +116,7 @@ enum {
   // restart policies
   OPT_RESTART,
   // user-defined networks (issue 19)
-  OPT_IP, OPT_NETWORK_ALIAS
+  OPT_IP, OPT_IP6, OPT_NETWORK_ALIAS
 };
 
 // Runs parse on a flag's value; its Error becomes a usage error naming the flag and value.
@@ -285,6 +286,7 @@ void read_options(int argc, char **argv, create::Options &o, LimitValues &lv) {
       {"restart", required_argument, nullptr, OPT_RESTART},
       // user-defined networks (issue 19)
       {"ip", required_argument, nullptr, OPT_IP},
+      {"ip6", required_argument, nullptr, OPT_IP6},
       {"network-alias", required_argument, nullptr, OPT_NETWORK_ALIAS},
       {"net-alias", required_argument, nullptr, OPT_NETWORK_ALIAS}});
   std::string shorts = std::string(cli::COMMON_SHORT) + "de:w:u:itp:v:m:Pl:";
@@ -321,6 +323,7 @@ void read_options(int argc, char **argv, create::Options &o, LimitValues &lv) {
       break;
     case OPT_NETWORK: o.networks.push_back(optarg); break;
     case OPT_IP: o.ip = optarg; break;
+    case OPT_IP6: o.ip6 = optarg; break;
     case OPT_NETWORK_ALIAS: o.network_aliases.push_back(optarg); break;
     case OPT_MEM: lv.mem_mib = optarg; break;
     case 'm': lv.memory = optarg; break;
@@ -433,13 +436,15 @@ void check_networks(create::Options &o) {
       if (o.networks[i] == o.networks[j])
         cli::usage_error(cat("network ", o.networks[i], " is given twice"));
   o.network = o.networks[0] == "default" ? "bridge" : o.networks[0];
-  if (!user && !o.ip.empty())
+  if (!user && (!o.ip.empty() || !o.ip6.empty()))
     cli::usage_error("user specified IP address is supported on user defined networks only");
   if (!user && !o.network_aliases.empty())
     cli::usage_error("network-scoped alias is supported only for containers in user defined "
                      "networks");
   if (!o.ip.empty() && !net::parse_ip(o.ip))
     cli::usage_error(cat("invalid IPv4 address: ", printable(o.ip)));
+  if (!o.ip6.empty() && !net::parse_ip6(o.ip6))
+    cli::usage_error(cat("invalid IPv6 address: ", printable(o.ip6)));
   for (const auto &a : o.network_aliases)
     if (!text::is_hostname(a))
       cli::usage_error(cat("invalid network alias ", printable(a)));
@@ -454,6 +459,19 @@ void check_networks(create::Options &o) {
       cli::usage_error(e.what());
     }
     net::usermode::check_tun(); // now, rather than once the container is made
+  }
+  // docker checks --ip6 against the network when the container starts; koker here already,
+  // against the subnet (whether another container holds it is known under the lease lock).
+  if (user && !o.ip6.empty()) {
+    auto r = net::find_network(store_root(), o.networks[0]);
+    auto a = net::parse_ip6(o.ip6);
+    if (r->subnet6.empty())
+      fail("invalid address ", o.ip6, ": network ", r->name, " has no IPv6 subnet (network ",
+           "create --ipv6)");
+    net::Subnet6 s6 = net::parse_subnet6(r->subnet6);
+    if (!net::contains6(s6, *a) || *a == s6.network || *a == s6.gateway())
+      fail("invalid address ", o.ip6, ": it does not belong to any of this network's subnets (",
+           r->subnet6, "), or it is the network's or the gateway's address");
   }
 }
 

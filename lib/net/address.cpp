@@ -101,6 +101,10 @@ bool overlaps6(const Subnet6 &a, const Subnet6 &b) {
   return same_prefix(a.network, b.network, std::min(a.prefix, b.prefix));
 }
 
+bool contains6(const Subnet6 &s, const std::array<uint8_t, 16> &addr) {
+  return same_prefix(s.network, addr, s.prefix);
+}
+
 Port parse_port(std::string_view spec) {
   auto bad = [&](std::string_view why) -> Port {
     fail("invalid port mapping ", printable(spec), ": ", why,
@@ -115,6 +119,17 @@ Port parse_port(std::string_view spec) {
     if (p.proto != "tcp" && p.proto != "udp")
       return bad("the protocol must be tcp or udp");
   }
+  // An IPv6 host address comes first, in brackets (docker's form).
+  if (!rest.empty() && rest[0] == '[') {
+    size_t close = rest.find(']');
+    if (close == std::string_view::npos || close + 1 >= rest.size() || rest[close + 1] != ':')
+      return bad("an IPv6 host address goes in brackets: [::1]:8080:80");
+    auto addr = parse_ip6(rest.substr(1, close - 1));
+    if (!addr)
+      return bad("the host address is not an IPv6 address");
+    p.host_ip = ip6_string(*addr);
+    rest = rest.substr(close + 2);
+  }
   std::vector<std::string> parts;
   size_t arrow = rest.find("->");
   if (arrow != std::string_view::npos) { // docker's display form
@@ -126,7 +141,9 @@ Port parse_port(std::string_view spec) {
   if (parts.size() == 1)
     return bad("koker needs a host port");
   if (parts.size() > 3 || rest.find('[') != std::string_view::npos)
-    return bad("IPv6 addresses are not supported");
+    return bad("an IPv6 host address goes in brackets: [::1]:8080:80");
+  if (parts.size() != 2 && p.v6())
+    return bad("want [IPV6]:HOSTPORT:PORT");
   if (parts.size() == 3) {
     if (!parse_ip(parts[0]))
       return bad("the host address is not an IPv4 address");
@@ -144,6 +161,8 @@ Port parse_port(std::string_view spec) {
 }
 
 std::string port_string(const Port &p) {
+  if (p.v6())
+    return cat("[", p.host_ip, "]:", p.host_port, "->", p.port, "/", p.proto);
   return cat(p.host_ip, ":", p.host_port, "->", p.port, "/", p.proto);
 }
 

@@ -46,16 +46,23 @@ std::string ip6_string(const std::array<uint8_t, 16> &addr);
 Subnet6 parse_subnet6(std::string_view text);
 // True when a and b share addresses.
 bool overlaps6(const Subnet6 &a, const Subnet6 &b);
+// True when addr lies in s.
+bool contains6(const Subnet6 &s, const std::array<uint8_t, 16> &addr);
 
 struct Port {
-  std::string host_ip = "0.0.0.0";
+  std::string host_ip = "0.0.0.0"; // an IPv6 one without its brackets ("::1")
   uint16_t host_port = 0, port = 0;
   std::string proto = "tcp";
+  bool v6() const { return host_ip.find(':') != std::string::npos; }
+  // Published on every address of the host: 0.0.0.0 (both families on a network with IPv6)
+  // or :: (IPv6 only).
+  bool any() const { return host_ip == "0.0.0.0" || host_ip == "::"; }
 };
-// -p's "[IP:]HOSTPORT:PORT[/tcp|udp]", or docker's "IP:HOSTPORT->PORT/PROTO" as
-// port_string writes it; throws Error for anything else (IPv6, ranges, a missing host port).
+// -p's "[IP:]HOSTPORT:PORT[/tcp|udp]" (an IPv6 IP in brackets: "[::1]:8080:80"), or docker's
+// "IP:HOSTPORT->PORT/PROTO" as port_string writes it; throws Error for anything else (ranges,
+// a missing host port).
 Port parse_port(std::string_view spec);
-// docker's form, as koker-ps shows it: "0.0.0.0:8080->80/tcp".
+// docker's form, as koker-ps shows it: "0.0.0.0:8080->80/tcp", "[::1]:8080->80/tcp".
 std::string port_string(const Port &p);
 // Throws Error naming the host port when two of ports publish the same one: a host port and
 // protocol is one port file and one DNAT match, whatever the host addresses, so the second

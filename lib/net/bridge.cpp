@@ -5,6 +5,7 @@
 #include "base/log.hpp"
 #include "net/detail.hpp"
 #include "net/netlink.hpp"
+#include "net/proxy.hpp"
 #include "base/sys.hpp"
 #include "base/text.hpp"
 #include <algorithm>
@@ -28,6 +29,12 @@ void up6(const Network &n) {
       sys::write_file_atomic(forward6_file, now + "\n", 0600);
     write_sysctl(forward6, "1");
   }
+  // The chain for published ports on the host's IPv6 addresses, as the IPv4 one.
+  if (!n.internal) {
+    Output o = iptables({"-t", "nat", "-N", n.chain()}, true);
+    if (o.status != 0 && o.err.find("exists") == std::string::npos)
+      fail("unable to create the ip6tables chain ", n.chain(), ": ", text::trim(o.err));
+  }
   std::string nat, filter;
   for (const auto &r : bridge_rules6(n)) {
     std::vector<std::string> args = {"-t", r.table, "-C", r.chain};
@@ -48,9 +55,11 @@ void down6(const Network &n) {
   if (iptables({"-S", "FORWARD"}, true).status != 0)
     return;
   std::string nat, filter;
-  for (const auto &rule : list_rules("nat", "POSTROUTING", true))
+  for (const auto &rule : list_rules("nat", "", true))
     if (is_bridge_rule(n, rule))
       nat += "-D" + rule.substr(2) + "\n";
+  if (iptables({"-t", "nat", "-S", n.chain()}, true).status == 0)
+    nat += cat("-F ", n.chain(), "\n-X ", n.chain(), "\n");
   for (const char *filter_chain : {"FORWARD", isolation_stage1, isolation_stage2})
     for (const auto &rule : list_rules("filter", filter_chain, true))
       if (is_bridge_rule(n, rule))
@@ -65,7 +74,8 @@ bool is_up(const Network &n, netlink::Socket &s) {
   if (!link || link->kind != "bridge")
     return false;
   Alias a = parse_alias(link->alias);
-  return a.koker && a.subnet == n.subnet.str() && a.root == n.root;
+  return a.koker && a.subnet == n.subnet.str() && a.root == n.root &&
+         a.subnet6 == (n.subnet6 ? n.subnet6->str() : "");
 }
 
 // Releases a lease whose container no longer runs: its veth (if the kernel has not removed
@@ -265,7 +275,7 @@ void down(const Network &n) {
 // ---------------------------------------------------------------- containers
 
 Lease reserve(const Network &n, std::string_view id, const std::vector<Port> &ports,
-              std::string_view want_ip) {
+              std::string_view want_ip, std::string_view want_ip6) {
   check_distinct_host_ports(ports);
   std::optional<uint32_t> want;
   if (!want_ip.empty()) {
@@ -275,6 +285,19 @@ Lease reserve(const Network &n, std::string_view id, const std::vector<Port> &po
     if (*want <= n.subnet.network || *want >= n.subnet.broadcast() || *want == n.gw())
       fail("invalid address ", want_ip, ": it does not belong to any of this network's subnets (",
            n.subnet.str(), ")");
+  }
+  std::string want6;
+  if (!want_ip6.empty()) {
+    auto a = parse_ip6(want_ip6);
+    if (!a)
+      fail("invalid IPv6 address ", printable(want_ip6));
+    if (!n.subnet6)
+      fail("invalid address ", want_ip6, ": bridge ", n.bridge,
+           " has no IPv6 subnet (network create --ipv6)");
+    if (!contains6(*n.subnet6, *a) || *a == n.subnet6->network || *a == n.subnet6->gateway())
+      fail("invalid address ", want_ip6, ": it does not belong to any of this network's subnets (",
+           n.subnet6->str(), "), or it is the network's or the gateway's address");
+    want6 = ip6_string(*a);
   }
   sys::mkdir_p(n.root + "/net", 0700);
   sys::mkdir_p(n.dir(), 0700);
@@ -294,8 +317,37 @@ Lease reserve(const Network &n, std::string_view id, const std::vector<Port> &po
   if (l.veth.empty())
     fail("unable to name the veth of container ", l.id.substr(0, 12), ": every name is taken");
 
+  // The IPv6 addresses held, read under the lock as the IPv4 files are claimed: an --ip6
+  // taken by another, or the derived address of an IPv4 one that another's --ip6 holds, is
+  // known before anything is created.
+  auto taken6 = [&] {
+    std::vector<std::string> held;
+    for (const auto &ip : lease_ips(n))
+      if (auto r = read_lease(n, ip); r && !r->lease.ip6.empty())
+        held.push_back(r->lease.ip6);
+    return held;
+  };
+  std::vector<std::string> held6;
+  if (n.subnet6)
+    held6 = taken6();
+  auto is_held6 = [&](const std::string &a) {
+    return std::find(held6.begin(), held6.end(), a) != held6.end();
+  };
+  if (!want6.empty() && is_held6(want6)) {
+    lock.unlock();
+    gc(n.root); // maybe held by a container that died without releasing
+    lock.relock(sys::FileLock::Mode::exclusive);
+    held6 = taken6();
+    if (is_held6(want6))
+      fail("address ", want6, " is already in use on bridge ", n.bridge);
+  }
+
+  if (want && want6.empty() && n.subnet6 && is_held6(ip6_of(n, ip_string(*want))))
+    fail("address ", want_ip, " is not free on bridge ", n.bridge, ": its IPv6 address ",
+         ip6_of(n, ip_string(*want)), " is another container's --ip6");
+
   int pid = static_cast<int>(::getpid());
-  std::string text = lease_text(l, pid, container::process_start_time(pid));
+  uint64_t pid_start = container::process_start_time(pid);
   // The gateway is skipped below.
   uint32_t first = n.range_first ? n.range_first : n.subnet.network + 1;
   uint32_t last = n.range_last ? n.range_last : n.subnet.broadcast() - 1;
@@ -316,6 +368,12 @@ Lease reserve(const Network &n, std::string_view id, const std::vector<Port> &po
       uint32_t ip = first + (start - first + i) % count;
       if (ip == n.gw())
         continue;
+      l.ip6 = !want6.empty() ? want6 : ip6_of(n, ip_string(ip));
+      if (want6.empty() && !l.ip6.empty() && is_held6(l.ip6)) {
+        log::debug(ip_string(ip), ": its IPv6 address ", l.ip6, " is another container's --ip6");
+        continue;
+      }
+      std::string text = lease_text(l, pid, pid_start);
       // A file naming no container (a write cut short) holds nothing: take it over.
       std::string path = lease_path(n, ip_string(ip));
       if (create_excl(path, text) || (remove_ownerless(path) && create_excl(path, text))) {
@@ -328,6 +386,8 @@ Lease reserve(const Network &n, std::string_view id, const std::vector<Port> &po
       lock.unlock();
       gc(n.root);
       lock.relock(sys::FileLock::Mode::exclusive);
+      if (n.subnet6)
+        held6 = taken6();
     }
   }
   if (l.ip.empty() && want)
@@ -384,8 +444,8 @@ void connect(const Network &n, const Lease &l, int pid, const std::string &ifnam
   if (!dev)
     fail(ifname, " did not appear in the container's network namespace");
   netlink::add_address(inside, *dev, ip, n.subnet.prefix);
-  if (n.subnet6)
-    netlink::add_address6(inside, *dev, *parse_ip6(ip6_of(n, l.ip)), n.subnet6->prefix);
+  if (n.subnet6 && !l.ip6.empty())
+    netlink::add_address6(inside, *dev, *parse_ip6(l.ip6), n.subnet6->prefix);
   // An internal network has no way out; a second network adds no default route (docker: the
   // first network's gateway stays the container's).
   if (!n.internal && ifname == "eth0") {
@@ -394,10 +454,19 @@ void connect(const Network &n, const Lease &l, int pid, const std::string &ifnam
       netlink::add_default_route6(inside, *dev, n.subnet6->gateway());
   }
   if (!l.ports.empty()) {
-    std::string nat;
-    for (const auto &p : l.ports)
-      nat += port_rule(n, l, p) + "\n";
+    std::string nat, nat6;
+    for (const auto &p : l.ports) {
+      if (!p.v6())
+        nat += port_rule(n, l, p) + "\n";
+      bool host6 = p.v6() && !p.any() && p.host_ip != "::1";
+      if (host6 && (l.ip6.empty() || n.internal))
+        fail("port ", p.host_port, "/", p.proto, " on [", p.host_ip, "]: the container has no ",
+             "IPv6 address with a way out on bridge ", n.bridge, " (network create --ipv6)");
+      if (!l.ip6.empty() && !n.internal && (p.any() || host6))
+        nat6 += port_rule6(n, l, p) + "\n";
+    }
     restore_tables(nat, "");
+    restore_tables(nat6, "", true);
   }
 }
 
@@ -479,6 +548,9 @@ std::vector<std::string> gc(const std::string &root) {
     if (a.koker && a.root != canonical(root))
       continue;
     remove_container_rules(n, {}, live_ids);
+    for (const auto &id : proxy_ids(n))
+      if (std::find(live_ids.begin(), live_ids.end(), id) == live_ids.end())
+        stop_proxy(n, id);
     if (br)
       for (const auto &l : netlink::list_links(s))
         if (l.master == br->index && l.kind == "veth" &&

@@ -61,19 +61,30 @@ std::vector<Rule> bridge_rules(const Network &n);
 std::vector<Rule> bridge_rules6(const Network &n);
 bool is_bridge_rule(const Network &n, const std::string &rule);
 std::string port_rule(const Network &n, const Lease &l, const Port &p);
-// Deletes the nat rules of the containers in ids (all but those in keep when ids is empty).
+// The ip6tables rule for p to l's IPv6 address (p on 0.0.0.0, :: or a host IPv6 address other
+// than ::1, which the proxy serves).
+std::string port_rule6(const Network &n, const Lease &l, const Port &p);
+// Deletes the nat rules of the containers in ids (all but those in keep when ids is empty),
+// in iptables and ip6tables.
+// v6 false: iptables only (a container without IPv6 address or port has no ip6tables rule,
+// and the ip6tables call would cost every stop).
 void remove_container_rules(const Network &n, const std::vector<std::string> &ids,
-                            const std::vector<std::string> &keep = {});
+                            const std::vector<std::string> &keep = {}, bool v6 = true);
 
 struct Alias {
   bool koker = false;
-  std::string subnet, forward, root;
+  std::string subnet, subnet6, forward, root;
 };
 
 Alias parse_alias(const std::string &text);
 std::string format_alias(const Network &n, const std::string &forward);
 void write_sysctl(const std::string &path, std::string_view value);
 std::string read_sysctl(const std::string &path);
+
+// Moves a long-lived process (the resolver, the [::1] proxy) into init's mount namespace when
+// the caller has one of its own (a tool that mounted a container's root privately): it must
+// not pin those mounts.
+void leave_private_mount_namespace();
 
 std::string lease_path(const Network &n, std::string_view ip);
 std::string port_path(const Network &n, const Port &p);

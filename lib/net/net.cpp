@@ -5,6 +5,7 @@
 #include "base/error.hpp"
 #include "base/log.hpp"
 #include "net/detail.hpp"
+#include "net/proxy.hpp"
 #include "base/sys.hpp"
 #include "base/text.hpp"
 #include <algorithm>
@@ -165,10 +166,26 @@ std::vector<Rule> bridge_rules6(const Network &n) {
       rules.push_back(r);
   }
   if (!n.internal && n.subnet6) {
-    std::vector<std::string> spec = {"-s", n.subnet6->str(), "!", "-o", n.bridge, "-m"};
-    for (const char *w : {"comment", "--comment", "koker", "-j", "MASQUERADE"})
-      spec.emplace_back(w);
-    rules.push_back({"nat", "POSTROUTING", false, spec});
+    auto tagged = [](std::vector<std::string> spec, std::vector<std::string> target) {
+      for (const char *w : {"-m", "comment", "--comment", "koker"})
+        spec.emplace_back(w);
+      spec.insert(spec.end(), target.begin(), target.end());
+      return spec;
+    };
+    const std::string sub6 = n.subnet6->str(), chain = n.chain();
+    // Published ports on the host's IPv6 addresses, but ::1: a packet from ::1 cannot be
+    // DNATed out of the host (the proxy, net/proxy.hpp, serves it; DNAT would take its
+    // connections away from it).
+    rules.push_back({"nat", "PREROUTING", false,
+                     tagged({"-m", "addrtype", "--dst-type", "LOCAL"}, {"-j", chain})});
+    rules.push_back({"nat", "OUTPUT", false,
+                     tagged({"!", "-d", "::1/128", "-m", "addrtype", "--dst-type", "LOCAL"},
+                            {"-j", chain})});
+    rules.push_back(
+        {"nat", "POSTROUTING", false, tagged({"-s", sub6, "!", "-o", n.bridge}, {"-j", "MASQUERADE"})});
+    rules.push_back({"nat", "POSTROUTING", false,
+                     tagged({"-s", sub6, "-o", n.bridge, "-m", "conntrack", "--ctstate", "DNAT"},
+                            {"-j", "MASQUERADE"})});
   }
   return rules;
 }
@@ -223,12 +240,22 @@ std::string port_rule(const Network &n, const Lease &l, const Port &p) {
              " -j DNAT --to-destination ", l.ip, ":", p.port);
 }
 
+std::string port_rule6(const Network &n, const Lease &l, const Port &p) {
+  return cat("-A ", n.chain(), p.any() ? "" : " -d " + p.host_ip, " -p ", p.proto, " -m ",
+             p.proto, " --dport ", p.host_port, " -m comment --comment koker:", l.id,
+             " -j DNAT --to-destination [", l.ip6, "]:", p.port);
+}
+
 // Deletes the rules tagged koker:<id> in the bridge's chain; ids empty: those of any container
 // not in keep.
 void remove_container_rules(const Network &n, const std::vector<std::string> &ids,
-                            const std::vector<std::string> &keep) {
+                            const std::vector<std::string> &keep, bool with_v6) {
+  for (bool v6 : {false, true}) {
+  if (v6 && !with_v6)
+    break;
+  // ip6tables has the chain only on a network with IPv6 (a missing one lists nothing).
   std::string batch;
-  for (const auto &rule : list_rules("nat", n.chain())) {
+  for (const auto &rule : list_rules("nat", n.chain(), v6)) {
     // iptables -S quotes this comment: --comment "koker:<id>"
     size_t at = rule.find("koker:", rule.find("--comment "));
     if (rule.find("--comment ") == std::string::npos || at == std::string::npos)
@@ -239,7 +266,8 @@ void remove_container_rules(const Network &n, const std::vector<std::string> &id
     if (match)
       batch += "-D" + rule.substr(2) + "\n";
   }
-  restore_tables(batch, "");
+  restore_tables(batch, "", v6);
+  }
 }
 
 // ---------------------------------------------------------------- the bridge's alias
@@ -258,12 +286,15 @@ Alias parse_alias(const std::string &text) {
       a.subnet = w.substr(7);
     else if (w.rfind("forward=", 0) == 0)
       a.forward = w.substr(8);
+    else if (w.rfind("subnet6=", 0) == 0)
+      a.subnet6 = w.substr(8);
   }
   return a;
 }
 
 std::string format_alias(const Network &n, const std::string &forward) {
-  return cat("koker subnet=", n.subnet.str(), " forward=", forward, " root=", n.root);
+  return cat("koker subnet=", n.subnet.str(), n.subnet6 ? " subnet6=" + n.subnet6->str() : "",
+             " forward=", forward, " root=", n.root);
 }
 
 // ---------------------------------------------------------------- files
@@ -287,6 +318,8 @@ std::string port_path(const Network &n, const Port &p) {
 
 std::string lease_text(const Lease &l, int pid, uint64_t start) {
   std::string s = cat(l.id, "\n", l.veth, "\n", pid, " ", start, "\n");
+  if (!l.ip6.empty())
+    s += "ip6=" + l.ip6 + "\n";
   for (const auto &p : l.ports)
     s += port_string(p) + "\n";
   return s;
@@ -341,6 +374,10 @@ std::optional<Recorded> read_lease(const Network &n, const std::string &ip) {
   for (size_t i = 3; i < complete; ++i) {
     if (lines[i].empty())
       continue;
+    if (lines[i].rfind("ip6=", 0) == 0) {
+      r.lease.ip6 = lines[i].substr(4);
+      continue;
+    }
     try {
       r.lease.ports.push_back(parse_port(lines[i]));
     } catch (const Error &e) {
@@ -348,6 +385,8 @@ std::optional<Recorded> read_lease(const Network &n, const std::string &ip) {
       log::debug(lease_path(n, ip), ": ", e.what(), ": skipping that port");
     }
   }
+  if (r.lease.ip6.empty()) // a lease made before leases recorded it
+    r.lease.ip6 = ip6_of(n, ip);
   return r;
 }
 
@@ -442,9 +481,21 @@ Network from_env(const std::string &root) {
   if (!valid_bridge_name(n.bridge))
     fail("invalid KOKER_BRIDGE ", printable(n.bridge), ": at most 15 characters of [a-zA-Z0-9_.-]");
   n.subnet = parse_subnet(sys::env("KOKER_SUBNET", "10.69.0.0/16"));
+  if (auto text = sys::read_file_if_exists(bridge_ipv6_path(n.root, n.bridge), 128);
+      text && !text::trim(*text).empty()) {
+    try {
+      n.subnet6 = parse_subnet6(text::trim(*text));
+    } catch (const Error &e) {
+      fail(bridge_ipv6_path(n.root, n.bridge), ": ", e.what());
+    }
+  }
   if (n.root.size() > 200)
     fail("the store's path is too long to record on the bridge (200 characters at most)");
   return n;
+}
+
+std::string bridge_ipv6_path(const std::string &root, const std::string &bridge) {
+  return cat(root, "/networks/.ipv6-", bridge);
 }
 
 std::string ip6_of(const Network &n, const std::string &ip4) {
@@ -460,9 +511,12 @@ void release(const Network &n, const Lease &l) {
   auto warn = [&](const char *what, const std::exception &e) {
     log::warn("unable to release the ", what, " of container ", l.id.substr(0, 12), ": ", e.what());
   };
+  stop_proxy(n, l.id); // before the port files: its [::1] ports are free once they go
   try {
     if (!l.ports.empty()) {
-      remove_container_rules(n, {l.id});
+      bool v6 = !l.ip6.empty() || std::any_of(l.ports.begin(), l.ports.end(),
+                                              [](const Port &p) { return p.v6(); });
+      remove_container_rules(n, {l.id}, {}, v6);
       for (const auto &p : l.ports)
         unlink_if_owned(port_path(n, p), l.id);
     }

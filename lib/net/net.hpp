@@ -33,8 +33,9 @@ struct Network {
   // the gateway, the whole subnet for containers, a route out.
   uint32_t gateway = 0, range_first = 0, range_last = 0;
   bool internal = false;
-  // An IPv6 subnet as well (network create --ipv6): a container's address there is the one at
-  // its IPv4 address's offset in subnet (ip6_of), so the IPv4 lease holds both.
+  // An IPv6 subnet as well (network create --ipv6, or the default bridge's opt-in): a
+  // container's address there is the one at its IPv4 address's offset in subnet (ip6_of)
+  // unless --ip6 chose another; the IPv4 lease records both.
   std::optional<Subnet6> subnet6;
   std::string dir() const { return root + "/net/" + bridge; }
   std::string chain() const { return "KOKER-" + bridge; }
@@ -43,12 +44,17 @@ struct Network {
 // The IPv6 address going with IPv4 address ip4 on n; empty when n has no IPv6 subnet.
 std::string ip6_of(const Network &n, const std::string &ip4);
 
-// From the environment; throws Error for a bad bridge name or subnet.
+// From the environment (and the default bridge's IPv6 setting, bridge_ipv6_path); throws
+// Error for a bad bridge name or subnet.
 Network from_env(const std::string &root);
+// The file that turns IPv6 on for the default bridge KOKER_BRIDGE of the store (koker-net up
+// --ipv6): it holds the bridge's IPv6 subnet. No file: IPv4 only.
+std::string bridge_ipv6_path(const std::string &root, const std::string &bridge);
 
 // A container's place on the bridge.
 struct Lease {
   std::string id, ip, veth;
+  std::string ip6; // on a network with IPv6
   std::vector<Port> ports;
 };
 
@@ -60,9 +66,11 @@ void up(const Network &n);
 // then reserves an address, a veth name and the host ports for container id under the
 // network's lock. Throws when the subnet is full or a port is taken, leaving nothing.
 // want_ip, when given, is the only address to take (--ip): an Error if another holds it or
-// it lies outside the subnet.
+// it lies outside the subnet. want_ip6 likewise for the IPv6 address (--ip6); without it the
+// address at the IPv4 one's offset, an IPv4 address being skipped when another container's
+// --ip6 holds that one.
 Lease reserve(const Network &n, std::string_view id, const std::vector<Port> &ports,
-              std::string_view want_ip = {});
+              std::string_view want_ip = {}, std::string_view want_ip6 = {});
 // Plugs the container whose first process is pid: the veth pair (eth0 inside, up, with the
 // address and a default route via the gateway) and DNAT rules for the ports. The rest of
 // the container's network set-up (lo up, ping_group_range) is its init's (runtime/oci_init.hpp).

@@ -76,8 +76,7 @@ json::Value containers_json(const std::string &root, const Network &n) {
     v.set("EndpointID", "");
     v.set("MacAddress", n.gateway ? mac : "");
     v.set("IPv4Address", cat(l.ip, "/", n.subnet.prefix));
-    std::string ip6 = ip6_of(n, l.ip);
-    v.set("IPv6Address", ip6.empty() ? "" : cat(ip6, "/", n.subnet6->prefix));
+    v.set("IPv6Address", l.ip6.empty() || !n.subnet6 ? "" : cat(l.ip6, "/", n.subnet6->prefix));
     c.set(l.id, std::move(v));
   }
   return c;
@@ -245,7 +244,7 @@ json::Value default_network_json(const std::string &root) {
   v.set("Created", "");
   v.set("Scope", "local");
   v.set("Driver", "bridge");
-  v.set("EnableIPv6", false);
+  v.set("EnableIPv6", n.subnet6.has_value());
   json::Value ipam = json::Value::object();
   ipam.set("Driver", "default");
   ipam.set("Options", json::Value::object());
@@ -254,6 +253,12 @@ json::Value default_network_json(const std::string &root) {
   config.set("Gateway", ip_string(n.gw()));
   json::Value configs = json::Value::array();
   configs.push(std::move(config));
+  if (n.subnet6) { // koker-net up --ipv6
+    json::Value config6 = json::Value::object();
+    config6.set("Subnet", n.subnet6->str());
+    config6.set("Gateway", ip6_string(n.subnet6->gateway()));
+    configs.push(std::move(config6));
+  }
   ipam.set("Config", std::move(configs));
   v.set("IPAM", std::move(ipam));
   v.set("Internal", false);

@@ -53,6 +53,11 @@ struct CreateRequest {
 // the host's ULA /48 (KOKER_NETWORK_POOL6, else one drawn at random once and kept in
 // KOKER_ROOT/networks/.pool6) that no route of the host and no other network uses.
 NetworkRecord create_network(const std::string &root, const CreateRequest &req);
+// The default bridge's IPv6 opt-in (koker-net up --ipv6[=false] [--subnet V6CIDR]): records
+// it in bridge_ipv6_path (the subnet given, the one recorded, else a free /64 of the pool as
+// network create --ipv6 picks) or removes it, then brings the bridge up as it now is. A change
+// while containers use the bridge is refused; without one the bridge is remade.
+void set_bridge_ipv6(const Network &n, bool on, const std::string &subnet6);
 // Removes the network's bridge, rules and record; docker's "has active endpoints" error
 // while a container uses it.
 void remove_network(const std::string &root, const NetworkRecord &r);

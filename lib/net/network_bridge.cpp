@@ -150,6 +150,8 @@ Subnet6 pick_subnet6(const std::string &root) {
   for (const auto &r : list_networks(root))
     if (!r.subnet6.empty())
       taken.push_back(parse_subnet6(r.subnet6));
+  if (auto bridge6 = from_env(root).subnet6) // the default bridge's, while it is down too
+    taken.push_back(*bridge6);
   uint64_t count = uint64_t(1) << std::min(64 - pool.prefix, 16u);
   for (uint64_t i = 0; i < count; ++i) {
     Subnet6 s = pool;
@@ -167,7 +169,61 @@ Subnet6 pick_subnet6(const std::string &root) {
        pool.str(), " is used up)");
 }
 
+// Refuses s6 when another network of the store (the default bridge's too) shares addresses
+// with it.
+void check_free6(const std::string &root, const Subnet6 &s6) {
+  for (const auto &other : list_networks(root))
+    if (!other.subnet6.empty() && overlaps6(s6, parse_subnet6(other.subnet6)))
+      fail("invalid pool request: Pool overlaps with other one on this address space (",
+           other.subnet6, " of network ", other.name, ")");
+  if (auto bridge6 = from_env(root).subnet6; bridge6 && overlaps6(s6, *bridge6))
+    fail("invalid pool request: Pool overlaps with other one on this address space (",
+         bridge6->str(), " of the default bridge network)");
+}
+
 } // namespace
+
+void set_bridge_ipv6(const Network &n, bool on, const std::string &subnet6) {
+  sys::FileLock lock = lock_networks(n.root);
+  Network want = n;
+  want.subnet6.reset();
+  if (on && !subnet6.empty()) {
+    want.subnet6 = parse_subnet6(subnet6);
+    Network without = n;
+    without.subnet6.reset();
+    if (!n.subnet6 || n.subnet6->str() != want.subnet6->str())
+      check_free6(n.root, *want.subnet6);
+  } else if (on) {
+    want.subnet6 = n.subnet6 ? *n.subnet6 : pick_subnet6(n.root);
+  }
+  std::string path = bridge_ipv6_path(n.root, n.bridge);
+  bool same = n.subnet6.has_value() == want.subnet6.has_value() &&
+              (!n.subnet6 || n.subnet6->str() == want.subnet6->str());
+  if (!same) {
+    gc(n.root);
+    size_t used = leases(n).size();
+    if (used > 0)
+      fail("bridge ", n.bridge, " serves ", used, " container(s): stop them before turning ",
+           "its IPv6 ", on ? "on" : "off");
+    // The bridge as it was goes (its IPv6 address and rules with it) and comes back as asked.
+    bool exists = false;
+    {
+      netlink::Socket s;
+      exists = netlink::get_link(s, n.bridge).has_value();
+    }
+    if (exists)
+      down(n);
+    if (want.subnet6) {
+      log::debug("write ", path, " ", want.subnet6->str());
+      sys::write_file_atomic(path, want.subnet6->str() + "\n", 0600);
+    } else {
+      log::debug("unlink ", path);
+      if (::unlink(path.c_str()) < 0 && errno != ENOENT)
+        sys_fail("unable to remove ", path);
+    }
+  }
+  up(want);
+}
 
 NetworkRecord create_network(const std::string &root, const CreateRequest &req) {
   check_network_name(req.name);
@@ -236,10 +292,7 @@ NetworkRecord create_network(const std::string &root, const CreateRequest &req) 
       s6 = pick_subnet6(root);
     } else {
       s6 = parse_subnet6(req.subnet6);
-      for (const auto &other : list_networks(root))
-        if (!other.subnet6.empty() && overlaps6(s6, parse_subnet6(other.subnet6)))
-          fail("invalid pool request: Pool overlaps with other one on this address space (",
-               other.subnet6, " of network ", other.name, ")");
+      check_free6(root, s6);
     }
     r.subnet6 = s6.str();
     r.gateway6 = ip6_string(s6.gateway());

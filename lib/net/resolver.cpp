@@ -165,8 +165,10 @@ void handle(const std::string &root, const NetworkRecord &r, const Network &n, i
              sizeof from);
 }
 
-// Runs the resolver in init's mount namespace when the caller has one of its own (a tool
-// that mounted a container's root privately): a long-lived process must not pin those mounts.
+} // namespace
+
+namespace detail {
+
 void leave_private_mount_namespace() {
   struct stat ours, init;
   if (::stat("/proc/self/ns/mnt", &ours) < 0 || ::stat("/proc/1/ns/mnt", &init) < 0 ||
@@ -180,7 +182,7 @@ void leave_private_mount_namespace() {
   }
 }
 
-} // namespace
+} // namespace detail
 
 std::vector<uint32_t> resolve_name(const std::string &root, const NetworkRecord &r, uint32_t source,
                                    const std::string &name) {
@@ -307,7 +309,7 @@ void ensure_resolver(const std::string &root, const NetworkRecord &r) {
       for (int fd = 3; fd < 1024; ++fd)
         if (fd != wr.get())
           ::close(fd);
-      leave_private_mount_namespace();
+      detail::leave_private_mount_namespace();
       ::fcntl(wr.get(), F_SETFD, 0);
       std::string fd_text = std::to_string(wr.get());
       ::setenv("KOKER_DNS_READY_FD", fd_text.c_str(), 1);

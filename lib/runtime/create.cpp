@@ -219,6 +219,7 @@ container::Record make_record(const Options &o, const store::ImageRecord &img,
       e.network_id = found->id;
       if (r.networks.empty()) { // docker: --ip and --network-alias are the first network's
         e.requested_ip = o.ip;
+        e.requested_ip6 = o.ip6;
         e.aliases = o.network_aliases;
       }
       r.networks.push_back(std::move(e));

@@ -28,10 +28,10 @@ struct Options {
   bool has_entrypoint = false;
   // network: bridge, none, host or the first user-defined network's name (as docker's
   // NetworkMode); networks: every --network as given; ip and network_aliases: the first
-  // user-defined network's --ip and --network-alias.
+  // user-defined network's --ip, --ip6 and --network-alias.
   std::string name, hostname, workdir, user, entrypoint, network = "bridge", cidfile;
   std::vector<std::string> networks, network_aliases;
-  std::string ip;
+  std::string ip, ip6;
   std::vector<std::string> env, volumes, publish, cap_add, cap_drop;
   cgroup::Limits limits;
   container_log::Limits log;

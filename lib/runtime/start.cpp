@@ -32,6 +32,7 @@ void on_clone(const std::string &root, container::Record &rec, sys::Rollback &un
     r.exit_code = 0;
     r.error.clear();
     r.ip_address.clear();
+    r.ip6_address.clear();
     rec.restart_count = r.restart_count;
   });
   if (stopped)
@@ -123,6 +124,7 @@ std::optional<int> run(const store::Store &store, const container::Record &found
   std::string dir = container::dir_of(root, rec.id);
   create::mount_root(store, rec, undo);
   rec.ip_address.clear();
+  rec.ip6_address.clear();
   create::write_etc_files(dir, rec, false);
   create::Bundle b = create::read_bundle(store, rec);
   launch::Request req = request(rec);

@@ -84,6 +84,7 @@ int run_and_keep(const std::string &root, container::Record &rec, const launch::
       store::Store store(root);
       create::mount_root(store, rec, undo);
       rec.ip_address.clear();
+      rec.ip6_address.clear();
       create::write_etc_files(container::dir_of(root, rec.id), rec, false);
     } catch (const Error &e) {
       undo.run_now();

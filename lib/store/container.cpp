@@ -135,14 +135,18 @@ json::Value Record::to_json() const {
   v.set("HasBeenManuallyStopped", manually_stopped);
   json::Value &net = v.set("NetworkSettings", json::Value::object());
   net.set("IPAddress", ip_address);
+  net.set("GlobalIPv6Address", ip6_address);
   json::Value &nets = net.set("Networks", json::Value::object());
   auto endpoint = [](const Endpoint &e) {
     json::Value j = json::Value::object();
-    if (e.requested_ip.empty()) {
+    if (e.requested_ip.empty() && e.requested_ip6.empty()) {
       j.set("IPAMConfig", json::Value());
     } else {
       json::Value &ipam = j.set("IPAMConfig", json::Value::object());
-      ipam.set("IPv4Address", e.requested_ip);
+      if (!e.requested_ip.empty())
+        ipam.set("IPv4Address", e.requested_ip);
+      if (!e.requested_ip6.empty())
+        ipam.set("IPv6Address", e.requested_ip6);
     }
     j.set("Links", json::Value());
     j.set("Aliases", e.aliases.empty() ? json::Value() : json::string_array(e.aliases));
@@ -164,6 +168,7 @@ json::Value Record::to_json() const {
     Endpoint e;
     e.network = "bridge";
     e.ip_address = ip_address;
+    e.ip6_address = ip6_address;
     nets.set("bridge", endpoint(e));
   }
   // docker's shape: {"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}]}, from publish's
@@ -174,7 +179,10 @@ json::Value Record::to_json() const {
     if (arrow == std::string::npos || colon == std::string::npos)
       continue;
     json::Value binding = json::Value::object();
-    binding.set("HostIp", p.substr(0, colon));
+    std::string host_ip = p.substr(0, colon);
+    if (host_ip.size() > 2 && host_ip.front() == '[' && host_ip.back() == ']')
+      host_ip = host_ip.substr(1, host_ip.size() - 2); // docker's HostIp "::1"
+    binding.set("HostIp", host_ip);
     binding.set("HostPort", p.substr(colon + 1, arrow - colon - 1));
     std::string key = p.substr(arrow + 2);
     auto it = std::find_if(ports.begin(), ports.end(), [&](auto &e) { return e.first == key; });
@@ -281,6 +289,7 @@ Record Record::from_json(const json::Value &v, std::string_view what) {
       std::min<uint64_t>(sys::parse_uint(log_opts.string("max-file", "1")).value_or(1), 100));
   json::Fields settings = f.object("NetworkSettings");
   r.ip_address = settings.string("IPAddress");
+  r.ip6_address = settings.string("GlobalIPv6Address", "");
   if (const json::Value *map = settings.find("Networks"); map && map->is_object())
     for (const auto &[name, value] : map->members()) {
       if (name == "bridge" && r.network_mode == "bridge")
@@ -290,7 +299,10 @@ Record Record::from_json(const json::Value &v, std::string_view what) {
       ep.network = name;
       ep.network_id = e.string("NetworkID");
       if (const json::Value *ipam = e.find("IPAMConfig"); ipam && ipam->is_object())
-        ep.requested_ip = e.object("IPAMConfig").string("IPv4Address");
+      {
+        ep.requested_ip = e.object("IPAMConfig").string("IPv4Address", "");
+        ep.requested_ip6 = e.object("IPAMConfig").string("IPv6Address", "");
+      }
       if (const json::Value *a = e.find("Aliases"); a && a->is_array())
         ep.aliases = e.strings("Aliases");
       ep.ip_address = e.string("IPAddress");

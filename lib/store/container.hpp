@@ -44,6 +44,7 @@ struct MountPoint {
 struct Endpoint {
   std::string network, network_id;      // the network's name and ID
   std::string requested_ip;             // --ip / connect --ip (IPAMConfig.IPv4Address)
+  std::string requested_ip6;            // --ip6 / connect --ip6 (IPAMConfig.IPv6Address)
   std::vector<std::string> aliases;     // --network-alias / connect --alias
   std::string ip_address, gateway, mac; // while attached
   int prefix = 0;
@@ -101,6 +102,7 @@ struct Record {
   // NetworkSettings: the address on the first network; the user-defined networks joined
   // (network_mode is then the first one's name, as docker's)
   std::string ip_address;
+  std::string ip6_address; // on the default bridge with IPv6 on (koker-net up --ipv6)
   std::vector<Endpoint> networks;
   // Mounts (issue 16.2), sorted so that a mount comes after those it lies within
   std::vector<MountPoint> mounts;

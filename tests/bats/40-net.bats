@@ -154,7 +154,7 @@ fetch_host() {
 }
 
 @test "koker-run: -p takes docker's forms and refuses what koker cannot do" {
-    for bad in 80 1-2:80 0:80 80:70000 '[::1]:80:80' 1.2.3:80:80 80:80/sctp; do
+    for bad in 80 1-2:80 0:80 80:70000 '::1:80:80' '[::1]:80' '[::1:80:80' 1.2.3:80:80 80:80/sctp; do
         run_koker 125 koker-run --rm -p "$bad" one true
         assert_stderr_match "usage: invalid port mapping"
     done

@@ -45,6 +45,8 @@ TEST("net: IPv6 subnets: /48 to /120, no host bits; addresses at an offset; over
   CHECK(throws([] { net::parse_subnet6("fd44::/121"); }));
   CHECK(throws([] { net::parse_subnet6("10.0.0.0/24"); }));
   CHECK(!net::parse_ip6("fd44::g"));
+  CHECK(net::contains6(s, *net::parse_ip6("fd44:4b4f:4b45:7::99")));
+  CHECK(!net::contains6(s, *net::parse_ip6("fd44:4b4f:4b45:8::99")));
 }
 
 TEST("net: -p specs parse as docker's and print in docker's form") {
@@ -57,7 +59,16 @@ TEST("net: -p specs parse as docker's and print in docker's form") {
   CHECK(throws([] { net::parse_port("0:80"); }));
   CHECK(throws([] { net::parse_port("80:65536"); }));
   CHECK(throws([] { net::parse_port("8000-8001:80"); }));
-  CHECK(throws([] { net::parse_port("[::1]:80:80"); }));
+  CHECK(net::port_string(net::parse_port("[::1]:8080:80")) == "[::1]:8080->80/tcp");
+  CHECK(net::port_string(net::parse_port("[::1]:8080->80/tcp")) == "[::1]:8080->80/tcp");
+  auto v6 = net::parse_port("[fd86:0:0::5]:53:5353/udp");
+  CHECK(v6.v6() && !v6.any() && v6.host_ip == "fd86::5" && v6.host_port == 53 && v6.proto == "udp");
+  CHECK(net::parse_port("[::]:80:80").any() && net::parse_port("8080:80").any());
+  CHECK(throws([] { net::parse_port("::1:80:80"); }));
+  CHECK(throws([] { net::parse_port("[::1]:80"); }));
+  CHECK(throws([] { net::parse_port("[::1:80:80"); }));
+  CHECK(throws([] { net::parse_port("[10.0.0.1]:80:80"); }));
+  CHECK(throws([] { net::parse_port("[::1]:1.2.3.4:80:80"); }));
   CHECK(throws([] { net::parse_port("80:80/sctp"); }));
   CHECK(throws([] { net::parse_port("host:80:80"); }));
   CHECK(throws([] { net::parse_port("1:2:3:4"); }));
