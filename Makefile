@@ -112,7 +112,9 @@ UNIT_BIN := tests/unit/run-unit
 BUILD_PKGS := g++ make pkg-config libcurl4-openssl-dev libarchive-dev libssl-dev libjsmn-dev \
               libseccomp-dev libmnl-dev
 # What koker needs at run time beyond its libraries (koker-net adds rules with iptables).
-RUN_PKGS   := iptables
+# Rootless koker maps its user namespace with newuidmap/newgidmap (uidmap) and falls back to
+# fuse-overlayfs where the kernel refuses overlayfs in a user namespace (docs/rootless.md).
+RUN_PKGS   := iptables uidmap fuse-overlayfs
 TEST_PKGS  := bats docker-registry umoci skopeo busybox-static python3 openssl zstd jq curl \
               shellcheck mandoc iproute2 util-linux podman containerd runc golang-go \
               buildah tcc musl-dev bzip2 xz-utils

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 // koker-rm: remove containers and everything they hold on the host.
+#include "runtime/userns.hpp"
 #include "store/container.hpp"
 #include "base/error.hpp"
 #include "runtime/lifecycle.hpp"
@@ -40,6 +41,7 @@ static int rm_main(int argc, char **argv) {
   }
   if (optind == argc)
     cli::usage_error("CONTAINER is missing");
+  userns::enter(); // rootless: uid 0 in a user namespace of its own (runtime/userns.hpp)
   std::string root = store_root();
   return cli::for_each_operand(argc, argv, [&](const char *name) {
     auto id = container::find_id(root, name);

@@ -7,6 +7,7 @@
 #include "base/text.hpp"
 #include "net/net.hpp"
 #include "net/network.hpp"
+#include "base/rootless.hpp"
 #include "image/image.hpp"
 #include "runtime/caps.hpp"
 #include "runtime/lifecycle.hpp"
@@ -451,6 +452,10 @@ void check_options(create::Options &o) {
     cli::usage_error(cat("invalid container name ", printable(o.name),
                          ": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"));
   check_networks(o);
+  // Rootless: the one place that decides a user's default network. The user-mode network
+  // (slirp4netns or pasta, issue 20 point 4) takes over here; until then none and host only.
+  if (rootless::active() && o.network != "none" && o.network != "host")
+    fail("rootless: the default network needs slirp4netns; use --network none or host");
   bool bridged = o.network != "none" && o.network != "host";
   if (!bridged && !o.publish.empty())
     cli::usage_error("--publish needs the bridge network");

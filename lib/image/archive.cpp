@@ -425,6 +425,11 @@ private:
       if (type == AE_IFCHR || type == AE_IFBLK)
         fail_entry(name, "refusing device node");
       archive_entry_set_perm(e, archive_entry_perm(e) & ~mode_t(S_ISUID | S_ISGID));
+    } else if ((type == AE_IFCHR || type == AE_IFBLK) && rootless::active()) {
+      // mknod(2) of a real device is refused in a user namespace: skipped, as moby's and
+      // containers/storage's unpackers do there (a container's /dev is its own anyway).
+      log::debug("rootless: skipping device node ", printable(name));
+      return;
     }
     if (const char *link = archive_entry_hardlink(e))
       archive_entry_copy_hardlink(e, checked_hardlink(name, link).c_str());
@@ -441,7 +446,8 @@ private:
   }
 
   // OCI image-spec "Whiteouts": ".wh.NAME" becomes the overlayfs whiteout for NAME (a char
-  // device 0:0), ".wh..wh..opq" is remembered and applied as trusted.overlay.opaque at the end.
+  // device 0:0), ".wh..wh..opq" is remembered and applied as the opaque xattr at the end
+  // (overlay_marks::opaque_xattr: trusted.*, or user.* in a rootless store).
   // Returns false when the entry needs no writing of its own.
   bool convert_whiteout(archive_entry *e, const std::string &name, std::string &path) {
     auto comps = text::split(path, '/');
@@ -530,7 +536,8 @@ private:
 
   // docs/security.md "Unpacking layers" rule 4: EXTRACT_XATTR would restore
   // trusted.overlay.* (forging whiteouts
-  // and redirects) and security.selinux; layers keep only file capabilities and user.*.
+  // and redirects) and security.selinux; layers keep only file capabilities and user.*, less
+  // user.overlay.* (a rootless overlay's marks, overlay_marks.hpp).
   void filter_xattrs(archive_entry *e) {
     if (archive_entry_xattr_count(e) == 0)
       return;
@@ -542,7 +549,9 @@ private:
       size_t size = 0;
       while (archive_entry_xattr_next(e, &xname, &value, &size) == ARCHIVE_OK) {
         std::string_view n = xname ? xname : "";
-        if (n == "security.capability" || (text::starts_with(n, "user.") && n.size() > 5))
+        bool user = text::starts_with(n, "user.") && n.size() > 5 &&
+                    !text::starts_with(n, overlay_marks::USER_OVERLAY_PREFIX);
+        if (n == "security.capability" || user)
           keep.emplace_back(std::string(n), std::string(static_cast<const char *>(value), size));
       }
     }
@@ -580,7 +589,7 @@ private:
                         "/.wh..wh..opq: ", e.what()),
                     125, e.sys_errno());
       }
-      if (::fsetxattr(fd.get(), overlay_marks::OPAQUE_XATTR, "y", 1, 0) < 0)
+      if (::fsetxattr(fd.get(), overlay_marks::opaque_xattr(), "y", 1, 0) < 0)
         sys_fail("unable to mark ", printable(shown), " opaque in the layer");
     }
   }

@@ -36,20 +36,24 @@ std::string flags_string(unsigned long f) {
   std::string s;
   const std::pair<unsigned long, const char *> names[] = {
       {CLONE_NEWNS, "NEWNS"},   {CLONE_NEWPID, "NEWPID"}, {CLONE_NEWUTS, "NEWUTS"},
-      {CLONE_NEWIPC, "NEWIPC"}, {CLONE_NEWNET, "NEWNET"}, {CLONE_NEWCGROUP, "NEWCGROUP"}};
+      {CLONE_NEWIPC, "NEWIPC"}, {CLONE_NEWNET, "NEWNET"}, {CLONE_NEWCGROUP, "NEWCGROUP"},
+      {CLONE_NEWUSER, "NEWUSER"}};
   for (auto &[bit, name] : names)
     if (f & bit)
       s += cat(s.empty() ? "" : "|", name);
   return s;
 }
 
-// The namespaces of pid that are not this process's own: the ones to join.
+// The namespaces of pid that are not this process's own: the ones to join. A rootless
+// container's user namespace is one of them: its owner joins it from the host's (setns with a
+// pidfd enters it first), never from a sibling namespace, which would have no rights there.
 int namespaces_to_join(pid_t pid) {
   static const struct {
     const char *name;
     int flag;
   } kinds[] = {{"mnt", CLONE_NEWNS},   {"uts", CLONE_NEWUTS}, {"ipc", CLONE_NEWIPC},
-               {"net", CLONE_NEWNET},  {"pid", CLONE_NEWPID}, {"cgroup", CLONE_NEWCGROUP}};
+               {"net", CLONE_NEWNET},  {"pid", CLONE_NEWPID}, {"cgroup", CLONE_NEWCGROUP},
+               {"user", CLONE_NEWUSER}};
   int flags = 0;
   for (const auto &k : kinds) {
     struct stat mine, theirs;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "runtime/run_spec.hpp"
 #include "base/error.hpp"
+#include "base/rootless.hpp"
 #include "base/text.hpp"
 #include "runtime/rootfs.hpp"
 #include "runtime/run_flags.hpp"
@@ -38,7 +39,14 @@ json::Value mounts(const Inputs &in) {
   std::vector<std::string> sys_options{"nosuid", "noexec", "nodev"};
   if (!o.privileged)
     sys_options.push_back("ro");
-  list.push(mount("/sys", "sysfs", "sysfs", sys_options));
+  if (rootless::active() && o.network == "host") {
+    // sysfs may be mounted only by the owner of the network namespace: a rootless container
+    // in the host's gets the host's /sys bound instead (runc's and podman's rootless way).
+    sys_options.insert(sys_options.begin(), "rbind");
+    list.push(mount("/sys", "bind", "/sys", sys_options));
+  } else {
+    list.push(mount("/sys", "sysfs", "sysfs", sys_options));
+  }
   for (const char *name : {"hostname", "hosts", "resolv.conf"})
     list.push(mount(cat("/etc/", name), "bind", cat(in.dir, "/", name), {"bind"}));
   if (o.init)
