@@ -122,7 +122,8 @@ std::string overlay_driver(const std::string &scratch) {
   check(::mkdir(t.c_str(), 0700), "unable to make ", t);
   for (const char *d : {"/l", "/u", "/w", "/m"})
     sys::mkdir_p(t + d, 0700);
-  std::string data = cat("lowerdir=", t, "/l,upperdir=", t, "/u,workdir=", t, "/w,userxattr");
+  std::string data =
+      cat("lowerdir=", t, "/l,upperdir=", t, "/u,workdir=", t, "/w,redirect_dir=nofollow,userxattr");
   bool kernel = ::mount("overlay", (t + "/m").c_str(), "overlay", 0, data.c_str()) == 0;
   if (kernel)
     ::umount2((t + "/m").c_str(), MNT_DETACH);
@@ -185,8 +186,12 @@ Fd mount_overlay(const Overlay &o) {
       // The rootless store's marks are user.overlay.* (image/overlay_marks.hpp): userxattr,
       // which the kernel allows in a user namespace since 5.11. Where it refuses, the same
       // layers through fuse-overlayfs.
-      data += ",userxattr";
-      shown += ",userxattr";
+      // userxattr refuses to follow redirects (a user could forge them): nofollow rather
+      // than off, which still follows them.
+      for (std::string *opts : {&data, &shown}) {
+        opts->replace(opts->find(",redirect_dir=off"), 17, ",redirect_dir=nofollow");
+        *opts += ",userxattr";
+      }
       log::debug("rootless: mount -t overlay -o ", shown, " overlay ", o.mount_point);
       if (::mount("overlay", o.mount_point.c_str(), "overlay", 0, data.c_str()) < 0) {
         log::debug("rootless: the kernel refused overlayfs here (", std::strerror(errno),

@@ -5,6 +5,7 @@
 #include "base/text.hpp"
 #include "runtime/rootfs.hpp"
 #include "runtime/run_flags.hpp"
+#include "runtime/userns.hpp"
 #include <sys/resource.h>
 
 namespace koker::run_spec {
@@ -192,7 +193,9 @@ json::Value linux_section(const Inputs &in) {
   l.set("resources", resources(in));
   json::Value sysctl = json::Value::object();
   if (own_net) // ping without CAP_NET_RAW for every group, as podman sets it
-    sysctl.set("net.ipv4.ping_group_range", "0 2147483647");
+    // (rootless: only the groups its user namespace maps, or the kernel refuses the range)
+    sysctl.set("net.ipv4.ping_group_range",
+               userns::inside() ? cat("0 ", userns::highest_mapped_gid()) : "0 2147483647");
   for (const auto &[key, value] : in.record.sysctls) // --sysctl, checked by run_flags
     sysctl.set(key, value);
   if (!sysctl.members().empty())

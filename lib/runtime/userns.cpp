@@ -6,6 +6,7 @@
 #include "base/rootless.hpp"
 #include "base/sys.hpp"
 #include "base/text.hpp"
+#include <algorithm>
 #include <fcntl.h>
 #include <grp.h>
 #include <sched.h>
@@ -89,6 +90,14 @@ Range find_range(const std::string &file, const std::string &user, uid_t id) {
   }
   fail("rootless: no range for ", user, " in ", file, ": add a line such as ", user,
        ":100000:65536");
+}
+
+uint32_t highest_mapped_gid() {
+  std::istringstream in(sys::read_file("/proc/self/gid_map", 64 << 10));
+  unsigned long inside = 0, outside = 0, count = 0, highest = 0;
+  while (in >> inside >> outside >> count)
+    highest = std::max(highest, inside + count - 1);
+  return static_cast<uint32_t>(std::min(highest, 2147483647UL));
 }
 
 bool inside() { return rootless::active() && ::geteuid() == 0; }

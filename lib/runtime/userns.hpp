@@ -31,4 +31,7 @@ void enter();
 // makes a container's root need userxattr overlays, bound device nodes and no cgroups.
 bool inside();
 
+// The highest gid this process's user namespace maps (65536 for the usual range).
+uint32_t highest_mapped_gid();
+
 } // namespace koker::userns
