@@ -425,9 +425,11 @@ private:
       if (type == AE_IFCHR || type == AE_IFBLK)
         fail_entry(name, "refusing device node");
       archive_entry_set_perm(e, archive_entry_perm(e) & ~mode_t(S_ISUID | S_ISGID));
-    } else if ((type == AE_IFCHR || type == AE_IFBLK) && rootless::active()) {
-      // mknod(2) of a real device is refused in a user namespace: skipped, as moby's and
-      // containers/storage's unpackers do there (a container's /dev is its own anyway).
+    } else if ((type == AE_IFCHR || type == AE_IFBLK) && archive_entry_rdev(e) != 0 &&
+               rootless::active()) {
+      // mknod(2) of a real device is refused in a user namespace (a whiteout, 0:0, is
+      // allowed since Linux 5.8): skipped, as moby's and containers/storage's unpackers do
+      // there (a container's /dev is its own anyway).
       log::debug("rootless: skipping device node ", printable(name));
       return;
     }
