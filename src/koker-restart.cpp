@@ -44,6 +44,7 @@ static int restart_main(int argc, char **argv) {
   if (optind == argc)
     cli::usage_error("CONTAINER is missing");
   ::signal(SIGPIPE, SIG_IGN);
+  lifecycle::stop_outside(store_root(), argc, argv, timeout);
   userns::enter(); // rootless: uid 0 in a user namespace of its own (runtime/userns.hpp)
   store::Store store(store_root());
   const std::string root = store.root();

@@ -150,6 +150,15 @@ pulled() {
     run -0 as_user koker-ps -a -q
     assert_equal "" "$output"
     [[ ! -e $RL_HOME/.local/share/koker/containers/$id ]]
+    # a container running as another user than root: restart and rm -f signal it from the
+    # host's namespace (a sibling one could not)
+    run -0 as_user koker-run -d --network none -u 1000 --name rl-u "$KOKER_TEST_REGISTRY/koker/one" sleep 1000
+    run -0 as_user koker-restart -t 0 rl-u
+    run -0 as_user koker-ps --format '{{.Names}}'
+    assert_equal rl-u "$output"
+    run -0 as_user koker-rm -f rl-u
+    run -0 as_user koker-ps -a -q
+    assert_equal "" "$output"
 }
 
 @test "rootless: --network host and none" {
