@@ -49,7 +49,7 @@ teardown_file() {
         awk -v h="/home/$u" 'index($5, h) == 1 { print $5 }' /proc/self/mountinfo |
             sort -r | while read -r m; do umount -l "$m" || true; done
         userdel -r "$u" 2>/dev/null || userdel "$u" || true
-        rm -rf "/home/$u" "/tmp/koker-$uid"
+        rm -rf "/home/${u:?}" "/tmp/koker-${uid:?}"
         sed -i "/^$u:/d" /etc/subuid /etc/subgid
     done <"$BATS_FILE_TMPDIR/users"
 }
@@ -62,8 +62,8 @@ setup() {
 teardown() {
     # Every container of the user, as the user: its store is its own.
     local ids
-    ids=$(as_user koker-ps -a -q 2>/dev/null) || true
-    [[ -z $ids ]] || as_user koker-rm -f $ids >/dev/null 2>&1 || true
+    mapfile -t ids < <(as_user koker-ps -a -q 2>/dev/null)
+    ((${#ids[@]} == 0)) || as_user koker-rm -f "${ids[@]}" >/dev/null 2>&1 || true
     koker_teardown
 }
 
@@ -108,8 +108,8 @@ pulled() {
     pulled one
     run -0 as_user koker-run --rm --network none "$KOKER_TEST_REGISTRY/koker/one" \
         sh -c 'cat /proc/self/uid_map; id -u; stat -c %u /home/koker'
-    [[ $output =~ 0[[:space:]]+$RL_UID[[:space:]]+1 ]]
-    [[ $output =~ 1[[:space:]]+$RL_SUBID_START[[:space:]]+$RL_SUBID_COUNT ]]
+    [[ $output =~ 0[[:space:]]+${RL_UID}[[:space:]]+1 ]]
+    [[ $output =~ 1[[:space:]]+${RL_SUBID_START}[[:space:]]+${RL_SUBID_COUNT} ]]
     assert_match $'\n0\n1000$'
     run -3 as_user koker-run --rm --network none "$KOKER_TEST_REGISTRY/koker/one" sh -c 'exit 3'
     run -127 as_user koker-run --rm --network none "$KOKER_TEST_REGISTRY/koker/one" /no/such
@@ -186,8 +186,7 @@ pulled() {
     # and no cgroup of koker's was made for the user's containers
     run -0 as_user koker-run -d --network none --name rl-cg "$KOKER_TEST_REGISTRY/koker/one" sleep 1000
     run -0 as_user koker-inspect -f '{{.State.Pid}}' rl-cg
-    refute_match "koker" <<<"$(cat "/proc/$output/cgroup")"
-    ! grep -q koker "/proc/$output/cgroup"
+    run ! grep -q ':/koker/' "/proc/$output/cgroup"
 }
 
 @test "rootless: a root-owned 0600 file bound read-only cannot be read in the container" {
