@@ -374,10 +374,12 @@ json::Value info_doc(const store::Store &store) {
   status.push(std::move(backing));
   // How containers' roots are mounted: overlayfs, or for a user overlayfs with userxattr or
   // fuse-overlayfs (rootfs::overlay_driver probes it).
-  json::Value mount = json::Value::array();
-  mount.push("Overlay");
-  mount.push(rootfs::overlay_driver(store.root() + "/tmp"));
-  status.push(std::move(mount));
+  if (rootless::active()) {
+    json::Value mount = json::Value::array();
+    mount.push("Overlay");
+    mount.push(rootfs::overlay_driver(store.root() + "/tmp"));
+    status.push(std::move(mount));
+  }
   v.set("LoggingDriver", "koker");
   v.set("CgroupDriver", "cgroupfs");
   v.set("CgroupVersion", mode == cgroup::Mode::v2 ? "2" : "1");
@@ -402,7 +404,10 @@ json::Value info_doc(const store::Store &store) {
 std::string info_text(const json::Value &v) {
   json::Fields f(&v, "info");
   std::string backing = v.find("DriverStatus")->items()[0].items()[1].as_string();
-  std::string overlay = v.find("DriverStatus")->items()[1].items()[1].as_string();
+  const auto &driver_status = v.find("DriverStatus")->items();
+  std::string overlay = driver_status.size() > 1
+                            ? cat("  Overlay: ", driver_status[1].items()[1].as_string(), "\n")
+                            : std::string();
   bool rootless_mode = v.find("SecurityOptions")->items().size() > 1;
   return cat("Client:\n"
              " Version:    ", KOKER_VERSION, "\n"
@@ -417,8 +422,8 @@ std::string info_text(const json::Value &v) {
              " Images: ", f.integer("Images"), "\n"
              " Server Version: ", f.string("ServerVersion"), "\n"
              " Storage Driver: ", f.string("Driver"), "\n"
-             "  Backing Filesystem: ", backing, "\n"
-             "  Overlay: ", overlay, "\n"
+             "  Backing Filesystem: ", backing, "\n",
+             overlay,
              " Logging Driver: ", f.string("LoggingDriver"), "\n"
              " Cgroup Driver: ", f.string("CgroupDriver"), "\n"
              " Cgroup Version: ", f.string("CgroupVersion"), "\n"

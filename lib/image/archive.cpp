@@ -539,7 +539,7 @@ private:
   // docs/security.md "Unpacking layers" rule 4: EXTRACT_XATTR would restore
   // trusted.overlay.* (forging whiteouts
   // and redirects) and security.selinux; layers keep only file capabilities and user.*, less
-  // user.overlay.* (a rootless overlay's marks, overlay_marks.hpp).
+  // user.overlay.* in a rootless store (its overlays' marks, overlay_marks.hpp).
   void filter_xattrs(archive_entry *e) {
     if (archive_entry_xattr_count(e) == 0)
       return;
@@ -552,7 +552,8 @@ private:
       while (archive_entry_xattr_next(e, &xname, &value, &size) == ARCHIVE_OK) {
         std::string_view n = xname ? xname : "";
         bool user = text::starts_with(n, "user.") && n.size() > 5 &&
-                    !text::starts_with(n, overlay_marks::USER_OVERLAY_PREFIX);
+                    !(rootless::active() &&
+                      text::starts_with(n, overlay_marks::USER_OVERLAY_PREFIX));
         if (n == "security.capability" || user)
           keep.emplace_back(std::string(n), std::string(static_cast<const char *>(value), size));
       }

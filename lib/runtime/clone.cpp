@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "runtime/clone.hpp"
 #include "base/error.hpp"
+#include "base/rootless.hpp"
 #include "base/log.hpp"
 #include <cerrno>
 #include <csignal>
@@ -47,6 +48,7 @@ std::string flags_string(unsigned long f) {
 // The namespaces of pid that are not this process's own: the ones to join. A rootless
 // container's user namespace is one of them: its owner joins it from the host's (setns with a
 // pidfd enters it first), never from a sibling namespace, which would have no rights there.
+// For root, the user namespace is never joined.
 int namespaces_to_join(pid_t pid) {
   static const struct {
     const char *name;
@@ -56,6 +58,10 @@ int namespaces_to_join(pid_t pid) {
                {"user", CLONE_NEWUSER}};
   int flags = 0;
   for (const auto &k : kinds) {
+    // Root enters a bundle's own user namespace's other namespaces from the host's, as it
+    // always did (koker-oci exec returns to the host's mount namespace after).
+    if (k.flag == CLONE_NEWUSER && !rootless::active())
+      continue;
     struct stat mine, theirs;
     if (::stat(cat("/proc/self/ns/", k.name).c_str(), &mine) < 0)
       continue; // a kernel without that namespace type
