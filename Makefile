@@ -113,7 +113,10 @@ UNIT_BIN := tests/unit/run-unit
 BUILD_PKGS := g++ make pkg-config libcurl4-openssl-dev libarchive-dev libssl-dev libjsmn-dev \
               libseccomp-dev libmnl-dev libisal-dev
 # What koker needs at run time beyond its libraries (koker-net adds rules with iptables).
-RUN_PKGS   := iptables slirp4netns passt
+# Rootless koker maps its user namespace with newuidmap/newgidmap (uidmap), falls back to
+# fuse-overlayfs where the kernel refuses overlayfs in a user namespace (docs/rootless.md), and
+# networks through slirp4netns or pasta (passt) (docs/networking.md).
+RUN_PKGS   := iptables uidmap fuse-overlayfs slirp4netns passt
 TEST_PKGS  := bats docker-registry umoci skopeo busybox-static python3 openssl zstd jq curl \
               shellcheck mandoc iproute2 util-linux podman containerd runc golang-go \
               buildah tcc musl-dev bzip2 xz-utils

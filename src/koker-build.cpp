@@ -3,6 +3,7 @@
 #include "base/error.hpp"
 #include "base/log.hpp"
 #include "base/main.hpp"
+#include "runtime/userns.hpp"
 #include "base/sys.hpp"
 #include "build/builder.hpp"
 #include "image/commit.hpp"
@@ -159,6 +160,7 @@ int build_main(int argc, char **argv) {
                       o.dockerfile_name);
   o.quiet = !log::info_on();
   o.epoch = commit::source_date_epoch();
+  userns::enter(); // rootless: uid 0 in a user namespace of its own (runtime/userns.hpp)
   store::Store store(store_root());
   std::string id = builder::build(store, o);
   if (!iidfile.empty())

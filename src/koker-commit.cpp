@@ -5,6 +5,7 @@
 #include "base/json.hpp"
 #include "base/log.hpp"
 #include "base/main.hpp"
+#include "runtime/userns.hpp"
 #include "base/sys.hpp"
 #include "build/config_step.hpp"
 #include "image/commit.hpp"
@@ -116,6 +117,7 @@ static int commit_main(int argc, char **argv) {
   std::optional<int64_t> epoch = commit::source_date_epoch();
   json::Value scratch = json::Value::object(); // every change is checked before anything
   apply_changes(scratch, changes);               // is read or frozen
+  userns::enter(); // rootless: uid 0 in a user namespace of its own (runtime/userns.hpp)
   std::string root = store_root();
   container::Record rec = container::get(root, argv[optind]);
   store::Store store(root);

@@ -3,6 +3,7 @@
 #include "base/error.hpp"
 #include "base/log.hpp"
 #include "base/main.hpp"
+#include "runtime/userns.hpp"
 #include "base/sys.hpp"
 #include "image/archive.hpp"
 #include "runtime/container_root.hpp"
@@ -263,6 +264,7 @@ static int cp_main(int argc, char **argv) {
     cli::usage_error("must specify at least one container source");
   // A failed write to a pipe whose reader died is reported by the reader, not by SIGPIPE.
   ::signal(SIGPIPE, SIG_IGN);
+  userns::enter(); // rootless: uid 0 in a user namespace of its own (runtime/userns.hpp)
   std::string root = store_root();
   container::Record rec =
       container::get(root, from.container.empty() ? to.container : from.container);

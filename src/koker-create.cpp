@@ -3,6 +3,7 @@
 #include "base/error.hpp"
 #include "base/log.hpp"
 #include "base/main.hpp"
+#include "runtime/userns.hpp"
 #include "base/sys.hpp"
 #include "image/image.hpp"
 #include "run_options.hpp"
@@ -17,6 +18,7 @@ namespace {
 
 int create_main(int argc, char **argv) {
   create::Options o = run::parse(argc, argv, run::Tool::create);
+  userns::enter(); // rootless: uid 0 in a user namespace of its own (runtime/userns.hpp)
   store::Store store(store_root());
   create::Source src = create::resolve_image(o, store);
   const store::ImageRecord &img = src.image;

@@ -3,6 +3,7 @@
 #include "base/error.hpp"
 #include "base/log.hpp"
 #include "base/main.hpp"
+#include "runtime/userns.hpp"
 #include "base/sys.hpp"
 #include "base/text.hpp"
 #include "runtime/create.hpp"
@@ -114,6 +115,7 @@ static int diff_main(int argc, char **argv) {
       cli::bad_option(c, argv);
   if (argc - optind != 1)
     cli::usage_error("expected exactly one CONTAINER");
+  userns::enter(); // rootless: uid 0 in a user namespace of its own (runtime/userns.hpp)
   std::string root = store_root();
   container::Record rec = container::get(root, argv[optind]);
   store::Store store(root);

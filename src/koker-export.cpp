@@ -3,6 +3,7 @@
 #include "base/error.hpp"
 #include "base/log.hpp"
 #include "base/main.hpp"
+#include "runtime/userns.hpp"
 #include "base/sys.hpp"
 #include "image/archive.hpp"
 #include "runtime/container_root.hpp"
@@ -47,6 +48,7 @@ static int export_main(int argc, char **argv) {
     cli::usage_error("expected exactly one CONTAINER");
   if (output.empty() && ::isatty(1))
     fail("cowardly refusing to save to a terminal: use the -o flag or redirect");
+  userns::enter(); // rootless: uid 0 in a user namespace of its own (runtime/userns.hpp)
   std::string root = store_root();
   container::Record rec = container::refresh(root, container::get(root, argv[optind]));
   // A stopped container's root is mounted here: nobody may start it meanwhile.

@@ -3,6 +3,7 @@
 #include "base/error.hpp"
 #include "base/log.hpp"
 #include "base/main.hpp"
+#include "runtime/userns.hpp"
 #include "image/archive.hpp"
 #include "image/ingest.hpp"
 #include "image/sources.hpp"
@@ -81,6 +82,7 @@ static int load_main(int argc, char **argv) {
     if (!file)
       sys_fail("unable to open ", input);
   }
+  userns::enter(); // rootless: uid 0 in a user namespace of its own (runtime/userns.hpp)
   store::Store store(store_root());
   try {
     load(store, file ? file.get() : 0, input.empty() ? "stdin" : input);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 // koker-pull: fetch or import an image into the store; print its ID.
+#include "runtime/userns.hpp"
 #include "image/archive.hpp"
 #include "base/error.hpp"
 #include "base/text.hpp"
@@ -83,6 +84,7 @@ static int pull_main(int argc, char **argv) {
 
   // A writer that dies on a closed pipe would leave no message: report EPIPE instead.
   ::signal(SIGPIPE, SIG_IGN);
+  userns::enter(); // rootless: uid 0 in a user namespace of its own (runtime/userns.hpp)
   store::Store store(store_root());
   auto busy = store.lock_for_pull();
   std::string tmp = store.make_tmp_dir();

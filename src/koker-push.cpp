@@ -3,6 +3,7 @@
 #include "base/error.hpp"
 #include "base/log.hpp"
 #include "base/main.hpp"
+#include "runtime/userns.hpp"
 #include "base/sys.hpp"
 #include "image/push.hpp"
 #include "image/reference.hpp"
@@ -74,6 +75,7 @@ static int push_main(int argc, char **argv) {
   }
 
   ::signal(SIGPIPE, SIG_IGN);
+  userns::enter(); // rootless: uid 0 in a user namespace of its own (runtime/userns.hpp)
   store::Store store(store_root());
   // Shared with pulls: a clean-up (rmi) waits, so no blob goes while it is being sent.
   auto busy = store.lock_for_pull();

@@ -3,6 +3,7 @@
 #include "base/error.hpp"
 #include "base/log.hpp"
 #include "base/main.hpp"
+#include "runtime/userns.hpp"
 #include "base/sys.hpp"
 #include "runtime/lifecycle.hpp"
 #include "runtime/start.hpp"
@@ -43,6 +44,8 @@ static int restart_main(int argc, char **argv) {
   if (optind == argc)
     cli::usage_error("CONTAINER is missing");
   ::signal(SIGPIPE, SIG_IGN);
+  lifecycle::stop_outside(store_root(), argc, argv, timeout);
+  userns::enter(); // rootless: uid 0 in a user namespace of its own (runtime/userns.hpp)
   store::Store store(store_root());
   const std::string root = store.root();
   return cli::for_each_operand(argc, argv, [&](const char *name) {

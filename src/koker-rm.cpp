@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 // koker-rm: remove containers and everything they hold on the host.
+#include "runtime/userns.hpp"
 #include "store/container.hpp"
 #include "base/error.hpp"
 #include "runtime/lifecycle.hpp"
@@ -41,6 +42,9 @@ static int rm_main(int argc, char **argv) {
   if (optind == argc)
     cli::usage_error("CONTAINER is missing");
   std::string root = store_root();
+  if (force)
+    lifecycle::stop_outside(root, argc, argv, 0);
+  userns::enter(); // rootless: uid 0 in a user namespace of its own (runtime/userns.hpp)
   return cli::for_each_operand(argc, argv, [&](const char *name) {
     auto id = container::find_id(root, name);
     if (!id)

@@ -3,6 +3,7 @@
 #include "base/error.hpp"
 #include "base/log.hpp"
 #include "base/main.hpp"
+#include "runtime/userns.hpp"
 #include "image/reference.hpp"
 #include "store/store.hpp"
 
@@ -26,6 +27,7 @@ static int rmi_main(int argc, char **argv) {
   bool force = cli::parse_force_option(argc, argv);
   if (optind == argc)
     cli::usage_error("IMAGE is missing");
+  userns::enter(); // rootless: uid 0 in a user namespace of its own (runtime/userns.hpp)
   store::Store store(store_root());
   return cli::for_each_operand(argc, argv, [&](const char *name) {
     auto res = store.remove_image(name, registry::reference_key(name), force);

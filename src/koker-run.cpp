@@ -3,6 +3,7 @@
 #include "base/error.hpp"
 #include "base/log.hpp"
 #include "base/main.hpp"
+#include "runtime/userns.hpp"
 #include "base/sys.hpp"
 #include "image/image.hpp"
 #include "run_options.hpp"
@@ -40,6 +41,7 @@ int run_main(int argc, char **argv) {
   // A child that failed closes its pipes early: writing to them must not kill koker-run.
   ::signal(SIGPIPE, SIG_IGN);
   create::Options o = run::parse(argc, argv);
+  userns::enter(); // rootless: uid 0 in a user namespace of its own (runtime/userns.hpp)
   store::Store store(store_root());
   create::Source src = create::resolve_image(o, store);
   const store::ImageRecord &img = src.image;

@@ -6,6 +6,7 @@
 #include "base/json.hpp"
 #include "base/log.hpp"
 #include "base/main.hpp"
+#include "runtime/userns.hpp"
 #include "image/archive.hpp"
 #include "image/image.hpp"
 #include "image/reference.hpp"
@@ -314,6 +315,7 @@ static int save_main(int argc, char **argv) {
   // A reader that goes away (koker save x | head) is reported as EPIPE, not a silent death.
   ::signal(SIGPIPE, SIG_IGN);
 
+  userns::enter(); // rootless: uid 0 in a user namespace of its own (runtime/userns.hpp)
   store::Store store(store_root());
   // Shared with pulls: no clean-up removes a blob while it is copied.
   auto busy = store.lock_for_pull();

@@ -3,6 +3,7 @@
 #include "base/error.hpp"
 #include "base/log.hpp"
 #include "base/main.hpp"
+#include "runtime/userns.hpp"
 #include "base/sys.hpp"
 #include "runtime/attach_client.hpp"
 #include "runtime/attach_socket.hpp"
@@ -90,6 +91,7 @@ static int start_main(int argc, char **argv) {
     cli::usage_error("-a and -i take one CONTAINER: attach to one container at a time");
   // A child that failed closes its pipes early: writing to them must not kill koker-start.
   ::signal(SIGPIPE, SIG_IGN);
+  userns::enter(); // rootless: uid 0 in a user namespace of its own (runtime/userns.hpp)
   store::Store store(store_root());
   const std::string root = store.root();
   if (all_restartable) {

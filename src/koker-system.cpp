@@ -6,6 +6,9 @@
 #include "base/json.hpp"
 #include "base/log.hpp"
 #include "base/main.hpp"
+#include "base/rootless.hpp"
+#include "runtime/rootfs.hpp"
+#include "runtime/userns.hpp"
 #include "base/sys.hpp"
 #include "base/template.hpp"
 #include "base/text.hpp"
@@ -369,11 +372,22 @@ json::Value info_doc(const store::Store &store) {
   backing.push("Backing Filesystem");
   backing.push(backing_filesystem(store.root()));
   status.push(std::move(backing));
+  // How containers' roots are mounted: overlayfs, or for a user overlayfs with userxattr or
+  // fuse-overlayfs (rootfs::overlay_driver probes it).
+  if (rootless::active()) {
+    json::Value mount = json::Value::array();
+    mount.push("Overlay");
+    mount.push(rootfs::overlay_driver(store.root() + "/tmp"));
+    status.push(std::move(mount));
+  }
   v.set("LoggingDriver", "koker");
   v.set("CgroupDriver", "cgroupfs");
   v.set("CgroupVersion", mode == cgroup::Mode::v2 ? "2" : "1");
   v.set("DefaultRuntime", "koker");
-  v.set("SecurityOptions", json::string_array({"name=seccomp,profile=builtin"}));
+  std::vector<std::string> security{"name=seccomp,profile=builtin"};
+  if (rootless::active())
+    security.push_back("name=rootless"); // as docker's rootless mode says it
+  v.set("SecurityOptions", json::string_array(security));
   v.set("KernelVersion", uname_field("release"));
   v.set("OperatingSystem", operating_system());
   v.set("OSType", "linux");
@@ -390,6 +404,11 @@ json::Value info_doc(const store::Store &store) {
 std::string info_text(const json::Value &v) {
   json::Fields f(&v, "info");
   std::string backing = v.find("DriverStatus")->items()[0].items()[1].as_string();
+  const auto &driver_status = v.find("DriverStatus")->items();
+  std::string overlay = driver_status.size() > 1
+                            ? cat("  Overlay: ", driver_status[1].items()[1].as_string(), "\n")
+                            : std::string();
+  bool rootless_mode = v.find("SecurityOptions")->items().size() > 1;
   return cat("Client:\n"
              " Version:    ", KOKER_VERSION, "\n"
              " Context:    default\n"
@@ -403,14 +422,15 @@ std::string info_text(const json::Value &v) {
              " Images: ", f.integer("Images"), "\n"
              " Server Version: ", f.string("ServerVersion"), "\n"
              " Storage Driver: ", f.string("Driver"), "\n"
-             "  Backing Filesystem: ", backing, "\n"
+             "  Backing Filesystem: ", backing, "\n",
+             overlay,
              " Logging Driver: ", f.string("LoggingDriver"), "\n"
              " Cgroup Driver: ", f.string("CgroupDriver"), "\n"
              " Cgroup Version: ", f.string("CgroupVersion"), "\n"
              " Default Runtime: ", f.string("DefaultRuntime"), "\n"
              " Security Options:\n"
              "  seccomp\n"
-             "   Profile: builtin\n"
+             "   Profile: builtin\n", rootless_mode ? "  rootless\n" : "",
              " Kernel Version: ", f.string("KernelVersion"), "\n"
              " Operating System: ", f.string("OperatingSystem"), "\n"
              " OSType: ", f.string("OSType"), "\n"
@@ -534,6 +554,7 @@ static int system_main(int argc, char **argv) {
     cli::usage_error("prune takes no --format");
   if (cmd == "version")
     return show(version_doc(), format, version_text(version_doc()));
+  userns::enter(); // rootless: uid 0 in a user namespace of its own (runtime/userns.hpp)
   store::Store store(store_root());
   if (cmd == "df")
     return df(store, format);

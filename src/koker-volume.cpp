@@ -5,6 +5,7 @@
 #include "base/json.hpp"
 #include "base/log.hpp"
 #include "base/main.hpp"
+#include "runtime/userns.hpp"
 #include "base/sys.hpp"
 #include "store/volume.hpp"
 #include <cstring>
@@ -193,6 +194,7 @@ int prune(const std::string &root, const Args &a) {
 
 int volume_main(int argc, char **argv) {
   Args a = parse(argc, argv);
+  userns::enter(); // rootless: uid 0 in a user namespace of its own (runtime/userns.hpp)
   std::string root = store_root();
   const std::string &cmd = a.words[0];
   if (cmd == "create")

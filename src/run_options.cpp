@@ -8,6 +8,7 @@
 #include "net/net.hpp"
 #include "net/network.hpp"
 #include "net/usermode.hpp"
+#include "base/rootless.hpp"
 #include "image/image.hpp"
 #include "runtime/caps.hpp"
 #include "runtime/lifecycle.hpp"
@@ -436,6 +437,15 @@ void check_networks(create::Options &o) {
       if (o.networks[i] == o.networks[j])
         cli::usage_error(cat("network ", o.networks[i], " is given twice"));
   o.network = o.networks[0] == "default" ? "bridge" : o.networks[0];
+  // Rootless: the one place that decides a user's network. The default bridge needs root (a
+  // veth, iptables), so a user's default is the user-mode network, as podman's is.
+  if (rootless::active()) {
+    if (o.network == "bridge")
+      o.network = o.networks[0] = net::usermode::name(net::usermode::default_mode());
+    else if (user)
+      fail("rootless: user-defined networks need root; use the default network (",
+           net::usermode::name(net::usermode::default_mode()), "), none or host");
+  }
   if (!user && (!o.ip.empty() || !o.ip6.empty()))
     cli::usage_error("user specified IP address is supported on user defined networks only");
   if (!user && !o.network_aliases.empty())

@@ -2,6 +2,7 @@
 #include "base/main.hpp"
 #include "base/error.hpp"
 #include "base/log.hpp"
+#include "base/rootless.hpp"
 #include "base/sys.hpp"
 #include <cstdlib>
 
@@ -145,6 +146,11 @@ int for_each_operand(int argc, char **argv, const std::function<void(const char 
 
 } // namespace cli
 
-std::string store_root() { return sys::env("KOKER_ROOT", "/var/lib/koker"); }
+std::string store_root() {
+  std::string given = sys::env("KOKER_ROOT");
+  if (!given.empty())
+    return given;
+  return rootless::active() ? rootless::data_dir() : "/var/lib/koker";
+}
 
 } // namespace koker

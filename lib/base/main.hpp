@@ -61,7 +61,8 @@ namespace cli {
 int for_each_operand(int argc, char **argv, const std::function<void(const char *)> &fn);
 } // namespace cli
 
-// The store's root: --root, else KOKER_ROOT, else /var/lib/koker.
+// The store's root: --root, else KOKER_ROOT, else /var/lib/koker for root and
+// $XDG_DATA_HOME/koker (~/.local/share/koker) for any other user (base/rootless.hpp).
 std::string store_root();
 
 } // namespace koker

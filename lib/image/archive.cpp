@@ -497,6 +497,13 @@ private:
       if (type == AE_IFCHR || type == AE_IFBLK)
         fail_entry(name, "refusing device node");
       archive_entry_set_perm(e, archive_entry_perm(e) & ~mode_t(S_ISUID | S_ISGID));
+    } else if ((type == AE_IFCHR || type == AE_IFBLK) && archive_entry_rdev(e) != 0 &&
+               rootless::active()) {
+      // mknod(2) of a real device is refused in a user namespace (a whiteout, 0:0, is
+      // allowed since Linux 5.8): skipped, as moby's and containers/storage's unpackers do
+      // there (a container's /dev is its own anyway).
+      log::debug("rootless: skipping device node ", printable(name));
+      return;
     }
     if (const char *link = archive_entry_hardlink(e))
       archive_entry_copy_hardlink(e, checked_hardlink(name, link).c_str());
@@ -522,7 +529,8 @@ private:
   }
 
   // OCI image-spec "Whiteouts": ".wh.NAME" becomes the overlayfs whiteout for NAME (a char
-  // device 0:0), ".wh..wh..opq" is remembered and applied as trusted.overlay.opaque at the end.
+  // device 0:0), ".wh..wh..opq" is remembered and applied as the opaque xattr at the end
+  // (overlay_marks::opaque_xattr: trusted.*, or user.* in a rootless store).
   // Returns false when the entry needs no writing of its own.
   bool convert_whiteout(archive_entry *e, const std::string &name, std::string &path) {
     auto comps = text::split(path, '/');
@@ -611,7 +619,8 @@ private:
 
   // docs/security.md "Unpacking layers" rule 4: EXTRACT_XATTR would restore
   // trusted.overlay.* (forging whiteouts
-  // and redirects) and security.selinux; layers keep only file capabilities and user.*.
+  // and redirects) and security.selinux; layers keep only file capabilities and user.*, less
+  // user.overlay.* in a rootless store (its overlays' marks, overlay_marks.hpp).
   void filter_xattrs(archive_entry *e) {
     if (archive_entry_xattr_count(e) == 0)
       return;
@@ -623,7 +632,10 @@ private:
       size_t size = 0;
       while (archive_entry_xattr_next(e, &xname, &value, &size) == ARCHIVE_OK) {
         std::string_view n = xname ? xname : "";
-        if (n == "security.capability" || (text::starts_with(n, "user.") && n.size() > 5))
+        bool user = text::starts_with(n, "user.") && n.size() > 5 &&
+                    !(rootless::active() &&
+                      text::starts_with(n, overlay_marks::USER_OVERLAY_PREFIX));
+        if (n == "security.capability" || user)
           keep.emplace_back(std::string(n), std::string(static_cast<const char *>(value), size));
       }
     }
@@ -686,7 +698,7 @@ private:
                         "/.wh..wh..opq: ", e.what()),
                     125, e.sys_errno());
       }
-      if (::fsetxattr(fd.get(), overlay_marks::OPAQUE_XATTR, "y", 1, 0) < 0)
+      if (::fsetxattr(fd.get(), overlay_marks::opaque_xattr(), "y", 1, 0) < 0)
         sys_fail("unable to mark ", printable(shown), " opaque in the layer");
     }
   }

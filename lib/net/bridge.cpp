@@ -25,8 +25,8 @@ const char *forward6 = "/proc/sys/net/ipv6/conf/all/forwarding";
 void up6(const Network &n) {
   std::string now = read_sysctl(forward6);
   if (now != "1") {
-    if (!sys::exists(forward6_file))
-      sys::write_file_atomic(forward6_file, now + "\n", 0600);
+    if (!sys::exists(forward6_file()))
+      sys::write_file_atomic(forward6_file(), now + "\n", 0600);
     write_sysctl(forward6, "1");
   }
   // The chain for published ports on the host's IPv6 addresses, as the IPv4 one.
@@ -123,8 +123,8 @@ void take_over_port(const Network &n, const Port &p) {
 // ---------------------------------------------------------------- up and down
 
 void up(const Network &n) {
-  sys::mkdir_p(host_lock_dir, 0700);
-  sys::FileLock host(host_lock, sys::FileLock::Mode::exclusive);
+  sys::mkdir_p(host_lock_dir(), 0700);
+  sys::FileLock host(host_lock(), sys::FileLock::Mode::exclusive);
   netlink::Socket s;
   auto link = netlink::get_link(s, n.bridge);
   if (link && link->kind != "bridge")
@@ -178,8 +178,8 @@ void up(const Network &n) {
   if (now != "1") {
     // Kept before the change, where a run killed before the alias below still leaves it for
     // down: the host's own value, from before any koker bridge turned forwarding on.
-    if (!sys::exists(forward_file))
-      sys::write_file_atomic(forward_file, now + "\n", 0600);
+    if (!sys::exists(forward_file()))
+      sys::write_file_atomic(forward_file(), now + "\n", 0600);
     write_sysctl(ip_forward, "1");
   }
 
@@ -208,11 +208,11 @@ void up(const Network &n) {
 
 void down(const Network &n) {
   gc(n.root);
-  sys::mkdir_p(host_lock_dir, 0700);
+  sys::mkdir_p(host_lock_dir(), 0700);
   std::optional<sys::FileLock> lock;
   if (sys::exists(n.dir()))
     lock.emplace(n.dir() + "/lock", sys::FileLock::Mode::exclusive);
-  sys::FileLock host(host_lock, sys::FileLock::Mode::exclusive);
+  sys::FileLock host(host_lock(), sys::FileLock::Mode::exclusive);
   // gc removed the files that name no container; any left are not in the way either.
   auto held = leases(n);
   if (!held.empty()) {
@@ -258,15 +258,15 @@ void down(const Network &n) {
     // The alias's value, or (a bridge whose up was killed before its alias) the host's own
     std::string forward = a.forward;
     if (forward.empty())
-      forward = text::trim(sys::read_file_if_exists(forward_file, 16).value_or(""));
+      forward = text::trim(sys::read_file_if_exists(forward_file(), 16).value_or(""));
     if (forward == "0" && read_sysctl(ip_forward) != "0")
       write_sysctl(ip_forward, "0");
-    ::unlink(forward_file);
+    ::unlink(forward_file().c_str());
     // IPv6 forwarding likewise, back to the host's value with the last koker bridge.
-    std::string forward6_was(text::trim(sys::read_file_if_exists(forward6_file, 16).value_or("")));
+    std::string forward6_was(text::trim(sys::read_file_if_exists(forward6_file(), 16).value_or("")));
     if (forward6_was == "0" && read_sysctl(forward6) != "0")
       write_sysctl(forward6, "0");
-    ::unlink(forward6_file);
+    ::unlink(forward6_file().c_str());
   }
   log::debug("rm -rf ", n.dir());
   sys::rm_rf(n.dir());

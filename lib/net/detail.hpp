@@ -5,6 +5,7 @@
 // static binary; bridge.cpp (the bridge, veths, gc) is the netlink side.
 #include "store/container.hpp"
 #include "net/net.hpp"
+#include "base/rootless.hpp"
 #include "base/sys.hpp"
 #include <optional>
 #include <string>
@@ -15,13 +16,14 @@ namespace koker::net::detail {
 
 // Up and down change host-wide things (the bridge, iptables, ip_forward) that several stores
 // may share: one lock for all of them, on tmpfs like the bridge itself.
-constexpr const char *host_lock_dir = "/run/koker";
+// (/run/koker for root, base/rootless.hpp's runtime_dir).
+inline std::string host_lock_dir() { return rootless::runtime_dir(); }
 // ip_forward as it was before the first koker bridge set it to 1, for the last one's down.
-constexpr const char *forward_file = "/run/koker/ip_forward";
-constexpr const char *host_lock = "/run/koker/net.lock";
+inline std::string forward_file() { return host_lock_dir() + "/ip_forward"; }
+inline std::string host_lock() { return host_lock_dir() + "/net.lock"; }
 // net.ipv6.conf.all.forwarding as it was before the first network with IPv6 set it to 1, for
 // the last koker bridge's down.
-constexpr const char *forward6_file = "/run/koker/ipv6_forwarding";
+inline std::string forward6_file() { return host_lock_dir() + "/ipv6_forwarding"; }
 
 std::string canonical(const std::string &root);
 bool valid_bridge_name(std::string_view name);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "runtime/clone.hpp"
 #include "base/error.hpp"
+#include "base/rootless.hpp"
 #include "base/log.hpp"
 #include <cerrno>
 #include <csignal>
@@ -36,22 +37,31 @@ std::string flags_string(unsigned long f) {
   std::string s;
   const std::pair<unsigned long, const char *> names[] = {
       {CLONE_NEWNS, "NEWNS"},   {CLONE_NEWPID, "NEWPID"}, {CLONE_NEWUTS, "NEWUTS"},
-      {CLONE_NEWIPC, "NEWIPC"}, {CLONE_NEWNET, "NEWNET"}, {CLONE_NEWCGROUP, "NEWCGROUP"}};
+      {CLONE_NEWIPC, "NEWIPC"}, {CLONE_NEWNET, "NEWNET"}, {CLONE_NEWCGROUP, "NEWCGROUP"},
+      {CLONE_NEWUSER, "NEWUSER"}};
   for (auto &[bit, name] : names)
     if (f & bit)
       s += cat(s.empty() ? "" : "|", name);
   return s;
 }
 
-// The namespaces of pid that are not this process's own: the ones to join.
+// The namespaces of pid that are not this process's own: the ones to join. A rootless
+// container's user namespace is one of them: its owner joins it from the host's (setns with a
+// pidfd enters it first), never from a sibling namespace, which would have no rights there.
+// For root, the user namespace is never joined.
 int namespaces_to_join(pid_t pid) {
   static const struct {
     const char *name;
     int flag;
   } kinds[] = {{"mnt", CLONE_NEWNS},   {"uts", CLONE_NEWUTS}, {"ipc", CLONE_NEWIPC},
-               {"net", CLONE_NEWNET},  {"pid", CLONE_NEWPID}, {"cgroup", CLONE_NEWCGROUP}};
+               {"net", CLONE_NEWNET},  {"pid", CLONE_NEWPID}, {"cgroup", CLONE_NEWCGROUP},
+               {"user", CLONE_NEWUSER}};
   int flags = 0;
   for (const auto &k : kinds) {
+    // Root enters a bundle's own user namespace's other namespaces from the host's, as it
+    // always did (koker-oci exec returns to the host's mount namespace after).
+    if (k.flag == CLONE_NEWUSER && !rootless::active())
+      continue;
     struct stat mine, theirs;
     if (::stat(cat("/proc/self/ns/", k.name).c_str(), &mine) < 0)
       continue; // a kernel without that namespace type

@@ -9,6 +9,7 @@
 #include "runtime/restart.hpp"
 #include "runtime/start_report.hpp"
 #include "runtime/supervise.hpp"
+#include "runtime/userns.hpp"
 #include <csignal>
 #include <fcntl.h>
 #include <sched.h>
@@ -83,6 +84,19 @@ private:
   Fd m_own;
 };
 
+// Rootless koker (runtime/userns.hpp) makes no cgroup: on this kind of host (v1, or v2 with
+// no subtree delegated to the user) it may not, and limits are not applied, with one warning
+// (podman's behaviour); with no limit asked, nothing is said and no cgroup is touched.
+// Using a delegated v2 subtree (user@UID.service) is not done yet (docs/rootless.md).
+bool rootless_without_cgroup(const cgroup::Limits &limits) {
+  if (!userns::inside())
+    return false;
+  if (!limits.empty())
+    log::warn("rootless: cgroup limits were not applied (no delegated cgroup v2 subtree)");
+  log::debug("rootless: no cgroup for this container");
+  return true;
+}
+
 } // namespace
 
 Started start(const Container &c, const Request &req, sys::Rollback &undo) {
@@ -103,13 +117,14 @@ Started start(const Container &c, const Request &req, sys::Rollback &undo) {
   if (req.oci_group) {
     s.group = *req.oci_group;
     s.group->prepare(seed);
-  } else {
+  } else if (!rootless_without_cgroup(req.limits)) {
     s.group = cgroup::Group::prepare(req.cgroup, req.limits, seed);
   }
-  undo.add("remove the cgroup", [g = *s.group]() mutable { g.remove(true); });
+  if (s.group)
+    undo.add("remove the cgroup", [g = *s.group]() mutable { g.remove(true); });
   // The directory the child joins in each v1 hierarchy: koker/NAME's NAME, or the last part of
   // an OCI group's path.
-  std::string leaf = s.group->leaf();
+  std::string leaf = s.group ? s.group->leaf() : std::string();
 
   unsigned long flags = oci::clone_flags(c.spec);
   bool userns = flags & CLONE_NEWUSER; // a new one, made at the clone
@@ -127,7 +142,7 @@ Started start(const Container &c, const Request &req, sys::Rollback &undo) {
   io.hooks_fd = hooks[1];
   // Root of a new user namespace, the init may not write the cgroups' files: the parent
   // moves it into them instead.
-  if (!userns)
+  if (!userns && s.group)
     io.on_go = [&seed, &leaf] { cgroup::join_self(seed, leaf); };
   bool placed = false;
   PidNamespaceForClone pidns(c.spec);
@@ -162,11 +177,11 @@ Started start(const Container &c, const Request &req, sys::Rollback &undo) {
   // The v1 groups are made only now, while the child builds its root; it joins them itself.
   if (req.oci_group)
     s.group->create_v1(req.resources);
-  else
+  else if (s.group)
     s.group->create_v1(req.limits);
-  if (userns)
+  if (s.group && userns)
     s.group->add(pid);
-  else if (!placed)
+  else if (s.group && !placed)
     s.group->add_unified(pid);
   tell_child(sync_w.get(), 'g');
   if (req.create_hooks) {

@@ -3,6 +3,9 @@
 #include "cgroup/cgroup.hpp"
 #include "base/error.hpp"
 #include "base/log.hpp"
+#include "base/rootless.hpp"
+#include "runtime/userns.hpp"
+#include <getopt.h>
 #include "net/net.hpp"
 #include "store/volume.hpp"
 #include "base/sys.hpp"
@@ -328,6 +331,22 @@ void pause(const std::string &root, const container::Record &rec, bool paused) {
   log::debug(paused ? "freeze" : "thaw", " the cgroup of ", now.id.substr(0, 12));
   group->freeze(paused);
   container::update(root, now.id, [paused](container::Record &r) { r.paused = paused; });
+}
+
+void stop_outside(const std::string &root, int argc, char **argv, int timeout_s) {
+  if (!rootless::active() || userns::inside())
+    return;
+  for (int i = optind; i < argc; ++i) {
+    try {
+      container::Record rec = container::get(root, argv[i]);
+      if (rec.status == "running") {
+        log::debug("rootless: stopping ", rec.id.substr(0, 12), " from the host's namespace");
+        stop(root, rec, timeout_s, 0);
+      }
+    } catch (const Error &) {
+      // the tool's own pass says what is wrong with this one
+    }
+  }
 }
 
 } // namespace koker::lifecycle

@@ -24,6 +24,13 @@ std::optional<container::Record> settle(const std::string &root, const container
 // settled: when its supervisor is gone too, nothing else would release what it holds.
 void stop(const std::string &root, const container::Record &rec, int timeout_s, int signal);
 
+// Rootless (runtime/userns.hpp): the containers named by argv[optind..] that run are stopped
+// (as stop with signal 0) from the host's user namespace, before the tool enters one of its
+// own: from that sibling namespace it could not signal a container's process that runs as
+// any other user than root. Errors are left to the tool's own pass over the names. Nothing
+// for root.
+void stop_outside(const std::string &root, int argc, char **argv, int timeout_s);
+
 // Removes the container: refused while it runs unless force (which kills it first). Releases
 // the cgroup, the network, the name, its volumes and the directory; with remove_volumes
 // (rm -v), or for a --rm container, its anonymous volumes go too, unless another container

@@ -10,6 +10,7 @@
 #include "runtime/process.hpp"
 #include "runtime/pty.hpp"
 #include "runtime/rootfs.hpp"
+#include "runtime/userns.hpp"
 #include "runtime/start_report.hpp"
 #include <cctype>
 #include <cerrno>
@@ -452,9 +453,12 @@ void setup_and_exec(const Spec &spec, const InitOptions &o) {
   Fd root(::open(o.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!root)
     sys_fail("unable to open ", o.rootfs);
+  // mknod(2) is refused in any user namespace but the host's: a new one, or rootless
+  // koker's, which this process is in already (runtime/userns.hpp).
+  bool bind_devices = userns || userns::inside();
   for (const auto &m : spec.mounts)
-    mount_one(root.get(), m, userns);
-  make_devices(root.get(), spec, userns);
+    mount_one(root.get(), m, bind_devices);
+  make_devices(root.get(), spec, bind_devices);
   write_sysctls(root.get(), spec);
   rootfs::mask_paths(root.get(), spec.masked_paths, spec.readonly_paths);
   std::string pts = spec.process.terminal ? make_console(root.get(), o) : std::string();

@@ -3,7 +3,10 @@
 #include "base/error.hpp"
 #include "base/log.hpp"
 #include "base/sys.hpp"
+#include "base/text.hpp"
 #include "runtime/mounts.hpp"
+#include "runtime/userns.hpp"
+#include <cstring>
 #include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -84,6 +87,51 @@ void make_device_nodes(int root, bool bind_from_host) {
 // repair after a kill -9 and collect with their layer, and the new mount API's "lowerdir+"
 // needs Linux 6.8. Descriptors work wherever overlayfs does, leave nothing behind, and cost
 // an open and a close per directory, which the mount's own lookup of each path dwarfs.
+namespace {
+
+std::string lower_paths(const Overlay &o) {
+  std::string lower;
+  for (const auto &l : o.lower)
+    lower += cat(lower.empty() ? "" : ":", o.layers_dir, '/', l);
+  return lower;
+}
+
+// fuse-overlayfs (its own process, so paths rather than this process's descriptors): the
+// rootless fallback. It needs /dev/fuse open to the user.
+void mount_fuse_overlay(const Overlay &o, const std::string &lower) {
+  std::string opts = cat("lowerdir=", lower, ",upperdir=", o.upper, ",workdir=", o.work);
+  std::vector<std::string> argv{FUSE_OVERLAYFS, "-o", opts, o.mount_point};
+  log::debug("rootless: ", text::join(argv, " "));
+  if (::access(FUSE_OVERLAYFS, X_OK) < 0)
+    fail("rootless: the kernel refused overlayfs in a user namespace and ", FUSE_OVERLAYFS,
+         " is missing: install the fuse-overlayfs package");
+  sys::Ran r = sys::run_program(FUSE_OVERLAYFS, argv);
+  if (r.status != 0)
+    fail("rootless: unable to mount the container's root with fuse-overlayfs: ",
+         text::trim(r.err).empty() ? cat("exit status ", r.status) : std::string(text::trim(r.err)));
+}
+
+} // namespace
+
+std::string overlay_driver(const std::string &scratch) {
+  if (!userns::inside())
+    return "overlayfs";
+  // A probe: an empty overlay in a private temporary directory, mounted and unmounted.
+  sys::mkdir_p(scratch, 0700);
+  std::string t = cat(scratch, "/overlay-probe.", sys::random_hex(8));
+  check(::mkdir(t.c_str(), 0700), "unable to make ", t);
+  for (const char *d : {"/l", "/u", "/w", "/m"})
+    sys::mkdir_p(t + d, 0700);
+  std::string data =
+      cat("lowerdir=", t, "/l,upperdir=", t, "/u,workdir=", t, "/w,redirect_dir=nofollow,userxattr");
+  bool kernel = ::mount("overlay", (t + "/m").c_str(), "overlay", 0, data.c_str()) == 0;
+  if (kernel)
+    ::umount2((t + "/m").c_str(), MNT_DETACH);
+  sys::rm_rf(t);
+  log::debug("rootless: overlay probe (", data, "): ", kernel ? "the kernel's" : std::strerror(errno));
+  return kernel ? "overlayfs (userxattr)" : "fuse-overlayfs";
+}
+
 Fd mount_overlay(const Overlay &o) {
   // overlayfs stacks at most 500 lower layers (OVL_MAX_STACK): say so before it says EINVAL.
   constexpr size_t overlay_max_stack = 500;
@@ -132,14 +180,35 @@ Fd mount_overlay(const Overlay &o) {
   // files there.
   Fd cwd(::open(".", O_PATH | O_DIRECTORY | O_CLOEXEC));
   check(::chdir("/proc/self/fd"), "unable to chdir to /proc/self/fd");
+  bool fuse = false;
   try {
-    mounts::mount("overlay", o.mount_point, "overlay", 0, data, shown);
+    if (userns::inside()) {
+      // The rootless store's marks are user.overlay.* (image/overlay_marks.hpp): userxattr,
+      // which the kernel allows in a user namespace since 5.11. Where it refuses, the same
+      // layers through fuse-overlayfs.
+      // userxattr refuses to follow redirects (a user could forge them): nofollow rather
+      // than off, which still follows them.
+      for (std::string *opts : {&data, &shown}) {
+        opts->replace(opts->find(",redirect_dir=off"), 17, ",redirect_dir=nofollow");
+        *opts += ",userxattr";
+      }
+      log::debug("rootless: mount -t overlay -o ", shown, " overlay ", o.mount_point);
+      if (::mount("overlay", o.mount_point.c_str(), "overlay", 0, data.c_str()) < 0) {
+        log::debug("rootless: the kernel refused overlayfs here (", std::strerror(errno),
+                   "): trying fuse-overlayfs");
+        fuse = true;
+      }
+    } else {
+      mounts::mount("overlay", o.mount_point, "overlay", 0, data, shown);
+    }
   } catch (...) {
     if (cwd)
       ::fchdir(cwd.get());
     throw;
   }
   check(cwd ? ::fchdir(cwd.get()) : ::chdir("/"), "unable to return to the working directory");
+  if (fuse)
+    mount_fuse_overlay(o, lower_paths(o));
   Fd root(::open(o.mount_point.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!root)
     sys_fail("unable to open ", o.mount_point);

@@ -22,7 +22,13 @@ struct Overlay {
 // Mounts the overlay on its mount point; returns an O_PATH fd of the new root. Its directories
 // reach overlayfs as descriptor numbers, so the options fit in one page for any store path and
 // up to overlayfs's 500 layers.
+// Rootless (runtime/userns.hpp): overlayfs with userxattr, else fuse-overlayfs.
 Fd mount_overlay(const Overlay &o);
+// How mount_overlay mounts roots here, for -D and koker-system info: "overlayfs" (root),
+// "overlayfs (userxattr)" or "fuse-overlayfs" (rootless: a probe mount in a directory made and
+// removed under scratch, on the store's file system, decides).
+std::string overlay_driver(const std::string &scratch);
+constexpr const char *FUSE_OVERLAYFS = "/usr/bin/fuse-overlayfs";
 // Docker's masked paths (hidden under an empty read-only tmpfs, or the host's verified
 // /dev/null for files) and read-only paths (moby oci/defaults.go), for koker-run's configs.
 std::vector<std::string> default_masked_paths();

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 #include "runtime/run_spec.hpp"
 #include "base/error.hpp"
+#include "base/rootless.hpp"
 #include "base/text.hpp"
 #include "runtime/rootfs.hpp"
 #include "runtime/run_flags.hpp"
+#include "runtime/userns.hpp"
 #include <sys/resource.h>
 
 namespace koker::run_spec {
@@ -38,7 +40,14 @@ json::Value mounts(const Inputs &in) {
   std::vector<std::string> sys_options{"nosuid", "noexec", "nodev"};
   if (!o.privileged)
     sys_options.push_back("ro");
-  list.push(mount("/sys", "sysfs", "sysfs", sys_options));
+  if (rootless::active() && o.network == "host") {
+    // sysfs may be mounted only by the owner of the network namespace: a rootless container
+    // in the host's gets the host's /sys bound instead (runc's and podman's rootless way).
+    sys_options.insert(sys_options.begin(), "rbind");
+    list.push(mount("/sys", "bind", "/sys", sys_options));
+  } else {
+    list.push(mount("/sys", "sysfs", "sysfs", sys_options));
+  }
   for (const char *name : {"hostname", "hosts", "resolv.conf"})
     list.push(mount(cat("/etc/", name), "bind", cat(in.dir, "/", name), {"bind"}));
   if (o.init)
@@ -184,7 +193,9 @@ json::Value linux_section(const Inputs &in) {
   l.set("resources", resources(in));
   json::Value sysctl = json::Value::object();
   if (own_net) // ping without CAP_NET_RAW for every group, as podman sets it
-    sysctl.set("net.ipv4.ping_group_range", "0 2147483647");
+    // (rootless: only the groups its user namespace maps, or the kernel refuses the range)
+    sysctl.set("net.ipv4.ping_group_range",
+               userns::inside() ? cat("0 ", userns::highest_mapped_gid()) : "0 2147483647");
   for (const auto &[key, value] : in.record.sysctls) // --sysctl, checked by run_flags
     sysctl.set(key, value);
   if (!sysctl.members().empty())

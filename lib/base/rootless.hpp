@@ -1,0 +1,22 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+#include <string>
+#include <sys/types.h>
+
+// Where a user who is not root keeps koker's files (docs/rootless.md). A rootless tool runs
+// inside a user namespace where it is uid 0 (runtime/userns.hpp), so "rootless" is not
+// geteuid() != 0: it is "not root of the host's own user namespace".
+namespace koker::rootless {
+
+// True for a user who is not root on the host, inside koker's user namespace or not yet.
+bool active();
+// The user's uid on the host (the id the namespace maps to 0): geteuid() outside it.
+uid_t host_uid();
+// The store's default: $XDG_DATA_HOME/koker, else $HOME/.local/share/koker.
+std::string data_dir();
+// Live state (locks, leases): /run/koker for root; for a user $XDG_RUNTIME_DIR/koker, else
+// /tmp/koker-UID. Made 0700 when missing; Error when it exists with another owner or lets
+// others in (someone else made /tmp/koker-UID first).
+std::string runtime_dir();
+
+} // namespace koker::rootless

@@ -1,0 +1,219 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: MIT
+#
+# Rootless koker (issue 20, docs/rootless.md): every command run by a dedicated unprivileged
+# user that setup_file makes (useradd, with a range in /etc/subuid and /etc/subgid) and
+# teardown_file removes even after a failure: its processes, its home (the store in
+# ~/.local/share/koker), its lines in /etc/subuid and /etc/subgid, its /tmp/koker-UID, and a
+# second user with no range (for the message naming the missing line).
+
+load helpers
+
+# A range of ids far above the host's own users and below nobody's, apart from podman's
+# usual 100000 (a user's own setup may already use it).
+RL_SUBID_START=300000
+RL_SUBID_COUNT=65536
+
+setup_file() {
+    [[ $(id -u) == 0 ]] || skip "creates a test user: run as root"
+    command -v newuidmap >/dev/null || skip "newuidmap is missing (uidmap package)"
+    RL_USER=kokerrl$$
+    RL_NORANGE=kokerrn$$
+    export RL_USER RL_NORANGE
+    # Noted first, so that teardown_file removes whatever was made, however far this gets.
+    printf '%s\n' "$RL_USER" "$RL_NORANGE" >"$BATS_FILE_TMPDIR/users"
+    useradd -m -s /bin/sh "$RL_USER"
+    useradd -M -d /nonexistent -s /bin/sh "$RL_NORANGE"
+    # useradd gives each a range of its own choice (login.defs SUB_UID_MIN): a known one here,
+    # none for the second user.
+    sed -i "/^$RL_USER:/d; /^$RL_NORANGE:/d" /etc/subuid /etc/subgid
+    echo "$RL_USER:$RL_SUBID_START:$RL_SUBID_COUNT" >>/etc/subuid
+    echo "$RL_USER:$RL_SUBID_START:$RL_SUBID_COUNT" >>/etc/subgid
+    RL_HOME=$(getent passwd "$RL_USER" | cut -d: -f6)
+    RL_UID=$(id -u "$RL_USER")
+    export RL_HOME RL_UID
+}
+
+teardown_file() {
+    local u uid
+    [[ -f $BATS_FILE_TMPDIR/users ]] || return 0
+    while read -r u; do
+        id "$u" >/dev/null 2>&1 || continue
+        uid=$(id -u "$u")
+        pkill -KILL -u "$u" 2>/dev/null || true
+        # the processes of its containers run as its subordinate ids
+        pkill -KILL -U "$RL_SUBID_START-$((RL_SUBID_START + RL_SUBID_COUNT - 1))" 2>/dev/null || true
+        sleep 0.2
+        # mounts live in the user's own mount namespaces, gone with its processes; any under
+        # its home on the host's side would be a bug, and go too
+        awk -v h="/home/$u" 'index($5, h) == 1 { print $5 }' /proc/self/mountinfo |
+            sort -r | while read -r m; do umount -l "$m" || true; done
+        userdel -r "$u" 2>/dev/null || userdel "$u" || true
+        rm -rf "/home/${u:?}" "/tmp/koker-${uid:?}"
+        sed -i "/^$u:/d" /etc/subuid /etc/subgid
+    done <"$BATS_FILE_TMPDIR/users"
+}
+
+setup() {
+    koker_setup
+    requires registry
+}
+
+teardown() {
+    # Every container of the user, as the user: its store is its own.
+    local ids
+    mapfile -t ids < <(as_user koker-ps -a -q 2>/dev/null)
+    ((${#ids[@]} == 0)) || as_user koker-rm -f "${ids[@]}" >/dev/null 2>&1 || true
+    koker_teardown
+}
+
+# as_user [USER] TOOL ARGS...: a koker tool run by the test user (or USER when the first word
+# is not a tool), with a clean environment: its own HOME, no KOKER_ROOT (the rootless
+# default store), Docker Hub never reached.
+as_user() {
+    local user=$RL_USER
+    if [[ $1 != koker-* ]]; then
+        user=$1
+        shift
+    fi
+    runuser -u "$user" -- env -i HOME="$(getent passwd "$user" | cut -d: -f6)" \
+        PATH="$KOKER_BINDIR:/usr/sbin:/usr/bin:/sbin:/bin" \
+        KOKER_REGISTRY_MIRROR=http://127.0.0.1:9 ${KOKER_DEBUG:+KOKER_DEBUG=1} "$@"
+}
+
+# pulled: the fixtures the tests use, in the user's store.
+pulled() {
+    local name
+    for name in "$@"; do
+        run -0 as_user koker-pull -q "$KOKER_TEST_REGISTRY/koker/$name"
+    done
+}
+
+@test "rootless: pull into ~/.local/share/koker, layers owned through the subordinate ids" {
+    pulled one
+    [[ -d $RL_HOME/.local/share/koker/layers ]]
+    [[ ! -e /var/lib/koker/layers/nothing-of-$RL_USER ]]
+    # /home/koker is 1000:1000 in the image: subuid_start + 999 on the disk
+    local dir
+    dir=$(find "$RL_HOME/.local/share/koker/layers" -mindepth 4 -maxdepth 4 -path '*/diff/home/koker' | head -1)
+    [[ -n $dir ]]
+    assert_equal "$((RL_SUBID_START + 999)):$((RL_SUBID_START + 999))" "$(stat -c %u:%g "$dir")"
+    # the store's own files belong to the user itself (root in its namespace)
+    assert_equal "$RL_UID" "$(stat -c %u "$RL_HOME/.local/share/koker")"
+    run -0 as_user koker-images --format json
+    assert_match "koker/one"
+}
+
+@test "rootless: run, exit codes, the id maps and the owner of a file inside" {
+    pulled one
+    run -0 as_user koker-run --rm --network none "$KOKER_TEST_REGISTRY/koker/one" \
+        sh -c 'cat /proc/self/uid_map; id -u; stat -c %u /home/koker'
+    [[ $output =~ 0[[:space:]]+${RL_UID}[[:space:]]+1 ]]
+    [[ $output =~ 1[[:space:]]+${RL_SUBID_START}[[:space:]]+${RL_SUBID_COUNT} ]]
+    assert_match $'\n0\n1000$'
+    run -3 as_user koker-run --rm --network none "$KOKER_TEST_REGISTRY/koker/one" sh -c 'exit 3'
+    run -127 as_user koker-run --rm --network none "$KOKER_TEST_REGISTRY/koker/one" /no/such
+    # -D shows each step of the namespace and the overlay chosen
+    run -0 --separate-stderr as_user koker-run -D --rm --network none \
+        "$KOKER_TEST_REGISTRY/koker/one" true
+    assert_stderr_match "unshare\(NEWUSER\|NEWNS\)"
+    assert_stderr_match "/usr/bin/newuidmap [0-9]+ 0 $RL_UID 1 1 $RL_SUBID_START $RL_SUBID_COUNT"
+    assert_stderr_match "uid_map: "
+    assert_stderr_match "userxattr"
+}
+
+@test "rootless: whiteouts and the opaque directory of the layers are applied" {
+    pulled three
+    run -0 as_user koker-run --rm --network none "$KOKER_TEST_REGISTRY/koker/three" \
+        'test ! -e /etc/gone && ls /opq && cat /hello'
+    assert_equal $'c\nhello from layer 3' "$output"
+}
+
+@test "rootless: -d, logs, exec, stop and rm" {
+    pulled one
+    run -0 as_user koker-run -d --network none --name rl-web "$KOKER_TEST_REGISTRY/koker/one" \
+        sh -c 'echo started; exec sleep 1000'
+    local id=$output
+    sleep 0.5
+    run -0 as_user koker-logs rl-web
+    assert_equal started "$output"
+    run -0 as_user koker-exec rl-web sh -c 'id -u; cat /proc/1/cmdline | tr "\0" " "'
+    assert_match $'^0\nsleep 1000'
+    # exec joined the container's own user namespace, not a sibling
+    assert_equal "$(readlink "/proc/$(as_user koker-inspect -f '{{.State.Pid}}' rl-web)/ns/user")" \
+        "$(as_user koker-exec rl-web readlink /proc/self/ns/user | tr -d '\r')"
+    run -4 as_user koker-exec rl-web sh -c 'exit 4'
+    run -0 as_user koker-stop -t 1 rl-web
+    run -0 as_user koker-ps -a --format '{{.Status}}'
+    assert_match "Exited"
+    run -0 as_user koker-rm rl-web
+    run -0 as_user koker-ps -a -q
+    assert_equal "" "$output"
+    [[ ! -e $RL_HOME/.local/share/koker/containers/$id ]]
+    # a container running as another user than root: restart and rm -f signal it from the
+    # host's namespace (a sibling one could not)
+    run -0 as_user koker-run -d --network none -u 1000 --name rl-u "$KOKER_TEST_REGISTRY/koker/one" sleep 1000
+    run -0 as_user koker-restart -t 0 rl-u
+    run -0 as_user koker-ps --format '{{.Names}}'
+    assert_equal rl-u "$output"
+    run -0 as_user koker-rm -f rl-u
+    run -0 as_user koker-ps -a -q
+    assert_equal "" "$output"
+}
+
+@test "rootless: --network host and none" {
+    pulled one
+    run -0 as_user koker-run --rm --network none "$KOKER_TEST_REGISTRY/koker/one" ls /sys/class/net
+    assert_equal lo "$output"
+    # the host's own network namespace (its interfaces come and go with other tests), and
+    # its /sys bound rather than mounted
+    run -0 as_user koker-run --rm --network host "$KOKER_TEST_REGISTRY/koker/one" \
+        sh -c 'readlink /proc/self/ns/net; test -e /sys/class/net/lo && echo sys'
+    assert_equal "$(readlink /proc/self/ns/net)"$'\nsys' "$output"
+    # the default network needs the user-mode network: one line, 125
+    run -125 --separate-stderr as_user koker-run --rm "$KOKER_TEST_REGISTRY/koker/one" true
+    assert_equal "koker-run: fatal: rootless: the default network needs slirp4netns; use --network none or host" "$stderr"
+}
+
+@test "rootless: limits warn once and the container still runs; none asked, no warning" {
+    pulled one
+    run -0 --separate-stderr as_user koker-run --rm --network none --memory 64m --pids-limit 50 \
+        "$KOKER_TEST_REGISTRY/koker/one" echo ran
+    assert_equal ran "$output"
+    assert_equal "koker-run: warning: rootless: cgroup limits were not applied (no delegated cgroup v2 subtree)" "$stderr"
+    run -0 --separate-stderr as_user koker-run --rm --network none "$KOKER_TEST_REGISTRY/koker/one" true
+    assert_equal "" "$stderr"
+    # and no cgroup of koker's was made for the user's containers
+    run -0 as_user koker-run -d --network none --name rl-cg "$KOKER_TEST_REGISTRY/koker/one" sleep 1000
+    run -0 as_user koker-inspect -f '{{.State.Pid}}' rl-cg
+    run ! grep -q ':/koker/' "/proc/$output/cgroup"
+}
+
+@test "rootless: a root-owned 0600 file bound read-only cannot be read in the container" {
+    pulled one
+    local secret=$RL_HOME/secret
+    echo 'root only' >"$secret"
+    chown root:root "$secret"
+    chmod 0600 "$secret"
+    run -1 --separate-stderr as_user koker-run --rm --network none -v "$secret:/secret:ro" \
+        "$KOKER_TEST_REGISTRY/koker/one" cat /secret
+    assert_stderr_match "Permission denied"
+    refute_match "root only"
+}
+
+@test "rootless: a user with no range in /etc/subuid is told the line to add" {
+    run -125 --separate-stderr as_user "$RL_NORANGE" koker-pull -q "$KOKER_TEST_REGISTRY/koker/one"
+    assert_equal "koker-pull: fatal: rootless: no range for $RL_NORANGE in /etc/subuid: add a line such as $RL_NORANGE:100000:65536" "$stderr"
+}
+
+@test "rootless: bad input is one line and 125; info shows the overlay and rootless" {
+    run -125 --separate-stderr as_user koker-run --network none --memory lots one true
+    [[ $stderr != *$'\n'* ]]
+    assert_stderr_match "^koker-run: "
+    run -0 as_user koker-system info
+    assert_match "Overlay: overlayfs \(userxattr\)"
+    assert_match "rootless"
+    assert_match "Docker Root Dir: $RL_HOME/.local/share/koker"
+    # the runtime directory is private to the user
+    [[ ! -e /tmp/koker-$RL_UID ]] || assert_equal "$RL_UID 700" "$(stat -c '%u %a' "/tmp/koker-$RL_UID")"
+}
