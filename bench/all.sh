@@ -125,6 +125,16 @@ summary() {
         printf '| start to exit of `true`, bridge network (podman: its default network, netavark) | %s | | %s | | %s | ≤ %s ms: %s |\n' \
             "$(ms_cpu run.kokerbr)" "$(ms "${S[run.podmanbr]:-}")" "$(ratio "$k_br" "${S[run.podmanbr]:-}")" \
             "$TARGET_BRIDGE_MS" "$(at_most "$k_br" "$TARGET_BRIDGE_MS * 1000000")"
+        # Issue 21.1 and 21.2: koker-run against bench/floor and runc, the bridge against none.
+        v=$(ratio "$k_run" "${S[run.floor]:-}")
+        printf '| ... against bench/floor (%s: namespaces, mounts, exec, nothing else) | %s × | | | | | ≤ %s × floor: %s |\n' \
+            "$(ms "${S[run.floor]:-}")" "${v:-?}" "$TARGET_FLOOR" "$(if [[ -n $v ]]; then verdict "$v <= $TARGET_FLOOR"; else echo '**MISSED** (not measured)'; fi)"
+        v=$(ratio "$k_run" "${S[run.runc]:-}")
+        printf '| ... against runc run | %s × | | | | | ≤ %s × runc: %s |\n' \
+            "${v:-?}" "$TARGET_RUNC_RATIO" "$(if [[ -n $v ]]; then verdict "$v <= $TARGET_RUNC_RATIO"; else echo '**MISSED** (not measured)'; fi)"
+        v=$(ratio "$k_br" "$k_run")
+        printf '| the bridge run against the `--network none` run | %s × | | | | | ≤ %s: %s |\n' \
+            "${v:-?}" "$TARGET_BRIDGE_NONE" "$(if [[ -n $v ]]; then verdict "$v <= $TARGET_BRIDGE_NONE"; else echo '**MISSED** (not measured)'; fi)"
         # The user-defined network against the default bridge, both koker's, in the same run.
         v=$(ratio "${S[run.kokeruser]:-}" "$k_br")
         printf '| start to exit of `true`, user-defined network (its bridge and resolver) | %s | | | | | ≤ %s × the default bridge: %s |\n' \

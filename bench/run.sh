@@ -23,7 +23,7 @@ source "${BASH_SOURCE[0]%/*}/targets.sh"
 
 RUNS=${BENCH_RUNS:-20}
 WARMUP=${BENCH_WARMUP:-3}
-TOOLS=(true koker runc podman) # kokerbr, kokeruser and podmanbr join when their bridge works
+TOOLS=(true floor koker runc podman) # kokerbr, kokeruser and podmanbr join when their bridge works
 
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || bench_die "BENCH_RUNS must be a positive number, not '$RUNS'"
 [[ $WARMUP =~ ^[0-9]+$ ]] || bench_die "BENCH_WARMUP must be a number, not '$WARMUP'"
@@ -43,6 +43,7 @@ setup() {
     bench_log "koker image $IMG"
 
     RUNC_ROOT=$BENCH_WORK/runc
+    mkdir -p "$BENCH_SCRATCH/floor"
     bench_runc_bundle "$BENCH_SCRATCH/bundle-true" "$rootfs" true
     bench_runc_bundle "$BENCH_SCRATCH/bundle-sleep" "$rootfs" sleep 5
 
@@ -77,6 +78,11 @@ remove_podman() {
 # run_TOOL LABEL: one timed start-to-exit of `true`; sets BENCH_NS.
 run_true() {
     bench_time "$BENCH_WORK/true.log" /bin/true
+}
+
+# bench/floor (built by `make bench`): the kernel's part of a container start alone.
+run_floor() {
+    bench_time "$BENCH_WORK/floor.log" "$BENCH_FLOOR" "$BENCH_SCRATCH/rootfs" "$BENCH_SCRATCH/floor" /bin/true
 }
 
 run_koker() {
@@ -264,6 +270,8 @@ main() {
     bench_deps runc podman busybox-static jq e2fsprogs mount
     [[ -x $BENCH_TOP/bin/koker-run && -x $BENCH_TOP/bin/koker-pull ]] ||
         bench_die "no $BENCH_TOP/bin/koker-run: run make all"
+    BENCH_FLOOR=$BENCH_TOP/bench/floor
+    [[ -x $BENCH_FLOOR ]] || bench_die "no $BENCH_FLOOR: run make bench/floor"
 
     bench_workdir run
     bench_cgroups_guard
@@ -330,6 +338,9 @@ report() {
     printf '|---|---:|---:|---:|---:|---:|\n'
     printf '| /bin/true on the host (timer and fork+exec floor) | %s ms | %s ms | %s ms | %s ms | |\n' \
         "$(bench_ms "${med[true]}")" "$(bench_ms "${min[true]}")" "$(bench_ms "${max[true]}")" "$(bench_ms "${cpu[true]}")"
+    printf '| bench/floor: namespaces, overlay, runc'"'"'s mounts, pivot_root, exec | %s ms | %s ms | %s ms | %s ms | %s (target ≤ %s: %s) |\n' \
+        "$(bench_ms "${med[floor]}")" "$(bench_ms "${min[floor]}")" "$(bench_ms "${max[floor]}")" "$(bench_ms "${cpu[floor]}")" \
+        "$(ratio_of koker floor)" "$TARGET_FLOOR" "$(ratio_verdict koker floor "$TARGET_FLOOR")"
     printf '| koker-run | %s ms | %s ms | %s ms | %s ms | target ≤ %s ms: %s |\n' \
         "$(bench_ms "${med[koker]}")" "$(bench_ms "${min[koker]}")" "$(bench_ms "${max[koker]}")" \
         "$(bench_ms "${cpu[koker]}")" "$TARGET_RUN_MS" "$v_ms"
@@ -337,7 +348,7 @@ report() {
         "$(bench_ms "${med[runc]}")" "$(bench_ms "${min[runc]}")" "$(bench_ms "${max[runc]}")" \
         "$(bench_ms "${cpu[runc]}")" \
         "$(awk -v a="${med[koker]}" -v b="${med[runc]}" 'BEGIN { printf "%.2f", a / b }')" \
-        "$(awk -v r="$TARGET_RUNC" 'BEGIN { printf "%.2f", 1 / r }')" "$v_runc"
+        "$(awk -v r="$TARGET_RUNC" 'BEGIN { printf "%.2f", 1 / r }')" "$v_runc; issue 21: ≤ $TARGET_RUNC_RATIO: $(ratio_verdict koker runc "$TARGET_RUNC_RATIO")"
     printf '| podman run | %s ms | %s ms | %s ms | %s ms | %s |\n' \
         "$(bench_ms "${med[podman]}")" "$(bench_ms "${min[podman]}")" "$(bench_ms "${max[podman]}")" \
         "$(bench_ms "${cpu[podman]}")" \
@@ -376,6 +387,7 @@ report_bridge() {
             v="target ≤ $TARGET_BRIDGE_MS ms: $v"
             [[ -n ${BRIDGE_NA[podmanbr]:-} ]] ||
                 v+="; $(awk -v a="${med[kokerbr]}" -v b="${med[podmanbr]}" 'BEGIN { printf "%.2f", a / b }') × podman"
+            v+="; $(ratio_of kokerbr koker) × --network none, target ≤ $TARGET_BRIDGE_NONE: $(ratio_verdict kokerbr koker "$TARGET_BRIDGE_NONE")"
         fi
         if [[ $tool == kokeruser ]]; then
             v=$(awk -v a="${med[kokeruser]}" -v b="${med[kokerbr]}" 'BEGIN { printf "%.2f", a / b }')
@@ -388,6 +400,18 @@ report_bridge() {
         printf '| %s | %s ms | %s ms | %s ms | %s ms | %s |\n' "$(bridge_name "$tool")" "$(bench_ms "${med[$tool]}")" \
             "$(bench_ms "${min[$tool]}")" "$(bench_ms "${max[$tool]}")" "$(bench_ms "${cpu[$tool]}")" "$v"
     done
+}
+
+# ratio_of A B: med[A] / med[B], two decimals; ratio_verdict A B T: met if it is at most T.
+ratio_of() {
+    awk -v a="${med[$1]}" -v b="${med[$2]}" 'BEGIN { printf "%.2f", b ? a / b : 0 }'
+}
+ratio_verdict() {
+    if awk -v a="${med[$1]}" -v b="${med[$2]}" -v t="$3" 'BEGIN { exit !(b && a <= t * b) }'; then
+        echo met
+    else
+        echo "**MISSED**"
+    fi
 }
 
 bridge_name() {

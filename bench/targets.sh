@@ -15,6 +15,11 @@ TARGET_BRIDGE_MS=20               # koker-run --network bridge: median at most t
 TARGET_USER_NET=1.5               # koker-run --network NAME (a user-defined network, its
 #                                   resolver): median at most this times --network bridge's
 TARGET_RUNC=4                     # koker-run's median at most runc run's divided by this
+TARGET_RUNC_RATIO=0.12            # issue 21.1: ... and at most this times runc run's
+TARGET_FLOOR=4                    # issue 21.1: koker-run --network none at most this times
+#                                   bench/floor's start (namespaces, mounts, exec; nothing else)
+TARGET_BRIDGE_NONE=1.3            # issue 21.2: --network bridge at most this times --network none
+TARGET_EXEC_RUNC=0.1              # issue 21.2: koker-exec at most this times runc exec
 TARGET_RUN_RSS_KB=4096            # koker-run's own VmRSS while its container runs: under this
 TARGET_EXEC_MS=5                  # koker-exec: median at most this, in ms
 TARGET_PRIVATE_KB=512             # a supervisor's private memory (RssAnon; exec.sh also

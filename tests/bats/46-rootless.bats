@@ -60,6 +60,7 @@ setup() {
 }
 
 teardown() {
+    restore_tun
     # Every container of the user, as the user: its store is its own.
     local ids
     mapfile -t ids < <(as_user koker-ps -a -q 2>/dev/null)
@@ -170,9 +171,46 @@ pulled() {
     run -0 as_user koker-run --rm --network host "$KOKER_TEST_REGISTRY/koker/one" \
         sh -c 'readlink /proc/self/ns/net; test -e /sys/class/net/lo && echo sys'
     assert_equal "$(readlink /proc/self/ns/net)"$'\nsys' "$output"
-    # the default network needs the user-mode network: one line, 125
+}
+
+# /dev/net/tun as this VM has it (0600) and as a Debian host's udev makes it (0666): set for
+# the test, given back in teardown_tun even after a failure.
+tun_mode() {
+    [[ -e $BATS_FILE_TMPDIR/tun-mode ]] || stat -c %a /dev/net/tun >"$BATS_FILE_TMPDIR/tun-mode"
+    chmod "$1" /dev/net/tun
+}
+restore_tun() {
+    [[ -e $BATS_FILE_TMPDIR/tun-mode ]] || return 0
+    chmod "$(cat "$BATS_FILE_TMPDIR/tun-mode")" /dev/net/tun
+    rm -f "$BATS_FILE_TMPDIR/tun-mode"
+}
+
+@test "rootless: the default network is slirp4netns, -p on loopback; 0600 tun is one line" {
+    pulled one
+    [[ -e /dev/net/tun ]] || skip "no /dev/net/tun"
+    tun_mode 600
     run -125 --separate-stderr as_user koker-run --rm "$KOKER_TEST_REGISTRY/koker/one" true
-    assert_equal "koker-run: fatal: rootless: the default network needs slirp4netns; use --network none or host" "$stderr"
+    assert_stderr_match "^koker-run: fatal: cannot open /dev/net/tun \\(mode 0600\\)"
+    tun_mode 666
+    run -0 as_user koker-run --rm "$KOKER_TEST_REGISTRY/koker/one" sh -c 'ip -o -4 addr show tap0'
+    assert_match "10\.0\.2\.100/24"
+    local port=$((${KOKER_TEST_PORT_BASE:-40600} + 460 + BATS_TEST_NUMBER))
+    run -0 as_user koker-run -d --name rl-web -p "127.0.0.1:$port:80" "$KOKER_TEST_REGISTRY/koker/one" \
+        sh -c 'mkdir -p /www && echo rootless-web >/www/index.html && exec httpd -f -p 80 -h /www'
+    for _ in {1..50}; do
+        output=$(curl -s --max-time 2 "http://127.0.0.1:$port/") && [[ $output == rootless-web ]] && break
+        sleep 0.1
+    done
+    assert_equal rootless-web "$output"
+    # the helper is the user's, and goes with the container
+    run -0 pgrep -u "$RL_USER" -x slirp4netns
+    run -0 as_user koker-rm -f rl-web
+    for _ in {1..50}; do pgrep -u "$RL_USER" -x slirp4netns >/dev/null || break; sleep 0.1; done
+    run ! pgrep -u "$RL_USER" -x slirp4netns
+    # a user-defined network needs root: one line, 125
+    run -125 --separate-stderr as_user koker-run --rm --network mynet "$KOKER_TEST_REGISTRY/koker/one" true
+    assert_equal "koker-run: fatal: rootless: user-defined networks need root; use the default network (slirp4netns), none or host" "$stderr"
+    restore_tun
 }
 
 @test "rootless: limits warn once and the container still runs; none asked, no warning" {
