@@ -87,6 +87,13 @@ std::string read_sysctl(const std::string &path);
 // the caller has one of its own (a tool that mounted a container's root privately): it must
 // not pin those mounts.
 void leave_private_mount_namespace();
+// Starts `koker-net ARGS...` (args[0] is its name) detached: its own session, reparented to
+// init, stdin and stdout /dev/null, stderr to log_path (or the caller's until it is ready, when
+// empty), no descriptor of the caller's but those in keep (passed on, close-on-exec cleared),
+// in init's mount namespace. It reports ready by writing a byte to the descriptor named in
+// the environment variable ready_env. True when it did within 5 seconds.
+bool start_background(std::vector<std::string> args, const char *ready_env,
+                      const std::vector<int> &keep, const std::string &log_path);
 
 std::string lease_path(const Network &n, std::string_view ip);
 std::string port_path(const Network &n, const Port &p);

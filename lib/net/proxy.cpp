@@ -138,55 +138,15 @@ void start_proxy(const Network &n, const Lease &l, int container_pid) {
     args.push_back(cat(s.get(), ":", p.port));
     socks.push_back(std::move(s));
   }
-  std::string exe = sys::dirname(sys::read_link("/proc/self/exe")) + "/koker-net";
   std::string log_path = record_path(n, l.id) + ".log";
-  int pipefd[2];
-  if (::pipe2(pipefd, O_CLOEXEC) < 0)
-    sys_fail("unable to make a pipe");
-  Fd rd(pipefd[0]), wr(pipefd[1]);
   log::debug("koker-net proxy ", l.id.substr(0, 12), " (", args.size() - 5,
              " port(s) on [::1], in the background; its log: ", log_path, ")");
-  pid_t child = ::fork();
-  if (child < 0)
-    sys_fail("unable to fork");
-  if (child == 0) {
-    // As the resolver: a session of its own, reparented to init, no terminal, no pipe of the
-    // caller's (a shell reading one to its end would wait for the proxy's), init's mounts.
-    ::setsid();
-    if (::fork() != 0)
-      ::_exit(0);
-    int null = ::open("/dev/null", O_RDWR);
-    int logfd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0600);
-    ::dup2(null, 0);
-    ::dup2(null, 1);
-    ::dup2(logfd >= 0 ? logfd : null, 2);
-    for (int fd = 3; fd < 1024; ++fd) {
-      bool keep = fd == wr.get();
-      for (const auto &s : socks)
-        keep |= fd == s.get();
-      if (!keep)
-        ::close(fd);
-    }
-    detail::leave_private_mount_namespace();
-    ::fcntl(wr.get(), F_SETFD, 0);
-    for (const auto &s : socks)
-      ::fcntl(s.get(), F_SETFD, 0);
-    std::string fd_text = std::to_string(wr.get());
-    ::setenv("KOKER_PROXY_READY_FD", fd_text.c_str(), 1);
-    std::vector<char *> argv;
-    for (auto &w : args)
-      argv.push_back(w.data());
-    argv.push_back(nullptr);
-    ::execv(exe.c_str(), argv.data());
-    ::_exit(127);
-  }
-  wr.reset();
+  std::vector<int> keep;
+  for (const auto &s : socks)
+    keep.push_back(s.get());
+  bool ready = detail::start_background(args, "KOKER_PROXY_READY_FD", keep, log_path);
   socks.clear(); // the proxy's now
-  int status = 0;
-  ::waitpid(child, &status, 0);
-  pollfd p{rd.get(), POLLIN, 0};
-  char c = 0;
-  if (::poll(&p, 1, 5000) <= 0 || ::read(rd.get(), &c, 1) != 1)
+  if (!ready)
     fail("the proxy of container ", l.id.substr(0, 12), "'s ports on [::1] did not start (see ",
          log_path, ")");
 }

@@ -167,23 +167,6 @@ void handle(const std::string &root, const NetworkRecord &r, const Network &n, i
 
 } // namespace
 
-namespace detail {
-
-void leave_private_mount_namespace() {
-  struct stat ours, init;
-  if (::stat("/proc/self/ns/mnt", &ours) < 0 || ::stat("/proc/1/ns/mnt", &init) < 0 ||
-      ours.st_ino == init.st_ino)
-    return;
-  int fd = ::open("/proc/1/ns/mnt", O_RDONLY | O_CLOEXEC);
-  if (fd >= 0) {
-    if (::setns(fd, CLONE_NEWNS) == 0)
-      (void)::chdir("/");
-    ::close(fd);
-  }
-}
-
-} // namespace detail
-
 std::vector<uint32_t> resolve_name(const std::string &root, const NetworkRecord &r, uint32_t source,
                                    const std::string &name) {
   Network self = network_of(root, r);
@@ -286,43 +269,9 @@ void ensure_resolver(const std::string &root, const NetworkRecord &r) {
       if (!probe.held())
         return; // it runs
     }
-    std::string exe = sys::dirname(sys::read_link("/proc/self/exe")) + "/koker-net";
-    int pipefd[2];
-    if (::pipe2(pipefd, O_CLOEXEC) < 0)
-      sys_fail("unable to make a pipe");
-    Fd rd(pipefd[0]), wr(pipefd[1]);
     log::debug("koker-net dns ", r.name, " (the network's resolver, in the background)");
-    pid_t child = ::fork();
-    if (child < 0)
-      sys_fail("unable to fork");
-    if (child == 0) {
-      // Its own session, reparented to init by the middle process's exit: no tool waits for
-      // it, and no terminal or captured output is held (stderr until it is ready).
-      ::setsid();
-      if (::fork() != 0)
-        ::_exit(0);
-      int null = ::open("/dev/null", O_RDWR);
-      ::dup2(null, 0);
-      ::dup2(null, 1);
-      // Nothing else of the caller's: a pipe a shell reads to its end (a command
-      // substitution, Bats' fd 3) must not stay open for the resolver's life.
-      for (int fd = 3; fd < 1024; ++fd)
-        if (fd != wr.get())
-          ::close(fd);
-      detail::leave_private_mount_namespace();
-      ::fcntl(wr.get(), F_SETFD, 0);
-      std::string fd_text = std::to_string(wr.get());
-      ::setenv("KOKER_DNS_READY_FD", fd_text.c_str(), 1);
-      const char *argv[] = {"koker-net", "--root", root.c_str(), "dns", r.name.c_str(), nullptr};
-      ::execv(exe.c_str(), const_cast<char *const *>(argv));
-      ::_exit(127);
-    }
-    wr.reset();
-    int status = 0;
-    ::waitpid(child, &status, 0);
-    pollfd p{rd.get(), POLLIN, 0};
-    char c = 0;
-    if (::poll(&p, 1, 5000) <= 0 || ::read(rd.get(), &c, 1) != 1)
+    if (!detail::start_background({"koker-net", "--root", root, "dns", r.name}, "KOKER_DNS_READY_FD",
+                                  {}, ""))
       log::warn("the resolver of network ", r.name, " did not start: containers on it resolve ",
                 "no names (see ", n.dir(), "/dns.log)");
   } catch (const std::exception &e) {

@@ -425,10 +425,22 @@ bool wait_for_start(const Spec &spec, const InitOptions &o) {
   return result == "0";
 }
 
-void setup_and_exec(const Spec &spec, const InitOptions &o) {
-  // CVE-2019-5736/2016-9962: nothing in the container may open or ptrace this process
-  // through /proc while it still runs koker's code.
+// CVE-2019-5736/2016-9962: nothing in the container may open or ptrace this process through
+// /proc while it still runs koker's code.
+void make_non_dumpable() {
   check(::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "unable to make the process non-dumpable");
+}
+
+void setup_and_exec(const Spec &spec, const InitOptions &o) {
+  // Rootless (in koker's user namespace) the mark waits for the parent's go. This process's
+  // memory belongs to the host's user namespace (koker-run was exec'd there), so once it is
+  // non-dumpable its /proc/PID/ns/net opens only with CAP_SYS_PTRACE there, which the user
+  // lacks, and slirp4netns, started by the parent meanwhile, could not join the network
+  // namespace. Until the go nothing of the container runs, and the koker binary is root's,
+  // not the user's, so what the mark guards against cannot happen before it.
+  bool mark_after_go = userns::inside();
+  if (!mark_after_go)
+    make_non_dumpable();
   if (o.die_with_parent)
     die_with_parent(o.report_fd);
   bool userns = clone_flags(spec) & CLONE_NEWUSER; // a new one, made at the clone
@@ -466,8 +478,11 @@ void setup_and_exec(const Spec &spec, const InitOptions &o) {
   // here then. Without them it comes last, so that the rest of the set-up (pivot_root, the
   // session, stdio) overlaps the parent's own work (koker-run's network).
   bool go_early = o.hooks_fd >= 0 || !spec.hooks.create_container.empty();
-  if (go_early)
+  if (go_early) {
     wait_for_go(spec, o);
+    if (mark_after_go)
+      make_non_dumpable();
+  }
   if (spec.root_readonly)
     mounts::mount("", o.rootfs, nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | kept_flags(o.rootfs));
   root.reset();
@@ -494,8 +509,11 @@ void setup_and_exec(const Spec &spec, const InitOptions &o) {
     pty::attach(pts); // the pts itself, not /dev/console, so that tty(1) names /dev/pts/N
   else
     set_stdio(o);
-  if (!go_early)
+  if (!go_early) {
     wait_for_go(spec, o);
+    if (mark_after_go)
+      make_non_dumpable();
+  }
   apply_limits(spec.process);
   change_dir(spec);
   // Every descriptor of koker's closes on exec; 3 .. 2+N are the caller's to pass on.

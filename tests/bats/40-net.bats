@@ -74,17 +74,6 @@ fetch_inside() {
         "for i in \$(seq 50); do timeout 3 wget -q -O- '$1' && exit 0; sleep 0.1; done; exit 1"
 }
 
-# fetch_host URL: curl from the host, retrying while the server starts.
-fetch_host() {
-    local _
-    for _ in $(seq 50); do
-        output=$(curl -sS --max-time 2 --noproxy '*' "$1" 2>&1) && return 0
-        sleep 0.1
-    done
-    echo "curl $1: $output"
-    return 1
-}
-
 @test "koker-run: the default bridge network gives eth0 an address, a route, /etc/hosts and resolv.conf" {
     # hosts from /etc/hosts only: hostname -i must not ask the host's resolver (outside)
     echo "hosts: files" >"$BATS_TEST_TMPDIR/nsswitch.conf"

@@ -51,17 +51,6 @@ web() { # NAME [RUN-OPTION...]
         "mkdir -p /www && echo 'hello from $name' >/www/index.html && exec httpd -f -p 80 -h /www"
 }
 
-# fetch_host URL: curl from the host, retrying while the server starts.
-fetch_host() {
-    local _
-    for _ in $(seq 50); do
-        output=$(curl -sS --max-time 2 --noproxy '*' "$1" 2>&1) && return 0
-        sleep 0.1
-    done
-    echo "curl $1: $output"
-    return 1
-}
-
 # The shell line a container runs to fetch URL, retrying while the server starts.
 fetch_cmd() {
     echo "for i in \$(seq 50); do timeout 3 wget -q -O- '$1' && exit 0; sleep 0.1; done; exit 1"

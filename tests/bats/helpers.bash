@@ -25,6 +25,7 @@
 #   assert_match REGEX [MSG], refute_match REGEX [MSG]           on $output
 #   assert_stderr_match REGEX [MSG], refute_stderr_match REGEX [MSG]   on $stderr
 #   assert_equal EXPECTED ACTUAL [MSG]
+#   fetch_host URL    curl from the host into $output, retrying while a server starts
 # and those of helpers.registry.bash (push_layout, corrupt_blob, front_control, ...) and
 # helpers.fixtures.bash (mkimage, ...); helpers.servers.bash sets KOKER_TEST_PYTHON.
 
@@ -215,6 +216,18 @@ _koker_log() {
     if [[ ${KOKER_TEST_VERBOSE:-} == 1 ]]; then
         printf '%s\n' "$@" >&3
     fi
+}
+
+# fetch_host URL: curl from the host, retrying while the server starts; the
+# published-port tests of 40-net and 47-usermode-net.
+fetch_host() {
+    local _
+    for _ in $(seq 50); do
+        output=$(curl -sS --max-time 2 --noproxy '*' "$1" 2>&1) && return 0
+        sleep 0.1
+    done
+    echo "curl $1: $output"
+    return 1
 }
 
 # run_koker [EXPECTED_RC|'?'] TOOL [ARG...]: run $KOKER_BINDIR/TOOL ARGS (a TOOL holding a
