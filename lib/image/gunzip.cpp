@@ -81,7 +81,7 @@ struct Stream::Impl {
         busy += clock::monotonic_ns() - t0;
         used = size_t(state.next_out - buf.data());
         if (r != ISAL_DECOMP_OK)
-          fail("unable to extract ", shown, ": ", reason(r));
+          fail("unable to extract ", shown, ": gzip decompression failed: ", reason(r));
         if (state.block_state == ISAL_BLOCK_FINISH) {
           member = false;
           return taken + (chunk - state.avail_in);
@@ -139,7 +139,7 @@ void Stream::feed(const char *p, size_t n) { m_impl->feed(reinterpret_cast<const
 void Stream::finish() {
   Impl &m = *m_impl;
   if (m.member)
-    fail("unable to extract ", m.shown, ": truncated gzip stream");
+    fail("unable to extract ", m.shown, ": gzip decompression failed: truncated stream");
   m.flush();
 }
 
