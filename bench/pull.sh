@@ -88,11 +88,7 @@ build_image() {
         >/dev/null
     printf '%s MiB, %s files and directories\n' "$(($(du -sk "$root" | cut -f1) / 1024))" \
         "$(find "$root" -xdev | wc -l)" >"$STAGE/layout/bench-rootfs"
-    printf '%s\n' "$RECIPE${BENCH_ROOTFS:+ from $BENCH_ROOTFS}" >"$STAGE/layout/bench-recipe"
-    rm -rf "$LAYOUT"
-    mv "$STAGE/layout" "$LAYOUT"
-    rm -rf --one-file-system "$STAGE"
-    STAGE=
+    publish_layout "$LAYOUT" "$RECIPE${BENCH_ROOTFS:+ from $BENCH_ROOTFS}"
 }
 
 # Make $LAYOUT1 (tag bookworm), $LAYOUT's tree as one layer, unless it is there already.
@@ -116,9 +112,15 @@ build_one_layer() {
         --config '{"Cmd": ["/bin/bash"], "Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]}' \
         >/dev/null
     cp "$LAYOUT/bench-rootfs" "$STAGE/layout/bench-rootfs"
-    printf '%s\n' "$RECIPE1" >"$STAGE/layout/bench-recipe"
-    rm -rf "$LAYOUT1"
-    mv "$STAGE/layout" "$LAYOUT1"
+    publish_layout "$LAYOUT1" "$RECIPE1"
+}
+
+# publish_layout DEST RECIPE: $STAGE/layout, stamped with RECIPE (what the cache is checked
+# against), replaces DEST; the stage goes.
+publish_layout() {
+    printf '%s\n' "$2" >"$STAGE/layout/bench-recipe"
+    rm -rf "$1"
+    mv "$STAGE/layout" "$1"
     rm -rf --one-file-system "$STAGE"
     STAGE=
 }

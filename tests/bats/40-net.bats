@@ -60,14 +60,6 @@ assert_nothing_left() {
         "port files left"
 }
 
-# A web server container: prints its ID; serves "hello from NAME" on port 80.
-web() { # NAME [RUN-OPTION...]
-    local name=$1
-    shift
-    koker-run -d --name "$name" "$@" one sh -c \
-        "mkdir -p /www && echo 'hello from $name' >/www/index.html && exec httpd -f -p 80 -h /www"
-}
-
 # fetch_inside URL: wget from a throwaway container, retrying while the server starts.
 fetch_inside() {
     run_koker 0 koker-run --rm one sh -c \

@@ -43,14 +43,6 @@ host_server() {
     koker_cleanup_later pid $!
 }
 
-# A web server container: serves "hello from NAME" on port 80.
-web() { # NAME [RUN-OPTION...]
-    local name=$1
-    shift
-    koker-run -d --name "$name" "$@" one sh -c \
-        "mkdir -p /www && echo 'hello from $name' >/www/index.html && exec httpd -f -p 80 -h /www"
-}
-
 # The shell line a container runs to fetch URL, retrying while the server starts.
 fetch_cmd() {
     echo "for i in \$(seq 50); do timeout 3 wget -q -O- '$1' && exit 0; sleep 0.1; done; exit 1"

@@ -25,6 +25,7 @@
 #   assert_match REGEX [MSG], refute_match REGEX [MSG]           on $output
 #   assert_stderr_match REGEX [MSG], refute_stderr_match REGEX [MSG]   on $stderr
 #   assert_equal EXPECTED ACTUAL [MSG]
+#   web NAME [RUN-OPTION...]   a detached httpd container serving "hello from NAME"
 #   fetch_host URL    curl from the host into $output, retrying while a server starts
 # and those of helpers.registry.bash (push_layout, corrupt_blob, front_control, ...) and
 # helpers.fixtures.bash (mkimage, ...); helpers.servers.bash sets KOKER_TEST_PYTHON.
@@ -216,6 +217,15 @@ _koker_log() {
     if [[ ${KOKER_TEST_VERBOSE:-} == 1 ]]; then
         printf '%s\n' "$@" >&3
     fi
+}
+
+# web NAME [RUN-OPTION...]: a detached busybox httpd container of the fixture image `one`,
+# serving "hello from NAME" on port 80; prints its ID (40-net, 47-usermode-net).
+web() { # NAME [RUN-OPTION...]
+    local name=$1
+    shift
+    koker-run -d --name "$name" "$@" one sh -c \
+        "mkdir -p /www && echo 'hello from $name' >/www/index.html && exec httpd -f -p 80 -h /www"
 }
 
 # fetch_host URL: curl from the host, retrying while the server starts; the
