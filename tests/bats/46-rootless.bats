@@ -255,3 +255,80 @@ restore_tun() {
     # the runtime directory is private to the user
     [[ ! -e /tmp/koker-$RL_UID ]] || assert_equal "$RL_UID 700" "$(stat -c '%u %a' "/tmp/koker-$RL_UID")"
 }
+
+# as_user_sh SCRIPT: a shell line run by the test user in its home (for files of its own).
+as_user_sh() {
+    runuser -u "$RL_USER" -- sh -c "cd && $1"
+}
+
+@test "rootless: volumes and bind mounts keep data between containers, owned by the user" {
+    pulled one
+    run -0 as_user koker-volume create rl-data
+    run -0 as_user koker-run --rm --network none -v rl-data:/data "$KOKER_TEST_REGISTRY/koker/one" \
+        sh -c 'echo kept >/data/f; chown 1000:1000 /data/f'
+    run -0 as_user koker-run --rm --network none -v rl-data:/data:ro "$KOKER_TEST_REGISTRY/koker/one" \
+        sh -c 'cat /data/f; stat -c %u /data/f'
+    assert_equal $'kept\n1000' "$output"
+    # in the user's store, through its subordinate ids
+    run -0 as_user koker-volume inspect rl-data
+    [[ $output =~ \"Mountpoint\":\ \"($RL_HOME/.local/share/koker/[^\"]+)\" ]]
+    assert_equal "$((RL_SUBID_START + 999))" "$(stat -c %u "${BASH_REMATCH[1]}/f")"
+    # a directory of the user's, bound: what the container writes as root is the user's
+    as_user_sh 'mkdir -p bind && echo from-host >bind/in'
+    run -0 as_user koker-run --rm --network none -v "$RL_HOME/bind:/b" "$KOKER_TEST_REGISTRY/koker/one" \
+        sh -c 'cat /b/in && echo from-container >/b/out'
+    assert_equal from-host "$output"
+    assert_equal "$RL_UID from-container" "$(stat -c %u "$RL_HOME/bind/out") $(cat "$RL_HOME/bind/out")"
+    run -0 as_user koker-volume rm rl-data
+    run -0 as_user koker-volume ls -q
+    assert_equal "" "$output"
+}
+
+@test "rootless: commit and diff of a container, and the new image runs" {
+    pulled three
+    # three's entrypoint is /bin/sh -c, its user koker (1000): root here to change /
+    run -0 as_user koker-run -u 0 --network none --name rl-c "$KOKER_TEST_REGISTRY/koker/three" \
+        'echo new >/added; rm /hello; mkdir -p /home/u && chown 1000 /home/u'
+    run -0 as_user koker-diff rl-c
+    assert_match "A /added"
+    assert_match "D /hello"
+    run -0 as_user koker-commit -q rl-c rl/committed:v1
+    run -0 as_user koker-run --rm --network none rl/committed:v1 \
+        'cat /added; test ! -e /hello && echo gone; stat -c %u /home/u; test ! -e /etc/gone && echo still-gone'
+    assert_equal $'new\ngone\n1000\nstill-gone' "$output"
+}
+
+@test "rootless: build with RUN and COPY (--network none), and the image runs" {
+    pulled one
+    [[ -x $KOKER_BINDIR/koker-build ]] || skip "no bin/koker-build (make all)"
+    as_user_sh "mkdir -p ctx && echo copied >ctx/file && printf '%s\n' \
+        'FROM $KOKER_TEST_REGISTRY/koker/one' 'COPY --chown=1000:1000 file /c/file' \
+        'RUN echo ran >/ran && rm -f /bin/true' 'CMD [\"cat\", \"/ran\"]' >ctx/Containerfile"
+    run -0 --separate-stderr as_user koker-build -q --network none -t rl/built "$RL_HOME/ctx"
+    [[ $output == sha256:* ]]
+    run -0 as_user koker-run --rm --network none rl/built
+    assert_equal ran "$output"
+    run -0 as_user koker-run --rm --network none rl/built \
+        sh -c 'stat -c "%u %n" /c/file; cat /c/file; test ! -e /bin/true && echo removed'
+    assert_equal $'1000 /c/file\ncopied\nremoved' "$output"
+    # the RUN steps' containers are gone
+    run -0 as_user koker-ps -a -q
+    assert_equal "" "$output"
+}
+
+@test "rootless: push to a registry and save/load through the user's own files" {
+    pulled three
+    local repo="$KOKER_TEST_REGISTRY/rootless-$RL_USER/three"
+    run -0 as_user koker-push -q "$KOKER_TEST_REGISTRY/koker/three" "$repo:v1"
+    # pulled back by root into a store of its own, the layers are the same
+    run_koker 0 koker-pull -q "$repo:v1"
+    run_koker 0 koker-run --rm --network none "$repo:v1" 'test ! -e /etc/gone && cat /hello'
+    assert_equal "hello from layer 3" "$output"
+    run -0 as_user koker-save -o "$RL_HOME/three.tar" "$KOKER_TEST_REGISTRY/koker/three"
+    assert_equal "$RL_UID" "$(stat -c %u "$RL_HOME/three.tar")"
+    run -0 as_user koker-rmi "$KOKER_TEST_REGISTRY/koker/three"
+    run -0 as_user koker-load -q -i "$RL_HOME/three.tar"
+    run -0 as_user koker-run --rm --network none "$KOKER_TEST_REGISTRY/koker/three" \
+        'test ! -e /etc/gone && ls /opq && cat /hello'
+    assert_equal $'c\nhello from layer 3' "$output"
+}
