@@ -42,7 +42,7 @@ static const char USAGE[] =
     "  -p, --pause[=true|false]  freeze the container while its files are read (default true)\n"
     "  -q, --quiet               print nothing but the ID and errors\n"
     "  -D, --debug               trace every step on stderr\n"
-    "      --root DIR            the store (default /var/lib/koker, or KOKER_ROOT)\n"
+    "      --root DIR            the store (default /var/lib/koker, rootless ~/.local/share/koker, or KOKER_ROOT)\n"
     "  -h, --help                show this help\n"
     "      --version             show the version\n";
 

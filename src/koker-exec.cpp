@@ -41,7 +41,7 @@ static const char USAGE[] =
     "  -w, --workdir DIR     the working directory\n"
     "  -q, --quiet           print nothing but the command's output and errors\n"
     "  -D, --debug           trace every system-level step on stderr\n"
-    "      --root DIR        the store (default /var/lib/koker, or KOKER_ROOT)\n"
+    "      --root DIR        the store (default /var/lib/koker, rootless ~/.local/share/koker, or KOKER_ROOT)\n"
     "  -h, --help            show this help\n"
     "      --version         show the version\n";
 

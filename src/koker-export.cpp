@@ -23,7 +23,7 @@ static const char USAGE[] =
     "  -o, --output FILE  write to FILE instead of stdout\n"
     "  -q, --quiet        print nothing but errors\n"
     "  -D, --debug        trace every step on stderr\n"
-    "      --root DIR     the store (default /var/lib/koker, or KOKER_ROOT)\n"
+    "      --root DIR     the store (default /var/lib/koker, rootless ~/.local/share/koker, or KOKER_ROOT)\n"
     "  -h, --help         show this help\n"
     "      --version      show the version\n";
 

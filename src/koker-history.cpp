@@ -25,7 +25,7 @@ static const char USAGE[] =
     "      --no-trunc        do not shorten IDs and commands\n"
     "  -q, --quiet           print image IDs only\n"
     "  -D, --debug           trace every step on stderr\n"
-    "      --root DIR        the store (default /var/lib/koker, or KOKER_ROOT)\n"
+    "      --root DIR        the store (default /var/lib/koker, rootless ~/.local/share/koker, or KOKER_ROOT)\n"
     "  -h, --help            show this help\n"
     "      --version         show the version\n";
 

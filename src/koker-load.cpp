@@ -27,7 +27,7 @@ static const char USAGE[] =
     "  -i, --input FILE   read the archive from FILE instead of stdin\n"
     "  -q, --quiet        print nothing on stderr but errors\n"
     "  -D, --debug        trace every step on stderr\n"
-    "      --root DIR     the store (default /var/lib/koker, or KOKER_ROOT)\n"
+    "      --root DIR     the store (default /var/lib/koker, rootless ~/.local/share/koker, or KOKER_ROOT)\n"
     "  -h, --help         show this help\n"
     "      --version      show the version\n";
 

@@ -22,7 +22,7 @@ static const char USAGE[] =
     "  -f, --follow     keep printing new output until the container exits\n"
     "  -q, --quiet      print nothing but the output and errors\n"
     "  -D, --debug      trace every step on stderr\n"
-    "      --root DIR   the store (default /var/lib/koker, or KOKER_ROOT)\n"
+    "      --root DIR   the store (default /var/lib/koker, rootless ~/.local/share/koker, or KOKER_ROOT)\n"
     "  -h, --help       show this help\n"
     "      --version    show the version\n";
 

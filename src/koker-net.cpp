@@ -79,7 +79,7 @@ static const char USAGE[] =
     "                              prune: -f/--force, do not ask\n"
     "  -q, --quiet                 print nothing but data and errors\n"
     "  -D, --debug                 trace every netlink request and iptables call\n"
-    "      --root DIR              the store (default /var/lib/koker, or KOKER_ROOT)\n"
+    "      --root DIR              the store (default /var/lib/koker, rootless ~/.local/share/koker, or KOKER_ROOT)\n"
     "  -h, --help                  show this help\n"
     "      --version               show the version\n";
 

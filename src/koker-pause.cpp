@@ -18,7 +18,7 @@ static const char USAGE[] =
     "  -u, --unpause    thaw the containers (docker unpause)\n"
     "  -q, --quiet      print nothing but the containers and errors\n"
     "  -D, --debug      trace every step on stderr\n"
-    "      --root DIR   the store (default /var/lib/koker, or KOKER_ROOT)\n"
+    "      --root DIR   the store (default /var/lib/koker, rootless ~/.local/share/koker, or KOKER_ROOT)\n"
     "  -h, --help       show this help\n"
     "      --version    show the version\n";
 

@@ -20,7 +20,7 @@ static const char USAGE[] =
     "  -v, --volumes    remove the container's anonymous volumes too\n"
     "  -q, --quiet      print nothing but the removed containers and errors\n"
     "  -D, --debug      trace every step on stderr\n"
-    "      --root DIR   the store (default /var/lib/koker, or KOKER_ROOT)\n"
+    "      --root DIR   the store (default /var/lib/koker, rootless ~/.local/share/koker, or KOKER_ROOT)\n"
     "  -h, --help       show this help\n"
     "      --version    show the version\n";
 

@@ -19,7 +19,7 @@ static const char USAGE[] =
     "  -f, --force      remove an image ID even when several tags name it\n"
     "  -q, --quiet      print nothing but IDs and errors\n"
     "  -D, --debug      trace every step on stderr\n"
-    "      --root DIR   the store (default /var/lib/koker, or KOKER_ROOT)\n"
+    "      --root DIR   the store (default /var/lib/koker, rootless ~/.local/share/koker, or KOKER_ROOT)\n"
     "  -h, --help       show this help\n"
     "      --version    show the version\n";
 

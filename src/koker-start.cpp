@@ -35,7 +35,7 @@ static const char USAGE[] =
     "                         user did not stop (on-failure: last exit not 0)\n"
     "  -q, --quiet            print nothing but the containers and errors\n"
     "  -D, --debug            trace every step on stderr\n"
-    "      --root DIR         the store (default /var/lib/koker, or KOKER_ROOT)\n"
+    "      --root DIR         the store (default /var/lib/koker, rootless ~/.local/share/koker, or KOKER_ROOT)\n"
     "  -h, --help             show this help\n"
     "      --version          show the version\n";
 

@@ -34,7 +34,7 @@ static const char USAGE[] =
     "  -a, --all                   prune: named volumes too, not only anonymous ones\n"
     "  -q, --quiet                 ls: print the names only; else print nothing but data\n"
     "  -D, --debug                 trace every step on stderr\n"
-    "      --root DIR              the store (default /var/lib/koker, or KOKER_ROOT)\n"
+    "      --root DIR              the store (default /var/lib/koker, rootless ~/.local/share/koker, or KOKER_ROOT)\n"
     "  -h, --help                  show this help\n"
     "      --version               show the version\n";
 

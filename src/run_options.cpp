@@ -77,7 +77,7 @@ namespace koker::run {
     "      --restart POLICY         no, on-failure[:N], always or unless-stopped\n" \
     "  -q, --quiet                  print nothing but the container's output and errors\n" \
     "  -D, --debug                  trace every system-level step on stderr\n" \
-    "      --root DIR               the store (default /var/lib/koker, or KOKER_ROOT)\n" \
+    "      --root DIR               the store (default /var/lib/koker, rootless ~/.local/share/koker, or KOKER_ROOT)\n" \
     "  -h, --help                   show this help\n" \
     "      --version                show the version\n"
 
