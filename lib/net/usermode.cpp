@@ -152,6 +152,75 @@ bool reap_within(pid_t pid, std::chrono::milliseconds timeout) {
   }
 }
 
+// slirp4netns gives the container IPv6 by router advertisement (fd00::/64): the kernel makes
+// the address itself, and duplicate address detection would keep it tentative for a second
+// or two after the container's process has started. As podman does, the namespace's default
+// accept_dad is 0 while slirp4netns makes tap0 (which inherits it; slirp's network holds no
+// other host to collide with), then given back. Written by a child that joins the network
+// namespace: /proc/sys/net is the opener's namespace's. Returns the value it replaced.
+std::string swap_default_accept_dad(pid_t pid, const std::string &value) {
+  const char *knob = "/proc/sys/net/ipv6/conf/default/accept_dad";
+  int out[2];
+  check(::pipe2(out, O_CLOEXEC), "unable to create a pipe");
+  Fd out_r(out[0]), out_w(out[1]);
+  std::string ns = cat("/proc/", pid, "/ns/net");
+  log::debug("setns(", ns, ", NEWNET); write ", knob, " ", value);
+  pid_t child = ::fork();
+  if (child < 0)
+    sys_fail("unable to fork");
+  if (child == 0) {
+    Fd nsfd(::open(ns.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!nsfd || ::setns(nsfd.get(), CLONE_NEWNET) < 0)
+      ::_exit(1);
+    std::string old;
+    try {
+      old = sys::read_file(knob);
+      Fd f(::open(knob, O_WRONLY | O_CLOEXEC));
+      if (!f)
+        ::_exit(1);
+      sys::write_fd(f.get(), value, knob);
+    } catch (...) {
+      ::_exit(1);
+    }
+    (void)!::write(out_w.get(), old.data(), old.size());
+    ::_exit(0);
+  }
+  out_w.reset();
+  std::string old = sys::read_fd(out_r.get(), 64, "accept_dad");
+  int status = 0;
+  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    fail("unable to set ", knob, " in the network namespace of process ", pid);
+  return std::string(text::trim(old));
+}
+
+// Waits until tap0 in pid's network namespace has a global IPv6 address that is no longer
+// tentative (/proc/PID/net/if_inet6: scope 00, flag 0x40 clear), as IPv4's 10.0.2.100 is there
+// before the container's process runs. False after timeout.
+bool wait_global_ipv6(pid_t pid, std::chrono::milliseconds timeout) {
+  std::string path = cat("/proc/", pid, "/net/if_inet6");
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    std::string table;
+    try {
+      table = sys::read_file(path);
+    } catch (const Error &) {
+    }
+    // "fd000000000000002c3a4bfffe123456 02 40 00 00     tap0": address, index, prefix
+    // length, scope, flags, name
+    for (const auto &line : text::split(table, '\n')) {
+      auto f = text::fields(line, ' ');
+      if (f.size() == 6 && f[5] == "tap0" && f[3] == "00" &&
+          !(std::stoul(f[4], nullptr, 16) & 0x40))
+        return true;
+    }
+    if (std::chrono::steady_clock::now() >= deadline)
+      return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
 // One request to slirp4netns's API socket (JSON, one request a connection) in the directory
 // dir_fd: its answer's "return", or an Error with its "error".
 json::Value slirp_api(int dir_fd, const json::Value &request) {
@@ -423,6 +492,9 @@ Helper start(const Spec &s, pid_t pid, const std::vector<Port> &ports, const std
       };
     }
   }
+  std::string accept_dad;
+  if (s.mode == Mode::slirp4netns && s.enable_ipv6)
+    accept_dad = swap_default_accept_dad(pid, "0");
   log::debug(command_line(argv), " (its output: ", log_path, ")");
   h.m_pid = spawn(argv, pass, log_fd.get(), in_child);
   ready_w.reset();
@@ -438,6 +510,16 @@ Helper start(const Spec &s, pid_t pid, const std::vector<Port> &ports, const std
          ": ", log_tail(log_path));
   }
   log::debug(helper, " ", h.m_pid, " is ready");
+  if (s.mode == Mode::slirp4netns && s.enable_ipv6) {
+    bool v6 = wait_global_ipv6(pid, std::chrono::seconds(5));
+    swap_default_accept_dad(pid, accept_dad);
+    if (!v6) {
+      h.stop();
+      fail("slirp4netns gave container ", dir.substr(dir.rfind('/') + 1, 12),
+           " no IPv6 address on tap0 within 5 s");
+    }
+    log::debug("tap0 has its IPv6 address (router advertisement of fd00::/64)");
+  }
   if (s.mode == Mode::slirp4netns)
     for (const auto &p : ports) {
       json::Value args = json::Value::object();

@@ -80,6 +80,24 @@ assert_gone() {
     assert_gone "$pid"
 }
 
+@test "slirp4netns: enable_ipv6=true: a global fd00::/64 address before the process starts; the host's IPv6 server reached" {
+    host_server
+    local host6=fdbb:${KOKER_TEST_NET_OCTET:-199}::1
+    ip addr add "$host6/64" dev "$VETH" nodad
+    busybox httpd -f -p "[$host6]:$HOST_PORT" -h "$BATS_TEST_TMPDIR/www" </dev/null >/dev/null 2>&1 3>&- &
+    koker_cleanup_later pid $!
+    # no retry for the address: it is there at the first instruction
+    run_koker 0 koker-run -D --rm --network slirp4netns:enable_ipv6=true one sh -c \
+        "ip -6 -o addr show tap0 scope global; $(fetch_cmd "http://[$host6]:$HOST_PORT/")"
+    assert_match "inet6 fd00::[0-9a-f:]+/64 scope global"
+    refute_match "tentative"
+    assert_match "hello from the host"
+    assert_stderr_match "slirp4netns .*--enable-ipv6 "
+    # accept_dad was 0 only while slirp4netns made tap0: the namespace's default is back
+    assert_stderr_match "write /proc/sys/net/ipv6/conf/default/accept_dad 0"
+    assert_stderr_match "write /proc/sys/net/ipv6/conf/default/accept_dad 1"
+}
+
 @test "pasta: the host's address, DNS through 169.254.1.1, the host's server reached; the helper ends with the container" {
     host_server
     host_addr=$(ip -4 -o route get 1.1.1.1 2>/dev/null | sed -n 's/.* src \([0-9.]*\).*/\1/p')
