@@ -37,6 +37,7 @@ static const char USAGE[] =
     "                              /64 of KOKER_NETWORK_POOL6, or the one given\n"
     "  attach CONTAINER PID        give the network namespace of process PID an eth0 on the\n"
     "                              bridge, an address and a default route; print the address\n"
+    "                              (PID -: read from stdin, koker-run's way)\n"
     "  detach CONTAINER            take the container off the bridge; free its address\n"
     "  ls                          list containers on the bridge: address, veth, ports\n"
     "  gc                          release what containers that no longer run still hold\n"
@@ -309,14 +310,39 @@ static net::NetworkRecord need_network(const std::string &root, const std::strin
   return *r;
 }
 
+// One line of stdin, without its newline: read a byte at a time, so that nothing past the
+// line is taken from a pipe others may share. Empty at the end of the input.
+static std::string read_pid_line() {
+  std::string line;
+  char c;
+  for (;;) {
+    ssize_t n = ::read(0, &c, 1);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      sys_fail("unable to read the process id from standard input");
+    if (n == 0 || c == '\n' || line.size() > 32)
+      return line;
+    line += c;
+  }
+}
+
 // attach CONTAINER PID: the container's networks in order, eth0 first (the default bridge
 // for network mode "bridge", then each user-defined network), each reserved and plugged; the
 // record gets the addresses; all undone if one fails. Prints the first address.
 static void attach(const net::Network &n, const Args &a) {
   cli::want_operands(a.words, 2, a.words.size() < 2 ? "CONTAINER" : "PID");
-  auto pid = sys::parse_uint(a.words[2]);
+  std::string pid_text = a.words[2];
+  if (pid_text == "-") {
+    // koker-run starts this before the container exists (net/attach.hpp) and writes the PID
+    // once it does; the end of the input without one: it gave up, and there is nothing to do.
+    pid_text = read_pid_line();
+    if (pid_text.empty())
+      return;
+  }
+  auto pid = sys::parse_uint(pid_text);
   if (!pid || *pid == 0 || *pid > 0x7fffffff)
-    cli::usage_error(cat("not a process id: ", printable(a.words[2])));
+    cli::usage_error(cat("not a process id: ", printable(pid_text)));
   container::Record rec = container::get(n.root, a.words[1]);
   if (!rec.ip_address.empty())
     fail("container ", rec.id.substr(0, 12), " is attached already (", rec.ip_address,

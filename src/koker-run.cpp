@@ -46,6 +46,7 @@ int run_main(int argc, char **argv) {
   create::Source src = create::resolve_image(o, store);
   const store::ImageRecord &img = src.image;
   container::Record rec = create::make_record(o, img, src.config);
+  start::prepare_network(rec); // koker-net starts while the container is made
   const std::string root = store.root();
   sys::Rollback undo;
   std::string dir = create::make_dir(store, rec, undo);

@@ -117,23 +117,26 @@ void write_new_file(const std::string &path, std::string_view data, unsigned mod
   write_fd(fd.get(), data, path);
 }
 
-Ran run_program(const std::string &path, const std::vector<std::string> &argv,
-                std::string_view input, bool keep_stderr) {
+Spawned spawn_program(const std::string &path, const std::vector<std::string> &argv,
+                      bool keep_stderr) {
   int in[2], out[2], err[2] = {-1, -1};
   check(::pipe2(in, O_CLOEXEC), "unable to create a pipe");
+  Fd in_r(in[0]), in_w(in[1]);
   check(::pipe2(out, O_CLOEXEC), "unable to create a pipe");
+  Fd out_r(out[0]), out_w(out[1]);
   if (keep_stderr)
     check(::pipe2(err, O_CLOEXEC), "unable to create a pipe");
+  Fd err_r(err[0]), err_w(err[1]);
   // posix_spawn, not fork: glibc's clone(CLONE_VM|CLONE_VFORK) copies no page tables, which
   // on a tool of a few MB is most of a fork's cost (koker-run starts koker-net attach on
   // every bridge start, bench/README.md).
   posix_spawn_file_actions_t actions;
   posix_spawnattr_t attr;
   ::posix_spawn_file_actions_init(&actions);
-  ::posix_spawn_file_actions_adddup2(&actions, in[0], 0);
-  ::posix_spawn_file_actions_adddup2(&actions, out[1], 1);
+  ::posix_spawn_file_actions_adddup2(&actions, in_r.get(), 0);
+  ::posix_spawn_file_actions_adddup2(&actions, out_w.get(), 1);
   if (keep_stderr)
-    ::posix_spawn_file_actions_adddup2(&actions, err[1], 2);
+    ::posix_spawn_file_actions_adddup2(&actions, err_w.get(), 2);
   ::posix_spawnattr_init(&attr);
   sigset_t none;
   sigemptyset(&none);
@@ -143,47 +146,57 @@ Ran run_program(const std::string &path, const std::vector<std::string> &argv,
   for (const auto &a : argv)
     args.push_back(const_cast<char *>(a.c_str()));
   args.push_back(nullptr);
-  pid_t pid = -1;
+  Spawned s;
   int spawned = path.find('/') != std::string::npos
-                    ? ::posix_spawn(&pid, path.c_str(), &actions, &attr, args.data(), environ)
-                    : ::posix_spawnp(&pid, path.c_str(), &actions, &attr, args.data(), environ);
+                    ? ::posix_spawn(&s.pid, path.c_str(), &actions, &attr, args.data(), environ)
+                    : ::posix_spawnp(&s.pid, path.c_str(), &actions, &attr, args.data(), environ);
   ::posix_spawn_file_actions_destroy(&actions);
   ::posix_spawnattr_destroy(&attr);
   if (spawned != 0) {
-    // As a child that failed to exec would have: status 127, the reason on stderr.
-    for (int fd : {in[0], in[1], out[0], out[1], err[0], err[1]})
-      if (fd >= 0)
-        ::close(fd);
+    s.pid = -1;
     if (spawned != ENOENT && spawned != EACCES && spawned != ENOEXEC && spawned != ENOTDIR) {
       errno = spawned;
       sys_fail("unable to start ", path);
     }
-    Ran r;
+    return s;
+  }
+  s.in = std::move(in_w);
+  s.out = std::move(out_r);
+  s.err = std::move(err_r);
+  return s;
+}
+
+int wait_status(pid_t pid) {
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0) {
+    if (errno == ECHILD)
+      return -1;
+    if (errno != EINTR)
+      sys_fail("unable to wait for process ", pid);
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+Ran run_program(const std::string &path, const std::vector<std::string> &argv,
+                std::string_view input, bool keep_stderr) {
+  Spawned p = spawn_program(path, argv, keep_stderr);
+  Ran r;
+  if (p.pid < 0) { // as a child that failed to exec would have said
     r.status = 127;
     return r;
   }
-  ::close(in[0]);
-  ::close(out[1]);
-  if (keep_stderr)
-    ::close(err[1]);
-  Fd in_w(in[1]), out_r(out[0]), err_r(err[0]);
-  Ran r;
   try {
     if (!input.empty())
-      write_fd(in_w.get(), input, path);
-    in_w.reset();
-    r.out = read_fd(out_r.get(), 16 << 20, cat("the output of ", path));
+      write_fd(p.in.get(), input, path);
+    p.in.reset();
+    r.out = read_fd(p.out.get(), 16 << 20, cat("the output of ", path));
     if (keep_stderr)
-      r.err = read_fd(err_r.get(), 1 << 20, cat("the errors of ", path));
+      r.err = read_fd(p.err.get(), 1 << 20, cat("the errors of ", path));
   } catch (...) {
-    ::waitpid(pid, nullptr, 0);
+    ::waitpid(p.pid, nullptr, 0);
     throw;
   }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0)
-    if (errno != EINTR)
-      sys_fail("unable to wait for ", path);
-  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.status = wait_status(p.pid);
   return r;
 }
 

@@ -77,6 +77,20 @@ struct Ran {
 // all their input first and write little to stderr, as koker's helpers do.
 Ran run_program(const std::string &path, const std::vector<std::string> &argv,
                 std::string_view input = {}, bool keep_stderr = true);
+// A program started by spawn_program, not waited for: its pid, the write end of its stdin
+// and the read end of its stdout (and of its stderr when kept), all close-on-exec here.
+struct Spawned {
+  pid_t pid = -1;
+  Fd in, out, err;
+};
+// Starts path as run_program does (posix_spawn: no page tables copied) and returns at once;
+// the caller writes, reads and waits. Status 127 is reported as pid -1 (it could not be
+// started: missing, not executable).
+Spawned spawn_program(const std::string &path, const std::vector<std::string> &argv,
+                      bool keep_stderr);
+// Waits for pid (retrying on EINTR): its exit status, 128 + N after signal N; -1 when it is
+// not this process's child (a forked copy of the process that started it waits in vain).
+int wait_status(pid_t pid);
 // Creates path, which must not exist yet, holding data: for files in a directory nobody else
 // writes to yet, where a temporary name and a rename would buy nothing.
 void write_new_file(const std::string &path, std::string_view data, unsigned mode = 0644);

@@ -1,16 +1,41 @@
 // SPDX-License-Identifier: MIT
 #pragma once
+#include "base/sys.hpp"
 #include "store/container.hpp"
 #include <string>
+#include <utility>
 #include <sys/types.h>
 
 namespace koker::net {
 
-// Runs koker-net (beside this tool) as "koker-net attach ID PID [-p PORT]...": the bridge
-// (made if missing), the veth pair, the address and the port rules are koker-net's, so that
-// koker-run links no netlink library and can be a static binary. koker-net's messages reach
-// the user as they are; when it fails, the Error thrown carries its exit code and an empty
-// message (it said why already). Returns the container's address.
+// koker-net (beside this tool) run as "koker-net attach ID - [-p PORT]...": the bridge (made
+// if missing), the veth pair, the address and the port rules are koker-net's, so that
+// koker-run links no netlink library and can be a static binary. The "-" makes koker-net read
+// the container's PID from its stdin: koker-run starts it before the container exists, so
+// that its exec and dynamic loading overlap koker-run's own set-up (the overlay mount, the
+// cgroups, the clone) rather than wait in the container's start (bench/README.md).
+// koker-net's messages reach the user as they are.
+class Attacher {
+public:
+  Attacher() = default;
+  // Starts koker-net for rec (its id and -p ports), which waits for the PID.
+  explicit Attacher(const container::Record &rec);
+  Attacher(Attacher &&o) noexcept { *this = std::move(o); }
+  Attacher &operator=(Attacher &&o) noexcept;
+  // Unfinished: koker-net reads the end of its input, does nothing and exits; reaped here.
+  ~Attacher();
+  explicit operator bool() const { return m_started; }
+  // Gives koker-net the PID and waits for it: returns the container's address. When it
+  // fails, the Error thrown carries its exit code and an empty message (it said why already).
+  std::string finish(const container::Record &rec, pid_t pid);
+
+private:
+  bool m_started = false;
+  std::string m_exe;
+  sys::Spawned m_proc;
+};
+
+// Attacher(rec).finish(rec, pid): for a start that did not begin one ahead (koker-start).
 std::string attach_with_tool(const container::Record &rec, pid_t pid);
 
 } // namespace koker::net

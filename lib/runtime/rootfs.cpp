@@ -111,11 +111,21 @@ void mount_fuse_overlay(const Overlay &o, const std::string &lower) {
          text::trim(r.err).empty() ? cat("exit status ", r.status) : std::string(text::trim(r.err)));
 }
 
+// KOKER_ROOTLESS_OVERLAY=fuse-overlayfs: the user's choice of fuse-overlayfs over the kernel's
+// overlayfs (podman's mount_program in storage.conf), for kernels whose overlayfs misbehaves
+// in a user namespace; anything else is the default, the kernel first.
+bool fuse_chosen() {
+  const char *v = ::getenv("KOKER_ROOTLESS_OVERLAY");
+  return v && std::string_view(v) == "fuse-overlayfs";
+}
+
 } // namespace
 
 std::string overlay_driver(const std::string &scratch) {
   if (!userns::inside())
     return "overlayfs";
+  if (fuse_chosen())
+    return "fuse-overlayfs (KOKER_ROOTLESS_OVERLAY)";
   // A probe: an empty overlay in a private temporary directory, mounted and unmounted.
   sys::mkdir_p(scratch, 0700);
   std::string t = cat(scratch, "/overlay-probe.", sys::random_hex(8));
@@ -192,11 +202,16 @@ Fd mount_overlay(const Overlay &o) {
         opts->replace(opts->find(",redirect_dir=off"), 17, ",redirect_dir=nofollow");
         *opts += ",userxattr";
       }
-      log::debug("rootless: mount -t overlay -o ", shown, " overlay ", o.mount_point);
-      if (::mount("overlay", o.mount_point.c_str(), "overlay", 0, data.c_str()) < 0) {
-        log::debug("rootless: the kernel refused overlayfs here (", std::strerror(errno),
-                   "): trying fuse-overlayfs");
+      if (fuse_chosen()) {
+        log::debug("rootless: KOKER_ROOTLESS_OVERLAY=fuse-overlayfs");
         fuse = true;
+      } else {
+        log::debug("rootless: mount -t overlay -o ", shown, " overlay ", o.mount_point);
+        if (::mount("overlay", o.mount_point.c_str(), "overlay", 0, data.c_str()) < 0) {
+          log::debug("rootless: the kernel refused overlayfs here (", std::strerror(errno),
+                     "): trying fuse-overlayfs");
+          fuse = true;
+        }
       }
     } else {
       mounts::mount("overlay", o.mount_point, "overlay", 0, data, shown);

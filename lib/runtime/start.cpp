@@ -45,7 +45,19 @@ void on_clone(const std::string &root, container::Record &rec, sys::Rollback &un
 namespace {
 // The helper of the container this process runs (stop_network).
 std::optional<net::usermode::Helper> running_helper;
+// koker-net attach started ahead by prepare_network, waiting for the PID.
+std::optional<net::Attacher> prepared_attach;
+
+bool on_bridge(const container::Record &rec) {
+  return rec.network_mode != "none" && rec.network_mode != "host" &&
+         !net::usermode::is_usermode(rec.network_mode);
+}
 } // namespace
+
+void prepare_network(const container::Record &rec) {
+  if (on_bridge(rec))
+    prepared_attach.emplace(rec);
+}
 
 void start_network(const std::string &root, container::Record &rec, sys::Rollback &undo, pid_t pid) {
   if (rec.network_mode == "none" || rec.network_mode == "host")
@@ -61,7 +73,13 @@ void start_network(const std::string &root, container::Record &rec, sys::Rollbac
     undo.add(cat("stop ", net::usermode::name(spec.mode)), [] { stop_network(); });
     rec.ip_address = net::usermode::container_address(spec);
   } else { // the default bridge or user networks
-    rec.ip_address = net::attach_with_tool(rec, pid);
+    if (prepared_attach) {
+      net::Attacher ahead = std::move(*prepared_attach);
+      prepared_attach.reset();
+      rec.ip_address = ahead.finish(rec, pid);
+    } else {
+      rec.ip_address = net::attach_with_tool(rec, pid);
+    }
     undo.add("release " + rec.ip_address, [root, &rec] { net::release_container(root, rec); });
   }
   create::write_hosts(dir, rec);

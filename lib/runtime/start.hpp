@@ -26,6 +26,11 @@ void on_clone(const std::string &root, container::Record &rec, sys::Rollback &un
 // pasta a helper (net/usermode.hpp) this process keeps until stop_network(); the address
 // named in /etc/hosts. Undo steps go to undo. Nothing for none and host.
 void start_network(const std::string &root, container::Record &rec, sys::Rollback &undo, pid_t pid);
+// For the default bridge and user-defined networks: starts koker-net attach now, before the
+// container exists (net::Attacher), for start_network to hand the PID to, so that its start
+// overlaps the caller's set-up. Nothing for other modes. Unused, it ends at this process's
+// exit, having done nothing.
+void prepare_network(const container::Record &rec);
 // Stops the user-mode helper start_network() started in this process, if any: once the
 // container exited (runtime/supervisor.cpp), before it may start again. One container a
 // process (koker-run, or its -d supervisor), so one helper.

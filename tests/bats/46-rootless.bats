@@ -60,7 +60,7 @@ setup() {
 }
 
 teardown() {
-    restore_tun
+    restore_dev_modes
     # Every container of the user, as the user: its store is its own.
     local ids
     mapfile -t ids < <(as_user koker-ps -a -q 2>/dev/null)
@@ -70,7 +70,7 @@ teardown() {
 
 # as_user [USER] TOOL ARGS...: a koker tool run by the test user (or USER when the first word
 # is not a tool), with a clean environment: its own HOME, no KOKER_ROOT (the rootless
-# default store), Docker Hub never reached.
+# default store), Docker Hub never reached; KOKER_DEBUG and KOKER_ROOTLESS_OVERLAY passed on.
 as_user() {
     local user=$RL_USER
     if [[ $1 != koker-* ]]; then
@@ -79,7 +79,8 @@ as_user() {
     fi
     runuser -u "$user" -- env -i HOME="$(getent passwd "$user" | cut -d: -f6)" \
         PATH="$KOKER_BINDIR:/usr/sbin:/usr/bin:/sbin:/bin" \
-        KOKER_REGISTRY_MIRROR=http://127.0.0.1:9 ${KOKER_DEBUG:+KOKER_DEBUG=1} "$@"
+        KOKER_REGISTRY_MIRROR=http://127.0.0.1:9 ${KOKER_DEBUG:+KOKER_DEBUG=1} \
+        ${KOKER_ROOTLESS_OVERLAY:+KOKER_ROOTLESS_OVERLAY=$KOKER_ROOTLESS_OVERLAY} "$@"
 }
 
 # pulled: the fixtures the tests use, in the user's store.
@@ -173,25 +174,31 @@ pulled() {
     assert_equal "$(readlink /proc/self/ns/net)"$'\nsys' "$output"
 }
 
-# /dev/net/tun as this VM has it (0600) and as a Debian host's udev makes it (0666): set for
-# the test, given back in teardown_tun even after a failure.
-tun_mode() {
-    [[ -e $BATS_FILE_TMPDIR/tun-mode ]] || stat -c %a /dev/net/tun >"$BATS_FILE_TMPDIR/tun-mode"
-    chmod "$1" /dev/net/tun
+# /dev/net/tun and /dev/fuse as this VM has them (0600) and as a Debian host's udev makes them
+# (0666): set for the test, given back by restore_dev_modes (teardown) even after a failure.
+dev_mode() {
+    local dev=$1 mode=$2 saved
+    saved=$BATS_FILE_TMPDIR/mode-${dev//\//_}
+    [[ -e $saved ]] || stat -c %a "$dev" >"$saved"
+    chmod "$mode" "$dev"
 }
-restore_tun() {
-    [[ -e $BATS_FILE_TMPDIR/tun-mode ]] || return 0
-    chmod "$(cat "$BATS_FILE_TMPDIR/tun-mode")" /dev/net/tun
-    rm -f "$BATS_FILE_TMPDIR/tun-mode"
+restore_dev_modes() {
+    local saved dev
+    for saved in "$BATS_FILE_TMPDIR"/mode-*; do
+        [[ -e $saved ]] || continue
+        dev=${saved#"$BATS_FILE_TMPDIR"/mode-}
+        chmod "$(cat "$saved")" "${dev//_//}"
+        rm -f "$saved"
+    done
 }
 
 @test "rootless: the default network is slirp4netns, -p on loopback; 0600 tun is one line" {
     pulled one
     [[ -e /dev/net/tun ]] || skip "no /dev/net/tun"
-    tun_mode 600
+    dev_mode /dev/net/tun 600
     run -125 --separate-stderr as_user koker-run --rm "$KOKER_TEST_REGISTRY/koker/one" true
     assert_stderr_match "^koker-run: fatal: cannot open /dev/net/tun \\(mode 0600\\)"
-    tun_mode 666
+    dev_mode /dev/net/tun 666
     run -0 as_user koker-run --rm "$KOKER_TEST_REGISTRY/koker/one" sh -c 'ip -o -4 addr show tap0'
     assert_match "10\.0\.2\.100/24"
     local port=$((${KOKER_TEST_PORT_BASE:-40600} + 460 + BATS_TEST_NUMBER))
@@ -210,7 +217,7 @@ restore_tun() {
     # a user-defined network needs root: one line, 125
     run -125 --separate-stderr as_user koker-run --rm --network mynet "$KOKER_TEST_REGISTRY/koker/one" true
     assert_equal "koker-run: fatal: rootless: user-defined networks need root; use the default network (slirp4netns), none or host" "$stderr"
-    restore_tun
+    restore_dev_modes
 }
 
 @test "rootless: limits warn once and the container still runs; none asked, no warning" {
@@ -331,4 +338,27 @@ as_user_sh() {
     run -0 as_user koker-run --rm --network none "$KOKER_TEST_REGISTRY/koker/three" \
         'test ! -e /etc/gone && ls /opq && cat /hello'
     assert_equal $'c\nhello from layer 3' "$output"
+}
+
+@test "rootless: fuse-overlayfs when chosen (KOKER_ROOTLESS_OVERLAY): whiteouts, opaque directories, writes; it ends with the container" {
+    pulled three
+    [[ -e /dev/fuse ]] || skip "no /dev/fuse"
+    command -v fuse-overlayfs >/dev/null || skip "fuse-overlayfs is missing"
+    dev_mode /dev/fuse 666
+    export KOKER_ROOTLESS_OVERLAY=fuse-overlayfs # as_user passes it on
+    run -0 --separate-stderr as_user koker-run -D --rm --network none -u 0 \
+        "$KOKER_TEST_REGISTRY/koker/three" \
+        'test ! -e /etc/gone && ls /opq && cat /hello && echo new >/added && cat /added && mount | head -1'
+    assert_equal $'c\nhello from layer 3\nnew' "$(sed -n 1,3p <<<"$output")"
+    assert_match "fuse-overlayfs on / type fuse.fuse-overlayfs"
+    assert_stderr_match "rootless: /usr/bin/fuse-overlayfs -o lowerdir="
+    run -0 as_user koker-system info
+    assert_match "Overlay: fuse-overlayfs"
+    # a detached container's fuse-overlayfs lives in its mount namespace and goes with it
+    run -0 as_user koker-run -d --network none --name rl-fuse "$KOKER_TEST_REGISTRY/koker/three" 'sleep 1000'
+    run -0 pgrep -u "$RL_USER" -x fuse-overlayfs
+    run -0 as_user koker-rm -f rl-fuse
+    for _ in {1..50}; do pgrep -u "$RL_USER" -x fuse-overlayfs >/dev/null || break; sleep 0.1; done
+    run ! pgrep -u "$RL_USER" -x fuse-overlayfs
+    restore_dev_modes
 }
