@@ -7,6 +7,7 @@
 #include "base/json.hpp"
 #include "base/log.hpp"
 #include "base/main.hpp"
+#include "base/rootless.hpp"
 #include <algorithm>
 #include <chrono>
 #include <thread>
@@ -54,9 +55,12 @@ static std::vector<Row> select_rows(int argc, char **argv, const std::string &ro
 // Each row's cgroup statistics. CPU % needs two samples: the CPU time used over a short
 // wall-clock interval.
 static void sample(std::vector<Row> &rows) {
-  for (auto &r : rows)
+  for (auto &r : rows) {
     if ((r.group = cgroup::Group::open(r.rec.id)))
       r.cpu_before = r.group->stats().cpu_usage_ns.value_or(0);
+    else if (rootless::active()) // zeros would pass for figures: podman refuses too
+      fail("no statistics for container ", r.rec.name, ": ", rootless::NO_CGROUP);
+  }
   auto t0 = std::chrono::steady_clock::now();
   if (!rows.empty())
     std::this_thread::sleep_for(std::chrono::milliseconds(250));

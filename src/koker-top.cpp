@@ -40,10 +40,11 @@ static int top_main(int argc, char **argv) {
     ps_args.emplace_back("-ef");
   std::string root = store_root();
   container::Record rec = container::refresh(root, container::get(root, argv[optind]));
-  auto group = cgroup::Group::open(rec.id);
-  if (rec.status != "running" || !group)
+  if (rec.status != "running" || rec.pid <= 0)
     fail("container ", rec.name, " is not running");
-  auto pids = group->pids();
+  // A rootless container has no cgroup here: its processes are its init's tree.
+  auto group = cgroup::Group::open(rec.id);
+  auto pids = group ? group->pids() : sys::process_tree(rec.pid);
   std::set<std::string> in_container;
   for (pid_t p : pids)
     in_container.insert(std::to_string(p));

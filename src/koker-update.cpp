@@ -4,6 +4,7 @@
 #include "base/json.hpp"
 #include "base/log.hpp"
 #include "base/main.hpp"
+#include "base/rootless.hpp"
 #include "base/sys.hpp"
 #include "cgroup/cgroup.hpp"
 #include "runtime/run_spec.hpp"
@@ -152,6 +153,9 @@ static int update_main(int argc, char **argv) {
   std::string root = store_root();
   return cli::for_each_operand(argc, argv, [&](const char *name) {
     container::Record rec = container::refresh(root, container::get(root, name));
+    // Limits kept for a later start would never apply either: say so now, as podman does.
+    if (rootless::active() && !cgroup::Group::open(rec.id))
+      fail("unable to update container ", rec.name, ": ", rootless::NO_CGROUP);
     cgroup::Limits l = merged(a, rec);
     // The cgroup first: a limit the kernel refuses (below current use) changes nothing.
     if (rec.status == "running")

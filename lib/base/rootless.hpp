@@ -18,5 +18,10 @@ std::string data_dir();
 // /tmp/koker-UID. Made 0700 when missing; Error when it exists with another owner or lets
 // others in (someone else made /tmp/koker-UID first).
 std::string runtime_dir();
+// Why a rootless container has no cgroup, for the verbs that need one (pause, unpause,
+// update, stats): on this kind of host (cgroup v1, or v2 with no subtree delegated to the
+// user) koker makes none (runtime/launch.cpp).
+constexpr const char *NO_CGROUP =
+    "a rootless container has no cgroup here (no delegated cgroup v2 subtree)";
 
 } // namespace koker::rootless

@@ -324,8 +324,8 @@ void pause(const std::string &root, const container::Record &rec, bool paused) {
     fail("container ", now.name, " is already paused");
   auto group = cgroup::Group::open(now.id);
   if (!group)
-    fail("unable to ", paused ? "pause" : "unpause", " container ", now.name,
-         ": it has no cgroup");
+    fail("unable to ", paused ? "pause" : "unpause", " container ", now.name, ": ",
+         rootless::active() ? rootless::NO_CGROUP : "it has no cgroup");
   if (!paused && !now.paused && !group->frozen())
     fail("container ", now.name, " is not paused");
   log::debug(paused ? "freeze" : "thaw", " the cgroup of ", now.id.substr(0, 12));
