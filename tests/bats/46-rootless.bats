@@ -10,8 +10,9 @@
 load helpers
 
 # A range of ids far above the host's own users and below nobody's, apart from podman's
-# usual 100000 (a user's own setup may already use it).
-RL_SUBID_START=300000
+# usual 100000 (a user's own setup may already use it); KOKER_TEST_SUBID_START moves it, so
+# that two runs of this file side by side do not kill each other's containers.
+RL_SUBID_START=${KOKER_TEST_SUBID_START:-300000}
 RL_SUBID_COUNT=65536
 
 setup_file() {
