@@ -22,6 +22,7 @@ static const char USAGE[] =
     "\n"
     "Options:\n"
     "      --format table|json  a table (default) or one JSON array\n"
+    "      --no-stream          accepted for docker's scripts: there is only ever one sample\n"
     "  -q, --quiet              print nothing but data and errors\n"
     "  -D, --debug              trace every step on stderr\n"
     "      --root DIR           the store (default /var/lib/koker, rootless ~/.local/share/koker, or KOKER_ROOT)\n"
@@ -118,8 +119,10 @@ static void print_table(const std::vector<Row> &rows) {
 }
 
 static int stats_main(int argc, char **argv) {
-  enum { OPT_FORMAT = 1 };
-  auto opts = cli::long_options({{"format", required_argument, nullptr, OPT_FORMAT}});
+  enum { OPT_FORMAT = 1, OPT_NO_STREAM };
+  // --no-stream is accepted for docker's scripts: koker-stats always prints one sample.
+  auto opts = cli::long_options({{"format", required_argument, nullptr, OPT_FORMAT},
+                                 {"no-stream", no_argument, nullptr, OPT_NO_STREAM}});
   std::string format = "table";
   for (int c; (c = getopt_long(argc, argv, cli::COMMON_SHORT_ANYWHERE, opts.data(), nullptr)) !=
               -1;) {
@@ -127,7 +130,7 @@ static int stats_main(int argc, char **argv) {
       continue;
     if (c == OPT_FORMAT)
       format = optarg;
-    else
+    else if (c != OPT_NO_STREAM)
       cli::bad_option(c, argv);
   }
   cli::check_format(format);

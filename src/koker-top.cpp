@@ -42,9 +42,9 @@ static int top_main(int argc, char **argv) {
   container::Record rec = container::refresh(root, container::get(root, argv[optind]));
   if (rec.status != "running" || rec.pid <= 0)
     fail("container ", rec.name, " is not running");
-  // A rootless container has no cgroup here: its processes are its init's tree.
+  // A rootless container has no cgroup here: its processes are those of its pid namespace.
   auto group = cgroup::Group::open(rec.id);
-  auto pids = group ? group->pids() : sys::process_tree(rec.pid);
+  auto pids = group ? group->pids() : sys::pid_namespace_processes(rec.pid);
   std::set<std::string> in_container;
   for (pid_t p : pids)
     in_container.insert(std::to_string(p));

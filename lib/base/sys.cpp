@@ -9,7 +9,6 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
-#include <map>
 #include <memory>
 #include <sys/file.h>
 #include <sys/random.h>
@@ -201,33 +200,25 @@ Ran run_program(const std::string &path, const std::vector<std::string> &argv,
   return r;
 }
 
-std::vector<pid_t> process_tree(pid_t pid) {
-  std::multimap<pid_t, pid_t> children;
+std::vector<pid_t> pid_namespace_processes(pid_t pid) {
+  auto ns_of = [](const std::string &id) {
+    char link[64];
+    ssize_t n = ::readlink(cat("/proc/", id, "/ns/pid").c_str(), link, sizeof link);
+    return n > 0 ? std::string(link, static_cast<size_t>(n)) : std::string();
+  };
+  std::string ns = ns_of(std::to_string(pid));
+  if (ns.empty())
+    return {};
+  if (ns == ns_of("self")) // the host's: all of it would be everything
+    return {pid};
+  std::vector<pid_t> members;
   std::unique_ptr<DIR, int (*)(DIR *)> proc(::opendir("/proc"), ::closedir);
   if (!proc)
     sys_fail("unable to list /proc");
-  while (struct dirent *e = ::readdir(proc.get())) {
-    auto id = parse_uint(e->d_name);
-    if (!id)
-      continue;
-    auto stat = read_file_if_exists(cat("/proc/", *id, "/stat"), 4096);
-    // "PID (COMM) STATE PPID ...": COMM may hold blanks and parentheses, so from the last ')'
-    size_t close = stat ? stat->rfind(')') : std::string::npos;
-    if (close == std::string::npos)
-      continue;
-    auto f = text::fields(std::string_view(*stat).substr(close + 1), ' ');
-    if (f.size() < 2)
-      continue;
-    if (auto ppid = parse_uint(f[1]))
-      children.emplace(static_cast<pid_t>(*ppid), static_cast<pid_t>(*id));
-  }
-  std::vector<pid_t> tree = {pid};
-  for (size_t i = 0; i < tree.size(); ++i) {
-    auto [from, to] = children.equal_range(tree[i]);
-    for (auto it = from; it != to; ++it)
-      tree.push_back(it->second);
-  }
-  return tree;
+  while (struct dirent *e = ::readdir(proc.get()))
+    if (auto id = parse_uint(e->d_name); id && ns_of(e->d_name) == ns)
+      members.push_back(static_cast<pid_t>(*id));
+  return members;
 }
 
 void mkdir_p(const std::string &dir, unsigned mode) {

@@ -91,9 +91,10 @@ Spawned spawn_program(const std::string &path, const std::vector<std::string> &a
 // Waits for pid (retrying on EINTR): its exit status, 128 + N after signal N; -1 when it is
 // not this process's child (a forked copy of the process that started it waits in vain).
 int wait_status(pid_t pid);
-// pid and every process below it, from the parents in /proc/*/stat: the processes of a
-// container without a cgroup (rootless), whose init reaps every orphan of its pid namespace.
-std::vector<pid_t> process_tree(pid_t pid);
+// The processes in pid's pid namespace (from /proc/*/ns/pid), or just pid when that is the
+// caller's own: the processes of a container without a cgroup (rootless), the ones exec
+// started too, whose parent is outside. Empty when pid is gone.
+std::vector<pid_t> pid_namespace_processes(pid_t pid);
 // Creates path, which must not exist yet, holding data: for files in a directory nobody else
 // writes to yet, where a temporary name and a rename would buy nothing.
 void write_new_file(const std::string &path, std::string_view data, unsigned mode = 0644);

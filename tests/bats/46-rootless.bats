@@ -233,6 +233,19 @@ restore_dev_modes() {
     run -0 as_user koker-run -d --network none --name rl-cg "$KOKER_TEST_REGISTRY/koker/one" sleep 1000
     run -0 as_user koker-inspect -f '{{.State.Pid}}' rl-cg
     run ! grep -q ':/koker/' "/proc/$output/cgroup"
+    # the verbs that need a cgroup say why in one line (not zeros, not limits kept for nothing)
+    local why="a rootless container has no cgroup here (no delegated cgroup v2 subtree)"
+    run -125 --separate-stderr as_user koker-pause rl-cg
+    assert_equal "koker-pause: fatal: unable to pause container rl-cg: $why" "$stderr"
+    run -125 --separate-stderr as_user koker-update --memory 64m rl-cg
+    assert_equal "koker-update: fatal: unable to update container rl-cg: $why" "$stderr"
+    run -125 --separate-stderr as_user koker-stats --no-stream rl-cg
+    assert_equal "koker-stats: fatal: no statistics for container rl-cg: $why" "$stderr"
+    # top needs none: the init's process tree (sleep is the init here, plus an exec'd one)
+    run -0 as_user koker-exec -d rl-cg sleep 999
+    run -0 as_user koker-top rl-cg
+    assert_match "sleep 1000"
+    assert_match "sleep 999"
 }
 
 @test "rootless: a root-owned 0600 file bound read-only cannot be read in the container" {
