@@ -103,15 +103,26 @@ container_mem() {
 }
 
 # leftovers FILE: what the containers whose IDs FILE lists left after their removal, or none.
+# A veth goes with its container's network namespace, which the kernel tears down in a work
+# queue after the last process is gone (koker does not delete it itself: that would cost an
+# RCU grace period per exit, lib/net/net.cpp): the kernel gets up to 2 s to finish.
 leftovers() {
-    local idfile=$1 id n_cg=0 n_veth=0 n_mnt n_dir n_proc=0 out=() links p
-    links=$(ip -o link show 2>/dev/null | awk -F': ' '{ print $2 }' | cut -d@ -f1)
+    local idfile=$1 id n_cg=0 n_veth n_mnt n_dir n_proc=0 out=() links p try
+    for try in 1 2 3 4 5 6 7 8 9 10; do
+        n_veth=0
+        links=$(ip -o link show 2>/dev/null | awk -F': ' '{ print $2 }' | cut -d@ -f1)
+        while read -r id; do
+            [[ -n $id ]] || continue
+            grep -qxF "veth${id:0:11}" <<<"$links" && ((n_veth += 1))
+        done <"$idfile"
+        ((n_veth)) || break
+        sleep 0.2
+    done
     while read -r id; do
         [[ -n $id ]] || continue
         for p in /sys/fs/cgroup/*/koker/"$id" /sys/fs/cgroup/koker/"$id"; do
             [[ -d $p ]] && ((n_cg += 1))
         done
-        grep -qxF "veth${id:0:11}" <<<"$links" && ((n_veth += 1))
     done <"$idfile"
     n_mnt=$(findmnt -rn -o TARGET,SOURCE,OPTIONS | grep -cF "$STORE/" || true)
     n_dir=$(find "$STORE/containers" -mindepth 1 -maxdepth 1 | wc -l)
@@ -350,7 +361,7 @@ report() {
     printf -- '- growth: the median start time of the last %s containers over that of the first %s, in each round\n' "$EDGE" "$EDGE"
     printf -- '- memory with %s running: the supervisors'"'"' RssAnon (median) and Pss (mean), the memory charged to the containers'"'"' memory cgroups (mean: the `sleep`, its page tables and kernel objects), and the drop of MemAvailable per container (everything, the kernel'"'"'s part included, but noisy: other work on the host moves it too); processes on the host then: %s\n' \
         "$N" "$(med_of r_procs)"
-    printf -- '- left behind after the removal: cgroup dirs /sys/fs/cgroup/*/koker/ID, veths veth+ID, mounts naming the store, container dirs, processes running koker on the store\n'
+    printf -- '- left behind after the removal: cgroup dirs /sys/fs/cgroup/*/koker/ID, veths veth+ID (2 s after: the kernel ends a network namespace in a work queue), mounts naming the store, container dirs, processes running koker on the store\n'
     bench_machine
     printf '\n| what | median | |\n'
     printf '|---|---:|---|\n'
