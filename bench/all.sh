@@ -3,7 +3,7 @@
 # SPDX-License-Identifier: MIT
 #
 # bench/all.sh: every benchmark in one run (`make bench`): bench/pull.sh, run.sh, exec.sh,
-# scale.sh, oci.sh and build.sh, one after another, each on its own fresh store.  Prints a markdown summary table
+# scale.sh, oci.sh, build.sh and rootless.sh, one after another, each on its own fresh store.  Prints a markdown summary table
 # of medians, ratios and targets, with the machine, followed by each part's tables, and
 # writes the same to bench/RESULTS.md when every part ran and succeeded, with the SVG charts of
 # bench/charts.sh (gnuplot) beside the tables in bench/charts/.  Progress goes to stderr.  See
@@ -11,7 +11,7 @@
 #
 #   BENCH_PULL_RUNS=5      timed pulls per tool
 #   BENCH_RUNS=20          timed runs per tool for run.sh and exec.sh, calls for scale.sh
-#   BENCH_PARTS="pull run exec scale oci build"   the parts to run (RESULTS.md needs all six)
+#   BENCH_PARTS="pull run exec scale oci build rootless"   the parts to run (RESULTS.md needs all)
 #   BENCH_RESULTS=bench/RESULTS.md      where the results go
 #   BENCH_QUIET=LOAD       before each part, wait (up to BENCH_QUIET_WAIT=600 s) for the 1-minute
 #                          load average to drop below LOAD: the VM is shared with builds
@@ -28,7 +28,7 @@ source "${BASH_SOURCE[0]%/*}/targets.sh"
 
 PULL_RUNS=${BENCH_PULL_RUNS:-5}
 RUNS=${BENCH_RUNS:-20}
-ALL_PARTS="pull run exec scale oci build"
+ALL_PARTS="pull run exec scale oci build rootless"
 read -r -a PARTS <<<"${BENCH_PARTS:-$ALL_PARTS}"
 RESULTS=${BENCH_RESULTS:-$BENCH_TOP/bench/RESULTS.md}
 
@@ -185,6 +185,12 @@ summary() {
             "$(ms "${S[build.buildah-cached]:-}")" "$(ms_cpu build.koker-cached)" "$TARGET_BUILD_CACHED" \
             "$(if is_num "${S[build.buildah-cached]:-}"; then verdict "${S[build.koker-cached]} <= $TARGET_BUILD_CACHED * ${S[build.buildah-cached]}"; else echo '**MISSED**'; fi)" \
             "$(ratio "${S[build.koker-cached]}" "${S[build.buildah-cached]:-}")"
+    fi
+    if [[ -n ${S[rootless.koker]:-} ]]; then
+        v=$(ratio "${S[rootless.koker]}" "${S[rootless.podman]:-}")
+        printf '| rootless, as a user: start to exit of `true`, `--network none` | %s | | %s | | %s | ≤ %s × podman: %s |\n' \
+            "$(ms "${S[rootless.koker]}")" "$(ms "${S[rootless.podman]:-}")" "$v" "$TARGET_ROOTLESS_PODMAN" \
+            "$(if [[ -n $v ]]; then verdict "$v <= $TARGET_ROOTLESS_PODMAN"; else echo '**MISSED**'; fi)"
     fi
     if [[ -n ${S[scale.seq]:-} ]]; then
         local n=${BENCH_SCALE_N:-1000} par=${BENCH_SCALE_PAR:-50} k net

@@ -40,3 +40,5 @@ TARGET_BUILD_UNCACHED=0.5         # build.sh: koker build --no-cache of 3 steps 
 #                                   at most this times buildah bud --layers --no-cache
 TARGET_BUILD_CACHED=0.2           # build.sh: the same build fully cached, at most this times
 #                                   buildah's
+TARGET_ROOTLESS_PODMAN=0.1        # rootless.sh (issue 20.9): koker-run --network none as a user,
+#                                   at most this times rootless podman run
