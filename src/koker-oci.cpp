@@ -5,6 +5,7 @@
 #include "base/json.hpp"
 #include "base/log.hpp"
 #include "base/main.hpp"
+#include "base/rootless.hpp"
 #include "oci_args.hpp"
 #include "oci_update.hpp"
 #include "base/sys.hpp"
@@ -52,7 +53,8 @@ static const char USAGE[] =
     "  features                    what this runtime supports, as JSON\n"
     "\n"
     "Global options:\n"
-    "      --root DIR              state directory (default /run/koker-oci)\n"
+    "      --root DIR              state directory (default /run/koker-oci; rootless\n"
+    "                              $XDG_RUNTIME_DIR/koker-oci, else /tmp/koker-oci-UID)\n"
     "      --log FILE              append messages to FILE\n"
     "      --log-format text|json  json: one {\"level\",\"msg\",\"time\"} object a line\n"
     "      --systemd-cgroup        cgroupsPath is systemd's slice:prefix:name (recorded)\n"
@@ -65,7 +67,7 @@ using namespace koker::oci_cli;
 namespace {
 
 struct Global {
-  std::string root = "/run/koker-oci", log_file, log_format = "text";
+  std::string root, log_file, log_format = "text";
   bool systemd_cgroup = false;
 };
 
@@ -303,7 +305,9 @@ int main(int argc, char **argv) {
       out::text(cat("koker-oci version ", KOKER_VERSION, "\nspec: 1.0.2\n"));
       return 0;
     }
-    g.root = a.get("root", g.root);
+    // Rootless podman passes no --root: its runtime is uid 0 of podman's user namespace,
+    // with the user's XDG_RUNTIME_DIR.
+    g.root = a.has("root") ? a.get("root") : rootless::runtime_dir("koker-oci");
     g.log_file = a.get("log");
     g.log_format = a.get("log-format", "text");
     g.systemd_cgroup = a.has("systemd-cgroup");

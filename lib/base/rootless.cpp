@@ -55,11 +55,12 @@ std::string data_dir() {
   return home + "/.local/share/koker";
 }
 
-std::string runtime_dir() {
+std::string runtime_dir(const std::string &name) {
   if (!active())
-    return "/run/koker";
+    return "/run/" + name;
   std::string xdg = sys::env("XDG_RUNTIME_DIR");
-  std::string dir = !xdg.empty() && xdg[0] == '/' ? xdg + "/koker" : cat("/tmp/koker-", host_uid());
+  std::string dir =
+      !xdg.empty() && xdg[0] == '/' ? cat(xdg, "/", name) : cat("/tmp/", name, "-", host_uid());
   if (::mkdir(dir.c_str(), 0700) == 0)
     log::debug("rootless: made the runtime directory ", dir);
   else if (errno != EEXIST)

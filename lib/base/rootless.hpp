@@ -14,10 +14,11 @@ bool active();
 uid_t host_uid();
 // The store's default: $XDG_DATA_HOME/koker, else $HOME/.local/share/koker.
 std::string data_dir();
-// Live state (locks, leases): /run/koker for root; for a user $XDG_RUNTIME_DIR/koker, else
-// /tmp/koker-UID. Made 0700 when missing; Error when it exists with another owner or lets
-// others in (someone else made /tmp/koker-UID first).
-std::string runtime_dir();
+// Live state (locks, leases; koker-oci's containers with name "koker-oci"): /run/NAME for
+// root; for a user $XDG_RUNTIME_DIR/NAME, else /tmp/NAME-UID, as runc keeps its state in
+// $XDG_RUNTIME_DIR/runc under rootless podman. Made 0700 when missing; Error when it exists
+// with another owner or lets others in (someone else made /tmp/NAME-UID first).
+std::string runtime_dir(const std::string &name = "koker");
 // Why a rootless container has no cgroup, for the verbs that need one (pause, unpause,
 // update, stats): on this kind of host (cgroup v1, or v2 with no subtree delegated to the
 // user) koker makes none (runtime/launch.cpp).

@@ -5,6 +5,8 @@
 #include "base/log.hpp"
 #include "base/sys.hpp"
 #include "base/text.hpp"
+#include <algorithm>
+#include <unistd.h>
 
 namespace koker::oci {
 
@@ -35,7 +37,41 @@ std::string record_of(const std::string &root, const std::string &id) {
   return dir_of(root, id) + "/cgroup.json";
 }
 
+// Whether r sets anything but device rules (which create_resources always adds).
+bool sets_limits(const cgroup::Resources &r) {
+  return r.memory_limit || r.memory_reservation || r.memory_swap || r.memory_kernel ||
+         r.memory_kernel_tcp || r.memory_swappiness || r.disable_oom_killer || r.cpu_shares ||
+         r.cpu_period || r.cpu_rt_period || r.cpu_quota || r.cpu_rt_runtime ||
+         !r.cpuset_cpus.empty() || !r.cpuset_mems.empty() || r.pids_limit || r.blkio_weight ||
+         r.blkio_leaf_weight || !r.blkio_weight_device.empty() ||
+         !r.blkio_throttle_read_bps.empty() || !r.blkio_throttle_write_bps.empty() ||
+         !r.blkio_throttle_read_iops.empty() || !r.blkio_throttle_write_iops.empty() ||
+         !r.hugepage_limits.empty() || r.net_cls_classid || !r.net_prio_ifpriomap.empty() ||
+         !r.unified.empty();
+}
+
+// Whether this process may make dir: its nearest existing ancestor is writable (root of a
+// user namespace is nobody to a directory of the host's root).
+bool may_make(std::string dir) {
+  while (dir.size() > 1 && !sys::exists(dir))
+    dir.resize(dir.rfind('/') == 0 ? 1 : dir.rfind('/'));
+  return ::access(dir.c_str(), W_OK) == 0;
+}
+
 } // namespace
+
+std::optional<cgroup::Group> rootless_group(cgroup::Group group, const cgroup::Resources &asked,
+                                            const std::string &config_path) {
+  auto dirs = group.paths();
+  if (std::all_of(dirs.begin(), dirs.end(), may_make))
+    return group;
+  if (sets_limits(asked))
+    fail("rootless: unable to apply linux.resources of ", config_path,
+         ": no cgroup may be made here (no delegated cgroup v2 subtree)");
+  log::debug("rootless: no cgroup for this container (", dirs.empty() ? "?" : dirs[0],
+             " may not be made)");
+  return std::nullopt;
+}
 
 cgroup::Group resolve_group(const Spec &spec, const std::string &id, bool systemd,
                             const cgroup::Resources &r) {

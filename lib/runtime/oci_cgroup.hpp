@@ -19,6 +19,13 @@ namespace koker::oci {
 cgroup::Group resolve_group(const Spec &spec, const std::string &id, bool systemd,
                             const cgroup::Resources &r);
 
+// Rootless (podman run by a user calls its runtime as uid 0 of the user's namespace): group
+// when that user may make it, else none, as runc's rootless mode does on a host that
+// delegates no cgroup (v1, or v2 without a delegated subtree); an Error naming config_path
+// when linux.resources asks for limits, which would then silently not hold.
+std::optional<cgroup::Group> rootless_group(cgroup::Group group, const cgroup::Resources &asked,
+                                            const std::string &config_path);
+
 // What create writes into the group: linux.resources, and on v1 the device rules runc sets:
 // the spec's rules in their order, then runc's defaults (mknod of anything, /dev/null, zero,
 // full, random, urandom, tty, ptmx, the pty slaves and /dev/net/tun), less those for a path

@@ -2,6 +2,7 @@
 #include "runtime/oci_runtime.hpp"
 #include "base/error.hpp"
 #include "base/log.hpp"
+#include "base/rootless.hpp"
 #include "base/sys.hpp"
 #include "cgroup/cgroup.hpp"
 #include "runtime/clone.hpp"
@@ -83,7 +84,9 @@ pid_t create(const CreateOptions &o) {
                                     ? spec.root_path
                                     : bundle + "/" + spec.root_path);
   cgroup::Resources resources = create_resources(spec);
-  cgroup::Group group = resolve_group(spec, o.id, o.systemd_cgroup, resources);
+  std::optional<cgroup::Group> group = resolve_group(spec, o.id, o.systemd_cgroup, resources);
+  if (rootless::active())
+    group = rootless_group(std::move(*group), spec.resources, config_path);
   seccomp::Filter filter;
   if (spec.seccomp)
     filter = build_filter(*spec.seccomp);
@@ -93,7 +96,7 @@ pid_t create(const CreateOptions &o) {
   st.bundle = bundle;
   st.rootfs = rootfs;
   st.created = sys::now_rfc3339();
-  st.cgroup = group.name();
+  st.cgroup = group ? group->name() : std::string();
   st.systemd_cgroup = o.systemd_cgroup;
   st.annotations = spec.annotations;
   st.hooks = spec.hooks;
@@ -110,7 +113,8 @@ pid_t create(const CreateOptions &o) {
   if (!fifo)
     sys_fail("unable to open ", fifo_of(o.root, o.id));
   // Recorded before anything is made: a create killed halfway leaves delete --force the way.
-  record_group(o.root, o.id, group);
+  if (group)
+    record_group(o.root, o.id, *group);
 
   launch::Container c{std::move(spec), {}};
   c.init.rootfs = rootfs;

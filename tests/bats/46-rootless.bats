@@ -8,51 +8,14 @@
 # second user with no range (for the message naming the missing line).
 
 load helpers
-
-# A range of ids far above the host's own users and below nobody's, apart from podman's
-# usual 100000 (a user's own setup may already use it); KOKER_TEST_SUBID_START moves it, so
-# that two runs of this file side by side do not kill each other's containers.
-RL_SUBID_START=${KOKER_TEST_SUBID_START:-300000}
-RL_SUBID_COUNT=65536
+load helpers.rootless
 
 setup_file() {
-    [[ $(id -u) == 0 ]] || skip "creates a test user: run as root"
-    command -v newuidmap >/dev/null || skip "newuidmap is missing (uidmap package)"
-    RL_USER=kokerrl$$
-    RL_NORANGE=kokerrn$$
-    export RL_USER RL_NORANGE
-    # Noted first, so that teardown_file removes whatever was made, however far this gets.
-    printf '%s\n' "$RL_USER" "$RL_NORANGE" >"$BATS_FILE_TMPDIR/users"
-    useradd -m -s /bin/sh "$RL_USER"
-    useradd -M -d /nonexistent -s /bin/sh "$RL_NORANGE"
-    # useradd gives each a range of its own choice (login.defs SUB_UID_MIN): a known one here,
-    # none for the second user.
-    sed -i "/^$RL_USER:/d; /^$RL_NORANGE:/d" /etc/subuid /etc/subgid
-    echo "$RL_USER:$RL_SUBID_START:$RL_SUBID_COUNT" >>/etc/subuid
-    echo "$RL_USER:$RL_SUBID_START:$RL_SUBID_COUNT" >>/etc/subgid
-    RL_HOME=$(getent passwd "$RL_USER" | cut -d: -f6)
-    RL_UID=$(id -u "$RL_USER")
-    export RL_HOME RL_UID
+    rootless_users_make norange
 }
 
 teardown_file() {
-    local u uid
-    [[ -f $BATS_FILE_TMPDIR/users ]] || return 0
-    while read -r u; do
-        id "$u" >/dev/null 2>&1 || continue
-        uid=$(id -u "$u")
-        pkill -KILL -u "$u" 2>/dev/null || true
-        # the processes of its containers run as its subordinate ids
-        pkill -KILL -U "$RL_SUBID_START-$((RL_SUBID_START + RL_SUBID_COUNT - 1))" 2>/dev/null || true
-        sleep 0.2
-        # mounts live in the user's own mount namespaces, gone with its processes; any under
-        # its home on the host's side would be a bug, and go too
-        awk -v h="/home/$u" 'index($5, h) == 1 { print $5 }' /proc/self/mountinfo |
-            sort -r | while read -r m; do umount -l "$m" || true; done
-        userdel -r "$u" 2>/dev/null || userdel "$u" || true
-        rm -rf "/home/${u:?}" "/tmp/koker-${uid:?}"
-        sed -i "/^$u:/d" /etc/subuid /etc/subgid
-    done <"$BATS_FILE_TMPDIR/users"
+    rootless_users_remove
 }
 
 setup() {
@@ -67,21 +30,6 @@ teardown() {
     mapfile -t ids < <(as_user koker-ps -a -q 2>/dev/null)
     ((${#ids[@]} == 0)) || as_user koker-rm -f "${ids[@]}" >/dev/null 2>&1 || true
     koker_teardown
-}
-
-# as_user [USER] TOOL ARGS...: a koker tool run by the test user (or USER when the first word
-# is not a tool), with a clean environment: its own HOME, no KOKER_ROOT (the rootless
-# default store), Docker Hub never reached; KOKER_DEBUG and KOKER_ROOTLESS_OVERLAY passed on.
-as_user() {
-    local user=$RL_USER
-    if [[ $1 != koker-* ]]; then
-        user=$1
-        shift
-    fi
-    runuser -u "$user" -- env -i HOME="$(getent passwd "$user" | cut -d: -f6)" \
-        PATH="$KOKER_BINDIR:/usr/sbin:/usr/bin:/sbin:/bin" \
-        KOKER_REGISTRY_MIRROR=http://127.0.0.1:9 ${KOKER_DEBUG:+KOKER_DEBUG=1} \
-        ${KOKER_ROOTLESS_OVERLAY:+KOKER_ROOTLESS_OVERLAY=$KOKER_ROOTLESS_OVERLAY} "$@"
 }
 
 # pulled: the fixtures the tests use, in the user's store.
@@ -173,24 +121,6 @@ pulled() {
     run -0 as_user koker-run --rm --network host "$KOKER_TEST_REGISTRY/koker/one" \
         sh -c 'readlink /proc/self/ns/net; test -e /sys/class/net/lo && echo sys'
     assert_equal "$(readlink /proc/self/ns/net)"$'\nsys' "$output"
-}
-
-# /dev/net/tun and /dev/fuse as this VM has them (0600) and as a Debian host's udev makes them
-# (0666): set for the test, given back by restore_dev_modes (teardown) even after a failure.
-dev_mode() {
-    local dev=$1 mode=$2 saved
-    saved=$BATS_FILE_TMPDIR/mode-${dev//\//_}
-    [[ -e $saved ]] || stat -c %a "$dev" >"$saved"
-    chmod "$mode" "$dev"
-}
-restore_dev_modes() {
-    local saved dev
-    for saved in "$BATS_FILE_TMPDIR"/mode-*; do
-        [[ -e $saved ]] || continue
-        dev=${saved#"$BATS_FILE_TMPDIR"/mode-}
-        chmod "$(cat "$saved")" "${dev//_//}"
-        rm -f "$saved"
-    done
 }
 
 @test "rootless: the default network is slirp4netns, -p on loopback; 0600 tun is one line" {
