@@ -38,12 +38,16 @@ struct Host {
   Mode mode = Mode::v2;
   bool fake = false;
   std::vector<Hierarchy> hierarchies;
+  // Rootless on v2: the subtree delegated to the user (user@UID.service), which then is the
+  // one hierarchy, as if mounted there; empty when none is (docs/rootless.md "Limits").
+  std::string delegated;
 };
 
 // The host's cgroups: from the shape of KOKER_CGROUP_ROOT when it is set (a directory holding
 // cgroup.controllers is v2; else its subdirectories, named after their controllers as in
 // "cpu,cpuacct", are v1 hierarchies and one holding cgroup.controllers is the unified tree),
-// else from /proc/self/mountinfo. Throws when no usable hierarchy is found.
+// else from /proc/self/mountinfo. Throws when no usable hierarchy is found. For a caller who
+// is not root (base/rootless.hpp) on v2, the delegated subtree only, when there is one.
 Host probe();
 // probe().mode.
 Mode detect();

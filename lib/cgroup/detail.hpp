@@ -27,6 +27,10 @@ const char *const V2_EXTRA[] = {"cpuset", "io", "hugetlb", "rdma", "misc"};
 // controllers (and the unified tree), without their extra ones. A group there behaves exactly
 // as it did before OCI groups existed.
 Host koker_view(Host host);
+// For a rootless caller on v2: host with its unified tree cut down to the subtree delegated
+// to the user (Host::delegated), the highest group above the caller's own whose cgroup.procs
+// and cgroup.subtree_control it owns; host as it is otherwise.
+Host rootless_view(Host host);
 // The caller's own group in h (/proc/self/cgroup), or pid 1's with systemd's "init.scope"
 // left out (Base::init), as a directory under h.mount; h.mount itself under a fake root.
 // Throws when the group is outside what h.mount shows (another cgroup namespace).

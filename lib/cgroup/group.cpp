@@ -312,7 +312,7 @@ std::optional<Group> Group::open_dirs(std::string name, const std::vector<std::s
                                       std::vector<std::string> made,
                                       const std::vector<std::string> &spare) {
   Host host = probe();
-  Group g(std::move(name), Host{host.mode, host.fake, {}});
+  Group g(std::move(name), Host{host.mode, host.fake, {}, host.delegated});
   // The hierarchy holding d: the deepest mount it is below.
   auto hierarchy_of = [&](const std::string &d) -> const Hierarchy * {
     const Hierarchy *in = nullptr;

@@ -228,6 +228,7 @@ Host probe() {
   } else {
     host = probe_mounts();
   }
+  host = rootless_view(std::move(host));
   cached.emplace(fake, host);
   return host;
 }

@@ -84,12 +84,12 @@ private:
   Fd m_own;
 };
 
-// Rootless koker (runtime/userns.hpp) makes no cgroup: on this kind of host (v1, or v2 with
-// no subtree delegated to the user) it may not, and limits are not applied, with one warning
-// (podman's behaviour); with no limit asked, nothing is said and no cgroup is touched.
-// Using a delegated v2 subtree (user@UID.service) is not done yet (docs/rootless.md).
+// Rootless koker (runtime/userns.hpp) makes its group in the cgroup v2 subtree delegated to
+// the user (cgroup::probe, Host::delegated). Elsewhere (v1, hybrid, or v2 with nothing
+// delegated) it may not, and limits are not applied, with one warning (podman's behaviour);
+// with no limit asked, nothing is said and no cgroup is touched.
 bool rootless_without_cgroup(const cgroup::Limits &limits) {
-  if (!userns::inside())
+  if (!userns::inside() || !cgroup::probe().delegated.empty())
     return false;
   if (!limits.empty())
     log::warn("rootless: cgroup limits were not applied (no delegated cgroup v2 subtree)");

@@ -178,6 +178,64 @@ pulled() {
     assert_match "sleep 999"
 }
 
+# fake_delegation DIR [OWNER]: a fake cgroup v2 tree in DIR (KOKER_CGROUP_ROOT) shaped as systemd
+# delegates to a user: user.slice/user-UID.slice/user@UID.service and below it the test's own
+# scope, app.slice/test.scope, with cpu, memory and pids; user@UID.service and what is below it
+# owned by OWNER (the test user; root: nothing delegated). Prints the scope's path in the tree
+# (KOKER_CGROUP_SELF, what /proc/self/cgroup would say).
+fake_delegation() {
+    local dir=$1 owner=${2:-$RL_USER} d
+    local service=$dir/user.slice/user-$RL_UID.slice/user@$RL_UID.service
+    mkdir -p "$service/app.slice/test.scope"
+    echo "cpuset cpu io memory pids" >"$dir/cgroup.controllers"
+    for d in "$dir" "$dir/user.slice" "$dir/user.slice/user-$RL_UID.slice" "$service" \
+        "$service/app.slice" "$service/app.slice/test.scope"; do
+        [[ $d == "$dir" ]] || echo "cpu memory pids" >"$d/cgroup.controllers"
+        : >"$d/cgroup.procs"
+        : >"$d/cgroup.subtree_control"
+    done
+    chmod -R a+rX "$dir"
+    chown -R "$owner:" "$service"
+    echo "/user.slice/user-$RL_UID.slice/user@$RL_UID.service/app.slice/test.scope"
+}
+
+# This host is hybrid, so a delegated subtree exists only as a fake tree: it shows where koker
+# looks, what it writes and what it removes, not that the kernel then enforces the limits.
+@test "rootless: limits in a delegated cgroup v2 subtree (a fake tree), stats, update, rm" {
+    pulled one
+    local tree=$RL_HOME/cgroup self group
+    self=$(fake_delegation "$tree")
+    local service=$tree/user.slice/user-$RL_UID.slice/user@$RL_UID.service
+    run -0 --separate-stderr run_as "$RL_USER" env KOKER_CGROUP_ROOT="$tree" KOKER_CGROUP_SELF="$self" \
+        koker-run -d --network none --name rl-dg --memory 64m --cpus 0.5 --pids-limit 50 \
+        "$KOKER_TEST_REGISTRY/koker/one" sleep 1000
+    assert_equal "" "$stderr"
+    group=$service/koker/$output
+    [[ $(cat "$group/memory.max") == 67108864 ]]
+    [[ $(cat "$group/cpu.max") == "50000 100000" ]]
+    [[ $(cat "$group/pids.max") == 50 ]]
+    # the controllers handed down from the delegated group, and nothing written above it
+    [[ $(cat "$service/koker/cgroup.subtree_control") == "+memory +pids +cpu" ]]
+    [[ ! -s $tree/user.slice/user-$RL_UID.slice/cgroup.subtree_control ]]
+    run -0 --separate-stderr run_as "$RL_USER" env KOKER_CGROUP_ROOT="$tree" KOKER_CGROUP_SELF="$self" \
+        koker-stats --format json rl-dg
+    assert_match '"MemLimit": 67108864'
+    run -0 --separate-stderr run_as "$RL_USER" env KOKER_CGROUP_ROOT="$tree" KOKER_CGROUP_SELF="$self" \
+        koker-update --pids-limit 77 rl-dg
+    [[ $(cat "$group/pids.max") == 77 ]]
+    run -0 --separate-stderr run_as "$RL_USER" env KOKER_CGROUP_ROOT="$tree" KOKER_CGROUP_SELF="$self" \
+        koker-rm -f rl-dg
+    [[ ! -e $group ]]
+
+    # the same tree with user@UID.service left to root: nothing delegated, the warning
+    rm -rf "$tree"
+    self=$(fake_delegation "$tree" root)
+    run -0 --separate-stderr run_as "$RL_USER" env KOKER_CGROUP_ROOT="$tree" KOKER_CGROUP_SELF="$self" \
+        koker-run --rm --network none --memory 64m "$KOKER_TEST_REGISTRY/koker/one" true
+    assert_equal "koker-run: warning: rootless: cgroup limits were not applied (no delegated cgroup v2 subtree)" "$stderr"
+    [[ ! -e $service/koker ]]
+}
+
 @test "rootless: a root-owned 0600 file bound read-only cannot be read in the container" {
     pulled one
     local secret=$RL_HOME/secret

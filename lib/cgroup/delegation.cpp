@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: MIT
+// A rootless caller's cgroups: the subtree of the unified (v2) tree that the host delegates to
+// the user, where koker makes its groups as it makes them below the root for root.
+#include "base/log.hpp"
+#include "base/rootless.hpp"
+#include "base/sys.hpp"
+#include "base/text.hpp"
+#include "cgroup/detail.hpp"
+#include <algorithm>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace koker::cgroup::detail {
+
+namespace {
+
+// The caller's own group in the unified tree h, as a directory below h.mount: its
+// /proc/self/cgroup line "0::PATH", less the part of the tree the mount does not show
+// (h.root, in another cgroup namespace); under a fake root, KOKER_CGROUP_SELF (tests), else
+// the fake root itself.
+std::optional<std::string> own_dir(const Hierarchy &h, bool fake) {
+  std::string path;
+  if (fake) {
+    path = sys::env("KOKER_CGROUP_SELF");
+  } else {
+    for (const auto &line : text::fields(sys::read_file("/proc/self/cgroup", 64 * 1024), '\n'))
+      if (text::starts_with(line, "0::"))
+        path = line.substr(3);
+  }
+  if (path.empty() || path[0] != '/' || path.find("/..") != std::string::npos)
+    return fake ? std::optional<std::string>(h.mount) : std::nullopt;
+  if (h.root != "/") {
+    if (path != h.root && !text::starts_with(path, h.root + "/"))
+      return std::nullopt;
+    path = path.substr(h.root.size());
+  }
+  while (!path.empty() && path.back() == '/')
+    path.pop_back();
+  return h.mount + path;
+}
+
+// Whether the caller owns dir as a delegated group: its cgroup.procs (to move processes in)
+// and cgroup.subtree_control (to hand controllers down), cgroup-v2.rst "Delegation". Root
+// of koker's user namespace is the user, so geteuid() compares either way.
+bool owned(const std::string &dir) {
+  for (const char *file : {"/cgroup.procs", "/cgroup.subtree_control"}) {
+    struct stat st;
+    if (::stat((dir + file).c_str(), &st) < 0 || st.st_uid != ::geteuid())
+      return false;
+  }
+  return true;
+}
+
+} // namespace
+
+Host rootless_view(Host host) {
+  if (!rootless::active() || host.mode != Mode::v2 || host.hierarchies.size() != 1)
+    return host;
+  const Hierarchy &h = host.hierarchies[0];
+  auto own = own_dir(h, host.fake);
+  // Up from the caller's own group while the user owns each: the highest is the boundary
+  // (user@UID.service under systemd). A login session's scope is root's: nothing delegated.
+  std::optional<std::string> top;
+  for (std::string d = own.value_or(""); !d.empty() && owned(d);) {
+    top = d;
+    if (d == h.mount)
+      break;
+    d = d.substr(0, d.rfind('/'));
+    if (d.size() < h.mount.size())
+      break;
+  }
+  if (!top) {
+    log::debug("rootless: no delegated cgroup v2 subtree above ",
+               own.value_or("this process's group"));
+    host.delegated.clear();
+    return host;
+  }
+  auto names = text::fields(read_value(*top + "/cgroup.controllers").value_or(""), ' ');
+  Hierarchy d = h;
+  d.mount = *top;
+  d.root = h.root == "/" ? top->substr(h.mount.size()) : h.root + top->substr(h.mount.size());
+  d.controllers.clear();
+  for (const char *c : V2_CONTROLLERS)
+    if (std::find(names.begin(), names.end(), c) != names.end())
+      d.controllers.emplace_back(c);
+  std::string list;
+  for (const auto &c : d.controllers)
+    list += cat(list.empty() ? "" : " ", c);
+  log::debug("rootless: delegated cgroup v2 subtree ", *top, " (", list.empty() ? "no controller" : list, ")");
+  host.delegated = *top;
+  host.hierarchies = {d};
+  return host;
+}
+
+} // namespace koker::cgroup::detail
