@@ -60,10 +60,30 @@ void write_value(const std::string &path, std::string_view value, bool fake) {
 }
 
 std::optional<std::string> read_value(const std::string &path) {
-  auto text = sys::read_file_if_exists(path, 1 << 20);
-  if (!text)
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd && errno == ENOENT)
     return std::nullopt;
-  return std::string(text::trim(*text));
+  if (!fd)
+    sys_fail("unable to open ", path);
+  // A group removed between the open and the read (its supervisor cleaning up as koker-stop
+  // looks) answers ENODEV: gone, as if it had not been there.
+  std::string text;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0 && errno == ENODEV)
+      return std::nullopt;
+    if (n < 0)
+      sys_fail("unable to read ", path);
+    if (n == 0)
+      break;
+    text.append(buf, static_cast<size_t>(n));
+    if (text.size() > (1 << 20))
+      fail("unable to read ", path, ": more than 1 MiB");
+  }
+  return std::string(text::trim(text));
 }
 
 // A number from a cgroup file; "max" (v2, pids) is UNLIMITED.
