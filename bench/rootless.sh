@@ -74,7 +74,9 @@ remove_user() {
         local uid
         uid=$(id -u "$u")
         pkill -KILL -u "$u" 2>/dev/null || true
-        pkill -KILL -U "$SUBID-$((SUBID + SUBID_COUNT - 1))" 2>/dev/null || true
+        # and what runs as its subordinate ids (pkill takes no range)
+        ps -e -o pid= -o uid= | awk -v a="$SUBID" -v b="$((SUBID + SUBID_COUNT - 1))" \
+            '$2 >= a && $2 <= b { print $1 }' | xargs -r kill -KILL 2>/dev/null || true
         sleep 0.2
         userdel -r "$u" 2>/dev/null || userdel "$u" 2>/dev/null || true
         rm -rf "/home/${u:?}" "/tmp/koker-${uid:?}"

@@ -54,7 +54,9 @@ rootless_users_remove() {
         uid=$(id -u "$u")
         pkill -KILL -u "$u" 2>/dev/null || true
         # the processes of its containers run as its subordinate ids
-        pkill -KILL -U "$RL_SUBID_START-$((RL_SUBID_START + RL_SUBID_COUNT - 1))" 2>/dev/null || true
+        # (pkill takes no range of ids)
+        ps -e -o pid= -o uid= | awk -v a="$RL_SUBID_START" -v b="$((RL_SUBID_START + RL_SUBID_COUNT - 1))" \
+            '$2 >= a && $2 <= b { print $1 }' | xargs -r kill -KILL 2>/dev/null || true
         sleep 0.2
         # mounts live in the user's own mount namespaces, gone with its processes; any under
         # its home on the host's side would be a bug, and go too
