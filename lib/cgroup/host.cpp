@@ -89,6 +89,19 @@ Host finish(Host host, std::optional<Hierarchy> unified, std::string_view where)
   return host;
 }
 
+// The directories in dir, sorted, where the hierarchies are: symbolic links are left out, as
+// "cpu -> cpu,cpuacct" names a hierarchy twice.
+std::vector<std::string> hierarchy_dirs(const std::string &dir) {
+  std::vector<std::string> out;
+  for (auto &name : sys::list_dir(dir)) {
+    struct stat st;
+    if (::lstat((dir + "/" + name).c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+      out.push_back(std::move(name));
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 // A fake root is read by its shape only, never from the real mount table.
 Host probe_fake(const std::string &root) {
   Host host;
@@ -98,13 +111,8 @@ Host probe_fake(const std::string &root) {
   if (sys::exists(root + "/cgroup.controllers"))
     return finish(host, v2_hierarchy(root, "/"), root);
   std::optional<Hierarchy> unified;
-  auto names = sys::list_dir(root);
-  std::sort(names.begin(), names.end());
-  for (const auto &name : names) {
+  for (const auto &name : hierarchy_dirs(root)) {
     std::string path = root + "/" + name;
-    struct stat st;
-    if (::lstat(path.c_str(), &st) < 0 || !S_ISDIR(st.st_mode))
-      continue; // "cpu -> cpu,cpuacct" symlinks name a hierarchy twice
     if (sys::exists(path + "/cgroup.controllers")) {
       if (!unified)
         unified = v2_hierarchy(path, "/");
@@ -176,13 +184,8 @@ std::optional<Host> probe_sysfs() {
   Host host;
   std::optional<Hierarchy> unified;
   std::set<std::string> by_name;
-  auto names = sys::list_dir(top);
-  std::sort(names.begin(), names.end());
-  for (const auto &name : names) {
+  for (const auto &name : hierarchy_dirs(top)) {
     std::string path = top + "/" + name;
-    struct stat st;
-    if (::lstat(path.c_str(), &st) < 0 || !S_ISDIR(st.st_mode))
-      continue; // "cpu -> cpu,cpuacct" symlinks name a hierarchy twice
     long m = magic(path);
     if (m == CGROUP2_SUPER_MAGIC && !unified)
       unified = v2_hierarchy(path, "/");
