@@ -266,13 +266,12 @@ static int ps_main(int argc, char **argv) {
   if (auto it = filters.by_key.find("ancestor"); it != filters.by_key.end())
     ancestor_ids = ancestors_of(it->second);
   std::vector<container::Record> rows;
-  for (const auto &r : container::list(root)) {
-    // Finishes what a killed supervisor left: an --rm container found dead goes.
-    auto now = lifecycle::settle(root, r);
+  // Finishes what a killed supervisor left: an --rm container found dead goes.
+  for (auto &now : lifecycle::settle_all(root)) {
     // docker lists a container waiting to restart with the running ones.
-    if (now && (all || now->status == "running" || now->status == "restarting") &&
-        matches(filters, *now, ancestor_ids))
-      rows.push_back(std::move(*now));
+    if ((all || now.status == "running" || now.status == "restarting") &&
+        matches(filters, now, ancestor_ids))
+      rows.push_back(std::move(now));
   }
   std::sort(rows.begin(), rows.end(),
             [](const auto &a, const auto &b) { return a.created > b.created; });

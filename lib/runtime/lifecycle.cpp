@@ -3,6 +3,7 @@
 #include "cgroup/cgroup.hpp"
 #include "base/error.hpp"
 #include "base/log.hpp"
+#include "base/parallel.hpp"
 #include "base/rootless.hpp"
 #include "runtime/userns.hpp"
 #include <getopt.h>
@@ -137,6 +138,24 @@ void unmount_stale_root(const std::string &root, const container::Record &rec) {
 }
 
 } // namespace
+
+std::vector<container::Record> settle_all(const std::string &root) {
+  std::vector<container::Record> all = container::list(root);
+  // Running and alive: settle() would return it as it is (nothing to unmount or release).
+  std::vector<char> as_is(all.size());
+  size_t threads = all.size() < 64 ? 1 : 2;
+  parallel::for_each(all.size(), threads, [&](size_t i, const std::atomic<bool> &) {
+    as_is[i] = all[i].status == "running" && !container::orphaned(all[i]);
+  });
+  std::vector<container::Record> out;
+  out.reserve(all.size());
+  for (size_t i = 0; i < all.size(); ++i)
+    if (as_is[i])
+      out.push_back(std::move(all[i]));
+    else if (auto now = settle(root, all[i]))
+      out.push_back(std::move(*now));
+  return out;
+}
 
 std::optional<container::Record> settle(const std::string &root, const container::Record &rec) {
   unmount_stale_root(root, rec);

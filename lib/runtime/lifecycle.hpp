@@ -16,6 +16,11 @@ namespace koker::lifecycle {
 // container is removed, as docker does; nothing is returned then. koker-ps, koker-stop,
 // koker-rm and koker-net gc call it, so the first of them to find the container dead cleans up.
 std::optional<container::Record> settle(const std::string &root, const container::Record &rec);
+// Every container of the store as settle() leaves it (container::list's order, the removed
+// ones left out). Whether a running one's process still runs is a read of /proc/PID/stat
+// each, done on a few threads as list() reads the records (koker-ps with 1000 running);
+// settle() itself runs, one after another, only for the rest.
+std::vector<container::Record> settle_all(const std::string &root);
 
 // Sends signal to the container's first process (through a pidfd, so a reused PID is never
 // hit). With signal 0: the container's stop signal (its StopSignal, else SIGTERM), then
