@@ -64,8 +64,9 @@ make_user() {
 }
 
 # Its processes (podman's pause process, any container left), its home (both stores), its
-# ranges, koker's fallback runtime directory.  Mounts are in the user's own namespaces, which
-# end with its processes.
+# ranges, koker's fallback runtime directory, and podman's lock file in /dev/shm (libpod's
+# SHM lock, made per uid outside the runtime directory, which podman never removes).  Mounts
+# are in the user's own namespaces, which end with its processes.
 remove_user() {
     local u
     [[ -f $BENCH_WORK/user ]] || return 0
@@ -79,7 +80,7 @@ remove_user() {
             '$2 >= a && $2 <= b { print $1 }' | xargs -r kill -KILL 2>/dev/null || true
         sleep 0.2
         userdel -r "$u" 2>/dev/null || userdel "$u" 2>/dev/null || true
-        rm -rf "/home/${u:?}" "/tmp/koker-${uid:?}"
+        rm -rf "/home/${u:?}" "/tmp/koker-${uid:?}" "/dev/shm/libpod_rootless_lock_${uid:?}"
     fi
     sed -i "/^$u:/d" /etc/subuid /etc/subgid
 }

@@ -63,7 +63,9 @@ rootless_users_remove() {
         awk -v h="/home/$u" 'index($5, h) == 1 { print $5 }' /proc/self/mountinfo |
             sort -r | while read -r m; do umount -l "$m" || true; done
         userdel -r "$u" 2>/dev/null || userdel "$u" || true
-        rm -rf "/home/${u:?}" "/tmp/koker-${uid:?}" "/tmp/koker-test-xdg-${uid:?}"
+        # podman (48-rootless-oci) leaves its per-uid SHM lock file behind.
+        rm -rf "/home/${u:?}" "/tmp/koker-${uid:?}" "/tmp/koker-test-xdg-${uid:?}" \
+            "/dev/shm/libpod_rootless_lock_${uid:?}"
         sed -i "/^$u:/d" /etc/subuid /etc/subgid
     done <"$BATS_FILE_TMPDIR/users"
 }
