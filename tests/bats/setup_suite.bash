@@ -22,6 +22,9 @@ source "${BASH_SOURCE[0]%/*}/helpers.registry.bash"
 
 setup_suite() {
     bats_require_minimum_version 1.5.0
+    # Root podman (the oracle tests, 61-oci-engines) makes its SHM lock file once and never
+    # removes it: teardown_suite does, when the suite made it.
+    [[ -e /dev/shm/libpod_lock ]] || export KOKER_TEST_MADE_PODMAN_LOCK=1
     if [[ ${KOKER_TEST_NO_REGISTRY:-} == 1 ]]; then
         echo "koker test: KOKER_TEST_NO_REGISTRY=1, no registries or fixtures"
         return 0
@@ -31,4 +34,7 @@ setup_suite() {
 
 teardown_suite() {
     koker_suite_stop
+    if [[ -n ${KOKER_TEST_MADE_PODMAN_LOCK:-} ]] && ! pgrep -x podman >/dev/null; then
+        rm -f /dev/shm/libpod_lock
+    fi
 }
