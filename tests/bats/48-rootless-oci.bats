@@ -107,3 +107,27 @@ upodman() {
     run -0 --separate-stderr upodman run --rm "$IMAGE" sh -c 'ls /sys/class/net | sort'
     assert_equal $'lo\ntap0' "$output"
 }
+
+@test "koker-oci in the user's podman unshare: a bundle asking for limits fails create in one line (no cgroup may be made), without them it runs" {
+    local bundle=$RL_HOME/bundle
+    mkdir "$bundle"
+    cp -a "$KOKER_TEST_FIXTURES/rootfs" "$bundle/rootfs"
+    koker-oci spec --bundle "$bundle"
+    jq '.process.terminal = false | .process.args = ["sh", "-c", "echo ran; exit 3"]' \
+        "$bundle/config.json" >"$bundle/plain.json"
+    jq '.linux.resources.memory.limit = 67108864' "$bundle/plain.json" >"$bundle/config.json"
+    chown -R "$RL_USER:" "$bundle"
+    # root of podman's user namespace (the user outside), with the user's runtime directory
+    ushare() {
+        run_as "$RL_USER" env XDG_RUNTIME_DIR="$RL_XDG" podman unshare "$@"
+    }
+    # exit 1: koker-oci fails as runc does (man koker-oci, EXIT STATUS)
+    run -1 --separate-stderr ushare koker-oci run --bundle "$bundle" rl-limits
+    assert_equal 1 "${#stderr_lines[@]}"
+    assert_stderr_match 'unable to apply linux.resources of .*/config.json: no cgroup may be made'
+    run_as "$RL_USER" cp "$bundle/plain.json" "$bundle/config.json"
+    run -3 --separate-stderr ushare koker-oci run --bundle "$bundle" rl-plain
+    assert_equal ran "$output"
+    run -0 find "$RL_XDG/koker-oci" -mindepth 1
+    assert_equal "" "$output"
+}
