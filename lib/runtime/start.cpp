@@ -2,7 +2,6 @@
 #include "runtime/start.hpp"
 #include "base/error.hpp"
 #include "base/log.hpp"
-#include "cgroup/cgroup.hpp"
 #include "net/attach.hpp"
 #include "net/net.hpp"
 #include "net/usermode.hpp"
@@ -19,9 +18,6 @@ void on_clone(const std::string &root, container::Record &rec, sys::Rollback &un
   log::debug("unlink ", dir, "/exit (a new run, a blank exit file)");
   ::unlink((dir + "/exit").c_str());
   container::reserve_exit_file(root, rec.id);
-  // Where launch made the group (probe() is cached: the same answer): rootless on v2, the
-  // delegated subtree, kept for the tools that open the group later.
-  rec.cgroup_parent = cgroup::probe().delegated;
   bool stopped = false;
   container::update(root, rec.id, [&](container::Record &r) {
     // Only a restart finds the mark: a start cleared it.

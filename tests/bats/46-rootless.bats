@@ -249,11 +249,15 @@ fake_delegation() {
     # koker/ itself stays, as under root
     [[ -d $service/koker ]]
 
-    # a subtree whose controllers lack cpu: --cpus cannot be applied there
+    # a subtree whose controllers lack cpu: --cpus cannot be applied there, one line and 125
+    # (as for root), no group left, and no container
     echo "memory pids" >"$service/cgroup.controllers"
     run -125 --separate-stderr run_as "$RL_USER" env KOKER_CGROUP_ROOT="$tree" KOKER_CGROUP_SELF="$self" \
         koker-run --rm --network none --cpus 0.5 "$KOKER_TEST_REGISTRY/koker/one" true
-    echo "$stderr"
+    [[ $stderr =~ ^"koker-run: fatal: unable to limit the CPUs of cgroup "[0-9a-f]{64}": no cpu controller in "[^$'\n']+$ ]]
+    [[ -z $(find "$service/koker" -mindepth 1 -type d) ]]
+    run -0 --separate-stderr run_as "$RL_USER" koker-ps -aq
+    assert_equal "" "$output"
 
     # the same tree with user@UID.service left to root: nothing delegated, the warning
     rm -rf "$tree"
