@@ -75,7 +75,8 @@ bool unified_only(const Host &host) {
 
 } // namespace
 
-std::string delegation_summary(const std::string &top, const std::vector<std::string> &controllers) {
+std::string delegation_summary(const std::string &top,
+                               const std::vector<std::string> &controllers) {
   std::string list;
   for (const auto &c : controllers)
     list += cat(list.empty() ? "" : " ", c);

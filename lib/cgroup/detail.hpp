@@ -36,7 +36,8 @@ Host rootless_view(Host host);
 // later tool run from outside the subtree (a login session's scope) find the group.
 std::optional<Host> recorded_view(Host host, const std::string &top);
 // "TOP (controllers: memory pids cpu)", as -D and koker-cg mode say it.
-std::string delegation_summary(const std::string &top, const std::vector<std::string> &controllers);
+std::string delegation_summary(const std::string &top,
+                               const std::vector<std::string> &controllers);
 // The host's hierarchies as mounted (KOKER_CGROUP_ROOT or the kernel's), before a rootless
 // caller's view; probe() is rootless_view(probe_mounted()). Cached once per process.
 Host probe_mounted();
