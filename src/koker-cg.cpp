@@ -5,6 +5,7 @@
 #include "base/json.hpp"
 #include "base/log.hpp"
 #include "base/main.hpp"
+#include "base/rootless.hpp"
 #include "base/sys.hpp"
 #include <csignal>
 #include <cstdio>
@@ -230,7 +231,10 @@ static int cg_main(int argc, char **argv) {
 
   if (cmd == "mode") {
     cli::want_operands(a.words, 0, "");
-    out::line(cgroup::mode_name(cgroup::detect()));
+    cgroup::Host host = cgroup::probe();
+    out::line(cgroup::mode_name(host.mode));
+    if (rootless::active())
+      out::line("rootless: " + cgroup::delegation_text(host));
   } else if (cmd == "create") {
     cli::want_operands(a.words, 1, "NAME");
     cgroup::Group::create(a.words[1], a.limits);

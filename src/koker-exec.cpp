@@ -175,7 +175,7 @@ int exec_main(int argc, char **argv) {
   // The cgroup directories are opened now: their paths are the host's, gone once the mount
   // namespace changes. Only the command joins the group, not this waiting process: it starts
   // in the unified group (clone3) and moves itself into the v1 ones, as koker-run's child.
-  std::optional<cgroup::Group> group = cgroup::Group::open(rec.id);
+  std::optional<cgroup::Group> group = cgroup::Group::open(rec.id, rec.cgroup_parent);
   cgroup::Seed seed;
   if (group)
     seed = group->seed();

@@ -57,7 +57,7 @@ static std::vector<Row> select_rows(int argc, char **argv, const std::string &ro
 // wall-clock interval.
 static void sample(std::vector<Row> &rows) {
   for (auto &r : rows) {
-    if ((r.group = cgroup::Group::open(r.rec.id)))
+    if ((r.group = cgroup::Group::open(r.rec.id, r.rec.cgroup_parent)))
       r.cpu_before = r.group->stats().cpu_usage_ns.value_or(0);
     else if (rootless::active()) // zeros would pass for figures: podman refuses too
       fail("no statistics for container ", r.rec.name, ": ", rootless::NO_CGROUP);

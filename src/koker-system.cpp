@@ -358,7 +358,8 @@ json::Value info_doc(const store::Store &store) {
   struct sysinfo si {};
   log::debug("sysinfo()");
   ::sysinfo(&si);
-  cgroup::Mode mode = cgroup::detect();
+  cgroup::Host cgroups = cgroup::probe();
+  cgroup::Mode mode = cgroups.mode;
   json::Value v = json::Value::object();
   v.set("ID", "");
   v.set("Containers", static_cast<int64_t>(recs.size()));
@@ -383,6 +384,10 @@ json::Value info_doc(const store::Store &store) {
   v.set("LoggingDriver", "koker");
   v.set("CgroupDriver", "cgroupfs");
   v.set("CgroupVersion", mode == cgroup::Mode::v2 ? "2" : "1");
+  // A user's limits need a delegated cgroup v2 subtree (docs/rootless.md "Limits"): where it
+  // is, or that there is none. Not in root's output, which stays docker's.
+  if (rootless::active())
+    v.set("CgroupDelegation", cgroup::delegation_text(cgroups));
   v.set("DefaultRuntime", "koker");
   std::vector<std::string> security{"name=seccomp,profile=builtin"};
   if (rootless::active())
@@ -426,7 +431,10 @@ std::string info_text(const json::Value &v) {
              overlay,
              " Logging Driver: ", f.string("LoggingDriver"), "\n"
              " Cgroup Driver: ", f.string("CgroupDriver"), "\n"
-             " Cgroup Version: ", f.string("CgroupVersion"), "\n"
+             " Cgroup Version: ", f.string("CgroupVersion"), "\n",
+             v.find("CgroupDelegation")
+                 ? cat(" Cgroup Delegation: ", f.string("CgroupDelegation"), "\n")
+                 : std::string(),
              " Default Runtime: ", f.string("DefaultRuntime"), "\n"
              " Security Options:\n"
              "  seccomp\n"

@@ -43,7 +43,7 @@ static int top_main(int argc, char **argv) {
   if (rec.status != "running" || rec.pid <= 0)
     fail("container ", rec.name, " is not running");
   // A rootless container has no cgroup here: its processes are those of its pid namespace.
-  auto group = cgroup::Group::open(rec.id);
+  auto group = cgroup::Group::open(rec.id, rec.cgroup_parent);
   auto pids = group ? group->pids() : sys::pid_namespace_processes(rec.pid);
   std::set<std::string> in_container;
   for (pid_t p : pids)

@@ -154,12 +154,12 @@ static int update_main(int argc, char **argv) {
   return cli::for_each_operand(argc, argv, [&](const char *name) {
     container::Record rec = container::refresh(root, container::get(root, name));
     // Limits kept for a later start would never apply either: say so now, as podman does.
-    if (rootless::active() && !cgroup::Group::open(rec.id))
+    if (rootless::active() && !cgroup::Group::open(rec.id, rec.cgroup_parent))
       fail("unable to update container ", rec.name, ": ", rootless::NO_CGROUP);
     cgroup::Limits l = merged(a, rec);
     // The cgroup first: a limit the kernel refuses (below current use) changes nothing.
     if (rec.status == "running")
-      if (auto group = cgroup::Group::open(rec.id)) {
+      if (auto group = cgroup::Group::open(rec.id, rec.cgroup_parent)) {
         group->extend(l); // a CPU limit on a container started without one: the cpu group
         group->set(l);
       }

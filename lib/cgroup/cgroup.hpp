@@ -53,6 +53,9 @@ Host probe();
 Mode detect();
 // "v1", "hybrid" or "v2".
 std::string mode_name(Mode mode);
+// Where a caller who is not root gets its groups: "delegated v2 subtree PATH (controllers:
+// memory pids cpu)" or "no delegated cgroup (limits not applied)" (koker-cg mode, info).
+std::string delegation_text(const Host &host);
 
 // Resource limits; an unset member is left as it is.
 struct Limits {
@@ -230,7 +233,11 @@ public:
   // A seed for another process to join this existing group (koker-exec).
   Seed seed() const;
   // The group if koker/NAME exists in any hierarchy; only the hierarchies holding it are used.
-  static std::optional<Group> open(std::string_view name);
+  // delegated: the subtree a rootless container's group was made in (delegated(), kept in
+  // its record), looked in while the user still owns it; "" (and for root): probe()'s.
+  static std::optional<Group> open(std::string_view name, const std::string &delegated = "");
+  // Rootless on v2: the delegated subtree the group is in (Host::delegated); "" otherwise.
+  const std::string &delegated() const { return m_host.delegated; }
 
   // An OCI container's group, at place, in three steps around clone(2). resolve: where it
   // goes, nothing made yet; paths(), spare() and made() say so, to be recorded before

@@ -51,10 +51,40 @@ bool owned(const std::string &dir) {
   return true;
 }
 
+// host with its unified tree h cut down to top, a group below h.mount: top is then the one
+// hierarchy, as if mounted there, with the controllers of koker's it offers.
+Host cut_to(Host host, const std::string &top) {
+  const Hierarchy &h = host.hierarchies[0];
+  auto names = text::fields(read_value(top + "/cgroup.controllers").value_or(""), ' ');
+  Hierarchy d = h;
+  d.mount = top;
+  d.root = h.root == "/" ? top.substr(h.mount.size()) : h.root + top.substr(h.mount.size());
+  d.controllers.clear();
+  for (const char *c : V2_CONTROLLERS)
+    if (std::find(names.begin(), names.end(), c) != names.end())
+      d.controllers.emplace_back(c);
+  log::debug("rootless: delegated cgroup v2 subtree ", delegation_summary(top, d.controllers));
+  host.delegated = top;
+  host.hierarchies = {d};
+  return host;
+}
+
+bool unified_only(const Host &host) {
+  return host.mode == Mode::v2 && host.hierarchies.size() == 1;
+}
+
 } // namespace
 
+std::string delegation_summary(const std::string &top,
+                               const std::vector<std::string> &controllers) {
+  std::string list;
+  for (const auto &c : controllers)
+    list += cat(list.empty() ? "" : " ", c);
+  return cat(top, " (controllers: ", list.empty() ? "none" : list, ")");
+}
+
 Host rootless_view(Host host) {
-  if (!rootless::active() || host.mode != Mode::v2 || host.hierarchies.size() != 1)
+  if (!rootless::active() || !unified_only(host))
     return host;
   const Hierarchy &h = host.hierarchies[0];
   auto own = own_dir(h, host.fake);
@@ -71,25 +101,35 @@ Host rootless_view(Host host) {
   }
   if (!top) {
     log::debug("rootless: no delegated cgroup v2 subtree above ",
-               own.value_or("this process's group"));
+               own.value_or("this process's group"),
+               " (not under the user's systemd, user@UID.service?): limits are not applied");
     host.delegated.clear();
     return host;
   }
-  auto names = text::fields(read_value(*top + "/cgroup.controllers").value_or(""), ' ');
-  Hierarchy d = h;
-  d.mount = *top;
-  d.root = h.root == "/" ? top->substr(h.mount.size()) : h.root + top->substr(h.mount.size());
-  d.controllers.clear();
-  for (const char *c : V2_CONTROLLERS)
-    if (std::find(names.begin(), names.end(), c) != names.end())
-      d.controllers.emplace_back(c);
-  std::string list;
-  for (const auto &c : d.controllers)
-    list += cat(list.empty() ? "" : " ", c);
-  log::debug("rootless: delegated cgroup v2 subtree ", *top, " (", list.empty() ? "no controller" : list, ")");
-  host.delegated = *top;
-  host.hierarchies = {d};
-  return host;
+  return cut_to(std::move(host), *top);
+}
+
+std::optional<Host> recorded_view(Host host, const std::string &top) {
+  if (!rootless::active() || !unified_only(host))
+    return std::nullopt;
+  const Hierarchy &h = host.hierarchies[0];
+  if (!text::starts_with(top, h.mount + "/") || top.find("/..") != std::string::npos ||
+      !owned(top)) {
+    log::debug("rootless: the recorded cgroup subtree ", top, " is no longer delegated here");
+    return std::nullopt;
+  }
+  return cut_to(std::move(host), top);
 }
 
 } // namespace koker::cgroup::detail
+
+namespace koker::cgroup {
+
+std::string delegation_text(const Host &host) {
+  if (host.delegated.empty())
+    return "no delegated cgroup (limits not applied)";
+  return cat("delegated v2 subtree ",
+             detail::delegation_summary(host.delegated, host.hierarchies[0].controllers));
+}
+
+} // namespace koker::cgroup

@@ -31,6 +31,16 @@ Host koker_view(Host host);
 // to the user (Host::delegated), the highest group above the caller's own whose cgroup.procs
 // and cgroup.subtree_control it owns; host as it is otherwise.
 Host rootless_view(Host host);
+// For a rootless caller on v2: host cut down to top, a subtree recorded when a container's
+// group was made (Group::delegated), while the user still owns it; nothing otherwise. Lets a
+// later tool run from outside the subtree (a login session's scope) find the group.
+std::optional<Host> recorded_view(Host host, const std::string &top);
+// "TOP (controllers: memory pids cpu)", as -D and koker-cg mode say it.
+std::string delegation_summary(const std::string &top,
+                               const std::vector<std::string> &controllers);
+// The host's hierarchies as mounted (KOKER_CGROUP_ROOT or the kernel's), before a rootless
+// caller's view; probe() is rootless_view(probe_mounted()). Cached once per process.
+Host probe_mounted();
 // The caller's own group in h (/proc/self/cgroup), or pid 1's with systemd's "init.scope"
 // left out (Base::init), as a directory under h.mount; h.mount itself under a fake root.
 // Throws when the group is outside what h.mount shows (another cgroup namespace).

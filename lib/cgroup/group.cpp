@@ -456,9 +456,16 @@ void join_self(const Seed &seed, std::string_view name) {
   }
 }
 
-std::optional<Group> Group::open(std::string_view name) {
+std::optional<Group> Group::open(std::string_view name, const std::string &delegated) {
   check_name(name);
-  Group g(std::string(name), koker_view(probe()));
+  Host host = probe();
+  if (!delegated.empty() && host.delegated != delegated) {
+    auto recorded = recorded_view(probe_mounted(), delegated);
+    if (!recorded)
+      return std::nullopt;
+    host = std::move(*recorded);
+  }
+  Group g(std::string(name), koker_view(std::move(host)));
   auto &hs = g.m_host.hierarchies;
   // A hierarchy the container was left out of (cpu without a CPU limit) is spare: extend()
   // can join it later.

@@ -215,7 +215,9 @@ std::optional<Host> probe_sysfs() {
 
 } // namespace
 
-Host probe() {
+Host probe() { return rootless_view(probe_mounted()); }
+
+Host detail::probe_mounted() {
   // Once per process (and per KOKER_CGROUP_ROOT): koker-run asks when it makes the group
   // and again when it removes it, and reading mountinfo is not free.
   static std::optional<std::pair<std::string, Host>> cached;
@@ -231,7 +233,6 @@ Host probe() {
   } else {
     host = probe_mounts();
   }
-  host = rootless_view(std::move(host));
   cached.emplace(fake, host);
   return host;
 }

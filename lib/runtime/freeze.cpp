@@ -42,7 +42,7 @@ Guard::Guard(const std::string &root, const container::Record &rec) : m_name(rec
                ": nothing to freeze");
     return;
   }
-  auto group = cgroup::Group::open(now.id);
+  auto group = cgroup::Group::open(now.id, now.cgroup_parent);
   if (!group) {
     log::debug("container ", now.name, " has no cgroup: nothing to freeze");
     return;

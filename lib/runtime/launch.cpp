@@ -213,6 +213,8 @@ void set_running(container::Record &rec, pid_t pid) {
   rec.supervisor = static_cast<int>(::getpid());
   rec.supervisor_start = container::process_start_time(rec.supervisor);
   rec.started_at = sys::now_rfc3339();
+  // The subtree start() made the group in a moment before (same process, same own group)
+  rec.cgroup_parent = cgroup::probe().delegated;
 }
 
 int finish(const std::string &root, const container::Record &rec, Started &s, bool interactive,

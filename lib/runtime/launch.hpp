@@ -55,7 +55,8 @@ struct Started {
 // init's own start report (125, 126 or 127) when it could not.
 Started start(const Container &c, const Request &req, sys::Rollback &undo);
 
-// Marks rec as running with its first process pid (this process supervises it).
+// Marks rec as running with its first process pid (this process supervises it), and where
+// its group was made: rootless on v2, the delegated subtree (Record::cgroup_parent).
 void set_running(container::Record &rec, pid_t pid);
 
 // Waits for the container, records how it ended (or removes it, with --rm) and releases what

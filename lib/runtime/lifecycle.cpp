@@ -59,7 +59,7 @@ void kill_all(const container::Record &rec, int pidfd, int timeout_s) {
               " s: killing it");
   // Killing the first process of a PID namespace kills every process in it.
   send(pidfd, rec, SIGKILL);
-  if (auto group = cgroup::Group::open(rec.id))
+  if (auto group = cgroup::Group::open(rec.id, rec.cgroup_parent))
     group->kill_all(SIGKILL);
   if (!wait_exit(pidfd, 10000))
     fail("container ", rec.id.substr(0, 12), " did not die after SIGKILL");
@@ -274,7 +274,7 @@ void release_resources(const std::string &root, const container::Record &rec,
   try {
     if (group)
       group->remove(true);
-    else if (auto found = cgroup::Group::open(rec.id))
+    else if (auto found = cgroup::Group::open(rec.id, rec.cgroup_parent))
       found->remove(true);
   } catch (const std::exception &e) {
     log::warn("unable to remove the cgroup of ", rec.id.substr(0, 12), ": ", e.what());
@@ -341,7 +341,7 @@ void pause(const std::string &root, const container::Record &rec, bool paused) {
     fail("container ", now.name, " is not running");
   if (paused && now.paused)
     fail("container ", now.name, " is already paused");
-  auto group = cgroup::Group::open(now.id);
+  auto group = cgroup::Group::open(now.id, now.cgroup_parent);
   if (!group)
     fail("unable to ", paused ? "pause" : "unpause", " container ", now.name, ": ",
          rootless::active() ? rootless::NO_CGROUP : "it has no cgroup");

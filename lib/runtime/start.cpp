@@ -29,6 +29,7 @@ void on_clone(const std::string &root, container::Record &rec, sys::Rollback &un
     r.supervisor = rec.supervisor;
     r.supervisor_start = rec.supervisor_start;
     r.started_at = rec.started_at;
+    r.cgroup_parent = rec.cgroup_parent;
     r.exit_code = 0;
     r.error.clear();
     r.ip_address.clear();

@@ -99,6 +99,8 @@ json::Value Record::to_json() const {
   host.set("MemorySwap", memory_swap);
   host.set("NanoCpus", nano_cpus);
   host.set("PidsLimit", pids_limit);
+  if (!cgroup_parent.empty())
+    host.set("CgroupParent", cgroup_parent);
   json::Value &log_config = host.set("LogConfig", json::Value::object());
   log_config.set("Type", "koker"); // the output as it is, no JSON framing
   json::Value &log_opts = log_config.set("Config", json::Value::object());
@@ -283,6 +285,7 @@ Record Record::from_json(const json::Value &v, std::string_view what) {
   r.memory_swap = host.integer("MemorySwap");
   r.nano_cpus = host.integer("NanoCpus");
   r.pids_limit = host.integer("PidsLimit");
+  r.cgroup_parent = host.string("CgroupParent");
   json::Fields log_opts = host.object("LogConfig").object("Config");
   r.log_max_size = sys::parse_uint(log_opts.string("max-size", "0")).value_or(0);
   r.log_max_files = static_cast<unsigned>(

@@ -68,6 +68,10 @@ struct Record {
   bool read_only = false, auto_remove = false, no_new_privileges = false;
   std::vector<std::string> binds, cap_add, cap_drop, publish;
   int64_t memory = 0, memory_swap = 0, nano_cpus = 0, pids_limit = 0;
+  // Rootless on cgroup v2: the delegated subtree its group koker/ID was made in (docker's
+  // HostConfig.CgroupParent, only written when set), so that a later tool run from outside
+  // it (a login session) opens the same group; "" for root and without a cgroup.
+  std::string cgroup_parent;
   uint64_t log_max_size = 0; // --log-opt max-size (0: no limit) and max-file
   unsigned log_max_files = 1;
   // Restart policies: HostConfig.RestartPolicy{Name,MaximumRetryCount}, RestartCount, and

@@ -181,15 +181,17 @@ pulled() {
 # fake_delegation DIR [OWNER]: a fake cgroup v2 tree in DIR (KOKER_CGROUP_ROOT) shaped as systemd
 # delegates to a user: user.slice/user-UID.slice/user@UID.service and below it the test's own
 # scope, app.slice/test.scope, with cpu, memory and pids; user@UID.service and what is below it
-# owned by OWNER (the test user; root: nothing delegated). Prints the scope's path in the tree
-# (KOKER_CGROUP_SELF, what /proc/self/cgroup would say).
+# owned by OWNER (the test user; root: nothing delegated). Beside it a login session's scope,
+# user.slice/user-UID.slice/session-1.scope, root's as systemd makes it. Prints the test scope's
+# path in the tree (KOKER_CGROUP_SELF, what /proc/self/cgroup would say).
 fake_delegation() {
     local dir=$1 owner=${2:-$RL_USER} d
     local service=$dir/user.slice/user-$RL_UID.slice/user@$RL_UID.service
-    mkdir -p "$service/app.slice/test.scope"
+    local session=$dir/user.slice/user-$RL_UID.slice/session-1.scope
+    mkdir -p "$service/app.slice/test.scope" "$session"
     echo "cpuset cpu io memory pids" >"$dir/cgroup.controllers"
     for d in "$dir" "$dir/user.slice" "$dir/user.slice/user-$RL_UID.slice" "$service" \
-        "$service/app.slice" "$service/app.slice/test.scope"; do
+        "$service/app.slice" "$service/app.slice/test.scope" "$session"; do
         [[ $d == "$dir" ]] || echo "cpu memory pids" >"$d/cgroup.controllers"
         : >"$d/cgroup.procs"
         : >"$d/cgroup.subtree_control"
@@ -211,6 +213,15 @@ fake_delegation() {
         "$KOKER_TEST_REGISTRY/koker/one" sleep 1000
     assert_equal "" "$stderr"
     group=$service/koker/$output
+    # what koker-cg mode says, and the subtree kept in the record (HostConfig.CgroupParent)
+    run -0 --separate-stderr run_as "$RL_USER" env KOKER_CGROUP_ROOT="$tree" KOKER_CGROUP_SELF="$self" \
+        koker-cg mode
+    assert_equal "v2"$'\n'"rootless: delegated v2 subtree $service (controllers: memory pids cpu)" "$output"
+    run -0 --separate-stderr run_as "$RL_USER" env KOKER_CGROUP_ROOT="$tree" KOKER_CGROUP_SELF="$self" \
+        koker-system info --format '{{.CgroupDelegation}}'
+    assert_equal "delegated v2 subtree $service (controllers: memory pids cpu)" "$output"
+    run -0 --separate-stderr run_as "$RL_USER" koker-inspect --format '{{.HostConfig.CgroupParent}}' rl-dg
+    assert_equal "$service" "$output"
     [[ $(cat "$group/memory.max") == 67108864 ]]
     [[ $(cat "$group/cpu.max") == "50000 100000" ]]
     [[ $(cat "$group/pids.max") == 50 ]]
@@ -223,9 +234,30 @@ fake_delegation() {
     run -0 --separate-stderr run_as "$RL_USER" env KOKER_CGROUP_ROOT="$tree" KOKER_CGROUP_SELF="$self" \
         koker-update --pids-limit 77 rl-dg
     [[ $(cat "$group/pids.max") == 77 ]]
-    run -0 --separate-stderr run_as "$RL_USER" env KOKER_CGROUP_ROOT="$tree" KOKER_CGROUP_SELF="$self" \
+    # from a login session's scope (root's: nothing delegated above it) the group is still
+    # found through the record: stats, and rm takes it away
+    local session=/user.slice/user-$RL_UID.slice/session-1.scope
+    run -0 --separate-stderr run_as "$RL_USER" env KOKER_CGROUP_ROOT="$tree" KOKER_CGROUP_SELF="$session" \
+        koker-cg mode
+    assert_equal "v2"$'\n'"rootless: no delegated cgroup (limits not applied)" "$output"
+    run -0 --separate-stderr run_as "$RL_USER" env KOKER_CGROUP_ROOT="$tree" KOKER_CGROUP_SELF="$session" \
+        koker-stats --format json rl-dg
+    assert_match '"MemLimit": 67108864'
+    run -0 --separate-stderr run_as "$RL_USER" env KOKER_CGROUP_ROOT="$tree" KOKER_CGROUP_SELF="$session" \
         koker-rm -f rl-dg
     [[ ! -e $group ]]
+    # koker/ itself stays, as under root
+    [[ -d $service/koker ]]
+
+    # a subtree whose controllers lack cpu: --cpus cannot be applied there, one line and 125
+    # (as for root), no group left, and no container
+    echo "memory pids" >"$service/cgroup.controllers"
+    run -125 --separate-stderr run_as "$RL_USER" env KOKER_CGROUP_ROOT="$tree" KOKER_CGROUP_SELF="$self" \
+        koker-run --rm --network none --cpus 0.5 "$KOKER_TEST_REGISTRY/koker/one" true
+    [[ $stderr =~ ^"koker-run: fatal: unable to limit the CPUs of cgroup "[0-9a-f]{64}": no cpu controller in "[^$'\n']+$ ]]
+    [[ -z $(find "$service/koker" -mindepth 1 -type d) ]]
+    run -0 --separate-stderr run_as "$RL_USER" koker-ps -aq
+    assert_equal "" "$output"
 
     # the same tree with user@UID.service left to root: nothing delegated, the warning
     rm -rf "$tree"
@@ -234,6 +266,9 @@ fake_delegation() {
         koker-run --rm --network none --memory 64m "$KOKER_TEST_REGISTRY/koker/one" true
     assert_equal "koker-run: warning: rootless: cgroup limits were not applied (no delegated cgroup v2 subtree)" "$stderr"
     [[ ! -e $service/koker ]]
+    run -0 --separate-stderr run_as "$RL_USER" env KOKER_CGROUP_ROOT="$tree" KOKER_CGROUP_SELF="$self" \
+        koker-cg mode
+    assert_equal "v2"$'\n'"rootless: no delegated cgroup (limits not applied)" "$output"
 }
 
 @test "rootless: a root-owned 0600 file bound read-only cannot be read in the container" {

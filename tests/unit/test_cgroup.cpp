@@ -2,7 +2,9 @@
 #include "cgroup/cgroup.hpp"
 #include "check.hpp"
 #include "base/error.hpp"
+#include "base/json.hpp"
 #include "base/sys.hpp"
+#include "store/container.hpp"
 #include <cstdlib>
 #include <stdexcept>
 
@@ -388,4 +390,15 @@ TEST("cgroup: an OCI group on a v2 fake root: runc's conversions") {
   CHECK(g.made().empty());
   g.remove(true);
   CHECK(!r.has("k/c") && r.has("k"));
+}
+
+TEST("cgroup: a rootless container's delegated subtree is kept in its record, root's record unchanged") {
+  container::Record r;
+  r.id = std::string(64, 'c');
+  json::Value plain = r.to_json();
+  CHECK(plain.find("HostConfig")->find("CgroupParent") == nullptr); // root: as before
+  r.cgroup_parent = "/sys/fs/cgroup/user.slice/user-1000.slice/user@1000.service";
+  auto back = container::Record::from_json(r.to_json(), "test");
+  CHECK(back.cgroup_parent == r.cgroup_parent);
+  CHECK(container::Record::from_json(plain, "test").cgroup_parent.empty());
 }
