@@ -88,8 +88,21 @@ private:
 // the user (cgroup::probe, Host::delegated). Elsewhere (v1, hybrid, or v2 with nothing
 // delegated) it may not, and limits are not applied, with one warning (podman's behaviour);
 // with no limit asked, nothing is said and no cgroup is touched.
+// The subtree delegated to a rootless caller, else "": for root, and where the host shows no
+// cgroups at all (a rootless container needs none, so that is no reason to fail).
+std::string delegated_subtree() {
+  if (!userns::inside())
+    return "";
+  try {
+    return cgroup::probe().delegated;
+  } catch (const Error &e) {
+    log::debug("rootless: no cgroups here: ", e.what());
+    return "";
+  }
+}
+
 bool rootless_without_cgroup(const cgroup::Limits &limits) {
-  if (!userns::inside() || !cgroup::probe().delegated.empty())
+  if (!userns::inside() || !delegated_subtree().empty())
     return false;
   if (!limits.empty())
     log::warn("rootless: cgroup limits were not applied (no delegated cgroup v2 subtree)");
@@ -214,7 +227,7 @@ void set_running(container::Record &rec, pid_t pid) {
   rec.supervisor_start = container::process_start_time(rec.supervisor);
   rec.started_at = sys::now_rfc3339();
   // The subtree start() made the group in a moment before (same process, same own group)
-  rec.cgroup_parent = cgroup::probe().delegated;
+  rec.cgroup_parent = delegated_subtree();
 }
 
 int finish(const std::string &root, const container::Record &rec, Started &s, bool interactive,
