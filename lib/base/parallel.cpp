@@ -42,4 +42,8 @@ void for_each(size_t count, size_t max_threads,
     std::rethrow_exception(first_error);
 }
 
+size_t threads_for(size_t count) {
+  return count < 64 ? 1 : std::max(1u, std::min(4u, std::thread::hardware_concurrency()));
+}
+
 } // namespace koker::parallel

@@ -23,9 +23,9 @@ std::optional<std::string> own_dir(const Hierarchy &h, bool fake) {
   if (fake) {
     path = sys::env("KOKER_CGROUP_SELF");
   } else {
-    for (const auto &line : text::fields(sys::read_file("/proc/self/cgroup", 64 * 1024), '\n'))
-      if (text::starts_with(line, "0::"))
-        path = line.substr(3);
+    for (const auto &m : memberships("/proc/self/cgroup"))
+      if (m.id == "0" && m.controllers.empty())
+        path = m.path;
   }
   if (path.empty() || path[0] != '/' || path.find("/..") != std::string::npos)
     return fake ? std::optional<std::string>(h.mount) : std::nullopt;

@@ -45,6 +45,16 @@ Host probe_mounted();
 // left out (Base::init), as a directory under h.mount; h.mount itself under a fake root.
 // Throws when the group is outside what h.mount shows (another cgroup namespace).
 std::string base_dir(const Hierarchy &h, Base base, bool fake);
+// One line of /proc/PID/cgroup (cgroups(7)): "ID:CONTROLLERS:PATH"; no controllers for the
+// unified tree ("0::PATH"), "name=systemd" for a named v1 hierarchy.
+struct Membership {
+  std::string id;
+  std::vector<std::string> controllers;
+  std::string path;
+};
+// The lines of file (/proc/self/cgroup, /proc/1/cgroup), read once per process: neither
+// process moves while a tool looks.
+const std::vector<Membership> &memberships(const std::string &file);
 
 // True if h holds controller, as one of koker's or an extra one.
 bool holds(const Hierarchy &h, std::string_view controller);

@@ -200,14 +200,10 @@ std::optional<Host> probe_sysfs() {
                           }))
       host.hierarchies.push_back(*h);
   }
-  // "ID:CONTROLLERS:PATH", CONTROLLERS empty for v2 and "name=systemd" for a named one.
   std::set<std::string> listed;
-  for (const auto &line : text::fields(sys::read_file("/proc/self/cgroup", 64 * 1024), '\n')) {
-    auto f = text::fields(line, ':');
-    if (f.size() >= 3 && !f[1].empty())
-      for (const auto &c : text::fields(f[1], ','))
-        listed.insert(c.rfind("name=", 0) == 0 ? c.substr(5) : c);
-  }
+  for (const auto &m : memberships("/proc/self/cgroup"))
+    for (const auto &c : m.controllers) // "name=systemd" is mounted as systemd
+      listed.insert(c.rfind("name=", 0) == 0 ? c.substr(5) : c);
   if (listed != by_name || (host.hierarchies.empty() && !unified))
     return std::nullopt;
   return found(std::move(host), std::move(unified));

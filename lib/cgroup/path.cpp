@@ -101,26 +101,34 @@ Place parse_systemd_path(std::string_view cgroups_path, std::string_view id) {
 
 namespace detail {
 
-std::string base_dir(const Hierarchy &h, Base base, bool fake) {
-  if (base == Base::root || fake)
-    return h.mount;
-  // /proc/PID/cgroup (cgroups(7)): "ID:CONTROLLERS:PATH", "0::PATH" for the unified tree.
-  const char *file = base == Base::own ? "/proc/self/cgroup" : "/proc/1/cgroup";
-  // Read once for all the hierarchies: neither process moves while koker-oci runs.
-  static std::map<std::string, std::string> read;
-  if (!read.count(file))
-    read[file] = sys::read_file(file);
-  std::optional<std::string> path;
-  for (const auto &line : text::fields(read[file], '\n')) {
+const std::vector<Membership> &memberships(const std::string &file) {
+  static std::map<std::string, std::vector<Membership>> read;
+  if (auto it = read.find(file); it != read.end())
+    return it->second;
+  std::vector<Membership> lines;
+  for (const auto &line : text::fields(sys::read_file(file, 64 * 1024), '\n')) {
+    // The path may hold ':' itself: only the first two separate.
     auto first = line.find(':'), second = line.find(':', first + 1);
     if (first == std::string::npos || second == std::string::npos)
       continue;
-    auto names = text::fields(line.substr(first + 1, second - first - 1), ',');
-    bool match = h.unified ? line.substr(0, first) == "0" && names.empty()
-                           : std::any_of(names.begin(), names.end(),
+    lines.push_back({line.substr(0, first),
+                     text::fields(line.substr(first + 1, second - first - 1), ','),
+                     line.substr(second + 1)});
+  }
+  return read[file] = std::move(lines);
+}
+
+std::string base_dir(const Hierarchy &h, Base base, bool fake) {
+  if (base == Base::root || fake)
+    return h.mount;
+  const char *file = base == Base::own ? "/proc/self/cgroup" : "/proc/1/cgroup";
+  std::optional<std::string> path;
+  for (const auto &m : memberships(file)) {
+    bool match = h.unified ? m.id == "0" && m.controllers.empty()
+                           : std::any_of(m.controllers.begin(), m.controllers.end(),
                                          [&](const std::string &n) { return holds(h, n); });
     if (match) {
-      path = line.substr(second + 1);
+      path = m.path;
       break;
     }
   }

@@ -143,8 +143,7 @@ std::vector<container::Record> settle_all(const std::string &root) {
   std::vector<container::Record> all = container::list(root);
   // Running and alive: settle() would return it as it is (nothing to unmount or release).
   std::vector<char> as_is(all.size());
-  size_t threads = all.size() < 64 ? 1 : 2;
-  parallel::for_each(all.size(), threads, [&](size_t i, const std::atomic<bool> &) {
+  parallel::for_each(all.size(), parallel::threads_for(all.size()), [&](size_t i, const std::atomic<bool> &) {
     as_is[i] = all[i].status == "running" && !container::orphaned(all[i]);
   });
   std::vector<container::Record> out;

@@ -379,8 +379,7 @@ std::vector<Record> list(const std::string &root) {
   // what `koker-ps` does. Spread over the cores; a few records are not worth a thread.
   std::vector<std::optional<Record>> loaded(ids.size());
   std::vector<std::string> errors(ids.size());
-  size_t threads = ids.size() < 64 ? 1 : std::max(1u, std::min(4u, std::thread::hardware_concurrency()));
-  parallel::for_each(ids.size(), threads, [&](size_t i, const std::atomic<bool> &) {
+  parallel::for_each(ids.size(), parallel::threads_for(ids.size()), [&](size_t i, const std::atomic<bool> &) {
     try {
       loaded[i] = load(root, ids[i]);
     } catch (const Error &e) {
