@@ -48,12 +48,7 @@ container_rules() { # iptables rules of containers (koker:<id>) on the test's br
 # assert_nothing_left: no veth on the bridge, no address file, no container rule. The kernel
 # deletes a veth pair with the container's network namespace, a moment after its exit.
 assert_nothing_left() {
-    local _
-    for _ in $(seq 50); do
-        [[ -z $(veths) ]] && break
-        sleep 0.1
-    done
-    assert_equal "" "$(veths)" "veths left on $KOKER_BRIDGE"
+    assert_equal "" "$(veths_left "$KOKER_BRIDGE")" "veths left on $KOKER_BRIDGE"
     assert_equal "" "$(leases)" "address files left"
     assert_equal "" "$(container_rules)" "container rules left"
     assert_equal "" "$(find "$KOKER_ROOT/net/$KOKER_BRIDGE/ports" -type f 2>/dev/null)" \

@@ -46,10 +46,6 @@ ports() { # the port files of the test's bridge
     find "$DIR/ports" -type f -printf '%f\n' 2>/dev/null | sort
 }
 
-veths() { # the links plugged into the test's bridge
-    ip -o link show master "$KOKER_BRIDGE" 2>/dev/null | awk -F': ' '{ print $2 }' | cut -d@ -f1
-}
-
 container_rules() { # iptables rules of containers (koker:<id>) on the test's bridge
     iptables -w -t nat -S "KOKER-$KOKER_BRIDGE" 2>/dev/null | grep 'koker:' || true
 }
@@ -60,12 +56,7 @@ cgroups_of() { # ID: how many cgroups of the container koker-cg lists
 
 # assert_nothing_left: no veth on the bridge, no address or port file, no container rule.
 assert_nothing_left() {
-    local _
-    for _ in $(seq 50); do
-        [[ -z $(veths) ]] && break
-        sleep 0.1
-    done
-    assert_equal "" "$(veths)" "veths left on $KOKER_BRIDGE"
+    assert_equal "" "$(veths_left "$KOKER_BRIDGE")" "veths left on $KOKER_BRIDGE"
     assert_equal "" "$(leases)" "address files left"
     assert_equal "" "$(container_rules)" "container rules left"
     assert_equal "" "$(ports)" "port files left"

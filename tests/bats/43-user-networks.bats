@@ -117,7 +117,7 @@ wait_no_resolvers() {
     koker-rm -f web1 web2 >/dev/null
     assert_equal "$mac" "$(cat "/sys/class/net/$BR_A/address")"
     assert_equal "" "$(find "$KOKER_ROOT/net/$BR_A" -maxdepth 1 -name '*.*.*.*')"
-    assert_equal "" "$(ip -o link show master "$BR_A")"
+    assert_equal "" "$(veths_left "$BR_A")"
     # the default bridge network keeps its shape
     idle plain >/dev/null
     assert_equal bridge "$(state plain .HostConfig.NetworkMode)"

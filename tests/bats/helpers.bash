@@ -228,6 +228,18 @@ web() { # NAME [RUN-OPTION...]
         "mkdir -p /www && echo 'hello from $name' >/www/index.html && exec httpd -f -p 80 -h /www"
 }
 
+# veths_left BRIDGE: the links still plugged into BRIDGE once the kernel has had up to 5 s to
+# end the network namespaces of containers just removed (it deletes their veth pairs in a
+# work queue, a moment after the last process; koker does not wait for it).
+veths_left() {
+    local _
+    for _ in $(seq 50); do
+        [[ -z $(ip -o link show master "$1" 2>/dev/null) ]] && return 0
+        sleep 0.1
+    done
+    ip -o link show master "$1" 2>/dev/null | awk -F': ' '{ print $2 }' | cut -d@ -f1
+}
+
 # fetch_host URL: curl from the host, retrying while the server starts; the
 # published-port tests of 40-net and 47-usermode-net.
 fetch_host() {
