@@ -3,6 +3,7 @@
 #include "base/error.hpp"
 #include "base/log.hpp"
 #include "base/main.hpp"
+#include "runtime/lifecycle.hpp"
 #include "runtime/userns.hpp"
 #include "image/archive.hpp"
 #include "image/ingest.hpp"
@@ -89,6 +90,7 @@ static int load_main(int argc, char **argv) {
   } catch (...) {
     // Layers and blobs of an image that failed halfway belong to no image: remove them now
     // rather than at the next clean-up (later, when a pull is running).
+    lifecycle::reclaim_abandoned(store.root());
     store.collect_garbage();
     throw;
   }

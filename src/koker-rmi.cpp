@@ -3,6 +3,7 @@
 #include "base/error.hpp"
 #include "base/log.hpp"
 #include "base/main.hpp"
+#include "runtime/lifecycle.hpp"
 #include "runtime/userns.hpp"
 #include "image/reference.hpp"
 #include "store/store.hpp"
@@ -29,6 +30,9 @@ static int rmi_main(int argc, char **argv) {
     cli::usage_error("IMAGE is missing");
   userns::enter(); // rootless: uid 0 in a user namespace of its own (runtime/userns.hpp)
   store::Store store(store_root());
+  // What killed koker-runs left half created goes first: its cgroup and mount with it, which
+  // the store's garbage collection (below the runtime) cannot take down.
+  lifecycle::reclaim_abandoned(store.root());
   return cli::for_each_operand(argc, argv, [&](const char *name) {
     auto res = store.remove_image(name, registry::reference_key(name), force);
     for (const auto &t : res.untagged)

@@ -228,18 +228,18 @@ uint64_t prune_volumes(const std::string &root, std::string &report) {
 uint64_t prune_containers(const std::string &root, std::string &report) {
   uint64_t reclaimed = 0;
   std::vector<std::string> deleted_containers;
-  for (const auto &r : container::list(root)) {
-    auto now = lifecycle::settle(root, r);
-    if (!now || !stopped(*now))
+  // settle_all: dead containers settled, and what killed koker-runs left half made removed
+  for (const auto &now : lifecycle::settle_all(root)) {
+    if (!stopped(now))
       continue;
-    uint64_t size = writable_size(root, *now);
+    uint64_t size = writable_size(root, now);
     try {
-      log::debug("remove container ", now->id);
-      lifecycle::remove(root, *now, false);
-      deleted_containers.push_back(now->id);
+      log::debug("remove container ", now.id);
+      lifecycle::remove(root, now, false);
+      deleted_containers.push_back(now.id);
       reclaimed += size;
     } catch (const Error &e) {
-      log::warn("keeping container ", now->id.substr(0, 12), ": ", e.what());
+      log::warn("keeping container ", now.id.substr(0, 12), ": ", e.what());
     }
   }
   if (!deleted_containers.empty()) {
@@ -267,6 +267,7 @@ int prune(const store::Store &store, bool all, bool force, bool volumes, bool im
   // Images no container uses: dangling ones (no tag), or with -a all of them. Each goes by
   // its tags (the last one deletes it) or its ID, never with force: remove_image checks again
   // under the index lock, so an image a container started using meanwhile stays.
+  lifecycle::reclaim_abandoned(root); // their directories claim images (-i skipped the above)
   std::set<std::string> used;
   for (const auto &r : container::list(root))
     used.insert(r.image_id);

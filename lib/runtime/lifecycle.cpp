@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "runtime/lifecycle.hpp"
+#include "store/store.hpp"
 #include "cgroup/cgroup.hpp"
 #include "base/error.hpp"
 #include "base/log.hpp"
@@ -100,6 +101,30 @@ void remove_unreadable(const std::string &root, const std::string &id) {
   sys::rm_rf(dir);
 }
 
+void reclaim_abandoned(const std::string &root, const std::vector<std::string> &ids) {
+  for (const auto &id : ids) {
+    if (!store::abandoned_container(root, id))
+      continue; // being created, or saved since
+    log::debug("container ", id.substr(0, 12), ": its koker-run died before saving its record");
+    try {
+      if (auto group = cgroup::Group::open(id))
+        group->remove(true);
+      sys::unmount(container::dir_of(root, id) + "/bundle/rootfs");
+      container::release_names_of(root, id);
+      store::remove_abandoned_container(root, id);
+    } catch (const std::exception &e) {
+      log::warn("unable to remove what a killed koker-run left of container ", id.substr(0, 12),
+                ": ", e.what());
+    }
+  }
+}
+
+void reclaim_abandoned(const std::string &root) {
+  std::vector<std::string> unsaved;
+  container::list(root, &unsaved);
+  reclaim_abandoned(root, unsaved);
+}
+
 int parse_signal(std::string_view text) {
   if (auto n = sys::parse_uint(text); n && *n > 0 && *n < static_cast<uint64_t>(NSIG))
     return static_cast<int>(*n);
@@ -140,7 +165,9 @@ void unmount_stale_root(const std::string &root, const container::Record &rec) {
 } // namespace
 
 std::vector<container::Record> settle_all(const std::string &root) {
-  std::vector<container::Record> all = container::list(root);
+  std::vector<std::string> unsaved;
+  std::vector<container::Record> all = container::list(root, &unsaved);
+  reclaim_abandoned(root, unsaved);
   // Running and alive: settle() would return it as it is (nothing to unmount or release).
   std::vector<char> as_is(all.size());
   parallel::for_each(all.size(), parallel::threads_for(all.size()), [&](size_t i, const std::atomic<bool> &) {

@@ -57,6 +57,13 @@ void remove_reaped(const std::string &root, const container::Record &rec, cgroup
 // its cgroup and killed, the cgroup, its names and its directory go; its address and ports
 // are left to koker-net gc, which frees leases of containers without a readable record.
 void remove_unreadable(const std::string &root, const std::string &id);
+// Removes what a koker-run killed before it saved the record left (store::abandoned_container):
+// its cgroup (and the container process it may have cloned into it), its root's overlay, its
+// names and its directory. Its address is left to koker-net gc, as above. With no ids, every
+// such directory of the store: koker-rmi, koker-load and system prune call it before the
+// store's garbage collection; settle_all() calls it for the directories list() found unsaved.
+void reclaim_abandoned(const std::string &root, const std::vector<std::string> &ids);
+void reclaim_abandoned(const std::string &root);
 
 // pause/unpause: freezes (or thaws) the container's processes (cgroup::Group::freeze) and
 // records State.Paused; Error when it is not running, already paused, or not paused.

@@ -366,7 +366,7 @@ std::optional<Record> load(const std::string &root, std::string_view id) {
   return Record::from_json(json::parse(*text, path), path);
 }
 
-std::vector<Record> list(const std::string &root) {
+std::vector<Record> list(const std::string &root, std::vector<std::string> *unsaved) {
   std::vector<Record> out;
   std::string dir = root + "/containers";
   if (!sys::exists(dir))
@@ -389,6 +389,8 @@ std::vector<Record> list(const std::string &root) {
   for (size_t i = 0; i < ids.size(); ++i) {
     if (loaded[i])
       out.push_back(std::move(*loaded[i]));
+    else if (errors[i].empty() && unsaved)
+      unsaved->push_back(ids[i]);
     else if (!errors[i].empty())
       // One bad record must not hide all the others: say so, and go on.
       log::warn("skipping container ", ids[i].substr(0, 12), ": ", errors[i],

@@ -124,8 +124,9 @@ std::string dir_of(const std::string &root, std::string_view id);
 // Writes the record (no fsync: live state).
 void save(const std::string &root, const Record &rec);
 std::optional<Record> load(const std::string &root, std::string_view id);
-// Every container's record; one that cannot be read is skipped with a warning.
-std::vector<Record> list(const std::string &root);
+// Every container's record; one that cannot be read is skipped with a warning. With unsaved,
+// the IDs of directories with no record yet (being created, or left by a killed koker-run).
+std::vector<Record> list(const std::string &root, std::vector<std::string> *unsaved = nullptr);
 // The ID of the container query names (full ID, unique ID prefix of 12+ hex, or name) whose
 // directory exists, without reading its record; throws Error on an ambiguous prefix.
 std::optional<std::string> find_id(const std::string &root, std::string_view query);

@@ -338,6 +338,25 @@ bool holds_container(const std::string &root, std::string_view id) {
   return !claim || claim->creator_alive;
 }
 
+bool abandoned_container(const std::string &root, std::string_view id) {
+  std::string dir = container::dir_of(root, id);
+  if (!sys::exists(dir))
+    return false;
+  auto claim = claim_of(dir);
+  return claim && !claim->creator_alive;
+}
+
+void remove_abandoned_container(const std::string &root, std::string_view id) {
+  // Under the index lock, which create_container_dir holds from its mkdir to its claim: a
+  // directory being made now is not taken for an abandoned one.
+  sys::FileLock index(root + "/locks/index.lock", sys::FileLock::Mode::exclusive);
+  if (!abandoned_container(root, id))
+    return;
+  std::string dir = container::dir_of(root, id);
+  log::debug("rm -rf ", dir, " (its creator died before saving its record)");
+  sys::rm_rf(dir);
+}
+
 RemoveResult Store::remove_image(std::string_view query, std::string_view ref, bool force) const {
   RemoveResult res;
   {
@@ -397,19 +416,6 @@ void Store::collect_garbage() const {
     log::debug("a pull is running: unused layers stay until the next clean-up");
     return;
   }
-  // What a koker-run killed while it created a container left: a directory with no record
-  // whose creator is dead. Under the index lock, which create_container_dir holds from its
-  // mkdir to its claim.
-  sys::FileLock index(m_root + "/locks/index.lock", sys::FileLock::Mode::exclusive);
-  if (sys::exists(m_root + "/containers"))
-    for (const auto &name : sys::list_dir(m_root + "/containers")) {
-      std::string dir = cat(m_root, "/containers/", name);
-      if (auto claim = claim_of(dir); claim && !claim->creator_alive) {
-        log::debug("rm -rf ", dir, " (its creator died before saving its record)");
-        sys::rm_rf(dir);
-      }
-    }
-  index.unlock();
   std::set<std::string> layers, blobs;
   for (const auto &r : load_index()) {
     for (const auto &l : r.layers)

@@ -51,6 +51,12 @@ struct RemoveResult {
 // True while containers/<id> holds a container: a saved record, or one that a live process is
 // creating (its "creating" claim); false for what a killed koker-run left, and for nothing.
 bool holds_container(const std::string &root, std::string_view id);
+// True when containers/<id> is what a koker-run killed while it created the container left:
+// no record, and a "creating" claim whose process is gone.
+bool abandoned_container(const std::string &root, std::string_view id);
+// Removes such a directory (rm -rf) under the index lock, when it is still abandoned. Its
+// root and cgroup are the caller's to take down first (lifecycle::reclaim_abandoned).
+void remove_abandoned_container(const std::string &root, std::string_view id);
 
 class Store {
 public:
@@ -102,7 +108,8 @@ public:
   std::string create_container_dir(std::string_view id, std::string_view image_id) const;
   // Untags or deletes as docker rmi does, then removes layers and blobs nothing uses.
   RemoveResult remove_image(std::string_view query, std::string_view ref, bool force) const;
-  // Removes layers and blobs no image uses, when no pull is running (else later).
+  // Removes layers and blobs no image uses, when no pull is running (else later). What a
+  // killed koker-run left half created holds no layer; lifecycle::reclaim_abandoned removes it.
   void collect_garbage() const;
 
   // koker-push --compression: layers/<hex>/<kind> ("gzip", "zstd") names the blob (in blobs/)

@@ -297,7 +297,15 @@ wait_no_resolvers() {
     cpid=$(state alive .State.Pid)
     kill -9 "$pid" "$cpid"
     wait "$pid" || true
+    # a koker-run killed before it saved its record left a directory, a cgroup and a mount
+    # that ps does not list: the ps below removes them
+    ids=$(ls "$KOKER_ROOT/containers")
     koker-ps -a -q | xargs -r koker-rm -f >/dev/null
+    assert_equal "" "$(ls "$KOKER_ROOT/containers")"
+    for id in $ids; do
+        assert_equal "" "$(ls -d /sys/fs/cgroup/*/koker/"$id" 2>/dev/null)" "cgroup of $id left"
+    done
+    assert_equal "" "$(grep -F "$KOKER_ROOT/containers" /proc/self/mountinfo)"
     run_koker 0 koker-net prune -f
     assert_match fragile
     assert_equal "" "$(ip -o link show master "$BR_A" 2>/dev/null)"
