@@ -438,11 +438,25 @@ void connect(const Network &n, const Lease &l, int pid, const std::string &ifnam
   bool user = n.gateway != 0; // a user-defined network (the default bridge keeps its MACs)
   if (!netlink::add_veth(host, l.veth, *bridge, ifname, ns.get(), user ? mac : nullptr))
     fail("unable to create veth ", l.veth, ": a link of that name exists already");
+  // The host's end is a bridge port: it needs no IPv6 of its own. With it, every port's
+  // link-local and multicast routes join the one list the host's IPv6 table keeps for
+  // fe80::/64 and for ff00::/8, which each new port walks as it comes up (with 700 containers
+  // on the bridge, milliseconds of each start: bench/README.md). Set before it is up.
+  std::string knob = cat("/proc/sys/net/ipv6/conf/", l.veth, "/disable_ipv6");
+  if (sys::exists(knob))
+    write_sysctl(knob, "1");
+  netlink::set_up(host, l.veth);
   netlink::Socket inside(ns.get());
-  netlink::set_up(inside, ifname);
   auto dev = netlink::get_link(inside, ifname);
   if (!dev)
     fail(ifname, " did not appear in the container's network namespace");
+  // docker gives an interface of a network without IPv6 no IPv6 (it writes disable_ipv6; koker
+  // asks netlink for no link-local address: that sysctl, written in each container's namespace,
+  // leaves an entry per namespace that every later lookup of the path compares). Else its
+  // address's probes and reports are flooded to every port of the bridge at each start.
+  if (!n.subnet6 || l.ip6.empty())
+    netlink::set_addrgenmode_none(inside, *dev);
+  netlink::set_up(inside, ifname);
   netlink::add_address(inside, *dev, ip, n.subnet.prefix);
   if (n.subnet6 && !l.ip6.empty())
     netlink::add_address6(inside, *dev, *parse_ip6(l.ip6), n.subnet6->prefix);

@@ -126,6 +126,7 @@ void in_netns(int netns_fd, const std::function<void()> &fn) {
 
 Socket::Socket() { open(); }
 
+
 Socket::Socket(int netns_fd) {
   in_netns(netns_fd, [this] { open(); });
 }
@@ -227,12 +228,10 @@ bool add_bridge(Socket &s, std::string_view name) {
 
 bool add_veth(Socket &s, std::string_view host, const Link &master, std::string_view peer,
               int peer_netns_fd, const uint8_t *mac) {
-  log::debug("netlink RTM_NEWLINK ", host, " master ", master.name, " up type veth peer ", peer,
+  log::debug("netlink RTM_NEWLINK ", host, " master ", master.name, " type veth peer ", peer,
              " netns fd ", peer_netns_fd);
   Request r(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
-  auto *ifm = r.extra<ifinfomsg>();
-  ifm->ifi_family = AF_UNSPEC;
-  ifm->ifi_flags = ifm->ifi_change = IFF_UP;
+  r.extra<ifinfomsg>()->ifi_family = AF_UNSPEC;
   mnl_attr_put_strz(r.nlh, IFLA_IFNAME, std::string(host).c_str());
   mnl_attr_put_u32(r.nlh, IFLA_MASTER, static_cast<uint32_t>(master.index));
   nlattr *info = mnl_attr_nest_start(r.nlh, IFLA_LINKINFO);
@@ -240,7 +239,7 @@ bool add_veth(Socket &s, std::string_view host, const Link &master, std::string_
   nlattr *data = mnl_attr_nest_start(r.nlh, IFLA_INFO_DATA);
   nlattr *peer_info = mnl_attr_nest_start(r.nlh, VETH_INFO_PEER);
   // The peer's attributes follow an ifinfomsg of their own (veth_newlink). It cannot be
-  // brought up here (ENOTCONN): that is done inside the namespace.
+  // brought up here (ENOTCONN): that is done inside the namespace. Neither end is up yet.
   r.extra<ifinfomsg>()->ifi_family = AF_UNSPEC;
   mnl_attr_put_strz(r.nlh, IFLA_IFNAME, std::string(peer).c_str());
   mnl_attr_put_u32(r.nlh, IFLA_NET_NS_FD, static_cast<uint32_t>(peer_netns_fd));
@@ -266,6 +265,23 @@ bool delete_link(Socket &s, std::string_view name) {
     return false;
   expect_ok(rc, cat("delete link ", name));
   return true;
+}
+
+void set_addrgenmode_none(Socket &s, const Link &dev) {
+  log::debug("netlink RTM_NEWLINK ", dev.name, " addrgenmode none");
+  Request r(RTM_NEWLINK, 0);
+  auto *ifm = r.extra<ifinfomsg>();
+  ifm->ifi_family = AF_UNSPEC;
+  ifm->ifi_index = dev.index;
+  nlattr *spec = mnl_attr_nest_start(r.nlh, IFLA_AF_SPEC);
+  nlattr *inet6 = mnl_attr_nest_start(r.nlh, AF_INET6);
+  mnl_attr_put_u8(r.nlh, IFLA_INET6_ADDR_GEN_MODE, IN6_ADDR_GEN_MODE_NONE);
+  mnl_attr_nest_end(r.nlh, inet6);
+  mnl_attr_nest_end(r.nlh, spec);
+  int rc = s.request(r.nlh);
+  if (rc == -EAFNOSUPPORT)
+    return;
+  expect_ok(rc, cat("set addrgenmode none on ", dev.name));
 }
 
 void set_up(Socket &s, std::string_view name) {

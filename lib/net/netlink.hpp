@@ -60,6 +60,10 @@ bool add_veth(Socket &s, std::string_view host, const Link &master, std::string_
 bool delete_link(Socket &s, std::string_view name);
 // ip link set NAME up
 void set_up(Socket &s, std::string_view name);
+// ip link set dev DEV addrgenmode none: DEV gets no IPv6 link-local address, so it sends no
+// IPv6 packet of its own (no duplicate-address probe, MLD report or router solicitation).
+// Nothing when the kernel has no IPv6.
+void set_addrgenmode_none(Socket &s, const Link &dev);
 // ip link set dev DEV alias TEXT
 void set_alias(Socket &s, const Link &dev, std::string_view alias);
 // ip addr add ADDR/PREFIX dev DEV; an address already there is fine.

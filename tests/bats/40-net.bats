@@ -78,6 +78,19 @@ fetch_inside() {
     assert_nothing_left
 }
 
+@test "koker-run: on a network without IPv6, eth0 has no IPv6 address and the bridge port no IPv6 at all" {
+    [[ -e /proc/net/if_inet6 ]] || skip "requires IPv6"
+    id=$(koker-run -d --network bridge one sleep 300)
+    # docker: no IPv6 on an IPv4-only network's interface, so it floods no probe to the bridge
+    run_koker 0 koker-exec "$id" ip -6 addr show dev eth0
+    assert_equal "" "$output"
+    port=$(ip -o link show master "$KOKER_BRIDGE" | awk -F': ' '{print $2}' | cut -d@ -f1)
+    [[ $port == veth* ]]
+    assert_equal 1 "$(cat "/proc/sys/net/ipv6/conf/$port/disable_ipv6")"
+    run_koker 0 koker-rm -f "$id"
+    assert_nothing_left
+}
+
 @test "koker-run: --network none has only lo; --network host has the host's links" {
     run_koker 0 koker-run --rm --network none one ls /sys/class/net
     assert_equal lo "$output"
