@@ -145,12 +145,16 @@ is_below() {
     return 1
 }
 
-# conmon daemonises, so it is found by its command line, which names our runroot.
-find_conmon() {
-    local p
-    for p in $(pgrep -x conmon); do # as wait_for_sleep: one pgrep, not a scan of /proc
-        tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qF "$BENCH_PODMAN_RUN" || continue
-        printf '%s\n' "$p"
+# conmon daemonises, so it is found as the parent of the container's `sleep` (a subreaper, it
+# adopts the container), checked by its command line, which names our runroot. Not the first
+# conmon of that runroot: one of an earlier --rm run may still be cleaning up.
+conmon_of_sleep() {
+    local p parent
+    for p in $(pgrep -x sleep); do # as wait_for_sleep: one pgrep, not a scan of /proc
+        parent=$(awk '$1 == "PPid:" { print $2 }' "/proc/$p/status" 2>/dev/null) || continue
+        [[ -n $parent && $(cat "/proc/$parent/comm" 2>/dev/null) == conmon ]] || continue
+        tr '\0' ' ' <"/proc/$parent/cmdline" 2>/dev/null | grep -qF "$BENCH_PODMAN_RUN" || continue
+        printf '%s\n' "$parent"
         return 0
     done
     return 1
@@ -196,11 +200,10 @@ measure_rss() {
     pid=$!
     conmon=
     for _ in {1..500}; do
-        conmon=$(find_conmon) && break
+        conmon=$(conmon_of_sleep) && break
         sleep 0.01
     done
-    [[ -n $conmon ]] || bench_die "no conmon for podman run"
-    wait_for_sleep "$conmon"
+    [[ -n $conmon ]] || bench_die "no sleep process below a conmon of podman run"
     {
         rss_row "podman run" "$pid" "the client, attached"
         rss_row conmon "$conmon" "podman's monitor of the container"
