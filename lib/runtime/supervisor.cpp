@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "runtime/supervisor.hpp"
+#include "base/resident.hpp"
 #include "base/error.hpp"
 #include "base/log.hpp"
 #include "runtime/attach_server.hpp"
@@ -164,6 +165,8 @@ int run_and_keep(const std::string &root, container::Record &rec, const launch::
         log::set_level(log::Level::quiet); // nobody reads the supervisor's stderr now
         start_report::send_ready(ready.get());
         ready.reset();
+        // From here on it mostly sleeps: what the start touched need not stay resident.
+        resident::shed();
       }
     };
     if (rotating || server)
