@@ -485,6 +485,10 @@ remove_podman_runroots() {
     [[ -n ${BENCH_PODMAN_RUN:-} ]] || return 0
     bench_umount_under "$BENCH_PODMAN_RUN"
     rm -rf --one-file-system "$BENCH_PODMAN_RUN"
+    # Root podman makes its SHM lock file once and never removes it: gone if the bench made it.
+    if [[ -n ${BENCH_MADE_PODMAN_LOCK:-} ]] && ! pgrep -x podman >/dev/null; then
+        rm -f /dev/shm/libpod_lock
+    fi
 }
 
 # podman refuses a runroot path longer than 50 characters, so runroots live in
@@ -495,6 +499,7 @@ bench_podman() {
     bench_net_guard # any podman command makes /run/containers/networks
     if [[ -z ${BENCH_PODMAN_RUN:-} ]]; then
         BENCH_PODMAN_RUN=$(mktemp -d /run/koker-bench.XXXXXX)
+        [[ -e /dev/shm/libpod_lock ]] || BENCH_MADE_PODMAN_LOCK=1
     fi
     # shellcheck disable=SC2034 # the result, used by the caller
     PODMAN=(podman --root "$dir/root" --runroot "$BENCH_PODMAN_RUN/${dir##*/}" --tmpdir "$dir/tmp"
