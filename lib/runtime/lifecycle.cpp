@@ -104,14 +104,15 @@ void remove_unreadable(const std::string &root, const std::string &id) {
 void reclaim_abandoned(const std::string &root, const std::vector<std::string> &ids) {
   for (const auto &id : ids) {
     if (!store::abandoned_container(root, id))
-      continue; // being created, or saved since
-    log::debug("container ", id.substr(0, 12), ": its koker-run died before saving its record");
+      continue; // being created, or saved since (checked again under the store's lock)
     try {
-      if (auto group = cgroup::Group::open(id))
-        group->remove(true);
-      sys::unmount(container::dir_of(root, id) + "/bundle/rootfs");
-      container::release_names_of(root, id);
-      store::remove_abandoned_container(root, id);
+      store::remove_abandoned_container(root, id, [&] {
+        log::debug("container ", id.substr(0, 12), ": its koker-run died before saving its record");
+        if (auto group = cgroup::Group::open(id))
+          group->remove(true);
+        sys::unmount(container::dir_of(root, id) + "/bundle/rootfs");
+        container::release_names_of(root, id);
+      });
     } catch (const std::exception &e) {
       log::warn("unable to remove what a killed koker-run left of container ", id.substr(0, 12),
                 ": ", e.what());

@@ -346,15 +346,16 @@ bool abandoned_container(const std::string &root, std::string_view id) {
   return claim && !claim->creator_alive;
 }
 
-void remove_abandoned_container(const std::string &root, std::string_view id) {
-  // Under the index lock, which create_container_dir holds from its mkdir to its claim: a
-  // directory being made now is not taken for an abandoned one.
+bool remove_abandoned_container(const std::string &root, std::string_view id,
+                                const std::function<void()> &release) {
   sys::FileLock index(root + "/locks/index.lock", sys::FileLock::Mode::exclusive);
   if (!abandoned_container(root, id))
-    return;
+    return false;
+  release();
   std::string dir = container::dir_of(root, id);
   log::debug("rm -rf ", dir, " (its creator died before saving its record)");
   sys::rm_rf(dir);
+  return true;
 }
 
 RemoveResult Store::remove_image(std::string_view query, std::string_view ref, bool force) const {

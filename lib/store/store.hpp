@@ -2,6 +2,7 @@
 #pragma once
 #include "base/sys.hpp"
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -54,9 +55,13 @@ bool holds_container(const std::string &root, std::string_view id);
 // True when containers/<id> is what a koker-run killed while it created the container left:
 // no record, and a "creating" claim whose process is gone.
 bool abandoned_container(const std::string &root, std::string_view id);
-// Removes such a directory (rm -rf) under the index lock, when it is still abandoned. Its
-// root and cgroup are the caller's to take down first (lifecycle::reclaim_abandoned).
-void remove_abandoned_container(const std::string &root, std::string_view id);
+// Removes such a directory (rm -rf) under the index lock, when it is still abandoned, after
+// release() has taken down what its creator made outside the store (its cgroup, its root's
+// mount: lifecycle::reclaim_abandoned). Under that lock, which create_container_dir holds from
+// its mkdir to its claim, a directory a live koker-run is making is never taken for an
+// abandoned one. Returns whether it was.
+bool remove_abandoned_container(const std::string &root, std::string_view id,
+                                const std::function<void()> &release);
 
 class Store {
 public:
