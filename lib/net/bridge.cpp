@@ -442,9 +442,7 @@ void connect(const Network &n, const Lease &l, int pid, const std::string &ifnam
   // link-local and multicast routes join the one list the host's IPv6 table keeps for
   // fe80::/64 and for ff00::/8, which each new port walks as it comes up (with 700 containers
   // on the bridge, milliseconds of each start: bench/README.md). Set before it is up.
-  std::string knob = cat("/proc/sys/net/ipv6/conf/", l.veth, "/disable_ipv6");
-  if (sys::exists(knob))
-    write_sysctl(knob, "1");
+  write_sysctl_if_present(cat("/proc/sys/net/ipv6/conf/", l.veth, "/disable_ipv6"), "1");
   netlink::set_up(host, l.veth);
   netlink::Socket inside(ns.get());
   auto dev = netlink::get_link(inside, ifname);

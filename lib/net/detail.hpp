@@ -81,6 +81,8 @@ struct Alias {
 Alias parse_alias(const std::string &text);
 std::string format_alias(const Network &n, const std::string &forward);
 void write_sysctl(const std::string &path, std::string_view value);
+// The same, but false when the knob does not exist (a kernel without IPv6).
+bool write_sysctl_if_present(const std::string &path, std::string_view value);
 std::string read_sysctl(const std::string &path);
 
 // Moves a long-lived process (the resolver, the [::1] proxy) into init's mount namespace when

@@ -299,12 +299,22 @@ std::string format_alias(const Network &n, const std::string &forward) {
 
 // ---------------------------------------------------------------- files
 
-void write_sysctl(const std::string &path, std::string_view value) {
+bool write_sysctl_if_present(const std::string &path, std::string_view value) {
   log::debug("write ", path, " ", value);
   Fd f(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+  if (!f && errno == ENOENT)
+    return false;
   if (!f)
     sys_fail("unable to open ", path);
   sys::write_fd(f.get(), value, path);
+  return true;
+}
+
+void write_sysctl(const std::string &path, std::string_view value) {
+  if (!write_sysctl_if_present(path, value)) {
+    errno = ENOENT;
+    sys_fail("unable to open ", path);
+  }
 }
 
 std::string read_sysctl(const std::string &path) {
