@@ -267,7 +267,8 @@ int prune(const store::Store &store, bool all, bool force, bool volumes, bool im
   // Images no container uses: dangling ones (no tag), or with -a all of them. Each goes by
   // its tags (the last one deletes it) or its ID, never with force: remove_image checks again
   // under the index lock, so an image a container started using meanwhile stays.
-  lifecycle::reclaim_abandoned(root); // their directories claim images (-i skipped the above)
+  if (images_only) // else prune_containers' settle_all did it
+    lifecycle::reclaim_abandoned(root);
   std::set<std::string> used;
   for (const auto &r : container::list(root))
     used.insert(r.image_id);

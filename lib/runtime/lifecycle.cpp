@@ -121,9 +121,15 @@ void reclaim_abandoned(const std::string &root, const std::vector<std::string> &
 }
 
 void reclaim_abandoned(const std::string &root) {
-  std::vector<std::string> unsaved;
-  container::list(root, &unsaved);
-  reclaim_abandoned(root, unsaved);
+  // No record is read: abandoned_container() looks for the record file, then the claim.
+  std::string dir = root + "/containers";
+  if (!sys::exists(dir))
+    return;
+  std::vector<std::string> ids;
+  for (auto &name : sys::list_dir(dir))
+    if (container::valid_id(name))
+      ids.push_back(std::move(name));
+  reclaim_abandoned(root, ids);
 }
 
 int parse_signal(std::string_view text) {
