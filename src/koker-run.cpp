@@ -58,6 +58,7 @@ int run_main(int argc, char **argv) {
   req.limits = o.limits;
   req.after_clone = [&](pid_t pid) { after_clone(root, o, b, rec, undo, pid); };
   req.relay_signals = true;
+  req.host_root_mount = create::host_root_mount(dir);
   if (o.detach) {
     supervisor::start_detached(root, rec, c, req, undo);
     out::line(rec.id);

@@ -305,6 +305,17 @@ void unmount(const std::string &path) {
     sys_fail("unable to unmount ", path);
 }
 
+bool is_mount_point(const std::string &path) {
+  struct statx st {};
+  if (::statx(AT_FDCWD, path.c_str(), AT_SYMLINK_NOFOLLOW, 0, &st) < 0) {
+    if (errno == ENOENT)
+      return false;
+    sys_fail("unable to stat ", path);
+  }
+  return (st.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
+         (st.stx_attributes & STATX_ATTR_MOUNT_ROOT);
+}
+
 void rm_rf(const std::string &path) {
   struct stat st;
   if (::lstat(path.c_str(), &st) < 0) {

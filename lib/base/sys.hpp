@@ -14,6 +14,9 @@ namespace koker::sys {
 // Detaches whatever is mounted on path (umount2 MNT_DETACH), logged; nothing when nothing is
 // mounted there or path is gone. Throws for other failures.
 void unmount(const std::string &path);
+// True when path is the root of a mount in this mount namespace (statx(2)'s
+// STATX_ATTR_MOUNT_ROOT, Linux 5.8); false when path is gone. Throws for other failures.
+bool is_mount_point(const std::string &path);
 
 // Reads a whole file; throws if it cannot be opened or is larger than max bytes.
 std::string read_file(const std::string &path, size_t max = 16 << 20);

@@ -14,6 +14,9 @@
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -50,6 +53,44 @@ Fd mount_private(const std::string &root, const container::Record &rec) {
   return open_dir(o.mount_point);
 }
 
+// A running container's root mount, cloned alone from inside its mount namespace, where it is
+// (launch::Request's host_root_mount): a child joins the namespace through a pidfd checked
+// against the recorded start time, clones the mount at its "/" without what is mounted on
+// it (open_tree(OPEN_TREE_CLONE) without AT_RECURSIVE: no /proc, /dev, volumes or /etc binds,
+// as docker export shows), and sends the detached copy back. The copy lives as long as the
+// descriptor, whatever the container does meanwhile.
+Fd clone_running_root(const container::Record &rec) {
+  long pfd = ::syscall(SYS_pidfd_open, rec.pid, 0);
+  if (pfd < 0 || !container::process_alive(rec.pid, rec.pid_start))
+    fail("container ", rec.name, " stopped while koker opened its root");
+  Fd pidfd(static_cast<int>(pfd));
+  int sv[2];
+  check(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), "unable to create a socket pair");
+  Fd mine(sv[0]), theirs(sv[1]);
+  log::debug("fork; setns(pidfd of ", rec.pid, ", mnt); open_tree / OPEN_TREE_CLONE (the container's root alone)");
+  pid_t pid = check(::fork(), "unable to fork");
+  if (pid == 0) {
+    mine.reset();
+    if (::setns(pidfd.get(), CLONE_NEWNS) < 0)
+      ::_exit(1);
+    long fd = ::syscall(SYS_open_tree, AT_FDCWD, "/", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+    if (fd < 0)
+      ::_exit(2);
+    sys::send_fd(theirs.get(), static_cast<int>(fd));
+    ::_exit(0);
+  }
+  theirs.reset();
+  Fd root = sys::receive_fd(mine.get());
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!root)
+    fail("unable to open the root of container ", rec.name, WIFEXITED(status) && WEXITSTATUS(status) == 1
+                                                           ? ": it stopped meanwhile"
+                                                           : ": its root mount could not be cloned");
+  return root;
+}
+
 } // namespace
 
 Fd open_for_copy(const std::string &root, const container::Record &rec) {
@@ -65,7 +106,10 @@ Fd open_for_copy(const std::string &root, const container::Record &rec) {
 Fd open_merged(const std::string &root, const container::Record &rec) {
   if (!running(rec))
     return mount_private(root, rec);
-  return open_dir(container::dir_of(root, rec.id) + "/bundle/rootfs");
+  std::string mount_point = container::dir_of(root, rec.id) + "/bundle/rootfs";
+  if (sys::is_mount_point(mount_point)) // rootless koker's, or left on the host by an older koker
+    return open_dir(mount_point);
+  return clone_running_root(rec);
 }
 
 pid_t fork_in_root(int root_fd, const std::function<void()> &fn) {

@@ -16,8 +16,9 @@ namespace koker::container_root {
 // (unshare(CLONE_NEWNS), "/" made rprivate), so the mount goes with the process however it
 // ends, kill -9 included. The caller holds the container's lock for a stopped one.
 Fd open_for_copy(const std::string &root, const container::Record &rec);
-// The container's own file system without the mounts its processes see (docker export): the
-// overlay on bundle/rootfs while it runs, else mounted as open_for_copy does.
+// The container's own file system without the mounts its processes see (docker export): its
+// root mount alone, cloned from its mount namespace while it runs, else mounted as
+// open_for_copy does.
 Fd open_merged(const std::string &root, const container::Record &rec);
 // Forks a child that makes root_fd its root (fchdir + chroot: every path, symlinks included,
 // then resolves inside it, as docker's chrootarchive does) and runs fn there; an Error fn

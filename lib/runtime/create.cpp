@@ -22,6 +22,7 @@
 #include "runtime/run_spec.hpp"
 #include "runtime/seccomp.hpp"
 #include "runtime/user.hpp"
+#include "runtime/userns.hpp"
 #include "store/volume.hpp"
 #include <fcntl.h>
 #include <algorithm>
@@ -523,6 +524,10 @@ void mount_root(const store::Store &store, const container::Record &rec, sys::Ro
   // a second overlay on the same upper directory is refused by the kernel.
   sys::unmount(overlay.mount_point);
   mount_overlay(overlay, undo);
+}
+
+std::string host_root_mount(const std::string &dir) {
+  return userns::inside() ? std::string() : dir + "/bundle/rootfs";
 }
 
 void write_etc_files(const std::string &dir, const container::Record &rec, bool fresh) {

@@ -112,6 +112,10 @@ void write_config(const Bundle &b);
 // with an undo step, and writes the /etc files the container binds (hosts without its address
 // yet, which write_hosts adds); fresh: dir is new (koker-run), no file to replace.
 void mount_root(const store::Store &store, const container::Record &rec, sys::Rollback &undo);
+// The mount launch::start detaches from the host once the init has exec'd (Request's
+// host_root_mount): dir/bundle/rootfs for root; "" for rootless koker, whose mount namespace
+// is its own already.
+std::string host_root_mount(const std::string &dir);
 void write_etc_files(const std::string &dir, const container::Record &rec, bool fresh);
 // The bundle of a created or stopped container, as its config.json says (koker-start): the
 // seccomp program of docker's default profile comes from the store's cache, as koker-run's,

@@ -156,9 +156,8 @@ void unmount_stale_root(const std::string &root, const container::Record &rec) {
   if (rec.status != "created" && rec.status != "exited")
     return;
   std::string bundle = container::dir_of(root, rec.id) + "/bundle";
-  struct stat mp, parent;
-  if (::stat((bundle + "/rootfs").c_str(), &mp) < 0 || ::stat(bundle.c_str(), &parent) < 0 ||
-      mp.st_dev == parent.st_dev || container::process_alive(rec.supervisor, rec.supervisor_start))
+  if (!sys::is_mount_point(bundle + "/rootfs") ||
+      container::process_alive(rec.supervisor, rec.supervisor_start))
     return;
   log::debug("container ", rec.id.substr(0, 12), " is ", rec.status,
              " with its root mounted and nothing starting it: unmounting it");
@@ -314,8 +313,11 @@ void release_resources(const std::string &root, const container::Record &rec,
   }
   net::release_container(root, rec); // veth, published ports, address
   try {
-    // Its root, mounted on the host while it existed (runtime/create.hpp make_bundle).
-    sys::unmount(container::dir_of(root, rec.id) + "/bundle/rootfs");
+    // Its root, when mounted here still: rootless koker's, or one an older koker left on the
+    // host (the host's copy now goes once the init has exec'd, launch::Request).
+    std::string mount_point = container::dir_of(root, rec.id) + "/bundle/rootfs";
+    if (sys::is_mount_point(mount_point))
+      sys::unmount(mount_point);
   } catch (const std::exception &e) {
     log::warn("unable to unmount the root of ", rec.id.substr(0, 12), ": ", e.what());
   }

@@ -270,14 +270,6 @@ unsigned long root_propagation(const Spec &spec) {
   return MS_SLAVE | MS_REC;
 }
 
-// statx(2)'s STATX_ATTR_MOUNT_ROOT: path is the root of a mount (Linux 5.8).
-bool is_mount_point(const std::string &path) {
-  struct statx st {};
-  check(::statx(AT_FDCWD, path.c_str(), AT_SYMLINK_NOFOLLOW, 0, &st), "unable to stat ", path);
-  return (st.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
-         (st.stx_attributes & STATX_ATTR_MOUNT_ROOT);
-}
-
 // pivot_root(2) refuses a new root whose parent mount is shared, and a bind of the root onto
 // itself would then reach the host's peers: with rootfsPropagation shared, the mount holding
 // the root is made private (runc's rootfsParentMountPropagation), and "/" gets the
@@ -457,7 +449,7 @@ void setup_and_exec(const Spec &spec, const InitOptions &o) {
     // pivot_root needs the root to be a mount point: bind it onto itself (runc's way), unless
     // it is one already (koker-run's overlay, podman's): then this namespace's copy of that
     // mount is the container's alone, and its flags (read-only below) stay here.
-    if ((prop & MS_SHARED) || !is_mount_point(o.rootfs))
+    if ((prop & MS_SHARED) || !sys::is_mount_point(o.rootfs))
       mounts::mount(o.rootfs, o.rootfs, nullptr, MS_BIND | MS_REC);
     else
       log::debug(o.rootfs, " is a mount point already: no bind onto itself");

@@ -267,9 +267,15 @@ etc_symlink() { mv "$1/etc" "$1/real-etc"; ln -s real-etc "$1/etc"; }
     for f in hostname hosts resolv.conf; do
         [ -f "$KOKER_ROOT/init/etc/$f" ] && [ ! -s "$KOKER_ROOT/init/etc/$f" ]
     done
-    # the root is mounted on the bundle's rootfs/, on the host, while the container exists
+    # the root is mounted on the bundle's rootfs/ in the container's own mount namespace, and
+    # only there: the host's copy went once the command ran, so the host's mount table stays
+    # the same size however many containers run
     run grep -c " $KOKER_ROOT/containers/$id/bundle/rootfs " /proc/self/mountinfo
-    assert_equal 1 "$output"
+    assert_equal 0 "$output"
+    pid=$(koker-inspect -f '{{.State.Pid}}' "$id")
+    assert_equal overlay "$(awk '$5 == "/" { print $9 }' "/proc/$pid/mountinfo")"
+    run_koker 0 koker-exec "$id" sh -c 'echo kept >/kept; cat /kept'
+    assert_equal kept "$output"
     # over an image whose /etc is a symlink, the layer would hide the link: none then
     hostile_image etc_symlink
     run_koker 0 koker-run -D --rm --network none hostile sh -c 'readlink /etc; head -1 /etc/passwd; cat /etc/hostname'

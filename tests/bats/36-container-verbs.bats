@@ -53,6 +53,16 @@ A /opq/new" "$(grep -Ev ' /(etc|dev|proc|sys|tmp|run)($|/)' <<<"$output")"
     run_koker 125 koker-export -o /nonexistent/dir/e.tar e
     run_koker 125 "$(command -v script)" -qec "$KOKER_BINDIR/koker-export e; exit \$?" /dev/null
     assert_match 'refusing to save to a terminal'
+    # a running one: its root mount alone, cloned from its own mount namespace, without what
+    # its processes see mounted on it (/proc, /dev, volumes), as docker export
+    mkdir "$BATS_TEST_TMPDIR/vol" && echo v >"$BATS_TEST_TMPDIR/vol/v"
+    koker-run -d --name er --network none -v "$BATS_TEST_TMPDIR/vol:/vol" verbs sleep 300 >/dev/null
+    koker-exec er sh -c 'echo live >/live'
+    koker-export er | tar -t >"$BATS_TEST_TMPDIR/list2"
+    grep -qx 'live' "$BATS_TEST_TMPDIR/list2"
+    grep -qx 'bin/busybox' "$BATS_TEST_TMPDIR/list2"
+    run ! grep -Eq '^(proc|vol|dev/pts)/.' "$BATS_TEST_TMPDIR/list2"
+    run_koker 0 koker-rm -f er
     [ -z "$(grep -F "$KOKER_ROOT" /proc/self/mountinfo || true)" ]
 }
 

@@ -309,12 +309,13 @@ child_image() {
         sleep "$delay"
         kill -9 "$pid" 2>/dev/null || true
         wait "$pid" || true
-        # every record left reads, every image left inspects, nothing is mounted for them
+        # every record left reads, every image left inspects, nothing is mounted for them (nor
+        # for keep, whose root is mounted in its own mount namespace only)
         run_koker 0 koker-ps -a --format '{{.Names}} {{.State}}'
         assert_equal "" "$stderr"
         run_koker 0 koker-images --format '{{.ID}}'
         for img in "${lines[@]}"; do koker-inspect --type image "$img" >/dev/null; done
-        assert_equal 1 "$(grep -c " $KOKER_ROOT/" /proc/self/mountinfo)" "only keep's root is mounted"
+        assert_equal 0 "$(grep -c " $KOKER_ROOT/" /proc/self/mountinfo || true)" "no root is mounted on the host"
     done
     run_koker 0 koker-system prune -af
     assert_match "Total reclaimed space:"
