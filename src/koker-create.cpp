@@ -28,14 +28,14 @@ int create_main(int argc, char **argv) {
   const std::string root = store.root();
   sys::Rollback undo;
   std::string dir = create::make_dir(store, rec, undo);
-  // The root is mounted only while the config is built (the user is looked up in the image's
-  // own /etc files, volumes are filled from it): a created container holds nothing mounted,
-  // koker-start mounts it again. It is mounted in a namespace of this process's own, so that
-  // a kill -9 at any point leaves nothing mounted on the host.
-  mounts::enter_private_namespace("the root is mounted for koker-create only");
+  // The root is read only while the config is built (the user looked up in the image's own
+  // /etc files, volumes filled from it), in a child's mount namespace or, rootless, in koker's
+  // own: a created container holds nothing mounted, and a kill -9 at any point leaves nothing
+  // mounted on the host. koker-start's init mounts it.
   {
     sys::Rollback mounted;
-    create::Bundle b = create::make_bundle(o, rec, store, img, dir, mounted);
+    Fd root_fd = create::mount_root(store, rec, mounted); // rootless only
+    create::Bundle b = create::make_bundle(o, rec, store, img, dir, root_fd.get(), mounted);
     create::write_config(b);
   }
   create::claim_name(root, rec, undo);

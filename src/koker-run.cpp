@@ -50,7 +50,8 @@ int run_main(int argc, char **argv) {
   const std::string root = store.root();
   sys::Rollback undo;
   std::string dir = create::make_dir(store, rec, undo);
-  create::Bundle b = create::make_bundle(o, rec, store, img, dir, undo);
+  Fd mounted = create::mount_root(store, rec, undo); // rootless only: root's init mounts it
+  create::Bundle b = create::make_bundle(o, rec, store, img, dir, mounted.get(), undo);
   create::write_etc_files(dir, rec, true);
   const launch::Container &c = b.container;
   launch::Request req;
@@ -58,7 +59,6 @@ int run_main(int argc, char **argv) {
   req.limits = o.limits;
   req.after_clone = [&](pid_t pid) { after_clone(root, o, b, rec, undo, pid); };
   req.relay_signals = true;
-  req.host_root_mount = create::host_root_mount(dir);
   if (o.detach) {
     supervisor::start_detached(root, rec, c, req, undo);
     out::line(rec.id);

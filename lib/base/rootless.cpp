@@ -4,7 +4,6 @@
 #include "base/log.hpp"
 #include "base/sys.hpp"
 #include "base/text.hpp"
-#include <sstream>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,16 +18,14 @@ struct MapOfRoot {
 
 MapOfRoot map_of_root() {
   MapOfRoot m;
-  auto text = sys::read_file_if_exists("/proc/self/uid_map", 64 << 10);
-  if (!text)
+  std::vector<IdRange> map = read_id_map("/proc/self/uid_map");
+  if (map.empty())
     return m; // a kernel without user namespaces: the host's own
-  std::istringstream in(*text);
-  unsigned long inside = 0, outside = 0, count = 0;
-  while (in >> inside >> outside >> count) {
-    if (inside == 0 && outside == 0 && count == 4294967295UL)
+  for (const auto &r : map) {
+    if (r.inside == 0 && r.outside == 0 && r.count == 4294967295ULL)
       return m;
-    if (inside == 0)
-      m.outside = static_cast<uid_t>(outside);
+    if (r.inside == 0)
+      m.outside = static_cast<uid_t>(r.outside);
   }
   m.initial = false;
   return m;
@@ -40,6 +37,22 @@ const MapOfRoot &root_map() {
 }
 
 } // namespace
+
+std::vector<IdRange> read_id_map(const std::string &path) {
+  std::vector<IdRange> out;
+  auto text = sys::read_file_if_exists(path, 64 << 10);
+  if (!text)
+    return out;
+  for (const auto &line : text::fields(*text, '\n')) {
+    auto f = text::fields(line, ' ');
+    auto inside = f.size() == 3 ? sys::parse_uint(f[0]) : std::nullopt;
+    auto outside = f.size() == 3 ? sys::parse_uint(f[1]) : std::nullopt;
+    auto count = f.size() == 3 ? sys::parse_uint(f[2]) : std::nullopt;
+    if (inside && outside && count)
+      out.push_back({*inside, *outside, *count});
+  }
+  return out;
+}
 
 bool active() { return ::geteuid() != 0 || !root_map().initial; }
 

@@ -420,6 +420,24 @@ std::vector<std::string> list_dir(const std::string &dir) {
   return names;
 }
 
+std::vector<std::string> list_subdirs(const std::string &dir) {
+  std::unique_ptr<DIR, DirCloser> d(::opendir(dir.c_str()));
+  if (!d)
+    sys_fail("unable to read directory ", dir);
+  std::vector<std::string> names;
+  while (struct dirent *e = ::readdir(d.get())) {
+    std::string_view name = e->d_name;
+    if (name == "." || name == "..")
+      continue;
+    struct stat st;
+    if (e->d_type == DT_DIR ||
+        (e->d_type == DT_UNKNOWN && ::fstatat(::dirfd(d.get()), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+         S_ISDIR(st.st_mode)))
+      names.emplace_back(name);
+  }
+  return names;
+}
+
 std::string random_hex(size_t n) {
   std::string bytes(n, '\0');
   size_t got = 0;

@@ -57,6 +57,9 @@ bool exists(const std::string &path);
 std::string dirname(std::string_view path);
 // Lists the names in a directory, without "." and "..".
 std::vector<std::string> list_dir(const std::string &dir);
+// The directories among them (no symbolic link to one), from the entries' d_type where the
+// file system gives it (no stat each), else lstat.
+std::vector<std::string> list_subdirs(const std::string &dir);
 // n random bytes from getrandom(2) as 2n lower-case hex characters.
 std::string random_hex(size_t n);
 // An environment variable, or fallback when unset or empty.

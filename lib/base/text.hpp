@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #pragma once
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -89,6 +90,19 @@ inline std::vector<std::string> fields(std::string_view s, char sep) {
     if (!f.empty())
       out.push_back(std::move(f));
   return out;
+}
+
+// FNV-1a (64 bits, offset basis xor seed) of data, as 16 hex digits: a cache key or a stable
+// name, never a check of content (digest:: is for those).
+inline std::string fnv1a_hex(std::string_view data, uint64_t seed = 0) {
+  uint64_t h = 14695981039346656037ULL ^ seed;
+  for (unsigned char c : data)
+    h = (h ^ c) * 1099511628211ULL;
+  static const char digits[] = "0123456789abcdef";
+  std::string hex(16, '0');
+  for (int i = 15; i >= 0; --i, h >>= 4)
+    hex[static_cast<size_t>(i)] = digits[h & 15];
+  return hex;
 }
 
 // The parts with sep between them: join({"a", "b"}, "/") gives "a/b".

@@ -92,12 +92,7 @@ Host finish(Host host, std::optional<Hierarchy> unified, std::string_view where)
 // The directories in dir, sorted, where the hierarchies are: symbolic links are left out, as
 // "cpu -> cpu,cpuacct" names a hierarchy twice.
 std::vector<std::string> hierarchy_dirs(const std::string &dir) {
-  std::vector<std::string> out;
-  for (auto &name : sys::list_dir(dir)) {
-    struct stat st;
-    if (::lstat((dir + "/" + name).c_str(), &st) == 0 && S_ISDIR(st.st_mode))
-      out.push_back(std::move(name));
-  }
+  std::vector<std::string> out = sys::list_subdirs(dir);
   std::sort(out.begin(), out.end());
   return out;
 }

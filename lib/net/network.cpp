@@ -232,14 +232,8 @@ json::Value default_network_json(const std::string &root) {
   v.set("Name", "bridge");
   // A stable ID of the default network, for its bridge's name (FNV-1a, four seeds).
   std::string id;
-  for (uint64_t seed = 0; seed < 4; ++seed) {
-    uint64_t h = 14695981039346656037ull ^ seed;
-    for (char c : "koker bridge network " + n.bridge)
-      h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
-    char hex[17];
-    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
-    id += hex;
-  }
+  for (uint64_t seed = 0; seed < 4; ++seed)
+    id += text::fnv1a_hex("koker bridge network " + n.bridge, seed);
   v.set("Id", id);
   v.set("Created", "");
   v.set("Scope", "local");

@@ -142,6 +142,57 @@ pid_t fork_in_root(int root_fd, const std::function<void()> &fn) {
   ::_exit(code);
 }
 
+std::string in_private_mount(const rootfs::Overlay &overlay,
+                             const std::function<std::string(int root_fd)> &fn) {
+  int fds[2];
+  check(::pipe2(fds, O_CLOEXEC), "unable to create a pipe");
+  Fd from_child(fds[0]), to_parent(fds[1]);
+  pid_t parent = ::getpid();
+  log::debug("fork: a child mounts the root in a mount namespace of its own and reads it");
+  pid_t pid = check(::fork(), "unable to fork");
+  if (pid == 0) {
+    from_child.reset();
+    // The reply: "0\n" and fn's result, or the Error's exit code, "\n" and its message.
+    std::string reply;
+    try {
+      check(::prctl(PR_SET_PDEATHSIG, SIGKILL), "unable to set the parent-death signal");
+      if (::getppid() != parent)
+        ::_exit(125);
+      mounts::enter_private_namespace("the root is mounted for this process only");
+      rootfs::Overlay look = overlay;
+      look.read_only = true;
+      Fd root = rootfs::mount_overlay(look);
+      reply = cat("0\n", fn(root.get()));
+    } catch (const Error &e) {
+      reply = cat(e.exit_code() ? e.exit_code() : 125, "\n", e.what());
+    } catch (const std::exception &e) {
+      reply = cat("125\n", e.what());
+    }
+    try {
+      sys::write_fd(to_parent.get(), reply, "the pipe to koker");
+    } catch (...) {
+      ::_exit(125);
+    }
+    ::_exit(0);
+  }
+  to_parent.reset();
+  std::string reply;
+  try {
+    reply = sys::read_fd(from_child.get(), 16 << 20, "the pipe from the child");
+  } catch (...) {
+    wait_child(pid);
+    throw;
+  }
+  wait_child(pid);
+  size_t nl = reply.find('\n');
+  if (nl == std::string::npos)
+    fail("unable to read the root of the new container: the child that mounted it died");
+  int code = std::atoi(reply.substr(0, nl).c_str());
+  if (code != 0)
+    throw Error(reply.substr(nl + 1), code);
+  return reply.substr(nl + 1);
+}
+
 int wait_child(pid_t pid) {
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0)

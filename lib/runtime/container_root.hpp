@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 #include "base/fd.hpp"
+#include "runtime/rootfs.hpp"
 #include "store/container.hpp"
 #include <functional>
 #include <string>
@@ -26,6 +27,13 @@ Fd open_merged(const std::string &root, const container::Record &rec);
 // is single-threaded and loads nothing from the container (a static tool: no dlopen,
 // CVE-2019-14271).
 pid_t fork_in_root(int root_fd, const std::function<void()> &fn);
+// Runs fn in a child process that mounts overlay in a mount namespace of its own (koker-run
+// and koker-create reading a new container's root before it runs: its user, its volumes'
+// copy-up), so that the host never has the mount and it goes with the child, a kill -9 of
+// either included. fn gets the root (O_PATH); its result comes back, or the Error it threw,
+// thrown again here with its message and exit code.
+std::string in_private_mount(const rootfs::Overlay &overlay,
+                             const std::function<std::string(int root_fd)> &fn);
 // Waits for a child of fork_in_root: its exit status (125 when it died on a signal).
 int wait_child(pid_t pid);
 

@@ -12,7 +12,9 @@
 #include "net/network.hpp"
 #include "net/usermode.hpp"
 #include "runtime/caps.hpp"
+#include "runtime/container_root.hpp"
 #include "runtime/copy_up.hpp"
+#include "runtime/image_user.hpp"
 #include "runtime/lifecycle.hpp"
 #include "runtime/run_flags.hpp"
 #include "runtime/mounts.hpp"
@@ -284,28 +286,6 @@ container::Record make_record(const Options &o, const store::ImageRecord &img,
 
 namespace {
 
-// -u or the image's User, looked up in the image's own /etc/passwd and /etc/group, opened
-// inside the root: a FIFO or a huge file must not hang or swamp koker, a symlink not leave it.
-user::Identity resolve_user(int root, const std::string &spec,
-                            const std::vector<std::string> &group_add) {
-  auto read = [root](const char *path) -> std::string {
-    Fd fd = mounts::open_in_root_if_exists(root, path, mounts::Follow::in_root,
-                                           O_RDONLY | O_NONBLOCK);
-    struct stat st;
-    if (!fd || ::fstat(fd.get(), &st) < 0 || !S_ISREG(st.st_mode))
-      return "";
-    return sys::read_fd(fd.get(), 4 << 20, cat("the container's ", path));
-  };
-  std::string groups = read("/etc/group");
-  user::Identity id = user::resolve(spec, read("/etc/passwd"), groups);
-  for (const auto &g : group_add) { // --group-add, as docker: names from the image's file
-    gid_t gid = user::find_group(g, groups);
-    if (std::find(id.groups.begin(), id.groups.end(), gid) == id.groups.end())
-      id.groups.push_back(gid);
-  }
-  return id;
-}
-
 // --add-host's lines come after the defaults and before the container's own, as docker
 // writes them; host-gateway is the bridge's gateway (docker: the default bridge's).
 std::string hosts_text(const container::Record &rec) {
@@ -409,12 +389,54 @@ Fd mount_overlay(const rootfs::Overlay &overlay, sys::Rollback &undo) {
   return root;
 }
 
+// Root koker's roots are mounted by the init, in the container's new mount namespace; rootless
+// koker's by koker itself, in the mount namespace it has of its own already, before the clone
+// (fuse-overlayfs, where the kernel refuses overlayfs to a user namespace, leaves a helper
+// process that must not live in the container's pid namespace).
+bool init_mounts_root() { return !userns::inside(); }
+
 // The launch options every koker container's init gets (koker-run's and koker-start's).
-void set_init_options(launch::Container &c, const std::string &rootfs, bool interactive) {
-  c.init.rootfs = rootfs;
+void set_init_options(launch::Container &c, const rootfs::Overlay &overlay, bool interactive) {
+  c.init.rootfs = overlay.mount_point;
+  if (init_mounts_root())
+    c.init.mount_root = [overlay] { rootfs::mount_overlay(overlay); };
   c.init.stdin_null = !interactive;
   c.init.die_with_parent = true;
   c.init.report_exec = true;
+}
+
+// Whether fill_volumes has a volume to fill (it reads the image's root for each).
+bool has_volumes_to_fill(const container::Record &rec) {
+  return std::any_of(rec.mounts.begin(), rec.mounts.end(),
+                     [](const auto &m) { return m.type == "volume" && !m.nocopy; });
+}
+
+// The user rec names, and docker's copy-up of its new volumes: read from root_fd when the root
+// is mounted here (rootless), else from the cache when it knows the user and no volume needs
+// filling, else in a child that mounts the root in a mount namespace of its own.
+user::Identity read_image_root(const store::Store &store, const store::ImageRecord &img,
+                               const rootfs::Overlay &overlay, const container::Record &rec,
+                               int root_fd) {
+  if (root_fd >= 0) {
+    fill_volumes(store.root(), root_fd, rec);
+    return image_user::look_up(root_fd, rec.user, rec.group_add);
+  }
+  const std::string cache = store.root() + "/cache";
+  std::optional<user::Identity> known = image_user::cached(cache, img.id, rec.user, rec.group_add);
+  bool fill = has_volumes_to_fill(rec);
+  if (known && !fill)
+    return *known;
+  std::string text = container_root::in_private_mount(overlay, [&](int root) {
+    if (fill)
+      fill_volumes(store.root(), root, rec);
+    return image_user::encode(known ? *known : image_user::look_up(root, rec.user, rec.group_add));
+  });
+  std::optional<user::Identity> id = image_user::decode(text);
+  if (!id)
+    fail("unable to read the user of the new container from the child that looked it up");
+  if (!known)
+    image_user::remember(cache, img.id, rec.user, rec.group_add, *id);
+  return *id;
 }
 
 // The annotation saying linux.seccomp is docker's default profile for the process's
@@ -424,7 +446,8 @@ constexpr const char *SECCOMP_NOTE = "org.koker.seccomp";
 } // namespace
 
 Bundle make_bundle(const Options &o, const container::Record &rec, const store::Store &store,
-                   const store::ImageRecord &img, const std::string &dir, sys::Rollback &undo) {
+                   const store::ImageRecord &img, const std::string &dir, int root_fd,
+                   sys::Rollback &undo) {
   for (const auto &m : o.mounts)
     if (m.type == "bind" && !sys::exists(m.source)) {
       if (!m.from_volume_flag) // docker makes a missing source for -v only
@@ -435,13 +458,11 @@ Bundle make_bundle(const Options &o, const container::Record &rec, const store::
     }
   claim_volumes(store.root(), rec, undo);
   rootfs::Overlay overlay = overlay_of(store, img, dir, o.auto_remove);
-  Fd root = mount_overlay(overlay, undo);
-  // docker's copy-up, once, when the container is made (its volumes empty so far)
-  fill_volumes(store.root(), root.get(), rec);
+  user::Identity user = read_image_root(store, img, overlay, rec, root_fd);
 
   // --privileged: every capability koker holds, --cap-add and --cap-drop aside, as docker
   caps::Set held = o.privileged ? caps::held_bounding() : caps::adjust(caps::default_set(), o.cap_add, o.cap_drop);
-  run_spec::Inputs in{o, rec, resolve_user(root.get(), rec.user, rec.group_add), held, dir};
+  run_spec::Inputs in{o, rec, std::move(user), held, dir};
   if (o.init) {
     in.init_path = sys::dirname(sys::read_link("/proc/self/exe")) + "/koker-init";
     if (!sys::exists(in.init_path))
@@ -471,7 +492,7 @@ Bundle make_bundle(const Options &o, const container::Record &rec, const store::
     if (json::Value *notes = b.config.find("annotations"))
       notes->set(SECCOMP_NOTE, "default");
   }
-  set_init_options(c, overlay.mount_point, o.interactive);
+  set_init_options(c, overlay, o.interactive);
   return b;
 }
 
@@ -513,21 +534,28 @@ void write_config(const Bundle &b) {
   sys::write_new_file(b.config_path, text);
 }
 
-void mount_root(const store::Store &store, const container::Record &rec, sys::Rollback &undo) {
-  std::string dir = container::dir_of(store.root(), rec.id);
+namespace {
+
+rootfs::Overlay overlay_of(const store::Store &store, const container::Record &rec) {
   auto img = store.find_image(rec.image_id);
   if (!img)
     fail("the image ", rec.image_id.substr(0, 19), " of container ", rec.id.substr(0, 12),
          " is gone from the store");
-  rootfs::Overlay overlay = overlay_of(store, *img, dir, rec.auto_remove);
-  // A root left mounted (a supervisor killed before it could unmount it) is taken down first:
-  // a second overlay on the same upper directory is refused by the kernel.
-  sys::unmount(overlay.mount_point);
-  mount_overlay(overlay, undo);
+  return overlay_of(store, *img, container::dir_of(store.root(), rec.id), rec.auto_remove);
 }
 
-std::string host_root_mount(const std::string &dir) {
-  return userns::inside() ? std::string() : dir + "/bundle/rootfs";
+} // namespace
+
+Fd mount_root(const store::Store &store, const container::Record &rec, sys::Rollback &undo) {
+  std::string mount_point = container::dir_of(store.root(), rec.id) + "/bundle/rootfs";
+  // A root left mounted here (by an earlier koker, which mounted roots on the host, or by a
+  // rootless supervisor killed before it could unmount it) is taken down first: a second
+  // overlay on the same upper directory is refused by the kernel.
+  if (sys::is_mount_point(mount_point))
+    sys::unmount(mount_point);
+  if (init_mounts_root())
+    return Fd();
+  return mount_overlay(overlay_of(store, rec), undo);
 }
 
 void write_etc_files(const std::string &dir, const container::Record &rec, bool fresh) {
@@ -561,7 +589,7 @@ Bundle read_bundle(const store::Store &store, const container::Record &rec) {
     c.init.filter = seccomp::cached_default(c.spec.process.caps.bounding, store.root() + "/cache");
   else if (c.spec.seccomp) // another profile: built as koker-oci builds any config's
     c.init.filter = oci::build_filter(*c.spec.seccomp);
-  set_init_options(c, dir + "/bundle/rootfs", rec.open_stdin);
+  set_init_options(c, overlay_of(store, rec), rec.open_stdin);
   return b;
 }
 

@@ -94,33 +94,35 @@ struct Bundle {
   std::string config_path; // containers/<id>/bundle/config.json
 };
 // Makes dir/bundle an OCI bundle (dir: containers/<id>, holding upper/, work/, bundle/rootfs/):
-// mounts the overlay of the image's layers on bundle/rootfs, on the host as containerd does,
-// so that the bundle is whole while the container runs (runc can be given it); builds its
-// config from o and rec (the user looked up in the image's own /etc files); makes a missing
-// -v source, as docker does; gives the container its volumes (made when missing) and fills
-// each empty one from the image's content at its path (docker's copy-up). The create-time part: koker-create writes the config and
-// unmounts the root again, koker-run goes on to start it. Undo steps go to undo.
+// builds its config from o and rec (the user looked up in the image's own /etc files:
+// runtime/image_user); makes a missing -v source, as docker does; gives the container its
+// volumes (made when missing) and fills each empty one from the image's content at its path
+// (docker's copy-up). It reads the image's root through root_fd when mount_root mounted it
+// here (rootless koker), else in a child that mounts it in a mount namespace of its own
+// (container_root::in_private_mount), or not at all when the store's cache knows the user and
+// no volume needs filling: as root, the root is mounted by the container's init, in the
+// container's own mount namespace, and the host never has it. Undo steps go to undo.
 Bundle make_bundle(const Options &o, const container::Record &rec, const store::Store &store,
-                   const store::ImageRecord &img, const std::string &dir, sys::Rollback &undo);
+                   const store::ImageRecord &img, const std::string &dir, int root_fd,
+                   sys::Rollback &undo);
 // Writes b's config.json (shown by -D). koker-run does it once the container's process exists,
 // while that process mounts its root: the config is in memory already, and the file is for
 // the people and tools who read the bundle, not for the engine.
 void write_config(const Bundle &b);
 
 // The start-time part, at every start of a container (koker-run's first, koker-start's, the
-// supervisor's restarts): mounts the overlay on bundle/rootfs again (unless mounted already)
-// with an undo step, and writes the /etc files the container binds (hosts without its address
-// yet, which write_hosts adds); fresh: dir is new (koker-run), no file to replace.
-void mount_root(const store::Store &store, const container::Record &rec, sys::Rollback &undo);
-// The mount launch::start detaches from the host once the init has exec'd (Request's
-// host_root_mount): dir/bundle/rootfs for root; "" for rootless koker, whose mount namespace
-// is its own already.
-std::string host_root_mount(const std::string &dir);
+// supervisor's restarts): takes down a root left mounted on bundle/rootfs, then, rootless,
+// mounts the root there, in koker's own mount namespace, with an undo step, and returns it
+// (O_PATH); as root it returns nothing, the container's init mounting the root in its own mount
+// namespace (the bundle's launch options: make_bundle, read_bundle).
+Fd mount_root(const store::Store &store, const container::Record &rec, sys::Rollback &undo);
+// Writes the /etc files the container binds (hosts without its address yet, which write_hosts
+// adds); fresh: dir is new (koker-run), no file to replace.
 void write_etc_files(const std::string &dir, const container::Record &rec, bool fresh);
 // The bundle of a created or stopped container, as its config.json says (koker-start): the
 // seccomp program of docker's default profile comes from the store's cache, as koker-run's,
 // when the config's annotation org.koker.seccomp says it is that profile (its text is not
-// parsed again). The root must be mounted (mount_root).
+// parsed again). Its init mounts the root as root (mount_root mounts it first, rootless).
 Bundle read_bundle(const store::Store &store, const container::Record &rec);
 // Rewrites dir/hosts in place (the container has it bound already) once rec has its address.
 void write_hosts(const std::string &dir, const container::Record &rec);

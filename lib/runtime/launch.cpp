@@ -215,10 +215,6 @@ Started start(const Container &c, const Request &req, sys::Rollback &undo) {
   if (own_console)
     s.master = receive_console(console_parent.get());
   s.ready = start_report::wait(report_r.get());
-  if (!req.host_root_mount.empty()) {
-    log::debug("the container's root is mounted in its own namespace: the host's copy goes");
-    sys::unmount(req.host_root_mount);
-  }
   return s;
 }
 

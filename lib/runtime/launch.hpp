@@ -39,13 +39,6 @@ struct Request {
   // here, so that koker-run's brace initialisation of the members above stays as it is.
   std::optional<cgroup::Group> oci_group = std::nullopt;
   cgroup::Resources resources = {};
-  // koker's own containers (run, start, a supervisor's restart): the overlay on bundle/rootfs
-  // that the init pivots into. Once the init has exec'd, its copy in its own mount namespace is
-  // all it needs, and the host's is detached: the host's mount table then stays the same size
-  // however many containers run, where each start would otherwise copy it at the clone and walk
-  // it at each bind (bench/README.md). Empty: nothing to detach (koker-oci's bundles, builds,
-  // rootless koker, whose mount namespace is its own already).
-  std::string host_root_mount = {};
 };
 
 struct Started {

@@ -444,6 +444,8 @@ void setup_and_exec(const Spec &spec, const InitOptions &o) {
     // Unbindable only once "/" is the root: until then the root, the host's /dev/null for the
     // masks and the volumes must be bound (mount(2) EINVAL from an unbindable mount).
     mounts::mount("", "/", nullptr, (prop & MS_UNBINDABLE) ? MS_PRIVATE | MS_REC : prop);
+    if (o.mount_root)
+      o.mount_root();
     if (prop & MS_SHARED)
       make_root_parent_private(o.rootfs);
     // pivot_root needs the root to be a mount point: bind it onto itself (runc's way), unless

@@ -18,6 +18,10 @@ namespace koker::oci {
 
 struct InitOptions {
   std::string rootfs;         // absolute
+  // koker's own containers, as root: mounts the container's root on rootfs, in the init's new
+  // mount namespace once "/" there is a slave of the host's, so that the host never has it
+  // (koker-oci's callers mount their bundle's root themselves).
+  std::function<void()> mount_root;
   int report_fd = -1;         // start report (runtime/start_report.hpp): ready, or why not
   int sync_fd = -1;           // the parent writes 'g' once the cgroups are ready ('u' before,
                               // once it mapped a new user namespace; 'r' after, once it ran

@@ -174,7 +174,8 @@ Fd mount_overlay(const Overlay &o) {
   // The trace names the directories, as a reader would write the mount by hand.
   std::string shown = cat("lowerdir=", lower_names, ",upperdir=", o.upper, ",workdir=", o.work,
                           ",redirect_dir=off,metacopy=off");
-  if (o.volatile_upper) {
+  unsigned long flags = o.read_only ? MS_RDONLY : 0;
+  if (!o.read_only && o.volatile_upper) {
     data += ",volatile";
     shown += ",volatile";
   }
@@ -207,14 +208,14 @@ Fd mount_overlay(const Overlay &o) {
         fuse = true;
       } else {
         log::debug("rootless: mount -t overlay -o ", shown, " overlay ", o.mount_point);
-        if (::mount("overlay", o.mount_point.c_str(), "overlay", 0, data.c_str()) < 0) {
+        if (::mount("overlay", o.mount_point.c_str(), "overlay", flags, data.c_str()) < 0) {
           log::debug("rootless: the kernel refused overlayfs here (", std::strerror(errno),
                      "): trying fuse-overlayfs");
           fuse = true;
         }
       }
     } else {
-      mounts::mount("overlay", o.mount_point, "overlay", 0, data, shown);
+      mounts::mount("overlay", o.mount_point, "overlay", flags, data, shown);
     }
   } catch (...) {
     if (cwd)

@@ -17,6 +17,10 @@ struct Overlay {
   std::vector<std::string> lower;
   std::string upper, work;
   bool volatile_upper = false; // --rm: the upper layer is never reused
+  // Mounted read-only, never volatile (a look into a new container's root before it runs,
+  // container_root::in_private_mount): nothing is written to the upper and work directories,
+  // and the container's own mount after it is not refused for a volatile one before it.
+  bool read_only = false;
 };
 
 // Mounts the overlay on its mount point; returns an O_PATH fd of the new root. Its directories

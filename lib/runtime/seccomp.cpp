@@ -2,6 +2,7 @@
 #include "runtime/seccomp.hpp"
 #include "runtime/seccomp_bpf.hpp"
 #include "base/error.hpp"
+#include "base/text.hpp"
 #include "base/fd.hpp"
 #include "base/log.hpp"
 #include "base/sys.hpp"
@@ -393,16 +394,11 @@ Filter cached_default(caps::Set caps, const std::string &cache_dir) {
   const scmp_version *v = seccomp_version();
   struct utsname u;
   ::uname(&u);
-  // FNV-1a of the inputs: a cache key, not a security boundary (the cache is in the 0700 store).
+  // A cache key, not a security boundary (the cache is in the 0700 store).
   std::string inputs = cat("koker ", KOKER_VERSION, " libseccomp ", v->major, ".", v->minor, ".",
                            v->micro, " kernel ", u.release, " caps ", caps::hex(caps), " table ",
                            __DATE__, __TIME__);
-  uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : inputs)
-    h = (h ^ c) * 1099511628211ULL;
-  char key[17];
-  std::snprintf(key, sizeof key, "%016llx", static_cast<unsigned long long>(h));
-  std::string path = cat(cache_dir, "/seccomp-", key);
+  std::string path = cat(cache_dir, "/seccomp-", text::fnv1a_hex(inputs));
   if (auto data = sys::read_file_if_exists(path, 1 << 20)) {
     // Header: "allowed enosys rules max_nr instructions arches\n", then the instructions,
     // then the profile's JSON text.

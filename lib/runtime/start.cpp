@@ -147,7 +147,6 @@ std::optional<int> run(const store::Store &store, const container::Record &found
   create::write_etc_files(dir, rec, false);
   create::Bundle b = create::read_bundle(store, rec);
   launch::Request req = request(rec);
-  req.host_root_mount = create::host_root_mount(dir);
   req.after_clone = [&](pid_t pid) { on_clone(root, rec, undo, pid); };
   if (!attach) {
     supervisor::start_detached(root, rec, b.container, req, undo, attacher);

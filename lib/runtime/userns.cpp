@@ -10,7 +10,6 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <sched.h>
-#include <sstream>
 #include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -22,8 +21,8 @@ constexpr const char *NEWUIDMAP = "/usr/bin/newuidmap", *NEWGIDMAP = "/usr/bin/n
 
 // The user's login name, from /etc/passwd itself (the tools are static: no NSS).
 std::string user_name(uid_t uid) {
-  std::istringstream in(sys::read_file_if_exists("/etc/passwd", 4 << 20).value_or(""));
-  for (std::string line; std::getline(in, line);) {
+  std::string passwd = sys::read_file_if_exists("/etc/passwd", 4 << 20).value_or("");
+  for (const auto &line : text::fields(passwd, '\n')) {
     auto f = text::split(line, ':');
     if (f.size() > 2 && sys::parse_uint(f[2]) == uid)
       return f[0];
@@ -33,8 +32,8 @@ std::string user_name(uid_t uid) {
 
 // The user's primary group, from /etc/passwd; the gid itself when the line is missing.
 gid_t primary_gid(uid_t uid) {
-  std::istringstream in(sys::read_file_if_exists("/etc/passwd", 4 << 20).value_or(""));
-  for (std::string line; std::getline(in, line);) {
+  std::string passwd = sys::read_file_if_exists("/etc/passwd", 4 << 20).value_or("");
+  for (const auto &line : text::fields(passwd, '\n')) {
     auto f = text::split(line, ':');
     if (f.size() > 3 && sys::parse_uint(f[2]) == uid)
       if (auto g = sys::parse_uint(f[3]))
@@ -79,8 +78,8 @@ std::vector<std::string> map_command(const char *tool, pid_t pid, unsigned id, R
 } // namespace
 
 Range find_range(const std::string &file, const std::string &user, uid_t id) {
-  std::istringstream in(sys::read_file_if_exists(file, 4 << 20).value_or(""));
-  for (std::string line; std::getline(in, line);) {
+  std::string ranges = sys::read_file_if_exists(file, 4 << 20).value_or("");
+  for (const auto &line : text::fields(ranges, '\n')) {
     auto f = text::split(line, ':');
     if (f.size() != 3 || (f[0] != user && f[0] != std::to_string(id)))
       continue;
@@ -93,11 +92,11 @@ Range find_range(const std::string &file, const std::string &user, uid_t id) {
 }
 
 uint32_t highest_mapped_gid() {
-  std::istringstream in(sys::read_file("/proc/self/gid_map", 64 << 10));
-  unsigned long inside = 0, outside = 0, count = 0, highest = 0;
-  while (in >> inside >> outside >> count)
-    highest = std::max(highest, inside + count - 1);
-  return static_cast<uint32_t>(std::min(highest, 2147483647UL));
+  uint64_t highest = 0;
+  for (const auto &r : rootless::read_id_map("/proc/self/gid_map"))
+    if (r.count > 0)
+      highest = std::max(highest, r.inside + r.count - 1);
+  return static_cast<uint32_t>(std::min<uint64_t>(highest, 2147483647));
 }
 
 bool inside() { return rootless::active() && ::geteuid() == 0; }

@@ -417,11 +417,12 @@ void Store::collect_garbage() const {
     log::debug("a pull is running: unused layers stay until the next clean-up");
     return;
   }
-  std::set<std::string> layers, blobs;
+  std::set<std::string> layers, blobs, images;
   for (const auto &r : load_index()) {
     for (const auto &l : r.layers)
       layers.insert(digest::hex_of(l));
     blobs.insert(digest::hex_of(r.id));
+    images.insert(digest::hex_of(r.id));
     for (const auto &b : r.layer_blobs)
       blobs.insert(digest::hex_of(b));
     if (digest::is_valid(r.manifest_digest))
@@ -445,6 +446,16 @@ void Store::collect_garbage() const {
     if (!blobs.count(name)) {
       log::debug("rm ", m_root, "/blobs/sha256/", name);
       sys::rm_rf(cat(m_root, "/blobs/sha256/", name));
+    }
+  // What cache/ keeps of an image (runtime/image_user: "user-<image hex>-<key>") goes with it.
+  if (sys::exists(m_root + "/cache"))
+    for (const auto &name : sys::list_dir(m_root + "/cache")) {
+      constexpr size_t hex_at = 5, hex_len = 64; // "user-"
+      if (name.rfind("user-", 0) == 0 && name.size() > hex_at + hex_len &&
+          !images.count(name.substr(hex_at, hex_len))) {
+        log::debug("rm ", m_root, "/cache/", name, " (its image is gone)");
+        ::unlink(cat(m_root, "/cache/", name).c_str());
+      }
     }
 }
 

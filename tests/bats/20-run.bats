@@ -103,6 +103,35 @@ hostile_image() {
     assert_stderr_match "unable to find user nosuchuser"
 }
 
+@test "koker-run: the user is looked up in the image once, then taken from the store's cache" {
+    # the first run of each -u and --group-add looks in the image (a child's own mount
+    # namespace: nothing on the host), the next ones read cache/
+    run_koker 0 koker-run -D --rm --network none -u koker three id
+    assert_match "uid=1000\(koker\) gid=1000\(koker\)"
+    assert_stderr_match "a child mounts the root in a mount namespace of its own"
+    entry=$(ls "$KOKER_ROOT"/cache/user-*)
+    [ "$(wc -l <"$entry")" -eq 2 ]
+    run_koker 0 koker-run -D --rm --network none -u koker three id
+    assert_match "uid=1000\(koker\) gid=1000\(koker\) groups=1000\(koker\),2000\(extra\)"
+    assert_stderr_match "user koker: uid 1000 gid 1000, as .*/cache/user-"
+    refute_stderr_match "a child mounts the root"
+    # another group list is another entry; an unknown user is not cached
+    run_koker 0 koker-run --rm --network none -u koker --group-add root three id
+    assert_match "groups=0\(root\),1000\(koker\),2000\(extra\)"
+    run_koker 125 koker-run --rm --network none -u nosuchuser three true
+    assert_equal 2 "$(find "$KOKER_ROOT/cache" -name 'user-*' | wc -l)"
+    # a damaged entry is looked up again, with a warning, and written anew
+    printf 'garbage' >"$entry"
+    run_koker 0 koker-run --rm --network none -u koker three 'id -u'
+    assert_equal 1000 "$output"
+    assert_stderr_match "ignoring a malformed user cache file"
+    [ "$(wc -l <"$entry")" -eq 2 ]
+    # the entries go with their image
+    image=$(koker-inspect -f '{{.Id}}' three)
+    run_koker 0 koker-rmi three
+    [ -z "$(find "$KOKER_ROOT/cache" -name "user-${image#sha256:}-*")" ]
+}
+
 @test "koker-run: mount, unshare and mknod are refused inside" {
     run_c 1 one sh -c 'mount -t tmpfs none /mnt'
     assert_stderr_match "denied|not permitted"
@@ -267,9 +296,9 @@ etc_symlink() { mv "$1/etc" "$1/real-etc"; ln -s real-etc "$1/etc"; }
     for f in hostname hosts resolv.conf; do
         [ -f "$KOKER_ROOT/init/etc/$f" ] && [ ! -s "$KOKER_ROOT/init/etc/$f" ]
     done
-    # the root is mounted on the bundle's rootfs/ in the container's own mount namespace, and
-    # only there: the host's copy went once the command ran, so the host's mount table stays
-    # the same size however many containers run
+    # the root is mounted on the bundle's rootfs/ by the container's init, in its own mount
+    # namespace, and only there: the host never has it, so the host's mount table stays the
+    # same size however many containers run
     run grep -c " $KOKER_ROOT/containers/$id/bundle/rootfs " /proc/self/mountinfo
     assert_equal 0 "$output"
     pid=$(koker-inspect -f '{{.State.Pid}}' "$id")

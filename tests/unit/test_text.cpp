@@ -19,3 +19,10 @@ TEST("text: character classes, hex and names") {
         !text::is_hostname("a/b"));
 }
 
+
+TEST("text: fnv1a_hex is FNV-1a 64, offset basis xor seed, as 16 hex digits") {
+  CHECK(text::fnv1a_hex("") == "cbf29ce484222325");
+  CHECK(text::fnv1a_hex("a") == "af63dc4c8601ec8c");
+  CHECK(text::fnv1a_hex("a", 1) != text::fnv1a_hex("a"));
+  CHECK(text::fnv1a_hex(std::string_view("a\0b", 3)) != text::fnv1a_hex("a"));
+}

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include "check.hpp"
 #include "base/error.hpp"
+#include "base/sys.hpp"
+#include <cstdlib>
+#include "runtime/image_user.hpp"
 #include "runtime/user.hpp"
 
 using namespace koker;
@@ -42,4 +45,41 @@ TEST("user: unknown names are errors, as in docker") {
     threw = true;
   }
   CHECK(threw);
+}
+
+TEST("image_user: the cache's text gives back what was written, and refuses what it did not") {
+  user::Identity id;
+  id.uid = 1000;
+  id.gid = 2000;
+  id.groups = {2000, 10, 4294967294u};
+  id.home = "/home/a user";
+  auto back = image_user::decode(image_user::encode(id));
+  CHECK(back && back->uid == 1000 && back->gid == 2000 && back->groups == id.groups &&
+        back->home == "/home/a user");
+  user::Identity root;
+  auto r = image_user::decode(image_user::encode(root));
+  CHECK(r && r->uid == 0 && r->groups.empty() && r->home == "/");
+  for (const char *bad : {"", "0 0 -\n", "0 0 -\n/\nextra\n", "0 0\n/\n", "x 0 -\n/\n",
+                          "0 0 1,,2\n/\n", "0 4294967295 -\n/\n", "0 0 -\n\n", "0 0 - 1\n/\n",
+                          "0 0 -\n/"})
+    CHECK(!image_user::decode(bad));
+}
+
+TEST("image_user: each spec and group list has its own entry, under the image's prefix") {
+  char tmpl[] = "/tmp/koker-unit-user.XXXXXX";
+  std::string dir = ::mkdtemp(tmpl);
+  const std::string img = "sha256:" + std::string(64, 'a');
+  user::Identity a;
+  a.uid = 1;
+  image_user::remember(dir, img, "a", {}, a);
+  user::Identity b;
+  b.uid = 2;
+  image_user::remember(dir, img, "a", {"wheel"}, b);
+  CHECK(image_user::cached(dir, img, "a", {})->uid == 1);
+  CHECK(image_user::cached(dir, img, "a", {"wheel"})->uid == 2);
+  CHECK(!image_user::cached(dir, img, "b", {}));
+  CHECK(!image_user::cached(dir, "sha256:" + std::string(64, 'b'), "a", {}));
+  for (const auto &name : sys::list_dir(dir))
+    CHECK(name.rfind(image_user::entry_prefix(std::string(64, 'a')), 0) == 0);
+  sys::rm_rf(dir);
 }
