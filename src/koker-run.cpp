@@ -23,8 +23,9 @@ using namespace koker;
 namespace {
 
 // The rest of the set-up, once the child exists (its network needs its PID), done while it
-// mounts its root: the bundle's config.json, the name, the record, the address (and
-// /etc/hosts, which names it), the cidfile.
+// mounts its root: the bundle's config.json, the name, the record, then the PID to
+// koker-net (which reads the record), making the veth and the address while the cgroups are
+// made (before_go waits for it); the cidfile.
 void after_clone(const std::string &root, const create::Options &o, const create::Bundle &b,
                  container::Record &rec, sys::Rollback &undo, pid_t pid) {
   create::write_config(b);
@@ -32,7 +33,7 @@ void after_clone(const std::string &root, const create::Options &o, const create
   launch::set_running(rec, pid);
   container::reserve_exit_file(root, rec.id);
   create::commit_record(root, rec);
-  start::start_network(root, rec, undo, pid);
+  start::hand_pid_to_network(rec, pid);
   if (!o.cidfile.empty())
     create::write_cidfile(o.cidfile, rec.id);
 }
@@ -58,6 +59,8 @@ int run_main(int argc, char **argv) {
   req.cgroup = rec.id;
   req.limits = o.limits;
   req.after_clone = [&](pid_t pid) { after_clone(root, o, b, rec, undo, pid); };
+  // the address (and /etc/hosts, which names it), once the cgroups are made
+  req.before_go = [&](pid_t pid) { start::start_network(root, rec, undo, pid); };
   req.relay_signals = true;
   if (o.detach) {
     supervisor::start_detached(root, rec, c, req, undo);

@@ -43,10 +43,9 @@ Attacher::~Attacher() {
   m_proc.pid = -1;
 }
 
-std::string Attacher::finish(const container::Record &rec, pid_t pid) {
-  m_started = false;
-  if (m_proc.pid < 0)
-    fail("unable to run ", m_exe);
+void Attacher::give_pid(const container::Record &rec, pid_t pid) {
+  if (m_proc.pid < 0 || !m_proc.in)
+    return; // finish says why
   log::debug("koker-net attach ", rec.id.substr(0, 12), ": process ", pid);
   std::string line = cat(pid, "\n");
   try {
@@ -55,6 +54,13 @@ std::string Attacher::finish(const container::Record &rec, pid_t pid) {
     // it ended before reading: its status says why
   }
   m_proc.in.reset();
+}
+
+std::string Attacher::finish(const container::Record &rec) {
+  m_started = false;
+  if (m_proc.pid < 0)
+    fail("unable to run ", m_exe);
+  m_proc.in.reset(); // never given the PID: koker-net reads the end of its input
   std::string out = sys::read_fd(m_proc.out.get(), 1 << 20, "the output of koker-net attach");
   m_proc.out.reset();
   // The process that started it waits; a forked copy of it (the -d supervisor) cannot, and

@@ -25,9 +25,15 @@ public:
   // Unfinished: koker-net reads the end of its input, does nothing and exits; reaped here.
   ~Attacher();
   explicit operator bool() const { return m_started; }
-  // Gives koker-net the PID and waits for it: returns the container's address. When it
+  // Gives koker-net the PID, which it then works with while this process goes on.
+  void give_pid(const container::Record &rec, pid_t pid);
+  // Waits for koker-net (given the PID before): returns the container's address. When it
   // fails, the Error thrown carries its exit code and an empty message (it said why already).
-  std::string finish(const container::Record &rec, pid_t pid);
+  std::string finish(const container::Record &rec);
+  std::string finish(const container::Record &rec, pid_t pid) {
+    give_pid(rec, pid);
+    return finish(rec);
+  }
 
 private:
   bool m_started = false;

@@ -196,6 +196,8 @@ Started start(const Container &c, const Request &req, sys::Rollback &undo) {
     s.group->add(pid);
   else if (s.group && !placed)
     s.group->add_unified(pid);
+  if (req.before_go)
+    req.before_go(pid);
   tell_child(sync_w.get(), 'g');
   if (req.create_hooks) {
     // One byte once the init reached their point; end of file if it failed before, and its

@@ -39,6 +39,10 @@ struct Request {
   // here, so that koker-run's brace initialisation of the members above stays as it is.
   std::optional<cgroup::Group> oci_group = std::nullopt;
   cgroup::Resources resources = {};
+  // Runs once the rest of the cgroup is made, before the child may go on: what after_clone
+  // started and the child needs done by then (koker-run: the network's address). Work that
+  // runs meanwhile elsewhere (koker-net) then overlaps the cgroups' making.
+  std::function<void(pid_t)> before_go = {};
 };
 
 struct Started {
@@ -50,7 +54,8 @@ struct Started {
 };
 
 // Clones the container's init into the namespaces its config asks for (and, on a unified
-// tree, its cgroup), runs after_clone, makes the rest of its cgroup, then waits until the
+// tree, its cgroup), runs after_clone, makes the rest of its cgroup, runs before_go, then
+// lets the child go on and waits until the
 // init is ready or has exec'd its command. Undo steps for all it made go to undo. Throws the
 // init's own start report (125, 126 or 127) when it could not.
 Started start(const Container &c, const Request &req, sys::Rollback &undo);

@@ -60,6 +60,11 @@ void prepare_network(const container::Record &rec) {
     prepared_attach.emplace(rec);
 }
 
+void hand_pid_to_network(const container::Record &rec, pid_t pid) {
+  if (prepared_attach)
+    prepared_attach->give_pid(rec, pid);
+}
+
 void start_network(const std::string &root, container::Record &rec, sys::Rollback &undo, pid_t pid) {
   if (rec.network_mode == "none" || rec.network_mode == "host")
     return;
@@ -77,7 +82,8 @@ void start_network(const std::string &root, container::Record &rec, sys::Rollbac
     if (prepared_attach) {
       net::Attacher ahead = std::move(*prepared_attach);
       prepared_attach.reset();
-      rec.ip_address = ahead.finish(rec, pid);
+      ahead.give_pid(rec, pid); // unless hand_pid_to_network gave it already
+      rec.ip_address = ahead.finish(rec);
     } else {
       rec.ip_address = net::attach_with_tool(rec, pid);
     }

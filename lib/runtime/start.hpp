@@ -31,6 +31,10 @@ void start_network(const std::string &root, container::Record &rec, sys::Rollbac
 // overlaps the caller's set-up. Nothing for other modes. Unused, it ends at this process's
 // exit, having done nothing.
 void prepare_network(const container::Record &rec);
+// Gives koker-net, started ahead, the container's PID at once, so that it makes the veth
+// pair and the address while this process writes the bundle's files and the cgroups;
+// start_network then only waits for it.
+void hand_pid_to_network(const container::Record &rec, pid_t pid);
 // Stops the user-mode helper start_network() started in this process, if any: once the
 // container exited (runtime/supervisor.cpp), before it may start again. One container a
 // process (koker-run, or its -d supervisor), so one helper.

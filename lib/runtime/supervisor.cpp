@@ -95,7 +95,9 @@ int run_and_keep(const std::string &root, container::Record &rec, const launch::
       });
       return code;
     }
+    // A restart is koker-start's: on_clone does all, the network included.
     req.after_clone = [&root, &rec, &undo](pid_t pid) { start::on_clone(root, rec, undo, pid); };
+    req.before_go = nullptr;
   }
 }
 
