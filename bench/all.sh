@@ -146,6 +146,10 @@ summary() {
         printf '| `exec true` into a running container | %s | %s | %s | | %s | ≤ %s ms: %s |\n' \
             "$(ms_cpu exec.koker)" "$(ms_cpu exec.runc)" "$(ms "${S[exec.podman]:-}")" \
             "$(ratio "$k_exec" "${S[exec.podman]:-}")" "$TARGET_EXEC_MS" "$(at_most "$k_exec" "$TARGET_EXEC_MS * 1000000")"
+        # Issue 21.2: koker-exec against runc exec, in the same run.
+        v=$(ratio "$k_exec" "${S[exec.runc]:-}")
+        printf '| ... against runc exec | %s × | | | | | ≤ %s × runc: %s |\n' \
+            "${v:-?}" "$TARGET_EXEC_RUNC" "$(if [[ -n $v ]]; then verdict "$v <= $TARGET_EXEC_RUNC"; else echo '**MISSED** (not measured)'; fi)"
         printf '| resident memory per running container, VmRSS (koker: its supervisor; podman: conmon; runc: no process) | %s | 0 | %s | | %s | ≤ conmon: %s |\n' \
             "$(kib "${S[mem.koker.VmRSS]:-}")" "$(kib "${S[mem.podman.VmRSS]:-}")" \
             "$(ratio "${S[mem.koker.VmRSS]:-}" "${S[mem.podman.VmRSS]:-}")" \

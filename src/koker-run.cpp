@@ -23,17 +23,17 @@ using namespace koker;
 namespace {
 
 // The rest of the set-up, once the child exists (its network needs its PID), done while it
-// mounts its root: the bundle's config.json, the name, the record, then the PID to
-// koker-net (which reads the record), making the veth and the address while the cgroups are
-// made (before_go waits for it); the cidfile.
+// mounts its root: the name and the record, then the PID to koker-net (which reads the
+// record), which makes the veth and the address while the bundle's config.json and the
+// cgroups are made (before_go waits for it); the cidfile.
 void after_clone(const std::string &root, const create::Options &o, const create::Bundle &b,
                  container::Record &rec, sys::Rollback &undo, pid_t pid) {
-  create::write_config(b);
   create::claim_name(root, rec, undo);
   launch::set_running(rec, pid);
   container::reserve_exit_file(root, rec.id);
   create::commit_record(root, rec);
   start::hand_pid_to_network(rec, pid);
+  create::write_config(b);
   if (!o.cidfile.empty())
     create::write_cidfile(o.cidfile, rec.id);
 }
@@ -53,6 +53,7 @@ int run_main(int argc, char **argv) {
   std::string dir = create::make_dir(store, rec, undo);
   Fd mounted = create::mount_root(store, rec, undo); // rootless only: root's init mounts it
   create::Bundle b = create::make_bundle(o, rec, store, img, dir, mounted.get(), undo);
+  start::network_spawned(); // one thread again before the forks and clones to come
   create::write_etc_files(dir, rec, true);
   const launch::Container &c = b.container;
   launch::Request req;

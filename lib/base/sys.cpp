@@ -407,35 +407,34 @@ bool exists(const std::string &path) {
   return ::lstat(path.c_str(), &st) == 0;
 }
 
-std::vector<std::string> list_dir(const std::string &dir) {
+namespace {
+
+// The names in dir but . and .., those keep() takes (given the directory's fd and the entry).
+std::vector<std::string> names_in(const std::string &dir,
+                                  const std::function<bool(int, const struct dirent &)> &keep) {
   std::unique_ptr<DIR, DirCloser> d(::opendir(dir.c_str()));
   if (!d)
     sys_fail("unable to read directory ", dir);
   std::vector<std::string> names;
   while (struct dirent *e = ::readdir(d.get())) {
     std::string_view name = e->d_name;
-    if (name != "." && name != "..")
+    if (name != "." && name != ".." && (!keep || keep(::dirfd(d.get()), *e)))
       names.emplace_back(name);
   }
   return names;
 }
 
+} // namespace
+
+std::vector<std::string> list_dir(const std::string &dir) { return names_in(dir, nullptr); }
+
 std::vector<std::string> list_subdirs(const std::string &dir) {
-  std::unique_ptr<DIR, DirCloser> d(::opendir(dir.c_str()));
-  if (!d)
-    sys_fail("unable to read directory ", dir);
-  std::vector<std::string> names;
-  while (struct dirent *e = ::readdir(d.get())) {
-    std::string_view name = e->d_name;
-    if (name == "." || name == "..")
-      continue;
+  return names_in(dir, [](int fd, const struct dirent &e) {
     struct stat st;
-    if (e->d_type == DT_DIR ||
-        (e->d_type == DT_UNKNOWN && ::fstatat(::dirfd(d.get()), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-         S_ISDIR(st.st_mode)))
-      names.emplace_back(name);
-  }
-  return names;
+    return e.d_type == DT_DIR ||
+           (e.d_type == DT_UNKNOWN && ::fstatat(fd, e.d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+            S_ISDIR(st.st_mode));
+  });
 }
 
 std::string random_hex(size_t n) {

@@ -18,12 +18,25 @@ Attacher::Attacher(const container::Record &rec)
   log::debug("koker-net attach ", rec.id.substr(0, 12), " - (started ahead: the veth pair, the address",
              rec.publish.empty() ? "" : ", the published ports", " once it reads the PID)");
   // koker-net inherits KOKER_DEBUG and KOKER_QUIET, and its stderr is this tool's.
-  m_proc = sys::spawn_program(m_exe, words, false);
+  m_spawner = std::thread([this, words = std::move(words)] {
+    try {
+      m_proc = sys::spawn_program(m_exe, words, false);
+    } catch (const std::exception &e) {
+      m_spawn_error = e.what();
+    }
+  });
+}
+
+void Attacher::spawned() {
+  if (m_spawner.joinable())
+    m_spawner.join();
 }
 
 Attacher &Attacher::operator=(Attacher &&o) noexcept {
   if (this != &o) {
     this->~Attacher();
+    o.spawned();
+    m_spawn_error = std::move(o.m_spawn_error);
     m_started = std::exchange(o.m_started, false);
     m_exe = std::move(o.m_exe);
     m_proc.pid = std::exchange(o.m_proc.pid, -1);
@@ -35,6 +48,7 @@ Attacher &Attacher::operator=(Attacher &&o) noexcept {
 }
 
 Attacher::~Attacher() {
+  spawned();
   if (m_proc.pid < 0)
     return;
   m_proc.in.reset();
@@ -44,6 +58,7 @@ Attacher::~Attacher() {
 }
 
 void Attacher::give_pid(const container::Record &rec, pid_t pid) {
+  spawned();
   if (m_proc.pid < 0 || !m_proc.in)
     return; // finish says why
   log::debug("koker-net attach ", rec.id.substr(0, 12), ": process ", pid);
@@ -56,12 +71,41 @@ void Attacher::give_pid(const container::Record &rec, pid_t pid) {
   m_proc.in.reset();
 }
 
+namespace {
+
+// Up to the first newline, or all there is when none comes before the end.
+std::string read_line(int fd) {
+  std::string line;
+  char buf[256];
+  while (line.find('\n') == std::string::npos && line.size() < 4096) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      break;
+    line.append(buf, static_cast<size_t>(n));
+  }
+  return line;
+}
+
+} // namespace
+
 std::string Attacher::finish(const container::Record &rec) {
+  spawned();
   m_started = false;
+  if (!m_spawn_error.empty())
+    fail(m_spawn_error);
   if (m_proc.pid < 0)
     fail("unable to run ", m_exe);
   m_proc.in.reset(); // never given the PID: koker-net reads the end of its input
-  std::string out = sys::read_fd(m_proc.out.get(), 1 << 20, "the output of koker-net attach");
+  // The address is koker-net's last word, on a line of its own, once all is done: with it,
+  // koker-net is only exiting, and the wait for that is left to the destructor (the caller
+  // keeps this object while the container starts), off the start's path.
+  std::string first = read_line(m_proc.out.get());
+  if (first.size() > 1 && first.back() == '\n' && first.find('\n') == first.size() - 1)
+    if (std::string address(text::trim(first)); parse_ip(address))
+      return address;
+  std::string out = first + sys::read_fd(m_proc.out.get(), 1 << 20, "the output of koker-net attach");
   m_proc.out.reset();
   // The process that started it waits; a forked copy of it (the -d supervisor) cannot, and
   // takes the address as the sign of success.

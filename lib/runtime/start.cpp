@@ -46,8 +46,9 @@ void on_clone(const std::string &root, container::Record &rec, sys::Rollback &un
 namespace {
 // The helper of the container this process runs (stop_network).
 std::optional<net::usermode::Helper> running_helper;
-// koker-net attach started ahead by prepare_network, waiting for the PID.
-std::optional<net::Attacher> prepared_attach;
+// koker-net attach started ahead by prepare_network, waiting for the PID; then, once it gave
+// the address, until its exit is reaped (at this process's end: off the start's path).
+std::optional<net::Attacher> prepared_attach, finished_attach;
 
 bool on_bridge(const container::Record &rec) {
   return rec.network_mode != "none" && rec.network_mode != "host" &&
@@ -58,6 +59,11 @@ bool on_bridge(const container::Record &rec) {
 void prepare_network(const container::Record &rec) {
   if (on_bridge(rec))
     prepared_attach.emplace(rec);
+}
+
+void network_spawned() {
+  if (prepared_attach)
+    prepared_attach->spawned();
 }
 
 void hand_pid_to_network(const container::Record &rec, pid_t pid) {
@@ -84,6 +90,7 @@ void start_network(const std::string &root, container::Record &rec, sys::Rollbac
       prepared_attach.reset();
       ahead.give_pid(rec, pid); // unless hand_pid_to_network gave it already
       rec.ip_address = ahead.finish(rec);
+      finished_attach = std::move(ahead);
     } else {
       rec.ip_address = net::attach_with_tool(rec, pid);
     }

@@ -31,6 +31,9 @@ void start_network(const std::string &root, container::Record &rec, sys::Rollbac
 // overlaps the caller's set-up. Nothing for other modes. Unused, it ends at this process's
 // exit, having done nothing.
 void prepare_network(const container::Record &rec);
+// Waits until koker-net, started ahead, is spawned (net::Attacher::spawned): before the
+// caller forks or clones.
+void network_spawned();
 // Gives koker-net, started ahead, the container's PID at once, so that it makes the veth
 // pair and the address while this process writes the bundle's files and the cgroups;
 // start_network then only waits for it.
