@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include "check.hpp"
+#include "base/rootless.hpp"
 #include "base/sys.hpp"
+#include <cstdlib>
+#include <unistd.h>
 #include <cstdio>
 #include <ctime>
 
@@ -24,4 +27,23 @@ TEST("sys: rfc3339 writes the same UTC date as gmtime_r, leap days and centuries
   CHECK(sys::rfc3339({951868799, 999999999}) == "2000-02-29T23:59:59.999999999Z");
   CHECK(sys::rfc3339({4107542400, 0}) == "2100-03-01T00:00:00.000000000Z");
   CHECK(sys::now_rfc3339().size() == 30 && sys::now_rfc3339().back() == 'Z');
+}
+
+TEST("rootless: read_id_map takes the kernel's columns, skips what is not three numbers") {
+  char path[] = "/tmp/koker-unit-idmap.XXXXXX";
+  int fd = ::mkstemp(path);
+  CHECK(fd >= 0);
+  std::string text = "         0       1000          1\n         1     100000      65536\n"
+                     "bad line\n1 2\n\n4294967295 0 1\n";
+  CHECK(::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()));
+  ::close(fd);
+  auto map = rootless::read_id_map(path);
+  CHECK(map.size() == 3);
+  CHECK(map[0].inside == 0 && map[0].outside == 1000 && map[0].count == 1);
+  CHECK(map[1].inside == 1 && map[1].outside == 100000 && map[1].count == 65536);
+  CHECK(map[2].inside == 4294967295ULL && map[2].count == 1);
+  ::unlink(path);
+  CHECK(rootless::read_id_map(path).empty()); // missing: a kernel without user namespaces
+  auto self = rootless::read_id_map("/proc/self/uid_map");
+  CHECK(!self.empty());
 }
