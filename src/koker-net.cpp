@@ -310,23 +310,6 @@ static net::NetworkRecord need_network(const std::string &root, const std::strin
   return *r;
 }
 
-// One line of stdin, without its newline: read a byte at a time, so that nothing past the
-// line is taken from a pipe others may share. Empty at the end of the input.
-static std::string read_pid_line() {
-  std::string line;
-  char c;
-  for (;;) {
-    ssize_t n = ::read(0, &c, 1);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0)
-      sys_fail("unable to read the process id from standard input");
-    if (n == 0 || c == '\n' || line.size() > 32)
-      return line;
-    line += c;
-  }
-}
-
 // attach CONTAINER PID: the container's networks in order, eth0 first (the default bridge
 // for network mode "bridge", then each user-defined network), each reserved and plugged; the
 // record gets the addresses; all undone if one fails. Prints the first address.
@@ -336,7 +319,7 @@ static void attach(const net::Network &n, const Args &a) {
   if (pid_text == "-") {
     // koker-run starts this before the container exists (net/attach.hpp) and writes the PID
     // once it does; the end of the input without one: it gave up, and there is nothing to do.
-    pid_text = read_pid_line();
+    pid_text = sys::read_line(0, 33, "the process id from standard input");
     if (pid_text.empty())
       return;
   }

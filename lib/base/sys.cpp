@@ -46,6 +46,29 @@ std::string read_fd(int fd, size_t max, std::string_view what) {
   return data;
 }
 
+std::string read_line(int fd, size_t max, std::string_view what, bool *complete) {
+  std::string line;
+  if (complete)
+    *complete = false;
+  char c;
+  while (line.size() < max) {
+    ssize_t n = ::read(fd, &c, 1);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      sys_fail("unable to read ", what);
+    if (n == 0)
+      break;
+    if (c == '\n') {
+      if (complete)
+        *complete = true;
+      break;
+    }
+    line += c;
+  }
+  return line;
+}
+
 std::optional<std::string> read_file_if_exists(const std::string &path, size_t max) {
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd && errno == ENOENT)

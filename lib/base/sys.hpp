@@ -30,6 +30,10 @@ void read_chunks(int fd, std::string_view what, const std::function<void(std::st
 std::string read_fd(int fd, size_t max, std::string_view what);
 // Writes all of data to fd, retrying on EINTR and short writes; throws with what on failure.
 void write_fd(int fd, std::string_view data, std::string_view what);
+// One line of fd without its newline, read a byte at a time, so that nothing past it is taken
+// from a pipe others may share; it ends at the newline, the end of the input, or after max
+// bytes. *complete says whether a newline ended it. Throws with what on a read error.
+std::string read_line(int fd, size_t max, std::string_view what, bool *complete = nullptr);
 // Writes path atomically: a temporary file beside it, fsync, rename, fsync of the directory.
 // Live state that only has to survive a crashed process, not a power cut, passes
 // durable=false and skips both fsyncs (they cost milliseconds on a container's start).

@@ -71,25 +71,6 @@ void Attacher::give_pid(const container::Record &rec, pid_t pid) {
   m_proc.in.reset();
 }
 
-namespace {
-
-// Up to the first newline, or all there is when none comes before the end.
-std::string read_line(int fd) {
-  std::string line;
-  char buf[256];
-  while (line.find('\n') == std::string::npos && line.size() < 4096) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      break;
-    line.append(buf, static_cast<size_t>(n));
-  }
-  return line;
-}
-
-} // namespace
-
 std::string Attacher::finish(const container::Record &rec) {
   spawned();
   m_started = false;
@@ -101,11 +82,14 @@ std::string Attacher::finish(const container::Record &rec) {
   // The address is koker-net's last word, on a line of its own, once all is done: with it,
   // koker-net is only exiting, and the wait for that is left to the destructor (the caller
   // keeps this object while the container starts), off the start's path.
-  std::string first = read_line(m_proc.out.get());
-  if (first.size() > 1 && first.back() == '\n' && first.find('\n') == first.size() - 1)
+  bool complete = false;
+  std::string first =
+      sys::read_line(m_proc.out.get(), 4096, "the output of koker-net attach", &complete);
+  if (complete)
     if (std::string address(text::trim(first)); parse_ip(address))
       return address;
-  std::string out = first + sys::read_fd(m_proc.out.get(), 1 << 20, "the output of koker-net attach");
+  std::string out = first + (complete ? "\n" : "") +
+                    sys::read_fd(m_proc.out.get(), 1 << 20, "the output of koker-net attach");
   m_proc.out.reset();
   // The process that started it waits; a forked copy of it (the -d supervisor) cannot, and
   // takes the address as the sign of success.

@@ -36,19 +36,10 @@ Fd open_dir(const std::string &path) {
 }
 
 Fd mount_private(const std::string &root, const container::Record &rec) {
-  store::Store store(root);
-  auto img = store.find_image(rec.image_id);
-  if (!img)
-    fail("unable to mount the file system of container ", rec.name, ": its image ", rec.image_id,
-         " is gone");
-  std::string dir = container::dir_of(root, rec.id);
+  rootfs::Overlay o = create::overlay_of(store::Store(root), rec);
+  // Never volatile here: the container's own mount after this one would be refused.
+  o.volatile_upper = false;
   mounts::enter_private_namespace("the container's root is mounted for this process only");
-  rootfs::Overlay o;
-  o.mount_point = dir + "/bundle/rootfs";
-  o.layers_dir = root + "/layers";
-  o.lower = create::lower_layers(store, *img);
-  o.upper = dir + "/upper";
-  o.work = dir + "/work";
   rootfs::mount_overlay(o);
   return open_dir(o.mount_point);
 }

@@ -357,10 +357,13 @@ void claim_volumes(const std::string &root, const container::Record &rec, sys::R
   }
 }
 
+// A mount docker's copy-up fills when empty: a volume without nocopy.
+bool copies_up(const container::MountPoint &m) { return m.type == "volume" && !m.nocopy; }
+
 // docker's copy-up: each empty volume gets the image's content at its path.
 void fill_volumes(const std::string &root, int root_fd, const container::Record &rec) {
   for (const auto &m : rec.mounts)
-    if (m.type == "volume" && !m.nocopy) {
+    if (copies_up(m)) {
       sys::FileLock lock = volume::lock_content(root, m.name);
       copy_up::fill_if_empty(root_fd, m.destination, m.source);
     }
@@ -407,8 +410,7 @@ void set_init_options(launch::Container &c, const rootfs::Overlay &overlay, bool
 
 // Whether fill_volumes has a volume to fill (it reads the image's root for each).
 bool has_volumes_to_fill(const container::Record &rec) {
-  return std::any_of(rec.mounts.begin(), rec.mounts.end(),
-                     [](const auto &m) { return m.type == "volume" && !m.nocopy; });
+  return std::any_of(rec.mounts.begin(), rec.mounts.end(), copies_up);
 }
 
 // The user rec names, and docker's copy-up of its new volumes: read from root_fd when the root
@@ -534,8 +536,6 @@ void write_config(const Bundle &b) {
   sys::write_new_file(b.config_path, text);
 }
 
-namespace {
-
 rootfs::Overlay overlay_of(const store::Store &store, const container::Record &rec) {
   auto img = store.find_image(rec.image_id);
   if (!img)
@@ -543,8 +543,6 @@ rootfs::Overlay overlay_of(const store::Store &store, const container::Record &r
          " is gone from the store");
   return overlay_of(store, *img, container::dir_of(store.root(), rec.id), rec.auto_remove);
 }
-
-} // namespace
 
 Fd mount_root(const store::Store &store, const container::Record &rec, sys::Rollback &undo) {
   std::string mount_point = container::dir_of(store.root(), rec.id) + "/bundle/rootfs";

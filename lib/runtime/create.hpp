@@ -59,6 +59,9 @@ struct Options {
 // The image's layers as overlay lowerdirs, top first, relative to the store's layers/ (the
 // shared init layer on top when the image's /etc is a directory); Error for a missing layer.
 std::vector<std::string> lower_layers(const store::Store &store, const store::ImageRecord &img);
+// The overlay of rec's image on containers/<id>/bundle/rootfs: lower_layers, the container's
+// upper/ and work/, volatile for a --rm container. Error when the image is gone.
+rootfs::Overlay overlay_of(const store::Store &store, const container::Record &rec);
 
 // The record: the image config overlaid with the options. Throws Error for a config with no
 // command when none is given, a relative working directory, or an image VOLUME that is not

@@ -6,6 +6,7 @@
 #include "base/sys.hpp"
 #include "base/text.hpp"
 #include "runtime/mounts.hpp"
+#include "store/store.hpp"
 #include <algorithm>
 #include <cerrno>
 #include <climits>
@@ -61,7 +62,9 @@ user::Identity look_up(int root_fd, const std::string &spec,
   return id;
 }
 
-std::string entry_prefix(const std::string &image_hex) { return cat("user-", image_hex, '-'); }
+std::string entry_prefix(const std::string &image_hex) {
+  return cat(store::USER_CACHE_PREFIX, image_hex, '-');
+}
 
 std::string encode(const user::Identity &id) {
   std::string groups;

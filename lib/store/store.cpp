@@ -447,11 +447,11 @@ void Store::collect_garbage() const {
       log::debug("rm ", m_root, "/blobs/sha256/", name);
       sys::rm_rf(cat(m_root, "/blobs/sha256/", name));
     }
-  // What cache/ keeps of an image (runtime/image_user: "user-<image hex>-<key>") goes with it.
+  // What cache/ keeps of an image (USER_CACHE_PREFIX<image hex>-<key>) goes with it.
   if (sys::exists(m_root + "/cache"))
     for (const auto &name : sys::list_dir(m_root + "/cache")) {
-      constexpr size_t hex_at = 5, hex_len = 64; // "user-"
-      if (name.rfind("user-", 0) == 0 && name.size() > hex_at + hex_len &&
+      constexpr size_t hex_at = USER_CACHE_PREFIX.size(), hex_len = 64;
+      if (name.rfind(USER_CACHE_PREFIX, 0) == 0 && name.size() > hex_at + hex_len &&
           !images.count(name.substr(hex_at, hex_len))) {
         log::debug("rm ", m_root, "/cache/", name, " (its image is gone)");
         ::unlink(cat(m_root, "/cache/", name).c_str());

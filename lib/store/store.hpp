@@ -24,6 +24,10 @@
 //                         koker-run binds the container's own files
 namespace koker::store {
 
+// The users looked up in an image are kept as cache/user-<image hex>-<key>
+// (runtime/image_user); the garbage collection removes them with their image.
+inline constexpr std::string_view USER_CACHE_PREFIX = "user-";
+
 struct ImageRecord {
   std::string id; // the config's digest, as docker's image ID
   std::string manifest_digest;
