@@ -5,6 +5,7 @@
 #include "base/json.hpp"
 #include "base/log.hpp"
 #include "base/main.hpp"
+#include "net/attach.hpp"
 #include "net/net.hpp"
 #include "net/network.hpp"
 #include "net/proxy.hpp"
@@ -19,6 +20,7 @@
 #include "base/sys.hpp"
 #include "runtime/lifecycle.hpp"
 #include <cstring>
+#include <fcntl.h>
 
 using namespace koker;
 
@@ -38,6 +40,11 @@ static const char USAGE[] =
     "  attach CONTAINER PID        give the network namespace of process PID an eth0 on the\n"
     "                              bridge, an address and a default route; print the address\n"
     "                              (PID -: read from stdin, koker-run's way)\n"
+    "  attach --ahead              koker-run's way as root (internal): stdin gives the\n"
+    "                              container's record (its size on a line, then its JSON)\n"
+    "                              and the path of the network namespace made for it; plug\n"
+    "                              that, print the record with the addresses (the same\n"
+    "                              way), then read the PID (the record is saved)\n"
     "  detach CONTAINER            take the container off the bridge; free its address\n"
     "  ls                          list containers on the bridge: address, veth, ports\n"
     "  gc                          release what containers that no longer run still hold\n"
@@ -95,6 +102,7 @@ struct Args {
   std::string ip6;                  // connect --ip6
   std::string ipv6;                 // up --ipv6[=true|false]: "true", "false" or not given
   std::vector<std::string> aliases; // connect --alias
+  bool ahead = false;               // attach --ahead (internal: koker-run's, as root)
 };
 
 static std::pair<std::string, std::string> key_value(std::string_view kv, const char *what) {
@@ -116,7 +124,8 @@ static Args parse(int argc, char **argv) {
     OPT_FORCE,
     OPT_IP,
     OPT_IP6,
-    OPT_ALIAS
+    OPT_ALIAS,
+    OPT_AHEAD
   };
   auto opts = cli::long_options({{"publish", required_argument, nullptr, 'p'},
                                  {"format", required_argument, nullptr, OPT_FORMAT},
@@ -132,7 +141,8 @@ static Args parse(int argc, char **argv) {
                                  {"force", no_argument, nullptr, OPT_FORCE},
                                  {"ip", required_argument, nullptr, OPT_IP},
                                  {"ip6", required_argument, nullptr, OPT_IP6},
-                                 {"alias", required_argument, nullptr, OPT_ALIAS}});
+                                 {"alias", required_argument, nullptr, OPT_ALIAS},
+                                 {"ahead", no_argument, nullptr, OPT_AHEAD}});
   // -f is --filter for networks, --force for rm and prune (docker's): an optional value.
   std::string shorts = std::string(cli::COMMON_SHORT) + "p:o:d:f::";
   Args a;
@@ -218,6 +228,7 @@ static Args parse(int argc, char **argv) {
     case OPT_FORMAT:
       a.format = optarg;
       break;
+    case OPT_AHEAD: a.ahead = true; break;
     default:
       cli::bad_option(c, argv);
     }
@@ -271,18 +282,26 @@ static void list(const std::string &root, const net::Network &n, const std::stri
 
 // Puts the container whose first process is pid on n as interface ifname: the lease (want_ip
 // if given), the veth, the address. The rollback takes them away again.
-static net::Lease join(const net::Network &n, const std::string &id, int pid,
-                       const std::string &ifname, const std::vector<net::Port> &ports,
-                       const std::string &want_ip, const std::string &want_ip6,
-                       sys::Rollback &undo) {
-  net::Lease l = net::reserve(n, id, ports, want_ip, want_ip6);
+// An address (and the ports) reserved on a network, with an undo step that releases it and
+// deletes the veth that connect may have made.
+static net::Lease reserve(const net::Network &n, const std::string &id,
+                          const std::vector<net::Port> &ports, const std::string &want_ip,
+                          const std::string &want_ip6, sys::Rollback &undo,
+                          const std::vector<std::string> &veths_taken = {}) {
+  net::Lease l = net::reserve(n, id, ports, want_ip, want_ip6, veths_taken);
   undo.add("release " + l.ip, [n, l] {
     net::delete_veth(l.veth);
     net::release(n, l);
   });
-  net::connect(n, l, pid, ifname);
-  // [::1] has no DNAT to a container: a proxy of koker-net's own (net/proxy.hpp).
-  net::start_proxy(n, l, pid);
+  return l;
+}
+
+static net::Lease join(const net::Network &n, const std::string &id, int netns,
+                       const std::string &ifname, const std::vector<net::Port> &ports,
+                       const std::string &want_ip, const std::string &want_ip6,
+                       sys::Rollback &undo) {
+  net::Lease l = reserve(n, id, ports, want_ip, want_ip6, undo);
+  net::connect(n, l, netns, ifname);
   return l;
 }
 
@@ -310,63 +329,122 @@ static net::NetworkRecord need_network(const std::string &root, const std::strin
   return *r;
 }
 
-// attach CONTAINER PID: the container's networks in order, eth0 first (the default bridge
-// for network mode "bridge", then each user-defined network), each reserved and plugged; the
-// record gets the addresses; all undone if one fails. Prints the first address.
-static void attach(const net::Network &n, const Args &a) {
-  cli::want_operands(a.words, 2, a.words.size() < 2 ? "CONTAINER" : "PID");
-  std::string pid_text = a.words[2];
+// The PID of "attach CONTAINER PID", or read from stdin for "-": koker-run starts koker-net
+// before the container exists (net/attach.hpp) and writes it once it does. 0: the end of the
+// input without one (koker-run gave up: nothing to do, or to undo).
+static int attach_pid(const std::string &word) {
+  std::string pid_text = word;
   if (pid_text == "-") {
-    // koker-run starts this before the container exists (net/attach.hpp) and writes the PID
-    // once it does; the end of the input without one: it gave up, and there is nothing to do.
     pid_text = sys::read_line(0, 33, "the process id from standard input");
     if (pid_text.empty())
-      return;
+      return 0;
   }
   auto pid = sys::parse_uint(pid_text);
   if (!pid || *pid == 0 || *pid > 0x7fffffff)
     cli::usage_error(cat("not a process id: ", printable(pid_text)));
-  container::Record rec = container::get(n.root, a.words[1]);
+  return static_cast<int>(*pid);
+}
+
+// attach CONTAINER PID: the container's networks in order, eth0 first (the default bridge
+// for network mode "bridge", then each user-defined network), each reserved, then plugged;
+// the record gets the addresses; all undone if one fails. Prints the first address.
+// attach --ahead: the same for the record koker-run has not saved yet and the network
+// namespace it made for the container, both from stdin, before the container exists:
+// koker-run builds it meanwhile (the record comes first, so that the addresses are reserved
+// while the namespace is made). The record with the addresses goes back to koker-run, which
+// saves it; the PID then says it is saved (and the container runs), and the proxies of
+// published ports need it. The end of the input before the PID: koker-run gave up, and all
+// is undone.
+static void attach(const net::Network &n, const Args &a) {
+  int pid = 0;
+  container::Record rec;
+  std::vector<net::Port> ports = a.ports;
+  if (a.ahead) {
+    auto got = net::read_record(0, "standard input");
+    if (!got)
+      return; // koker-run gave up before it said which
+    rec = std::move(*got);
+    for (const auto &p : rec.publish)
+      ports.push_back(net::parse_port(p));
+  } else {
+    cli::want_operands(a.words, 2, a.words.size() < 2 ? "CONTAINER" : "PID");
+    if ((pid = attach_pid(a.words[2])) == 0)
+      return;
+    rec = container::get(n.root, a.words[1]);
+  }
   if (!rec.ip_address.empty())
     fail("container ", rec.id.substr(0, 12), " is attached already (", rec.ip_address,
          "): detach it first");
-  bool user = rec.network_mode != "bridge" && !rec.networks.empty();
+  const std::vector<net::Port> published = ports;
   sys::Rollback undo;
-  std::vector<net::Port> ports = a.ports;
-  std::string first, first6;
-  int index = 0;
-  if (!user) {
-    net::Lease l = join(n, rec.id, static_cast<int>(*pid), "eth0", ports, "", "", undo);
-    first = l.ip;
-    first6 = l.ip6;
-    ports.clear();
-    index = 1;
+  struct Plug {
+    net::Network network;
+    net::Lease lease;
+    container::Endpoint *endpoint; // a user-defined network's; none for the default bridge
+    net::NetworkRecord record;
+  };
+  std::vector<Plug> plugs;
+  if (rec.network_mode == "bridge" || rec.networks.empty()) {
+    plugs.push_back({n, reserve(n, rec.id, ports, "", "", undo), nullptr, {}});
+    ports.clear(); // published on the first network only
   }
-  std::vector<net::NetworkRecord> joined;
   for (auto &e : rec.networks) {
     net::NetworkRecord r = need_network(n.root, e.network);
     net::Network un = net::network_of(n.root, r);
-    net::Lease l =
-        join(un, rec.id, static_cast<int>(*pid), cat("eth", index++), ports, e.requested_ip,
-             e.requested_ip6, undo);
-    ports.clear(); // published on the first network only
-    fill_endpoint(e, r, un, l);
-    if (first.empty())
-      first = l.ip;
-    joined.push_back(r);
+    std::vector<std::string> veths;
+    for (const auto &p : plugs)
+      veths.push_back(p.lease.veth);
+    plugs.push_back(
+        {un, reserve(un, rec.id, ports, e.requested_ip, e.requested_ip6, undo, veths), &e, r});
+    ports.clear();
   }
-  container::update(n.root, rec.id, [&](container::Record &r) {
-    r.ip_address = first;
-    r.ip6_address = first6; // the default bridge's (user networks' are in networks)
-    r.networks = rec.networks;
-    r.publish.clear();
-    for (const auto &p : a.ports)
-      r.publish.push_back(net::port_string(p));
-  });
+  Fd netns;
+  if (a.ahead) {
+    std::string path = sys::read_line(0, 64, "the network namespace's path from standard input");
+    if (path.empty())
+      return; // koker-run gave up: undo takes all back
+    netns = Fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!netns)
+      sys_fail("unable to open the network namespace made ahead, ", printable(path));
+  } else {
+    netns = net::open_namespace(pid);
+  }
+  for (size_t i = 0; i < plugs.size(); ++i) {
+    Plug &p = plugs[i];
+    net::connect(p.network, p.lease, netns.get(), cat("eth", i));
+    if (p.endpoint)
+      fill_endpoint(*p.endpoint, p.record, p.network, p.lease);
+    else
+      rec.ip6_address = p.lease.ip6; // the default bridge's (user networks' are in networks)
+    if (rec.ip_address.empty())
+      rec.ip_address = p.lease.ip;
+  }
+  netns.reset();
+  rec.publish.clear();
+  for (const auto &p : published)
+    rec.publish.push_back(net::port_string(p));
+  if (a.ahead) {
+    sys::write_fd(1, net::record_frame(rec), "standard output");
+    if ((pid = attach_pid("-")) == 0)
+      return; // koker-run gave up: undo takes all back
+  }
+  // [::1] has no DNAT to a container: a proxy of koker-net's own (net/proxy.hpp), which
+  // watches the container's process.
+  for (const auto &p : plugs)
+    net::start_proxy(p.network, p.lease, pid);
+  if (!a.ahead) // ahead, koker-run saved the record with the addresses
+    container::update(n.root, rec.id, [&](container::Record &r) {
+      r.ip_address = rec.ip_address;
+      r.ip6_address = rec.ip6_address;
+      r.networks = rec.networks;
+      r.publish = rec.publish;
+    });
   undo.dismiss();
-  for (const auto &r : joined)
-    net::ensure_resolver(n.root, r);
-  out::line(first);
+  for (const auto &p : plugs)
+    if (p.endpoint)
+      net::ensure_resolver(n.root, p.record);
+  if (!a.ahead)
+    out::line(rec.ip_address);
 }
 
 // connect [--ip IP] [--alias A]... NETWORK CONTAINER: a running container gets one more
@@ -394,7 +472,9 @@ static void connect_container(const std::string &root, const Args &a) {
   bool running = rec.status == "running" && container::process_alive(rec.pid, rec.pid_start);
   if (running) {
     net::Network n = net::network_of(root, r);
-    net::Lease l = join(n, rec.id, rec.pid, net::free_ifname(rec.pid), {}, a.ip, a.ip6, undo);
+    Fd netns = net::open_namespace(rec.pid);
+    net::Lease l = join(n, rec.id, netns.get(), net::free_ifname(rec.pid), {}, a.ip, a.ip6, undo);
+    net::start_proxy(n, l, rec.pid);
     fill_endpoint(e, r, n, l);
   }
   bool gone = false;
@@ -679,6 +759,10 @@ static void check_command(const Args &a) {
   const std::string &cmd = a.words[0];
   if (!a.ports.empty() && cmd != "attach")
     cli::usage_error("--publish applies to attach only");
+  if (a.ahead && cmd != "attach")
+    cli::usage_error("--ahead applies to attach only");
+  if (a.ahead && (a.words.size() != 1 || !a.ports.empty()))
+    cli::usage_error("attach --ahead takes no operands or ports: they come with the record");
   try {
     net::check_distinct_host_ports(a.ports);
   } catch (const Error &e) {

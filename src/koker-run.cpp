@@ -22,17 +22,17 @@ using namespace koker;
 
 namespace {
 
-// The rest of the set-up, once the child exists (its network needs its PID), done while it
-// mounts its root: the name and the record, then the PID to koker-net (which reads the
-// record), which makes the veth and the address while the bundle's config.json and the
-// cgroups are made (before_go waits for it); the cidfile.
+// The rest of the set-up, once the child exists, done while it mounts its root: the name,
+// the record, the bundle's config.json, the cidfile. On a bridge, koker-net is plugging the
+// network namespace made ahead meanwhile, and the record is saved once it has, with the
+// addresses (start::start_network, in before_go, after the cgroups).
 void after_clone(const std::string &root, const create::Options &o, const create::Bundle &b,
                  container::Record &rec, sys::Rollback &undo, pid_t pid) {
   create::claim_name(root, rec, undo);
   launch::set_running(rec, pid);
   container::reserve_exit_file(root, rec.id);
-  create::commit_record(root, rec);
-  start::hand_pid_to_network(rec, pid);
+  if (!start::network_made_ahead())
+    create::commit_record(root, rec);
   create::write_config(b);
   if (!o.cidfile.empty())
     create::write_cidfile(o.cidfile, rec.id);
@@ -43,17 +43,19 @@ int run_main(int argc, char **argv) {
   ::signal(SIGPIPE, SIG_IGN);
   create::Options o = run::parse(argc, argv);
   userns::enter(); // rootless: uid 0 in a user namespace of its own (runtime/userns.hpp)
+  start::prepare_network(o.network); // koker-net starts while the container is made
   store::Store store(store_root());
   create::Source src = create::resolve_image(o, store);
   const store::ImageRecord &img = src.image;
   container::Record rec = create::make_record(o, img, src.config);
-  start::prepare_network(rec); // koker-net starts while the container is made
   const std::string root = store.root();
   sys::Rollback undo;
   std::string dir = create::make_dir(store, rec, undo);
   Fd mounted = create::mount_root(store, rec, undo); // rootless only: root's init mounts it
   create::Bundle b = create::make_bundle(o, rec, store, img, dir, mounted.get(), undo);
-  start::network_spawned(); // one thread again before the forks and clones to come
+  // One thread again before the forks and clones to come; the bridge's network namespace
+  // made, and koker-net at work in it.
+  int net_namespace = start::plug_network(rec);
   create::write_etc_files(dir, rec, true);
   const launch::Container &c = b.container;
   launch::Request req;
@@ -62,6 +64,7 @@ int run_main(int argc, char **argv) {
   req.after_clone = [&](pid_t pid) { after_clone(root, o, b, rec, undo, pid); };
   // the address (and /etc/hosts, which names it), once the cgroups are made
   req.before_go = [&](pid_t pid) { start::start_network(root, rec, undo, pid); };
+  req.net_namespace = net_namespace;
   req.relay_signals = true;
   if (o.detach) {
     supervisor::start_detached(root, rec, c, req, undo);

@@ -46,6 +46,23 @@ std::string read_fd(int fd, size_t max, std::string_view what) {
   return data;
 }
 
+std::string read_some(int fd, size_t n, std::string_view what) {
+  std::string data(n, '\0');
+  size_t got = 0;
+  while (got < n) {
+    ssize_t r = ::read(fd, data.data() + got, n - got);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r < 0)
+      sys_fail("unable to read ", what);
+    if (r == 0)
+      break;
+    got += static_cast<size_t>(r);
+  }
+  data.resize(got);
+  return data;
+}
+
 std::string read_line(int fd, size_t max, std::string_view what, bool *complete) {
   std::string line;
   if (complete)
@@ -138,6 +155,14 @@ void write_new_file(const std::string &path, std::string_view data, unsigned mod
   if (!fd)
     sys_fail("unable to create ", path);
   write_fd(fd.get(), data, path);
+}
+
+void overwrite_file(const std::string &path, std::string_view data, unsigned mode) {
+  Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, mode));
+  if (!fd)
+    sys_fail("unable to open ", path);
+  write_fd(fd.get(), data, path);
+  check(::ftruncate(fd.get(), static_cast<off_t>(data.size())), "unable to truncate ", path);
 }
 
 Spawned spawn_program(const std::string &path, const std::vector<std::string> &argv,

@@ -28,6 +28,8 @@ void read_chunks(int fd, std::string_view what, const std::function<void(std::st
 // Reads everything from fd, up to max bytes; throws past it or on an error, naming what (the
 // file's path, or what the descriptor is).
 std::string read_fd(int fd, size_t max, std::string_view what);
+// Reads n bytes from fd (a pipe's message of known size), fewer only at its end.
+std::string read_some(int fd, size_t n, std::string_view what);
 // Writes all of data to fd, retrying on EINTR and short writes; throws with what on failure.
 void write_fd(int fd, std::string_view data, std::string_view what);
 // One line of fd without its newline, read a byte at a time, so that nothing past it is taken
@@ -108,6 +110,11 @@ std::vector<pid_t> pid_namespace_processes(pid_t pid);
 // Creates path, which must not exist yet, holding data: for files in a directory nobody else
 // writes to yet, where a temporary name and a rename would buy nothing.
 void write_new_file(const std::string &path, std::string_view data, unsigned mode = 0644);
+// Writes data over the start of path (made if missing) and cuts it there, in place: for a
+// hint whose reader checks what it reads, so that a torn write costs nothing. On ext4 it
+// avoids what an atomic replace costs: a new inode, the flush of its data that ext4 forces
+// when a rename replaces a file, and the old one's eviction (a discard with -o discard).
+void overwrite_file(const std::string &path, std::string_view data, unsigned mode = 0644);
 
 // An flock(2) on a lock file: the kernel drops it when the process dies, so a kill -9 never
 // leaves a stale lock. Shared or exclusive; blocking, or try-only (check held()).

@@ -275,7 +275,8 @@ void down(const Network &n) {
 // ---------------------------------------------------------------- containers
 
 Lease reserve(const Network &n, std::string_view id, const std::vector<Port> &ports,
-              std::string_view want_ip, std::string_view want_ip6) {
+              std::string_view want_ip, std::string_view want_ip6,
+              const std::vector<std::string> &veths_taken) {
   check_distinct_host_ports(ports);
   std::optional<uint32_t> want;
   if (!want_ip.empty()) {
@@ -308,10 +309,12 @@ Lease reserve(const Network &n, std::string_view id, const std::vector<Port> &po
   Lease l;
   l.id = std::string(id);
   l.ports = ports;
-  // The host end's name: "veth" and 11 hex of the ID (IFNAMSIZ), another 11 if a link has it.
+  // The host end's name: "veth" and 11 hex of the ID (IFNAMSIZ), another 11 if a link has it
+  // or the container's other networks reserved it.
   for (size_t k = 0; k + 11 <= l.id.size() && l.veth.empty(); k += 11) {
     std::string name = "veth" + l.id.substr(k, 11);
-    if (!netlink::get_link(s, name))
+    if (std::find(veths_taken.begin(), veths_taken.end(), name) == veths_taken.end() &&
+        !netlink::get_link(s, name))
       l.veth = name;
   }
   if (l.veth.empty())
@@ -399,7 +402,7 @@ Lease reserve(const Network &n, std::string_view id, const std::vector<Port> &po
   sys::Rollback undo;
   undo.add("unlink " + lease_path(n, l.ip), [&] { unlink_if_owned(lease_path(n, l.ip), l.id); });
   if (!want) // an address asked for does not move the round-robin
-    sys::write_file_atomic(last_path, l.ip + "\n", 0600, false);
+    sys::overwrite_file(last_path, l.ip + "\n", 0600); // a hint, checked when read
   if (!ports.empty())
     sys::mkdir_p(n.dir() + "/ports", 0700);
   for (const auto &p : ports) {
@@ -416,18 +419,23 @@ Lease reserve(const Network &n, std::string_view id, const std::vector<Port> &po
   return l;
 }
 
-void connect(const Network &n, const Lease &l, int pid, const std::string &ifname) {
+Fd open_namespace(int pid) {
   std::string ns_path = cat("/proc/", pid, "/ns/net");
   Fd ns(::open(ns_path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!ns)
     sys_fail("unable to open ", ns_path);
+  return ns;
+}
+
+void connect(const Network &n, const Lease &l, int netns, const std::string &ifname) {
   // Configuring eth0, addresses and routes "inside" the host's own namespace would rewire
   // the host.
   struct stat theirs, ours;
-  check(::fstat(ns.get(), &theirs), "unable to stat ", ns_path);
+  check(::fstat(netns, &theirs), "unable to stat the container's network namespace");
   check(::stat("/proc/self/ns/net", &ours), "unable to stat /proc/self/ns/net");
   if (theirs.st_ino == ours.st_ino && theirs.st_dev == ours.st_dev)
-    fail("process ", pid, " is in the host's network namespace: it needs one of its own");
+    fail("container ", l.id.substr(0, 12), " is in the host's network namespace: it needs ",
+         "one of its own");
   netlink::Socket host;
   auto bridge = netlink::get_link(host, n.bridge);
   if (!bridge)
@@ -436,7 +444,7 @@ void connect(const Network &n, const Lease &l, int pid, const std::string &ifnam
   uint32_t ip = *parse_ip(l.ip);
   uint8_t mac[6] = {0x02, 0x42, uint8_t(ip >> 24), uint8_t(ip >> 16), uint8_t(ip >> 8), uint8_t(ip)};
   bool user = n.gateway != 0; // a user-defined network (the default bridge keeps its MACs)
-  if (!netlink::add_veth(host, l.veth, *bridge, ifname, ns.get(), user ? mac : nullptr))
+  if (!netlink::add_veth(host, l.veth, *bridge, ifname, netns, user ? mac : nullptr))
     fail("unable to create veth ", l.veth, ": a link of that name exists already");
   // The host's end is a bridge port: it needs no IPv6 of its own. With it, every port's
   // link-local and multicast routes join the one list the host's IPv6 table keeps for
@@ -444,7 +452,7 @@ void connect(const Network &n, const Lease &l, int pid, const std::string &ifnam
   // on the bridge, milliseconds of each start: bench/README.md). Set before it is up.
   write_sysctl_if_present(cat("/proc/sys/net/ipv6/conf/", l.veth, "/disable_ipv6"), "1");
   netlink::set_up(host, l.veth);
-  netlink::Socket inside(ns.get());
+  netlink::Socket inside(netns);
   auto dev = netlink::get_link(inside, ifname);
   if (!dev)
     fail(ifname, " did not appear in the container's network namespace");
@@ -483,10 +491,7 @@ void connect(const Network &n, const Lease &l, int pid, const std::string &ifnam
 }
 
 std::string free_ifname(int pid) {
-  std::string ns_path = cat("/proc/", pid, "/ns/net");
-  Fd ns(::open(ns_path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!ns)
-    sys_fail("unable to open ", ns_path);
+  Fd ns = open_namespace(pid);
   netlink::Socket inside(ns.get());
   for (int i = 0;; ++i)
     if (!netlink::get_link(inside, cat("eth", i)))

@@ -68,14 +68,19 @@ void up(const Network &n);
 // want_ip, when given, is the only address to take (--ip): an Error if another holds it or
 // it lies outside the subnet. want_ip6 likewise for the IPv6 address (--ip6); without it the
 // address at the IPv4 one's offset, an IPv4 address being skipped when another container's
-// --ip6 holds that one.
+// --ip6 holds that one. veths_taken: host-end names reserved on other networks for the same
+// container and not made yet.
 Lease reserve(const Network &n, std::string_view id, const std::vector<Port> &ports,
-              std::string_view want_ip = {}, std::string_view want_ip6 = {});
-// Plugs the container whose first process is pid: the veth pair (eth0 inside, up, with the
-// address and a default route via the gateway) and DNAT rules for the ports. The rest of
-// the container's network set-up (lo up, ping_group_range) is its init's (runtime/oci_init.hpp).
-// ifname is the interface's name inside (eth0, eth1 for a second network).
-void connect(const Network &n, const Lease &l, int pid, const std::string &ifname = "eth0");
+              std::string_view want_ip = {}, std::string_view want_ip6 = {},
+              const std::vector<std::string> &veths_taken = {});
+// The network namespace of process pid, opened (O_RDONLY): an Error naming it if it is gone.
+Fd open_namespace(int pid);
+// Plugs the container whose network namespace is the fd netns: the veth pair (eth0 inside,
+// up, with the address and a default route via the gateway) and DNAT rules for the ports.
+// The rest of the container's network set-up (lo up, ping_group_range) is its init's
+// (runtime/oci_init.hpp) or, made ahead, its maker's (net/namespace.hpp). ifname is the
+// interface's name inside (eth0, eth1 for a second network). Refuses the host's namespace.
+void connect(const Network &n, const Lease &l, int netns, const std::string &ifname = "eth0");
 // Undoes reserve: the rules, the port files, the address file (the veth: delete_veth). Safe
 // to repeat; reports failures as warnings, never throws.
 void release(const Network &n, const Lease &l);

@@ -140,6 +140,9 @@ Started start(const Container &c, const Request &req, sys::Rollback &undo) {
   std::string leaf = s.group ? s.group->leaf() : std::string();
 
   unsigned long flags = oci::clone_flags(c.spec);
+  bool net_ahead = req.net_namespace >= 0 && (flags & CLONE_NEWNET);
+  if (net_ahead)
+    flags &= ~static_cast<unsigned long>(CLONE_NEWNET); // the init joins the one made ahead
   bool userns = flags & CLONE_NEWUSER; // a new one, made at the clone
   if (req.relay_signals)
     supervise::block_signals();
@@ -153,6 +156,7 @@ Started start(const Container &c, const Request &req, sys::Rollback &undo) {
   io.sync_fd = sync[0];
   io.console_fd = console[1];
   io.hooks_fd = hooks[1];
+  io.net_namespace = net_ahead ? req.net_namespace : -1;
   // Root of a new user namespace, the init may not write the cgroups' files: the parent
   // moves it into them instead.
   if (!userns && s.group)
@@ -196,6 +200,7 @@ Started start(const Container &c, const Request &req, sys::Rollback &undo) {
     s.group->add(pid);
   else if (s.group && !placed)
     s.group->add_unified(pid);
+  tell_child(sync_w.get(), 'c'); // it joins them, and goes on up to the exec
   if (req.before_go)
     req.before_go(pid);
   tell_child(sync_w.get(), 'g');

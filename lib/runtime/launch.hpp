@@ -43,6 +43,11 @@ struct Request {
   // started and the child needs done by then (koker-run: the network's address). Work that
   // runs meanwhile elsewhere (koker-net) then overlaps the cgroups' making.
   std::function<void(pid_t)> before_go = {};
+  // A network namespace made ahead (koker-run on a bridge: net/namespace.hpp), which the init
+  // joins in place of the new one its config asks for; -1: none. The caller keeps it open
+  // until after_clone at least (the child has its own copy from the clone on), and as long
+  // as others need it by this process's descriptor (koker-net, net/attach.hpp).
+  int net_namespace = -1;
 };
 
 struct Started {

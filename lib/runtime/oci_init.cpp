@@ -4,6 +4,7 @@
 #include "base/log.hpp"
 #include "base/sys.hpp"
 #include "base/text.hpp"
+#include "net/namespace.hpp"
 #include "runtime/mounts.hpp"
 #include "runtime/oci_hooks.hpp"
 #include "runtime/oci_process.hpp"
@@ -19,12 +20,10 @@
 #include <csignal>
 #include <cstdio>
 #include <linux/close_range.h>
-#include <net/if.h>
 #include <poll.h>
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -218,20 +217,6 @@ std::string make_console(int root, const InitOptions &o) {
   return p.slave;
 }
 
-// A new network namespace starts with lo down; runc brings it up, and so does koker for every
-// network mode (koker-net attach adds only eth0).
-void loopback_up() {
-  Fd s(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-  if (!s)
-    sys_fail("unable to open a socket to configure lo");
-  struct ifreq ifr {};
-  std::snprintf(ifr.ifr_name, IFNAMSIZ, "lo");
-  check(::ioctl(s.get(), SIOCGIFFLAGS, &ifr), "unable to read the flags of lo");
-  ifr.ifr_flags |= IFF_UP;
-  log::debug("ip link set lo up");
-  check(::ioctl(s.get(), SIOCSIFFLAGS, &ifr), "unable to bring lo up");
-}
-
 // Without a terminal the process keeps the caller's descriptors (conmon's pipes), except
 // where koker-run asks for its own: stdin from /dev/null, the output to the log.
 void set_stdio(const InitOptions &o) {
@@ -361,25 +346,32 @@ void look_up_command(const Spec &spec) {
   fail("exec: \"", printable(cmd), "\": executable file not found in $PATH");
 }
 
-// The mounts are done and pivot_root is still to come: the runtime-spec's point for the
-// create hooks ("Lifecycle" steps 3 to 5), which run in the container's cgroups, as runc's.
-// koker-oci sends 'g' once it made them, and the init joins them; with prestart or
-// createRuntime hooks it asks koker-oci to run them (one byte on hooks_fd) and waits for 'r';
-// then it runs createContainer in its own namespaces.
-void wait_for_go(const Spec &spec, const InitOptions &o) {
-  auto wait_for = [&o](char want) {
-    char got = 0;
-    if (::read(o.sync_fd, &got, 1) != 1 || got != want)
-      fail("the runtime went away before the container started");
-  };
-  wait_for('g');
+void wait_for(const InitOptions &o, char want) {
+  char got = 0;
+  if (::read(o.sync_fd, &got, 1) != 1 || got != want)
+    fail("the runtime went away before the container started");
+}
+
+// The parent sends 'c' once it made the cgroups, which the init then joins (on_go).
+void wait_for_cgroups(const InitOptions &o) {
+  wait_for(o, 'c');
   if (o.on_go)
     o.on_go();
+}
+
+// Then 'g', once what the container needs from outside is ready (koker-run's network). With
+// create hooks the init waits for both where the mounts are done and pivot_root is still to
+// come: the runtime-spec's point for them ("Lifecycle" steps 3 to 5), which run in the
+// container's cgroups, as runc's. With prestart or createRuntime hooks it asks koker-oci to
+// run them (one byte on hooks_fd) and waits for 'r'; then it runs createContainer in its own
+// namespaces.
+void wait_for_go(const Spec &spec, const InitOptions &o) {
+  wait_for(o, 'g');
   if (o.hooks_fd >= 0) {
     log::debug("ask koker-oci for the prestart and createRuntime hooks");
     sys::write_fd(o.hooks_fd, "h", "the hooks pipe");
     ::close(o.hooks_fd);
-    wait_for('r');
+    wait_for(o, 'r');
   }
   ::close(o.sync_fd);
   if (spec.hooks.create_container.empty())
@@ -439,6 +431,11 @@ void setup_and_exec(const Spec &spec, const InitOptions &o) {
   if (userns)
     become_user_namespace_root(o.sync_fd);
   join_namespaces(spec);
+  if (o.net_namespace >= 0) {
+    // Before any mount: a sysfs mounted here shows the network namespace of its mounter.
+    log::debug("setns(the network namespace made ahead, net)");
+    check(::setns(o.net_namespace, CLONE_NEWNET), "unable to join the container's network namespace");
+  }
   unsigned long prop = root_propagation(spec);
   if (spec.has_namespace("mount")) {
     // Unbindable only once "/" is the root: until then the root, the host's /dev/null for the
@@ -468,11 +465,13 @@ void setup_and_exec(const Spec &spec, const InitOptions &o) {
   write_sysctls(root.get(), spec);
   rootfs::mask_paths(root.get(), spec.masked_paths, spec.readonly_paths);
   std::string pts = spec.process.terminal ? make_console(root.get(), o) : std::string();
-  // Create hooks run before pivot_root, in cgroups already joined: the wait for 'g' comes
-  // here then. Without them it comes last, so that the rest of the set-up (pivot_root, the
-  // session, stdio) overlaps the parent's own work (koker-run's network).
+  // Create hooks run before pivot_root, in cgroups already joined: the waits come here then.
+  // Without them they come late, so that the rest of the set-up (pivot_root, the session,
+  // stdio, and after the cgroups the limits, the filter, the identity) overlaps the
+  // parent's own work (koker-run's network): the go finds little left to do before the exec.
   bool go_early = o.hooks_fd >= 0 || !spec.hooks.create_container.empty();
   if (go_early) {
+    wait_for_cgroups(o);
     wait_for_go(spec, o);
     if (mark_after_go)
       make_non_dumpable();
@@ -496,17 +495,24 @@ void setup_and_exec(const Spec &spec, const InitOptions &o) {
       check(::setdomainname(spec.domainname.data(), spec.domainname.size()),
             "unable to set the domain name");
   }
-  if (const Namespace *net = spec.find_namespace("network"); net && net->path.empty())
-    loopback_up();
+  // One made ahead (o.net_namespace) had its lo brought up by its maker.
+  if (const Namespace *net = spec.find_namespace("network");
+      net && net->path.empty() && o.net_namespace < 0)
+    net::loopback_up();
   check(::setsid(), "unable to start a session");
   if (spec.process.terminal)
     pty::attach(pts); // the pts itself, not /dev/console, so that tty(1) names /dev/pts/N
   else
     set_stdio(o);
-  if (!go_early) {
+  // Rootless, the go comes before the identity too: a change of uid makes the process
+  // non-dumpable (commit_creds), and slirp4netns, started meanwhile, must still join its
+  // network namespace.
+  bool go_late = !go_early && !mark_after_go;
+  if (!go_early)
+    wait_for_cgroups(o);
+  if (!go_early && !go_late) {
     wait_for_go(spec, o);
-    if (mark_after_go)
-      make_non_dumpable();
+    make_non_dumpable();
   }
   apply_limits(spec.process);
   change_dir(spec);
@@ -521,6 +527,8 @@ void setup_and_exec(const Spec &spec, const InitOptions &o) {
   set_identity(spec.process);
   if (o.die_with_parent)
     die_with_parent(o.report_fd);
+  if (go_late)
+    wait_for_go(spec, o);
   if (spec.process.no_new_privileges) {
     check(::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "unable to set no_new_privs");
     if (!o.filter.prog.empty())

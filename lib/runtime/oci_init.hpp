@@ -23,17 +23,20 @@ struct InitOptions {
   // (koker-oci's callers mount their bundle's root themselves).
   std::function<void()> mount_root;
   int report_fd = -1;         // start report (runtime/start_report.hpp): ready, or why not
-  int sync_fd = -1;           // the parent writes 'g' once the cgroups are ready ('u' before,
-                              // once it mapped a new user namespace; 'r' after, once it ran
-                              // the prestart and createRuntime hooks)
+  int sync_fd = -1;           // the parent writes 'c' once the cgroups are ready, 'g' once
+                              // the rest is ('u' before, once it mapped a new user
+                              // namespace; 'r' after, once it ran the prestart and
+                              // createRuntime hooks)
   int fifo_fd = -1;           // an O_PATH fd of exec.fifo; -1: exec at once (no create/start)
   std::string console_socket; // a unix socket to send the pty master to (process.terminal)
   int console_fd = -1;        // or a connected one (koker-run's socketpair), which acknowledges
                               // with a byte once it has sized the pty
   bool no_pivot = false;
   int preserve_fds = 0;       // fds 3 .. 2+N pass into the container
+  int net_namespace = -1;     // a network namespace made ahead, joined instead of a new one
+                              // (launch::Request::net_namespace)
   seccomp::Filter filter;     // built by the parent from spec.seccomp (empty: none)
-  std::function<void()> on_go; // after 'g': join the cgroups
+  std::function<void()> on_go; // after 'c': join the cgroups
   // koker-run's: stdin from the container's /dev/null (no -i), stdout and stderr to output_fd
   // (-d: the log), death with koker-run (foreground), and exec failures reported on
   // report_fd with docker's codes instead of a ready report (no create/start split).

@@ -8,6 +8,7 @@
 #include "runtime/create.hpp"
 #include "runtime/lifecycle.hpp"
 #include "runtime/supervisor.hpp"
+#include "runtime/userns.hpp"
 #include <unistd.h>
 
 namespace koker::start {
@@ -46,29 +47,28 @@ void on_clone(const std::string &root, container::Record &rec, sys::Rollback &un
 namespace {
 // The helper of the container this process runs (stop_network).
 std::optional<net::usermode::Helper> running_helper;
-// koker-net attach started ahead by prepare_network, waiting for the PID; then, once it gave
-// the address, until its exit is reaped (at this process's end: off the start's path).
+// koker-net attach --ahead started by prepare_network; then, once it gave the addresses,
+// until its exit is reaped (at this process's end: off the start's path).
 std::optional<net::Attacher> prepared_attach, finished_attach;
 
-bool on_bridge(const container::Record &rec) {
-  return rec.network_mode != "none" && rec.network_mode != "host" &&
-         !net::usermode::is_usermode(rec.network_mode);
+bool on_bridge(const std::string &mode) {
+  return mode != "none" && mode != "host" && !net::usermode::is_usermode(mode);
 }
 } // namespace
 
-void prepare_network(const container::Record &rec) {
-  if (on_bridge(rec))
-    prepared_attach.emplace(rec);
+void prepare_network(const std::string &mode) {
+  // Rootless, a bridge is not koker's to plug (a namespace made in koker's own user namespace
+  // could not be the container's): the attach at the start says so.
+  if (on_bridge(mode) && !userns::inside())
+    prepared_attach.emplace(net::Attacher::Ahead{});
 }
 
-void network_spawned() {
-  if (prepared_attach)
-    prepared_attach->spawned();
+int plug_network(const container::Record &rec) {
+  return prepared_attach ? prepared_attach->plug(rec) : -1;
 }
 
-void hand_pid_to_network(const container::Record &rec, pid_t pid) {
-  if (prepared_attach)
-    prepared_attach->give_pid(rec, pid);
+bool network_made_ahead() {
+  return prepared_attach.has_value();
 }
 
 void start_network(const std::string &root, container::Record &rec, sys::Rollback &undo, pid_t pid) {
@@ -88,13 +88,19 @@ void start_network(const std::string &root, container::Record &rec, sys::Rollbac
     if (prepared_attach) {
       net::Attacher ahead = std::move(*prepared_attach);
       prepared_attach.reset();
-      ahead.give_pid(rec, pid); // unless hand_pid_to_network gave it already
-      rec.ip_address = ahead.finish(rec);
+      // koker-net plugged the namespace made ahead: the record's first save has the
+      // addresses; then the PID tells koker-net the record is there.
+      ahead.take_addresses(rec);
+      ahead.drop_namespace();
+      undo.add("release " + rec.ip_address, [root, &rec] { net::release_container(root, rec); });
+      create::commit_record(root, rec);
+      ahead.give_pid(rec, pid);
+      ahead.finish(rec);
       finished_attach = std::move(ahead);
     } else {
       rec.ip_address = net::attach_with_tool(rec, pid);
+      undo.add("release " + rec.ip_address, [root, &rec] { net::release_container(root, rec); });
     }
-    undo.add("release " + rec.ip_address, [root, &rec] { net::release_container(root, rec); });
   }
   create::write_hosts(dir, rec);
 }

@@ -24,20 +24,21 @@ void on_clone(const std::string &root, container::Record &rec, sys::Rollback &un
 // The container's network once its first process pid exists, for koker-run and on_clone: the
 // bridge's veth, address and port rules (koker-net attach), or for --network slirp4netns or
 // pasta a helper (net/usermode.hpp) this process keeps until stop_network(); the address
-// named in /etc/hosts. Undo steps go to undo. Nothing for none and host.
+// named in /etc/hosts. Undo steps go to undo. Nothing for none and host. With koker-net
+// started ahead (koker-run), it saves the record, with the addresses, then gives the PID.
 void start_network(const std::string &root, container::Record &rec, sys::Rollback &undo, pid_t pid);
-// For the default bridge and user-defined networks: starts koker-net attach now, before the
-// container exists (net::Attacher), for start_network to hand the PID to, so that its start
+// For the default bridge and user-defined networks, as root: starts koker-net attach
+// --ahead now (net::Attacher), before the container or its record exists, so that its start
 // overlaps the caller's set-up. Nothing for other modes. Unused, it ends at this process's
 // exit, having done nothing.
-void prepare_network(const container::Record &rec);
-// Waits until koker-net, started ahead, is spawned (net::Attacher::spawned): before the
-// caller forks or clones.
-void network_spawned();
-// Gives koker-net, started ahead, the container's PID at once, so that it makes the veth
-// pair and the address while this process writes the bundle's files and the cgroups;
-// start_network then only waits for it.
-void hand_pid_to_network(const container::Record &rec, pid_t pid);
+void prepare_network(const std::string &mode);
+// Gives koker-net, started ahead, the record and the container's network namespace, made
+// now; returns it for launch::Request::net_namespace, or -1. Waits until koker-net is spawned
+// (net::Attacher::spawned): before the caller forks or clones.
+int plug_network(const container::Record &rec);
+// Whether prepare_network started koker-net: then start_network saves the record (its first
+// save, with the addresses).
+bool network_made_ahead();
 // Stops the user-mode helper start_network() started in this process, if any: once the
 // container exited (runtime/supervisor.cpp), before it may start again. One container a
 // process (koker-run, or its -d supervisor), so one helper.

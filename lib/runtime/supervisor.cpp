@@ -98,6 +98,7 @@ int run_and_keep(const std::string &root, container::Record &rec, const launch::
     // A restart is koker-start's: on_clone does all, the network included.
     req.after_clone = [&root, &rec, &undo](pid_t pid) { start::on_clone(root, rec, undo, pid); };
     req.before_go = nullptr;
+    req.net_namespace = -1; // the first run's went with it: a new one from the clone
   }
 }
 

@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: MIT
+#include "net/namespace.hpp"
+#include "base/error.hpp"
+#include "base/log.hpp"
+#include <cstdio>
+#include <fcntl.h>
+#include <net/if.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+
+namespace koker::net {
+
+void loopback_up() {
+  Fd s(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!s)
+    sys_fail("unable to open a socket to configure lo");
+  struct ifreq ifr {};
+  std::snprintf(ifr.ifr_name, IFNAMSIZ, "lo");
+  check(::ioctl(s.get(), SIOCGIFFLAGS, &ifr), "unable to read the flags of lo");
+  ifr.ifr_flags |= IFF_UP;
+  log::debug("ip link set lo up");
+  check(::ioctl(s.get(), SIOCSIFFLAGS, &ifr), "unable to bring lo up");
+}
+
+Fd make_namespace() {
+  Fd before(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
+  if (!before)
+    sys_fail("unable to open /proc/thread-self/ns/net");
+  log::debug("unshare(CLONE_NEWNET) on a thread of its own: the container's network namespace, "
+             "made ahead");
+  check(::unshare(CLONE_NEWNET), "unable to make a network namespace");
+  Fd made(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
+  int error = made ? 0 : errno;
+  try {
+    if (made)
+      loopback_up();
+  } catch (...) {
+    ::setns(before.get(), CLONE_NEWNET);
+    throw;
+  }
+  // The thread must not stay: what it does next (start koker-net) is the host's.
+  if (::setns(before.get(), CLONE_NEWNET) < 0)
+    sys_fail("unable to return to the host's network namespace");
+  if (!made) {
+    errno = error;
+    sys_fail("unable to open the new network namespace");
+  }
+  return made;
+}
+
+} // namespace koker::net
