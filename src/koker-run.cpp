@@ -31,7 +31,8 @@ void after_clone(const std::string &root, const create::Options &o, const create
   create::claim_name(root, rec, undo);
   launch::set_running(rec, pid);
   container::reserve_exit_file(root, rec.id);
-  if (!start::network_made_ahead())
+  start::network_cloned();
+  if (!start::network_saves_record())
     create::commit_record(root, rec);
   create::write_config(b);
   if (!o.cidfile.empty())
@@ -43,7 +44,7 @@ int run_main(int argc, char **argv) {
   ::signal(SIGPIPE, SIG_IGN);
   create::Options o = run::parse(argc, argv);
   userns::enter(); // rootless: uid 0 in a user namespace of its own (runtime/userns.hpp)
-  start::prepare_network(o.network); // koker-net starts while the container is made
+  start::prepare_network(o.network); // the network namespace and koker-net, while the container is made
   store::Store store(store_root());
   create::Source src = create::resolve_image(o, store);
   const store::ImageRecord &img = src.image;
@@ -53,8 +54,8 @@ int run_main(int argc, char **argv) {
   std::string dir = create::make_dir(store, rec, undo);
   Fd mounted = create::mount_root(store, rec, undo); // rootless only: root's init mounts it
   create::Bundle b = create::make_bundle(o, rec, store, img, dir, mounted.get(), undo);
-  // One thread again before the forks and clones to come; the bridge's network namespace
-  // made, and koker-net at work in it.
+  // One thread again before the forks and clones to come; the network namespace made, and on
+  // a bridge koker-net at work in it.
   int net_namespace = start::plug_network(rec);
   create::write_etc_files(dir, rec, true);
   const launch::Container &c = b.container;

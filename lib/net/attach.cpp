@@ -3,7 +3,6 @@
 #include "base/error.hpp"
 #include "base/log.hpp"
 #include "base/text.hpp"
-#include "net/namespace.hpp"
 #include "net/net.hpp"
 #include <sys/wait.h>
 #include <unistd.h>
@@ -59,24 +58,17 @@ void Attacher::start(std::vector<std::string> words) {
   });
 }
 
-int Attacher::plug(const container::Record &rec) {
+void Attacher::plug(const container::Record &rec, int netns) {
   spawned();
   if (!m_ahead || m_proc.pid < 0 || !m_proc.in)
-    return -1; // take_addresses says why
-  // The record first: koker-net reserves the addresses while the namespace is made.
+    return; // take_addresses says why
+  // The record, then the namespace: koker-net reserves the addresses as it reads on.
+  std::string input = cat(record_frame(rec), "/proc/", ::getpid(), "/fd/", netns, "\n");
   try {
-    sys::write_fd(m_proc.in.get(), record_frame(rec), "koker-net attach");
+    sys::write_fd(m_proc.in.get(), input, "koker-net attach");
   } catch (const Error &) {
-    return -1; // it ended before reading: its status says why
+    // it ended before reading: its status says why
   }
-  m_netns = make_namespace();
-  std::string path = cat("/proc/", ::getpid(), "/fd/", m_netns.get(), "\n");
-  try {
-    sys::write_fd(m_proc.in.get(), path, "koker-net attach");
-  } catch (const Error &) {
-    // as above
-  }
-  return m_netns.get();
 }
 
 void Attacher::spawned() {
@@ -96,7 +88,6 @@ Attacher &Attacher::operator=(Attacher &&o) noexcept {
     m_proc.in = std::move(o.m_proc.in);
     m_proc.out = std::move(o.m_proc.out);
     m_proc.err = std::move(o.m_proc.err);
-    m_netns = std::move(o.m_netns);
   }
   return *this;
 }

@@ -49,13 +49,9 @@ public:
   ~Attacher();
   explicit operator bool() const { return m_started; }
   bool ahead() const { return m_ahead; }
-  // Ahead: gives koker-net rec, makes the container's network namespace (on the calling
-  // thread: the clone then makes none, so the start's path is as long as with --network
-  // none) and gives koker-net its path, by this process's descriptor; returns that.
-  int plug(const container::Record &rec);
-  // Closes this process's copy of the namespace: the container's init, cloned, has its own,
-  // and koker-net had it open once take_addresses returned.
-  void drop_namespace() { m_netns.reset(); }
+  // Ahead: gives koker-net rec, then the path of the container's network namespace netns
+  // by this process's descriptor, which must stay open until take_addresses returns.
+  void plug(const container::Record &rec, int netns);
   // Ahead: waits until koker-net has plugged the namespace, and copies what it recorded (the
   // addresses, the endpoints, the published ports) into rec, for the caller to save. When it
   // failed, the Error thrown carries its exit code and an empty message (it said why).
@@ -80,7 +76,6 @@ private:
   bool m_ahead = false;
   std::string m_exe;
   sys::Spawned m_proc;
-  Fd m_netns;
   std::thread m_spawner;
   std::string m_spawn_error; // what the spawner caught, said by finish
 };

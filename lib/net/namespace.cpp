@@ -49,4 +49,21 @@ Fd make_namespace() {
   return made;
 }
 
+NamespaceAhead::NamespaceAhead() {
+  m_thread = std::thread([this] {
+    try {
+      m_made = make_namespace();
+    } catch (const std::exception &e) {
+      m_error = e.what();
+    }
+  });
+}
+
+int NamespaceAhead::get() {
+  join();
+  if (!m_error.empty())
+    fail(m_error);
+  return m_made.get();
+}
+
 } // namespace koker::net

@@ -3,6 +3,7 @@
 #include "base/error.hpp"
 #include "base/log.hpp"
 #include "net/attach.hpp"
+#include "net/namespace.hpp"
 #include "net/net.hpp"
 #include "net/usermode.hpp"
 #include "runtime/create.hpp"
@@ -47,6 +48,8 @@ void on_clone(const std::string &root, container::Record &rec, sys::Rollback &un
 namespace {
 // The helper of the container this process runs (stop_network).
 std::optional<net::usermode::Helper> running_helper;
+// The container's network namespace, made ahead by prepare_network.
+std::optional<net::NamespaceAhead> made_namespace;
 // koker-net attach --ahead started by prepare_network; then, once it gave the addresses,
 // until its exit is reaped (at this process's end: off the start's path).
 std::optional<net::Attacher> prepared_attach, finished_attach;
@@ -57,17 +60,32 @@ bool on_bridge(const std::string &mode) {
 } // namespace
 
 void prepare_network(const std::string &mode) {
-  // Rootless, a bridge is not koker's to plug (a namespace made in koker's own user namespace
-  // could not be the container's): the attach at the start says so.
-  if (on_bridge(mode) && !userns::inside())
+  // Rootless, a namespace made here would belong to koker's own user namespace, not the
+  // container's, and a bridge is not koker's to plug (the attach at the start says so); the
+  // user-mode networks' helpers join the container's namespace once it exists.
+  if (userns::inside() || mode == "host" || net::usermode::is_usermode(mode))
+    return;
+  if (on_bridge(mode))
     prepared_attach.emplace(net::Attacher::Ahead{});
+  made_namespace.emplace();
 }
 
 int plug_network(const container::Record &rec) {
-  return prepared_attach ? prepared_attach->plug(rec) : -1;
+  if (!made_namespace)
+    return -1;
+  int netns = made_namespace->get();
+  if (prepared_attach)
+    prepared_attach->plug(rec, netns);
+  return netns;
 }
 
-bool network_made_ahead() {
+void network_cloned() {
+  // On a bridge koker-net opens it by this process's descriptor: start_network drops it.
+  if (made_namespace && !prepared_attach)
+    made_namespace->drop();
+}
+
+bool network_saves_record() {
   return prepared_attach.has_value();
 }
 
@@ -91,7 +109,8 @@ void start_network(const std::string &root, container::Record &rec, sys::Rollbac
       // koker-net plugged the namespace made ahead: the record's first save has the
       // addresses; then the PID tells koker-net the record is there.
       ahead.take_addresses(rec);
-      ahead.drop_namespace();
+      if (made_namespace) // koker-net has it open: the container has its own
+        made_namespace->drop();
       undo.add("release " + rec.ip_address, [root, &rec] { net::release_container(root, rec); });
       create::commit_record(root, rec);
       ahead.give_pid(rec, pid);

@@ -27,18 +27,22 @@ void on_clone(const std::string &root, container::Record &rec, sys::Rollback &un
 // named in /etc/hosts. Undo steps go to undo. Nothing for none and host. With koker-net
 // started ahead (koker-run), it saves the record, with the addresses, then gives the PID.
 void start_network(const std::string &root, container::Record &rec, sys::Rollback &undo, pid_t pid);
-// For the default bridge and user-defined networks, as root: starts koker-net attach
-// --ahead now (net::Attacher), before the container or its record exists, so that its start
-// overlaps the caller's set-up. Nothing for other modes. Unused, it ends at this process's
-// exit, having done nothing.
+// As root, for a network namespace of the container's own (not host, not a user-mode
+// network): starts making it now, on a thread (net::NamespaceAhead), and for the default
+// bridge and user-defined networks koker-net attach --ahead (net::Attacher), before the
+// container or its record exists, so that both overlap the caller's set-up. Unused, they end
+// at this process's exit, having left nothing.
 void prepare_network(const std::string &mode);
-// Gives koker-net, started ahead, the record and the container's network namespace, made
-// now; returns it for launch::Request::net_namespace, or -1. Waits until koker-net is spawned
-// (net::Attacher::spawned): before the caller forks or clones.
+// The namespace made ahead, for launch::Request::net_namespace, or -1; on a bridge koker-net
+// gets the record and the namespace and plugs it now. Waits for both threads: before the
+// caller forks or clones.
 int plug_network(const container::Record &rec);
-// Whether prepare_network started koker-net: then start_network saves the record (its first
-// save, with the addresses).
-bool network_made_ahead();
+// Once the container is cloned (it has its own copy): closes this process's descriptor of the
+// namespace, unless koker-net still opens it by it (start_network closes it then).
+void network_cloned();
+// Whether koker-net was started ahead: then start_network saves the record (its first save,
+// with the addresses).
+bool network_saves_record();
 // Stops the user-mode helper start_network() started in this process, if any: once the
 // container exited (runtime/supervisor.cpp), before it may start again. One container a
 // process (koker-run, or its -d supervisor), so one helper.
