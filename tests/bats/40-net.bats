@@ -22,6 +22,9 @@ setup() {
 }
 
 teardown() {
+    if [ -f "$BATS_TEST_TMPDIR/holder" ]; then # a network namespace's holder (attach --ahead)
+        kill "$(cat "$BATS_TEST_TMPDIR/holder")" 2>/dev/null || true
+    fi
     koker_teardown # koker-rm -f of every container, then koker-net down
     if ip link delete "$KOKER_BRIDGE" 2>/dev/null; then
         echo "# teardown: bridge $KOKER_BRIDGE was left" >&2
@@ -299,4 +302,36 @@ fetch_inside() {
     assert_nothing_left
     run_koker 0 koker-net ls
     assert_equal "CONTAINER ID   NAME   ADDRESS   VETH   PORTS" "$output"
+}
+
+@test "koker-net attach --ahead: plugs the namespace it is given for the record on stdin; the end of the input before the PID undoes it" {
+    run_koker 125 koker-net attach --ahead some-id -
+    assert_stderr_match "usage: attach --ahead takes no operands or ports"
+    run_koker 0 koker-create --name ahead one true
+    local id=$output rec=$KOKER_ROOT/containers/$output/config.json
+    # The network namespace koker-run would have made: a process's own, killed in teardown.
+    unshare -n sleep 60 &
+    echo $! >"$BATS_TEST_TMPDIR/holder"
+    local holder=$!
+    input() { printf '%s\n' "$(stat -c %s "$rec")"; cat "$rec"; printf '/proc/%s/ns/net\n' "$holder"; }
+    # Given no PID after the namespace: koker-run went away. What it made is undone.
+    run_koker 0 koker-net attach --ahead < <(input)
+    local size=${output%%$'\n'*} back=${output#*$'\n'}
+    assert_equal "$size" "${#back}"
+    local ip
+    ip=$(jq -r '.. | .IPAddress? // empty' <<<"$back" | head -n1)
+    [[ $ip =~ ^$NET\.[0-9]+$ ]]
+    assert_equal "$id" "$(jq -r .Id <<<"$back")"
+    run nsenter -t "$holder" -n ip link show eth0
+    [ "$status" -ne 0 ]
+    assert_nothing_left
+    # With the PID: the namespace keeps its eth0 and address; the record is left to koker-run.
+    run_koker 0 koker-net attach --ahead < <(input; echo "$holder")
+    [[ $(nsenter -t "$holder" -n ip -4 -o addr show eth0) == *"inet $NET."*"/24 "* ]]
+    assert_equal "" "$(state ahead NetworkSettings.IPAddress)"
+    kill "$holder"
+    wait "$holder" || true
+    run_koker 0 koker-net gc
+    run_koker 0 koker-rm ahead
+    assert_nothing_left
 }

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include "check.hpp"
 #include "base/error.hpp"
+#include "net/attach.hpp"
 #include "net/net.hpp"
+#include <unistd.h>
 
 using namespace koker;
 
@@ -94,4 +96,32 @@ TEST("net: one host port and protocol given twice is refused, whatever the addre
     CHECK(std::string(e.what()) ==
           "port 8080/tcp is published twice: 0.0.0.0:8080->80/tcp and 0.0.0.0:8080->81/tcp");
   }
+}
+
+TEST("net: a record framed for koker-net attach --ahead reads back whole; cut short it is none") {
+  container::Record r;
+  r.id = std::string(64, 'a');
+  r.network_mode = "bridge";
+  r.publish = {"127.0.0.1:8080:80/tcp"};
+  r.env = {"LINE=one\ntwo"}; // a newline inside: the frame's size, not a line, ends it
+  std::string framed = net::record_frame(r);
+  auto through_pipe = [](const std::string &bytes) {
+    int p[2];
+    CHECK(::pipe(p) == 0);
+    CHECK(::write(p[1], bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()));
+    ::close(p[1]);
+    Fd in(p[0]);
+    return net::read_record(in.get(), "a test pipe");
+  };
+  auto back = through_pipe(framed + "/proc/1/fd/3\n");
+  CHECK(back && back->id == r.id && back->publish == r.publish && back->env == r.env);
+  CHECK(!through_pipe(""));                                      // koker-run gave up first
+  CHECK(!through_pipe(framed.substr(0, framed.size() - 1)));     // cut short
+  bool refused = false;
+  try {
+    through_pipe("12x\n{}");
+  } catch (const Error &) {
+    refused = true;
+  }
+  CHECK(refused);
 }

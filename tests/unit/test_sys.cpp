@@ -3,6 +3,7 @@
 #include "base/rootless.hpp"
 #include "base/sys.hpp"
 #include <cstdlib>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cstdio>
 #include <ctime>
@@ -46,4 +47,23 @@ TEST("rootless: read_id_map takes the kernel's columns, skips what is not three 
   CHECK(rootless::read_id_map(path).empty()); // missing: a kernel without user namespaces
   auto self = rootless::read_id_map("/proc/self/uid_map");
   CHECK(!self.empty());
+}
+
+TEST("sys: overwrite_file writes over a file in place, shorter or longer, and makes a missing one") {
+  char dir[] = "/tmp/koker-unit-overwrite.XXXXXX";
+  CHECK(::mkdtemp(dir) != nullptr);
+  std::string path = std::string(dir) + "/last_reserved_ip";
+  sys::overwrite_file(path, "10.69.0.100\n", 0600);
+  CHECK(sys::read_file(path) == "10.69.0.100\n");
+  struct stat before {};
+  CHECK(::stat(path.c_str(), &before) == 0);
+  sys::overwrite_file(path, "10.69.0.2\n", 0600);
+  CHECK(sys::read_file(path) == "10.69.0.2\n");
+  sys::overwrite_file(path, "10.69.255.254\n", 0600);
+  CHECK(sys::read_file(path) == "10.69.255.254\n");
+  struct stat after {};
+  CHECK(::stat(path.c_str(), &after) == 0);
+  CHECK(before.st_ino == after.st_ino); // in place: no new inode, nothing evicted
+  CHECK((after.st_mode & 0777) == 0600);
+  sys::rm_rf(dir);
 }
