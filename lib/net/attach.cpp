@@ -110,6 +110,14 @@ void Attacher::failed(const container::Record &rec, const std::string &out) {
   if (status == 0 || status == -1)
     fail("koker-net attach printed ", out.empty() ? "nothing" : printable(out.substr(0, 64)),
          " for container ", rec.id.substr(0, 12));
+  failed_with(rec, status);
+}
+
+void Attacher::failed_with(const container::Record &rec, int status) {
+  // Killed, it said nothing: say it here. Else its one line said why, and its code is ours.
+  if (status > 128)
+    fail("koker-net attach for container ", rec.id.substr(0, 12), " was killed by signal ",
+         status - 128);
   throw Error("", status);
 }
 
@@ -158,7 +166,7 @@ std::string Attacher::finish(const container::Record &rec) {
       int status = sys::wait_status(m_proc.pid);
       m_proc.pid = -1;
       if (status != 0 && status != -1)
-        throw Error("", status);
+        failed_with(rec, status);
     }
     return rec.ip_address;
   }
@@ -180,7 +188,7 @@ std::string Attacher::finish(const container::Record &rec) {
     m_proc.pid = -1;
     if (status == 0 || status == -1)
       return address;
-    throw Error("", status);
+    failed_with(rec, status);
   }
   failed(rec, address);
 }

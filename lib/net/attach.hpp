@@ -72,6 +72,7 @@ public:
 private:
   void start(std::vector<std::string> words);
   [[noreturn]] void failed(const container::Record &rec, const std::string &out);
+  [[noreturn]] static void failed_with(const container::Record &rec, int status);
   bool m_started = false;
   bool m_ahead = false;
   std::string m_exe;

@@ -253,3 +253,34 @@ run_foreground() { # NAME [RUN-OPTION...] -- the rest as koker-run takes it
     run_koker 0 koker-rm -f up down
     assert_nothing_left
 }
+
+@test "koker-run: kill -9 of koker-net while it plugs the container: one line naming it, 125, nothing left" {
+    run_koker 0 koker-net up
+    mkdir -p "$DIR"
+    # Hold the bridge's lock so that koker-net, started ahead, waits in its reservation.
+    exec 7>"$DIR/lock"
+    flock -x 7
+    koker-run --name victim -p "$PORT:80" one true >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
+    local run=$!
+    koker_cleanup_later pid "$run"
+    local net="" _
+    for _ in $(seq 100); do
+        net=$(pgrep -f -P "$run" 'koker-net attach --ahead' || true)
+        [ -n "$net" ] && break
+        sleep 0.05
+    done
+    [ -n "$net" ]
+    sleep 0.2 # it reads the record and the namespace, then waits for the lock
+    kill -9 "$net"
+    exec 7>&-
+    local status=0
+    wait "$run" || status=$?
+    assert_equal 125 "$status"
+    run cat "$BATS_TEST_TMPDIR/err"
+    assert_match "^koker-run: fatal: koker-net attach for container [0-9a-f]{12} was killed by signal 9$"
+    [ "$(wc -l <"$BATS_TEST_TMPDIR/err")" -eq 1 ]
+    run_koker 0 koker-ps -a -q
+    assert_equal "" "$output"
+    [ ! -e "$KOKER_ROOT/names/victim" ]
+    assert_nothing_left
+}
