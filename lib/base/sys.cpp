@@ -22,18 +22,26 @@
 
 namespace koker::sys {
 
+namespace {
+
+// One read(2) of up to n bytes, retried on EINTR: what it got, 0 at the end of the input.
+// Throws with what on an error. The one read loop's step behind the readers below.
+size_t read_once(int fd, char *buf, size_t n, std::string_view what) {
+  for (;;) {
+    ssize_t got = ::read(fd, buf, n);
+    if (got >= 0)
+      return static_cast<size_t>(got);
+    if (errno != EINTR)
+      sys_fail("unable to read ", what);
+  }
+}
+
+} // namespace
+
 void read_chunks(int fd, std::string_view what, const std::function<void(std::string_view)> &fn) {
   char buf[64 << 10];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0)
-      sys_fail("unable to read ", what);
-    if (n == 0)
-      return;
-    fn(std::string_view(buf, static_cast<size_t>(n)));
-  }
+  while (size_t n = read_once(fd, buf, sizeof buf, what))
+    fn(std::string_view(buf, n));
 }
 
 std::string read_fd(int fd, size_t max, std::string_view what) {
@@ -50,14 +58,10 @@ std::string read_some(int fd, size_t n, std::string_view what) {
   std::string data(n, '\0');
   size_t got = 0;
   while (got < n) {
-    ssize_t r = ::read(fd, data.data() + got, n - got);
-    if (r < 0 && errno == EINTR)
-      continue;
-    if (r < 0)
-      sys_fail("unable to read ", what);
+    size_t r = read_once(fd, data.data() + got, n - got, what);
     if (r == 0)
       break;
-    got += static_cast<size_t>(r);
+    got += r;
   }
   data.resize(got);
   return data;
@@ -68,14 +72,7 @@ std::string read_line(int fd, size_t max, std::string_view what, bool *complete)
   if (complete)
     *complete = false;
   char c;
-  while (line.size() < max) {
-    ssize_t n = ::read(fd, &c, 1);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0)
-      sys_fail("unable to read ", what);
-    if (n == 0)
-      break;
+  while (line.size() < max && read_once(fd, &c, 1, what) == 1) {
     if (c == '\n') {
       if (complete)
         *complete = true;
