@@ -44,7 +44,8 @@ int run_main(int argc, char **argv) {
   ::signal(SIGPIPE, SIG_IGN);
   create::Options o = run::parse(argc, argv);
   userns::enter(); // rootless: uid 0 in a user namespace of its own (runtime/userns.hpp)
-  start::prepare_network(o.network); // the network namespace and koker-net, while the container is made
+  // The network namespace and koker-net, made and started while the container is built.
+  start::prepare_network(o.network);
   store::Store store(store_root());
   create::Source src = create::resolve_image(o, store);
   const store::ImageRecord &img = src.image;

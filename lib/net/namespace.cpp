@@ -3,6 +3,7 @@
 #include "base/error.hpp"
 #include "base/log.hpp"
 #include <cstdio>
+#include <exception>
 #include <fcntl.h>
 #include <net/if.h>
 #include <sched.h>
@@ -30,22 +31,22 @@ Fd make_namespace() {
   log::debug("unshare(CLONE_NEWNET) on a thread of its own: the container's network namespace, "
              "made ahead");
   check(::unshare(CLONE_NEWNET), "unable to make a network namespace");
-  Fd made(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
-  int error = made ? 0 : errno;
+  Fd made;
+  std::exception_ptr failed;
   try {
-    if (made)
-      loopback_up();
+    made = Fd(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
+    if (!made)
+      sys_fail("unable to open the new network namespace");
+    loopback_up();
   } catch (...) {
-    ::setns(before.get(), CLONE_NEWNET);
-    throw;
+    failed = std::current_exception();
   }
-  // The thread must not stay: what it does next (start koker-net) is the host's.
+  // Back to the host's namespace whatever happened: the thread is koker-run's, not the
+  // container's, and the new namespace lives on through made.
   if (::setns(before.get(), CLONE_NEWNET) < 0)
     sys_fail("unable to return to the host's network namespace");
-  if (!made) {
-    errno = error;
-    sys_fail("unable to open the new network namespace");
-  }
+  if (failed)
+    std::rethrow_exception(failed);
   return made;
 }
 

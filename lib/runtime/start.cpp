@@ -54,9 +54,6 @@ std::optional<net::NamespaceAhead> made_namespace;
 // until its exit is reaped (at this process's end: off the start's path).
 std::optional<net::Attacher> prepared_attach, finished_attach;
 
-bool on_bridge(const std::string &mode) {
-  return mode != "none" && mode != "host" && !net::usermode::is_usermode(mode);
-}
 } // namespace
 
 void prepare_network(const std::string &mode) {
@@ -65,7 +62,7 @@ void prepare_network(const std::string &mode) {
   // user-mode networks' helpers join the container's namespace once it exists.
   if (userns::inside() || mode == "host" || net::usermode::is_usermode(mode))
     return;
-  if (on_bridge(mode))
+  if (mode != "none") // the default bridge or user-defined networks
     prepared_attach.emplace(net::Attacher::Ahead{});
   made_namespace.emplace();
 }
